@@ -1,0 +1,131 @@
+/* azkit cred list: what is in the store, with the same warnings a write gives. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cred_cli.h"
+
+struct entry {
+    azk_sec_tag_t tag;
+    int type;
+};
+
+struct collect {
+    struct entry *items;
+    size_t count, cap;
+    bool filter_tag, filter_type;
+    azk_sec_tag_t tag;
+    int type;
+};
+
+static int collect_cb(azk_sec_tag_t tag, int type, void *user)
+{
+    struct collect *c = user;
+    if ((c->filter_tag && tag != c->tag) || (c->filter_type && type != c->type))
+        return 0;
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        struct entry *n = realloc(c->items, c->cap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        c->items = n;
+    }
+    c->items[c->count++] = (struct entry){tag, type};
+    return 0;
+}
+
+static void print_row(const struct azk_cred_info *info, const char *hex)
+{
+    char details[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < info->cert_count && i < AZK_CRED_MAX_CERTS; i++) {
+        const struct azk_cert_summary *c = &info->certs[i];
+        used += (size_t)snprintf(details + used, used < sizeof(details) ? sizeof(details) - used : 0,
+                                 "%s%s (%s %.10s)", i ? "; " : "",
+                                 c->subject_cn[0] ? c->subject_cn : c->subject,
+                                 c->validity > 0 ? "expired" : "expires", c->not_after);
+    }
+    if (info->type == AZK_CRED_PRIVATE_KEY)
+        snprintf(details, sizeof(details), "%s", info->key_type[0] ? info->key_type : "private key");
+    printf("%-10u %d %-13s %6zu  %s  %s\n", (unsigned)info->tag, info->type,
+           azk_cred_type_nrf_name(info->type), info->size, hex, details);
+}
+
+int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+{
+    struct collect c;
+    memset(&c, 0, sizeof(c));
+    if (a->tag_text != NULL || a->positional_count > 0) {
+        enum azk_cred_type type;
+        bool want_type = a->type_text != NULL || a->positional_count > 1;
+        int rc = azk_cred_cli_tag_type(a, usage, want_type, &c.tag, &type);
+        if (rc != 0)
+            return rc;
+        if (a->file != NULL)
+            return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
+        c.filter_tag = true;
+        c.filter_type = want_type;
+        c.type = (int)type;
+    } else if (a->type_text != NULL) {
+        return azk_cli_usage(usage, "--type needs a tag too (as AT%%CMNG=1,<tag>,<type>)");
+    }
+    struct azk_credstore *s;
+    int rc = azk_cred_cli_open(cli, &s);
+    if (rc != 0)
+        return rc;
+    rc = azk_cred_list(s, collect_cb, &c);
+    if (rc != 0) {
+        azk_credstore_close(s);
+        free(c.items);
+        return azk_cli_fail(cli, rc, NULL, "cannot list %s", azk_credstore_describe(s));
+    }
+    cJSON *root = NULL, *arr = NULL;
+    if (cli->json) {
+        root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "store", azk_credstore_describe(s));
+        arr = cJSON_AddArrayToObject(root, "credentials");
+    } else if (c.count == 0) {
+        printf("no credentials in %s\n", azk_credstore_describe(s));
+    } else {
+        printf("%-10s %-15s %6s  %-64s  %s\n", "SEC_TAG", "TYPE", "SIZE", "SHA-256", "DETAILS");
+    }
+    int failures = 0;
+    struct azk_cred_info *info = malloc(sizeof(*info));
+    for (size_t i = 0; info != NULL && i < c.count; i++) {
+        struct azk_diag d;
+        azk_diag_init(&d);
+        rc = azk_cred_describe(s, c.items[i].tag, c.items[i].type, info, &d);
+        if (rc != 0) { /* removed by someone else meanwhile */
+            failures += rc != -ENOENT;
+            continue;
+        }
+        char hex[65];
+        azk_digest_hex(info->digest, hex);
+        if (cli->json) {
+            cJSON *o = azk_cred_cli_json(info->tag, info->type);
+            cJSON_AddNumberToObject(o, "size", (double)info->size);
+            cJSON_AddStringToObject(o, "sha256", hex);
+            if (info->type == AZK_CRED_PRIVATE_KEY)
+                cJSON_AddStringToObject(o, "key_type", info->key_type);
+            cJSON *certs = cJSON_AddArrayToObject(o, "certificates");
+            for (size_t k = 0; k < info->cert_count && k < AZK_CRED_MAX_CERTS; k++)
+                cJSON_AddItemToArray(certs, azk_cli_cert_json(&info->certs[k]));
+            cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            print_row(info, hex);
+            for (size_t k = 0; k < d.count; k++) {
+                printf("    %s: %s\n", azk_severity_name(d.items[k].severity), d.items[k].message);
+                if (d.items[k].fix[0])
+                    printf("      fix: %s\n", d.items[k].fix);
+            }
+        }
+    }
+    free(info);
+    free(c.items);
+    azk_credstore_close(s);
+    if (root != NULL)
+        azk_cli_json_emit(root);
+    return failures ? AZK_EXIT_FAIL : AZK_EXIT_OK;
+}

@@ -1,0 +1,57 @@
+/* azkit pki: the test PKI command group (dispatch and group help). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd_pki.h"
+
+static const char usage[] =
+    "usage: azkit pki <command> [options]\n"
+    "\n"
+    "Test PKI for Azure IoT Hub and DPS X.509 authentication (replaces the shell scripts of\n"
+    "Microsoft's \"Create and upload certificates for testing\" tutorial).\n"
+    "\n"
+    "commands:\n"
+    "  root                 self-signed root CA\n"
+    "  intermediate         intermediate CA signed by a CA\n"
+    "  device ID            device certificate (CN = ID, clientAuth) signed by a CA\n"
+    "  self-signed ID       self-signed device certificate (thumbprint authentication)\n"
+    "  verification-cert CODE\n"
+    "                       proof-of-possession certificate for a CA uploaded to Azure\n"
+    "  show FILE            subject, issuer, validity, key, thumbprints of every certificate\n"
+    "  verify CERT          verify a chain and explain what is wrong\n"
+    "\n"
+    "Files are named from --out PREFIX: PREFIX.cert.pem, PREFIX.key.pem (mode 0600) and, for\n"
+    "intermediates and devices, PREFIX.chain.pem (certificate + intermediates, no root).\n"
+    "Run 'azkit pki <command> --help' for the options of a command.\n";
+
+int azk_cli_pki_bad_option(const char *cmd_usage, int c, int argc, char **argv)
+{
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    if (c == ':')
+        return azk_cli_usage(cmd_usage, "option '%s' needs a value", arg);
+    if (optopt != 0)
+        return azk_cli_usage(cmd_usage, "unknown option '-%c'", optopt);
+    return azk_cli_usage(cmd_usage, "unknown option '%s'", arg);
+}
+
+int azk_cli_pki(const struct azk_cli *cli, int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return AZK_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return AZK_EXIT_OK;
+    }
+    if (strcmp(cmd, "show") == 0)
+        return azk_cli_pki_show(cli, argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return azk_cli_pki_verify(cli, argc - 1, argv + 1);
+    int rc = azk_cli_pki_create(cli, argc - 1, argv + 1);
+    if (rc >= 0)
+        return rc;
+    return azk_cli_usage(usage, "unknown pki command '%s'", cmd);
+}

@@ -1,0 +1,324 @@
+/* azkit pki root | intermediate | device | self-signed | verification-cert */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "azkit/pki.h"
+#include "cli/cmd_pki.h"
+
+#define COMMON_HELP                                                                        \
+    "  --key-type ec|rsa    ECDSA P-256 (default) or RSA 2048\n"                            \
+    "  --days N             validity in days (default: CAs 3650, others 365)\n"            \
+    "  --no-backdate        start now (default: notBefore one hour ago, for skewed clocks)\n" \
+    "  --not-before T       explicit start, UTC YYYY-MM-DDTHH:MM:SSZ\n"                    \
+    "  --not-after T        explicit end, same form (overrides --days)\n"                  \
+    "  --force              overwrite existing output files\n"
+#define CA_HELP                                                                            \
+    "  --ca PREFIX          signing CA: PREFIX.cert.pem + PREFIX.key.pem (+ PREFIX.chain.pem\n" \
+    "                       if present); a FILE.pem here is the certificate (needs --ca-key)\n" \
+    "  --ca-cert F --ca-key F   signing CA certificate and key files\n"
+
+static const char root_usage[] =
+    "usage: azkit pki root [--cn CN] [--out PREFIX] [options]\n"
+    "\n"
+    "Creates a self-signed root CA (basicConstraints CA:TRUE, keyCertSign, cRLSign).\n"
+    "\n"
+    "  --cn CN              common name (default \"Azkit Test Root CA\")\n"
+    "  --out PREFIX         output prefix (default \"root\")\n" COMMON_HELP;
+
+static const char inter_usage[] =
+    "usage: azkit pki intermediate (--ca PREFIX | --ca-cert F --ca-key F) [--cn CN]\n"
+    "                              [--path-len N] [--out PREFIX] [options]\n"
+    "\n"
+    "Creates an intermediate CA signed by a CA, and PREFIX.chain.pem (intermediate + the\n"
+    "intermediates above it; never the root).\n"
+    "\n" CA_HELP
+    "  --ca-chain F         the signing CA's chain file (default PREFIX.chain.pem of --ca)\n"
+    "  --cn CN              common name (default \"Azkit Test Intermediate CA\")\n"
+    "  --path-len N         CAs allowed below this one (default 0; -1 = no limit)\n"
+    "  --out PREFIX         output prefix (default \"intermediate\")\n" COMMON_HELP;
+
+static const char device_usage[] =
+    "usage: azkit pki device DEVICE_ID (--ca PREFIX | --ca-cert F --ca-key F) [--ca-chain F]\n"
+    "                        [--out PREFIX] [options]\n"
+    "\n"
+    "Creates a device certificate: CN = DEVICE_ID (also the DPS registration id), extended\n"
+    "key usage clientAuth, CA:FALSE, and PREFIX.chain.pem (device + intermediates, no root)\n"
+    "which is what the device sends (credential type 1).\n"
+    "\n" CA_HELP
+    "  --ca-chain F         the signing CA's chain file (default PREFIX.chain.pem of --ca)\n"
+    "  --out PREFIX         output prefix (default DEVICE_ID)\n" COMMON_HELP;
+
+static const char ss_usage[] =
+    "usage: azkit pki self-signed DEVICE_ID [--out PREFIX] [options]\n"
+    "\n"
+    "Creates a self-signed device certificate (CN = DEVICE_ID, clientAuth, CA:FALSE) for\n"
+    "IoT Hub's X.509 self-signed (thumbprint) authentication.\n"
+    "\n"
+    "  --out PREFIX         output prefix (default DEVICE_ID)\n" COMMON_HELP;
+
+static const char verif_usage[] =
+    "usage: azkit pki verification-cert CODE (--ca PREFIX | --ca-cert F --ca-key F)\n"
+    "                                   [--out PREFIX] [options]\n"
+    "\n"
+    "Creates the proof-of-possession certificate Azure asks for after a CA is uploaded:\n"
+    "CN = the verification code from the portal, signed by the CA's key. Upload\n"
+    "PREFIX.cert.pem in the certificate's Verify step.\n"
+    "\n" CA_HELP
+    "  --out PREFIX         output prefix (default \"verification\")\n" COMMON_HELP;
+
+enum {
+    O_CN = 1 << 0, O_OUT = 1 << 1, O_KEY_TYPE = 1 << 2, O_DAYS = 1 << 3,
+    O_NO_BACKDATE = 1 << 4, O_NOT_BEFORE = 1 << 5, O_NOT_AFTER = 1 << 6, O_FORCE = 1 << 7,
+    O_CA = 1 << 8, O_CA_CERT = 1 << 9, O_CA_KEY = 1 << 10, O_CA_CHAIN = 1 << 11,
+    O_PATH_LEN = 1 << 12,
+};
+#define O_COMMON (O_OUT | O_KEY_TYPE | O_DAYS | O_NO_BACKDATE | O_NOT_BEFORE | O_NOT_AFTER | O_FORCE)
+#define O_ISSUER (O_CA | O_CA_CERT | O_CA_KEY)
+
+struct create_cmd {
+    const char *name;
+    const char *json_kind;
+    enum azk_pki_kind kind;
+    unsigned allowed;
+    const char *usage;
+    const char *default_cn;  /* NULL: positional argument */
+    const char *default_out; /* NULL: the positional argument */
+};
+
+static const struct create_cmd cmds[] = {
+    {"root", "root", AZK_PKI_ROOT, O_COMMON | O_CN, root_usage, "Azkit Test Root CA", "root"},
+    {"intermediate", "intermediate", AZK_PKI_INTERMEDIATE,
+     O_COMMON | O_CN | O_ISSUER | O_CA_CHAIN | O_PATH_LEN, inter_usage,
+     "Azkit Test Intermediate CA", "intermediate"},
+    {"device", "device", AZK_PKI_DEVICE, O_COMMON | O_ISSUER | O_CA_CHAIN, device_usage, NULL,
+     NULL},
+    {"self-signed", "self-signed", AZK_PKI_SELF_SIGNED, O_COMMON, ss_usage, NULL, NULL},
+    {"verification-cert", "verification", AZK_PKI_VERIFICATION, O_COMMON | O_ISSUER,
+     verif_usage, NULL, "verification"},
+};
+
+static const struct option long_opts[] = {
+    {"cn", required_argument, NULL, O_CN},
+    {"out", required_argument, NULL, O_OUT},
+    {"key-type", required_argument, NULL, O_KEY_TYPE},
+    {"days", required_argument, NULL, O_DAYS},
+    {"no-backdate", no_argument, NULL, O_NO_BACKDATE},
+    {"not-before", required_argument, NULL, O_NOT_BEFORE},
+    {"not-after", required_argument, NULL, O_NOT_AFTER},
+    {"force", no_argument, NULL, O_FORCE},
+    {"ca", required_argument, NULL, O_CA},
+    {"ca-cert", required_argument, NULL, O_CA_CERT},
+    {"ca-key", required_argument, NULL, O_CA_KEY},
+    {"ca-chain", required_argument, NULL, O_CA_CHAIN},
+    {"path-len", required_argument, NULL, O_PATH_LEN},
+    {NULL, 0, NULL, 0},
+};
+
+struct create_args {
+    struct azk_pki_request req;
+    const char *ca, *ca_cert, *ca_key;
+    char cert_buf[1024], key_buf[1024];
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int take_option(const struct create_cmd *c, int opt, struct create_args *a)
+{
+    struct azk_pki_request *r = &a->req;
+    long v;
+    switch (opt) {
+    case O_CN: r->common_name = optarg; break;
+    case O_OUT: r->out_prefix = optarg; break;
+    case O_KEY_TYPE:
+        if (strcmp(optarg, "ec") == 0)
+            r->key_alg = AZK_KEY_EC_P256;
+        else if (strcmp(optarg, "rsa") == 0)
+            r->key_alg = AZK_KEY_RSA_2048;
+        else
+            return azk_cli_usage(c->usage, "--key-type is 'ec' or 'rsa', not '%s'", optarg);
+        break;
+    case O_DAYS:
+        if (!azk_cli_parse_int(optarg, 1, 36500, &v))
+            return azk_cli_usage(c->usage, "--days needs 1 to 36500, not '%s'", optarg);
+        r->days = (int)v;
+        break;
+    case O_NO_BACKDATE: r->no_backdate = true; break;
+    case O_NOT_BEFORE: r->not_before = optarg; break;
+    case O_NOT_AFTER: r->not_after = optarg; break;
+    case O_FORCE: r->force = true; break;
+    case O_CA: a->ca = optarg; break;
+    case O_CA_CERT: a->ca_cert = optarg; break;
+    case O_CA_KEY: a->ca_key = optarg; break;
+    case O_CA_CHAIN: r->issuer_chain = optarg; break;
+    case O_PATH_LEN:
+        if (!azk_cli_parse_int(optarg, -1, 16, &v))
+            return azk_cli_usage(c->usage, "--path-len needs -1 to 16, not '%s'", optarg);
+        r->path_len = (int)v;
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* --ca PREFIX / --ca-cert F --ca-key F into issuer_cert / issuer_key. */
+static int resolve_ca(const struct create_cmd *c, struct create_args *a)
+{
+    if (!(c->allowed & O_CA))
+        return 0;
+    if (a->ca != NULL && a->ca_cert != NULL)
+        return azk_cli_usage(c->usage, "give --ca or --ca-cert, not both");
+    if (a->ca == NULL && a->ca_cert == NULL)
+        return azk_cli_usage(c->usage, "%s needs a signing CA: --ca PREFIX, or --ca-cert F "
+                             "--ca-key F", c->name);
+    if (a->ca_cert != NULL) {
+        if (a->ca_key == NULL)
+            return azk_cli_usage(c->usage, "--ca-cert needs --ca-key");
+        a->req.issuer_cert = a->ca_cert;
+        a->req.issuer_key = a->ca_key;
+        return 0;
+    }
+    if (ends_with(a->ca, ".pem") && access(a->ca, F_OK) == 0) {
+        if (a->ca_key == NULL)
+            return azk_cli_usage(c->usage, "--ca %s is a certificate file; add --ca-key F",
+                                 a->ca);
+        a->req.issuer_cert = a->ca;
+        a->req.issuer_key = a->ca_key;
+        return 0;
+    }
+    snprintf(a->cert_buf, sizeof(a->cert_buf), "%s.cert.pem", a->ca);
+    snprintf(a->key_buf, sizeof(a->key_buf), "%s.key.pem", a->ca);
+    a->req.issuer_cert = a->cert_buf;
+    a->req.issuer_key = a->ca_key != NULL ? a->ca_key : a->key_buf;
+    return 0;
+}
+
+static int parse(const struct create_cmd *c, int argc, char **argv, struct create_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->req.kind = c->kind;
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            return azk_cli_pki_bad_option(c->usage, opt, argc, argv);
+        if (!(c->allowed & (unsigned)opt))
+            return azk_cli_usage(c->usage, "option '%s' does not apply to 'pki %s'",
+                                 argv[optind - 1], c->name);
+        int rc = take_option(c, opt, a);
+        if (rc != 0)
+            return rc;
+    }
+    int npos = argc - optind;
+    if (c->default_cn == NULL) {
+        if (npos != 1)
+            return azk_cli_usage(c->usage, "pki %s needs exactly one %s", c->name,
+                                 c->kind == AZK_PKI_VERIFICATION ? "verification CODE"
+                                                                 : "DEVICE_ID");
+        a->req.common_name = argv[optind];
+    } else {
+        if (npos != 0)
+            return azk_cli_usage(c->usage, "unexpected argument '%s'", argv[optind]);
+        if (a->req.common_name == NULL)
+            a->req.common_name = c->default_cn;
+    }
+    if (a->req.out_prefix == NULL)
+        a->req.out_prefix = c->default_out != NULL ? c->default_out : a->req.common_name;
+    return resolve_ca(c, a);
+}
+
+static void print_next(const struct create_cmd *c, const struct azk_pki_request *r,
+                       const struct azk_pki_result *res)
+{
+    switch (c->kind) {
+    case AZK_PKI_ROOT:
+        printf("next: upload %s to IoT Hub / DPS (Certificates > Add), then prove possession: "
+               "azkit pki verification-cert CODE --ca %s\n",
+               res->cert_path, r->out_prefix);
+        break;
+    case AZK_PKI_INTERMEDIATE:
+        printf("next: sign devices with it: azkit pki device DEVICE_ID --ca %s\n",
+               r->out_prefix);
+        break;
+    case AZK_PKI_DEVICE:
+        printf("next: azkit cred provision --sec-tag 10 --cert %s --key %s\n", res->chain_path,
+               res->key_path);
+        break;
+    case AZK_PKI_SELF_SIGNED:
+        printf("next: register '%s' in IoT Hub with X.509 self-signed authentication, "
+               "thumbprint %s; then azkit cred provision --sec-tag 10 --cert %s --key %s\n",
+               res->cert.subject_cn, res->cert.sha1, res->cert_path, res->key_path);
+        break;
+    case AZK_PKI_VERIFICATION:
+        printf("next: upload %s in the Verify step of the CA certificate in the Azure portal\n",
+               res->cert_path);
+        break;
+    }
+}
+
+static void print_human(const struct create_cmd *c, const struct azk_pki_request *r,
+                        const struct azk_pki_result *res)
+{
+    const struct azk_cert_summary *s = &res->cert;
+    printf("created %s '%s'\n", c->name, s->subject_cn);
+    printf("  wrote        %s\n", res->cert_path);
+    printf("  wrote        %s (mode 0600)\n", res->key_path);
+    if (res->chain_path[0] != '\0')
+        printf("  wrote        %s (certificate + intermediates, no root)\n", res->chain_path);
+    printf("  CN           %s\n", s->subject_cn);
+    printf("  issuer       %s\n", s->issuer_cn);
+    printf("  valid        %s to %s\n", s->not_before, s->not_after);
+    printf("  key          %s\n", s->key_type);
+    printf("  SHA-1        %s\n", s->sha1);
+    printf("  SHA-256      %s\n", s->sha256);
+    print_next(c, r, res);
+}
+
+static int run(const struct azk_cli *cli, const struct create_cmd *c, int argc, char **argv)
+{
+    if (azk_cli_wants_help(argc, argv)) {
+        fputs(c->usage, stdout);
+        return AZK_EXIT_OK;
+    }
+    struct create_args a;
+    int rc = parse(c, argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    struct azk_pki_result res;
+    struct azk_diag d;
+    azk_diag_init(&d);
+    rc = azk_pki_create(&a.req, &res, &d);
+    if (rc != 0)
+        return azk_cli_fail(cli, rc, &d, "cannot create %s '%s'", c->name, a.req.common_name);
+    if (cli->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", c->json_kind);
+        cJSON_AddStringToObject(o, "cert", res.cert_path);
+        cJSON_AddStringToObject(o, "key", res.key_path);
+        if (res.chain_path[0] != '\0')
+            cJSON_AddStringToObject(o, "chain", res.chain_path);
+        else
+            cJSON_AddNullToObject(o, "chain");
+        cJSON_AddItemToObject(o, "certificate", azk_cli_cert_json(&res.cert));
+        cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
+        azk_cli_json_emit(o);
+    } else {
+        print_human(c, &a.req, &res);
+    }
+    azk_cli_print_findings(&d);
+    return AZK_EXIT_OK;
+}
+
+int azk_cli_pki_create(const struct azk_cli *cli, int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(argv[0], cmds[i].name) == 0)
+            return run(cli, &cmds[i], argc, argv);
+    return -1;
+}

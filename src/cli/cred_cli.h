@@ -1,0 +1,51 @@
+/* Internal to the `azkit cred` commands: parsed arguments and shared helpers. */
+#ifndef AZK_CLI_CRED_CLI_H
+#define AZK_CLI_CRED_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "azkit/cred.h"
+#include "cli/cli.h"
+
+#define AZK_CLI_MAX_CA 8
+
+struct cmd_args {
+    const char *tag_text;
+    const char *type_text;
+    const char *file;
+    const char *passphrase;
+    const char *passphrase_file;
+    const char *out_file;
+    const char *c_file;
+    const char *cert;
+    const char *key;
+    const char *secondary;
+    const char *cas[AZK_CLI_MAX_CA];
+    int ca_count;
+    bool include_key;
+    int positional_count;
+    char *positional[4];
+};
+
+
+/* Opens the store named by --store (or the default); prints open warnings. 0 or exit code. */
+int azk_cred_cli_open(const struct azk_cli *cli, struct azk_credstore **s);
+/* TAG and TYPE from --sec-tag/--type or the positionals; FILE from what follows. 0 or exit code. */
+int azk_cred_cli_tag_type(struct cmd_args *a, const char *usage, bool need_type,
+                          azk_sec_tag_t *tag, enum azk_cred_type *type);
+/* {"sec_tag","type","type_name"} */
+cJSON *azk_cred_cli_json(azk_sec_tag_t tag, int type);
+/* Reads a file ("-" = stdin); reports failures. 0 or exit code. */
+int azk_cred_cli_read_input(const struct azk_cli *cli, const char *path, char **buf, size_t *len);
+/* Wipes and frees an input buffer. */
+void azk_cred_cli_free_input(char *buf, size_t len);
+/* Passphrase from --passphrase or --passphrase-file. 0 or exit code. */
+int azk_cred_cli_passphrase(const struct azk_cli *cli, struct cmd_args *a, char **owned,
+                            const char **pass);
+
+int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
+int azk_cred_cli_provision(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
+int azk_cred_cli_export(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
+
+#endif

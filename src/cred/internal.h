@@ -1,0 +1,74 @@
+/* Internal parts of the credential store shared by its source files. */
+#ifndef AZK_CRED_INTERNAL_H
+#define AZK_CRED_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "azkit/cred.h"
+#include "azkit/cred_backend.h"
+
+struct azk_credstore {
+    const struct azk_cred_backend_ops *ops;
+    void *ctx;
+    char *description;
+};
+
+/* ---- canonical.c ---- */
+
+/* Content in canonical form (heap) and what had to change to get there. */
+struct azk_canon {
+    char *data;
+    size_t len;
+    bool had_crlf;         /* CRLF or lone CR line endings converted to LF */
+    bool had_trailing_nul; /* trailing NUL byte(s) removed: the sizeof() mistake */
+};
+
+/* Canonicalises `buf`: trailing NULs dropped, CRLF/CR -> LF, trailing whitespace removed.
+ * Returns 0; -EBADMSG for a NUL inside the content (binary data such as DER); -EINVAL when
+ * nothing is left; -ENOMEM. Findings explain errors; warnings are left to the caller. */
+int azk_canonicalize(const void *buf, size_t len, struct azk_canon *out, struct azk_diag *d);
+void azk_canon_free(struct azk_canon *c);
+
+/* ---- validate.c ---- */
+
+/* Result of validating canonical content for a type. */
+struct azk_validated {
+    STACK_OF(X509) *certs; /* types 0 and 1 */
+    EVP_PKEY *key;         /* type 2 */
+    char *replacement;     /* type 2 decrypted with a passphrase: the PKCS#8 PEM to store */
+    size_t replacement_len;
+};
+
+/* Validates canonical content. Errors (nothing may be written) and content warnings (type
+ * misuse, expiry, retired roots, outside text) go to `d`. Returns 0, -EBADMSG, -EKEYREJECTED
+ * or -ENOMEM. */
+int azk_validate(int type, const char *content, size_t len, const char *passphrase,
+                 struct azk_validated *v, struct azk_diag *d);
+void azk_validated_free(struct azk_validated *v);
+
+/* Warnings about certificates, shared by write and describe. */
+void azk_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d);
+/* Warning when content of `len` bytes would not fit one AT%CMNG write. */
+void azk_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d);
+
+/* ---- checks across credentials (store.c) ---- */
+
+/* Warns when the key and the leaf certificate of `tag` do not belong together. `cert` and
+ * `key` may be NULL, in which case they are loaded from the store. */
+void azk_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
+                           EVP_PKEY *key, struct azk_diag *d);
+
+/* Reads any credential, keys included, into a heap buffer (cleansed and freed with
+ * azk_secure_free). Internal only: never hand the result of a type-2 read to a caller. */
+int azk_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
+                         size_t *len);
+void azk_secure_free(char *buf, size_t len);
+
+/* Tag and type checks shared by every front operation. */
+int azk_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);
+
+#endif

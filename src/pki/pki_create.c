@@ -1,0 +1,132 @@
+/* azk_pki_create(): check the request, then key, certificate, files. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/azure_ids.h"
+#include "common/ossl.h"
+#include "pki/pki_internal.h"
+
+/* X.509 upper bound for a commonName (RFC 5280 ub-common-name). */
+#define CN_MAX 64
+
+const char *azk_pki_kind_name(enum azk_pki_kind kind)
+{
+    switch (kind) {
+    case AZK_PKI_ROOT: return "root CA";
+    case AZK_PKI_INTERMEDIATE: return "intermediate CA";
+    case AZK_PKI_DEVICE: return "device certificate";
+    case AZK_PKI_SELF_SIGNED: return "self-signed device certificate";
+    case AZK_PKI_VERIFICATION: return "verification certificate";
+    }
+    return "certificate";
+}
+
+static bool is_device(enum azk_pki_kind kind)
+{
+    return kind == AZK_PKI_DEVICE || kind == AZK_PKI_SELF_SIGNED;
+}
+
+static int check_name(const struct azk_pki_request *req, struct azk_diag *d)
+{
+    const char *cn = req->common_name;
+    if (cn == NULL || cn[0] == '\0') {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.no-name", "Give the common name (CN).",
+                     "a %s needs a common name", azk_pki_kind_name(req->kind));
+        return -EINVAL;
+    }
+    char why[256];
+    if (is_device(req->kind) && azk_device_id_check(cn, why, sizeof(why)) != 0) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-device-id",
+                     "Choose a device id that IoT Hub accepts; the CN must equal it.",
+                     "'%.64s' is not a valid IoT Hub device id: %s", cn, why);
+        return -EINVAL;
+    }
+    for (const char *p = cn; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-name", "Remove control characters.",
+                         "the common name contains a control character");
+            return -EINVAL;
+        }
+    }
+    if (strlen(cn) > CN_MAX) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.cn-too-long",
+                     "Use a name of at most 64 characters (DPS registration ids are at most "
+                     "64 characters anyway).",
+                     "'%.40s...' is %zu characters; an X.509 common name holds at most 64",
+                     cn, strlen(cn));
+        return -EINVAL;
+    }
+    if (is_device(req->kind) && azk_registration_id_check(cn, why, sizeof(why)) != 0)
+        azk_diag_add(d, AZK_SEV_WARNING, "pki.not-registration-id",
+                     "Use lowercase letters, digits and - . _ : if the device will enroll "
+                     "through DPS, which requires CN = registration id.",
+                     "'%s' is a valid IoT Hub device id but not a valid DPS registration id: "
+                     "%s",
+                     cn, why);
+    return 0;
+}
+
+static int check_request(const struct azk_pki_request *req, struct azk_diag *d)
+{
+    if ((int)req->kind < (int)AZK_PKI_ROOT || (int)req->kind > (int)AZK_PKI_VERIFICATION ||
+        (req->key_alg != AZK_KEY_EC_P256 && req->key_alg != AZK_KEY_RSA_2048)) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-request", NULL, "unknown kind or key type");
+        return -EINVAL;
+    }
+    if (req->kind == AZK_PKI_INTERMEDIATE && (req->path_len < -1 || req->path_len > 16)) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-path-len",
+                     "Give 0 (no CA below), a small positive number, or -1 for no limit.",
+                     "path length %d is out of range", req->path_len);
+        return -EINVAL;
+    }
+    return check_name(req, d);
+}
+
+static bool needs_issuer(enum azk_pki_kind kind)
+{
+    return kind == AZK_PKI_INTERMEDIATE || kind == AZK_PKI_DEVICE ||
+           kind == AZK_PKI_VERIFICATION;
+}
+
+AZK_API int azk_pki_create(const struct azk_pki_request *req, struct azk_pki_result *res,
+                           struct azk_diag *diag)
+{
+    if (req == NULL || res == NULL)
+        return -EINVAL;
+    memset(res, 0, sizeof(*res));
+    int rc = check_request(req, diag);
+    if (rc != 0)
+        return rc;
+    time_t nb, na;
+    rc = azk_pki_validity(req, time(NULL), &nb, &na, diag);
+    if (rc != 0)
+        return rc;
+    struct azk_pki_outputs out;
+    rc = azk_pki_outputs_plan(req, &out, diag);
+    if (rc != 0)
+        return rc;
+    struct azk_pki_issuer iss;
+    memset(&iss, 0, sizeof(iss));
+    if (needs_issuer(req->kind) && (rc = azk_pki_issuer_load(req, &iss, diag)) != 0)
+        return rc;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    rc = azk_pki_key_generate(req->key_alg, &key);
+    if (rc == 0)
+        rc = azk_pki_build(req, key, needs_issuer(req->kind) ? &iss : NULL, nb, na, &cert,
+                           diag);
+    if (rc == 0)
+        rc = azk_pki_outputs_write(req, &out, cert, key, iss.chain, diag);
+    if (rc == 0) {
+        memcpy(res->cert_path, out.cert, sizeof(res->cert_path));
+        memcpy(res->key_path, out.key, sizeof(res->key_path));
+        memcpy(res->chain_path, out.chain, sizeof(res->chain_path));
+        azk_x509_summarize(cert, &res->cert);
+    }
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    azk_pki_issuer_free(&iss);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* Helpers shared by azkit's tests: scratch directories, running the real azkit binary, files. */
+#ifndef AZK_TEST_UTIL_H
+#define AZK_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+/* A fresh private directory under $TMPDIR (or /tmp); removed by azk_test_rmrf(). */
+void azk_test_mkdtemp(char out[512]);
+void azk_test_rmrf(const char *path);
+
+/* Result of running the azkit binary. */
+struct azk_run {
+    int status;   /* exit status, or 128+signal */
+    char *out;    /* stdout, NUL-terminated */
+    char *err;    /* stderr, NUL-terminated */
+};
+
+/* Runs AZKIT_BIN with argv (NULL-terminated, without the program name); `input` (or NULL) is
+ * fed to stdin. Environment: AZKIT_STORE is unset unless `store` is non-NULL. */
+void azk_run(struct azk_run *r, const char *input, const char *const *argv);
+/* printf-free convenience: azk_runv(&r, NULL, "cred", "list", NULL) */
+void azk_runv(struct azk_run *r, const char *input, ...);
+void azk_run_free(struct azk_run *r);
+/* Parses stdout as JSON; fails the test when it is not. */
+cJSON *azk_run_json(const struct azk_run *r);
+
+/* File helpers (fail the test on error). */
+char *azk_test_read(const char *path, size_t *len);   /* malloc'd, NUL-terminated */
+void azk_test_write(const char *path, const char *data, size_t len);
+bool azk_test_exists(const char *path);
+unsigned azk_test_mode(const char *path);              /* st_mode & 07777 */
+
+/* Path join into a static rotating buffer (8 slots). */
+const char *azk_path(const char *dir, const char *name);
+
+/* Creates a test PKI in `dir` with the real CLI: root, intermediate, device "dev-1" signed by
+ * the intermediate (dev-1.chain.pem = leaf + intermediate), self-signed "ss-1". */
+void azk_test_make_pki(const char *dir);
+
+
+
+/* Runs azkit and fails the test unless it exits 0. */
+void azk_must(const char *const *argv);
+#define AZK_MUST(...)                                                                          \
+    do {                                                                                       \
+        const char *azk_argv_[] = {__VA_ARGS__, NULL};                                         \
+        azk_must(azk_argv_);                                                                   \
+    } while (0)
+
+/* SHA-256 of a buffer as uppercase hex. */
+void azk_test_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Runs a shell command, returns its stdout (malloc'd) and exit status. */
+char *azk_test_shell(const char *cmd, int *status);
+#endif
