@@ -206,13 +206,9 @@ static int cmd_delete(const struct azk_cli *cli, struct cmd_args *a, const char 
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
-    if (rc != 0)
-        return rc;
-    if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    if (rc != 0)
         return rc;
     rc = azk_cred_delete(s, tag, type);
     azk_credstore_close(s);
@@ -233,13 +229,9 @@ static int cmd_exists(const struct azk_cli *cli, struct cmd_args *a, const char 
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
-    if (rc != 0)
-        return rc;
-    if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    if (rc != 0)
         return rc;
     bool exists = false;
     rc = azk_cred_exists(s, tag, type, &exists);
@@ -295,13 +287,9 @@ static int cmd_digest(const struct azk_cli *cli, struct cmd_args *a, const char 
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
-    if (rc != 0)
-        return rc;
-    if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    if (rc != 0)
         return rc;
     uint8_t dg[AZK_CRED_DIGEST_SIZE];
     rc = azk_cred_digest(s, tag, type, dg);
@@ -323,13 +311,9 @@ static int cmd_digest(const struct azk_cli *cli, struct cmd_args *a, const char 
 static int cmd_clear(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
-    int rc = azk_cred_cli_tag_type(a, usage, false, &tag, NULL);
-    if (rc != 0)
-        return rc;
-    if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    int rc = azk_cred_cli_begin(cli, a, usage, false, &tag, NULL, &s);
+    if (rc != 0)
         return rc;
     rc = azk_cred_clear(s, tag);
     azk_credstore_close(s);

@@ -53,6 +53,18 @@ int azk_cred_cli_tag_type(struct cmd_args *a, const char *usage, bool need_type,
     return 0;
 }
 
+int azk_cred_cli_begin(const struct azk_cli *cli, struct cmd_args *a, const char *usage,
+                       bool need_type, azk_sec_tag_t *tag, enum azk_cred_type *type,
+                       struct azk_credstore **s)
+{
+    int rc = azk_cred_cli_tag_type(a, usage, need_type, tag, type);
+    if (rc != 0)
+        return rc;
+    if (a->file != NULL)
+        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
+    return azk_cred_cli_open(cli, s);
+}
+
 cJSON *azk_cred_cli_json(azk_sec_tag_t tag, int type)
 {
     cJSON *o = cJSON_CreateObject();

@@ -34,6 +34,11 @@ int azk_cred_cli_open(const struct azk_cli *cli, struct azk_credstore **s);
 /* TAG and TYPE from --sec-tag/--type or the positionals; FILE from what follows. 0 or exit code. */
 int azk_cred_cli_tag_type(struct cmd_args *a, const char *usage, bool need_type,
                           azk_sec_tag_t *tag, enum azk_cred_type *type);
+/* Prologue of the commands that name one credential (or one tag, without need_type) and take
+ * no FILE: TAG [TYPE], no extra arguments, store opened. 0 with *s open, or an exit status. */
+int azk_cred_cli_begin(const struct azk_cli *cli, struct cmd_args *a, const char *usage,
+                       bool need_type, azk_sec_tag_t *tag, enum azk_cred_type *type,
+                       struct azk_credstore **s);
 /* {"sec_tag","type","type_name"} */
 cJSON *azk_cred_cli_json(azk_sec_tag_t tag, int type);
 /* Reads a file ("-" = stdin); reports failures. 0 or exit code. */

@@ -346,7 +346,9 @@ static void test_self_signed(void **state)
     assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)), 0);
     assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
     assert_int_equal(X509_check_ca(x), 0);
+    assert_true(X509_get_extension_flags(x) & EXFLAG_XKUSAGE);
     assert_true(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
+    assert_true(res.cert.has_eku);
     assert_false(res.cert.is_ca);
     assert_true(res.cert.self_signed);
     assert_true(res.cert.client_auth);
@@ -729,6 +731,69 @@ static void test_verify_wrong_root(void **state)
                      0);
 }
 
+static void write_pem(const char *path, X509 *a, X509 *b, X509 *c)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    X509 *all[] = {a, b, c};
+    for (size_t i = 0; i < 3; i++)
+        if (all[i] != NULL)
+            assert_int_equal(PEM_write_X509(f, all[i]), 1);
+    fclose(f);
+}
+
+static void test_verify_bad_signature_and_not_ca(void **state)
+{
+    make_pki(state);
+    X509 *dev = load_cert(P(state, "dev-1.cert.pem"));
+    X509 *inter = load_cert(P(state, "inter.cert.pem"));
+    struct azk_diag d;
+
+    /* flip a byte of the device certificate's signature */
+    unsigned char *der = NULL;
+    int len = i2d_X509(dev, &der);
+    assert_true(len > 10);
+    der[len - 1] ^= 0x01;
+    const unsigned char *p = der;
+    X509 *bad = d2i_X509(NULL, &p, len);
+    assert_non_null(bad);
+    OPENSSL_free(der);
+    write_pem(P(state, "bad.pem"), bad, inter, NULL);
+    assert_int_equal(verify(state, "bad.pem", "root.cert.pem", NULL, NULL, false, &d, NULL,
+                            NULL),
+                     -EKEYREJECTED);
+    const struct azk_finding *f = azk_diag_find(&d, "pki.bad-signature");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "'dev-1'"));
+    X509_free(bad);
+
+    /* a certificate "issued" by the device certificate (not a CA) */
+    EVP_PKEY *dkey = load_key(P(state, "dev-1.key.pem"));
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_set_version(x, X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"sub-1", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(dev));
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, k);
+    assert_true(X509_sign(x, dkey, EVP_sha256()) > 0);
+    write_pem(P(state, "sub.pem"), x, dev, inter);
+    assert_int_equal(verify(state, "sub.pem", "root.cert.pem", NULL, NULL, false, &d, NULL,
+                            NULL),
+                     -EKEYREJECTED);
+    f = azk_diag_find(&d, "pki.issuer-not-ca");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "'dev-1'"));
+    X509_free(x);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(dkey);
+    X509_free(dev);
+    X509_free(inter);
+}
+
 static void test_verify_errors(void **state)
 {
     make_pki(state);
@@ -765,6 +830,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_expired_and_future, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_cn_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_wrong_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_bad_signature_and_not_ca, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
