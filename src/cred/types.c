@@ -17,7 +17,7 @@ struct type_names {
 
 static const struct type_names names[AZK_CRED_TYPE_COUNT] = {
     {"ca", "ROOT_CA_CERT", "CA_CHAIN", "root CA certificate(s)"},
-    {"cert", "CLIENT_CERT", "PUBLIC_CERT", "client certificate (chain)"},
+    {"cert", "CLIENT_CERT", "PUBLIC_CERT", "client certificate"},
     {"key", "CLIENT_KEY", "PRIVATE_CERT", "client private key"},
     {"psk", "PSK", "PRE_SHARED_KEY", "pre-shared key"},
     {"identity", "PSK_IDENTITY", "PSK_ID", "PSK identity"},
