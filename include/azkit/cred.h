@@ -102,12 +102,14 @@ AZK_API int azk_sec_tag_parse(const char *text, azk_sec_tag_t *out, struct azk_d
 AZK_API int azk_credstore_resolve_dir(const char *explicit_dir, char *out, size_t out_len);
 
 /**
- * @brief Open (creating if needed, mode 0700) a credential store in a directory.
+ * @brief Open a credential store in a directory. The directory (and its parents) is created,
+ *        mode 0700, by the first write; opening and reading create nothing.
  * @param dir  The directory; NULL resolves it with azk_credstore_resolve_dir().
  * @param out  Receives the store; close it with azk_credstore_close().
  * @param diag Optional: warnings (for example a store directory others could read, which is
  *             tightened to 0700) and the reason for a failure.
- * @return 0; -ENOMEM; -EACCES or another -errno from the file system, explained in @p diag.
+ * @return 0; -ENOTDIR when the path is not a directory; -ENOMEM; -EACCES or another -errno
+ *         from the file system, explained in @p diag.
  */
 AZK_API int azk_credstore_open_dir(const char *dir, struct azk_credstore **out,
                                    struct azk_diag *diag);

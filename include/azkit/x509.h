@@ -17,7 +17,7 @@ extern "C" {
 
 /** What a user needs to know about one certificate. All strings are NUL-terminated. */
 struct azk_cert_summary {
-    char subject[256];     /**< One-line subject, e.g. "CN=my-device, O=Contoso". */
+    char subject[256];     /**< One-line subject, e.g. "CN = my-device, O = Contoso". */
     char issuer[256];      /**< One-line issuer. */
     char subject_cn[128];  /**< Subject CN, or "" when absent. */
     char issuer_cn[128];   /**< Issuer CN, or "". */

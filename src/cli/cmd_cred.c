@@ -402,8 +402,8 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
     char **sub_argv = argv + 1;
     optind = 1;
     opterr = 0;
-    int opt;
-    while ((opt = getopt_long(sub_argc, sub_argv, "ho:", long_opts, NULL)) != -1) {
+    int opt, idx = -1;
+    while ((opt = getopt_long(sub_argc, sub_argv, "ho:", long_opts, &idx)) != -1) {
         if (opt == 'h') {
             fputs(c->usage, stdout);
             return AZK_EXIT_OK;
@@ -414,7 +414,8 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
                                  bad);
         }
         if (strchr(c->allowed, opt_char(opt)) == NULL)
-            return azk_cli_usage(c->usage, "%s does not take %s", c->name, sub_argv[optind - 1]);
+            return azk_cli_usage(c->usage, "%s does not take --%s", c->name,
+                                 opt == 'o' ? "output (-o)" : long_opts[idx].name);
         switch (opt) {
         case OPT_TAG: a.tag_text = optarg; break;
         case OPT_TYPE: a.type_text = optarg; break;

@@ -76,9 +76,10 @@ int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char 
         return rc;
     rc = azk_cred_list(s, collect_cb, &c);
     if (rc != 0) {
+        rc = azk_cli_fail(cli, rc, NULL, "cannot list %s", azk_credstore_describe(s));
         azk_credstore_close(s);
         free(c.items);
-        return azk_cli_fail(cli, rc, NULL, "cannot list %s", azk_credstore_describe(s));
+        return rc;
     }
     cJSON *root = NULL, *arr = NULL;
     if (cli->json) {

@@ -204,13 +204,13 @@ static int parse(const struct create_cmd *c, int argc, char **argv, struct creat
     a->req.kind = c->kind;
     opterr = 0;
     optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+    int opt, idx = -1;
+    while ((opt = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
         if (opt == '?' || opt == ':')
             return azk_cli_pki_bad_option(c->usage, opt, argc, argv);
         if (!(c->allowed & (unsigned)opt))
-            return azk_cli_usage(c->usage, "option '%s' does not apply to 'pki %s'",
-                                 argv[optind - 1], c->name);
+            return azk_cli_usage(c->usage, "option '--%s' does not apply to 'pki %s'",
+                                 idx >= 0 ? long_opts[idx].name : "?", c->name);
         int rc = take_option(c, opt, a);
         if (rc != 0)
             return rc;

@@ -47,6 +47,13 @@ static int ensure_tag_dir(const struct dir_ctx *c, const char *dir)
 {
     if (mkdir(dir, 0700) == 0)
         return azk_fsync_dir(c->root);
+    if (errno == ENOENT) { /* first write into a new store: create it (0700 all the way) */
+        int rc = azk_mkdir_p(c->root, 0700);
+        if (rc != 0)
+            return rc;
+        if (mkdir(dir, 0700) == 0)
+            return azk_fsync_dir(c->root);
+    }
     return errno == EEXIST ? 0 : -errno;
 }
 
@@ -258,26 +265,29 @@ AZK_API int azk_credstore_open_dir(const char *dir, struct azk_credstore **out,
                      "cannot work out where the credential store is (HOME is not set)");
         return rc;
     }
-    rc = azk_mkdir_p(path, 0700);
-    if (rc != 0) {
-        azk_diag_add(diag, AZK_SEV_ERROR, "cred.store-unusable",
-                     "Check the path and its permissions, or pass another --store DIR.",
-                     "cannot create the credential store directory %s", path);
-        return rc;
-    }
+    /* The directory is created by the first write, so read-only commands leave no trace. */
     struct stat st;
-    if (stat(path, &st) != 0)
-        return -errno;
-    if (st.st_mode & 077) {
-        if (chmod(path, 0700) == 0)
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            azk_diag_add(diag, AZK_SEV_ERROR, "cred.store-unusable",
+                         "Pass --store DIR with a directory, or remove the file.",
+                         "the credential store %s is not a directory", path);
+            return -ENOTDIR;
+        }
+        if ((st.st_mode & 077) && chmod(path, 0700) == 0)
             azk_diag_add(diag, AZK_SEV_WARNING, "cred.store-permissions", NULL,
                          "the credential store %s was accessible to other users (mode %03o); "
                          "it is now 0700", path, (unsigned)(st.st_mode & 0777));
-        else
+        else if (st.st_mode & 077)
             azk_diag_add(diag, AZK_SEV_WARNING, "cred.store-permissions",
                          "chmod 700 the directory, or use a store you own.",
                          "the credential store %s is accessible to other users (mode %03o)",
                          path, (unsigned)(st.st_mode & 0777));
+    } else if (errno != ENOENT) {
+        azk_diag_add(diag, AZK_SEV_ERROR, "cred.store-unusable",
+                     "Check the path and its permissions, or pass another --store DIR.",
+                     "cannot use the credential store directory %s", path);
+        return -errno;
     }
     struct dir_ctx *c = calloc(1, sizeof(*c));
     if (c == NULL || (c->root = strdup(path)) == NULL) {

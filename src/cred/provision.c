@@ -30,9 +30,12 @@ static int check_input(int type, const struct azk_pem_input *in, const char *pas
     return rc;
 }
 
-/* Appends PEM text, separated by one LF. */
+/* Appends PEM text, separated by exactly one LF (no blank line: the result is what
+ * `cat a.pem b.pem` gives, in canonical form). */
 static int append_pem(char **buf, size_t *len, const char *pem, size_t n)
 {
+    while (n > 0 && (pem[n - 1] == '\n' || pem[n - 1] == '\r' || pem[n - 1] == ' '))
+        n--;
     char *nb = realloc(*buf, *len + n + 2);
     if (nb == NULL)
         return -ENOMEM;
@@ -45,11 +48,14 @@ static int append_pem(char **buf, size_t *len, const char *pem, size_t n)
     return 0;
 }
 
-static void add_step(struct azk_provision_report *r, azk_sec_tag_t tag, int type, size_t size,
-                     const char *what, const char *why)
+/* Records a written credential; the size is what the store holds (canonical form). */
+static void add_step(struct azk_credstore *store, struct azk_provision_report *r,
+                     azk_sec_tag_t tag, int type, const char *what, const char *why)
 {
     if (r == NULL || r->count >= AZK_PROVISION_MAX_STEPS)
         return;
+    struct azk_cred_info info;
+    size_t size = azk_cred_describe(store, tag, type, &info, NULL) == 0 ? info.size : 0;
     struct azk_provision_step *s = &r->steps[r->count++];
     s->tag = tag;
     s->type = type;
@@ -69,7 +75,7 @@ static int write_one(struct azk_credstore *s, azk_sec_tag_t tag, int type, const
     int rc = azk_cred_write_ex(s, tag, (enum azk_cred_type)type, data, len, &o, &local);
     for (size_t i = 0; i < local.count; i++) {
         const struct azk_finding *f = &local.items[i];
-        if (strcmp(f->code, "cred.key-mismatch") == 0 || strcmp(f->code, "cred.key-decrypted") == 0)
+        if (strcmp(f->code, "cred.key-mismatch") == 0)
             continue;
         azk_diag_add(d, f->severity, f->code, f->fix, "sec_tag %u type %d: %s", (unsigned)tag,
                      type, f->message);
@@ -164,12 +170,14 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
 
     /* 3. Write: CAs, then chain, then key, in each tag. */
     char names[160];
-    const char *why_ca = o->has_secondary
-                             ? "type 0 (root CA): what the modem trusts to verify the server; "
-                               "NCS offers both tags, so each tag holds one root"
-                             : "type 0 (root CA): the roots the modem uses to verify Azure's "
-                               "server (DigiCert Global Root G2 today, Microsoft RSA 2017 as "
-                               "Microsoft's recommended backup)";
+    const char *why_ca =
+        o->ca_count > 0 ? "type 0 (root CA): the CA(s) you gave with --ca, which the device "
+                          "trusts to verify the server it connects to"
+        : o->has_secondary ? "type 0 (root CA): what the modem trusts to verify the server; "
+                             "NCS offers both tags, so each tag holds one of Azure's roots"
+                           : "type 0 (root CA): the roots the modem uses to verify Azure's "
+                             "server (DigiCert Global Root G2 today, Microsoft RSA 2017 as "
+                             "Microsoft's recommended backup)";
     const char *why_cert = "type 1 (client certificate): the device certificate, then its "
                            "intermediates, leaf first -- what the device sends in the TLS "
                            "handshake; DPS group enrollments need the intermediates";
@@ -182,18 +190,18 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
         ca_names(cadata, calen, names, sizeof(names));
         rc = write_one(store, tags[t], AZK_CRED_CA_CHAIN, cadata, calen, NULL, diag);
         if (rc == 0)
-            add_step(report, tags[t], AZK_CRED_CA_CHAIN, calen, names, why_ca);
+            add_step(store, report, tags[t], AZK_CRED_CA_CHAIN, names, why_ca);
         if (rc == 0)
             rc = write_one(store, tags[t], AZK_CRED_CLIENT_CERT, o->cert.data, o->cert.len, NULL,
                            diag);
         if (rc == 0) {
             ca_names(o->cert.data, o->cert.len, names, sizeof(names));
-            add_step(report, tags[t], AZK_CRED_CLIENT_CERT, o->cert.len, names, why_cert);
+            add_step(store, report, tags[t], AZK_CRED_CLIENT_CERT, names, why_cert);
             rc = write_one(store, tags[t], AZK_CRED_PRIVATE_KEY, o->key.data, o->key.len,
                            o->passphrase, diag);
         }
         if (rc == 0)
-            add_step(report, tags[t], AZK_CRED_PRIVATE_KEY, o->key.len,
+            add_step(store, report, tags[t], AZK_CRED_PRIVATE_KEY,
                      o->key.origin ? o->key.origin : "device key", why_key);
     }
     free(ca1);

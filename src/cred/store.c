@@ -182,6 +182,9 @@ AZK_API int azk_cred_write_ex(struct azk_credstore *store, azk_sec_tag_t tag,
                      "(CME ERROR 527) and the digest differs.",
                      "CRLF line endings were converted to LF");
 
+    if (opts != NULL && opts->passphrase != NULL && type != AZK_CRED_PRIVATE_KEY)
+        azk_diag_add(diag, AZK_SEV_WARNING, "cred.passphrase-unused", NULL,
+                     "a passphrase only applies to private keys (type 2); it was ignored");
     struct azk_validated v;
     rc = azk_validate((int)type, canon.data, canon.len, opts ? opts->passphrase : NULL, &v, diag);
     if (rc != 0) {
@@ -346,8 +349,10 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
         }
     } else if (type == AZK_CRED_PRIVATE_KEY) {
         EVP_PKEY *k = NULL;
-        if (azk_cred_load_private_key(store, tag, &k) == 0)
+        if (azk_cred_load_private_key(store, tag, &k) == 0) {
             azk_pkey_describe(k, info->key_type, sizeof(info->key_type));
+            azk_check_key_matches(store, tag, NULL, k, diag);
+        }
         EVP_PKEY_free(k);
     }
     azk_secure_free(buf, len);

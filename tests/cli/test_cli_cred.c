@@ -312,6 +312,10 @@ static void test_list_table_and_json(void **state)
                         "cred.key-mismatch");
     cJSON *c1 = cJSON_GetArrayItem(creds, 1);
     assert_string_equal(jget(c1, "key_type", cJSON_String)->valuestring, "EC P-256");
+    /* The key's own row says it does not match, too. */
+    f = jget(c1, "findings", cJSON_Array);
+    assert_string_equal(jget(cJSON_GetArrayItem(f, 0), "code", cJSON_String)->valuestring,
+                        "cred.key-mismatch");
     cJSON_Delete(j);
     azk_run_free(&r);
 
@@ -350,6 +354,17 @@ static void test_provision_layouts(void **state)
                         "CB3CCBB76031E5E0138F8DD39A23F9DE47FFC35E43C1144CEA27D46A5AB1CB5F");
     cJSON_Delete(j);
     azk_run_free(&r);
+    /* Stored exactly as `cat g2.pem ms.pem` (canonical): no blank line between the roots. */
+    char *g2 = azk_test_read(AZK_SOURCE_DIR "/data/roots/digicert-global-root-g2.pem", NULL);
+    char *ms = azk_test_read(AZK_SOURCE_DIR "/data/roots/microsoft-rsa-root-ca-2017.pem", NULL);
+    char both[8192];
+    snprintf(both, sizeof(both), "%s%s", g2, ms);
+    azk_test_write(azk_path(work, "both.pem"), both, strlen(both));
+    RUN(&r, NULL, "cred", "cmp", "10", "ca", azk_path(work, "both.pem"));
+    expect_status(&r, 0);
+    azk_run_free(&r);
+    free(g2);
+    free(ms);
 
     /* Two tags: G2 in the primary, Microsoft RSA 2017 in the secondary, chain+key in both. */
     RUN(&r, NULL, "--json", "cred", "provision", "--sec-tag", "20", "--secondary-sec-tag", "21",
@@ -366,6 +381,12 @@ static void test_provision_layouts(void **state)
                         "Microsoft RSA Root Certificate Authority 2017");
     jget(s0, "why", cJSON_String);
     jget(s0, "type_name", cJSON_String);
+    /* Sizes are what the store holds (canonical), not the input files' sizes. */
+    size_t chain_len;
+    char *chain_text = azk_test_read(chain, &chain_len);
+    assert_int_equal(jget(cJSON_GetArrayItem(steps, 1), "size", cJSON_Number)->valueint,
+                     (int)chain_len - 1);
+    free(chain_text);
     cJSON_Delete(j);
     azk_run_free(&r);
     RUN(&r, NULL, "cred", "cmp", "21", "cert", chain);
@@ -413,6 +434,14 @@ static void test_store_locations(void **state)
 {
     (void)state;
     struct azk_run r;
+    /* Read-only commands on a store that does not exist create nothing. */
+    RUN(&r, NULL, "cred", "list");
+    expect_status(&r, 0);
+    azk_run_free(&r);
+    RUN(&r, NULL, "cred", "exists", "1", "ca");
+    expect_status(&r, 1);
+    azk_run_free(&r);
+    assert_false(azk_test_exists(store));
     char home[700], env_store[700];
     snprintf(home, sizeof(home), "%s/home", work);
     snprintf(env_store, sizeof(env_store), "%s/envstore", work);

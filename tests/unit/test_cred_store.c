@@ -558,10 +558,24 @@ static void test_permissions(void **state)
     assert_non_null(azk_diag_find(&d, "cred.store-permissions"));
     assert_int_equal(azk_test_mode(azk_path(store_dir, "s")), 0700);
     azk_credstore_close(s2);
-    /* A fresh nested store is created 0700 all the way. */
+    /* A fresh nested store: opening and reading create nothing; the first write creates it
+     * 0700 all the way. */
     assert_int_equal(azk_credstore_open_dir(azk_path(store_dir, "a/b/c"), &s2, NULL), 0);
+    bool ex = true;
+    assert_int_equal(azk_cred_exists(s2, 1, AZK_CRED_PSK, &ex), 0);
+    assert_false(ex);
+    char out[64] = "";
+    assert_int_equal(azk_cred_list(s2, collect, out), 0);
+    assert_false(azk_test_exists(azk_path(store_dir, "a")));
+    assert_int_equal(azk_cred_write(s2, 1, AZK_CRED_PSK, "00", 2), 0);
+    assert_int_equal(azk_test_mode(azk_path(store_dir, "a")), 0700);
     assert_int_equal(azk_test_mode(azk_path(store_dir, "a/b/c")), 0700);
     azk_credstore_close(s2);
+    /* A file where the store should be is refused with an explanation. */
+    azk_test_write(azk_path(store_dir, "file"), "x", 1);
+    azk_diag_init(&d);
+    assert_int_equal(azk_credstore_open_dir(azk_path(store_dir, "file"), &s2, &d), -ENOTDIR);
+    assert_non_null(azk_diag_find(&d, "cred.store-unusable"));
     free(key);
 }
 
