@@ -23,6 +23,15 @@ AZK_API const char *azk_strerror(int err)
     case EINTR: return "interrupted";
     case ENOTSUP: return "not supported";
     case E2BIG: return "too large";
+    case ENOBUFS: return "buffer too small";
+    case EDOM: return "value not an integer";
+    case EMSGSIZE: return "message too large";
+    case EPROTO: return "protocol error";
+    case ENOTDIR: return "not a directory";
+    case EFBIG: return "file too large";
+    case EAGAIN: return "try again";
+    case ETIMEDOUT: return "timed out";
+    case ECONNREFUSED: return "connection refused";
     default: return "unknown error";
     }
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/azure_ids.h"
+#include "azkit/azure_ids.h"
 #include "common/ossl.h"
 #include "pki/pki_internal.h"
 

@@ -14,7 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "azkit/pki.h"
-#include "common/azure_ids.h"
+#include "azkit/azure_ids.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

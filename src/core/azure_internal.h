@@ -1,0 +1,137 @@
+/* Internal to the core's Azure protocol files (azure_*.c): a bounded string writer and small
+ * parsing helpers. Not installed, not part of the API. */
+#ifndef AZK_CORE_AZURE_INTERNAL_H
+#define AZK_CORE_AZURE_INTERNAL_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "azkit/azure_hub.h"
+
+/* Appends to buf[0..size) and counts the full length even when it does not fit: nothing is
+ * ever written at or past buf[size]. `len` saturates at SIZE_MAX (overflow-safe on 32 bits). */
+struct azk_w {
+    char *buf;
+    size_t size;
+    size_t len;
+};
+
+static inline void azk_w_init(struct azk_w *w, char *buf, size_t size)
+{
+    w->buf = buf;
+    w->size = buf ? size : 0;
+    w->len = 0;
+}
+
+static inline void azk_w_bytes(struct azk_w *w, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (w->len < w->size) {
+        size_t room = w->size - w->len;
+        memcpy(w->buf + w->len, p, n < room ? n : room);
+    }
+    w->len = (SIZE_MAX - w->len < n) ? SIZE_MAX : w->len + n;
+}
+
+static inline void azk_w_char(struct azk_w *w, char c)
+{
+    azk_w_bytes(w, &c, 1);
+}
+
+static inline void azk_w_span(struct azk_w *w, struct azk_span s)
+{
+    azk_w_bytes(w, s.ptr, s.len);
+}
+
+static inline void azk_w_lit(struct azk_w *w, const char *s)
+{
+    azk_w_bytes(w, s, strlen(s));
+}
+
+/* Finishes a builder: 0 and *out_len = length, or -ENOBUFS and *out_len = size needed. */
+static inline int azk_w_done(const struct azk_w *w, size_t *out_len)
+{
+    if (out_len)
+        *out_len = w->len;
+    return w->len <= w->size ? 0 : -ENOBUFS;
+}
+
+void azk_w_u64(struct azk_w *w, uint64_t v);
+void azk_w_int(struct azk_w *w, int v);
+/* Percent-encodes everything but the RFC 3986 unreserved characters A-Z a-z 0-9 - . _ ~ */
+void azk_w_pct(struct azk_w *w, struct azk_span s);
+
+/* Writes a property bag (keys and values percent-encoded); -EINVAL for an empty key. */
+int azk_w_bag(struct azk_w *w, const struct azk_prop *props, size_t count);
+
+/* Shared by the telemetry and C2D builders: validates the device id and writes
+ * "devices/{device_id}/messages/{kind}". Returns 0 or -EINVAL (out_len NULL, bad id). */
+int azk_w_device_messages(struct azk_w *w, struct azk_span device_id, const char *kind,
+                          char *buf, size_t buf_size, const size_t *out_len,
+                          struct azk_id_error *err);
+
+/* Span helpers. */
+static inline struct azk_span azk_sp(const char *p, size_t n)
+{
+    struct azk_span s = {p, n};
+    return s;
+}
+
+static inline bool azk_starts(struct azk_span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.len >= n && memcmp(s.ptr, lit, n) == 0;
+}
+
+/* Drops `n` bytes from the front of `s` (n <= s.len). */
+static inline struct azk_span azk_skip(struct azk_span s, size_t n)
+{
+    return azk_sp(s.ptr + n, s.len - n);
+}
+
+/* Index of the first `c` in `s`, or s.len. */
+static inline size_t azk_find(struct azk_span s, char c)
+{
+    const char *p = s.len ? memchr(s.ptr, c, s.len) : NULL;
+    return p ? (size_t)(p - s.ptr) : s.len;
+}
+
+/* Parses a whole span as a decimal int (optional '-'), range of int32. */
+int azk_parse_int(struct azk_span s, int *out);
+/* Parses a whole span as unsigned decimal, at most `max`. */
+int azk_parse_u64(struct azk_span s, uint64_t max, uint64_t *out);
+
+/* Is `s` a valid value for $rid / operationId in a topic we build (see azure_hub.h). */
+bool azk_token_ok(struct azk_span s);
+
+/* Splits `rest` = "{status}/?{query}" into status and query: 0 or -EBADMSG. */
+int azk_split_status_query(struct azk_span rest, int *status, struct azk_span *query);
+
+/* Parsed well-known query parameters of a response/request topic. */
+struct azk_topic_query {
+    struct azk_span rid;
+    bool has_rid;
+    struct azk_span version;
+    bool has_version;
+    struct azk_span retry_after;
+    bool has_retry_after;
+    struct azk_span operation_id;
+    bool has_operation_id;
+};
+
+/* Parses a query string, filling the known parameters (keys compared after percent-decoding, so
+ * "%24rid" is "$rid"); unknown parameters are ignored. Duplicates or a key without a name give
+ * -EBADMSG. */
+int azk_topic_query_parse(struct azk_span query, struct azk_topic_query *q);
+
+/* Checks that a device-id segment in a topic/filter is acceptable: a valid device id; equal to
+ * `connected` when that is non-empty; '+'/'#' only when equal to a non-empty `connected`.
+ * 0, -EACCES (a different device) or -EBADMSG. */
+int azk_check_topic_device(struct azk_span seg, struct azk_span connected);
+
+#endif

@@ -1,0 +1,60 @@
+/* Decimal conversions without 64-bit division (see core_num.h). */
+#include "core_num.h"
+
+#include <errno.h>
+
+static const uint64_t pow10[AZK_DEC_MAX - 1] = {
+    10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
+    1000000000000000u,     100000000000000u,     10000000000000u,     1000000000000u,
+    100000000000u,         10000000000u,         1000000000u,         100000000u,
+    10000000u,             1000000u,             100000u,             10000u,
+    1000u,                 100u,                 10u,
+};
+
+size_t azk_u64_to_dec(uint64_t v, char out[AZK_DEC_MAX])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(pow10) / sizeof(pow10[0]); i++) {
+        unsigned digit = 0;
+        while (v >= pow10[i]) {
+            v -= pow10[i];
+            digit++;
+        }
+        if (digit != 0 || n != 0)
+            out[n++] = (char)('0' + digit);
+    }
+    out[n++] = (char)('0' + (unsigned)v);
+    return n;
+}
+
+size_t azk_i64_to_dec(int64_t v, char out[AZK_DEC_MAX])
+{
+    if (v >= 0)
+        return azk_u64_to_dec((uint64_t)v, out);
+    out[0] = '-';
+    /* 0 - (uint64_t)v is the magnitude, INT64_MIN included; it has at most 19 digits. */
+    char tmp[AZK_DEC_MAX];
+    size_t n = azk_u64_to_dec((uint64_t)0 - (uint64_t)v, tmp);
+    for (size_t i = 0; i < n; i++)
+        out[1 + i] = tmp[i];
+    return n + 1;
+}
+
+int azk_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out)
+{
+    if (s.len == 0 || s.len > AZK_DEC_MAX)
+        return -EBADMSG;
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c < '0' || c > '9')
+            return -EBADMSG;
+        if (v > (UINT64_MAX - 9u) / 10u) /* a constant: no division at run time */
+            return -EBADMSG;
+        v = v * 10u + (unsigned)(c - '0');
+        if (v > max)
+            return -EBADMSG;
+    }
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,15 @@
+/* Helpers shared by the JSON reader, writer and payload code of the core (not public API). */
+#ifndef AZK_CORE_JSON_INTERNAL_H
+#define AZK_CORE_JSON_INTERNAL_H
+
+#include <stddef.h>
+
+/* Length (2..4) of the valid UTF-8 sequence starting with p[0] >= 0x80 within n bytes; 0 when
+ * invalid (bad lead byte, bad continuation, overlong, surrogate, above U+10FFFF); -1 when the
+ * n bytes end before the sequence does although its prefix is valid. */
+int azk_json__utf8_seq(const unsigned char *p, size_t n);
+
+/* Trims JSON whitespace (space, tab, CR, LF) on both sides. */
+void azk_json__trim(const char **p, size_t *n);
+
+#endif
