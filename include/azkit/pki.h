@@ -6,9 +6,10 @@
  * tutorial. Every call writes PEM files named from an output prefix:
  *   <prefix>.cert.pem   the new certificate
  *   <prefix>.key.pem    its private key (mode 0600, unencrypted)
- *   <prefix>.chain.pem  intermediates and devices: the certificate followed by every
+ *   <prefix>.chain.pem  intermediates, devices and servers: the certificate followed by every
  *                       intermediate above it up to (not including) the self-signed root --
- *                       what a device sends and what goes in credential type 1.
+ *                       what a device (or a TLS server) sends and what goes in credential
+ *                       type 1.
  * Existing files are never overwritten unless `force` is set; on failure nothing is left
  * half-written.
  */
@@ -39,7 +40,13 @@ enum azk_pki_kind {
     AZK_PKI_DEVICE = 2,       /**< Device (leaf) certificate, CN = device id, EKU clientAuth, signed by a CA. */
     AZK_PKI_SELF_SIGNED = 3,  /**< Self-signed device certificate (thumbprint authentication). */
     AZK_PKI_VERIFICATION = 4, /**< Proof-of-possession certificate: CN = verification code, signed by the CA key. */
+    AZK_PKI_SERVER = 5,       /**< TLS server certificate signed by a CA: CN, subjectAltName (DNS names
+                                   and IP addresses, see `san`), EKU serverAuth, CA:FALSE, keyUsage
+                                   digitalSignature (+ keyEncipherment for RSA). */
 };
+
+/** Most subjectAltName entries a server certificate request may carry. */
+#define AZK_PKI_SAN_MAX 64
 
 /** A request. Zero-initialise, then fill in. */
 struct azk_pki_request {
@@ -64,6 +71,14 @@ struct azk_pki_request {
                                    self-signed. Used for the new certificate's chain file. */
     const char *out_prefix;   /**< Output prefix (see file comment). Required. */
     bool force;               /**< Overwrite existing output files. */
+    const char *const *san;   /**< AZK_PKI_SERVER only: subjectAltName entries, each "DNS:name" or
+                                   "IP:address" (IPv4 dotted quad or IPv6); a value without a
+                                   prefix is an IP address when it parses as one, else a DNS
+                                   name. DNS names: letters, digits, '-', '_', '.', optionally
+                                   a leading "*." wildcard, at most 253 characters. Duplicates
+                                   are dropped. None (san_count 0): the CN alone, as a DNS name
+                                   or an IP address. Other kinds: must be empty. */
+    size_t san_count;         /**< Entries in `san`, at most AZK_PKI_SAN_MAX. */
 };
 
 /** What was created. */

@@ -18,11 +18,13 @@ static const char usage[] =
     "  self-signed ID       self-signed device certificate (thumbprint authentication)\n"
     "  verification-cert CODE\n"
     "                       proof-of-possession certificate for a CA uploaded to Azure\n"
+    "  server NAME          TLS server certificate (serverAuth, --san DNS:x / IP:a) signed by a CA\n"
     "  show FILE            subject, issuer, validity, key, thumbprints of every certificate\n"
     "  verify CERT          verify a chain and explain what is wrong\n"
     "\n"
     "Files are named from --out PREFIX: PREFIX.cert.pem, PREFIX.key.pem (mode 0600) and, for\n"
-    "intermediates and devices, PREFIX.chain.pem (certificate + intermediates, no root).\n"
+    "intermediates, devices and servers, PREFIX.chain.pem (certificate + intermediates, no\n"
+    "root).\n"
     "Run 'azkit pki <command> --help' for the options of a command.\n";
 
 int azk_cli_pki_bad_option(const char *cmd_usage, int c, int argc, char **argv)

@@ -1,4 +1,4 @@
-/* azkit pki root | intermediate | device | self-signed | verification-cert */
+/* azkit pki root | intermediate | device | self-signed | verification-cert | server */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,11 +68,25 @@ static const char verif_usage[] =
     "\n" CA_HELP
     "  --out PREFIX         output prefix (default \"verification\")\n" COMMON_HELP;
 
+static const char server_usage[] =
+    "usage: azkit pki server NAME (--ca PREFIX | --ca-cert F --ca-key F) [--ca-chain F]\n"
+    "                        [--san DNS:NAME | --san IP:ADDR]... [--out PREFIX] [options]\n"
+    "\n"
+    "Creates a TLS server certificate: CN = NAME, subjectAltName = every --san (default: NAME),\n"
+    "extended key usage serverAuth, CA:FALSE, and PREFIX.chain.pem (server + intermediates,\n"
+    "no root) which is what the server sends.\n"
+    "\n" CA_HELP
+    "  --ca-chain F         the signing CA's chain file (default PREFIX.chain.pem of --ca)\n"
+    "  --san DNS:NAME|IP:ADDR\n"
+    "                       repeatable (at most 64): a DNS name, or an IPv4/IPv6 address; a\n"
+    "                       value without prefix is an IP address if it parses as one\n"
+    "  --out PREFIX         output prefix (default NAME)\n" COMMON_HELP;
+
 enum {
     O_CN = 1 << 0, O_OUT = 1 << 1, O_KEY_TYPE = 1 << 2, O_DAYS = 1 << 3,
     O_NO_BACKDATE = 1 << 4, O_NOT_BEFORE = 1 << 5, O_NOT_AFTER = 1 << 6, O_FORCE = 1 << 7,
     O_CA = 1 << 8, O_CA_CERT = 1 << 9, O_CA_KEY = 1 << 10, O_CA_CHAIN = 1 << 11,
-    O_PATH_LEN = 1 << 12,
+    O_PATH_LEN = 1 << 12, O_SAN = 1 << 13,
 };
 #define O_COMMON (O_OUT | O_KEY_TYPE | O_DAYS | O_NO_BACKDATE | O_NOT_BEFORE | O_NOT_AFTER | O_FORCE)
 #define O_ISSUER (O_CA | O_CA_CERT | O_CA_KEY)
@@ -97,6 +111,8 @@ static const struct create_cmd cmds[] = {
     {"self-signed", "self-signed", AZK_PKI_SELF_SIGNED, O_COMMON, ss_usage, NULL, NULL},
     {"verification-cert", "verification", AZK_PKI_VERIFICATION, O_COMMON | O_ISSUER,
      verif_usage, NULL, "verification"},
+    {"server", "server", AZK_PKI_SERVER, O_COMMON | O_ISSUER | O_CA_CHAIN | O_SAN, server_usage,
+     NULL, NULL},
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +129,7 @@ static const struct option long_opts[] = {
     {"ca-key", required_argument, NULL, O_CA_KEY},
     {"ca-chain", required_argument, NULL, O_CA_CHAIN},
     {"path-len", required_argument, NULL, O_PATH_LEN},
+    {"san", required_argument, NULL, O_SAN},
     {NULL, 0, NULL, 0},
 };
 
@@ -120,6 +137,7 @@ struct create_args {
     struct azk_pki_request req;
     const char *ca, *ca_cert, *ca_key;
     char cert_buf[1024], key_buf[1024];
+    const char *san[AZK_PKI_SAN_MAX];
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -160,6 +178,12 @@ static int take_option(const struct create_cmd *c, int opt, struct create_args *
         if (!azk_cli_parse_int(optarg, -1, 16, &v))
             return azk_cli_usage(c->usage, "--path-len needs -1 to 16, not '%s'", optarg);
         r->path_len = (int)v;
+        break;
+    case O_SAN:
+        if (r->san_count >= AZK_PKI_SAN_MAX)
+            return azk_cli_usage(c->usage, "at most %d --san options", AZK_PKI_SAN_MAX);
+        a->san[r->san_count++] = optarg;
+        r->san = a->san;
         break;
     default: break;
     }
@@ -220,6 +244,7 @@ static int parse(const struct create_cmd *c, int argc, char **argv, struct creat
         if (npos != 1)
             return azk_cli_usage(c->usage, "pki %s needs exactly one %s", c->name,
                                  c->kind == AZK_PKI_VERIFICATION ? "verification CODE"
+                                 : c->kind == AZK_PKI_SERVER     ? "NAME"
                                                                  : "DEVICE_ID");
         a->req.common_name = argv[optind];
     } else {
@@ -259,6 +284,11 @@ static void print_next(const struct create_cmd *c, const struct azk_pki_request 
         printf("next: upload %s in the Verify step of the CA certificate in the Azure portal\n",
                res->cert_path);
         break;
+    case AZK_PKI_SERVER:
+        printf("next: give the TLS server %s (certificate + intermediates) and %s; clients "
+               "trust the root CA\n",
+               res->chain_path, res->key_path);
+        break;
     }
 }
 
@@ -272,6 +302,8 @@ static void print_human(const struct create_cmd *c, const struct azk_pki_request
     if (res->chain_path[0] != '\0')
         printf("  wrote        %s (certificate + intermediates, no root)\n", res->chain_path);
     printf("  CN           %s\n", s->subject_cn);
+    for (size_t i = 0; c->kind == AZK_PKI_SERVER && i < r->san_count; i++)
+        printf("  SAN          %s\n", r->san[i]);
     printf("  issuer       %s\n", s->issuer_cn);
     printf("  valid        %s to %s\n", s->not_before, s->not_after);
     printf("  key          %s\n", s->key_type);
@@ -305,6 +337,13 @@ static int run(const struct azk_cli *cli, const struct create_cmd *c, int argc, 
             cJSON_AddStringToObject(o, "chain", res.chain_path);
         else
             cJSON_AddNullToObject(o, "chain");
+        if (c->kind == AZK_PKI_SERVER) {
+            cJSON *san = cJSON_AddArrayToObject(o, "san");
+            for (size_t i = 0; i < a.req.san_count; i++)
+                cJSON_AddItemToArray(san, cJSON_CreateString(a.req.san[i]));
+            if (a.req.san_count == 0)
+                cJSON_AddItemToArray(san, cJSON_CreateString(a.req.common_name));
+        }
         cJSON_AddItemToObject(o, "certificate", azk_cli_cert_json(&res.cert));
         cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
         azk_cli_json_emit(o);

@@ -123,6 +123,15 @@ static int add_extensions(const struct azk_pki_request *req, X509 *x, X509 *issu
         if (rc == 0)
             rc = add_conf_ext(x, &ctx, NID_key_usage, "critical,digitalSignature");
         break;
+    case AZK_PKI_SERVER:
+        rc = add_conf_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+        if (rc == 0)
+            rc = add_conf_ext(x, &ctx, NID_key_usage, leaf_usage);
+        if (rc == 0)
+            rc = add_conf_ext(x, &ctx, NID_ext_key_usage, "serverAuth");
+        if (rc == 0)
+            rc = azk_pki_san_add(x, req);
+        break;
     }
     if (rc == 0)
         rc = add_ski(x);

@@ -19,6 +19,7 @@ const char *azk_pki_kind_name(enum azk_pki_kind kind)
     case AZK_PKI_DEVICE: return "device certificate";
     case AZK_PKI_SELF_SIGNED: return "self-signed device certificate";
     case AZK_PKI_VERIFICATION: return "verification certificate";
+    case AZK_PKI_SERVER: return "server certificate";
     }
     return "certificate";
 }
@@ -70,7 +71,7 @@ static int check_name(const struct azk_pki_request *req, struct azk_diag *d)
 
 static int check_request(const struct azk_pki_request *req, struct azk_diag *d)
 {
-    if ((int)req->kind < (int)AZK_PKI_ROOT || (int)req->kind > (int)AZK_PKI_VERIFICATION ||
+    if ((int)req->kind < (int)AZK_PKI_ROOT || (int)req->kind > (int)AZK_PKI_SERVER ||
         (req->key_alg != AZK_KEY_EC_P256 && req->key_alg != AZK_KEY_RSA_2048)) {
         azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-request", NULL, "unknown kind or key type");
         return -EINVAL;
@@ -81,13 +82,14 @@ static int check_request(const struct azk_pki_request *req, struct azk_diag *d)
                      "path length %d is out of range", req->path_len);
         return -EINVAL;
     }
-    return check_name(req, d);
+    int rc = check_name(req, d);
+    return rc != 0 ? rc : azk_pki_san_check(req, d);
 }
 
 static bool needs_issuer(enum azk_pki_kind kind)
 {
     return kind == AZK_PKI_INTERMEDIATE || kind == AZK_PKI_DEVICE ||
-           kind == AZK_PKI_VERIFICATION;
+           kind == AZK_PKI_VERIFICATION || kind == AZK_PKI_SERVER;
 }
 
 AZK_API int azk_pki_create(const struct azk_pki_request *req, struct azk_pki_result *res,

@@ -63,6 +63,11 @@ int azk_pki_outputs_write(const struct azk_pki_request *req, const struct azk_pk
                           X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
                           struct azk_diag *d);
 
+/* subjectAltName of server certificates (pki_san.c): checks req->san (-EINVAL with a
+ * finding; entries on other kinds are refused), and adds the extension to `x`. */
+int azk_pki_san_check(const struct azk_pki_request *req, struct azk_diag *d);
+int azk_pki_san_add(X509 *x, const struct azk_pki_request *req);
+
 /* Human name of a kind: "root CA", "device certificate", ... */
 const char *azk_pki_kind_name(enum azk_pki_kind kind);
 

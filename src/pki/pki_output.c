@@ -14,7 +14,7 @@
 
 static bool has_chain(enum azk_pki_kind kind)
 {
-    return kind == AZK_PKI_INTERMEDIATE || kind == AZK_PKI_DEVICE;
+    return kind == AZK_PKI_INTERMEDIATE || kind == AZK_PKI_DEVICE || kind == AZK_PKI_SERVER;
 }
 
 int azk_pki_outputs_plan(const struct azk_pki_request *req, struct azk_pki_outputs *o,

@@ -442,6 +442,109 @@ static void test_missing_ca(void **state)
     azk_run_free(&r);
 }
 
+/* pki server: SANs (DNS, IPv4, IPv6), serverAuth, chain, JSON; bad SANs and misuse. */
+static void test_server(void **state)
+{
+    char root[600], inter[600], out[600], cmd[2400];
+    snprintf(root, sizeof(root), "%s/root", DIR_);
+    snprintf(inter, sizeof(inter), "%s/inter", DIR_);
+    snprintf(out, sizeof(out), "%s/hub", DIR_);
+    AZK_MUST("pki", "root", "--out", root);
+    AZK_MUST("pki", "intermediate", "--ca", root, "--out", inter);
+    struct azk_run r;
+    azk_runv(&r, NULL, "pki", "server", "hub.local", "--ca", inter, "--out", out, "--san",
+             "DNS:hub.local", "--san", "IP:127.0.0.1", "--san", "IP:::1", "--san", "10.1.2.3",
+             "--san", "gw.example", "--json", NULL);
+    if (r.status != 0)
+        fail_msg("pki server: %s", r.err);
+    cJSON *j = azk_run_json(&r);
+    assert_string_equal(jstr(j, "kind"), "server");
+    assert_string_equal(jstr(j, "chain"), azk_path(DIR_, "hub.chain.pem"));
+    const cJSON *san = cJSON_GetObjectItem(j, "san");
+    assert_int_equal(cJSON_GetArraySize(san), 5);
+    const cJSON *cert = cJSON_GetObjectItem(j, "certificate");
+    assert_string_equal(jstr(cert, "subject_cn"), "hub.local");
+    check_thumbprints(cert, azk_path(DIR_, "hub.cert.pem"));
+    cJSON_Delete(j);
+    assert_no_key_material(&r);
+    azk_run_free(&r);
+    assert_int_equal(azk_test_mode(azk_path(DIR_, "hub.key.pem")), 0600);
+
+    int st;
+    snprintf(cmd, sizeof(cmd),
+             "openssl x509 -noout -ext subjectAltName,extendedKeyUsage,basicConstraints,keyUsage "
+             "-in '%s/hub.cert.pem'",
+             DIR_);
+    char *txt = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(txt, "DNS:hub.local, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, "
+                                "IP Address:10.1.2.3, DNS:gw.example"));
+    assert_non_null(strstr(txt, "TLS Web Server Authentication"));
+    assert_null(strstr(txt, "TLS Web Client Authentication"));
+    assert_non_null(strstr(txt, "CA:FALSE"));
+    assert_non_null(strstr(txt, "Digital Signature"));
+    free(txt);
+    /* The chain file is server + intermediate and verifies for TLS server use. */
+    snprintf(cmd, sizeof(cmd),
+             "grep -c 'BEGIN CERTIFICATE' '%s/hub.chain.pem' && openssl verify -purpose sslserver "
+             "-verify_hostname gw.example -CAfile '%s/root.cert.pem' -untrusted '%s/inter.cert.pem' "
+             "'%s/hub.cert.pem' && openssl verify -purpose sslserver -verify_ip ::1 -CAfile "
+             "'%s/root.cert.pem' -untrusted '%s/inter.cert.pem' '%s/hub.cert.pem'",
+             DIR_, DIR_, DIR_, DIR_, DIR_, DIR_, DIR_);
+    txt = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 0);
+    assert_int_equal(atoi(txt), 2);
+    free(txt);
+
+    /* RSA: keyEncipherment too; without --san the name is the only SAN. */
+    snprintf(out, sizeof(out), "%s/rsa", DIR_);
+    AZK_MUST("pki", "server", "localhost", "--ca", inter, "--out", out, "--key-type", "rsa");
+    snprintf(cmd, sizeof(cmd), "openssl x509 -noout -ext subjectAltName,keyUsage -in '%s/rsa.cert.pem'",
+             DIR_);
+    txt = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(txt, "DNS:localhost"));
+    assert_non_null(strstr(txt, "Key Encipherment"));
+    free(txt);
+
+    /* A bad SAN: exit 1, pki.bad-san, nothing written. */
+    snprintf(out, sizeof(out), "%s/bad", DIR_);
+    azk_runv(&r, NULL, "pki", "server", "x", "--ca", inter, "--out", out, "--san", "IP:1.2.3",
+             "--json", NULL);
+    assert_int_equal(r.status, 1);
+    j = azk_run_json(&r);
+    const cJSON *f =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "findings"), 0);
+    assert_string_equal(jstr(f, "code"), "pki.bad-san");
+    cJSON_Delete(j);
+    azk_run_free(&r);
+    assert_false(azk_test_exists(azk_path(DIR_, "bad.key.pem")));
+    azk_runv(&r, NULL, "pki", "server", "x", "--ca", inter, "--out", out, "--san", "DNS:a b",
+             NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "not a valid DNS name"));
+    azk_run_free(&r);
+
+    /* Usage errors: --san elsewhere, no NAME, no CA. */
+    const char *bad[][8] = {
+        {"pki", "device", "d1", "--ca", inter, "--san", "DNS:x", NULL},
+        {"pki", "server", "--ca", inter, NULL},
+        {"pki", "server", "hub", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        azk_run(&r, NULL, bad[i]);
+        assert_int_equal(r.status, 2);
+        azk_run_free(&r);
+    }
+    azk_runv(&r, NULL, "pki", "server", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--san"));
+    azk_run_free(&r);
+    azk_runv(&r, NULL, "pki", "--help", NULL);
+    assert_non_null(strstr(r.out, "server NAME"));
+    azk_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test_setup_teardown(test_missing_ca, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,33 @@
+/* Options of `azkit-hub serve`. */
+#ifndef AZK_HUB_CONFIG_H
+#define AZK_HUB_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hub/log.h"
+
+#define HUB_MAX_HOSTNAMES 16
+
+struct hub_config {
+    char data_dir[PATH_MAX];   /* --data; default ${XDG_DATA_HOME:-~/.local/share}/azkit/hub */
+    const char *listen;        /* --listen ADDR; default 127.0.0.1 */
+    int mqtt_port;             /* --mqtt-port; default 8883 (0 = any free port) */
+    int service_port;          /* --service-port; default 443 (0 = any free port) */
+    const char *hostnames[HUB_MAX_HOSTNAMES]; /* --hostname, repeatable */
+    size_t hostname_count;
+    bool server_key_rsa;       /* --server-key rsa (default ec) */
+    int tls_max;               /* --tls-max 12|13; default 13 */
+    enum hub_log_level log_level; /* --log-level */
+    const char *ready_file;    /* --ready-file F: written with the bound ports once listening */
+    /* Limits (Azure's): */
+    size_t max_telemetry_packet;   /* 256 KB */
+    size_t max_method_response;    /* 128 KB */
+    unsigned connect_timeout_ms;   /* CONNECT must arrive within 10 s of the handshake */
+};
+
+/* Defaults; data_dir resolved from the environment. */
+void hub_config_defaults(struct hub_config *c);
+
+#endif

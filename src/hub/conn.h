@@ -1,0 +1,91 @@
+/* One MQTT connection to the hub. */
+#ifndef AZK_HUB_CONN_H
+#define AZK_HUB_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "azkit/mqtt.h"
+#include "hub/store.h"
+
+struct bufferevent;
+struct event;
+struct hub_daemon;
+
+/* Subscriptions a device can hold (the documented device topics). */
+enum {
+    HUB_SUB_C2D = 1u << 0,
+    HUB_SUB_TWIN_RES = 1u << 1,
+    HUB_SUB_TWIN_DESIRED = 1u << 2,
+    HUB_SUB_METHODS = 1u << 3,
+};
+
+enum hub_conn_state {
+    HUB_CONN_HANDSHAKE = 0,  /* TLS handshake in progress */
+    HUB_CONN_AWAIT_CONNECT,  /* TLS up, waiting for CONNECT (10 s) */
+    HUB_CONN_CONNECTED,      /* CONNECT accepted */
+    HUB_CONN_CLOSING,        /* flushing the last bytes, then freed */
+};
+
+struct hub_conn {
+    struct hub_daemon *d;
+    uint64_t id;
+    int refs;                   /* the connection itself + pending store completions */
+    struct bufferevent *bev;
+    SSL *ssl;
+    char peer[64];              /* "ip:port" */
+    enum hub_conn_state state;
+    struct event *timer;        /* CONNECT timeout, then keepalive */
+    int64_t last_rx_ms;
+    int64_t timeout_ms;         /* silence allowed once connected */
+    char device_id[HUB_DEVICE_ID_MAX + 1];
+    bool clean_session;
+    unsigned subs;              /* HUB_SUB_* */
+    uint16_t next_packet_id;
+    bool got_disconnect;        /* DISCONNECT received: no Will */
+    /* Will message from CONNECT (stored as telemetry if the connection drops). */
+    bool has_will;
+    char *will_topic;
+    void *will_payload;
+    size_t will_payload_len;
+    bool will_retain;
+    char auth_desc[384];        /* how the device authenticated, for the log */
+    uint16_t c2d_inflight;      /* packet id of the C2D message in flight (0: none) */
+};
+
+/* Accepts a TCP connection: starts the TLS handshake. */
+void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer);
+
+/* Queues bytes for the device. */
+void hub_conn_send(struct hub_conn *c, const void *data, size_t len);
+/* Sends a PUBLISH (QoS 0 or 1; with QoS 1 the packet id is allocated and returned). */
+uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_len,
+                          const void *payload, size_t payload_len, int qos);
+/* Closes the connection (after flushing what was queued); `why` goes to the log.
+ * `store_will`: the connection ended without DISCONNECT (store the Will). */
+void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* References held by asynchronous work (store completions) so a closed connection is freed
+ * only after it finished. */
+void hub_conn_ref(struct hub_conn *c);
+void hub_conn_unref(struct hub_conn *c);
+/* True while the connection can still be written to. */
+bool hub_conn_alive(const struct hub_conn *c);
+
+/* Packet handlers (one file each). Return 0, or -1 after closing the connection. */
+int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_puback(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_disconnect(struct hub_conn *c, const struct azk_mqtt_packet *p);
+
+/* Delivers the next queued C2D message if the device is subscribed and none is in flight. */
+void hub_c2d_pump(struct hub_conn *c);
+
+#endif

@@ -1,0 +1,243 @@
+/* The hub process: PKI, store, TLS, listeners, signals, and what it prints at start. */
+#include "hub/daemon.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "azkit/pki.h"
+#include "common/fileio.h"
+#include "hub/conn.h"
+#include "hub/log.h"
+#include "hub/methods.h"
+#include "hub/server_pki.h"
+#include "hub/service.h"
+#include "hub/store.h"
+#include "hub/tls.h"
+
+int64_t hub_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void print_findings(const struct azk_diag *dg)
+{
+    for (size_t i = 0; i < dg->count; i++) {
+        const struct azk_finding *f = &dg->items[i];
+        hub_log(f->severity == AZK_SEV_ERROR ? HUB_LOG_ERROR
+                : f->severity == AZK_SEV_WARNING ? HUB_LOG_WARN
+                                                  : HUB_LOG_INFO,
+                "%s%s%s", f->message, f->fix[0] ? " -- fix: " : "", f->fix);
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    struct hub_daemon *d = arg;
+    char host[INET6_ADDRSTRLEN] = "?", peer[80];
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(peer, sizeof(peer), "%s:%d", host, port);
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(peer, sizeof(peer), "[%s]:%d", host, port);
+    }
+    evutil_make_socket_nonblocking(fd);
+    hub_conn_accept(d, fd, peer);
+}
+
+/* Binds ADDR:PORT (port 0: any free port) and returns the bound port, or -errno. */
+static int listen_on(struct hub_daemon *d, const char *addr, int port,
+                     evconnlistener_cb cb, void *arg, struct evconnlistener **out)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    /* The address alone (libevent refuses port 0 in "addr:port"); the port is set below. */
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0)
+        return -EINVAL;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    *out = evconnlistener_new_bind(d->base, cb, arg,
+                                   LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                   512, (struct sockaddr *)&ss, sslen);
+    if (*out == NULL)
+        return -errno ? -errno : -EADDRINUSE;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    getsockname(evconnlistener_get_fd(*out), (struct sockaddr *)&bound, &blen);
+    return bound.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&bound)->sin_port)
+                                      : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct hub_daemon *d = arg;
+    hub_log(HUB_LOG_INFO, "received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopexit(d->base, NULL);
+}
+
+static void write_ready_file(const struct hub_daemon *d, const struct azk_hub_pki *pki)
+{
+    if (d->cfg.ready_file == NULL)
+        return;
+    char conn[512] = "";
+    azk_hub_pki_connection_string(pki, d->hub_hostname, conn, sizeof(conn));
+    char text[2048];
+    int n = snprintf(text, sizeof(text),
+                     "{\"mqtt_port\":%d,\"service_port\":%d,\"hostname\":\"%s\",\"ca\":\"%s\","
+                     "\"data\":\"%s\",\"connection_string\":\"%s\"}\n",
+                     d->mqtt_port, d->service_port, d->hub_hostname, pki->ca_path,
+                     d->cfg.data_dir, conn);
+    /* The connection string holds the service key: the file is 0600 like the key. */
+    azk_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
+}
+
+int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
+{
+    memset(d, 0, sizeof(*d));
+    d->cfg = *cfg;
+    hub_log_set_level(cfg->log_level);
+    hub_devmap_init(&d->conns);
+    hub_devmap_init(&d->sessions);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct azk_diag dg;
+    azk_diag_init(&dg);
+    struct azk_hub_pki pki;
+    struct azk_hub_pki_opts po = {
+        .data_dir = cfg->data_dir,
+        .hostnames = cfg->hostnames,
+        .hostname_count = cfg->hostname_count,
+        .key_alg = cfg->server_key_rsa ? AZK_KEY_RSA_2048 : AZK_KEY_EC_P256,
+    };
+    int rc = azk_hub_pki_init(&po, &pki, &dg);
+    print_findings(&dg);
+    if (rc != 0) {
+        hub_log(HUB_LOG_ERROR, "cannot set up the hub's PKI in %s: %s", cfg->data_dir,
+                azk_strerror(rc));
+        return rc;
+    }
+    snprintf(d->hub_hostname, sizeof(d->hub_hostname), "%s", pki.host);
+
+    d->base = event_base_new();
+    if (d->base == NULL)
+        return -ENOMEM;
+    azk_diag_init(&dg);
+    struct hub_store_config sc = {.data_dir = cfg->data_dir};
+    rc = hub_store_open(&sc, d->base, &d->store, &dg);
+    print_findings(&dg);
+    if (rc != 0)
+        return rc;
+
+    azk_diag_init(&dg);
+    struct azk_hub_tls_opts to = {pki.chain_path, pki.key_path, cfg->tls_max};
+    rc = azk_hub_tls_ctx_new(&to, &d->tls, &dg);
+    print_findings(&dg);
+    if (rc != 0)
+        return rc;
+
+    rc = listen_on(d, cfg->listen, cfg->mqtt_port, accept_cb, d, &d->mqtt_listener);
+    if (rc < 0) {
+        hub_log(HUB_LOG_ERROR, "cannot listen for MQTT on %s:%d: %s -- fix: pick another "
+                "--mqtt-port, or stop what uses it", cfg->listen, cfg->mqtt_port,
+                strerror(-rc));
+        return rc;
+    }
+    d->mqtt_port = rc;
+
+    rc = hub_service_start(d, &pki, &d->service);
+    if (rc < 0)
+        return rc;
+
+    d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+    d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+    event_add(d->sig_int, NULL);
+    event_add(d->sig_term, NULL);
+
+    char conn[512] = "";
+    azk_hub_pki_connection_string(&pki, d->hub_hostname, conn, sizeof(conn));
+    printf("azkit-hub %s\n", azk_version());
+    printf("  devices trust:    %s\n", pki.ca_path);
+    printf("  MQTT (IoT Hub):   %s:%d  (devices use HostName=%s%s)\n", cfg->listen, d->mqtt_port,
+           d->hub_hostname, d->mqtt_port == 8883 ? "" : " with the port");
+    if (d->service_port)
+        printf("  service API:      https://%s:%d\n", d->hub_hostname, d->service_port);
+    printf("  connection string (service): %s\n", conn);
+    printf("  data:             %s\n", cfg->data_dir);
+    fflush(stdout);
+    write_ready_file(d, &pki);
+    hub_log(HUB_LOG_INFO, "listening: MQTT %s:%d, service API port %d", cfg->listen,
+            d->mqtt_port, d->service_port);
+    return 0;
+}
+
+int hub_daemon_run(struct hub_daemon *d)
+{
+    return event_base_dispatch(d->base) < 0 ? -EIO : 0;
+}
+
+static void close_one(const char *key, void *value, void *u)
+{
+    (void)key;
+    (void)u;
+    hub_conn_close(value, false, "azkit-hub is stopping");
+}
+
+static void free_session(const char *key, void *value, void *u)
+{
+    (void)key;
+    (void)u;
+    free(value);
+}
+
+void hub_daemon_stop(struct hub_daemon *d)
+{
+    if (d->mqtt_listener)
+        evconnlistener_free(d->mqtt_listener);
+    hub_methods_shutdown(d);
+    hub_service_stop(d->service);
+    /* Close every device connection and let the loop flush and free them. */
+    struct hub_devmap copy = d->conns;
+    hub_devmap_init(&d->conns);
+    hub_devmap_each(&copy, close_one, NULL);
+    hub_devmap_free(&copy);
+    if (d->base) {
+        struct timeval tv = {0, 200000};
+        event_base_loopexit(d->base, &tv);
+        event_base_dispatch(d->base);
+    }
+    hub_store_close(d->store);
+    hub_devmap_each(&d->sessions, free_session, NULL);
+    hub_devmap_free(&d->sessions);
+    if (d->sig_int)
+        event_free(d->sig_int);
+    if (d->sig_term)
+        event_free(d->sig_term);
+    SSL_CTX_free(d->tls);
+    if (d->base)
+        event_base_free(d->base);
+    hub_log(HUB_LOG_INFO, "stopped");
+}

@@ -1,0 +1,55 @@
+/* The running hub: loop, listeners, store, and the table of connected devices. */
+#ifndef AZK_HUB_DAEMON_H
+#define AZK_HUB_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "hub/config.h"
+#include "hub/devmap.h"
+#include "hub/faults.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct hub_store;
+struct hub_conn;
+struct hub_service;
+
+/* What survives a clean-session-0 disconnect (Azure keeps the C2D subscription). */
+struct hub_session {
+    unsigned subs; /* HUB_SUB_* of the last connection with clean session 0 */
+};
+
+struct hub_daemon {
+    struct hub_config cfg;
+    struct event_base *base;
+    SSL_CTX *tls;
+    struct evconnlistener *mqtt_listener;
+    int mqtt_port;             /* bound port */
+    int service_port;          /* bound port of the service API (0 when not running) */
+    struct hub_store *store;
+    struct hub_service *service;
+    struct hub_devmap conns;    /* device id -> struct hub_conn* (authenticated connections) */
+    struct hub_devmap sessions; /* device id -> struct hub_session* (clean session 0) */
+    struct event *sig_int, *sig_term;
+    uint64_t next_conn_id;
+    size_t open_conns;
+    char hub_hostname[256];    /* the name devices use in their username (first SAN name) */
+    struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
+};
+
+/* Starts everything (PKI on first start, store, TLS, listeners) and prints the endpoints.
+ * Returns 0 or a negative errno with the reason already logged. */
+int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg);
+/* Runs the loop until SIGINT/SIGTERM. */
+int hub_daemon_run(struct hub_daemon *d);
+/* Closes connections, flushes the store, frees everything. */
+void hub_daemon_stop(struct hub_daemon *d);
+
+/* Milliseconds since the Unix epoch (wall clock). */
+int64_t hub_now_ms(void);
+
+#endif

@@ -1,0 +1,1216 @@
+/* azkit-hub: the local Azure IoT Hub emulator. `serve` runs the hub; the other commands
+ * administer a running hub through its HTTPS service API (admin_client.c). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "azkit/azure_hub.h"
+#include "azkit/common.h"
+#include "azkit/pki.h"
+#include "common/fileio.h"
+#include "hub/admin_client.h"
+#include "hub/config.h"
+#include "hub/daemon.h"
+#include "hub/log.h"
+#include "hub/sas.h"
+#include "hub/store.h"
+
+#ifndef AZK_VERSION
+#define AZK_VERSION "0"
+#endif
+
+enum { EXIT_OK_ = 0, EXIT_FAIL_ = 1, EXIT_USAGE_ = 2 };
+
+static const char usage_main[] =
+    "usage: azkit-hub [--json] <command> [options]\n"
+    "\n"
+    "A local Azure IoT Hub: MQTT for devices (X.509), an HTTPS service API for tools.\n"
+    "\n"
+    "commands:\n"
+    "  serve                 run the hub\n"
+    "  device add|list|show|delete|enable|disable   the device registry\n"
+    "  ca add|code|verify|list|show|delete          verified CAs (proof of possession)\n"
+    "  twin show|set-desired                         device twins\n"
+    "  method invoke                                 direct methods\n"
+    "  c2d send                                      cloud-to-device messages\n"
+    "  telemetry                                     device-to-cloud messages (--follow)\n"
+    "\n"
+    "how the admin commands find the hub (options accepted everywhere):\n"
+    "  --data DIR          the hub's data directory (default ${XDG_DATA_HOME:-~/.local/share}/\n"
+    "                      azkit/hub): <data>/service.json, pki/ca.pem, pki/service.key\n"
+    "  --ready-file F      the file `serve --ready-file F` wrote (ports, CA, connection string)\n"
+    "  --service-port N    the service API port (overrides the files)\n"
+    "  --host H            address to connect to (default: the hub's listen address)\n"
+    "  --json              one JSON object on stdout; errors as {\"error\":{...}}\n"
+    "  -h, --help          help for a command\n"
+    "\n"
+    "exit status: 0 success, 1 failure, 2 usage error. Docs: docs/hub.md\n";
+
+static const char usage_serve[] =
+    "usage: azkit-hub serve [options]\n"
+    "  --data DIR            data directory (PKI, database), created 0700\n"
+    "  --listen ADDR         address of both listeners (default 127.0.0.1)\n"
+    "  --mqtt-port N         MQTT over TLS port (default 8883; 0 = any free port)\n"
+    "  --service-port N      HTTPS service API port (default 443; 0 = any free port)\n"
+    "  --hostname NAME       extra name (or IP) in the server certificate; repeatable; the\n"
+    "                        first is the hub's HostName (default localhost)\n"
+    "  --server-key ec|rsa   key type of a new server certificate (default ec)\n"
+    "  --tls-max 1.2|1.3     highest TLS version (default 1.3)\n"
+    "  --log-level L         error, warn, info (default) or debug\n"
+    "  --ready-file F        written (0600, JSON) once listening: ports, CA path, connection\n"
+    "                        string\n";
+
+static const char usage_device[] =
+    "usage: azkit-hub device <command>\n"
+    "  add ID (--thumbprint HEX [--secondary-thumbprint HEX] | --cert FILE | --ca-signed)\n"
+    "         [--disabled]       register an X.509 device (selfSigned or certificateAuthority)\n"
+    "  list                      every device\n"
+    "  show ID                   one device\n"
+    "  delete ID                 remove it (with its twin and C2D queue)\n"
+    "  enable ID | disable ID    set its status (disabling disconnects it)\n";
+
+static const char usage_ca[] =
+    "usage: azkit-hub ca <command>\n"
+    "  add NAME FILE                          upload a CA certificate (unverified)\n"
+    "  code NAME                              generate a proof-of-possession code\n"
+    "  verify NAME --ca-key KEY               whole proof of possession with the CA's key\n"
+    "  verify NAME --verification-cert FILE   verify with a certificate whose CN is the code\n"
+    "  list | show NAME | delete NAME\n";
+
+static const char usage_twin[] =
+    "usage: azkit-hub twin <command>\n"
+    "  show ID                    the twin\n"
+    "  set-desired ID JSON        merge JSON into the desired properties (null deletes)\n";
+
+static const char usage_method[] =
+    "usage: azkit-hub method invoke ID NAME [--payload JSON] [--timeout S]\n"
+    "  calls a direct method; prints the device's status and payload (timeout 5..300, default 30)\n";
+
+static const char usage_c2d[] =
+    "usage: azkit-hub c2d send ID TEXT [--property k=v]... [--message-id ID] [--ttl S]\n"
+    "  queues a cloud-to-device message (delivered at once when the device is connected)\n";
+
+static const char usage_telemetry[] =
+    "usage: azkit-hub telemetry [--device ID] [--after SEQ] [--max N] [--follow]\n"
+    "  prints stored device-to-cloud messages; --follow waits for new ones (Ctrl-C stops;\n"
+    "  with --json one object per line)\n";
+
+/* ---- output --------------------------------------------------------------------------- */
+
+struct opts {
+    bool json;
+    const char *data;
+    const char *ready_file;
+    const char *host;
+    long service_port;
+};
+
+static struct opts g;
+
+static void emit(cJSON *o)
+{
+    char *s = cJSON_Print(o);
+    if (s != NULL) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    fflush(stdout);
+    cJSON_Delete(o);
+}
+
+static int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *usage, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "code", "usage");
+        cJSON_AddStringToObject(e, "message", msg);
+        emit(o);
+    }
+    fprintf(stderr, "azkit-hub: %s\n", msg);
+    if (usage)
+        fprintf(stderr, "\n%s", usage);
+    return EXIT_USAGE_;
+}
+
+/* A failure: {"error":{"errno","code","status","message"}} / "azkit-hub: message". */
+static int fail(int rc, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(int rc, int status, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        if (rc != 0) {
+            cJSON_AddNumberToObject(e, "errno", rc);
+            cJSON_AddStringToObject(e, "reason", azk_strerror(rc));
+        }
+        if (status)
+            cJSON_AddNumberToObject(e, "status", status);
+        if (code && *code)
+            cJSON_AddStringToObject(e, "code", code);
+        cJSON_AddStringToObject(e, "message", msg);
+        emit(o);
+    }
+    fprintf(stderr, "azkit-hub: %s\n", msg);
+    return EXIT_FAIL_;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- serve ----------------------------------------------------------------------------- */
+
+static void write_service_json(const struct hub_daemon *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "service_port", d->service_port);
+    cJSON_AddNumberToObject(o, "mqtt_port", d->mqtt_port);
+    cJSON_AddStringToObject(o, "hostname", d->hub_hostname);
+    cJSON_AddStringToObject(o, "listen", d->cfg.listen);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s == NULL)
+        return;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/service.json", d->cfg.data_dir);
+    size_t l = strlen(s);
+    s[l] = '\n';
+    if (azk_atomic_write_path(path, s, l + 1, 0600, false) != 0)
+        hub_log(HUB_LOG_WARN, "cannot write %s: admin commands then need --service-port", path);
+    free(s);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_serve, stdout);
+        return EXIT_OK_;
+    }
+    struct hub_config cfg;
+    hub_config_defaults(&cfg);
+    if (g.data)
+        snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", g.data);
+    if (g.ready_file)
+        cfg.ready_file = g.ready_file;
+    if (g.service_port >= 0)
+        cfg.service_port = (int)g.service_port;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        if (strcmp(a, "--listen") == 0 && v) {
+            cfg.listen = v;
+        } else if (strcmp(a, "--mqtt-port") == 0 && v) {
+            if (!parse_long(v, 0, 65535, &n))
+                return usage_error(usage_serve, "--mqtt-port needs a port number 0..65535");
+            cfg.mqtt_port = (int)n;
+        } else if (strcmp(a, "--hostname") == 0 && v) {
+            if (cfg.hostname_count == HUB_MAX_HOSTNAMES)
+                return usage_error(usage_serve, "at most %d --hostname", HUB_MAX_HOSTNAMES);
+            cfg.hostnames[cfg.hostname_count++] = v;
+        } else if (strcmp(a, "--server-key") == 0 && v) {
+            if (strcmp(v, "ec") != 0 && strcmp(v, "rsa") != 0)
+                return usage_error(usage_serve, "--server-key is ec or rsa");
+            cfg.server_key_rsa = strcmp(v, "rsa") == 0;
+        } else if (strcmp(a, "--tls-max") == 0 && v) {
+            if (strcmp(v, "1.2") == 0)
+                cfg.tls_max = 12;
+            else if (strcmp(v, "1.3") == 0)
+                cfg.tls_max = 13;
+            else
+                return usage_error(usage_serve, "--tls-max is 1.2 or 1.3");
+        } else if (strcmp(a, "--log-level") == 0 && v) {
+            if (hub_log_parse_level(v, &cfg.log_level) != 0)
+                return usage_error(usage_serve, "--log-level is error, warn, info or debug");
+        } else {
+            return usage_error(usage_serve, "unknown option or missing value: %s", a);
+        }
+    }
+    static struct hub_daemon d;
+    int rc = hub_daemon_start(&d, &cfg);
+    if (rc != 0) {
+        hub_daemon_stop(&d);
+        return fail(rc, 0, "hub.start", "cannot start the hub (see the log above)");
+    }
+    write_service_json(&d);
+    rc = hub_daemon_run(&d);
+    hub_daemon_stop(&d);
+    return rc == 0 ? EXIT_OK_ : EXIT_FAIL_;
+}
+
+/* ---- finding the hub ------------------------------------------------------------------- */
+
+static void trim(char *s)
+{
+    size_t l = strlen(s);
+    while (l > 0 && (s[l - 1] == '\n' || s[l - 1] == '\r' || s[l - 1] == ' '))
+        s[--l] = '\0';
+}
+
+static cJSON *read_json_file(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (azk_file_read_all(path, &text, &len) != 0)
+        return NULL;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int resolve_target(struct hub_admin_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    struct hub_config cfg;
+    hub_config_defaults(&cfg);
+    const char *data = g.data ? g.data : cfg.data_dir;
+    char listen[256] = "";
+    long port = 0;
+    if (g.ready_file != NULL) {
+        cJSON *j = read_json_file(g.ready_file);
+        if (j == NULL)
+            return fail(-ENOENT, 0, "hub.not-found",
+                        "cannot read the ready file %s (is `azkit-hub serve --ready-file %s` "
+                        "running?)", g.ready_file, g.ready_file);
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "service_port");
+        if (cJSON_IsNumber(sp))
+            port = (long)sp->valuedouble;
+        const char *h = jstr(j, "hostname"), *ca = jstr(j, "ca"), *cs = jstr(j, "connection_string");
+        if (h)
+            snprintf(t->sr, sizeof(t->sr), "%s", h);
+        if (ca)
+            snprintf(t->ca_file, sizeof(t->ca_file), "%s", ca);
+        struct hub_conn_string c;
+        if (cs && hub_conn_string_parse(cs, &c) == 0) {
+            snprintf(t->key, sizeof(t->key), "%s", c.key);
+            snprintf(t->skn, sizeof(t->skn), "%s", c.key_name);
+            if (!t->sr[0])
+                snprintf(t->sr, sizeof(t->sr), "%s", c.host_name);
+        }
+        const char *dd = jstr(j, "data");
+        if (dd && !g.data) {
+            static char dbuf[PATH_MAX];
+            snprintf(dbuf, sizeof(dbuf), "%s", dd);
+            data = dbuf;
+        }
+        cJSON_Delete(j);
+    }
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/service.json", data);
+    cJSON *sj = port ? NULL : read_json_file(path);
+    if (sj != NULL) {
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "service_port");
+        if (cJSON_IsNumber(sp))
+            port = (long)sp->valuedouble;
+        const char *h = jstr(sj, "hostname"), *l = jstr(sj, "listen");
+        if (h && !t->sr[0])
+            snprintf(t->sr, sizeof(t->sr), "%s", h);
+        if (l)
+            snprintf(listen, sizeof(listen), "%s", l);
+        cJSON_Delete(sj);
+    }
+    if (!t->ca_file[0])
+        if (snprintf(t->ca_file, sizeof(t->ca_file), "%s/pki/ca.pem", data) >=
+            (int)sizeof(t->ca_file))
+            return fail(-ENAMETOOLONG, 0, "hub.path", "the data directory path is too long");
+    if (!t->key[0]) {
+        snprintf(path, sizeof(path), "%s/pki/service.key", data);
+        char *k = NULL;
+        size_t kl = 0;
+        int rc = azk_file_read_all(path, &k, &kl);
+        if (rc != 0)
+            return fail(rc, 0, "hub.no-key",
+                        "cannot read the service key %s -- fix: pass --data DIR of the hub, or "
+                        "--ready-file F", path);
+        snprintf(t->key, sizeof(t->key), "%s", k);
+        trim(t->key);
+        OPENSSL_cleanse(k, kl);
+        free(k);
+    }
+    if (g.service_port > 0)
+        port = g.service_port;
+    if (port <= 0)
+        return fail(-ENOENT, 0, "hub.not-found",
+                    "cannot find the hub's service port (no %s/service.json) -- fix: start "
+                    "`azkit-hub serve --data %s`, or pass --service-port N", data, data);
+    t->port = (int)port;
+    if (g.host) {
+        snprintf(t->host, sizeof(t->host), "%s", g.host);
+    } else if (listen[0] && strcmp(listen, "0.0.0.0") != 0 && strcmp(listen, "::") != 0 &&
+               strcmp(listen, "[::]") != 0) {
+        snprintf(t->host, sizeof(t->host), "%s", listen);
+    } else {
+        snprintf(t->host, sizeof(t->host), "%s", strcmp(listen, "::") == 0 ? "::1" : "127.0.0.1");
+    }
+    if (!t->sr[0])
+        snprintf(t->sr, sizeof(t->sr), "%s", g.host ? g.host : "localhost");
+    snprintf(t->tls_name, sizeof(t->tls_name), "%s", t->sr);
+    return 0;
+}
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+struct call {
+    struct hub_admin_target t;
+    struct hub_http_response r;
+    cJSON *json; /* parsed body (or NULL) */
+};
+
+/* Makes a request; on a transport failure or an HTTP status >= 300 reports and returns
+ * EXIT_FAIL_, else 0 with c->json parsed. */
+static int call(struct call *c, const char *method, const char *path,
+                const struct hub_admin_header *h, size_t nh, const char *body, size_t blen)
+{
+    char err[512];
+    c->json = NULL;
+    int rc = hub_admin_request(&c->t, method, path, h, nh, body, blen, &c->r, err, sizeof(err));
+    if (rc != 0)
+        return fail(rc, 0, "hub.unreachable", "%s", err[0] ? err : azk_strerror(rc));
+    if (c->r.status >= 300) {
+        char code[128], text[512];
+        hub_admin_error_parse(&c->r, code, sizeof(code), text, sizeof(text));
+        int x = fail(0, c->r.status, code[0] ? code : "http",
+                     "%s %s: HTTP %d%s%s%s%s", method, path, c->r.status, code[0] ? " " : "",
+                     code, text[0] ? ": " : "", text);
+        hub_http_response_free(&c->r);
+        return x;
+    }
+    if (c->r.body_len)
+        c->json = cJSON_ParseWithLength(c->r.body, c->r.body_len);
+    return 0;
+}
+
+static void call_done(struct call *c)
+{
+    cJSON_Delete(c->json);
+    c->json = NULL;
+    hub_http_response_free(&c->r);
+}
+
+static void enc(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    if (azk_pct_encode(azk_span_from_str(s), out, size, &n) != 0 || n >= size)
+        n = 0;
+    out[n] = '\0';
+}
+
+/* {"<key>": c->json} in JSON mode, else pretty JSON of c->json. Takes c->json. */
+static int print_result(struct call *c, const char *key)
+{
+    cJSON *body = c->json ? c->json : cJSON_CreateNull();
+    c->json = NULL;
+    if (g.json && key) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, key, body);
+        emit(o);
+    } else {
+        emit(body);
+    }
+    call_done(c);
+    return EXIT_OK_;
+}
+
+/* ---- device ---------------------------------------------------------------------------- */
+
+static int cert_thumbprint(const char *file, char out[65])
+{
+    char *pem = NULL;
+    size_t len = 0;
+    int rc = azk_file_read_all(file, &pem, &len);
+    if (rc != 0)
+        return rc;
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    free(pem);
+    if (x == NULL)
+        return -EBADMSG;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    X509_digest(x, EVP_sha256(), md, &ml);
+    X509_free(x);
+    for (unsigned i = 0; i < ml; i++)
+        snprintf(out + 2 * i, 3, "%02X", md[i]);
+    return 0;
+}
+
+static int device_put(struct call *c, const char *id, cJSON *dev, const char *if_match)
+{
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 32];
+    enc(id, eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/devices/%s", eid);
+    char *body = cJSON_PrintUnformatted(dev);
+    cJSON_Delete(dev);
+    char q[160];
+    struct hub_admin_header h = {"If-Match", q};
+    if (if_match)
+        snprintf(q, sizeof(q), "\"%s\"", if_match);
+    int rc = call(c, "PUT", path, &h, if_match ? 1 : 0, body, body ? strlen(body) : 0);
+    free(body);
+    return rc;
+}
+
+/* Shared start of every command group: no command or --help. Returns an exit status to return
+ * at once, or -1 to go on. */
+static int group_prologue(int argc, char **argv, const char *usage, const char *group)
+{
+    if (argc >= 2 && !wants_help(argc, argv))
+        return -1;
+    if (argc < 2)
+        return usage_error(usage, "%s needs a command", group);
+    fputs(usage, stdout);
+    return EXIT_OK_;
+}
+
+static int cmd_device(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_device, "device");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (strcmp(cmd, "list") == 0) {
+        if (argc != 2)
+            return usage_error(usage_device, "device list takes no arguments");
+        if (resolve_target(&c.t) != 0 || call(&c, "GET", "/devices", NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        if (!g.json) {
+            const cJSON *d;
+            printf("%-32s %-22s %-9s %s\n", "DEVICE", "AUTH", "STATUS", "CONNECTION");
+            cJSON_ArrayForEach(d, c.json) {
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "authentication");
+                printf("%-32s %-22s %-9s %s\n", jstr(d, "deviceId"), jstr(a, "type"),
+                       jstr(d, "status"), jstr(d, "connectionState"));
+            }
+            call_done(&c);
+            return EXIT_OK_;
+        }
+        return print_result(&c, "devices");
+    }
+    if (argc < 3)
+        return usage_error(usage_device, "device %s needs a device id", cmd);
+    const char *id = argv[2];
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 32];
+    enc(id, eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/devices/%s", eid);
+    if (strcmp(cmd, "add") == 0) {
+        const char *tp = NULL, *tp2 = NULL, *cert = NULL;
+        bool ca_signed = false, disabled = false;
+        for (int i = 3; i < argc; i++) {
+            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (strcmp(a, "--thumbprint") == 0 && v)
+                tp = argv[++i];
+            else if (strcmp(a, "--secondary-thumbprint") == 0 && v)
+                tp2 = argv[++i];
+            else if (strcmp(a, "--cert") == 0 && v)
+                cert = argv[++i];
+            else if (strcmp(a, "--ca-signed") == 0)
+                ca_signed = true;
+            else if (strcmp(a, "--disabled") == 0)
+                disabled = true;
+            else
+                return usage_error(usage_device, "unknown option or missing value: %s", a);
+        }
+        if ((tp != NULL) + (cert != NULL) + ca_signed != 1)
+            return usage_error(usage_device,
+                               "device add needs one of --thumbprint, --cert or --ca-signed");
+        if (tp2 && ca_signed)
+            return usage_error(usage_device, "--secondary-thumbprint is for selfSigned devices");
+        char thumb[65];
+        if (cert != NULL) {
+            int rc = cert_thumbprint(cert, thumb);
+            if (rc != 0)
+                return fail(rc, 0, "cert", "cannot read a certificate from %s", cert);
+            tp = thumb;
+        }
+        cJSON *dev = cJSON_CreateObject();
+        cJSON_AddStringToObject(dev, "deviceId", id);
+        cJSON_AddStringToObject(dev, "status", disabled ? "disabled" : "enabled");
+        cJSON *a = cJSON_AddObjectToObject(dev, "authentication");
+        if (ca_signed) {
+            cJSON_AddStringToObject(a, "type", "certificateAuthority");
+        } else {
+            cJSON_AddStringToObject(a, "type", "selfSigned");
+            cJSON *x = cJSON_AddObjectToObject(a, "x509Thumbprint");
+            cJSON_AddStringToObject(x, "primaryThumbprint", tp);
+            if (tp2)
+                cJSON_AddStringToObject(x, "secondaryThumbprint", tp2);
+            else
+                cJSON_AddNullToObject(x, "secondaryThumbprint");
+        }
+        if (resolve_target(&c.t) != 0) {
+            cJSON_Delete(dev);
+            return EXIT_FAIL_;
+        }
+        if (device_put(&c, id, dev, NULL) != 0)
+            return EXIT_FAIL_;
+        if (!g.json) {
+            fprintf(stderr, "device '%s' registered (%s)\n", id,
+                    ca_signed ? "certificateAuthority" : "selfSigned");
+        }
+        return print_result(&c, "device");
+    }
+    if (argc != 3)
+        return usage_error(usage_device, "device %s takes one device id", cmd);
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    if (strcmp(cmd, "show") == 0) {
+        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "device");
+    }
+    if (strcmp(cmd, "delete") == 0) {
+        struct hub_admin_header h = {"If-Match", "\"*\""};
+        if (call(&c, "DELETE", path, &h, 1, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        call_done(&c);
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "deleted", id);
+            emit(o);
+        } else {
+            printf("device '%s' deleted\n", id);
+        }
+        return EXIT_OK_;
+    }
+    if (strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0) {
+        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        cJSON *dev = c.json;
+        c.json = NULL;
+        char etag[128];
+        snprintf(etag, sizeof(etag), "%s", c.r.etag[0] ? c.r.etag : "*");
+        call_done(&c);
+        cJSON_ReplaceItemInObjectCaseSensitive(dev, "status", cJSON_CreateString(cmd[0] == 'e' ? "enabled" : "disabled"));
+        if (device_put(&c, id, dev, etag) != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "device");
+    }
+    return usage_error(usage_device, "unknown device command: %s", cmd);
+}
+
+/* ---- ca -------------------------------------------------------------------------------- */
+
+static int ca_verify_with_key(struct call *c, const char *name, const char *path, const char *key)
+{
+    /* 1. a fresh code; 2. a certificate with CN = code signed by the CA key; 3. verify. */
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
+    if (call(c, "POST", p, NULL, 0, NULL, 0) != 0)
+        return EXIT_FAIL_;
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(c->json, "properties");
+    const char *code = jstr(props, "verificationCode"), *pem = jstr(props, "certificate");
+    if (code == NULL || pem == NULL) {
+        call_done(c);
+        return fail(-EBADMSG, 0, "hub.bad-answer", "the hub did not return a verification code");
+    }
+    char tmpl[] = "/tmp/azkit-hub-verify-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    if (dir == NULL) {
+        call_done(c);
+        return fail(-errno, 0, "tmp", "cannot create a temporary directory");
+    }
+    char ca_path[PATH_MAX], prefix[PATH_MAX], code_copy[HUB_CA_CODE_MAX + 1];
+    snprintf(ca_path, sizeof(ca_path), "%s/ca.cert.pem", dir);
+    snprintf(prefix, sizeof(prefix), "%s/verification", dir);
+    snprintf(code_copy, sizeof(code_copy), "%s", code);
+    int rc = azk_atomic_write_path(ca_path, pem, strlen(pem), 0600, false);
+    call_done(c);
+    struct azk_diag dg;
+    azk_diag_init(&dg);
+    struct azk_pki_result res;
+    if (rc == 0) {
+        struct azk_pki_request rq;
+        memset(&rq, 0, sizeof(rq));
+        rq.kind = AZK_PKI_VERIFICATION;
+        rq.common_name = code_copy;
+        rq.issuer_cert = ca_path;
+        rq.issuer_key = key;
+        rq.issuer_chain = ca_path;
+        rq.out_prefix = prefix;
+        rc = azk_pki_create(&rq, &res, &dg);
+    }
+    char *vpem = NULL;
+    size_t vlen = 0;
+    if (rc == 0)
+        rc = azk_file_read_all(res.cert_path, &vpem, &vlen);
+    char cmdbuf[PATH_MAX + 32];
+    const char *files[] = {"ca.cert.pem", "verification.cert.pem", "verification.key.pem",
+                           "verification.chain.pem"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(cmdbuf, sizeof(cmdbuf), "%s/%s", dir, files[i]);
+        unlink(cmdbuf);
+    }
+    rmdir(dir);
+    if (rc != 0) {
+        const char *why = dg.count ? dg.items[0].message : azk_strerror(rc);
+        return fail(rc, 0, "pki", "cannot create the verification certificate with %s: %s", key,
+                    why);
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "certificate", vpem);
+    free(vpem);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    snprintf(p, sizeof(p), "%s/verify", path);
+    rc = call(c, "POST", p, NULL, 0, body, strlen(body));
+    free(body);
+    (void)name;
+    return rc;
+}
+
+static int cmd_ca(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_ca, "ca");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (strcmp(cmd, "list") == 0) {
+        if (argc != 2)
+            return usage_error(usage_ca, "ca list takes no arguments");
+        if (resolve_target(&c.t) != 0 || call(&c, "GET", "/azkit/certificates", NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(c.json, "value");
+        if (!g.json) {
+            const cJSON *x;
+            printf("%-24s %-9s %-32s %s\n", "NAME", "VERIFIED", "SUBJECT", "SHA-1 THUMBPRINT");
+            cJSON_ArrayForEach(x, v) {
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "properties");
+                printf("%-24s %-9s %-32s %s\n", jstr(x, "name"),
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "isVerified")) ? "yes" : "no",
+                       jstr(p, "subject") ? jstr(p, "subject") : "", jstr(p, "thumbprint"));
+            }
+            cJSON_Delete(v);
+            call_done(&c);
+            return EXIT_OK_;
+        }
+        cJSON_Delete(c.json);
+        c.json = v ? v : cJSON_CreateArray();
+        return print_result(&c, "certificates");
+    }
+    if (argc < 3)
+        return usage_error(usage_ca, "ca %s needs a certificate name", cmd);
+    const char *name = argv[2];
+    char ename[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(name, ename, sizeof(ename));
+    snprintf(path, sizeof(path), "/azkit/certificates/%s", ename);
+    if (strcmp(cmd, "add") == 0) {
+        if (argc != 4)
+            return usage_error(usage_ca, "usage: ca add NAME FILE");
+        char *pem = NULL;
+        size_t len = 0;
+        int rc = azk_file_read_all(argv[3], &pem, &len);
+        if (rc != 0)
+            return fail(rc, 0, "file", "cannot read %s", argv[3]);
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "certificate", pem);
+        free(pem);
+        char *body = cJSON_PrintUnformatted(b);
+        cJSON_Delete(b);
+        if (resolve_target(&c.t) != 0) {
+            free(body);
+            return EXIT_FAIL_;
+        }
+        rc = call(&c, "PUT", path, NULL, 0, body, strlen(body));
+        free(body);
+        if (rc != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "certificate");
+    }
+    if (strcmp(cmd, "verify") == 0) {
+        const char *vcert = NULL, *key = NULL;
+        for (int i = 3; i < argc; i++) {
+            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (strcmp(a, "--verification-cert") == 0 && v)
+                vcert = argv[++i];
+            else if (strcmp(a, "--ca-key") == 0 && v)
+                key = argv[++i];
+            else
+                return usage_error(usage_ca, "unknown option or missing value: %s", a);
+        }
+        if ((vcert != NULL) == (key != NULL))
+            return usage_error(usage_ca, "ca verify needs --ca-key KEY or --verification-cert FILE");
+        if (resolve_target(&c.t) != 0)
+            return EXIT_FAIL_;
+        if (key != NULL) {
+            if (ca_verify_with_key(&c, name, path, key) != 0)
+                return EXIT_FAIL_;
+        } else {
+            char *pem = NULL;
+            size_t len = 0;
+            int rc = azk_file_read_all(vcert, &pem, &len);
+            if (rc != 0)
+                return fail(rc, 0, "file", "cannot read %s", vcert);
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddStringToObject(b, "certificate", pem);
+            free(pem);
+            char *body = cJSON_PrintUnformatted(b);
+            cJSON_Delete(b);
+            char p[sizeof(path) + 16];
+            snprintf(p, sizeof(p), "%s/verify", path);
+            rc = call(&c, "POST", p, NULL, 0, body, strlen(body));
+            free(body);
+            if (rc != 0)
+                return EXIT_FAIL_;
+        }
+        if (!g.json)
+            fprintf(stderr, "CA '%s' verified\n", name);
+        return print_result(&c, "certificate");
+    }
+    if (argc != 3)
+        return usage_error(usage_ca, "ca %s takes one name", cmd);
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    if (strcmp(cmd, "code") == 0) {
+        char p[sizeof(path) + 32];
+        snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
+        if (call(&c, "POST", p, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        const char *code = jstr(cJSON_GetObjectItemCaseSensitive(c.json, "properties"),
+                                "verificationCode");
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", name);
+            cJSON_AddStringToObject(o, "verificationCode", code ? code : "");
+            emit(o);
+        } else {
+            printf("%s\n", code ? code : "");
+        }
+        call_done(&c);
+        return EXIT_OK_;
+    }
+    if (strcmp(cmd, "show") == 0) {
+        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "certificate");
+    }
+    if (strcmp(cmd, "delete") == 0) {
+        if (call(&c, "DELETE", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        call_done(&c);
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "deleted", name);
+            emit(o);
+        } else {
+            printf("CA '%s' deleted\n", name);
+        }
+        return EXIT_OK_;
+    }
+    return usage_error(usage_ca, "unknown ca command: %s", cmd);
+}
+
+/* ---- twin, method, c2d ----------------------------------------------------------------- */
+
+static int cmd_twin(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_twin, "twin");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (argc < 3)
+        return usage_error(usage_twin, "twin %s needs a device id", cmd);
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 32];
+    enc(argv[2], eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/twins/%s", eid);
+    if (strcmp(cmd, "show") == 0 && argc == 3) {
+        if (resolve_target(&c.t) != 0 || call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "twin");
+    }
+    if (strcmp(cmd, "set-desired") == 0 && argc == 4) {
+        cJSON *desired = cJSON_Parse(argv[3]);
+        if (!cJSON_IsObject(desired)) {
+            cJSON_Delete(desired);
+            return usage_error(usage_twin, "the desired properties must be a JSON object");
+        }
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(b, "properties"), "desired", desired);
+        char *body = cJSON_PrintUnformatted(b);
+        cJSON_Delete(b);
+        struct hub_admin_header h = {"If-Match", "\"*\""};
+        int rc = resolve_target(&c.t) != 0 ? EXIT_FAIL_
+                                           : call(&c, "PATCH", path, &h, 1, body, strlen(body));
+        free(body);
+        if (rc != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "twin");
+    }
+    return usage_error(usage_twin, "unknown twin command or wrong arguments: %s", cmd);
+}
+
+static int cmd_method(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_method, stdout);
+        return EXIT_OK_;
+    }
+    if (argc < 4 || strcmp(argv[1], "invoke") != 0)
+        return usage_error(usage_method, "usage: method invoke ID NAME");
+    const char *payload = NULL;
+    long timeout = 30;
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--payload") == 0 && v)
+            payload = argv[++i];
+        else if (strcmp(a, "--timeout") == 0 && v) {
+            if (!parse_long(argv[++i], 5, 300, &timeout))
+                return usage_error(usage_method, "--timeout is 5..300 seconds");
+        } else
+            return usage_error(usage_method, "unknown option or missing value: %s", a);
+    }
+    cJSON *p = NULL;
+    if (payload != NULL && (p = cJSON_Parse(payload)) == NULL)
+        return usage_error(usage_method, "--payload must be JSON");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "methodName", argv[3]);
+    cJSON_AddNumberToObject(b, "responseTimeoutInSeconds", (double)timeout);
+    cJSON_AddNumberToObject(b, "connectTimeoutInSeconds", 0);
+    cJSON_AddItemToObject(b, "payload", p ? p : cJSON_CreateNull());
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 32];
+    enc(argv[2], eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/twins/%s/methods", eid);
+    int rc = EXIT_FAIL_;
+    if (resolve_target(&c.t) == 0) {
+        c.t.timeout_s = (int)timeout + 15;
+        rc = call(&c, "POST", path, NULL, 0, body, strlen(body));
+    }
+    free(body);
+    if (rc != 0)
+        return EXIT_FAIL_;
+    return print_result(&c, NULL);
+}
+
+static bool header_token(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
+static int cmd_c2d(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_c2d, stdout);
+        return EXIT_OK_;
+    }
+    if (argc < 4 || strcmp(argv[1], "send") != 0)
+        return usage_error(usage_c2d, "usage: c2d send ID TEXT");
+    struct hub_admin_header h[40];
+    char hnames[40][300];
+    size_t nh = 0;
+    char query[4096] = "";
+    size_t ql = 0;
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return usage_error(usage_c2d, "missing value or unknown option: %s", a);
+        const char *key = NULL, *val = NULL;
+        char kbuf[256];
+        if (strcmp(a, "--property") == 0) {
+            const char *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof(kbuf))
+                return usage_error(usage_c2d, "--property needs k=v");
+            snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(eq - v), v);
+            if (header_token(kbuf) && strchr(eq + 1, '\r') == NULL &&
+                strchr(eq + 1, '\n') == NULL && nh < 40) {
+                snprintf(hnames[nh], sizeof(hnames[nh]), "iothub-app-%s", kbuf);
+                h[nh].name = hnames[nh];
+                h[nh].value = eq + 1;
+                nh++;
+                i++;
+                continue;
+            }
+            key = kbuf;
+            val = eq + 1;
+        } else if (strcmp(a, "--message-id") == 0) {
+            key = "messageId";
+            val = v;
+        } else if (strcmp(a, "--ttl") == 0) {
+            key = "ttl";
+            val = v;
+        } else {
+            return usage_error(usage_c2d, "unknown option: %s", a);
+        }
+        char ek[800], ev[3000];
+        enc(key, ek, sizeof(ek));
+        enc(val, ev, sizeof(ev));
+        int n = snprintf(query + ql, sizeof(query) - ql, "%s%s=%s", ql ? "&" : "?", ek, ev);
+        if (n < 0 || (size_t)n >= sizeof(query) - ql)
+            return usage_error(usage_c2d, "the properties are too long");
+        ql += (size_t)n;
+        i++;
+    }
+    h[nh].name = "Content-Type";
+    h[nh].value = "application/octet-stream";
+    nh++;
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + sizeof(query) + 64];
+    enc(argv[2], eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/azkit/devices/%s/messages/devicebound%s", eid, query);
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0 ||
+        call(&c, "POST", path, h, nh, argv[3], strlen(argv[3])) != 0)
+        return EXIT_FAIL_;
+    return print_result(&c, NULL);
+}
+
+/* ---- telemetry ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void print_record(const cJSON *r)
+{
+    if (g.json) {
+        char *s = cJSON_PrintUnformatted(r);
+        if (s) {
+            puts(s);
+            free(s);
+        }
+        return;
+    }
+    char *props = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "properties"));
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(r, "seq");
+    printf("#%" PRIu64 " %s %s [%s]%s%s %s\n",
+           cJSON_IsNumber(seq) ? (uint64_t)seq->valuedouble : 0, jstr(r, "enqueuedTime"),
+           jstr(r, "deviceId"), jstr(r, "messageType"),
+           props && strcmp(props, "{}") != 0 ? " " : "", props && strcmp(props, "{}") != 0 ? props : "",
+           jstr(r, "payload") ? jstr(r, "payload") : "");
+    free(props);
+}
+
+static int cmd_telemetry(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_telemetry, stdout);
+        return EXIT_OK_;
+    }
+    const char *device = NULL;
+    bool follow = false, have_after = false;
+    long after = 0, max = 100;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--device") == 0 && v)
+            device = argv[++i];
+        else if (strcmp(a, "--follow") == 0 || strcmp(a, "-f") == 0)
+            follow = true;
+        else if (strcmp(a, "--after") == 0 && v) {
+            if (!parse_long(argv[++i], 0, INT64_MAX / 4, &after))
+                return usage_error(usage_telemetry, "--after needs a sequence number");
+            have_after = true;
+        } else if (strcmp(a, "--max") == 0 && v) {
+            if (!parse_long(argv[++i], 1, 1000, &max))
+                return usage_error(usage_telemetry, "--max is 1..1000");
+        } else
+            return usage_error(usage_telemetry, "unknown option or missing value: %s", a);
+    }
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    char edev[HUB_SAS_SR_MAX * 3] = "";
+    if (device)
+        enc(device, edev, sizeof(edev));
+    char path[HUB_SAS_SR_MAX * 3 + 128];
+    if (follow && !have_after) {
+        /* Start at the end: ask for nothing newer than a huge seq to learn the last one. */
+        if (call(&c, "GET", "/azkit/telemetry?after=1000000000000000&max=1", NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(c.json, "hubLastSeq");
+        after = cJSON_IsNumber(l) ? (long)l->valuedouble : 0;
+        call_done(&c);
+    }
+    if (!follow) {
+        snprintf(path, sizeof(path), "/azkit/telemetry?after=%ld&max=%ld%s%s", after, max,
+                 device ? "&device=" : "", edev);
+        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        if (g.json)
+            return print_result(&c, NULL);
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(c.json, "records"))
+            print_record(r);
+        call_done(&c);
+        return EXIT_OK_;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    c.t.timeout_s = 60;
+    while (!g_stop) {
+        snprintf(path, sizeof(path), "/azkit/telemetry?after=%ld&max=%ld&wait=30%s%s", after,
+                 max, device ? "&device=" : "", edev);
+        char err[512];
+        int rc = hub_admin_request(&c.t, "GET", path, NULL, 0, NULL, 0, &c.r, err, sizeof(err));
+        if (g_stop)
+            break;
+        if (rc != 0 || c.r.status != 200) {
+            hub_http_response_free(&c.r);
+            return fail(rc, c.r.status, "hub.unreachable", "%s", rc ? err : "telemetry request failed");
+        }
+        cJSON *j = cJSON_ParseWithLength(c.r.body, c.r.body_len);
+        hub_http_response_free(&c.r);
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(j, "records"))
+            print_record(r);
+        fflush(stdout);
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "lastSeq");
+        if (cJSON_IsNumber(l))
+            after = (long)l->valuedouble;
+        cJSON_Delete(j);
+    }
+    return EXIT_OK_;
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+static int take_global_options(int *argc, char **argv)
+{
+    int out = 1;
+    bool literal = false;
+    g.service_port = -1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!literal && strcmp(a, "--") == 0) {
+            literal = true;
+            continue;
+        }
+        if (!literal) {
+            const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
+            if (strcmp(a, "--json") == 0) {
+                g.json = true;
+                continue;
+            }
+            if (strcmp(a, "--data") == 0 || strcmp(a, "--ready-file") == 0 ||
+                strcmp(a, "--host") == 0 || strcmp(a, "--service-port") == 0) {
+                if (v == NULL)
+                    return usage_error(NULL, "%s needs a value", a);
+                if (strcmp(a, "--data") == 0)
+                    g.data = v;
+                else if (strcmp(a, "--ready-file") == 0)
+                    g.ready_file = v;
+                else if (strcmp(a, "--host") == 0)
+                    g.host = v;
+                else if (!parse_long(v, 0, 65535, &g.service_port))
+                    return usage_error(NULL, "--service-port needs a port number");
+                i++;
+                continue;
+            }
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (take_global_options(&argc, argv) != 0)
+        return EXIT_USAGE_;
+    if (argc < 2)
+        return usage_error(usage_main, "a command is needed");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return EXIT_OK_;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("azkit-hub %s\n", AZK_VERSION);
+        return EXIT_OK_;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(sub_argc, sub_argv);
+    if (strcmp(cmd, "device") == 0)
+        return cmd_device(sub_argc, sub_argv);
+    if (strcmp(cmd, "ca") == 0)
+        return cmd_ca(sub_argc, sub_argv);
+    if (strcmp(cmd, "twin") == 0)
+        return cmd_twin(sub_argc, sub_argv);
+    if (strcmp(cmd, "method") == 0)
+        return cmd_method(sub_argc, sub_argv);
+    if (strcmp(cmd, "c2d") == 0)
+        return cmd_c2d(sub_argc, sub_argv);
+    if (strcmp(cmd, "telemetry") == 0)
+        return cmd_telemetry(sub_argc, sub_argv);
+    return usage_error(usage_main, "unknown command: %s", cmd);
+}

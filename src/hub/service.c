@@ -1,0 +1,522 @@
+/* The HTTPS service API: evhttp over OpenSSL bufferevents, SAS authorisation, routing to the
+ * resource files (svc_*.c), and the answer helpers they share. */
+#include "hub/service.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "azkit/azure_hub.h"
+#include "hub/daemon.h"
+#include "hub/log.h"
+#include "hub/sas.h"
+#include "hub/server_pki.h"
+#include "hub/svc_common.h"
+#include "hub/tls.h"
+
+#define SVC_BODY_MAX (512 * 1024)
+#define SVC_HEADERS_MAX (64 * 1024)
+#define SVC_MAX_HOSTS (HUB_MAX_HOSTNAMES + 4)
+
+struct hub_service {
+    struct hub_daemon *d;
+    SSL_CTX *ctx;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    char service_key[64];
+    struct hub_sas_policy policies[2];
+    size_t policy_count;
+    const char *hosts[SVC_MAX_HOSTS];
+    size_t host_count;
+    struct svc_op ops;   /* list head of pending asynchronous answers */
+    void *telemetry;     /* svc_telemetry.c's waiters */
+};
+
+void **svc_telemetry_slot(struct hub_service *s)
+{
+    return &s->telemetry;
+}
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+static void add_common_headers(struct evhttp_request *req)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char id[40];
+    svc_random_hex(16, id);
+    evhttp_add_header(h, "iothub-request-id", id);
+}
+
+void svc_reply_json(struct evhttp_request *req, int status, cJSON *obj, const char *etag)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    add_common_headers(req);
+    struct evbuffer *buf = evbuffer_new();
+    if (obj != NULL) {
+        char *text = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+        if (text == NULL) {
+            evbuffer_free(buf);
+            evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+            return;
+        }
+        evbuffer_add(buf, text, strlen(text));
+        free(text);
+        evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+    }
+    if (etag != NULL) {
+        char q[HUB_ETAG_MAX + 4];
+        snprintf(q, sizeof(q), "\"%s\"", etag);
+        evhttp_add_header(h, "ETag", q);
+    }
+    evhttp_send_reply(req, status, NULL, buf);
+    evbuffer_free(buf);
+}
+
+void svc_reply_empty(struct evhttp_request *req, int status)
+{
+    add_common_headers(req);
+    evhttp_send_reply(req, status, NULL, NULL);
+}
+
+void svc_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
+{
+    char text[512], msg[700], track[200], tid[40], when[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof(msg), "ErrorCode:%s;%s", code, text);
+    svc_random_hex(16, tid);
+    svc_time_iso(hub_now_ms(), when);
+    snprintf(track, sizeof(track), "Tracking ID:%s-G:0-TimeStamp:%s", tid, when);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Message", msg);
+    cJSON_AddStringToObject(o, "ExceptionMessage", track);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "iothub-errorcode", code);
+    svc_reply_json(req, status, o, NULL);
+}
+
+void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
+{
+    switch (rc) {
+    case -ENOENT:
+        svc_reply_error(req, 404, "DeviceNotFound", "Device %s not found.", what);
+        break;
+    case -ESTALE:
+        svc_reply_error(req, 412, "PreconditionFailed",
+                        "Precondition failed: the If-Match etag does not match %s's current "
+                        "etag.", what);
+        break;
+    case -EEXIST:
+        svc_reply_error(req, 409, "DeviceAlreadyExists", "A device with ID '%s' is already "
+                        "registered.", what);
+        break;
+    case -EINVAL:
+    case -EBADMSG:
+        svc_reply_error(req, 400, "ArgumentInvalid", "Invalid request for %s.", what);
+        break;
+    case -ENOSPC:
+        svc_reply_error(req, 403, "DeviceMaximumQueueDepthExceeded",
+                        "Maximum number of messages in the queue (%d) for device %s exceeded.",
+                        HUB_C2D_QUEUE_MAX, what);
+        break;
+    case -EIO:
+        svc_reply_error(req, 503, "ServiceUnavailable", "The hub could not store the change "
+                        "(%s).", what);
+        break;
+    default:
+        svc_reply_error(req, 500, "ServerError", "Internal error (%s): %s.", what,
+                        azk_strerror(rc));
+        break;
+    }
+}
+
+/* ---- asynchronous answers ----------------------------------------------------------------- */
+
+struct svc_op *svc_op_new(struct svc_req *r)
+{
+    struct svc_op *op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        return NULL;
+    op->s = r->s;
+    op->d = r->d;
+    op->req = r->req;
+    struct svc_op *head = &r->s->ops;
+    op->next = head->next;
+    op->prev = head;
+    head->next->prev = op;
+    head->next = op;
+    return op;
+}
+
+void svc_op_free(struct svc_op *op)
+{
+    if (op == NULL)
+        return;
+    if (op->next) {
+        op->next->prev = op->prev;
+        op->prev->next = op->next;
+    }
+    free(op->data);
+    free(op);
+}
+
+bool svc_op_live(const struct svc_op *op)
+{
+    return op->req != NULL && op->s != NULL;
+}
+
+/* ---- request helpers ---------------------------------------------------------------------- */
+
+const char *svc_header(const struct svc_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+const char *svc_if_match(const struct svc_req *r, char *buf, size_t size)
+{
+    const char *v = svc_header(r, "If-Match");
+    if (v == NULL)
+        return NULL;
+    while (*v == ' ')
+        v++;
+    if (strncmp(v, "W/", 2) == 0)
+        v += 2;
+    size_t l = strlen(v);
+    while (l > 0 && v[l - 1] == ' ')
+        l--;
+    if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
+        v++;
+        l -= 2;
+    }
+    if (l >= size)
+        l = size - 1;
+    memcpy(buf, v, l);
+    buf[l] = '\0';
+    return buf;
+}
+
+cJSON *svc_body_json(struct svc_req *r)
+{
+    cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    if (j == NULL)
+        svc_reply_error(r->req, 400, "ArgumentInvalid",
+                        r->body_len ? "The request body is not valid JSON."
+                                    : "The request body is missing.");
+    return j;
+}
+
+bool svc_query(const struct svc_req *r, const char *name, char *buf, size_t size)
+{
+    if (r->query == NULL)
+        return false;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(r->query, &q) != 0) {
+        evhttp_clear_headers(&q);
+        return false;
+    }
+    const char *v = evhttp_find_header(&q, name);
+    bool found = v != NULL;
+    if (found)
+        snprintf(buf, size, "%s", v);
+    evhttp_clear_headers(&q);
+    return found;
+}
+
+void svc_time_iso(int64_t ms, char out[40])
+{
+    if (ms <= 0) {
+        strcpy(out, "0001-01-01T00:00:00Z");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
+}
+
+void svc_random_hex(size_t bytes, char *out)
+{
+    unsigned char b[64];
+    if (bytes > sizeof(b))
+        bytes = sizeof(b);
+    if (RAND_bytes(b, (int)bytes) != 1)
+        memset(b, 0, bytes);
+    for (size_t i = 0; i < bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    out[2 * bytes] = '\0';
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+static enum svc_method method_of(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET: return SVC_GET;
+    case EVHTTP_REQ_PUT: return SVC_PUT;
+    case EVHTTP_REQ_POST: return SVC_POST;
+    case EVHTTP_REQ_PATCH: return SVC_PATCH;
+    case EVHTTP_REQ_DELETE: return SVC_DELETE;
+    default: return SVC_OTHER;
+    }
+}
+
+static const char *method_name(enum svc_method m)
+{
+    static const char *const names[] = {"GET", "PUT", "POST", "PATCH", "DELETE", "?"};
+    return names[m];
+}
+
+static void peer_of(struct evhttp_request *req, char *out, size_t size)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    const char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (c != NULL)
+        evhttp_connection_get_peer(c, (char **)&addr, &port);
+    snprintf(out, size, "%s:%u", addr ? addr : "?", (unsigned)port);
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+    struct hub_service *s = arg;
+    struct svc_req r;
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    r.d = s->d;
+    r.req = req;
+    r.method = method_of(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+    char peer[80];
+    peer_of(req, peer, sizeof(peer));
+
+    /* Authorisation first: nothing about the hub is revealed without a valid token. */
+    const char *auth = svc_header(&r, "Authorization");
+    const struct hub_sas_policy *pol = NULL;
+    enum hub_sas_result ar = hub_sas_verify(auth, s->policies, s->policy_count, s->hosts,
+                                            s->host_count, hub_now_ms() / 1000, &pol);
+    if (ar != HUB_SAS_OK) {
+        hub_log(HUB_LOG_INFO, "service API: refused %s %s from %s: %s", method_name(r.method),
+                path ? path : "?", peer, hub_sas_result_text(ar));
+        svc_reply_error(req, 401, "IotHubUnauthorizedAccess", "Unauthorized: %s.",
+                        hub_sas_result_text(ar));
+        return;
+    }
+
+    /* Path segments, percent-decoded. */
+    char segbuf[SVC_MAX_SEGS][SVC_SEG_MAX + 1];
+    const char *p = path ? path : "/";
+    while (*p == '/')
+        p++;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t n = 0;
+        if (r.nseg == SVC_MAX_SEGS || len > SVC_SEG_MAX ||
+            azk_pct_decode((struct azk_span){p, len}, segbuf[r.nseg], SVC_SEG_MAX, &n) != 0) {
+            svc_reply_error(req, 400, "ArgumentInvalid", "Malformed request path.");
+            return;
+        }
+        segbuf[r.nseg][n] = '\0';
+        if (strlen(segbuf[r.nseg]) != n) {
+            svc_reply_error(req, 400, "ArgumentInvalid", "Malformed request path.");
+            return;
+        }
+        r.seg[r.nseg] = segbuf[r.nseg];
+        r.nseg++;
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    r.body_len = evbuffer_get_length(in);
+    r.body = malloc(r.body_len + 1);
+    if (r.body == NULL) {
+        svc_reply_error(req, 500, "ServerError", "Out of memory.");
+        return;
+    }
+    evbuffer_copyout(in, r.body, r.body_len);
+    r.body[r.body_len] = '\0';
+
+    hub_log(HUB_LOG_DEBUG, "service API: %s %s from %s (%s)", method_name(r.method),
+            path ? path : "/", peer, pol->name);
+
+    const char *s0 = r.nseg > 0 ? r.seg[0] : "";
+    if (strcmp(s0, "devices") == 0) {
+        svc_devices(&r);
+    } else if (strcmp(s0, "twins") == 0) {
+        if (r.nseg == 3 && strcmp(r.seg[2], "methods") == 0)
+            svc_methods(&r);
+        else
+            svc_twins(&r);
+    } else if (strcmp(s0, "azkit") == 0 && r.nseg >= 2) {
+        if (strcmp(r.seg[1], "certificates") == 0)
+            svc_cas(&r);
+        else if (strcmp(r.seg[1], "devices") == 0)
+            svc_c2d(&r);
+        else if (strcmp(r.seg[1], "telemetry") == 0)
+            svc_telemetry(&r);
+        else if (strcmp(r.seg[1], "faults") == 0)
+            svc_faults(&r);
+        else
+            svc_reply_error(req, 404, "NotFound", "No such endpoint: %s.", path);
+    } else {
+        svc_reply_error(req, 404, "NotFound", "No such endpoint: %s.", path ? path : "/");
+    }
+    free(r.body);
+}
+
+/* ---- TLS ---------------------------------------------------------------------------------- */
+
+static struct bufferevent *bevcb(struct event_base *base, void *arg)
+{
+    struct hub_service *s = arg;
+    SSL *ssl = SSL_new(s->ctx);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int make_ctx(const struct hub_daemon *d, const struct azk_hub_pki *pki, SSL_CTX **out)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return -ENOMEM;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, d->cfg.tls_max == 12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_set_cipher_list(ctx, AZK_HUB_TLS12_CIPHERS) != 1 ||
+        SSL_CTX_set_ciphersuites(ctx, AZK_HUB_TLS13_SUITES) != 1 ||
+        SSL_CTX_use_certificate_chain_file(ctx, pki->chain_path) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, pki->key_path, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        unsigned long e = ERR_get_error();
+        hub_log(HUB_LOG_ERROR, "service API: cannot load %s / %s: %s", pki->chain_path,
+                pki->key_path, e ? ERR_reason_error_string(e) : "?");
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return -EBADMSG;
+    }
+    *out = ctx;
+    return 0;
+}
+
+static void on_telemetry(void *ctx, uint64_t last_seq)
+{
+    svc_telemetry_committed(ctx, last_seq);
+}
+
+int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
+                      struct hub_service **out)
+{
+    *out = NULL;
+    struct hub_service *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    s->d = d;
+    s->ops.next = s->ops.prev = &s->ops;
+    snprintf(s->service_key, sizeof(s->service_key), "%s", pki->service_key);
+    s->policies[0] = (struct hub_sas_policy){"iothubowner", s->service_key};
+    s->policy_count = 1;
+    s->hosts[s->host_count++] = d->hub_hostname;
+    for (size_t i = 0; i < d->cfg.hostname_count && s->host_count < SVC_MAX_HOSTS - 3; i++)
+        s->hosts[s->host_count++] = d->cfg.hostnames[i];
+    s->hosts[s->host_count++] = "localhost";
+    s->hosts[s->host_count++] = "127.0.0.1";
+    s->hosts[s->host_count++] = "::1";
+
+    int rc = make_ctx(d, pki, &s->ctx);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->http = evhttp_new(d->base);
+    if (s->http == NULL) {
+        hub_service_stop(s);
+        return -ENOMEM;
+    }
+    evhttp_set_bevcb(s->http, bevcb, s);
+    evhttp_set_gencb(s->http, handle, s);
+    evhttp_set_max_body_size(s->http, SVC_BODY_MAX);
+    evhttp_set_max_headers_size(s->http, SVC_HEADERS_MAX);
+    evhttp_set_timeout(s->http, 120);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+    s->sock = evhttp_bind_socket_with_handle(s->http, d->cfg.listen,
+                                             (ev_uint16_t)d->cfg.service_port);
+    if (s->sock == NULL) {
+        int e = errno ? errno : EADDRINUSE;
+        hub_log(HUB_LOG_ERROR, "cannot listen for the service API on %s:%d: %s -- fix: pick "
+                "another --service-port, or stop what uses it", d->cfg.listen,
+                d->cfg.service_port, strerror(e));
+        hub_service_stop(s);
+        return -e;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &sl);
+    d->service_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    svc_telemetry_init(s);
+    hub_store_set_telemetry_listener(d->store, on_telemetry, s);
+    *out = s;
+    return 0;
+}
+
+void hub_service_stop(struct hub_service *s)
+{
+    if (s == NULL)
+        return;
+    if (s->d->store != NULL)
+        hub_store_set_telemetry_listener(s->d->store, NULL, NULL);
+    svc_telemetry_shutdown(s);
+    /* Ops still waiting for a store completion or a device: answer 503 and detach them (the
+     * completion frees them later). */
+    for (struct svc_op *op = s->ops.next; op != &s->ops;) {
+        struct svc_op *next = op->next;
+        if (op->req != NULL)
+            svc_reply_error(op->req, 503, "ServiceUnavailable", "azkit-hub is stopping.");
+        op->req = NULL;
+        op->s = NULL;
+        op->next = op->prev = NULL;
+        op = next;
+    }
+    s->ops.next = s->ops.prev = &s->ops;
+    if (s->http != NULL)
+        evhttp_free(s->http);
+    SSL_CTX_free(s->ctx);
+    s->d->service_port = 0;
+    memset(s->service_key, 0, sizeof(s->service_key));
+    free(s);
+}

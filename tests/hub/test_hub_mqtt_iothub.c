@@ -1,0 +1,264 @@
+/* IoT Hub behaviour through the real azkit-hub: the NCS / Embedded C wire flavour replayed
+ * with a raw MQTT client, topic rules, sessions, keepalive, Will, and persistence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "hub_harness.h"
+#include "support/test_util.h"
+
+static struct test_hub hub;
+static char pki[512];
+static const char *cert, *key;
+
+static int setup(void **state)
+{
+    (void)state;
+    azk_test_mkdtemp(pki);
+    AZK_MUST("pki", "self-signed", "nrf-1", "--out", azk_path(pki, "nrf-1"));
+    static char c[700], k[700];
+    snprintf(c, sizeof(c), "%s/nrf-1.cert.pem", pki);
+    snprintf(k, sizeof(k), "%s/nrf-1.key.pem", pki);
+    cert = c;
+    key = k;
+    char hex[65];
+    test_hub_thumbprint(cert, EVP_sha256(), hex);
+    test_hub_init(&hub);
+    test_hub_add_self_signed(&hub, "nrf-1", hex, NULL, true);
+    test_hub_add_self_signed(&hub, "other-1", hex, NULL, true);
+    test_hub_start(&hub, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_hub_stop(&hub);
+    test_hub_cleanup(&hub);
+    azk_test_rmrf(pki);
+    return 0;
+}
+
+static void open_dev(struct test_dev *d, const char *id, const char *username, bool clean,
+                     uint16_t keepalive, bool *session_present)
+{
+    assert_int_equal(test_dev_tls(d, &hub, cert, key, TLS1_2_VERSION, NULL), 0);
+    assert_int_equal(test_dev_connect(d, id, username, clean, keepalive, session_present), 0);
+}
+
+static void expect_topic(struct test_dev *d, const char *topic)
+{
+    assert_int_equal(test_dev_read(d, 5000), 1);
+    assert_int_equal(d->pkt.type, AZK_MQTT_PUBLISH);
+    if (!azk_span_eq_str(d->pkt.u.publish.topic, topic))
+        fail_msg("topic '%.*s', expected '%s'", (int)d->pkt.u.publish.topic.len,
+                 d->pkt.u.publish.topic.ptr, topic);
+}
+
+/* What nRF Connect SDK's azure_iot_hub library (built on the Embedded C SDK) sends. */
+static void test_ncs_flavour_replay(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    open_dev(&d, "nrf-1",
+             "localhost/nrf-1/?api-version=2020-09-30&DeviceClientType=azure-iot-device-nrf91"
+             "%2F2.0",
+             true, 60, NULL);
+    const char *filters[] = {"devices/+/messages/devicebound/#", "$iothub/methods/POST/#",
+                             "$iothub/twin/res/#", "$iothub/twin/PATCH/properties/desired/#"};
+    test_dev_subscribe(&d, 1, filters, 4, 1);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_SUBACK);
+    assert_int_equal(d.pkt.u.suback.count, 4);
+
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=739", "", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/200/?$rid=739");
+    cJSON *doc = cJSON_ParseWithLength(d.pkt.u.publish.payload.ptr, d.pkt.u.publish.payload.len);
+    assert_non_null(doc);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "desired"), "$version")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "$version")->valueint, 1);
+    cJSON_Delete(doc);
+
+    test_dev_publish(&d, "$iothub/twin/PATCH/properties/reported/?$rid=740",
+                     "{\"firmware\":\"2.0\",\"telemetryInterval\":60}", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/204/?$rid=740&$version=2");
+    test_dev_publish(&d, "$iothub/twin/PATCH/properties/reported/?$rid=741",
+                     "{\"telemetryInterval\":null}", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/204/?$rid=741&$version=3");
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=742", "", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/200/?$rid=742");
+    doc = cJSON_ParseWithLength(d.pkt.u.publish.payload.ptr, d.pkt.u.publish.payload.len);
+    cJSON *rep = cJSON_GetObjectItem(doc, "reported");
+    assert_string_equal(cJSON_GetObjectItem(rep, "firmware")->valuestring, "2.0");
+    assert_null(cJSON_GetObjectItem(rep, "telemetryInterval")); /* null deleted it */
+    assert_int_equal(cJSON_GetObjectItem(rep, "$version")->valueint, 3);
+    cJSON_Delete(doc);
+    /* A reported patch that is not JSON gets 400, and the connection stays. */
+    test_dev_publish(&d, "$iothub/twin/PATCH/properties/reported/?$rid=743", "not json", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/400/?$rid=743");
+
+    /* Telemetry with a property bag, QoS 1: PUBACK once stored. */
+    test_dev_publish(&d, "devices/nrf-1/messages/events/%24.ct=application%2Fjson&%24.ce=utf-8&"
+                     "alert=high&room=lab%201",
+                     "{\"temperature\":21.5}", 1, 17);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_PUBACK);
+    assert_int_equal(d.pkt.u.packet_id, 17);
+    test_dev_publish(&d, "devices/nrf-1/messages/events/", "qos0", 0, 0);
+    /* PINGREQ/PINGRESP */
+    uint8_t ping[2];
+    size_t n = 0;
+    azk_mqtt_encode_pingreq(ping, sizeof(ping), &n);
+    test_dev_send(&d, ping, n);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_PINGRESP);
+    uint8_t disc[2];
+    azk_mqtt_encode_disconnect(disc, sizeof(disc), &n);
+    test_dev_send(&d, disc, n);
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+
+    /* After a restart the twin is still there, and telemetry was committed. */
+    test_hub_stop(&hub);
+    struct hub_telemetry *recs;
+    size_t count = test_hub_telemetry(&hub, &recs);
+    assert_int_equal(count, 2);
+    assert_string_equal(recs[0].device_id, "nrf-1");
+    assert_int_equal(recs[0].payload_len, strlen("{\"temperature\":21.5}"));
+    cJSON *app = cJSON_Parse(recs[0].app_props), *sys = cJSON_Parse(recs[0].sys_props);
+    assert_string_equal(cJSON_GetObjectItem(app, "alert")->valuestring, "high");
+    assert_string_equal(cJSON_GetObjectItem(app, "room")->valuestring, "lab 1");
+    assert_string_equal(cJSON_GetObjectItem(sys, "content-type")->valuestring, "application/json");
+    assert_string_equal(cJSON_GetObjectItem(sys, "content-encoding")->valuestring, "utf-8");
+    assert_string_equal(cJSON_GetObjectItem(sys, "iothub-connection-device-id")->valuestring, "nrf-1");
+    cJSON_Delete(app);
+    cJSON_Delete(sys);
+    hub_telemetry_free_array(recs, count);
+    test_hub_start(&hub, NULL);
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    const char *res[] = {"$iothub/twin/res/#"};
+    test_dev_subscribe(&d, 2, res, 1, 0);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=1", "", 0, 0);
+    expect_topic(&d, "$iothub/twin/res/200/?$rid=1");
+    char body[512];
+    snprintf(body, sizeof(body), "%.*s", (int)d.pkt.u.publish.payload.len,
+             d.pkt.u.publish.payload.ptr);
+    assert_non_null(strstr(body, "\"firmware\":\"2.0\""));
+    test_dev_close(&d);
+}
+
+/* Anything but the connected device's documented topics disconnects. */
+static void test_topic_rules(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    test_dev_publish(&d, "devices/other-1/messages/events/", "x", 0, 0);
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    test_dev_publish(&d, "some/random/topic", "x", 0, 0);
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    test_dev_publish(&d, "devices/nrf-1/messages/events/", "x", 2, 5); /* QoS 2 */
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    const char *other[] = {"devices/other-1/messages/devicebound/#"};
+    test_dev_subscribe(&d, 3, other, 1, 1);
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+
+    /* SUBSCRIBE QoS 2 is granted as 1. */
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    const char *c2d[] = {"devices/nrf-1/messages/devicebound/#"};
+    test_dev_subscribe(&d, 4, c2d, 1, 2);
+    assert_int_equal(test_dev_read(&d, 3000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_SUBACK);
+    assert_int_equal(d.pkt.u.suback.entries.ptr[0], 1);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(&hub, "another device's topic"));
+}
+
+/* One connection per device; clean session 0 keeps the C2D subscription. */
+static void test_sessions(void **state)
+{
+    (void)state;
+    struct test_dev a, b;
+    bool present = true;
+    open_dev(&a, "nrf-1", NULL, false, 60, &present);
+    assert_false(present);
+    const char *c2d[] = {"devices/nrf-1/messages/devicebound/#"};
+    test_dev_subscribe(&a, 1, c2d, 1, 1);
+    assert_int_equal(test_dev_read(&a, 3000), 1);
+    open_dev(&b, "nrf-1", NULL, false, 60, &present); /* drops a */
+    assert_true(present);
+    assert_int_equal(test_dev_read(&a, 3000), -1);
+    test_dev_close(&a);
+    test_dev_close(&b);
+    open_dev(&a, "nrf-1", NULL, true, 60, &present); /* clean session 1 starts empty */
+    assert_false(present);
+    test_dev_close(&a);
+}
+
+/* Keepalive: dropped after 1.5 x keepalive of silence; the Will is then stored. */
+static void test_keepalive_and_will(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    assert_int_equal(test_dev_tls(&d, &hub, cert, key, TLS1_3_VERSION, NULL), 0);
+    struct azk_mqtt_connect c;
+    memset(&c, 0, sizeof(c));
+    c.client_id = azk_span_from_str("nrf-1");
+    c.has_username = true;
+    c.username = azk_span_from_str("localhost/nrf-1/?api-version=2021-04-12");
+    c.clean_session = true;
+    c.keep_alive = 1;
+    c.will = true;
+    c.will_topic = azk_span_from_str("devices/nrf-1/messages/events/reason=lost");
+    c.will_payload = azk_span_from_str("gone");
+    c.will_retain = true;
+    uint8_t out[512];
+    size_t n = 0;
+    assert_int_equal(azk_mqtt_encode_connect(&c, out, sizeof(out), &n), 0);
+    test_dev_send(&d, out, n);
+    assert_int_equal(test_dev_read(&d, 3000), 1);
+    assert_int_equal(d.pkt.u.connack.return_code, 0);
+    /* Silent for longer than 1.5 s: the hub closes. */
+    assert_int_equal(test_dev_read(&d, 6000), -1);
+    test_dev_close(&d);
+    test_hub_stop(&hub);
+    struct hub_telemetry *recs;
+    size_t count = test_hub_telemetry(&hub, &recs);
+    assert_int_equal(count, 1);
+    assert_string_equal(recs[0].msg_type, "Will");
+    assert_int_equal(recs[0].payload_len, 4);
+    cJSON *sys = cJSON_Parse(recs[0].sys_props);
+    assert_string_equal(cJSON_GetObjectItem(sys, "iothub-MessageType")->valuestring, "Will");
+    assert_string_equal(cJSON_GetObjectItem(sys, "mqtt-retain")->valuestring, "true");
+    cJSON_Delete(sys);
+    hub_telemetry_free_array(recs, count);
+    test_hub_start(&hub, NULL);
+    assert_true(test_hub_log_contains(&hub, "keepalive"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ncs_flavour_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive_and_will, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

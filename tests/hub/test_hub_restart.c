@@ -1,0 +1,90 @@
+/* What a device was told is done survives kill -9: a twin patch answered 204, telemetry
+ * answered with PUBACK, and the registry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "hub_harness.h"
+#include "support/test_util.h"
+
+static void test_kill9_loses_nothing_acknowledged(void **state)
+{
+    (void)state;
+    char pki[512];
+    azk_test_mkdtemp(pki);
+    AZK_MUST("pki", "self-signed", "crash-1", "--out", azk_path(pki, "crash-1"));
+    char cert[700], key[700];
+    snprintf(cert, sizeof(cert), "%s/crash-1.cert.pem", pki);
+    snprintf(key, sizeof(key), "%s/crash-1.key.pem", pki);
+    char hex[41];
+    test_hub_thumbprint(cert, EVP_sha1(), hex);
+
+    struct test_hub hub;
+    test_hub_init(&hub);
+    test_hub_add_self_signed(&hub, "crash-1", hex, NULL, true);
+    test_hub_start(&hub, NULL);
+
+    struct test_dev dev;
+    assert_int_equal(test_dev_open(&dev, &hub, "crash-1", cert, key, TLS1_2_VERSION), 0);
+    const char *res[] = {"$iothub/twin/res/#"};
+    test_dev_subscribe(&dev, 1, res, 1, 0);
+    assert_int_equal(test_dev_read(&dev, 5000), 1);
+    /* 50 acknowledged telemetry messages and 10 acknowledged twin patches. */
+    int acked = 0;
+    for (int i = 1; i <= 50; i++) {
+        char body[32];
+        snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        test_dev_publish(&dev, "devices/crash-1/messages/events/", body, 1, (uint16_t)i);
+    }
+    while (acked < 50) {
+        assert_int_equal(test_dev_read(&dev, 5000), 1);
+        assert_int_equal(dev.pkt.type, AZK_MQTT_PUBACK);
+        assert_int_equal(dev.pkt.u.packet_id, acked + 1); /* in order */
+        acked++;
+    }
+    for (int i = 1; i <= 10; i++) {
+        char topic[128], body[64];
+        snprintf(topic, sizeof(topic), "$iothub/twin/PATCH/properties/reported/?$rid=%d", i);
+        snprintf(body, sizeof(body), "{\"counter\":%d}", i);
+        test_dev_publish(&dev, topic, body, 0, 0);
+        assert_int_equal(test_dev_read(&dev, 5000), 1);
+        char want[128];
+        snprintf(want, sizeof(want), "$iothub/twin/res/204/?$rid=%d&$version=%d", i, i + 1);
+        assert_true(azk_span_eq_str(dev.pkt.u.publish.topic, want));
+    }
+    test_hub_kill9(&hub);
+    test_dev_close(&dev);
+
+    struct hub_telemetry *recs;
+    size_t count = test_hub_telemetry(&hub, &recs);
+    assert_int_equal(count, 50);
+    hub_telemetry_free_array(recs, count);
+
+    test_hub_start(&hub, NULL);
+    assert_int_equal(test_dev_open(&dev, &hub, "crash-1", cert, key, TLS1_3_VERSION), 0);
+    test_dev_subscribe(&dev, 1, res, 1, 0);
+    assert_int_equal(test_dev_read(&dev, 5000), 1);
+    test_dev_publish(&dev, "$iothub/twin/GET/?$rid=99", "", 0, 0);
+    assert_int_equal(test_dev_read(&dev, 5000), 1);
+    cJSON *doc = cJSON_ParseWithLength(dev.pkt.u.publish.payload.ptr, dev.pkt.u.publish.payload.len);
+    cJSON *rep = cJSON_GetObjectItem(doc, "reported");
+    assert_int_equal(cJSON_GetObjectItem(rep, "counter")->valueint, 10);
+    assert_int_equal(cJSON_GetObjectItem(rep, "$version")->valueint, 11);
+    cJSON_Delete(doc);
+    test_dev_close(&dev);
+    test_hub_stop(&hub);
+    test_hub_cleanup(&hub);
+    azk_test_rmrf(pki);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill9_loses_nothing_acknowledged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,782 @@
+/* The HTTPS service API end to end: the real azkit-hub binary (serve on free ports), the
+ * admin client over real TLS, every endpoint and its errors, SAS rejections, and the admin
+ * CLI with --json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "azkit/azure_hub.h"
+#include "azkit/pki.h"
+#include "hub/admin_client.h"
+#include "hub/sas.h"
+#include "support/test_util.h"
+
+#ifndef AZKIT_HUB_BIN
+#error "AZKIT_HUB_BIN is needed (src/hub/main.c builds azkit-hub)"
+#endif
+
+static char g_dir[512], g_ready[600], g_data[600];
+static pid_t g_pid;
+static struct hub_admin_target g_t;
+
+/* ---- fixture ------------------------------------------------------------------------------ */
+
+static int start_hub(void **state)
+{
+    (void)state;
+    azk_test_mkdtemp(g_dir);
+    snprintf(g_ready, sizeof(g_ready), "%s/ready.json", g_dir);
+    snprintf(g_data, sizeof(g_data), "%s/data", g_dir);
+    char log[600];
+    snprintf(log, sizeof(log), "%s/serve.log", g_dir);
+    g_pid = fork();
+    if (g_pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(AZKIT_HUB_BIN, "azkit-hub", "serve", "--data", g_data, "--mqtt-port", "0",
+              "--service-port", "0", "--ready-file", g_ready, "--log-level", "debug", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300 && !azk_test_exists(g_ready); i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (!azk_test_exists(g_ready)) {
+        fprintf(stderr, "azkit-hub did not start; log:\n");
+        char *l = azk_test_read(log, NULL);
+        fprintf(stderr, "%s\n", l);
+        free(l);
+        return -1;
+    }
+    char *text = azk_test_read(g_ready, NULL);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    memset(&g_t, 0, sizeof(g_t));
+    snprintf(g_t.host, sizeof(g_t.host), "127.0.0.1");
+    g_t.port = cJSON_GetObjectItem(j, "service_port")->valueint;
+    snprintf(g_t.sr, sizeof(g_t.sr), "%s", cJSON_GetObjectItem(j, "hostname")->valuestring);
+    snprintf(g_t.tls_name, sizeof(g_t.tls_name), "%s", g_t.sr);
+    snprintf(g_t.ca_file, sizeof(g_t.ca_file), "%s", cJSON_GetObjectItem(j, "ca")->valuestring);
+    struct hub_conn_string cs;
+    if (hub_conn_string_parse(cJSON_GetObjectItem(j, "connection_string")->valuestring, &cs) != 0)
+        return -1;
+    snprintf(g_t.key, sizeof(g_t.key), "%s", cs.key);
+    snprintf(g_t.skn, sizeof(g_t.skn), "%s", cs.key_name);
+    g_t.timeout_s = 30;
+    cJSON_Delete(j);
+    return 0;
+}
+
+static int stop_hub(void **state)
+{
+    (void)state;
+    int st = 0;
+    if (g_pid > 0) {
+        kill(g_pid, SIGTERM);
+        waitpid(g_pid, &st, 0);
+    }
+    char log[600];
+    snprintf(log, sizeof(log), "%s/serve.log", g_dir);
+    char *l = azk_test_read(log, NULL);
+    /* Signatures never reach the log (stdout holds the connection string by design). */
+    int bad = 0;
+    char *sig = strstr(l, "sig=");
+    free(l);
+    azk_test_rmrf(g_dir);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 && !bad && sig == NULL ? 0 : -1;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+struct resp {
+    struct hub_http_response r;
+    cJSON *j;
+    char code[128];
+};
+
+static void do_req_t(const struct hub_admin_target *t, struct resp *out, const char *method,
+                     const char *path, const char *body, const struct hub_admin_header *h,
+                     size_t nh)
+{
+    char err[512];
+    memset(out, 0, sizeof(*out));
+    int rc = hub_admin_request(t, method, path, h, nh, body, body ? strlen(body) : 0, &out->r,
+                               err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s %s: %s (%s)", method, path, azk_strerror(rc), err);
+    out->j = out->r.body_len ? cJSON_ParseWithLength(out->r.body, out->r.body_len) : NULL;
+    char text[512];
+    hub_admin_error_parse(&out->r, out->code, sizeof(out->code), text, sizeof(text));
+    if (out->r.body_len)
+        assert_non_null(strstr(out->r.content_type, "application/json"));
+}
+
+static void do_req(struct resp *out, const char *method, const char *path, const char *body,
+                   const char *if_match)
+{
+    char q[200];
+    struct hub_admin_header h = {"If-Match", q};
+    if (if_match)
+        snprintf(q, sizeof(q), "\"%s\"", if_match);
+    do_req_t(&g_t, out, method, path, body, &h, if_match ? 1 : 0);
+}
+
+static void resp_free(struct resp *r)
+{
+    cJSON_Delete(r->j);
+    hub_http_response_free(&r->r);
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, a);
+    if (b)
+        v = cJSON_GetObjectItem(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+#define TP1 "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01"
+#define TP1N "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+
+/* ---- devices ------------------------------------------------------------------------------ */
+
+static void test_devices(void **state)
+{
+    (void)state;
+    struct resp r;
+    do_req(&r, "PUT", "/devices/dev1",
+           "{\"deviceId\":\"dev1\",\"authentication\":{\"type\":\"selfSigned\","
+           "\"x509Thumbprint\":{\"primaryThumbprint\":\"" TP1 "\",\"secondaryThumbprint\":null}}}",
+           NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(r.r.etag, "MA==");
+    assert_string_equal(str_at(r.j, "deviceId", NULL), "dev1");
+    assert_string_equal(str_at(r.j, "etag", NULL), "MA==");
+    assert_string_equal(str_at(r.j, "status", NULL), "enabled");
+    assert_string_equal(str_at(r.j, "connectionState", NULL), "Disconnected");
+    assert_string_equal(str_at(r.j, "lastActivityTime", NULL), "0001-01-01T00:00:00Z");
+    const cJSON *a = cJSON_GetObjectItem(r.j, "authentication");
+    assert_string_equal(str_at(a, "type", NULL), "selfSigned");
+    assert_string_equal(str_at(a, "x509Thumbprint", "primaryThumbprint"), TP1N);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "symmetricKey"), "primaryKey")));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "capabilities"), "iotEdge")));
+    resp_free(&r);
+
+    /* exists, no If-Match -> 409 */
+    do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
+    assert_int_equal(r.r.status, 409);
+    assert_string_equal(r.code, "DeviceAlreadyExists");
+    assert_non_null(strstr(str_at(r.j, "ExceptionMessage", NULL), "Tracking ID:"));
+    resp_free(&r);
+    /* wrong etag -> 412 */
+    do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"disabled\"}", "MQ==");
+    assert_int_equal(r.r.status, 412);
+    assert_string_equal(r.code, "PreconditionFailed");
+    resp_free(&r);
+    /* right etag -> update (auth kept when absent) */
+    do_req(&r, "PUT", "/devices/dev1",
+           "{\"deviceId\":\"dev1\",\"status\":\"disabled\",\"statusReason\":\"test\"}", "MA==");
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "status", NULL), "disabled");
+    assert_string_equal(str_at(r.j, "statusReason", NULL), "test");
+    assert_string_equal(str_at(r.j, "authentication", "type"), "selfSigned");
+    assert_string_not_equal(r.r.etag, "MA==");
+    resp_free(&r);
+    /* If-Match "*" */
+    do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"enabled\"}", "*");
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "status", NULL), "enabled");
+    resp_free(&r);
+
+    /* certificateAuthority; x509Thumbprint without type -> selfSigned */
+    do_req(&r, "PUT", "/devices/dev2", "{\"deviceId\":\"dev2\",\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "authentication", "type"), "certificateAuthority");
+    resp_free(&r);
+    do_req(&r, "PUT", "/devices/dev3", "{\"authentication\":{\"x509Thumbprint\":{\"primaryThumbprint\":\"" TP1N "\"}}}", NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "authentication", "type"), "selfSigned");
+    resp_free(&r);
+
+    /* bad input -> 400 */
+    do_req(&r, "PUT", "/devices/dev4", "{\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":{\"primaryThumbprint\":\"XYZ\"}}}", NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "ArgumentInvalid");
+    resp_free(&r);
+    do_req(&r, "PUT", "/devices/dev4", "{not json", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "PUT", "/devices/dev4", "{\"deviceId\":\"other\"}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "PUT", "/devices/dev4", "{\"status\":\"sleepy\"}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+
+    /* ids with URL-special characters */
+    const char *odd = "a%b#c?d+e";
+    char enc[64], path[128], body[128];
+    size_t n = 0;
+    azk_pct_encode(azk_span_from_str(odd), enc, sizeof(enc), &n);
+    enc[n] = '\0';
+    snprintf(path, sizeof(path), "/devices/%s", enc);
+    snprintf(body, sizeof(body), "{\"deviceId\":\"%s\",\"authentication\":{\"type\":\"certificateAuthority\"}}", odd);
+    do_req(&r, "PUT", path, body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "deviceId", NULL), odd);
+    resp_free(&r);
+    do_req(&r, "GET", path, NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "deviceId", NULL), odd);
+    resp_free(&r);
+
+    /* get / list / top */
+    do_req(&r, "GET", "/devices/dev2", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(r.r.etag, "MA==");
+    resp_free(&r);
+    do_req(&r, "GET", "/devices/nope", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotFound");
+    resp_free(&r);
+    do_req(&r, "GET", "/devices?api-version=2021-04-12", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_true(cJSON_GetArraySize(r.j) >= 4);
+    resp_free(&r);
+    do_req(&r, "GET", "/devices?top=2", NULL, NULL);
+    assert_int_equal(cJSON_GetArraySize(r.j), 2);
+    resp_free(&r);
+
+    /* delete: wrong etag 412, then 204, then 404 */
+    do_req(&r, "DELETE", "/devices/dev3", NULL, "bm9wZQ==");
+    assert_int_equal(r.r.status, 412);
+    resp_free(&r);
+    do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
+    assert_int_equal(r.r.status, 204);
+    assert_int_equal(r.r.body_len, 0);
+    resp_free(&r);
+    do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotFound");
+    resp_free(&r);
+    do_req(&r, "GET", "/devices/dev3", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    /* unknown endpoints */
+    do_req(&r, "GET", "/nothing/here", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+}
+
+/* ---- twins -------------------------------------------------------------------------------- */
+
+static void test_twins(void **state)
+{
+    (void)state;
+    struct resp r;
+    do_req(&r, "PUT", "/devices/tw1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    do_req(&r, "GET", "/twins/tw1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char etag[64];
+    snprintf(etag, sizeof(etag), "%s", str_at(r.j, "etag", NULL));
+    assert_string_equal(r.r.etag, etag);
+    assert_string_equal(str_at(r.j, "deviceId", NULL), "tw1");
+    assert_string_equal(str_at(r.j, "authenticationType", NULL), "certificateAuthority");
+    const cJSON *des = cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "desired");
+    assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 1);
+    assert_non_null(str_at(des, "$metadata", "$lastUpdated"));
+    resp_free(&r);
+
+    do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":1}}}", "AAAAAAAAAAA=");
+    assert_int_equal(r.r.status, 412);
+    assert_string_equal(r.code, "PreconditionFailed");
+    resp_free(&r);
+    do_req(&r, "PATCH", "/twins/tw1",
+           "{\"tags\":{\"site\":\"lab\"},\"properties\":{\"desired\":{\"x\":1,\"y\":{\"z\":2}}}}",
+           etag);
+    assert_int_equal(r.r.status, 200);
+    des = cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "desired");
+    assert_int_equal(cJSON_GetObjectItem(des, "x")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 2);
+    assert_string_equal(str_at(r.j, "tags", "site"), "lab");
+    assert_string_not_equal(r.r.etag, etag);
+    resp_free(&r);
+    /* null deletes; "*" matches */
+    do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":null,\"y\":{\"w\":3}}}}", "*");
+    assert_int_equal(r.r.status, 200);
+    des = cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "desired");
+    assert_null(cJSON_GetObjectItem(des, "x"));
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(des, "y"), "z")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(des, "y"), "w")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 3);
+    resp_free(&r);
+    /* PUT replaces desired and tags */
+    do_req(&r, "PUT", "/twins/tw1", "{\"tags\":{\"k\":1},\"properties\":{\"desired\":{\"only\":true}}}", "*");
+    assert_int_equal(r.r.status, 200);
+    des = cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "desired");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(des, "only")));
+    assert_null(cJSON_GetObjectItem(des, "y"));
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "tags"), "site"));
+    resp_free(&r);
+    /* errors */
+    do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"reported\":{\"a\":1}}}", "*");
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "PATCH", "/twins/tw1", "{\"tags\":5}", "*");
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "GET", "/twins/none", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotFound");
+    resp_free(&r);
+    do_req(&r, "PATCH", "/twins/none", "{\"tags\":{}}", "*");
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+}
+
+/* ---- methods ------------------------------------------------------------------------------ */
+
+static void test_methods(void **state)
+{
+    (void)state;
+    struct resp r;
+    do_req(&r, "PUT", "/devices/m1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
+    resp_free(&r);
+    do_req(&r, "POST", "/twins/m1/methods",
+           "{\"methodName\":\"reboot\",\"responseTimeoutInSeconds\":30,\"connectTimeoutInSeconds\":0,\"payload\":{\"a\":1}}",
+           NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotOnline");
+    resp_free(&r);
+    do_req(&r, "POST", "/twins/nodev/methods", "{\"methodName\":\"reboot\"}", NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotFound");
+    resp_free(&r);
+    do_req(&r, "POST", "/twins/m1/methods", "{\"payload\":1}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "POST", "/twins/m1/methods", "{\"methodName\":\"x\",\"responseTimeoutInSeconds\":1000}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+}
+
+/* ---- CAs ---------------------------------------------------------------------------------- */
+
+static void make_root(const char *prefix, const char *cn)
+{
+    struct azk_pki_request rq;
+    struct azk_pki_result res;
+    memset(&rq, 0, sizeof(rq));
+    rq.kind = AZK_PKI_ROOT;
+    rq.common_name = cn;
+    rq.out_prefix = prefix;
+    rq.force = true;
+    assert_int_equal(azk_pki_create(&rq, &res, NULL), 0);
+}
+
+static char *make_verification(const char *root_prefix, const char *code, const char *out)
+{
+    char cert[700], key[700];
+    snprintf(cert, sizeof(cert), "%s.cert.pem", root_prefix);
+    snprintf(key, sizeof(key), "%s.key.pem", root_prefix);
+    struct azk_pki_request rq;
+    struct azk_pki_result res;
+    memset(&rq, 0, sizeof(rq));
+    rq.kind = AZK_PKI_VERIFICATION;
+    rq.common_name = code;
+    rq.issuer_cert = cert;
+    rq.issuer_key = key;
+    rq.out_prefix = out;
+    rq.force = true;
+    assert_int_equal(azk_pki_create(&rq, &res, NULL), 0);
+    return azk_test_read(res.cert_path, NULL);
+}
+
+static char *cert_body(const char *pem)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "certificate", pem);
+    char *s = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return s;
+}
+
+static void test_cas(void **state)
+{
+    (void)state;
+    char root[600], other[600], vpath[600], cpath[700];
+    snprintf(root, sizeof(root), "%s/root", g_dir);
+    snprintf(other, sizeof(other), "%s/other", g_dir);
+    snprintf(vpath, sizeof(vpath), "%s/verif", g_dir);
+    make_root(root, "Hub Test Root");
+    make_root(other, "Other Root");
+    snprintf(cpath, sizeof(cpath), "%s.cert.pem", root);
+    char *pem = azk_test_read(cpath, NULL);
+    char *body = cert_body(pem);
+    struct resp r;
+    do_req(&r, "PUT", "/azkit/certificates/root1", body, NULL);
+    free(body);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "name", NULL), "root1");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
+    assert_string_equal(str_at(r.j, "properties", "subject"), "Hub Test Root");
+    resp_free(&r);
+
+    /* not a CA -> 400; not PEM -> 400 */
+    char *vjunk = make_verification(root, "JUNK", vpath);
+    body = cert_body(vjunk);
+    do_req(&r, "PUT", "/azkit/certificates/leaf", body, NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    /* verify before a code exists -> 400 */
+    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "CertificateVerificationFailed");
+    resp_free(&r);
+    free(body);
+    free(vjunk);
+    do_req(&r, "PUT", "/azkit/certificates/junk", "{\"certificate\":\"hello\"}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+
+    do_req(&r, "POST", "/azkit/certificates/root1/generateVerificationCode", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char code[200];
+    snprintf(code, sizeof(code), "%s", str_at(r.j, "properties", "verificationCode"));
+    assert_true(strlen(code) >= 16);
+    resp_free(&r);
+
+    /* wrong CN */
+    char *v = make_verification(root, "NOTTHECODE", vpath);
+    body = cert_body(v);
+    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    free(body);
+    free(v);
+    /* right CN, signed by another key */
+    v = make_verification(other, code, vpath);
+    body = cert_body(v);
+    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "CertificateVerificationFailed");
+    resp_free(&r);
+    free(body);
+    free(v);
+    do_req(&r, "GET", "/azkit/certificates/root1", NULL, NULL);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
+    resp_free(&r);
+    /* the real proof of possession */
+    v = make_verification(root, code, vpath);
+    body = cert_body(v);
+    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
+    resp_free(&r);
+    free(body);
+    free(v);
+
+    do_req(&r, "GET", "/azkit/certificates", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "value")), 1);
+    resp_free(&r);
+    do_req(&r, "PUT", "/azkit/certificates/root2", (body = cert_body(pem)), NULL);
+    free(body);
+    resp_free(&r);
+    do_req(&r, "DELETE", "/azkit/certificates/root2", NULL, NULL);
+    assert_int_equal(r.r.status, 204);
+    resp_free(&r);
+    do_req(&r, "GET", "/azkit/certificates/root2", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "CertificateNotFound");
+    resp_free(&r);
+    do_req(&r, "POST", "/azkit/certificates/none/generateVerificationCode", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    free(pem);
+}
+
+/* ---- C2D, telemetry, faults --------------------------------------------------------------- */
+
+static void test_c2d(void **state)
+{
+    (void)state;
+    struct resp r;
+    do_req(&r, "POST", "/azkit/devices/ghost/messages/devicebound", "hi", NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_string_equal(r.code, "DeviceNotFound");
+    resp_free(&r);
+    do_req(&r, "PUT", "/devices/q1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
+    resp_free(&r);
+    struct hub_admin_header h[] = {{"iothub-app-color", "blue"}, {"iothub-messageid", "m-0"},
+                                   {"Content-Type", "text/plain"}};
+    do_req_t(&g_t, &r, "POST", "/azkit/devices/q1/messages/devicebound?size=big&ttl=60",
+             "payload 0", h, 3);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(str_at(r.j, "messageId", NULL), "m-0");
+    assert_non_null(str_at(r.j, "expiryTimeUtc", NULL));
+    resp_free(&r);
+    for (int i = 1; i < 50; i++) {
+        do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "payload", NULL);
+        assert_int_equal(r.r.status, 200);
+        resp_free(&r);
+    }
+    do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "one too many", NULL);
+    assert_int_equal(r.r.status, 403);
+    assert_string_equal(r.code, "DeviceMaximumQueueDepthExceeded");
+    resp_free(&r);
+    do_req(&r, "GET", "/devices/q1", NULL, NULL);
+    assert_int_equal(cJSON_GetObjectItem(r.j, "cloudToDeviceMessageCount")->valueint, 50);
+    resp_free(&r);
+    do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound?ttl=abc", "x", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+}
+
+static void test_telemetry_and_faults(void **state)
+{
+    (void)state;
+    struct resp r;
+    do_req(&r, "GET", "/azkit/telemetry", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "records")), 0);
+    assert_int_equal(cJSON_GetObjectItem(r.j, "lastSeq")->valueint, 0);
+    resp_free(&r);
+    /* follow mode: nothing arrives, the hub answers when the wait expires */
+    time_t t0 = time(NULL);
+    do_req(&r, "GET", "/azkit/telemetry?after=0&device=dev1&max=10&wait=1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_true(time(NULL) - t0 >= 0 && time(NULL) - t0 < 10);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "records")), 0);
+    resp_free(&r);
+    do_req(&r, "GET", "/azkit/telemetry?max=0", NULL, NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "GET", "/azkit/telemetry?wait=999", NULL, NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "POST", "/azkit/faults", "{}", NULL);
+    assert_int_equal(r.r.status, 501);
+    assert_string_equal(r.code, "NotImplemented");
+    resp_free(&r);
+}
+
+/* ---- authorisation ------------------------------------------------------------------------ */
+
+static void expect_401(const struct hub_admin_target *t)
+{
+    struct resp r;
+    do_req_t(t, &r, "GET", "/devices", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 401);
+    assert_string_equal(r.code, "IotHubUnauthorizedAccess");
+    resp_free(&r);
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    struct hub_admin_target t = g_t;
+    char tok[HUB_SAS_TOKEN_MAX];
+    /* bad signature (another key) */
+    snprintf(t.key, sizeof(t.key), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    expect_401(&t);
+    /* expired se */
+    t = g_t;
+    hub_sas_create(g_t.key, g_t.sr, "iothubowner", (int64_t)time(NULL) - 10, tok, sizeof(tok));
+    t.authorization = tok;
+    expect_401(&t);
+    /* wrong sr */
+    t = g_t;
+    snprintf(t.sr, sizeof(t.sr), "otherhub.azure-devices.net");
+    expect_401(&t);
+    /* unknown skn */
+    t = g_t;
+    snprintf(t.skn, sizeof(t.skn), "registryRead");
+    expect_401(&t);
+    /* no / garbage header */
+    t = g_t;
+    t.authorization = "Bearer nothing";
+    expect_401(&t);
+    /* accepted forms: sr with port, with /devices suffix (as the Node SDK and others send) */
+    struct resp r;
+    t = g_t;
+    char sr[300];
+    snprintf(sr, sizeof(sr), "%s:%d", g_t.sr, g_t.port);
+    hub_sas_create(g_t.key, sr, "iothubowner", (int64_t)time(NULL) + 60, tok, sizeof(tok));
+    t.authorization = tok;
+    do_req_t(&t, &r, "GET", "/devices", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    /* the server certificate must verify against the hub's CA: a wrong CA file fails */
+    t = g_t;
+    char wrong[700];
+    snprintf(wrong, sizeof(wrong), "%s/other.cert.pem", g_dir);
+    snprintf(t.ca_file, sizeof(t.ca_file), "%s", wrong);
+    char err[512];
+    struct hub_http_response hr;
+    if (azk_test_exists(wrong))
+        assert_int_equal(hub_admin_request(&t, "GET", "/devices", NULL, 0, NULL, 0, &hr, err,
+                                           sizeof(err)), -EPROTO);
+}
+
+/* ---- the admin CLI ------------------------------------------------------------------------ */
+
+static cJSON *cli(int *status, const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "'%s' --ready-file '%s' --json %s 2>/dev/null", AZKIT_HUB_BIN,
+             g_ready, args);
+    char *out = azk_test_shell(cmd, status);
+    cJSON *j = cJSON_Parse(out);
+    if (j == NULL)
+        fail_msg("not JSON from `%s`: %s", args, out);
+    free(out);
+    return j;
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    int st;
+    cJSON *j = cli(&st, "device add cli1 --thumbprint " TP1N);
+    assert_int_equal(st, 0);
+    assert_string_equal(str_at(cJSON_GetObjectItem(j, "device"), "deviceId", NULL), "cli1");
+    cJSON_Delete(j);
+    char cmd[1200];
+    char ss[600];
+    snprintf(ss, sizeof(ss), "%s/ss", g_dir);
+    {
+        struct azk_pki_request rq;
+        struct azk_pki_result res;
+        memset(&rq, 0, sizeof(rq));
+        rq.kind = AZK_PKI_SELF_SIGNED;
+        rq.common_name = "cli2";
+        rq.out_prefix = ss;
+        rq.force = true;
+        assert_int_equal(azk_pki_create(&rq, &res, NULL), 0);
+        snprintf(cmd, sizeof(cmd), "device add cli2 --cert '%s' --disabled", res.cert_path);
+        j = cli(&st, cmd);
+        assert_int_equal(st, 0);
+        const cJSON *d = cJSON_GetObjectItem(j, "device");
+        assert_string_equal(str_at(d, "status", NULL), "disabled");
+        char *pem = azk_test_read(res.cert_path, NULL);
+        cJSON_Delete(j);
+        free(pem);
+    }
+    j = cli(&st, "device add cli3 --ca-signed");
+    assert_int_equal(st, 0);
+    cJSON_Delete(j);
+    j = cli(&st, "device add cli3 --ca-signed");
+    assert_int_equal(st, 1);
+    assert_string_equal(str_at(j, "error", "code"), "DeviceAlreadyExists");
+    cJSON_Delete(j);
+    j = cli(&st, "device list");
+    assert_int_equal(st, 0);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "devices")) >= 3);
+    cJSON_Delete(j);
+    j = cli(&st, "device enable cli2");
+    assert_int_equal(st, 0);
+    assert_string_equal(str_at(cJSON_GetObjectItem(j, "device"), "status", NULL), "enabled");
+    cJSON_Delete(j);
+    j = cli(&st, "device disable cli2");
+    assert_string_equal(str_at(cJSON_GetObjectItem(j, "device"), "status", NULL), "disabled");
+    cJSON_Delete(j);
+    j = cli(&st, "device show cli1");
+    assert_int_equal(st, 0);
+    cJSON_Delete(j);
+    j = cli(&st, "device delete cli1");
+    assert_int_equal(st, 0);
+    assert_string_equal(str_at(j, "deleted", NULL), "cli1");
+    cJSON_Delete(j);
+    j = cli(&st, "device show cli1");
+    assert_int_equal(st, 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "status")->valueint, 404);
+    cJSON_Delete(j);
+    j = cli(&st, "device add x");
+    assert_int_equal(st, 2);
+    assert_string_equal(str_at(j, "error", "code"), "usage");
+    cJSON_Delete(j);
+
+    /* CA: add + whole proof of possession with the key */
+    char root[600];
+    snprintf(root, sizeof(root), "%s/cliroot", g_dir);
+    make_root(root, "CLI Root");
+    snprintf(cmd, sizeof(cmd), "ca add cliroot '%s.cert.pem'", root);
+    j = cli(&st, cmd);
+    assert_int_equal(st, 0);
+    cJSON_Delete(j);
+    j = cli(&st, "ca code cliroot");
+    assert_int_equal(st, 0);
+    assert_non_null(str_at(j, "verificationCode", NULL));
+    cJSON_Delete(j);
+    snprintf(cmd, sizeof(cmd), "ca verify cliroot --ca-key '%s.key.pem'", root);
+    j = cli(&st, cmd);
+    assert_int_equal(st, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "certificate"), "properties"), "isVerified")));
+    cJSON_Delete(j);
+    j = cli(&st, "ca list");
+    assert_int_equal(st, 0);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "certificates")) >= 1);
+    cJSON_Delete(j);
+
+    /* twin, method, c2d, telemetry */
+    j = cli(&st, "twin set-desired cli3 '{\"fw\":\"1.2\"}'");
+    assert_int_equal(st, 0);
+    assert_string_equal(str_at(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "twin"), "properties"), "desired"), "fw", NULL), "1.2");
+    cJSON_Delete(j);
+    j = cli(&st, "twin show cli3");
+    assert_int_equal(st, 0);
+    cJSON_Delete(j);
+    j = cli(&st, "method invoke cli3 reboot --payload '{\"delay\":1}' --timeout 5");
+    assert_int_equal(st, 1);
+    assert_string_equal(str_at(j, "error", "code"), "DeviceNotOnline");
+    cJSON_Delete(j);
+    j = cli(&st, "c2d send cli3 hello --property color=red --property 'two words=x y' --ttl 60");
+    assert_int_equal(st, 0);
+    assert_non_null(str_at(j, "messageId", NULL));
+    cJSON_Delete(j);
+    j = cli(&st, "c2d send nobody hello");
+    assert_int_equal(st, 1);
+    cJSON_Delete(j);
+    j = cli(&st, "telemetry --device cli3");
+    assert_int_equal(st, 0);
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "records")));
+    cJSON_Delete(j);
+
+    /* --help and usage errors */
+    snprintf(cmd, sizeof(cmd), "'%s' device --help", AZKIT_HUB_BIN);
+    char *out = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "device"));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "'%s' frobnicate 2>/dev/null", AZKIT_HUB_BIN);
+    out = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 2);
+    free(out);
+    /* found through --data (service.json written by serve) as well */
+    snprintf(cmd, sizeof(cmd), "'%s' --data '%s' --json device list", AZKIT_HUB_BIN, g_data);
+    out = azk_test_shell(cmd, &st);
+    assert_int_equal(st, 0);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_devices),  cmocka_unit_test(test_twins),
+        cmocka_unit_test(test_methods),  cmocka_unit_test(test_cas),
+        cmocka_unit_test(test_c2d),      cmocka_unit_test(test_telemetry_and_faults),
+        cmocka_unit_test(test_auth),     cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, start_hub, stop_hub);
+}
