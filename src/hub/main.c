@@ -47,6 +47,7 @@ static const char usage_main[] =
     "  method invoke                                 direct methods\n"
     "  c2d send                                      cloud-to-device messages\n"
     "  telemetry                                     device-to-cloud messages (--follow)\n"
+    "  fault show|clear|refuse-connects|twin-throttle|puback-delay|drop   fault injection\n"
     "\n"
     "how the admin commands find the hub (options accepted everywhere):\n"
     "  --data DIR          the hub's data directory (default ${XDG_DATA_HOME:-~/.local/share}/\n"
@@ -102,6 +103,18 @@ static const char usage_method[] =
 static const char usage_c2d[] =
     "usage: azkit-hub c2d send ID TEXT [--property k=v]... [--message-id ID] [--ttl S]\n"
     "  queues a cloud-to-device message (delivered at once when the device is connected)\n";
+
+static const char usage_fault[] =
+    "usage: azkit-hub fault <command>\n"
+    "  show                          the current fault settings\n"
+    "  clear                         remove every fault\n"
+    "  refuse-connects N [--code C]  refuse the next N CONNECTs with CONNACK C (3 or 5; default 3)\n"
+    "  twin-throttle N               answer the next N twin requests with 429\n"
+    "  puback-delay MS               delay every telemetry PUBACK by MS milliseconds (0: off)\n"
+    "  drop ID                       drop the device's connection now\n"
+    "Devices can also ask for a fault with the telemetry properties Azure's SDK tests use:\n"
+    "AzIoTHub_FaultOperationType=KillTcp, AzIoTHub_FaultOperationCloseReason=...,\n"
+    "AzIoTHub_FaultOperationDelayInSecs=S.\n";
 
 static const char usage_telemetry[] =
     "usage: azkit-hub telemetry [--device ID] [--after SEQ] [--max N] [--follow]\n"
@@ -1023,6 +1036,63 @@ static int cmd_c2d(int argc, char **argv)
     return print_result(&c, NULL);
 }
 
+/* ---- faults ---------------------------------------------------------------------------- */
+
+static int cmd_fault(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_fault, "fault");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    const char *method = "POST";
+    cJSON *body = cJSON_CreateObject();
+    long n = 0;
+    if (strcmp(cmd, "show") == 0 && argc == 2) {
+        method = "GET";
+    } else if (strcmp(cmd, "clear") == 0 && argc == 2) {
+        method = "DELETE";
+    } else if (strcmp(cmd, "drop") == 0 && argc == 3) {
+        cJSON_AddStringToObject(body, "dropDevice", argv[2]);
+    } else if ((strcmp(cmd, "refuse-connects") == 0 && (argc == 3 || argc == 5)) ||
+               ((strcmp(cmd, "twin-throttle") == 0 || strcmp(cmd, "puback-delay") == 0) &&
+                argc == 3)) {
+        char *end;
+        n = strtol(argv[2], &end, 10);
+        if (*end != '\0' || n < 0 || n > 600000) {
+            cJSON_Delete(body);
+            return usage_error(usage_fault, "'%s' is not a count", argv[2]);
+        }
+        const char *field = cmd[0] == 'r' ? "refuseConnects"
+                            : cmd[0] == 't' ? "twinThrottle"
+                                            : "pubackDelayMs";
+        cJSON_AddNumberToObject(body, field, (double)n);
+        if (cmd[0] == 'r' && argc == 3)
+            cJSON_AddNumberToObject(body, "connackCode", 3); /* the documented default */
+        if (argc == 5) {
+            if (strcmp(argv[3], "--code") != 0 ||
+                (strcmp(argv[4], "3") != 0 && strcmp(argv[4], "5") != 0)) {
+                cJSON_Delete(body);
+                return usage_error(usage_fault, "--code is 3 or 5");
+            }
+            cJSON_AddNumberToObject(body, "connackCode", atoi(argv[4]));
+        }
+    } else {
+        cJSON_Delete(body);
+        return usage_error(usage_fault, "unknown fault command or wrong arguments: %s", cmd);
+    }
+    char *text = strcmp(method, "POST") == 0 ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    struct hub_admin_header h = {"Content-Type", "application/json"};
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    int rc = resolve_target(&c.t) != 0 ||
+             call(&c, method, "/azkit/faults", &h, text ? 1 : 0, text, text ? strlen(text) : 0) != 0;
+    free(text);
+    if (rc)
+        return EXIT_FAIL_;
+    return print_result(&c, NULL);
+}
+
 /* ---- telemetry ------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t g_stop;
@@ -1212,5 +1282,7 @@ int main(int argc, char **argv)
         return cmd_c2d(sub_argc, sub_argv);
     if (strcmp(cmd, "telemetry") == 0)
         return cmd_telemetry(sub_argc, sub_argv);
+    if (strcmp(cmd, "fault") == 0)
+        return cmd_fault(sub_argc, sub_argv);
     return usage_error(usage_main, "unknown command: %s", cmd);
 }

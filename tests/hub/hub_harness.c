@@ -1,6 +1,7 @@
 #include "hub_harness.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -378,4 +379,27 @@ void test_hub_thumbprint(const char *cert_file, const EVP_MD *md, char *out)
     for (unsigned i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02X", d[i]);
     X509_free(x);
+}
+
+cJSON *test_hub_admin(const struct test_hub *h, int want_status, ...)
+{
+    char ready[700];
+    snprintf(ready, sizeof(ready), "%s/ready.json", h->dir);
+    const char *argv[40] = {"--ready-file", ready, "--json"};
+    int n = 3;
+    va_list ap;
+    va_start(ap, want_status);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 39)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    struct azk_run r;
+    azk_run_bin(&r, AZKIT_HUB_BIN, NULL, argv);
+    if (r.status != want_status)
+        fail_msg("azkit-hub %s %s: exit %d (wanted %d)\n%s\n%s", argv[3], n > 4 ? argv[4] : "",
+                 r.status, want_status, r.out, r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    azk_run_free(&r);
+    return j;
 }

@@ -11,6 +11,8 @@
 
 #include <openssl/ssl.h>
 
+#include <cjson/cJSON.h>
+
 #include "azkit/mqtt.h"
 #include "hub/store.h"
 
@@ -78,6 +80,10 @@ int test_dev_open(struct test_dev *d, const struct test_hub *h, const char *id,
 /* Thumbprint of the first certificate in a PEM file: uppercase hex of its DER's digest
  * (EVP_sha1() or EVP_sha256()). */
 void test_hub_thumbprint(const char *cert_file, const EVP_MD *md, char *out);
+
+/* Runs an admin command (`azkit-hub --ready-file F --json ARGS...`) and returns its JSON
+ * output (fails the test unless it exits `want_status`). NULL-terminated args. */
+cJSON *test_hub_admin(const struct test_hub *h, int want_status, ...);
 
 /* kill -9 the daemon (no clean shutdown). */
 void test_hub_kill9(struct test_hub *h);

@@ -252,6 +252,19 @@ static void test_keepalive_and_will(void **state)
     assert_true(test_hub_log_contains(&hub, "keepalive"));
 }
 
+/* A TLS connection that never sends CONNECT is dropped after 10 s. */
+static void test_connect_timeout(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    assert_int_equal(test_dev_tls(&d, &hub, cert, key, TLS1_2_VERSION, NULL), 0);
+    time_t start = time(NULL);
+    assert_int_equal(test_dev_read(&d, 20000), -1);
+    assert_true(time(NULL) - start >= 9);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(&hub, "no CONNECT within 10 s"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_will, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -564,9 +564,20 @@ static void test_telemetry_and_faults(void **state)
     do_req(&r, "GET", "/azkit/telemetry?wait=999", NULL, NULL);
     assert_int_equal(r.r.status, 400);
     resp_free(&r);
-    do_req(&r, "POST", "/azkit/faults", "{}", NULL);
-    assert_int_equal(r.r.status, 501);
-    assert_string_equal(r.code, "NotImplemented");
+    do_req(&r, "POST", "/azkit/faults", "{\"refuseConnects\":2,\"connackCode\":5}", NULL);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    do_req(&r, "GET", "/azkit/faults", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    do_req(&r, "POST", "/azkit/faults", "{\"connackCode\":4}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    do_req(&r, "POST", "/azkit/faults", "{\"dropDevice\":\"nobody\"}", NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    do_req(&r, "DELETE", "/azkit/faults", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
     resp_free(&r);
 }
 

@@ -59,6 +59,11 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 
 void azk_run(struct azk_run *r, const char *input, const char *const *argv)
 {
+    azk_run_bin(r, AZKIT_BIN, input, argv);
+}
+
+void azk_run_bin(struct azk_run *r, const char *bin, const char *input, const char *const *argv)
+{
     int pin[2], pout[2], perr[2];
     assert_int_equal(pipe(pin), 0);
     assert_int_equal(pipe(pout), 0);
@@ -75,10 +80,10 @@ void azk_run(struct azk_run *r, const char *input, const char *const *argv)
         while (argv[n])
             n++;
         const char **full = calloc(n + 2, sizeof(*full));
-        full[0] = AZKIT_BIN;
+        full[0] = bin;
         for (size_t i = 0; i < n; i++)
             full[i + 1] = argv[i];
-        execv(AZKIT_BIN, (char *const *)full);
+        execv(bin, (char *const *)full);
         _exit(127);
     }
     close(pin[0]);

@@ -25,6 +25,8 @@ struct azk_run {
 /* Runs AZKIT_BIN with argv (NULL-terminated, without the program name); `input` (or NULL) is
  * fed to stdin. Environment: AZKIT_STORE is unset unless `store` is non-NULL. */
 void azk_run(struct azk_run *r, const char *input, const char *const *argv);
+/* The same for another program (argv without the program name). */
+void azk_run_bin(struct azk_run *r, const char *bin, const char *input, const char *const *argv);
 /* printf-free convenience: azk_runv(&r, NULL, "cred", "list", NULL) */
 void azk_runv(struct azk_run *r, const char *input, ...);
 void azk_run_free(struct azk_run *r);
