@@ -1,5 +1,5 @@
-/* What a device was told is done survives kill -9: a twin patch answered 204, telemetry
- * answered with PUBACK, and the registry. */
+/* What a device or the service was told is done survives kill -9: twin patches answered 204,
+ * telemetry answered with PUBACK, a queued C2D message, and the registry. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +56,12 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
         snprintf(want, sizeof(want), "$iothub/twin/res/204/?$rid=%d&$version=%d", i, i + 1);
         assert_true(azk_span_eq_str(dev.pkt.u.publish.topic, want));
     }
-    test_hub_kill9(&hub);
     test_dev_close(&dev);
+    /* A C2D message the service API accepted (answered after commit). */
+    cJSON *j = test_hub_admin(&hub, 0, "c2d", "send", "crash-1", "survives", "--message-id",
+                              "keep-1", NULL);
+    cJSON_Delete(j);
+    test_hub_kill9(&hub);
 
     struct hub_telemetry *recs;
     size_t count = test_hub_telemetry(&hub, &recs);
@@ -75,6 +79,23 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     assert_int_equal(cJSON_GetObjectItem(rep, "counter")->valueint, 10);
     assert_int_equal(cJSON_GetObjectItem(rep, "$version")->valueint, 11);
     cJSON_Delete(doc);
+    /* The queued C2D message is delivered after the restart. */
+    const char *c2d[] = {"devices/crash-1/messages/devicebound/#"};
+    test_dev_subscribe(&dev, 2, c2d, 1, 1);
+    bool delivered = false;
+    while (!delivered) {
+        assert_int_equal(test_dev_read(&dev, 5000), 1);
+        if (dev.pkt.type == AZK_MQTT_PUBLISH &&
+            azk_span_eq_str(dev.pkt.u.publish.payload, "survives"))
+            delivered = true;
+    }
+    /* ... and the registry entry is intact. */
+    j = test_hub_admin(&hub, 0, "device", "show", "crash-1", NULL);
+    cJSON *dev_json = cJSON_GetObjectItem(j, "device") ? cJSON_GetObjectItem(j, "device") : j;
+    cJSON *auth = cJSON_GetObjectItem(dev_json, "authentication");
+    assert_non_null(auth);
+    assert_string_equal(cJSON_GetObjectItem(auth, "type")->valuestring, "selfSigned");
+    cJSON_Delete(j);
     test_dev_close(&dev);
     test_hub_stop(&hub);
     test_hub_cleanup(&hub);
