@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// Interop test: Microsoft's official Azure IoT Node.js SDKs (azure-iot-device +
+// azure-iot-device-mqtt, azure-iothub, pinned in package.json) against azkit-hub.
+//
+//   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit
+//
+// This runner uses node's built-ins only. It makes a temp dir, creates a PKI with the azkit CLI,
+// starts `azkit-hub serve --service-port 443 --mqtt-port 0`, registers devices with the admin
+// CLI, then runs the SDK code (sdk-scenarios.js) in child processes started with
+// NODE_EXTRA_CA_CERTS=<the hub's CA>: node reads that variable only at process start, and it is
+// the only way to make both mqtt.js (device SDK) and https.request (service SDK) trust the hub.
+//
+// Port 443: azure-iothub calls https.request with a bare host name and no port, so the service
+// API must be on 443 (ctest runs this test under RESOURCE_LOCK port443). Needs root (or
+// CAP_NET_BIND_SERVICE / a low net.ipv4.ip_unprivileged_port_start).
+//
+// On failure the hub's log is printed. Exit status: 0 pass, 1 fail.
+'use strict';
+
+const { spawn, execFileSync } = require('child_process');
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const t0 = Date.now();
+function step(msg) {
+  console.log(`[run-hub +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+function parseArgs(argv) {
+  const o = { hub: process.env.AZKIT_HUB_BIN, azkit: process.env.AZKIT_BIN, keep: false,
+              servicePort: '443' };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--hub') o.hub = argv[++i];
+    else if (a === '--azkit') o.azkit = argv[++i];
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--service-port') o.servicePort = argv[++i]; // for debugging only: the
+    // service SDK cannot reach any port but 443, so the SDK scenarios fail elsewhere.
+    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--keep]`); process.exit(2); }
+  }
+  if (!o.hub || !o.azkit) { console.error('run-hub: --hub and --azkit are required'); process.exit(2); }
+  o.hub = path.resolve(o.hub);
+  o.azkit = path.resolve(o.azkit);
+  return o;
+}
+
+const opts = parseArgs(process.argv);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'azkit-node-interop-'));
+const pki = path.join(dir, 'pki');
+const data = path.join(dir, 'data');
+const readyFile = path.join(dir, 'ready.json');
+const hubLog = path.join(dir, 'hub.log');
+let hub = null;
+let hubExited = null;
+
+function run(bin, args) {
+  try {
+    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
+  } catch (e) {
+    throw new Error(`${path.basename(bin)} ${args.join(' ')} failed (status ${e.status}):\n` +
+                    `${e.stdout || ''}${e.stderr || ''}`);
+  }
+}
+const azkit = (...args) => run(opts.azkit, args);
+const admin = (...args) => JSON.parse(run(opts.hub, [...args, '--ready-file', readyFile, '--json']));
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+async function startHub() {
+  const log = fs.openSync(hubLog, 'a');
+  hub = spawn(opts.hub, ['serve', '--data', data, '--mqtt-port', '0',
+                         '--service-port', opts.servicePort, '--ready-file', readyFile,
+                         '--log-level', 'debug'],
+              { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  hub.on('exit', (code, sig) => { hubExited = { code, sig }; });
+  for (let i = 0; i < 300; i++) { // the first start creates the hub's PKI
+    if (hubExited) throw new Error(`azkit-hub exited before it was ready: ${JSON.stringify(hubExited)}`);
+    if (fs.existsSync(readyFile)) {
+      try { return JSON.parse(fs.readFileSync(readyFile, 'utf8')); } catch (e) { /* partial */ }
+    }
+    await sleep(100);
+  }
+  throw new Error('azkit-hub not ready after 30 s');
+}
+
+async function stopHub() {
+  if (!hub || hubExited) return hubExited;
+  const done = new Promise((r) => hub.once('exit', (code, sig) => r({ code, sig })));
+  hub.kill('SIGTERM');
+  const t = setTimeout(() => hub.kill('SIGKILL'), 10000);
+  const st = await done;
+  clearTimeout(t);
+  return st;
+}
+
+// Runs one scenario of sdk-scenarios.js in a child node with the hub's CA trusted.
+function scenario(name, cfg, ready) {
+  return new Promise((resolve, reject) => {
+    step(`scenario ${name}: start (NODE_EXTRA_CA_CERTS=${ready.ca})`);
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: ready.ca,
+                  // 'localhost' must reach the hub on 127.0.0.1 (it listens there), also on
+                  // hosts whose resolver lists ::1 first.
+                  NODE_OPTIONS: ((process.env.NODE_OPTIONS || '') + ' --dns-result-order=ipv4first').trim() };
+    const child = spawn(process.execPath, [path.join(__dirname, 'sdk-scenarios.js'), name,
+                                           JSON.stringify(cfg)],
+                        { env, stdio: ['ignore', 'inherit', 'inherit'], cwd: __dirname });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, 40000);
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) { step(`scenario ${name}: passed`); resolve(); }
+      else reject(new Error(`scenario ${name} failed (exit ${code}${sig ? ', signal ' + sig : ''})`));
+    });
+  });
+}
+
+async function main() {
+  step(`temp dir ${dir}; node ${process.version}`);
+
+  step('PKI: root -> intermediate -> device "node-ca-1"; self-signed "node-ss-1"');
+  fs.mkdirSync(pki);
+  azkit('pki', 'root', '--cn', 'Node Interop Root', '--out', path.join(pki, 'root'));
+  azkit('pki', 'intermediate', '--ca', path.join(pki, 'root'), '--cn', 'Node Interop Intermediate',
+        '--out', path.join(pki, 'inter'));
+  azkit('pki', 'device', 'node-ca-1', '--ca', path.join(pki, 'inter'), '--out', path.join(pki, 'node-ca-1'));
+  azkit('pki', 'self-signed', 'node-ss-1', '--out', path.join(pki, 'node-ss-1'));
+  azkit('pki', 'self-signed', 'node-reg-1', '--out', path.join(pki, 'node-reg-1'));
+
+  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
+  const ready = await startHub();
+  step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, ca: ready.ca })}`);
+  assert.strictEqual(String(ready.service_port), opts.servicePort);
+  assert.ok(ready.connection_string && /SharedAccessKey=/.test(ready.connection_string));
+  assert.ok(fs.existsSync(ready.ca));
+
+  step('register node-ss-1 (selfSigned, device add --cert)');
+  const ss = admin('device', 'add', 'node-ss-1', '--cert', path.join(pki, 'node-ss-1.cert.pem'));
+  assert.strictEqual(ss.device.authentication.type, 'selfSigned');
+
+  step('upload + verify CA "node-root" (ca add, ca verify --ca-key); register node-ca-1 (--ca-signed)');
+  admin('ca', 'add', 'node-root', path.join(pki, 'root.cert.pem'));
+  const v = admin('ca', 'verify', 'node-root', '--ca-key', path.join(pki, 'root.key.pem'));
+  assert.strictEqual(v.certificate.properties.isVerified, true);
+  const ca = admin('device', 'add', 'node-ca-1', '--ca-signed');
+  assert.strictEqual(ca.device.authentication.type, 'certificateAuthority');
+
+  const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port,
+                   serviceConnectionString: ready.connection_string };
+  await scenario('device', { ...common, deviceId: 'node-ss-1',
+                             cert: path.join(pki, 'node-ss-1.cert.pem'),
+                             key: path.join(pki, 'node-ss-1.key.pem') }, ready);
+  // The CA-signed device presents its chain (device + intermediate); the hub finds the
+  // verified root.
+  await scenario('device', { ...common, deviceId: 'node-ca-1',
+                             cert: path.join(pki, 'node-ca-1.chain.pem'),
+                             key: path.join(pki, 'node-ca-1.key.pem') }, ready);
+  await scenario('registry', { ...common, deviceId: 'node-reg-1',
+                               cert: path.join(pki, 'node-reg-1.cert.pem'),
+                               key: path.join(pki, 'node-reg-1.key.pem') }, ready);
+
+  step('stop the hub (SIGTERM)');
+  const st = await stopHub();
+  assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+}
+
+function dumpLog() {
+  try {
+    const text = fs.readFileSync(hubLog, 'utf8');
+    console.error(`----- azkit-hub log (${hubLog}) -----\n${text}----- end of azkit-hub log -----`);
+  } catch (e) {
+    console.error(`(no hub log: ${e.message})`);
+  }
+}
+
+main().then(() => {
+  step('PASS');
+  if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}, async (err) => {
+  console.error(`[run-hub] FAIL: ${err && err.stack || err}`);
+  await stopHub().catch(() => {});
+  dumpLog();
+  if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
+  else console.error(`[run-hub] kept ${dir}`);
+  process.exit(1);
+});
+// Never leave a hub holding port 443 behind: give up (and stop it) well before ctest's TIMEOUT
+// (180 s), and on SIGTERM/SIGINT.
+const watchdog = setTimeout(async () => {
+  console.error('[run-hub] FAIL: watchdog: the test took more than 150 s');
+  if (hub && !hubExited) hub.kill('SIGKILL');
+  dumpLog();
+  process.exit(1);
+}, 150000);
+watchdog.unref();
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => { if (hub && !hubExited) hub.kill('SIGKILL'); process.exit(1); });
+}

@@ -1,0 +1,313 @@
+#!/usr/bin/env node
+// The SDK side of the Node.js interop test; started by run-hub.js as
+//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node sdk-scenarios.js device|registry '<json config>'
+// Config: {hub, readyFile, mqttPort, serviceConnectionString, deviceId, cert, key}.
+//
+// Only the official SDKs are used to talk to the hub, apart from the azkit-hub admin CLI where
+// the service SDK cannot be used:
+// - C2D: azure-iothub's Client.send() needs AMQP (amqps://host:5671), which azkit-hub does not
+//   speak (it has MQTT for devices and HTTPS for the service API), so C2D messages are sent
+//   with `azkit-hub c2d send` (POST /azkit/devices/{id}/messages/devicebound).
+// - Telemetry: there is no Event Hubs endpoint; `azkit-hub telemetry --json` reads what arrived.
+'use strict';
+
+const assert = require('assert');
+const fs = require('fs');
+const { execFileSync } = require('child_process');
+
+const { Client: DeviceClient, Message } = require('azure-iot-device');
+const { Mqtt } = require('azure-iot-device-mqtt');
+const iothub = require('azure-iothub');
+
+const mode = process.argv[2];
+const cfg = JSON.parse(process.argv[3] || '{}');
+const t0 = Date.now();
+function step(msg) {
+  console.log(`[${mode} ${cfg.deviceId || ''} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function admin(...args) {
+  try {
+    return JSON.parse(execFileSync(cfg.hub, [...args, '--ready-file', cfg.readyFile, '--json'],
+                                   { encoding: 'utf8', timeout: 20000 }));
+  } catch (e) {
+    throw new Error(`azkit-hub ${args.join(' ')} failed (status ${e.status}): ${e.stdout || ''}${e.stderr || ''}`);
+  }
+}
+
+// Resolves with the first value for which pred() returns true, or rejects after ms.
+function waitFor(what, ms, register) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timeout (${ms} ms) waiting for ${what}`)), ms);
+    register((v) => { clearTimeout(t); resolve(v); });
+  });
+}
+
+function withTimeout(what, ms, promise) {
+  let t;
+  return Promise.race([
+    promise.finally(() => clearTimeout(t)),
+    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timeout (${ms} ms): ${what}`)), ms); }),
+  ]);
+}
+
+function deviceClient(id, certFile, keyFile) {
+  // x509=true: X509AuthenticationProvider; HostName with a port gives mqtts://localhost:PORT and
+  // the username "localhost:PORT/<id>/?api-version=...".
+  const cs = `HostName=localhost:${cfg.mqttPort};DeviceId=${id};x509=true`;
+  const client = DeviceClient.fromConnectionString(cs, Mqtt);
+  client.setOptions({ cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') });
+  client.on('error', (err) => { console.error(`device client error: ${err && err.stack || err}`); });
+  return client;
+}
+
+// invokeDeviceMethod right after onDeviceMethod may race with the SDK's (fire-and-forget)
+// SUBSCRIBE to $iothub/methods/POST/#; Azure answers 404 DeviceNotOnline then, as the hub does.
+async function invokeWhenSubscribed(service, id, params) {
+  for (let i = 0; ; i++) {
+    try {
+      return await service.invokeDeviceMethod(id, params);
+    } catch (err) {
+      if (err.constructor.name !== 'DeviceNotOnlineError' || i >= 20) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+async function deviceScenario() {
+  const id = cfg.deviceId;
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const service = iothub.Client.fromConnectionString(cfg.serviceConnectionString);
+  const client = deviceClient(id, cfg.cert, cfg.key);
+
+  step(`open (mqtts://localhost:${cfg.mqttPort}, X.509 ${cfg.cert})`);
+  await withTimeout('open', 10000, client.open());
+
+  const dev = (await registry.get(id)).responseBody;
+  step(`Registry.get: connectionState=${dev.connectionState} auth=${dev.authentication.type}`);
+  assert.strictEqual(dev.connectionState, 'Connected');
+
+  // --- telemetry with properties ---
+  const before = admin('telemetry', '--device', id).lastSeq;
+  const msg = new Message(JSON.stringify({ t: 21.5, from: id }));
+  msg.properties.add('alert', 'high');
+  msg.properties.add('sensor', 'temp 1');
+  msg.messageId = `mid-${id}`;
+  msg.contentType = 'application/json';
+  msg.contentEncoding = 'utf-8';
+  step('sendEvent with properties alert=high, "sensor=temp 1", messageId, contentType');
+  await withTimeout('sendEvent', 10000, client.sendEvent(msg));
+  const tel = admin('telemetry', '--device', id, '--after', String(before));
+  step(`telemetry --json: ${JSON.stringify(tel.records)}`);
+  assert.strictEqual(tel.records.length, 1, 'one telemetry record');
+  const rec = tel.records[0];
+  assert.strictEqual(rec.deviceId, id);
+  assert.deepStrictEqual(JSON.parse(rec.payload), { t: 21.5, from: id });
+  assert.strictEqual(rec.properties.alert, 'high');
+  assert.strictEqual(rec.properties.sensor, 'temp 1');
+  assert.strictEqual(rec.systemProperties['message-id'], `mid-${id}`);
+  assert.strictEqual(rec.systemProperties['content-type'], 'application/json');
+
+  // --- twin: get, report, desired ---
+  step('getTwin');
+  const twin = await withTimeout('getTwin', 10000, client.getTwin());
+  assert.ok(twin.properties.desired, 'twin has desired properties');
+  assert.strictEqual(typeof twin.properties.desired.$version, 'number');
+  assert.strictEqual(typeof twin.properties.reported.$version, 'number');
+  step(`twin desired $version=${twin.properties.desired.$version} reported $version=${twin.properties.reported.$version}`);
+
+  step('twin.properties.reported.update({firmware, telemetryInterval, nested})');
+  const reported = { firmware: '1.2.3', telemetryInterval: 30, nested: { a: 1, b: 'x' } };
+  await withTimeout('reported.update', 10000, new Promise((resolve, reject) =>
+    twin.properties.reported.update(reported, (err) => (err ? reject(err) : resolve()))));
+  const st = (await registry.getTwin(id)).responseBody;
+  step(`Registry.getTwin: reported=${JSON.stringify(st.properties.reported)}`);
+  assert.strictEqual(st.properties.reported.firmware, '1.2.3');
+  assert.strictEqual(st.properties.reported.telemetryInterval, 30);
+  assert.deepStrictEqual(st.properties.reported.nested, { a: 1, b: 'x' });
+
+  // Subscribe first (the listener's own subscription is fire-and-forget), then listen.
+  await withTimeout('enable desired updates', 10000, new Promise((resolve, reject) =>
+    twin.enableTwinDesiredPropertiesUpdates((err) => (err ? reject(err) : resolve()))));
+  const deltas = [];
+  const waiters = [];
+  // The first call gives twin.properties.desired itself (a live object the SDK keeps merging
+  // into), the later ones the patches the hub sent: keep copies.
+  twin.on('properties.desired', (delta) => {
+    deltas.push(JSON.parse(JSON.stringify(delta)));
+    for (const w of waiters.splice(0)) w();
+  });
+  const nextDelta = (pred, what) => waitFor(what, 10000, (done) => {
+    const check = () => { const d = deltas.find(pred); if (d) done(d); else waiters.push(check); };
+    check();
+  });
+
+  step('Registry.updateTwin(desired {interval: 42, mode: "fast"}, etag "*")');
+  const upd = (await registry.updateTwin(id, { tags: { site: 'lab' }, properties: { desired: { interval: 42, mode: 'fast' } } }, '*')).responseBody;
+  assert.strictEqual(upd.properties.desired.interval, 42);
+  assert.deepStrictEqual(upd.tags, { site: 'lab' });
+  const d1 = await nextDelta((d) => d.interval === 42, 'the desired patch from Registry.updateTwin');
+  step(`device got desired patch ${JSON.stringify(d1)}`);
+  assert.strictEqual(d1.mode, 'fast');
+  assert.strictEqual(typeof d1.$version, 'number');
+  assert.strictEqual(twin.properties.desired.interval, 42);
+
+  step('azkit-hub twin set-desired {"mode":null,"threshold":7}');
+  admin('twin', 'set-desired', id, '{"mode":null,"threshold":7}');
+  const d2 = await nextDelta((d) => d.threshold === 7, 'the desired patch from the admin CLI');
+  step(`device got desired patch ${JSON.stringify(d2)}`);
+  assert.strictEqual(d2.mode, null);
+  assert.ok(d2.$version > d1.$version, 'desired $version grows');
+  assert.strictEqual(twin.properties.desired.mode, undefined, 'null removed the key');
+  assert.strictEqual(twin.properties.desired.interval, 42);
+
+  // The twin GET after updates sees everything.
+  const twin2 = await withTimeout('getTwin (again)', 10000, client.getTwin());
+  assert.strictEqual(twin2.properties.desired.threshold, 7);
+  assert.strictEqual(twin2.properties.reported.firmware, '1.2.3');
+
+  // --- direct method ---
+  step('onDeviceMethod("reboot"); Client.invokeDeviceMethod over REST (port 443)');
+  let methodRequest = null;
+  client.onDeviceMethod('reboot', (request, response) => {
+    methodRequest = { name: request.methodName, payload: request.payload };
+    response.send(201, { rebooting: true, delay: request.payload && request.payload.delay }, (err) => {
+      if (err) console.error(`method response send failed: ${err}`);
+    });
+  });
+  const inv = await invokeWhenSubscribed(service, id,
+    { methodName: 'reboot', payload: { delay: 5 }, responseTimeoutInSeconds: 10 });
+  step(`invokeDeviceMethod result ${JSON.stringify(inv.result)}`);
+  assert.deepStrictEqual(methodRequest, { name: 'reboot', payload: { delay: 5 } });
+  assert.strictEqual(inv.result.status, 201);
+  assert.deepStrictEqual(inv.result.payload, { rebooting: true, delay: 5 });
+
+  // A method without a handler: the SDK does not answer, so the call times out (504).
+  step('invokeDeviceMethod("nohandler", 5 s timeout) -> GatewayTimeout');
+  const tInv = Date.now();
+  await assert.rejects(service.invokeDeviceMethod(id, { methodName: 'nohandler', payload: null, responseTimeoutInSeconds: 5 }),
+    (err) => {
+      step(`  ${err.constructor.name}: ${err.message}`);
+      return err.constructor.name === 'GatewayTimeoutError';
+    });
+  assert.ok(Date.now() - tInv >= 4000, 'the hub waited for the timeout');
+
+  // --- cloud to device (via the admin CLI: azure-iothub's C2D is AMQP only) ---
+  step('client.on("message"); azkit-hub c2d send --property color=blue --message-id');
+  const c2d = waitFor('the C2D message', 10000, (done) => client.on('message', done));
+  const sent = admin('c2d', 'send', id, `hello ${id}`, '--property', 'color=blue', '--property', 'n=1',
+                     '--message-id', `c2d-${id}`);
+  assert.strictEqual(sent.messageId, `c2d-${id}`);
+  const m = await c2d;
+  step(`device got C2D data=${JSON.stringify(m.data.toString())} messageId=${m.messageId} ` +
+       `props=${JSON.stringify(m.properties.propertyList)}`);
+  assert.strictEqual(m.data.toString(), `hello ${id}`);
+  assert.strictEqual(m.messageId, `c2d-${id}`);
+  assert.strictEqual(m.properties.getValue('color'), 'blue');
+  assert.strictEqual(m.properties.getValue('n'), '1');
+  await withTimeout('complete', 10000, client.complete(m));
+  step('complete: ok');
+
+  step('close');
+  await withTimeout('close', 10000, client.close());
+  // The hub notices the disconnect.
+  for (let i = 0; ; i++) {
+    const d = (await registry.get(id)).responseBody;
+    if (d.connectionState === 'Disconnected') break;
+    assert.ok(i < 50, 'connectionState goes back to Disconnected');
+    await sleep(100);
+  }
+}
+
+async function registryScenario() {
+  const id = cfg.deviceId;
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const thumb = execFileSync('openssl', ['x509', '-in', cfg.cert, '-noout', '-fingerprint', '-sha1'],
+                             { encoding: 'utf8' }).split('=')[1].trim();
+
+  step(`Registry.create ${id} (selfSigned, SHA-1 thumbprint ${thumb})`);
+  const created = (await registry.create({ deviceId: id, status: 'enabled',
+    authentication: { x509Thumbprint: { primaryThumbprint: thumb.replace(/:/g, ''), secondaryThumbprint: null } } })).responseBody;
+  assert.strictEqual(created.deviceId, id);
+  assert.strictEqual(created.authentication.type, 'selfSigned');
+  assert.strictEqual(created.authentication.x509Thumbprint.primaryThumbprint, thumb.replace(/:/g, '').toUpperCase());
+  assert.strictEqual(created.status, 'enabled');
+  assert.ok(created.etag);
+
+  step('Registry.create again -> DeviceAlreadyExistsError');
+  await assert.rejects(registry.create({ deviceId: id, authentication: { type: 'certificateAuthority' } }),
+    (err) => err.constructor.name === 'DeviceAlreadyExistsError');
+
+  step('Registry.get');
+  const got = (await registry.get(id)).responseBody;
+  assert.strictEqual(got.deviceId, id);
+  assert.strictEqual(got.connectionState, 'Disconnected');
+
+  step('Registry.list');
+  const list = (await registry.list()).responseBody;
+  assert.ok(list.some((d) => d.deviceId === id), 'list holds the device');
+
+  // The device the SDK registered connects with its certificate.
+  step('device client (registered by Registry.create) opens, sends, closes');
+  const client = deviceClient(id, cfg.cert, cfg.key);
+  await withTimeout('open', 10000, client.open());
+  await withTimeout('sendEvent', 10000, client.sendEvent(new Message('registered-by-sdk')));
+  await withTimeout('close', 10000, client.close());
+  const tel = admin('telemetry', '--device', id);
+  assert.ok(tel.records.some((r) => r.payload === 'registered-by-sdk'));
+
+  step('Registry.update: status disabled');
+  const upd = (await registry.update({ deviceId: id, status: 'disabled', authentication: got.authentication })).responseBody;
+  assert.strictEqual(upd.status, 'disabled');
+  assert.strictEqual((await registry.get(id)).responseBody.status, 'disabled');
+
+  step('disabled device: open is refused');
+  const client2 = deviceClient(id, cfg.cert, cfg.key);
+  await assert.rejects(withTimeout('open (disabled)', 10000, client2.open()), (err) => {
+    step(`  ${err.constructor.name}: ${err.message}`);
+    return true;
+  });
+  await client2.close().catch(() => {});
+
+  step('Registry.getTwin / updateTwin (tags) on the disabled device');
+  const tw = (await registry.getTwin(id)).responseBody;
+  assert.strictEqual(tw.deviceId, id);
+  const tw2 = (await registry.updateTwin(id, { tags: { floor: 3 } }, tw.etag)).responseBody;
+  assert.deepStrictEqual(tw2.tags, { floor: 3 });
+  // The SDK maps 412 PreconditionFailed to InvalidEtagError.
+  step('Registry.updateTwin with a stale etag -> InvalidEtagError (412)');
+  await assert.rejects(registry.updateTwin(id, { tags: { floor: 4 } }, tw.etag),
+    (err) => err.constructor.name === 'InvalidEtagError');
+
+  step('Registry.delete');
+  await registry.delete(id);
+  step('Registry.get after delete -> DeviceNotFoundError');
+  await assert.rejects(registry.get(id), (err) => err.constructor.name === 'DeviceNotFoundError');
+  await assert.rejects(registry.delete(id), (err) => err.constructor.name === 'DeviceNotFoundError');
+
+  step('Registry with a wrong SharedAccessKey -> UnauthorizedError');
+  const wrongKey = Buffer.alloc(32, 7).toString('base64');
+  const badCs = cfg.serviceConnectionString.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${wrongKey}`);
+  assert.notStrictEqual(badCs, cfg.serviceConnectionString);
+  const bad = iothub.Registry.fromConnectionString(badCs);
+  await assert.rejects(bad.get('node-ss-1'), (err) => {
+    step(`  ${err.constructor.name} (name ${err.name}): ${err.message}`);
+    return err.constructor.name === 'UnauthorizedError';
+  });
+  step('Client.invokeDeviceMethod with a wrong key -> UnauthorizedError');
+  const badSvc = iothub.Client.fromConnectionString(badCs);
+  await assert.rejects(badSvc.invokeDeviceMethod('node-ss-1', { methodName: 'x', payload: null, responseTimeoutInSeconds: 5 }),
+    (err) => err.constructor.name === 'UnauthorizedError');
+}
+
+const scenarios = { device: deviceScenario, registry: registryScenario };
+if (!scenarios[mode]) {
+  console.error(`usage: sdk-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
+  process.exit(2);
+}
+scenarios[mode]().then(() => process.exit(0), (err) => {
+  console.error(`[${mode} ${cfg.deviceId || ''}] FAIL: ${err && err.stack || err}`);
+  if (err && err.responseBody) console.error(`response body: ${err.responseBody}`);
+  process.exit(1);
+});
