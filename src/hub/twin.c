@@ -2,6 +2,7 @@
 #include "hub/twin.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,33 +127,66 @@ int hub_twin_patch_reported(struct hub_daemon *d, const char *device_id, struct 
     return rc;
 }
 
+/* A desired patch waiting for its commit before it is pushed to the device. */
+struct desired_push {
+    struct hub_daemon *d;
+    char device_id[HUB_DEVICE_ID_MAX + 1];
+    int64_t version;
+    char *body;                 /* the patch as sent to the device */
+    hub_store_done_fn done;     /* the caller's completion */
+    void *ctx;
+};
+
+static void push_desired(struct desired_push *p)
+{
+    struct hub_conn *c = hub_devmap_get(&p->d->conns, p->device_id);
+    if (c == NULL || !hub_conn_alive(c) || !(c->subs & HUB_SUB_TWIN_DESIRED))
+        return; /* a device that was offline GETs the twin instead */
+    char topic[128];
+    size_t tlen = 0, need = 0;
+    struct azk_span patch = azk_span_from_str(p->body);
+    if (azk_hub_twin_desired_topic(p->version, topic, sizeof(topic), &tlen) != 0 ||
+        azk_twin_desired_patch_build(patch, p->version, NULL, 0, &need) != -ENOBUFS)
+        return;
+    char *buf = malloc(need);
+    size_t blen = 0;
+    if (buf != NULL && azk_twin_desired_patch_build(patch, p->version, buf, need, &blen) == 0)
+        hub_conn_publish(c, topic, tlen, buf, blen, 0);
+    free(buf);
+}
+
+/* Pushed only once committed, so a device never sees a change the hub could still lose. */
+static void desired_committed(void *arg, int rc)
+{
+    struct desired_push *p = arg;
+    if (rc == 0)
+        push_desired(p);
+    if (p->done)
+        p->done(p->ctx, rc);
+    free(p->body);
+    free(p);
+}
+
 int hub_twin_patch_desired(struct hub_daemon *d, const char *device_id, const cJSON *patch,
                            hub_store_done_fn done, void *ctx)
 {
-    struct hub_twin tw;
-    int rc = apply(d, device_id, SEC_DESIRED, patch, &tw, done, ctx);
-    if (rc != 0)
-        return rc;
-    struct hub_conn *c = hub_devmap_get(&d->conns, device_id);
-    if (c != NULL && hub_conn_alive(c) && (c->subs & HUB_SUB_TWIN_DESIRED)) {
-        char topic[128];
-        size_t tlen = 0;
-        char *body = cJSON_PrintUnformatted(patch);
-        size_t need = 0;
-        if (body != NULL &&
-            azk_hub_twin_desired_topic(tw.desired_version, topic, sizeof(topic), &tlen) == 0 &&
-            azk_twin_desired_patch_build(azk_span_from_str(body), tw.desired_version, NULL, 0,
-                                         &need) == -ENOBUFS) {
-            char *buf = malloc(need);
-            size_t blen = 0;
-            if (buf != NULL &&
-                azk_twin_desired_patch_build(azk_span_from_str(body), tw.desired_version, buf,
-                                             need, &blen) == 0)
-                hub_conn_publish(c, topic, tlen, buf, blen, 0);
-            free(buf);
-        }
-        free(body);
+    struct desired_push *p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->body = cJSON_PrintUnformatted(patch)) == NULL) {
+        free(p);
+        return cJSON_IsObject(patch) ? -ENOMEM : -EBADMSG;
     }
+    p->d = d;
+    snprintf(p->device_id, sizeof(p->device_id), "%s", device_id);
+    p->done = done;
+    p->ctx = ctx;
+    struct hub_twin tw;
+    int rc = apply(d, device_id, SEC_DESIRED, patch, &tw, desired_committed, p);
+    if (rc != 0) {
+        free(p->body);
+        free(p);
+        return rc;
+    }
+    p->version = tw.desired_version;
     hub_twin_clear(&tw);
     return 0;
 }
