@@ -16,7 +16,7 @@ void hub_c2d_pump(struct hub_conn *c)
     if (hub_store_c2d_next(c->d->store, c->device_id, hub_now_ms(), &m) != 0)
         return;
     /* devices/{id}/messages/devicebound/{bag}: the bag is stored already encoded. */
-    char topic[4096];
+    char topic[HUB_C2D_TOPIC_MAX + 1];
     size_t n = 0;
     int rc = azk_hub_c2d_topic(azk_span_from_str(c->device_id), NULL, 0, topic, sizeof(topic),
                                &n, NULL);
@@ -34,6 +34,9 @@ void hub_c2d_pump(struct hub_conn *c)
         hub_log(HUB_LOG_WARN, "device '%s': C2D message %s cannot be delivered (topic too long); "
                 "dropped", c->device_id, m.message_id);
         hub_store_c2d_remove(c->d->store, c->device_id, m.message_id, NULL, NULL);
+        hub_c2d_msg_clear(&m);
+        hub_c2d_pump(c); /* the next one (bounded by the queue's 50 messages) */
+        return;
     }
     hub_c2d_msg_clear(&m);
 }

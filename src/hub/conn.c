@@ -23,6 +23,7 @@
 
 static void conn_free(struct hub_conn *c)
 {
+    hub_puback_free_all(c);
     if (c->timer)
         event_free(c->timer);
     if (c->bev)

@@ -54,7 +54,26 @@ struct hub_conn {
     bool will_retain;
     char auth_desc[384];        /* how the device authenticated, for the log */
     uint16_t c2d_inflight;      /* packet id of the C2D message in flight (0: none) */
+    /* QoS 1 PUBLISHes from the device, in arrival order, waiting for their PUBACK. */
+    struct hub_puback *acks_head, *acks_tail;
+    struct event *ack_timer;    /* fault injection: a delayed PUBACK at the head */
 };
+
+/* The PUBACK of one QoS 1 PUBLISH. PUBACKs go out in the order the PUBLISHes arrived, each only
+ * once its message is done (telemetry committed, twin patch committed, GET answered). */
+struct hub_puback {
+    struct hub_puback *next;
+    uint16_t packet_id;
+    bool ready;
+    int64_t ready_at_ms;        /* when it may go (later than ready with a fault delay) */
+};
+
+/* Reserves the PUBACK of a QoS 1 PUBLISH as it arrives. NULL when out of memory. */
+struct hub_puback *hub_puback_reserve(struct hub_conn *c, uint16_t packet_id);
+/* Its message is done: the PUBACK goes out as soon as every earlier one went. */
+void hub_puback_ready(struct hub_conn *c, struct hub_puback *p);
+/* Frees what is still queued (connection freed). */
+void hub_puback_free_all(struct hub_conn *c);
 
 /* Accepts a TCP connection: starts the TLS handshake. */
 void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer);

@@ -65,6 +65,26 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     hub_conn_accept(d, fd, peer);
 }
 
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(arg);
+}
+
+/* accept() failed, typically out of file descriptors: pause that listener for a second
+ * instead of spinning on it (and filling the log). */
+static void accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    hub_log(HUB_LOG_WARN, "accept failed: %s; not accepting connections for 1 s",
+            evutil_socket_error_to_string(err));
+    evconnlistener_disable(l);
+    struct timeval tv = {1, 0};
+    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, resume_accepting, l, &tv);
+}
+
 /* Binds ADDR:PORT (port 0: any free port) and returns the bound port, or -errno. */
 static int listen_on(struct hub_daemon *d, const char *addr, int port,
                      evconnlistener_cb cb, void *arg, struct evconnlistener **out)
@@ -84,6 +104,7 @@ static int listen_on(struct hub_daemon *d, const char *addr, int port,
                                    512, (struct sockaddr *)&ss, sslen);
     if (*out == NULL)
         return -errno ? -errno : -EADDRINUSE;
+    evconnlistener_set_error_cb(*out, accept_error);
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     getsockname(evconnlistener_get_fd(*out), (struct sockaddr *)&bound, &blen);

@@ -88,6 +88,16 @@ static void keep_will(struct hub_conn *c, const struct azk_mqtt_connect *m)
     c->has_will = m->will;
     if (!m->will)
         return;
+    /* IoT Hub stores a Will only when its topic is the device's telemetry topic. */
+    struct azk_hub_topic t;
+    if (azk_hub_parse_device_topic(m->will_topic, azk_span_from_str(c->device_id), &t) != 0 ||
+        t.kind != AZK_HUB_TOPIC_TELEMETRY) {
+        hub_log(HUB_LOG_WARN, "conn %s device '%s': Will topic '%.*s' is not the device's "
+                "telemetry topic; the Will is ignored", c->peer, c->device_id,
+                (int)m->will_topic.len, m->will_topic.ptr);
+        c->has_will = false;
+        return;
+    }
     c->will_topic = strndup(m->will_topic.ptr, m->will_topic.len);
     c->will_payload = malloc(m->will_payload.len ? m->will_payload.len : 1);
     if (c->will_topic == NULL || c->will_payload == NULL) {

@@ -31,9 +31,17 @@ static int classify(struct hub_conn *c, struct azk_span filter, unsigned *bit)
     return 0;
 }
 
+/* More filters than any IoT Hub device has use for (there are four device topics). */
+#define MAX_FILTERS 32
+
 int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
-    uint8_t codes[32];
+    if (p->u.subscribe.count > MAX_FILTERS) {
+        hub_conn_close(c, true, "SUBSCRIBE with %zu filters (IoT Hub devices have 4 topics)",
+                       p->u.subscribe.count);
+        return -1;
+    }
+    uint8_t codes[MAX_FILTERS];
     size_t n = 0;
     struct azk_mqtt_iter it;
     struct azk_mqtt_subscription sub;
@@ -44,11 +52,10 @@ int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
         if (classify(c, sub.filter, &bit) != 0)
             return -1;
         added |= bit;
-        if (n < sizeof(codes))
-            codes[n++] = sub.qos > 1 ? 1 : sub.qos; /* QoS 2 granted as 1 */
+        codes[n++] = sub.qos > 1 ? 1 : sub.qos; /* QoS 2 granted as 1 */
     }
     c->subs |= added;
-    uint8_t out[64];
+    uint8_t out[8 + MAX_FILTERS];
     size_t len = 0;
     if (azk_mqtt_encode_suback(p->u.subscribe.packet_id, codes, n, out, sizeof(out), &len) == 0)
         hub_conn_send(c, out, len);

@@ -133,6 +133,10 @@ void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
     case -EBADMSG:
         svc_reply_error(req, 400, "ArgumentInvalid", "Invalid request for %s.", what);
         break;
+    case -E2BIG:
+        svc_reply_error(req, 400, "TwinSizeExceeded", "The twin of %s would exceed IoT Hub's "
+                        "limits (32 KB desired, 32 KB reported, 8 KB tags).", what);
+        break;
     case -ENOSPC:
         svc_reply_error(req, 403, "DeviceMaximumQueueDepthExceeded",
                         "Maximum number of messages in the queue (%d) for device %s exceeded.",

@@ -203,6 +203,7 @@ static void store_free(struct hub_store *st)
         sqlite3_close(st->db);
     store_devices_free_all(st);
     store_cas_free_all(st);
+    store_dps_free_all(st);
     pthread_mutex_destroy(&st->mu);
     pthread_mutex_destroy(&st->rmu);
     pthread_cond_destroy(&st->cv);
@@ -251,6 +252,8 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
         rc = store_c2d_load(st);
     if (rc == 0)
         rc = store_cas_load(st);
+    if (rc == 0)
+        rc = store_dps_load(st);
     if (rc == 0)
         rc = store_telemetry_init(st);
     if (rc < 0 && !azk_diag_has(diag, AZK_SEV_ERROR)) {

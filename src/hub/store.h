@@ -54,6 +54,7 @@ struct hub_store;
 #define HUB_CA_CODE_MAX 128         /* verification code */
 #define HUB_C2D_ID_MAX 128          /* message id */
 #define HUB_C2D_QUEUE_MAX 50        /* undelivered + in-flight messages per device (Azure: 50) */
+#define HUB_C2D_TOPIC_MAX 4096      /* longest C2D delivery topic (id + property bag) */
 #define HUB_MSG_TYPE_MAX 31         /* telemetry message type, e.g. "Telemetry", "Will" */
 
 typedef void (*hub_store_done_fn)(void *ctx, int rc);

@@ -25,6 +25,8 @@ enum store_op_kind {
     OP_C2D_DELIVERY,   /* delivery_count of one message */
     OP_C2D_PURGE,      /* every message of a device */
     OP_TELEMETRY,
+    OP_DPS_PUT,        /* store_dps.c: one DPS row (u.dps) */
+    OP_DPS_DELETE,
 };
 
 struct conn_row {
@@ -55,6 +57,10 @@ struct store_op {
         struct hub_twin twin;
         struct hub_c2d_msg c2d;  /* PUT: full; DELETE/DELIVERY: seq (+delivery_count) */
         struct hub_telemetry tel;
+        struct {
+            int table;   /* index into store_dps.c's table list */
+            char *doc;   /* storage JSON (PUT) */
+        } dps;
     } u;
 };
 
@@ -110,6 +116,9 @@ struct hub_store {
     hub_store_telemetry_fn tel_fn;
     void *tel_ctx;
 
+    /* DPS (store_dps.c; loop thread only) */
+    struct store_dps *dps;
+
     /* stats */
     uint64_t ops_submitted;                 /* loop thread */
     _Atomic uint64_t ops_committed, ops_failed, transactions, conn_flushes;
@@ -164,6 +173,13 @@ int store_c2d_copy(struct hub_c2d_msg *dst, const struct hub_c2d_msg *src);
 int store_telemetry_init(struct hub_store *st);  /* next seq, read-only connection */
 int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op);
 int store_telemetry_trim(struct hub_store *st, sqlite3 *db);
+
+/* store_dps.c */
+int store_dps_load(struct hub_store *st);
+int store_dps_apply(sqlite3 *db, struct store_op *op);
+void store_dps_free_all(struct hub_store *st);
+extern const char *const store_dps_schema_steps[];
+extern const int store_dps_schema_nsteps;
 
 /* Steps a prepared statement that returns no rows once, finalizes it, and maps the result:
  * 0 or a negative errno. */

@@ -245,6 +245,8 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     if (rc == 0)
         rc = migrate(st->db, "hub", hub_steps, (int)(sizeof hub_steps / sizeof hub_steps[0]),
                      &found);
+    if (rc == 0) /* component "dps": its tables (store_dps.c) */
+        rc = migrate(st->db, "dps", store_dps_schema_steps, store_dps_schema_nsteps, &found);
     if (rc == -EPROTO) {
         azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.newer-schema",
                      "run the azkit-hub version that wrote it, or use another --data-dir",

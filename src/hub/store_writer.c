@@ -47,6 +47,9 @@ void store_op_free(struct store_op *op)
     case OP_TELEMETRY:
         hub_telemetry_clear(&op->u.tel);
         break;
+    case OP_DPS_PUT:
+        free(op->u.dps.doc);
+        break;
     default:
         break;
     }
@@ -94,6 +97,9 @@ static int apply_one(struct hub_store *st, struct store_op *op)
         return store_c2d_apply(st->db, op);
     case OP_TELEMETRY:
         return store_telemetry_apply(st, st->db, op);
+    case OP_DPS_PUT:
+    case OP_DPS_DELETE:
+        return store_dps_apply(st->db, op);
     }
     return -EINVAL;
 }

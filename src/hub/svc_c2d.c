@@ -219,6 +219,16 @@ void svc_c2d(struct svc_req *r)
     }
     char props[2 * C2D_BAG_MAX + 2];
     snprintf(props, sizeof(props), "%s%s%s", app.buf, app.len ? "&" : "", sys.buf);
+    /* The whole delivery topic must fit what the hub sends (HUB_C2D_TOPIC_MAX): refuse here
+     * rather than accept a message that could never be delivered. */
+    if (strlen("devices/") + strlen(id) + strlen("/messages/devicebound/") + strlen(props) >
+        HUB_C2D_TOPIC_MAX) {
+        free(info);
+        svc_reply_error(r->req, 400, "ArgumentInvalid",
+                        "The message properties are too long: the device's topic would exceed "
+                        "%d bytes.", HUB_C2D_TOPIC_MAX);
+        return;
+    }
 
     struct hub_c2d_msg m;
     memset(&m, 0, sizeof(m));

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <event2/event.h>
 
 #include "azkit/azure_hub.h"
 #include "hub/conn.h"
@@ -82,42 +81,17 @@ int hub_props_to_json(struct azk_span bag, char **app_json, char **sys_json)
 
 struct puback_ctx {
     struct hub_conn *c;
-    uint16_t packet_id;
+    struct hub_puback *slot;
 };
-
-static void send_puback(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct puback_ctx *p = arg;
-    if (hub_conn_alive(p->c)) {
-        uint8_t ack[4];
-        size_t n = 0;
-        azk_mqtt_encode_ack(AZK_MQTT_PUBACK, p->packet_id, ack, sizeof(ack), &n);
-        hub_conn_send(p->c, ack, n);
-    }
-    hub_conn_unref(p->c);
-    free(p);
-}
 
 static void committed(void *arg, int rc)
 {
     struct puback_ctx *p = arg;
-    unsigned delay = p->c->d->faults.puback_delay_ms;
-    if (rc == 0 && delay > 0) {
-        /* Fault injection: the same delay for every PUBACK keeps them in order. */
-        struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
-        event_base_once(p->c->d->base, -1, EV_TIMEOUT, send_puback, p, &tv);
-        return;
-    }
-    if (rc == 0) {
-        send_puback(-1, 0, p);
-        return;
-    }
-    if (hub_conn_alive(p->c)) {
+    if (rc == 0 && hub_conn_alive(p->c))
+        hub_puback_ready(p->c, p->slot);
+    else if (rc != 0 && hub_conn_alive(p->c))
         /* Never acknowledge what was not stored: the device will resend it. */
         hub_conn_close(p->c, false, "telemetry could not be stored (%d)", rc);
-    }
     hub_conn_unref(p->c);
     free(p);
 }
@@ -169,10 +143,11 @@ int hub_telemetry_publish(struct hub_conn *c, struct azk_span props, struct azk_
     struct puback_ctx *p = NULL;
     if (qos == 1) {
         p = malloc(sizeof(*p));
-        if (p == NULL)
+        if (p == NULL || (p->slot = hub_puback_reserve(c, packet_id)) == NULL) {
+            free(p);
             return -ENOMEM;
+        }
         p->c = c;
-        p->packet_id = packet_id;
         hub_conn_ref(c);
     }
     int rc = store_record(c, props, payload, false, retain, p ? committed : NULL, p);

@@ -97,6 +97,12 @@ static int apply(struct hub_daemon *d, const char *device_id, enum section sec,
         hub_twin_clear(updated);
         return -ENOMEM;
     }
+    /* IoT Hub's limits: 32 KB each for desired and reported properties, 8 KB for tags. */
+    if (strlen(merged) > (sec == SEC_TAGS ? HUB_TWIN_TAGS_MAX : HUB_TWIN_SECTION_MAX)) {
+        free(merged);
+        hub_twin_clear(updated);
+        return -E2BIG;
+    }
     free(*text);
     *text = merged;
     if (sec == SEC_DESIRED)

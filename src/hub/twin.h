@@ -12,6 +12,9 @@
 struct hub_daemon;
 struct cJSON;
 
+#define HUB_TWIN_SECTION_MAX (32 * 1024) /* desired, reported (IoT Hub's limit) */
+#define HUB_TWIN_TAGS_MAX (8 * 1024)     /* tags */
+
 /* The document a device gets for twin GET: {"desired":{..,"$version":N},"reported":{..}}.
  * *out is heap (free()). Returns 0, -ENOENT, -ENOMEM. */
 int hub_twin_device_document(struct hub_daemon *d, const char *device_id, char **out,
@@ -23,7 +26,7 @@ void hub_twin_merge(struct cJSON *target, const struct cJSON *patch);
 
 /* A reported-properties PATCH from the device. Bumps reported.$version (returned in
  * *new_version) and the service-side etag/version; `done` runs after commit.
- * Returns 0, -ENOENT, -EBADMSG (not a JSON object), -ENOMEM. */
+ * Returns 0, -ENOENT, -EBADMSG (not a JSON object), -E2BIG (over 32 KB), -ENOMEM. */
 int hub_twin_patch_reported(struct hub_daemon *d, const char *device_id, struct azk_span patch,
                             int64_t *new_version, hub_store_done_fn done, void *ctx);
 

@@ -252,6 +252,79 @@ static void test_keepalive_and_will(void **state)
     assert_true(test_hub_log_contains(&hub, "keepalive"));
 }
 
+/* PUBACKs leave in the order the PUBLISHes arrived, whatever each one waits for; answers go
+ * only to subscribed devices; IoT Hub's size limits. */
+static void test_ordering_and_limits(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    /* Not subscribed to $iothub/twin/res/#: a GET gets no answer (but its PUBACK). */
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=1", "", 1, 1);
+    assert_int_equal(test_dev_read(&d, 3000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_PUBACK);
+    assert_int_equal(test_dev_read(&d, 500), 0);
+    const char *res[] = {"$iothub/twin/res/#"};
+    test_dev_subscribe(&d, 2, res, 1, 0);
+    assert_int_equal(test_dev_read(&d, 3000), 1);
+    /* telemetry (waits for its commit), then a GET (answered at once), then a PATCH (waits):
+     * PUBACK 10, 11, 12 in that order. */
+    test_dev_publish(&d, "devices/nrf-1/messages/events/", "t", 1, 10);
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=2", "", 1, 11);
+    test_dev_publish(&d, "$iothub/twin/PATCH/properties/reported/?$rid=3", "{\"a\":1}", 1, 12);
+    uint16_t want = 10;
+    int publishes = 0;
+    while (want <= 12 || publishes < 2) {
+        assert_int_equal(test_dev_read(&d, 5000), 1);
+        if (d.pkt.type == AZK_MQTT_PUBLISH) {
+            publishes++;
+            continue;
+        }
+        assert_int_equal(d.pkt.type, AZK_MQTT_PUBACK);
+        assert_int_equal(d.pkt.u.packet_id, want);
+        want++;
+    }
+    /* A reported patch over 32 KB is refused with 413 (the twin is unchanged). */
+    size_t big = 33 * 1024;
+    char *body = malloc(big + 32);
+    strcpy(body, "{\"blob\":\"");
+    memset(body + 9, 'x', big);
+    strcpy(body + 9 + big, "\"}");
+    struct azk_mqtt_publish p;
+    memset(&p, 0, sizeof(p));
+    p.topic = azk_span_from_str("$iothub/twin/PATCH/properties/reported/?$rid=4");
+    p.payload = azk_span_from_str(body);
+    uint8_t *out = malloc(big + 256);
+    size_t n = 0;
+    assert_int_equal(azk_mqtt_encode_publish(&p, out, big + 256, &n), 0);
+    test_dev_send(&d, out, n);
+    free(out);
+    free(body);
+    expect_topic(&d, "$iothub/twin/res/413/?$rid=4");
+    /* More SUBSCRIBE filters than any device needs: disconnected. */
+    const char *many[33];
+    for (int i = 0; i < 33; i++)
+        many[i] = "$iothub/twin/res/#";
+    struct azk_mqtt_subscription subs[33];
+    for (int i = 0; i < 33; i++)
+        subs[i] = (struct azk_mqtt_subscription){azk_span_from_str(many[i]), 0};
+    uint8_t sub[2048];
+    assert_int_equal(azk_mqtt_encode_subscribe(5, subs, 33, sub, sizeof(sub), &n), 0);
+    test_dev_send(&d, sub, n);
+    assert_int_equal(test_dev_read(&d, 3000), -1);
+    test_dev_close(&d);
+    /* A C2D message whose topic could never be delivered is refused when it is sent. */
+    char prop[3200];
+    memset(prop, 0, sizeof(prop));
+    memcpy(prop, "k=", 2);
+    memset(prop + 2, 'v', 3100);
+    cJSON *j = test_hub_admin(&hub, 1, "c2d", "send", "nrf-1", "x", "--property", prop, NULL);
+    char *text = cJSON_PrintUnformatted(j);
+    assert_non_null(strstr(text, "too long"));
+    free(text);
+    cJSON_Delete(j);
+}
+
 /* A TLS connection that never sends CONNECT is dropped after 10 s. */
 static void test_connect_timeout(void **state)
 {
@@ -272,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_will, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ordering_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
