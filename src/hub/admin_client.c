@@ -209,6 +209,8 @@ static int read_response(struct rbuf *b, struct hub_http_response *out)
             snprintf(out->etag, sizeof(out->etag), "%.*s", (int)vl, v);
         } else if (strcasecmp(h, "Content-Type") == 0)
             snprintf(out->content_type, sizeof(out->content_type), "%s", v);
+        else if (strcasecmp(h, "x-ms-continuation") == 0)
+            snprintf(out->continuation, sizeof(out->continuation), "%s", v);
     }
     out->status = status;
     int rc = 0;

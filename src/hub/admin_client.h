@@ -30,6 +30,7 @@ struct hub_http_response {
     size_t body_len;
     char etag[128];          /* ETag header without quotes, "" when absent */
     char content_type[128];
+    char continuation[256];  /* x-ms-continuation header (DPS queries), "" when absent */
 };
 
 /*

@@ -21,6 +21,10 @@ struct hub_config {
     int tls_max;               /* --tls-max 12|13; default 13 */
     enum hub_log_level log_level; /* --log-level */
     const char *ready_file;    /* --ready-file F: written with the bound ports once listening */
+    /* DPS over MQTT: */
+    unsigned dps_retry_after_s;    /* --dps-retry-after S: retry-after of 202s; default 3 */
+    unsigned dps_assign_delay_s;   /* --dps-assign-delay S: assignment time; default 0 (done
+                                      by the first poll) */
     /* Limits (Azure's): */
     size_t max_telemetry_packet;   /* 256 KB */
     size_t max_method_response;    /* 128 KB */

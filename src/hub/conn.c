@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 
 #include "hub/daemon.h"
+#include "hub/dps.h"
 #include "hub/log.h"
 #include "hub/telemetry.h"
 
@@ -24,6 +25,7 @@
 static void conn_free(struct hub_conn *c)
 {
     hub_puback_free_all(c);
+    hub_dps_conn_free(c);
     if (c->timer)
         event_free(c->timer);
     if (c->bev)
@@ -84,6 +86,8 @@ uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_le
 static void unregister(struct hub_conn *c)
 {
     struct hub_daemon *d = c->d;
+    if (c->is_dps)
+        hub_dps_conn_closed(c);
     if (c->device_id[0] == '\0' || hub_devmap_get(&d->conns, c->device_id) != c)
         return;
     hub_devmap_remove(&d->conns, c->device_id);

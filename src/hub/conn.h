@@ -10,6 +10,7 @@
 
 #include "azkit/mqtt.h"
 #include "hub/store.h"
+#include "hub/tls.h"
 
 struct bufferevent;
 struct event;
@@ -21,6 +22,7 @@ enum {
     HUB_SUB_TWIN_RES = 1u << 1,
     HUB_SUB_TWIN_DESIRED = 1u << 2,
     HUB_SUB_METHODS = 1u << 3,
+    HUB_SUB_DPS_RES = 1u << 4, /* DPS: $dps/registrations/res/# */
 };
 
 enum hub_conn_state {
@@ -57,6 +59,11 @@ struct hub_conn {
     /* QoS 1 PUBLISHes from the device, in arrival order, waiting for their PUBACK. */
     struct hub_puback *acks_head, *acks_tail;
     struct event *ack_timer;    /* fault injection: a delayed PUBACK at the head */
+    /* DPS connections (dps.h): device_id holds the registration id; the peer chain is kept
+     * because every register request is authorized with it. */
+    bool is_dps;
+    struct azk_hub_peer_chain dps_chain;
+    struct hub_conn *dps_prev, *dps_next; /* the daemon's list of DPS connections */
 };
 
 /* The PUBACK of one QoS 1 PUBLISH. PUBACKs go out in the order the PUBLISHes arrived, each only

@@ -129,9 +129,10 @@ static void write_ready_file(const struct hub_daemon *d, const struct azk_hub_pk
     char text[2048];
     int n = snprintf(text, sizeof(text),
                      "{\"mqtt_port\":%d,\"service_port\":%d,\"hostname\":\"%s\",\"ca\":\"%s\","
-                     "\"data\":\"%s\",\"connection_string\":\"%s\"}\n",
+                     "\"data\":\"%s\",\"connection_string\":\"%s\",\"id_scope\":\"%s\","
+                     "\"dps_host\":\"%s\"}\n",
                      d->mqtt_port, d->service_port, d->hub_hostname, pki->ca_path,
-                     d->cfg.data_dir, conn);
+                     d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host);
     /* The connection string holds the service key: the file is 0600 like the key. */
     azk_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
 }
@@ -188,6 +189,9 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
         return rc;
     }
     d->mqtt_port = rc;
+    rc = hub_dps_start(d);
+    if (rc != 0)
+        return rc;
 
     rc = hub_service_start(d, &pki, &d->service);
     if (rc < 0)
@@ -204,6 +208,8 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     printf("  devices trust:    %s\n", pki.ca_path);
     printf("  MQTT (IoT Hub):   %s:%d  (devices use HostName=%s%s)\n", cfg->listen, d->mqtt_port,
            d->hub_hostname, d->mqtt_port == 8883 ? "" : " with the port");
+    printf("  DPS (MQTT):       id scope %s, devices use host %s (same listener)\n",
+           d->dps.id_scope, d->dps.host);
     if (d->service_port)
         printf("  service API:      https://%s:%d\n", d->hub_hostname, d->service_port);
     printf("  connection string (service): %s\n", conn);
@@ -245,12 +251,14 @@ void hub_daemon_stop(struct hub_daemon *d)
     hub_devmap_init(&d->conns);
     hub_devmap_each(&copy, close_one, NULL);
     hub_devmap_free(&copy);
+    hub_dps_close_all(d);
     if (d->base) {
         struct timeval tv = {0, 200000};
         event_base_loopexit(d->base, &tv);
         event_base_dispatch(d->base);
     }
     hub_store_close(d->store);
+    hub_dps_stop(d); /* after the store: its last completions may touch DPS operations */
     hub_devmap_each(&d->sessions, free_session, NULL);
     hub_devmap_free(&d->sessions);
     if (d->sig_int)

@@ -9,6 +9,7 @@
 
 #include "hub/config.h"
 #include "hub/devmap.h"
+#include "hub/dps.h"
 #include "hub/faults.h"
 
 struct event_base;
@@ -39,6 +40,7 @@ struct hub_daemon {
     size_t open_conns;
     char hub_hostname[256];    /* the name devices use in their username (first SAN name) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
+    struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
 };
 
 /* Starts everything (PKI on first start, store, TLS, listeners) and prints the endpoints.

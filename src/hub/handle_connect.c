@@ -10,6 +10,7 @@
 #include "hub/auth.h"
 #include "hub/conn.h"
 #include "hub/daemon.h"
+#include "hub/dps.h"
 #include "hub/log.h"
 #include "hub/tls.h"
 
@@ -119,7 +120,13 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
         return refuse(c, client_id, "username", "CONNECT has no username; IoT Hub expects "
                       "'{host}/{deviceId}/?api-version=2021-04-12'");
     struct azk_hub_username u;
-    if (azk_hub_username_parse(m->username, &u) != 0)
+    int hub_rc = azk_hub_username_parse(m->username, &u);
+    /* DPS: '{idScope}/registrations/{registrationId}/api-version=...' (dps_connect.c). */
+    struct azk_dps_username du;
+    if (azk_dps_username_parse(m->username, &du) == 0 &&
+        (hub_rc != 0 || azk_span_eq_str(du.id_scope, d->dps.id_scope)))
+        return hub_dps_connect(c, m, &du);
+    if (hub_rc != 0)
         return refuse(c, client_id, "username", "the username is not "
                       "'{host}/{deviceId}/?api-version=...'");
     if (u.module_id.len != 0)

@@ -48,6 +48,9 @@ static const char usage_main[] =
     "  c2d send                                      cloud-to-device messages\n"
     "  telemetry                                     device-to-cloud messages (--follow)\n"
     "  fault show|clear|refuse-connects|twin-throttle|puback-delay|drop   fault injection\n"
+    "  enroll individual|group|list|show|delete|enable|disable   DPS enrollments\n"
+    "  dps-ca add|code|verify|list|show|delete       DPS verified CAs (proof of possession)\n"
+    "  registration show|delete                      DPS registration records\n"
     "\n"
     "how the admin commands find the hub (options accepted everywhere):\n"
     "  --data DIR          the hub's data directory (default ${XDG_DATA_HOME:-~/.local/share}/\n"
@@ -70,6 +73,9 @@ static const char usage_serve[] =
     "                        first is the hub's HostName (default localhost)\n"
     "  --server-key ec|rsa   key type of a new server certificate (default ec)\n"
     "  --tls-max 1.2|1.3     highest TLS version (default 1.3)\n"
+    "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3)\n"
+    "  --dps-assign-delay S  DPS: seconds an assignment takes (default 0: done by the\n"
+    "                        first poll)\n"
     "  --log-level L         error, warn, info (default) or debug\n"
     "  --ready-file F        written (0600, JSON) once listening: ports, CA path, connection\n"
     "                        string\n";
@@ -90,6 +96,32 @@ static const char usage_ca[] =
     "  verify NAME --ca-key KEY               whole proof of possession with the CA's key\n"
     "  verify NAME --verification-cert FILE   verify with a certificate whose CN is the code\n"
     "  list | show NAME | delete NAME\n";
+
+static const char usage_enroll[] =
+    "usage: azkit-hub enroll <command>   (Device Provisioning Service enrollments, X.509)\n"
+    "  individual ID --cert FILE [--secondary-cert FILE] [--device-id X] [--iot-hub HOST]\n"
+    "             [--initial-twin JSON] [--disabled]\n"
+    "                  create or replace an individual enrollment (the device's certificate)\n"
+    "  group ID (--cert CA_FILE | --ca-ref NAME) [--allocation hashed|static]\n"
+    "        [--iot-hubs H1,H2] [--reprovision update|migrate|never] [--disabled]\n"
+    "                  create or replace an enrollment group (a signing certificate, or a\n"
+    "                  verified DPS CA: see dps-ca)\n"
+    "  list            every individual enrollment and group\n"
+    "  show ID | delete ID | enable ID | disable ID  [--group]\n"
+    "                  an individual enrollment, else the group of that id (--group: only\n"
+    "                  groups)\n";
+
+static const char usage_dps_ca[] =
+    "usage: azkit-hub dps-ca <command>   (DPS's verified CAs, separate from the hub's `ca`)\n"
+    "  add NAME FILE                          upload a CA certificate (unverified)\n"
+    "  verify NAME --ca-key KEY               whole proof of possession with the CA's key\n"
+    "  verify NAME --verification-cert FILE   verify with a certificate whose CN is the code\n"
+    "  code NAME | list | show NAME | delete NAME\n";
+
+static const char usage_registration[] =
+    "usage: azkit-hub registration <command>   (DPS registration records)\n"
+    "  show ID        the registration state of a registration id\n"
+    "  delete ID      forget it (the device registers again as new)\n";
 
 static const char usage_twin[] =
     "usage: azkit-hub twin <command>\n"
@@ -280,6 +312,14 @@ static int cmd_serve(int argc, char **argv)
                 cfg.tls_max = 13;
             else
                 return usage_error(usage_serve, "--tls-max is 1.2 or 1.3");
+        } else if (strcmp(a, "--dps-retry-after") == 0 && v) {
+            if (!parse_long(v, 1, 3600, &n))
+                return usage_error(usage_serve, "--dps-retry-after needs seconds 1..3600");
+            cfg.dps_retry_after_s = (unsigned)n;
+        } else if (strcmp(a, "--dps-assign-delay") == 0 && v) {
+            if (!parse_long(v, 0, 3600, &n))
+                return usage_error(usage_serve, "--dps-assign-delay needs seconds 0..3600");
+            cfg.dps_assign_delay_s = (unsigned)n;
         } else if (strcmp(a, "--log-level") == 0 && v) {
             if (hub_log_parse_level(v, &cfg.log_level) != 0)
                 return usage_error(usage_serve, "--log-level is error, warn, info or debug");
@@ -871,6 +911,499 @@ static int cmd_ca(int argc, char **argv)
     return usage_error(usage_ca, "unknown ca command: %s", cmd);
 }
 
+/* ---- DPS: enroll, dps-ca, registration ---------------------------------------------------- */
+
+/* Like call(), but an HTTP 404 is returned quietly (404) so the caller can try elsewhere. */
+static int call_or_404(struct call *c, const char *method, const char *path,
+                       const struct hub_admin_header *h, size_t nh, const char *body,
+                       size_t blen)
+{
+    char err[512];
+    c->json = NULL;
+    int rc = hub_admin_request(&c->t, method, path, h, nh, body, blen, &c->r, err, sizeof(err));
+    if (rc != 0)
+        return fail(rc, 0, "hub.unreachable", "%s", err[0] ? err : azk_strerror(rc));
+    if (c->r.status == 404) {
+        hub_http_response_free(&c->r);
+        return 404;
+    }
+    if (c->r.status >= 300) {
+        char code[128], text[512];
+        hub_admin_error_parse(&c->r, code, sizeof(code), text, sizeof(text));
+        int x = fail(0, c->r.status, code[0] ? code : "http", "%s %s: HTTP %d%s%s%s%s", method,
+                     path, c->r.status, code[0] ? " " : "", code, text[0] ? ": " : "", text);
+        hub_http_response_free(&c->r);
+        return x;
+    }
+    if (c->r.body_len)
+        c->json = cJSON_ParseWithLength(c->r.body, c->r.body_len);
+    return 0;
+}
+
+static char *read_pem_file(const char *file, int *rc_out)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    *rc_out = azk_file_read_all(file, &pem, &len);
+    return *rc_out == 0 ? pem : NULL;
+}
+
+/* {"primary":{"certificate":PEM}[,"secondary":{...}]} from files, or NULL after reporting. */
+static cJSON *cert_pair(const char *primary, const char *secondary, int *status)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *files[2] = {primary, secondary};
+    const char *keys[2] = {"primary", "secondary"};
+    for (int i = 0; i < 2; i++) {
+        if (files[i] == NULL)
+            continue;
+        int rc;
+        char *pem = read_pem_file(files[i], &rc);
+        if (pem == NULL) {
+            cJSON_Delete(o);
+            *status = fail(rc, 0, "file", "cannot read %s", files[i]);
+            return NULL;
+        }
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, keys[i]), "certificate", pem);
+        free(pem);
+    }
+    return o;
+}
+
+static int enroll_put(const char *kind_path, const char *id, cJSON *body, const char *key)
+{
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(id, eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/%s/%s", kind_path, eid);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    int rc = resolve_target(&c.t) != 0 ||
+             call(&c, "PUT", path, NULL, 0, text, text ? strlen(text) : 0) != 0;
+    free(text);
+    if (rc)
+        return EXIT_FAIL_;
+    return print_result(&c, key);
+}
+
+static int enroll_individual(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage_error(usage_enroll, "enroll individual needs a registration id");
+    const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL, *hub = NULL,
+               *twin = NULL;
+    bool disabled = false;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--cert") == 0 && v)
+            cert = argv[++i];
+        else if (strcmp(a, "--secondary-cert") == 0 && v)
+            cert2 = argv[++i];
+        else if (strcmp(a, "--device-id") == 0 && v)
+            dev = argv[++i];
+        else if (strcmp(a, "--iot-hub") == 0 && v)
+            hub = argv[++i];
+        else if (strcmp(a, "--initial-twin") == 0 && v)
+            twin = argv[++i];
+        else if (strcmp(a, "--disabled") == 0)
+            disabled = true;
+        else
+            return usage_error(usage_enroll, "unknown option or missing value: %s", a);
+    }
+    if (cert == NULL)
+        return usage_error(usage_enroll, "enroll individual needs --cert FILE (the device's "
+                           "certificate)");
+    cJSON *tw = NULL;
+    if (twin != NULL && !cJSON_IsObject(tw = cJSON_Parse(twin))) {
+        cJSON_Delete(tw);
+        return usage_error(usage_enroll, "--initial-twin must be a JSON object such as "
+                           "{\"tags\":{},\"properties\":{\"desired\":{}}}");
+    }
+    int st = EXIT_FAIL_;
+    cJSON *certs = cert_pair(cert, cert2, &st);
+    if (certs == NULL) {
+        cJSON_Delete(tw);
+        return st;
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "registrationId", id);
+    if (dev)
+        cJSON_AddStringToObject(b, "deviceId", dev);
+    cJSON *att = cJSON_AddObjectToObject(b, "attestation");
+    cJSON_AddStringToObject(att, "type", "x509");
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(att, "x509"), "clientCertificates", certs);
+    cJSON_AddStringToObject(b, "provisioningStatus", disabled ? "disabled" : "enabled");
+    if (hub)
+        cJSON_AddStringToObject(b, "iotHubHostName", hub);
+    if (tw)
+        cJSON_AddItemToObject(b, "initialTwin", tw);
+    return enroll_put("enrollments", id, b, "enrollment");
+}
+
+static int enroll_group(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage_error(usage_enroll, "enroll group needs a group id");
+    const char *id = argv[2], *cert = NULL, *ca_ref = NULL, *alloc = NULL, *hubs = NULL,
+               *repro = NULL;
+    bool disabled = false;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--cert") == 0 && v)
+            cert = argv[++i];
+        else if (strcmp(a, "--ca-ref") == 0 && v)
+            ca_ref = argv[++i];
+        else if (strcmp(a, "--allocation") == 0 && v)
+            alloc = argv[++i];
+        else if (strcmp(a, "--iot-hubs") == 0 && v)
+            hubs = argv[++i];
+        else if (strcmp(a, "--reprovision") == 0 && v)
+            repro = argv[++i];
+        else if (strcmp(a, "--disabled") == 0)
+            disabled = true;
+        else
+            return usage_error(usage_enroll, "unknown option or missing value: %s", a);
+    }
+    if ((cert != NULL) == (ca_ref != NULL))
+        return usage_error(usage_enroll, "enroll group needs --cert CA_FILE or --ca-ref NAME");
+    if (alloc && strcmp(alloc, "hashed") != 0 && strcmp(alloc, "static") != 0)
+        return usage_error(usage_enroll, "--allocation is hashed or static");
+    if (repro && strcmp(repro, "update") != 0 && strcmp(repro, "migrate") != 0 &&
+        strcmp(repro, "never") != 0)
+        return usage_error(usage_enroll, "--reprovision is update, migrate or never");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "enrollmentGroupId", id);
+    cJSON *att = cJSON_AddObjectToObject(b, "attestation");
+    cJSON_AddStringToObject(att, "type", "x509");
+    cJSON *x = cJSON_AddObjectToObject(att, "x509");
+    if (cert) {
+        int st = EXIT_FAIL_;
+        cJSON *certs = cert_pair(cert, NULL, &st);
+        if (certs == NULL) {
+            cJSON_Delete(b);
+            return st;
+        }
+        cJSON_AddItemToObject(x, "signingCertificates", certs);
+    } else {
+        cJSON *refs = cJSON_AddObjectToObject(x, "caReferences");
+        cJSON_AddStringToObject(refs, "primary", ca_ref);
+        cJSON_AddNullToObject(refs, "secondary");
+    }
+    cJSON_AddStringToObject(b, "provisioningStatus", disabled ? "disabled" : "enabled");
+    if (alloc)
+        cJSON_AddStringToObject(b, "allocationPolicy", alloc);
+    if (hubs) {
+        cJSON *arr = cJSON_AddArrayToObject(b, "iotHubs");
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%s", hubs);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            if (*t)
+                cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+    }
+    if (repro) {
+        /* Azure's three choices: re-provision and migrate data, re-provision and reset to the
+         * initial config, never re-provision. */
+        cJSON *rp = cJSON_AddObjectToObject(b, "reprovisionPolicy");
+        cJSON_AddBoolToObject(rp, "updateHubAssignment", strcmp(repro, "never") != 0);
+        cJSON_AddBoolToObject(rp, "migrateDeviceData", strcmp(repro, "migrate") == 0);
+    }
+    return enroll_put("enrollmentGroups", id, b, "enrollmentGroup");
+}
+
+/* POST <root>/query (one page of up to 1000 records) as an array; NULL after reporting. */
+static cJSON *query_all(struct call *c, const char *root)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/query", root);
+    struct hub_admin_header h = {"x-ms-max-item-count", "1000"};
+    if (call(c, "POST", path, &h, 1, "{\"query\":\"*\"}", 13) != 0)
+        return NULL;
+    cJSON *arr = c->json ? c->json : cJSON_CreateArray();
+    c->json = NULL;
+    call_done(c);
+    return arr;
+}
+
+static int enroll_list(void)
+{
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    cJSON *e = query_all(&c, "/enrollments");
+    if (e == NULL)
+        return EXIT_FAIL_;
+    cJSON *gr = query_all(&c, "/enrollmentGroups");
+    if (gr == NULL) {
+        cJSON_Delete(e);
+        return EXIT_FAIL_;
+    }
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "enrollments", e);
+        cJSON_AddItemToObject(o, "enrollmentGroups", gr);
+        emit(o);
+        return EXIT_OK_;
+    }
+    printf("%-10s %-40s %-9s %s\n", "KIND", "ID", "STATUS", "ATTESTATION");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, e)
+        printf("%-10s %-40s %-9s %s\n", "individual", jstr(x, "registrationId"),
+               jstr(x, "provisioningStatus"), "x509 clientCertificates");
+    cJSON_ArrayForEach(x, gr) {
+        const cJSON *x5 = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(x, "attestation"), "x509");
+        printf("%-10s %-40s %-9s %s\n", "group", jstr(x, "enrollmentGroupId"),
+               jstr(x, "provisioningStatus"),
+               cJSON_GetObjectItemCaseSensitive(x5, "caReferences") ? "x509 caReferences"
+                                                                    : "x509 signingCertificates");
+    }
+    cJSON_Delete(e);
+    cJSON_Delete(gr);
+    return EXIT_OK_;
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_enroll, "enroll");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "individual") == 0)
+        return enroll_individual(argc, argv);
+    if (strcmp(cmd, "group") == 0)
+        return enroll_group(argc, argv);
+    if (strcmp(cmd, "list") == 0) {
+        if (argc != 2)
+            return usage_error(usage_enroll, "enroll list takes no arguments");
+        return enroll_list();
+    }
+    if (strcmp(cmd, "show") != 0 && strcmp(cmd, "delete") != 0 && strcmp(cmd, "disable") != 0 &&
+        strcmp(cmd, "enable") != 0)
+        return usage_error(usage_enroll, "unknown enroll command: %s", cmd);
+    bool group_only = false;
+    const char *id = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--group") == 0)
+            group_only = true;
+        else if (id == NULL && argv[i][0] != '-')
+            id = argv[i];
+        else
+            return usage_error(usage_enroll, "unknown option or extra argument: %s", argv[i]);
+    }
+    if (id == NULL)
+        return usage_error(usage_enroll, "enroll %s needs an enrollment id", cmd);
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(id, eid, sizeof(eid));
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    const char *method = strcmp(cmd, "delete") == 0 ? "DELETE" : "GET";
+    /* An individual enrollment first (unless --group), then a group. */
+    int rc = 404;
+    bool is_group = group_only;
+    if (!group_only) {
+        snprintf(path, sizeof(path), "/enrollments/%s", eid);
+        rc = call_or_404(&c, method, path, NULL, 0, NULL, 0);
+    }
+    if (rc == 404) {
+        is_group = true;
+        snprintf(path, sizeof(path), "/enrollmentGroups/%s", eid);
+        rc = call(&c, method, path, NULL, 0, NULL, 0);
+    }
+    if (rc != 0)
+        return EXIT_FAIL_;
+    const char *key = is_group ? "enrollmentGroup" : "enrollment";
+    if (strcmp(cmd, "show") == 0)
+        return print_result(&c, key);
+    if (strcmp(cmd, "delete") == 0) {
+        call_done(&c);
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "deleted", id);
+            cJSON_AddStringToObject(o, "kind", is_group ? "enrollmentGroup" : "enrollment");
+            emit(o);
+        } else {
+            printf("%s '%s' deleted\n", is_group ? "enrollment group" : "enrollment", id);
+        }
+        return EXIT_OK_;
+    }
+    /* enable / disable: PUT back what GET returned (its etag is the If-Match). */
+    cJSON *body = c.json;
+    c.json = NULL;
+    call_done(&c);
+    cJSON_DeleteItemFromObjectCaseSensitive(body, "registrationState");
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        body, "provisioningStatus",
+        cJSON_CreateString(strcmp(cmd, "enable") == 0 ? "enabled" : "disabled"));
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    rc = call(&c, "PUT", path, NULL, 0, text, text ? strlen(text) : 0);
+    free(text);
+    if (rc != 0)
+        return EXIT_FAIL_;
+    return print_result(&c, key);
+}
+
+static int cmd_dps_ca(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_dps_ca, "dps-ca");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (strcmp(cmd, "list") == 0) {
+        if (argc != 2)
+            return usage_error(usage_dps_ca, "dps-ca list takes no arguments");
+        if (resolve_target(&c.t) != 0 ||
+            call(&c, "GET", "/azkit/dps/certificates", NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(c.json, "value");
+        if (!g.json) {
+            const cJSON *x;
+            printf("%-24s %-9s %-32s %s\n", "NAME", "VERIFIED", "SUBJECT", "SHA-1 THUMBPRINT");
+            cJSON_ArrayForEach(x, v) {
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "properties");
+                printf("%-24s %-9s %-32s %s\n", jstr(x, "name"),
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "isVerified")) ? "yes" : "no",
+                       jstr(p, "subject") ? jstr(p, "subject") : "", jstr(p, "thumbprint"));
+            }
+            cJSON_Delete(v);
+            call_done(&c);
+            return EXIT_OK_;
+        }
+        cJSON_Delete(c.json);
+        c.json = v ? v : cJSON_CreateArray();
+        return print_result(&c, "certificates");
+    }
+    if (argc < 3)
+        return usage_error(usage_dps_ca, "dps-ca %s needs a certificate name", cmd);
+    const char *name = argv[2];
+    char ename[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(name, ename, sizeof(ename));
+    snprintf(path, sizeof(path), "/azkit/dps/certificates/%s", ename);
+    if (strcmp(cmd, "add") == 0 || strcmp(cmd, "verify") == 0) {
+        const char *file = NULL, *key = NULL;
+        if (strcmp(cmd, "add") == 0) {
+            if (argc != 4)
+                return usage_error(usage_dps_ca, "usage: dps-ca add NAME FILE");
+            file = argv[3];
+        } else {
+            for (int i = 3; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (strcmp(a, "--verification-cert") == 0 && v)
+                    file = argv[++i];
+                else if (strcmp(a, "--ca-key") == 0 && v)
+                    key = argv[++i];
+                else
+                    return usage_error(usage_dps_ca, "unknown option or missing value: %s", a);
+            }
+            if ((file != NULL) == (key != NULL))
+                return usage_error(usage_dps_ca,
+                                   "dps-ca verify needs --ca-key KEY or --verification-cert FILE");
+        }
+        if (resolve_target(&c.t) != 0)
+            return EXIT_FAIL_;
+        if (key != NULL) {
+            if (ca_verify_with_key(&c, name, path, key) != 0)
+                return EXIT_FAIL_;
+        } else {
+            int rc;
+            char *pem = read_pem_file(file, &rc);
+            if (pem == NULL)
+                return fail(rc, 0, "file", "cannot read %s", file);
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddStringToObject(b, "certificate", pem);
+            free(pem);
+            char *body = cJSON_PrintUnformatted(b);
+            cJSON_Delete(b);
+            char p[sizeof(path) + 16];
+            snprintf(p, sizeof(p), "%s%s", path, cmd[0] == 'v' ? "/verify" : "");
+            rc = call(&c, cmd[0] == 'v' ? "POST" : "PUT", p, NULL, 0, body, strlen(body));
+            free(body);
+            if (rc != 0)
+                return EXIT_FAIL_;
+        }
+        if (!g.json && cmd[0] == 'v')
+            fprintf(stderr, "DPS CA '%s' verified\n", name);
+        return print_result(&c, "certificate");
+    }
+    if (argc != 3)
+        return usage_error(usage_dps_ca, "dps-ca %s takes one name", cmd);
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    if (strcmp(cmd, "code") == 0) {
+        char p[sizeof(path) + 32];
+        snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
+        if (call(&c, "POST", p, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        const char *code = jstr(cJSON_GetObjectItemCaseSensitive(c.json, "properties"),
+                                "verificationCode");
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", name);
+            cJSON_AddStringToObject(o, "verificationCode", code ? code : "");
+            emit(o);
+        } else {
+            printf("%s\n", code ? code : "");
+        }
+        call_done(&c);
+        return EXIT_OK_;
+    }
+    if (strcmp(cmd, "show") == 0) {
+        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        return print_result(&c, "certificate");
+    }
+    if (strcmp(cmd, "delete") == 0) {
+        if (call(&c, "DELETE", path, NULL, 0, NULL, 0) != 0)
+            return EXIT_FAIL_;
+        call_done(&c);
+        if (g.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "deleted", name);
+            emit(o);
+        } else {
+            printf("DPS CA '%s' deleted\n", name);
+        }
+        return EXIT_OK_;
+    }
+    return usage_error(usage_dps_ca, "unknown dps-ca command: %s", cmd);
+}
+
+static int cmd_registration(int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, usage_registration, "registration");
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    if ((strcmp(cmd, "show") != 0 && strcmp(cmd, "delete") != 0) || argc != 3)
+        return usage_error(usage_registration, "usage: registration show ID | delete ID");
+    char eid[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(argv[2], eid, sizeof(eid));
+    snprintf(path, sizeof(path), "/registrations/%s", eid);
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0 ||
+        call(&c, cmd[0] == 's' ? "GET" : "DELETE", path, NULL, 0, NULL, 0) != 0)
+        return EXIT_FAIL_;
+    if (cmd[0] == 's')
+        return print_result(&c, "registration");
+    call_done(&c);
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deleted", argv[2]);
+        emit(o);
+    } else {
+        printf("registration '%s' deleted\n", argv[2]);
+    }
+    return EXIT_OK_;
+}
+
 /* ---- twin, method, c2d ----------------------------------------------------------------- */
 
 static int cmd_twin(int argc, char **argv)
@@ -1284,5 +1817,11 @@ int main(int argc, char **argv)
         return cmd_telemetry(sub_argc, sub_argv);
     if (strcmp(cmd, "fault") == 0)
         return cmd_fault(sub_argc, sub_argv);
+    if (strcmp(cmd, "enroll") == 0)
+        return cmd_enroll(sub_argc, sub_argv);
+    if (strcmp(cmd, "dps-ca") == 0)
+        return cmd_dps_ca(sub_argc, sub_argv);
+    if (strcmp(cmd, "registration") == 0)
+        return cmd_registration(sub_argc, sub_argv);
     return usage_error(usage_main, "unknown command: %s", cmd);
 }

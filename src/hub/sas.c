@@ -199,6 +199,7 @@ const char *hub_sas_result_text(enum hub_sas_result r)
     case HUB_SAS_WRONG_RESOURCE: return "the token's resource (sr) does not name this hub";
     case HUB_SAS_EXPIRED: return "the token has expired (se)";
     case HUB_SAS_BAD_SIGNATURE: return "bad signature";
+    case HUB_SAS_WRONG_SCOPE: return "the policy (skn) has no rights on this endpoint";
     }
     return "?";
 }
@@ -263,6 +264,15 @@ static bool const_eq(const char *a, const char *b)
     if (la != lb)
         return false;
     return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+bool hub_sas_policy_allows(const char *name, enum hub_sas_scope scope)
+{
+    if (name == NULL)
+        return false;
+    if (strcmp(name, HUB_SAS_POLICY_HUB) == 0)
+        return true;
+    return scope == HUB_SAS_SCOPE_DPS && strcmp(name, HUB_SAS_POLICY_DPS) == 0;
 }
 
 enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_policy *policies,

@@ -41,6 +41,23 @@ int hub_sas_sign(const char *key_b64, const char *sr, int64_t se, char *sig, siz
 int hub_sas_create(const char *key_b64, const char *sr, const char *skn, int64_t se, char *out,
                    size_t out_size);
 
+/* The service API's policies, both signed with the hub's one service key (<data>/pki/service.key):
+ * iothubowner (IoT Hub's name; every endpoint) and provisioningserviceowner (DPS's name; the
+ * DPS endpoints only -- /enrollments, /enrollmentGroups, /registrations, /azkit/dps/...). So the
+ * connection string `serve` prints works for the IoT Hub service SDK as it is and for the DPS
+ * service SDK with either key name. */
+#define HUB_SAS_POLICY_HUB "iothubowner"
+#define HUB_SAS_POLICY_DPS "provisioningserviceowner"
+
+/* Endpoint families of the service API. */
+enum hub_sas_scope {
+    HUB_SAS_SCOPE_HUB = 0, /* IoT Hub endpoints (/devices, /twins, /azkit/...) */
+    HUB_SAS_SCOPE_DPS = 1, /* Device Provisioning Service endpoints */
+};
+
+/* Whether the policy named `name` may use endpoints of `scope` (see above). */
+bool hub_sas_policy_allows(const char *name, enum hub_sas_scope scope);
+
 /* A shared access policy: name and base64 key. */
 struct hub_sas_policy {
     const char *name;
@@ -54,6 +71,7 @@ enum hub_sas_result {
     HUB_SAS_WRONG_RESOURCE, /* sr does not name this hub */
     HUB_SAS_EXPIRED,        /* se <= now */
     HUB_SAS_BAD_SIGNATURE,  /* HMAC mismatch */
+    HUB_SAS_WRONG_SCOPE,    /* a valid token whose policy has no rights on the endpoint */
 };
 
 /* Stable text of a result for logs and error messages (no secrets). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -41,7 +42,7 @@ struct hub_service {
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
     char service_key[64];
-    struct hub_sas_policy policies[2];
+    struct hub_sas_policy policies[2]; /* iothubowner, provisioningserviceowner */
     size_t policy_count;
     const char *hosts[SVC_MAX_HOSTS];
     size_t host_count;
@@ -149,6 +150,64 @@ void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
     default:
         svc_reply_error(req, 500, "ServerError", "Internal error (%s): %s.", what,
                         azk_strerror(rc));
+        break;
+    }
+}
+
+void svc_dps_reply_error(struct evhttp_request *req, int status, int code, const char *name,
+                         const char *fmt, ...)
+{
+    char text[512], msg[700], track[200], tid[40], when[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof(msg), "ErrorCode:%s;%s", name, text);
+    svc_random_hex(16, tid);
+    svc_time_iso(hub_now_ms(), when);
+    snprintf(track, sizeof(track), "Tracking ID:%s-G:0-TimeStamp:%s", tid, when);
+    cJSON *o = cJSON_CreateObject();
+    /* DPS's ProvisioningServiceErrorDetails ... */
+    cJSON_AddNumberToObject(o, "errorCode", code);
+    cJSON_AddStringToObject(o, "trackingId", tid);
+    cJSON_AddStringToObject(o, "message", text);
+    cJSON_AddStringToObject(o, "timestampUtc", when);
+    /* ... and IoT Hub's shape, which the service SDKs' error parsers and the admin client read. */
+    cJSON_AddStringToObject(o, "Message", msg);
+    cJSON_AddStringToObject(o, "ExceptionMessage", track);
+    char num[16];
+    snprintf(num, sizeof(num), "%d", code);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "x-ms-error-code", num);
+    evhttp_add_header(h, "iothub-errorcode", name);
+    svc_reply_json(req, status, o, NULL);
+}
+
+void svc_dps_reply_store_error(struct evhttp_request *req, int rc, const char *what)
+{
+    switch (rc) {
+    case -ENOENT:
+        svc_dps_reply_error(req, 404, 404201, "NotFound", "%s not found.", what);
+        break;
+    case -ESTALE:
+        svc_dps_reply_error(req, 412, 412002, "PreconditionFailed",
+                            "Precondition failed: the If-Match etag does not match the current "
+                            "etag of %s.", what);
+        break;
+    case -EEXIST:
+        svc_dps_reply_error(req, 409, 409201, "Conflict", "%s already exists.", what);
+        break;
+    case -EINVAL:
+    case -EBADMSG:
+        svc_dps_reply_error(req, 400, 400004, "ArgumentInvalid", "Invalid request for %s.", what);
+        break;
+    case -EIO:
+        svc_dps_reply_error(req, 503, 503001, "ServiceUnavailable",
+                            "The service could not store the change (%s).", what);
+        break;
+    default:
+        svc_dps_reply_error(req, 500, 500001, "ServerError", "Internal error (%s): %s.", what,
+                            azk_strerror(rc));
         break;
     }
 }
@@ -301,6 +360,24 @@ static void peer_of(struct evhttp_request *req, char *out, size_t size)
     snprintf(out, size, "%s:%u", addr ? addr : "?", (unsigned)port);
 }
 
+/* DPS endpoints: /enrollments, /enrollmentGroups, /registrations and /azkit/dps/... */
+static bool is_dps_path(const char *path)
+{
+    while (path != NULL && *path == '/')
+        path++;
+    if (path == NULL)
+        return false;
+    static const char *const roots[] = {"enrollments", "enrollmentGroups", "registrations",
+                                        "azkit/dps"};
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        size_t l = strlen(roots[i]);
+        if (strncasecmp(path, roots[i], l) == 0 &&
+            (path[l] == '\0' || path[l] == '/' || path[l] == '?'))
+            return true;
+    }
+    return false;
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct hub_service *s = arg;
@@ -321,11 +398,19 @@ static void handle(struct evhttp_request *req, void *arg)
     const struct hub_sas_policy *pol = NULL;
     enum hub_sas_result ar = hub_sas_verify(auth, s->policies, s->policy_count, s->hosts,
                                             s->host_count, hub_now_ms() / 1000, &pol);
+    bool dps = is_dps_path(path);
+    if (ar == HUB_SAS_OK &&
+        !hub_sas_policy_allows(pol->name, dps ? HUB_SAS_SCOPE_DPS : HUB_SAS_SCOPE_HUB))
+        ar = HUB_SAS_WRONG_SCOPE;
     if (ar != HUB_SAS_OK) {
         hub_log(HUB_LOG_INFO, "service API: refused %s %s from %s: %s", method_name(r.method),
                 path ? path : "?", peer, hub_sas_result_text(ar));
-        svc_reply_error(req, 401, "IotHubUnauthorizedAccess", "Unauthorized: %s.",
-                        hub_sas_result_text(ar));
+        if (dps)
+            svc_dps_reply_error(req, 401, 401002, "IotHubUnauthorizedAccess",
+                                "Unauthorized: %s.", hub_sas_result_text(ar));
+        else
+            svc_reply_error(req, 401, "IotHubUnauthorizedAccess", "Unauthorized: %s.",
+                            hub_sas_result_text(ar));
         return;
     }
 
@@ -369,7 +454,18 @@ static void handle(struct evhttp_request *req, void *arg)
             path ? path : "/", peer, pol->name);
 
     const char *s0 = r.nseg > 0 ? r.seg[0] : "";
-    if (strcmp(s0, "devices") == 0) {
+    if (strcmp(s0, "enrollments") == 0) {
+        svc_dps_enrollments(&r);
+    } else if (strcasecmp(s0, "enrollmentGroups") == 0) {
+        svc_dps_groups(&r);
+    } else if (strcmp(s0, "registrations") == 0) {
+        svc_dps_registrations(&r);
+    } else if (strcmp(s0, "azkit") == 0 && r.nseg >= 3 && strcmp(r.seg[1], "dps") == 0 &&
+               strcmp(r.seg[2], "certificates") == 0) {
+        svc_dps_cas(&r);
+    } else if (dps) {
+        svc_dps_reply_error(req, 404, 404001, "NotFound", "No such endpoint: %s.", path);
+    } else if (strcmp(s0, "devices") == 0) {
         svc_devices(&r);
     } else if (strcmp(s0, "twins") == 0) {
         if (r.nseg == 3 && strcmp(r.seg[2], "methods") == 0)
@@ -451,8 +547,9 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
     s->d = d;
     s->ops.next = s->ops.prev = &s->ops;
     snprintf(s->service_key, sizeof(s->service_key), "%s", pki->service_key);
-    s->policies[0] = (struct hub_sas_policy){"iothubowner", s->service_key};
-    s->policy_count = 1;
+    s->policies[0] = (struct hub_sas_policy){HUB_SAS_POLICY_HUB, s->service_key};
+    s->policies[1] = (struct hub_sas_policy){HUB_SAS_POLICY_DPS, s->service_key};
+    s->policy_count = 2;
     s->hosts[s->host_count++] = d->hub_hostname;
     for (size_t i = 0; i < d->cfg.hostname_count && s->host_count < SVC_MAX_HOSTS - 3; i++)
         s->hosts[s->host_count++] = d->cfg.hostnames[i];

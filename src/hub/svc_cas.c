@@ -18,6 +18,8 @@
 
 static X509 *parse_pem(const char *pem)
 {
+    if (pem == NULL)
+        return NULL;
     BIO *b = BIO_new_mem_buf(pem, -1);
     if (b == NULL)
         return NULL;
@@ -114,35 +116,90 @@ static void submitted(struct svc_req *r, struct svc_op *op, int rc)
     }
 }
 
-/* The "certificate" member of the body as PEM text, or NULL after answering 400. */
-static char *body_pem(struct svc_req *r)
+/* ---- shared with svc_dps_cas.c -------------------------------------------------------- */
+
+char *svc_ca_body_pem(struct svc_req *r, bool dps)
 {
-    cJSON *j = svc_body_json(r);
-    if (j == NULL)
-        return NULL;
+    cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "certificate");
+    if (c == NULL)
+        c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "properties"),
+                                             "certificate");
     char *pem = cJSON_IsString(c) && c->valuestring[0] ? strdup(c->valuestring) : NULL;
     cJSON_Delete(j);
-    if (pem == NULL)
-        svc_reply_error(r->req, 400, "ArgumentInvalid",
-                        "The body must be {\"certificate\":\"-----BEGIN CERTIFICATE-----...\"}.");
+    if (pem == NULL) {
+        static const char why[] =
+            "The body must be {\"certificate\":\"-----BEGIN CERTIFICATE-----...\"}.";
+        if (dps)
+            svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s", why);
+        else
+            svc_reply_error(r->req, 400, "ArgumentInvalid", "%s", why);
+    }
     return pem;
 }
 
+const char *svc_ca_pem_problem(const char *pem)
+{
+    X509 *x = parse_pem(pem);
+    const char *why = x == NULL ? "The certificate is not a PEM X.509 certificate."
+                      : !azk_x509_is_ca(x)
+                          ? "The certificate is not a CA certificate (basicConstraints CA:TRUE)."
+                          : NULL;
+    X509_free(x);
+    return why;
+}
+
+void svc_ca_new_code(char out[HUB_CA_CODE_MAX + 1])
+{
+    svc_random_hex(16, out);
+    for (char *c = out; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+}
+
+const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
+                                 const char *verification_pem)
+{
+    const char *why = NULL;
+    X509 *cax = NULL, *vx = NULL;
+    if (code == NULL || code[0] == '\0') {
+        why = "no verification code: call generateVerificationCode first";
+    } else if ((vx = parse_pem(verification_pem)) == NULL) {
+        why = "the verification certificate is not a PEM X.509 certificate";
+    } else if ((cax = parse_pem(ca_pem)) == NULL) {
+        why = "the stored CA certificate cannot be read";
+    } else {
+        char cn[HUB_CA_CODE_MAX + 64];
+        azk_x509_name_cn(X509_get_subject_name(vx), cn, sizeof(cn));
+        EVP_PKEY *pub = X509_get0_pubkey(cax);
+        if (strcmp(cn, code) != 0)
+            why = "the verification certificate's CN is not the current verification code";
+        else if (pub == NULL || X509_verify(vx, pub) != 1)
+            why = "the verification certificate is not signed by the CA's private key";
+        else if (X509_cmp_current_time(X509_get0_notBefore(vx)) >= 0)
+            why = "the verification certificate is not valid yet";
+        else if (X509_cmp_current_time(X509_get0_notAfter(vx)) <= 0)
+            why = "the verification certificate has expired";
+    }
+    X509_free(vx);
+    X509_free(cax);
+    return why;
+}
+
+/* ---- /azkit/certificates ----------------------------------------------------------------- */
+
 static void put_ca(struct svc_req *r, const char *name)
 {
-    char *pem = body_pem(r);
+    char *pem = svc_ca_body_pem(r, false);
     if (pem == NULL)
         return;
-    X509 *x = parse_pem(pem);
-    if (x == NULL || !azk_x509_is_ca(x)) {
-        X509_free(x);
+    const char *problem = svc_ca_pem_problem(pem);
+    if (problem != NULL) {
         free(pem);
-        svc_reply_error(r->req, 400, "InvalidCertificate",
-                        x ? "The certificate is not a CA certificate (basicConstraints CA:TRUE)."
-                          : "The certificate is not a PEM X.509 certificate.");
+        svc_reply_error(r->req, 400, "InvalidCertificate", "%s", problem);
         return;
     }
+    X509 *x = parse_pem(pem);
     struct hub_ca ca;
     memset(&ca, 0, sizeof(ca));
     snprintf(ca.name, sizeof(ca.name), "%s", name);
@@ -171,10 +228,7 @@ static void put_ca(struct svc_req *r, const char *name)
 static void generate_code(struct svc_req *r, const char *name)
 {
     char code[HUB_CA_CODE_MAX + 1];
-    svc_random_hex(16, code);
-    for (char *c = code; *c; c++)
-        if (*c >= 'a' && *c <= 'f')
-            *c = (char)(*c - 'a' + 'A');
+    svc_ca_new_code(code);
     struct svc_op *op = op_for(r, name, OP_SHOW);
     if (op == NULL)
         return;
@@ -189,34 +243,18 @@ static void verify_ca(struct svc_req *r, const char *name)
         reply_ca_error(r->req, rc, name);
         return;
     }
-    char *pem = NULL;
-    X509 *cax = NULL, *vx = NULL;
     const char *why = NULL;
     if (ca.verification_code[0] == '\0') {
-        why = "no verification code: call generateVerificationCode first";
-    } else if ((pem = body_pem(r)) == NULL) {
-        hub_ca_clear(&ca);
-        return;
-    } else if ((vx = parse_pem(pem)) == NULL) {
-        why = "the verification certificate is not a PEM X.509 certificate";
-    } else if ((cax = parse_pem(ca.pem)) == NULL) {
-        why = "the stored CA certificate cannot be read";
+        why = svc_ca_proof_problem(ca.pem, ca.verification_code, NULL);
     } else {
-        char cn[HUB_CA_CODE_MAX + 64];
-        azk_x509_name_cn(X509_get_subject_name(vx), cn, sizeof(cn));
-        EVP_PKEY *pub = X509_get0_pubkey(cax);
-        if (strcmp(cn, ca.verification_code) != 0)
-            why = "the verification certificate's CN is not the current verification code";
-        else if (pub == NULL || X509_verify(vx, pub) != 1)
-            why = "the verification certificate is not signed by the CA's private key";
-        else if (X509_cmp_current_time(X509_get0_notBefore(vx)) >= 0)
-            why = "the verification certificate is not valid yet";
-        else if (X509_cmp_current_time(X509_get0_notAfter(vx)) <= 0)
-            why = "the verification certificate has expired";
+        char *pem = svc_ca_body_pem(r, false);
+        if (pem == NULL) {
+            hub_ca_clear(&ca);
+            return;
+        }
+        why = svc_ca_proof_problem(ca.pem, ca.verification_code, pem);
+        free(pem);
     }
-    X509_free(vx);
-    X509_free(cax);
-    free(pem);
     hub_ca_clear(&ca);
     if (why != NULL) {
         hub_log(HUB_LOG_INFO, "service API: CA '%s' not verified: %s", name, why);

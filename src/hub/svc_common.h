@@ -49,6 +49,14 @@ void svc_reply_error(struct evhttp_request *req, int status, const char *code, c
  * -EEXIST -> 409, -EINVAL/-EBADMSG -> 400, -ENOMEM -> 500, -EIO -> 503. */
 void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what);
 
+/* DPS's error body {"errorCode":<6 digits>,"trackingId","message","timestampUtc"} plus IoT
+ * Hub's "Message":"ErrorCode:<name>;<text>" (read by the admin client and the SDKs' parsers),
+ * with x-ms-error-code and iothub-errorcode headers. */
+void svc_dps_reply_error(struct evhttp_request *req, int status, int code, const char *name,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Store errors of the DPS endpoints: -ENOENT 404, -ESTALE 412, -EEXIST 409, -EINVAL 400, ... */
+void svc_dps_reply_store_error(struct evhttp_request *req, int rc, const char *what);
+
 /* ---- asynchronous answers -------------------------------------------------------------- */
 
 /* A request waiting for a store completion or a device. When the service stops first the op
@@ -99,6 +107,45 @@ void svc_cas(struct svc_req *r);       /* /azkit/certificates[/{name}[/action]] 
 void svc_c2d(struct svc_req *r);       /* /azkit/devices/{id}/messages/devicebound */
 void svc_telemetry(struct svc_req *r); /* /azkit/telemetry */
 void svc_faults(struct svc_req *r);    /* /azkit/faults */
+
+void svc_dps_enrollments(struct svc_req *r);   /* /enrollments[/{id}|/query] */
+void svc_dps_groups(struct svc_req *r);        /* /enrollmentGroups[/{id}|/query] */
+void svc_dps_registrations(struct svc_req *r); /* /registrations/{id}, /registrations/{g}/query */
+void svc_dps_cas(struct svc_req *r);           /* /azkit/dps/certificates[/{name}[/action]] */
+
+/* ---- verified CAs: shared by the hub's (svc_cas.c) and DPS's (svc_dps_cas.c) ----------- */
+
+/* The "certificate" member of the body as PEM text (heap), or NULL after answering 400 (with
+ * DPS's error shape when `dps`). */
+char *svc_ca_body_pem(struct svc_req *r, bool dps);
+/* NULL when `pem` is one PEM X.509 CA certificate (basicConstraints CA:TRUE), else why not. */
+const char *svc_ca_pem_problem(const char *pem);
+/* A fresh proof-of-possession code (uppercase hex). */
+void svc_ca_new_code(char out[HUB_CA_CODE_MAX + 1]);
+/* Proof of possession: NULL when `verification_pem` has CN = `code`, is signed by the key of
+ * `ca_pem` and is valid now; else why not. */
+const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
+                                 const char *verification_pem);
+
+/* ---- DPS query paging (svc_dps_enrollments.c) -------------------------------------------- */
+
+/* Page size (x-ms-max-item-count, default/max 1000) and the continuation (x-ms-continuation:
+ * the last id of the previous page, "" = from the start). False after answering 400. */
+bool svc_dps_page_params(struct svc_req *r, size_t *max, char *after, size_t after_size);
+/* Answers a page: the JSON array `items` with x-ms-item-type and, when `next` is non-NULL,
+ * x-ms-continuation: next. */
+void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
+                        const char *next);
+
+/* Asynchronous DPS answers: an op whose id is the description of the record ("enrollment
+ * 'dev1'", for error texts) and, for a PUT, the rendered answer set with svc_dps_op_answer()
+ * before the completion runs. kind SVC_DPS_OP_DELETE answers 204. */
+enum { SVC_DPS_OP_PUT = 1, SVC_DPS_OP_DELETE = 2 };
+struct svc_op *svc_dps_op_new(struct svc_req *r, int kind, const char *what);
+void svc_dps_op_answer(struct svc_op *op, cJSON *body, const char *etag); /* takes body */
+void svc_dps_op_done(void *ctx, int rc);
+/* After a store call: on rc < 0 answers the error and frees the op. */
+void svc_dps_op_submitted(struct svc_req *r, struct svc_op *op, int rc);
 
 /* Telemetry follow mode: called by service.c. */
 void svc_telemetry_init(struct hub_service *s);

@@ -1,0 +1,177 @@
+/* DPS connections: CONNECT (any certificate or none; the chain is kept for the requests),
+ * the one subscription DPS documents and the two request topics. Anything else disconnects. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/conn.h"
+#include "hub/daemon.h"
+#include "hub/dps.h"
+#include "hub/log.h"
+
+void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
+int hub_dps_request(struct hub_conn *c, const struct azk_dps_topic *t, struct azk_span body);
+
+static void connack(struct hub_conn *c, uint8_t code)
+{
+    struct azk_mqtt_connack a = {false, code};
+    uint8_t out[4];
+    size_t n = 0;
+    azk_mqtt_encode_connack(&a, out, sizeof(out), &n);
+    hub_conn_send(c, out, n);
+}
+
+static int refuse(struct hub_conn *c, const char *reg_id, const char *why)
+{
+    hub_log(HUB_LOG_WARN, "conn %s dps registration '%s': refused (CONNACK 5): %s", c->peer,
+            reg_id, why);
+    connack(c, AZK_MQTT_CONNACK_NOT_AUTHORIZED);
+    hub_conn_close(c, false, "not authorized");
+    return -1;
+}
+
+int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
+                    const struct azk_dps_username *u)
+{
+    struct hub_daemon *d = c->d;
+    char reg_id[HUB_DEVICE_ID_MAX + 1];
+    snprintf(reg_id, sizeof(reg_id), "%.*s", (int)u->registration_id.len,
+             u->registration_id.ptr);
+    if (!azk_span_eq(u->registration_id, m->client_id))
+        return refuse(c, reg_id, "the MQTT client id must equal the registration id in the "
+                      "username");
+    if (!azk_span_eq_str(u->id_scope, d->dps.id_scope)) {
+        char why[160];
+        snprintf(why, sizeof(why), "id scope '%.*s' is not this DPS's ('%s')",
+                 (int)u->id_scope.len, u->id_scope.ptr, d->dps.id_scope);
+        return refuse(c, reg_id, why);
+    }
+    if (azk_hub_tls_peer_chain(c->ssl, &c->dps_chain) != 0) {
+        connack(c, AZK_MQTT_CONNACK_SERVER_UNAVAILABLE);
+        hub_conn_close(c, false, "out of memory");
+        return -1;
+    }
+    c->is_dps = true;
+    snprintf(c->device_id, sizeof(c->device_id), "%s", reg_id);
+    c->clean_session = true; /* DPS keeps no session whatever the flag says */
+    c->has_will = false;     /* and no Will */
+    c->state = HUB_CONN_CONNECTED;
+    c->dps_prev = NULL;
+    c->dps_next = d->dps.conns;
+    if (d->dps.conns)
+        d->dps.conns->dps_prev = c;
+    d->dps.conns = c;
+    char cn[128] = "";
+    if (c->dps_chain.leaf)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(c->dps_chain.leaf), NID_commonName, cn,
+                                  sizeof(cn));
+    snprintf(c->auth_desc, sizeof(c->auth_desc), "DPS, %s%s%s",
+             c->dps_chain.leaf ? "certificate CN=" : "no certificate", cn,
+             c->dps_chain.leaf && sk_X509_num(c->dps_chain.intermediates) > 0
+                 ? " with intermediates" : "");
+    connack(c, AZK_MQTT_CONNACK_ACCEPTED);
+    hub_conn_start_keepalive(c, m->keep_alive);
+    hub_log(HUB_LOG_INFO, "conn %s dps registration '%s': connected (%s; %s, keepalive %u s, "
+            "clean session %d)", c->peer, reg_id, c->auth_desc, SSL_get_version(c->ssl),
+            m->keep_alive, m->clean_session);
+    return 0;
+}
+
+void hub_dps_conn_closed(struct hub_conn *c)
+{
+    struct hub_dps *dps = &c->d->dps;
+    if (c->dps_prev)
+        c->dps_prev->dps_next = c->dps_next;
+    else if (dps->conns == c)
+        dps->conns = c->dps_next;
+    if (c->dps_next)
+        c->dps_next->dps_prev = c->dps_prev;
+    c->dps_prev = c->dps_next = NULL;
+}
+
+void hub_dps_conn_free(struct hub_conn *c)
+{
+    azk_hub_tls_peer_chain_free(&c->dps_chain);
+}
+
+void hub_dps_close_all(struct hub_daemon *d)
+{
+    while (d->dps.conns)
+        hub_conn_close(d->dps.conns, false, "azkit-hub is stopping");
+}
+
+static bool is_res_filter(struct azk_span f)
+{
+    return azk_span_eq_str(f, AZK_DPS_RESPONSE_FILTER);
+}
+
+int hub_dps_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    uint8_t codes[8];
+    size_t n = 0;
+    struct azk_mqtt_iter it;
+    struct azk_mqtt_subscription sub;
+    azk_mqtt_iter_init(&it, p);
+    while (azk_mqtt_iter_next_subscription(&it, &sub)) {
+        if (!is_res_filter(sub.filter) || n == sizeof(codes)) {
+            hub_conn_close(c, true, "SUBSCRIBE to '%.*s': DPS devices may subscribe only to "
+                           "%s", (int)sub.filter.len, sub.filter.ptr, AZK_DPS_RESPONSE_FILTER);
+            return -1;
+        }
+        codes[n++] = sub.qos > 1 ? 1 : sub.qos; /* QoS 2 granted as 1 */
+    }
+    c->subs |= HUB_SUB_DPS_RES;
+    uint8_t out[16];
+    size_t len = 0;
+    if (azk_mqtt_encode_suback(p->u.subscribe.packet_id, codes, n, out, sizeof(out), &len) == 0)
+        hub_conn_send(c, out, len);
+    return 0;
+}
+
+int hub_dps_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    struct azk_mqtt_iter it;
+    struct azk_span filter;
+    azk_mqtt_iter_init(&it, p);
+    while (azk_mqtt_iter_next_filter(&it, &filter)) {
+        if (!is_res_filter(filter)) {
+            hub_conn_close(c, true, "UNSUBSCRIBE from '%.*s': not a DPS topic", (int)filter.len,
+                           filter.ptr);
+            return -1;
+        }
+        c->subs &= ~(unsigned)HUB_SUB_DPS_RES;
+    }
+    uint8_t out[4];
+    size_t len = 0;
+    azk_mqtt_encode_ack(AZK_MQTT_UNSUBACK, p->u.unsubscribe.packet_id, out, sizeof(out), &len);
+    hub_conn_send(c, out, len);
+    return 0;
+}
+
+int hub_dps_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    const struct azk_mqtt_publish *pub = &p->u.publish;
+    if (pub->qos > 1) {
+        hub_conn_close(c, true, "PUBLISH with QoS 2 (DPS supports QoS 0 and 1)");
+        return -1;
+    }
+    struct azk_dps_topic t;
+    int rc = azk_dps_parse_request_topic(pub->topic, &t);
+    if (rc != 0) {
+        hub_conn_close(c, true, "PUBLISH to '%.*s': %s", (int)pub->topic.len, pub->topic.ptr,
+                       rc == -ENOENT ? "not a DPS request topic (iotdps-register or "
+                                       "iotdps-get-operationstatus)"
+                                     : "malformed DPS request topic");
+        return -1;
+    }
+    /* QoS 1: the PUBACK (in order behind earlier ones) goes before the answer. */
+    struct hub_puback *slot = NULL;
+    if (pub->qos == 1 && (slot = hub_puback_reserve(c, pub->packet_id)) == NULL) {
+        hub_conn_close(c, true, "out of memory");
+        return -1;
+    }
+    if (slot)
+        hub_puback_ready(c, slot);
+    return hub_dps_request(c, &t, pub->payload);
+}

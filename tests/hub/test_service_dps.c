@@ -1,0 +1,600 @@
+/* The DPS service API end to end: the real azkit-hub binary, the admin client over real HTTPS.
+ * Individual enrollments and groups (create, get, update with If-Match, 412, delete, query with
+ * paging, bulk), registration records (get, delete, 404), DPS verified CAs with proof of
+ * possession, SAS policies (iothubowner and provisioningserviceowner; 401s), and the admin
+ * commands (enroll, dps-ca, registration) with --json. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "azkit/pki.h"
+#include "hub/admin_client.h"
+#include "hub/hub_harness.h"
+#include "hub/sas.h"
+#include "hub/store_dps.h"
+#include "support/test_util.h"
+
+static struct test_hub g_h;
+static struct hub_admin_target g_t;
+static char g_leaf[700], g_leaf2[700], g_root[700];
+
+/* ---- fixture ------------------------------------------------------------------------------ */
+
+static void pki(enum azk_pki_kind kind, const char *cn, const char *prefix, const char *issuer)
+{
+    char cert[800], key[800];
+    struct azk_pki_request rq;
+    struct azk_pki_result res;
+    memset(&rq, 0, sizeof(rq));
+    rq.kind = kind;
+    rq.common_name = cn;
+    rq.out_prefix = prefix;
+    rq.force = true;
+    if (issuer) {
+        snprintf(cert, sizeof(cert), "%s.cert.pem", issuer);
+        snprintf(key, sizeof(key), "%s.key.pem", issuer);
+        rq.issuer_cert = cert;
+        rq.issuer_key = key;
+    }
+    assert_int_equal(azk_pki_create(&rq, &res, NULL), 0);
+}
+
+static void seed(struct hub_store *st)
+{
+    /* Registration records as the DPS device side writes them. */
+    static const char *const ids[] = {"reg-a", "reg-b", "reg-c"};
+    for (size_t i = 0; i < 3; i++) {
+        struct dps_registration r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.registration_id, sizeof(r.registration_id), "%s", ids[i]);
+        snprintf(r.device_id, sizeof(r.device_id), "%s", ids[i]);
+        snprintf(r.assigned_hub, sizeof(r.assigned_hub), "localhost");
+        snprintf(r.group_id, sizeof(r.group_id), "%s", i < 2 ? "grp1" : "");
+        r.status = DPS_REG_ASSIGNED;
+        r.substatus = DPS_SUB_INITIAL_ASSIGNMENT;
+        assert_int_equal(hub_store_dps_registration_put(st, &r, NULL, NULL, NULL, NULL), 0);
+    }
+}
+
+static int start(void **state)
+{
+    (void)state;
+    test_hub_init(&g_h);
+    snprintf(g_leaf, sizeof(g_leaf), "%s/leaf", g_h.dir);
+    snprintf(g_leaf2, sizeof(g_leaf2), "%s/leaf2", g_h.dir);
+    snprintf(g_root, sizeof(g_root), "%s/root", g_h.dir);
+    pki(AZK_PKI_SELF_SIGNED, "dev-1", g_leaf, NULL);
+    pki(AZK_PKI_SELF_SIGNED, "dev-1", g_leaf2, NULL);
+    pki(AZK_PKI_ROOT, "DPS Test Root", g_root, NULL);
+    {
+        struct event_base *base = event_base_new();
+        struct hub_store *st = NULL;
+        struct hub_store_config cfg = {.data_dir = g_h.data};
+        assert_int_equal(hub_store_open(&cfg, base, &st, NULL), 0);
+        seed(st);
+        hub_store_close(st);
+        event_base_free(base);
+    }
+    test_hub_start(&g_h, NULL);
+    memset(&g_t, 0, sizeof(g_t));
+    snprintf(g_t.host, sizeof(g_t.host), "127.0.0.1");
+    g_t.port = g_h.service_port;
+    snprintf(g_t.ca_file, sizeof(g_t.ca_file), "%s", g_h.ca);
+    struct hub_conn_string cs;
+    assert_int_equal(hub_conn_string_parse(g_h.conn_str, &cs), 0);
+    snprintf(g_t.sr, sizeof(g_t.sr), "%s", cs.host_name);
+    snprintf(g_t.tls_name, sizeof(g_t.tls_name), "%s", cs.host_name);
+    snprintf(g_t.key, sizeof(g_t.key), "%s", cs.key);
+    snprintf(g_t.skn, sizeof(g_t.skn), "%s", HUB_SAS_POLICY_DPS);
+    g_t.timeout_s = 30;
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    test_hub_stop(&g_h);
+    test_hub_cleanup(&g_h);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+struct resp {
+    struct hub_http_response r;
+    cJSON *j;
+    char code[128];
+};
+
+static void req_t(const struct hub_admin_target *t, struct resp *out, const char *method,
+                  const char *path, const char *body, const struct hub_admin_header *h, size_t nh)
+{
+    char err[512];
+    memset(out, 0, sizeof(*out));
+    int rc = hub_admin_request(t, method, path, h, nh, body, body ? strlen(body) : 0, &out->r,
+                               err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s %s: %s (%s)", method, path, azk_strerror(rc), err);
+    out->j = out->r.body_len ? cJSON_ParseWithLength(out->r.body, out->r.body_len) : NULL;
+    char text[512];
+    hub_admin_error_parse(&out->r, out->code, sizeof(out->code), text, sizeof(text));
+}
+
+static void req(struct resp *out, const char *method, const char *path, const char *body,
+                const char *if_match)
+{
+    char q[200];
+    struct hub_admin_header h = {"If-Match", q};
+    if (if_match)
+        snprintf(q, sizeof(q), "\"%s\"", if_match);
+    req_t(&g_t, out, method, path, body, &h, if_match ? 1 : 0);
+}
+
+static void resp_free(struct resp *r)
+{
+    cJSON_Delete(r->j);
+    hub_http_response_free(&r->r);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *enrollment_body(const char *id, const char *cert_prefix, const char *status)
+{
+    char f[800];
+    snprintf(f, sizeof(f), "%s.cert.pem", cert_prefix);
+    char *pem = azk_test_read(f, NULL);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "registrationId", id);
+    cJSON *att = cJSON_AddObjectToObject(b, "attestation");
+    cJSON_AddStringToObject(att, "type", "x509");
+    cJSON *cc = cJSON_AddObjectToObject(cJSON_AddObjectToObject(att, "x509"), "clientCertificates");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cc, "primary"), "certificate", pem);
+    cJSON_AddStringToObject(b, "provisioningStatus", status);
+    free(pem);
+    char *s = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return s;
+}
+
+/* ---- individual enrollments --------------------------------------------------------------- */
+
+static void test_enrollments(void **state)
+{
+    (void)state;
+    struct resp r;
+    char *body = enrollment_body("dev-1", g_leaf, "enabled");
+    req(&r, "PUT", "/enrollments/dev-1", body, NULL);
+    free(body);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(jstr(r.j, "registrationId"), "dev-1");
+    assert_non_null(jstr(r.j, "createdDateTimeUtc"));
+    char etag1[128];
+    snprintf(etag1, sizeof(etag1), "%s", jstr(r.j, "etag"));
+    assert_string_equal(etag1, r.r.etag);
+    /* GET: cert info, no PEM */
+    resp_free(&r);
+    req(&r, "GET", "/enrollments/dev-1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    const cJSON *prim = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(r.j, "attestation"), "x509"), "clientCertificates"), "primary");
+    assert_non_null(cJSON_GetObjectItem(prim, "info"));
+    /* PUT back what GET returned, with a disabled status: the body's etag is the If-Match */
+    cJSON *back = cJSON_Duplicate(r.j, 1);
+    resp_free(&r);
+    cJSON_ReplaceItemInObject(back, "provisioningStatus", cJSON_CreateString("disabled"));
+    body = cJSON_PrintUnformatted(back);
+    req(&r, "PUT", "/enrollments/dev-1", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(jstr(r.j, "provisioningStatus"), "disabled");
+    assert_string_not_equal(r.r.etag, etag1);
+    resp_free(&r);
+    /* the same body again: its etag is stale now -> 412 */
+    req(&r, "PUT", "/enrollments/dev-1", body, NULL);
+    assert_int_equal(r.r.status, 412);
+    assert_string_equal(r.code, "PreconditionFailed");
+    assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 412002);
+    resp_free(&r);
+    free(body);
+    cJSON_Delete(back);
+    /* If-Match header mismatch -> 412; "*" -> 200 */
+    body = enrollment_body("dev-1", g_leaf2, "enabled");
+    req(&r, "PUT", "/enrollments/dev-1", body, etag1);
+    assert_int_equal(r.r.status, 412);
+    resp_free(&r);
+    req(&r, "PUT", "/enrollments/dev-1", body, "*");
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    free(body);
+    /* validation: bad JSON, id mismatch, no certificate */
+    req(&r, "PUT", "/enrollments/dev-2", "{", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    body = enrollment_body("dev-1", g_leaf, "enabled");
+    req(&r, "PUT", "/enrollments/dev-2", body, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_non_null(strstr(jstr(r.j, "message"), "differs"));
+    resp_free(&r);
+    free(body);
+    req(&r, "PUT", "/enrollments/dev-2", "{\"attestation\":{\"type\":\"x509\",\"x509\":{}}}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    /* query with paging */
+    body = enrollment_body("dev-2", g_leaf2, "enabled");
+    req(&r, "PUT", "/enrollments/dev-2", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    free(body);
+    struct hub_admin_header h[2] = {{"x-ms-max-item-count", "1"}, {"x-ms-continuation", ""}};
+    req_t(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 1);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.j), 1);
+    assert_string_equal(jstr(cJSON_GetArrayItem(r.j, 0), "registrationId"), "dev-1");
+    assert_string_equal(r.r.continuation, "dev-1");
+    char cont[256];
+    snprintf(cont, sizeof(cont), "%s", r.r.continuation);
+    resp_free(&r);
+    h[1].value = cont;
+    req_t(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 2);
+    assert_int_equal(cJSON_GetArraySize(r.j), 1);
+    assert_string_equal(jstr(cJSON_GetArrayItem(r.j, 0), "registrationId"), "dev-2");
+    assert_string_equal(r.r.continuation, "");
+    resp_free(&r);
+    /* delete with a wrong If-Match -> 412, then 204, then 404 */
+    req(&r, "DELETE", "/enrollments/dev-2", NULL, "bm9wZQ==");
+    assert_int_equal(r.r.status, 412);
+    resp_free(&r);
+    req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
+    assert_int_equal(r.r.status, 204);
+    resp_free(&r);
+    req(&r, "GET", "/enrollments/dev-2", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 404201);
+    resp_free(&r);
+    req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+}
+
+static void test_bulk(void **state)
+{
+    (void)state;
+    char *b1 = enrollment_body("bulk-1", g_leaf, "enabled");
+    char *b2 = enrollment_body("bulk-2", g_leaf2, "enabled");
+    char body[20000];
+    snprintf(body, sizeof(body), "{\"mode\":\"create\",\"enrollments\":[%s,%s]}", b1, b2);
+    struct resp r;
+    req(&r, "POST", "/enrollments", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.j, "isSuccessful")));
+    resp_free(&r);
+    /* create again: both exist */
+    req(&r, "POST", "/enrollments", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.j, "isSuccessful")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "errors")), 2);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.j, "errors"), 0),
+                                         "errorCode")->valueint, 409201);
+    resp_free(&r);
+    /* update: fine; updateIfMatchEtag with a stale etag: one error */
+    snprintf(body, sizeof(body), "{\"mode\":\"update\",\"enrollments\":[%s]}", b1);
+    req(&r, "POST", "/enrollments", body, NULL);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.j, "isSuccessful")));
+    resp_free(&r);
+    cJSON *e = cJSON_Parse(b2);
+    cJSON_AddStringToObject(e, "etag", "c3RhbGU=");
+    char *b2e = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    snprintf(body, sizeof(body), "{\"mode\":\"updateIfMatchEtag\",\"enrollments\":[%s,%s]}", b1, b2e);
+    free(b2e);
+    req(&r, "POST", "/enrollments", body, NULL);
+    const cJSON *errs = cJSON_GetObjectItem(r.j, "errors");
+    assert_int_equal(cJSON_GetArraySize(errs), 1);
+    assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "registrationId"), "bulk-2");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "errorCode")->valueint, 412002);
+    resp_free(&r);
+    /* delete both, plus one that does not exist */
+    snprintf(body, sizeof(body), "{\"mode\":\"delete\",\"enrollments\":[{\"registrationId\":"
+             "\"bulk-1\"},{\"registrationId\":\"bulk-2\"},{\"registrationId\":\"nope\"}]}");
+    req(&r, "POST", "/enrollments", body, NULL);
+    errs = cJSON_GetObjectItem(r.j, "errors");
+    assert_int_equal(cJSON_GetArraySize(errs), 1);
+    assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "registrationId"), "nope");
+    resp_free(&r);
+    req(&r, "GET", "/enrollments/bulk-1", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    req(&r, "POST", "/enrollments", "{\"mode\":\"frob\",\"enrollments\":[]}", NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    free(b1);
+    free(b2);
+}
+
+/* ---- DPS CAs and groups ------------------------------------------------------------------- */
+
+static char *cert_body(const char *prefix)
+{
+    char f[800];
+    snprintf(f, sizeof(f), "%s.cert.pem", prefix);
+    char *pem = azk_test_read(f, NULL);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "certificate", pem);
+    free(pem);
+    char *s = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return s;
+}
+
+static void test_cas_and_groups(void **state)
+{
+    (void)state;
+    struct resp r;
+    char *body = cert_body(g_root);
+    req(&r, "PUT", "/azkit/dps/certificates/droot", body, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
+    resp_free(&r);
+    /* separate from the hub's CAs */
+    struct hub_admin_target hub = g_t;
+    snprintf(hub.skn, sizeof(hub.skn), "%s", HUB_SAS_POLICY_HUB);
+    req_t(&hub, &r, "GET", "/azkit/certificates/droot", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    /* a leaf is not a CA */
+    char *leaf = cert_body(g_leaf);
+    req(&r, "PUT", "/azkit/dps/certificates/leaf", leaf, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "InvalidCertificate");
+    resp_free(&r);
+    free(leaf);
+    /* group referencing an unverified CA -> 400 */
+    const char *gref = "{\"enrollmentGroupId\":\"grp1\",\"attestation\":{\"type\":\"x509\","
+                       "\"x509\":{\"caReferences\":{\"primary\":\"droot\"}}}}";
+    req(&r, "PUT", "/enrollmentGroups/grp1", gref, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_non_null(strstr(jstr(r.j, "message"), "not verified"));
+    resp_free(&r);
+    /* proof of possession: verify without a code -> 400; wrong CN -> 400; right -> verified */
+    char vpath[800];
+    snprintf(vpath, sizeof(vpath), "%s/verif", g_h.dir);
+    pki(AZK_PKI_VERIFICATION, "WRONG", vpath, g_root);
+    char *vb = cert_body(vpath);
+    req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "CertificateVerificationFailed");
+    resp_free(&r);
+    req(&r, "POST", "/azkit/dps/certificates/droot/generateVerificationCode", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char code[200];
+    snprintf(code, sizeof(code), "%s", jstr(cJSON_GetObjectItem(r.j, "properties"), "verificationCode"));
+    assert_true(strlen(code) >= 16);
+    resp_free(&r);
+    req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
+    assert_int_equal(r.r.status, 400);
+    resp_free(&r);
+    free(vb);
+    pki(AZK_PKI_VERIFICATION, code, vpath, g_root);
+    vb = cert_body(vpath);
+    req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
+    resp_free(&r);
+    free(vb);
+    req(&r, "GET", "/azkit/dps/certificates", NULL, NULL);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "value")), 1);
+    resp_free(&r);
+    /* now the group is accepted */
+    req(&r, "PUT", "/enrollmentGroups/grp1", gref, NULL);
+    assert_int_equal(r.r.status, 200);
+    char etag[128];
+    snprintf(etag, sizeof(etag), "%s", r.r.etag);
+    resp_free(&r);
+    /* a group with a signing certificate; If-Match mismatch on grp1 */
+    char f[800];
+    snprintf(f, sizeof(f), "%s.cert.pem", g_root);
+    char *pem = azk_test_read(f, NULL);
+    cJSON *g2 = cJSON_CreateObject();
+    cJSON *att = cJSON_AddObjectToObject(g2, "attestation");
+    cJSON_AddStringToObject(att, "type", "x509");
+    cJSON *sc = cJSON_AddObjectToObject(cJSON_AddObjectToObject(att, "x509"), "signingCertificates");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(sc, "primary"), "certificate", pem);
+    cJSON_AddStringToObject(g2, "allocationPolicy", "static");
+    cJSON *hubs = cJSON_AddArrayToObject(g2, "iotHubs");
+    cJSON_AddItemToArray(hubs, cJSON_CreateString("localhost"));
+    free(pem);
+    char *g2s = cJSON_PrintUnformatted(g2);
+    cJSON_Delete(g2);
+    req(&r, "PUT", "/enrollmentGroups/grp2", g2s, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(jstr(r.j, "allocationPolicy"), "static");
+    resp_free(&r);
+    free(g2s);
+    req(&r, "PUT", "/enrollmentGroups/grp1", gref, "d3Jvbmc=");
+    assert_int_equal(r.r.status, 412);
+    resp_free(&r);
+    req(&r, "PUT", "/enrollmentGroups/grp1", gref, etag);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    struct hub_admin_header h = {"x-ms-max-item-count", "10"};
+    req_t(&g_t, &r, "POST", "/enrollmentGroups/query", "{\"query\":\"*\"}", &h, 1);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.j), 2);
+    resp_free(&r);
+    req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    req(&r, "DELETE", "/enrollmentGroups/grp2", NULL, NULL);
+    assert_int_equal(r.r.status, 204);
+    resp_free(&r);
+    req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    free(body);
+}
+
+/* ---- registrations ------------------------------------------------------------------------ */
+
+static void test_registrations(void **state)
+{
+    (void)state;
+    struct resp r;
+    req(&r, "GET", "/registrations/reg-a", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(jstr(r.j, "status"), "assigned");
+    assert_string_equal(jstr(r.j, "assignedHub"), "localhost");
+    resp_free(&r);
+    req(&r, "POST", "/registrations/grp1/query", "{\"query\":\"*\"}", NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.j), 2);
+    resp_free(&r);
+    req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
+    assert_int_equal(r.r.status, 204);
+    resp_free(&r);
+    req(&r, "GET", "/registrations/reg-a", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+    req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
+    assert_int_equal(r.r.status, 404);
+    resp_free(&r);
+}
+
+/* ---- authorisation ------------------------------------------------------------------------ */
+
+static void test_auth(void **state)
+{
+    (void)state;
+    struct resp r;
+    /* both policy names work on the DPS endpoints, with the one service key */
+    struct hub_admin_target t = g_t;
+    snprintf(t.skn, sizeof(t.skn), "%s", HUB_SAS_POLICY_HUB);
+    req_t(&t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    req_t(&g_t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    /* provisioningserviceowner has no rights on the IoT Hub endpoints */
+    req_t(&g_t, &r, "GET", "/devices", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 401);
+    resp_free(&r);
+    req_t(&t, &r, "GET", "/devices", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    resp_free(&r);
+    /* wrong key, unknown policy, expired */
+    t = g_t;
+    snprintf(t.key, sizeof(t.key), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 401);
+    assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 401002);
+    resp_free(&r);
+    t = g_t;
+    snprintf(t.skn, sizeof(t.skn), "enrollmentread");
+    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 401);
+    resp_free(&r);
+    char tok[HUB_SAS_TOKEN_MAX];
+    t = g_t;
+    hub_sas_create(g_t.key, g_t.sr, HUB_SAS_POLICY_DPS, (int64_t)time(NULL) - 5, tok, sizeof(tok));
+    t.authorization = tok;
+    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    assert_int_equal(r.r.status, 401);
+    resp_free(&r);
+}
+
+/* ---- the admin CLI ------------------------------------------------------------------------ */
+
+static void test_cli(void **state)
+{
+    (void)state;
+    char cert[800], cert2[800], rootc[800], rootk[800];
+    snprintf(cert, sizeof(cert), "%s.cert.pem", g_leaf);
+    snprintf(cert2, sizeof(cert2), "%s.cert.pem", g_leaf2);
+    snprintf(rootc, sizeof(rootc), "%s.cert.pem", g_root);
+    snprintf(rootk, sizeof(rootk), "%s.key.pem", g_root);
+    cJSON *j = test_hub_admin(&g_h, 0, "enroll", "individual", "cli-1", "--cert", cert,
+                              "--secondary-cert", cert2, "--device-id", "cli-dev",
+                              "--iot-hub", "localhost", "--initial-twin",
+                              "{\"tags\":{\"a\":1},\"properties\":{\"desired\":{}}}", NULL);
+    const cJSON *e = cJSON_GetObjectItem(j, "enrollment");
+    assert_string_equal(jstr(e, "deviceId"), "cli-dev");
+    assert_string_equal(jstr(e, "provisioningStatus"), "enabled");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "dps-ca", "add", "cliroot", rootc, NULL);
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 1, "enroll", "group", "cli-g", "--ca-ref", "cliroot", NULL);
+    assert_non_null(cJSON_GetObjectItem(j, "error"));
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "dps-ca", "verify", "cliroot", "--ca-key", rootk, NULL);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "certificate"), "properties"), "isVerified")));
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "dps-ca", "list", NULL);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "certificates")) >= 2);
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "group", "cli-g", "--ca-ref", "cliroot",
+                       "--allocation", "static", "--iot-hubs", "localhost",
+                       "--reprovision", "never", "--disabled", NULL);
+    e = cJSON_GetObjectItem(j, "enrollmentGroup");
+    assert_string_equal(jstr(e, "provisioningStatus"), "disabled");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "reprovisionPolicy"),
+                                                  "updateHubAssignment")));
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "group", "cli-g2", "--cert", rootc, NULL);
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "list", NULL);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "enrollments")) >= 1);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "enrollmentGroups")) >= 2);
+    cJSON_Delete(j);
+    /* show/disable/delete find an individual enrollment or a group */
+    j = test_hub_admin(&g_h, 0, "enroll", "show", "cli-g", NULL);
+    assert_non_null(cJSON_GetObjectItem(j, "enrollmentGroup"));
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "disable", "cli-1", NULL);
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "enrollment"), "provisioningStatus"), "disabled");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "disable", "cli-g2", "--group", NULL);
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "enrollmentGroup"), "provisioningStatus"),
+                        "disabled");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 1, "enroll", "show", "cli-1", "--group", NULL);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "status")->valueint, 404);
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "delete", "cli-g2", NULL);
+    assert_string_equal(jstr(j, "kind"), "enrollmentGroup");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "enroll", "delete", "cli-1", NULL);
+    assert_string_equal(jstr(j, "kind"), "enrollment");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 1, "enroll", "show", "cli-1", NULL);
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 2, "enroll", "individual", "x", NULL);
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "error"), "code"), "usage");
+    cJSON_Delete(j);
+    /* registrations */
+    j = test_hub_admin(&g_h, 0, "registration", "show", "reg-b", NULL);
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "registration"), "registrationId"), "reg-b");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 0, "registration", "delete", "reg-b", NULL);
+    assert_string_equal(jstr(j, "deleted"), "reg-b");
+    cJSON_Delete(j);
+    j = test_hub_admin(&g_h, 1, "registration", "show", "reg-b", NULL);
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enrollments), cmocka_unit_test(test_bulk),
+        cmocka_unit_test(test_cas_and_groups), cmocka_unit_test(test_registrations),
+        cmocka_unit_test(test_auth), cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, start, stop);
+}
