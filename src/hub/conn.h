@@ -59,12 +59,20 @@ struct hub_conn {
     /* QoS 1 PUBLISHes from the device, in arrival order, waiting for their PUBACK. */
     struct hub_puback *acks_head, *acks_tail;
     struct event *ack_timer;    /* fault injection: a delayed PUBACK at the head */
+    /* Back-pressure: bytes of this connection's telemetry queued for the store but not yet
+     * committed. Reading pauses above HUB_CONN_PENDING_HIGH and resumes below ..._LOW, so a
+     * device flooding QoS 0 telemetry cannot grow the hub's memory without bound. */
+    size_t pending_bytes;
+    bool read_paused;
     /* DPS connections (dps.h): device_id holds the registration id; the peer chain is kept
      * because every register request is authorized with it. */
     bool is_dps;
     struct azk_hub_peer_chain dps_chain;
     struct hub_conn *dps_prev, *dps_next; /* the daemon's list of DPS connections */
 };
+
+#define HUB_CONN_PENDING_HIGH (8u * 1024 * 1024)
+#define HUB_CONN_PENDING_LOW (2u * 1024 * 1024)
 
 /* The PUBACK of one QoS 1 PUBLISH. PUBACKs go out in the order the PUBLISHes arrived, each only
  * once its message is done (telemetry committed, twin patch committed, GET answered). */

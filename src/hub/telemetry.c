@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "azkit/azure_hub.h"
 #include "hub/conn.h"
@@ -81,13 +83,19 @@ int hub_props_to_json(struct azk_span bag, char **app_json, char **sys_json)
 
 struct puback_ctx {
     struct hub_conn *c;
-    struct hub_puback *slot;
+    struct hub_puback *slot; /* QoS 1 only */
+    size_t bytes;            /* counted in c->pending_bytes until committed */
 };
 
 static void committed(void *arg, int rc)
 {
     struct puback_ctx *p = arg;
-    if (rc == 0 && hub_conn_alive(p->c))
+    p->c->pending_bytes -= p->bytes;
+    if (p->c->read_paused && p->c->pending_bytes < HUB_CONN_PENDING_LOW && hub_conn_alive(p->c)) {
+        p->c->read_paused = false;
+        bufferevent_enable(p->c->bev, EV_READ);
+    }
+    if (rc == 0 && hub_conn_alive(p->c) && p->slot)
         hub_puback_ready(p->c, p->slot);
     else if (rc != 0 && hub_conn_alive(p->c))
         /* Never acknowledge what was not stored: the device will resend it. */
@@ -140,22 +148,29 @@ static int store_record(struct hub_conn *c, struct azk_span props, struct azk_sp
 int hub_telemetry_publish(struct hub_conn *c, struct azk_span props, struct azk_span payload,
                           int qos, uint16_t packet_id, bool retain)
 {
-    struct puback_ctx *p = NULL;
-    if (qos == 1) {
-        p = malloc(sizeof(*p));
-        if (p == NULL || (p->slot = hub_puback_reserve(c, packet_id)) == NULL) {
-            free(p);
-            return -ENOMEM;
-        }
-        p->c = c;
-        hub_conn_ref(c);
+    /* Every message is tracked until committed (QoS 1 for its PUBACK, all for back-pressure). */
+    struct puback_ctx *p = calloc(1, sizeof(*p));
+    if (p == NULL || (qos == 1 && (p->slot = hub_puback_reserve(c, packet_id)) == NULL)) {
+        free(p);
+        return -ENOMEM;
     }
-    int rc = store_record(c, props, payload, false, retain, p ? committed : NULL, p);
-    if (rc != 0 && p != NULL) {
+    p->c = c;
+    p->bytes = payload.len + props.len + 256;
+    hub_conn_ref(c);
+    int rc = store_record(c, props, payload, false, retain, committed, p);
+    if (rc != 0) {
         hub_conn_unref(c);
         free(p);
+        return rc;
     }
-    return rc;
+    c->pending_bytes += p->bytes;
+    if (!c->read_paused && c->pending_bytes > HUB_CONN_PENDING_HIGH) {
+        c->read_paused = true;
+        bufferevent_disable(c->bev, EV_READ);
+        hub_log(HUB_LOG_DEBUG, "device '%s': reading paused, %zu bytes of telemetry waiting for "
+                "the disk", c->device_id, c->pending_bytes);
+    }
+    return 0;
 }
 
 void hub_telemetry_store_will(struct hub_conn *c)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -325,6 +326,36 @@ static void test_ordering_and_limits(void **state)
     cJSON_Delete(j);
 }
 
+/* A QoS 0 flood (faster than the disk commits) is absorbed by pausing the connection's reads:
+ * nothing is lost, the connection stays usable, memory stays bounded. */
+static void test_qos0_flood(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    static char body[4097];
+    memset(body, 'f', 4096);
+    const int count = 3000; /* 12 MB: above the 8 MB high-water mark */
+    for (int i = 0; i < count; i++)
+        test_dev_publish(&d, "devices/nrf-1/messages/events/", body, 0, 0);
+    uint8_t ping[2];
+    size_t n = 0;
+    azk_mqtt_encode_pingreq(ping, sizeof(ping), &n);
+    test_dev_send(&d, ping, n);
+    assert_int_equal(test_dev_read(&d, 60000), 1);
+    assert_int_equal(d.pkt.type, AZK_MQTT_PINGRESP);
+    test_dev_close(&d);
+    test_hub_stop(&hub);
+    struct event_base *base = event_base_new();
+    struct hub_store *st = NULL;
+    struct hub_store_config cfg = {.data_dir = hub.data};
+    assert_int_equal(hub_store_open(&cfg, base, &st, NULL), 0);
+    assert_int_equal(hub_store_telemetry_last_seq(st), count); /* every message was stored */
+    hub_store_close(st);
+    event_base_free(base);
+    test_hub_start(&hub, NULL);
+}
+
 /* A TLS connection that never sends CONNECT is dropped after 10 s. */
 static void test_connect_timeout(void **state)
 {
@@ -346,6 +377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_will, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordering_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qos0_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
