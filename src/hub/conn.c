@@ -111,6 +111,13 @@ static void finish_close(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct hub_conn *c = arg;
     c->d->open_conns--;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        c->d->all_conns = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    c->all_prev = c->all_next = NULL;
     hub_conn_unref(c);
 }
 
@@ -341,6 +348,18 @@ void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
     bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     d->open_conns++;
+    c->all_next = d->all_conns;
+    if (d->all_conns)
+        d->all_conns->all_prev = c;
+    d->all_conns = c;
     /* The handshake and the CONNECT together must not take forever either. */
     arm_timer(c, d->cfg.connect_timeout_ms);
+}
+
+void hub_conn_close_all(struct hub_daemon *d)
+{
+    /* Closing only marks and schedules; the list is unlinked when each one is finished. */
+    for (struct hub_conn *c = d->all_conns; c != NULL; c = c->all_next)
+        if (hub_conn_alive(c))
+            hub_conn_close(c, false, "azkit-hub is stopping");
 }

@@ -34,6 +34,7 @@ enum hub_conn_state {
 
 struct hub_conn {
     struct hub_daemon *d;
+    struct hub_conn *all_prev, *all_next; /* d->all_conns, until the connection is finished */
     uint64_t id;
     int refs;                   /* the connection itself + pending store completions */
     struct bufferevent *bev;
@@ -89,6 +90,9 @@ struct hub_puback *hub_puback_reserve(struct hub_conn *c, uint16_t packet_id);
 void hub_puback_ready(struct hub_conn *c, struct hub_puback *p);
 /* Frees what is still queued (connection freed). */
 void hub_puback_free_all(struct hub_conn *c);
+
+/* Closes every connection, whatever its state (the daemon is stopping). */
+void hub_conn_close_all(struct hub_daemon *d);
 
 /* Accepts a TCP connection: starts the TLS handshake. */
 void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer);

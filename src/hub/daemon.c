@@ -226,13 +226,6 @@ int hub_daemon_run(struct hub_daemon *d)
     return event_base_dispatch(d->base) < 0 ? -EIO : 0;
 }
 
-static void close_one(const char *key, void *value, void *u)
-{
-    (void)key;
-    (void)u;
-    hub_conn_close(value, false, "azkit-hub is stopping");
-}
-
 static void free_session(const char *key, void *value, void *u)
 {
     (void)key;
@@ -246,12 +239,10 @@ void hub_daemon_stop(struct hub_daemon *d)
         evconnlistener_free(d->mqtt_listener);
     hub_methods_shutdown(d);
     hub_service_stop(d->service);
-    /* Close every device connection and let the loop flush and free them. */
-    struct hub_devmap copy = d->conns;
-    hub_devmap_init(&d->conns);
-    hub_devmap_each(&copy, close_one, NULL);
-    hub_devmap_free(&copy);
+    /* Close every connection -- devices, DPS clients, and those still in the TLS handshake
+     * or waiting for CONNECT -- and let the loop flush and free them. */
     hub_dps_close_all(d);
+    hub_conn_close_all(d);
     if (d->base) {
         struct timeval tv = {0, 200000};
         event_base_loopexit(d->base, &tv);

@@ -38,6 +38,7 @@ struct hub_daemon {
     struct event *sig_int, *sig_term;
     uint64_t next_conn_id;
     size_t open_conns;
+    struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
     char hub_hostname[256];    /* the name devices use in their username (first SAN name) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */

@@ -21,6 +21,7 @@
 #include "azkit/mqtt.h"
 
 struct hub_daemon;
+struct cJSON;
 struct hub_conn;
 struct dps_op;
 
@@ -40,6 +41,14 @@ int hub_dps_scope_load(const char *data_dir, char out[HUB_DPS_SCOPE_MAX + 1]);
 
 /* After the listener is bound: the id scope and the DPS host. Returns 0 or -errno. */
 int hub_dps_start(struct hub_daemon *d);
+
+/* How devices reach a hub: `host`, with ":port" when the MQTT port is not 8883 (an emulator
+ * extension). Used for assignedHub everywhere -- MQTT answers and the service API alike. */
+void hub_dps_endpoint(const struct hub_daemon *d, const char *host, char *out, size_t len);
+
+/* Rewrites "assignedHub" in a registrationState JSON object (and in a nested
+ * "registrationState", for enrollments) to hub_dps_endpoint(). */
+void hub_dps_fix_assigned_hub(const struct hub_daemon *d, struct cJSON *o);
 /* Frees the operations (after the store closed: its last completions may touch them). */
 void hub_dps_stop(struct hub_daemon *d);
 

@@ -88,11 +88,7 @@ static void send_result(struct hub_conn *c, struct azk_span rid, const struct dp
     char created[32], updated[32], hub[DPS_HOST_MAX + 16];
     dps_time_text(reg->meta.created_ms, created);
     dps_time_text(reg->meta.updated_ms, updated);
-    /* An emulator extension: the port, when devices cannot use MQTT's 8883. */
-    if (c->d->mqtt_port == 8883)
-        snprintf(hub, sizeof(hub), "%s", reg->assigned_hub);
-    else
-        snprintf(hub, sizeof(hub), "%s:%d", reg->assigned_hub, c->d->mqtt_port);
+    hub_dps_endpoint(c->d, reg->assigned_hub, hub, sizeof(hub));
     struct azk_dps_response r;
     memset(&r, 0, sizeof(r));
     r.operation_id = str_span(op->id);

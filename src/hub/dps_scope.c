@@ -13,6 +13,7 @@
 #include "common/fileio.h"
 #include "hub/daemon.h"
 #include "hub/dps.h"
+#include "hub/dps_model.h"
 #include "hub/log.h"
 
 static bool scope_valid(const char *s)
@@ -68,9 +69,27 @@ int hub_dps_start(struct hub_daemon *d)
     int rc = hub_dps_scope_load(d->cfg.data_dir, d->dps.id_scope);
     if (rc != 0)
         return rc;
-    if (d->mqtt_port == 8883)
-        snprintf(d->dps.host, sizeof(d->dps.host), "%s", d->hub_hostname);
-    else
-        snprintf(d->dps.host, sizeof(d->dps.host), "%s:%d", d->hub_hostname, d->mqtt_port);
+    hub_dps_endpoint(d, d->hub_hostname, d->dps.host, sizeof(d->dps.host));
     return 0;
+}
+
+void hub_dps_endpoint(const struct hub_daemon *d, const char *host, char *out, size_t len)
+{
+    if (d->mqtt_port == 8883)
+        snprintf(out, len, "%s", host);
+    else
+        snprintf(out, len, "%s:%d", host, d->mqtt_port);
+}
+
+void hub_dps_fix_assigned_hub(const struct hub_daemon *d, cJSON *o)
+{
+    cJSON *nested = cJSON_GetObjectItemCaseSensitive(o, "registrationState");
+    if (cJSON_IsObject(nested))
+        hub_dps_fix_assigned_hub(d, nested);
+    cJSON *hub = cJSON_GetObjectItemCaseSensitive(o, "assignedHub");
+    if (!cJSON_IsString(hub))
+        return;
+    char text[DPS_HOST_MAX + 16];
+    hub_dps_endpoint(d, hub->valuestring, text, sizeof(text));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "assignedHub", cJSON_CreateString(text));
 }

@@ -121,10 +121,13 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
                       "'{host}/{deviceId}/?api-version=2021-04-12'");
     struct azk_hub_username u;
     int hub_rc = azk_hub_username_parse(m->username, &u);
-    /* DPS: '{idScope}/registrations/{registrationId}/api-version=...' (dps_connect.c). */
+    /* DPS: '{idScope}/registrations/{registrationId}/api-version=...' (dps_connect.c). Such a
+     * username also parses as an IoT Hub module identity ("{host}/registrations/{module}"),
+     * which this hub does not serve; so a DPS-shaped username goes to DPS, which refuses an
+     * unknown id scope with a clear reason. */
     struct azk_dps_username du;
     if (azk_dps_username_parse(m->username, &du) == 0 &&
-        (hub_rc != 0 || azk_span_eq_str(du.id_scope, d->dps.id_scope)))
+        (hub_rc != 0 || u.module_id.len != 0 || azk_span_eq_str(du.id_scope, d->dps.id_scope)))
         return hub_dps_connect(c, m, &du);
     if (hub_rc != 0)
         return refuse(c, client_id, "username", "the username is not "

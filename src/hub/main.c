@@ -768,147 +768,185 @@ static int ca_verify_with_key(struct call *c, const char *name, const char *path
     return rc;
 }
 
-static int cmd_ca(int argc, char **argv)
+/* `ca` (the hub's CAs) and `dps-ca` (DPS's CAs): the same commands on two URL prefixes. */
+struct ca_cmd {
+    const char *group;  /* "ca" | "dps-ca" */
+    const char *label;  /* "CA" | "DPS CA", in messages */
+    const char *root;   /* "/azkit/certificates" | "/azkit/dps/certificates" */
+    const char *usage;
+};
+
+static const struct ca_cmd hub_ca_cmd = {"ca", "CA", "/azkit/certificates", usage_ca};
+static const struct ca_cmd dps_ca_cmd = {"dps-ca", "DPS CA", "/azkit/dps/certificates",
+                                         usage_dps_ca};
+
+static char *read_pem_file(const char *file, int *rc_out)
 {
-    int pro = group_prologue(argc, argv, usage_ca, "ca");
-    if (pro >= 0)
-        return pro;
-    const char *cmd = argv[1];
+    char *pem = NULL;
+    size_t len = 0;
+    *rc_out = azk_file_read_all(file, &pem, &len);
+    return *rc_out == 0 ? pem : NULL;
+}
+
+static int ca_list(const struct ca_cmd *k)
+{
     struct call c;
     memset(&c, 0, sizeof(c));
-    if (strcmp(cmd, "list") == 0) {
-        if (argc != 2)
-            return usage_error(usage_ca, "ca list takes no arguments");
-        if (resolve_target(&c.t) != 0 || call(&c, "GET", "/azkit/certificates", NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(c.json, "value");
-        if (!g.json) {
-            const cJSON *x;
-            printf("%-24s %-9s %-32s %s\n", "NAME", "VERIFIED", "SUBJECT", "SHA-1 THUMBPRINT");
-            cJSON_ArrayForEach(x, v) {
-                const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "properties");
-                printf("%-24s %-9s %-32s %s\n", jstr(x, "name"),
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "isVerified")) ? "yes" : "no",
-                       jstr(p, "subject") ? jstr(p, "subject") : "", jstr(p, "thumbprint"));
-            }
-            cJSON_Delete(v);
-            call_done(&c);
-            return EXIT_OK_;
+    if (resolve_target(&c.t) != 0 || call(&c, "GET", k->root, NULL, 0, NULL, 0) != 0)
+        return EXIT_FAIL_;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(c.json, "value");
+    if (!g.json) {
+        const cJSON *x;
+        printf("%-24s %-9s %-32s %s\n", "NAME", "VERIFIED", "SUBJECT", "SHA-1 THUMBPRINT");
+        cJSON_ArrayForEach(x, v) {
+            const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "properties");
+            printf("%-24s %-9s %-32s %s\n", jstr(x, "name"),
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "isVerified")) ? "yes" : "no",
+                   jstr(p, "subject") ? jstr(p, "subject") : "", jstr(p, "thumbprint"));
         }
-        cJSON_Delete(c.json);
-        c.json = v ? v : cJSON_CreateArray();
-        return print_result(&c, "certificates");
+        cJSON_Delete(v);
+        call_done(&c);
+        return EXIT_OK_;
     }
-    if (argc < 3)
-        return usage_error(usage_ca, "ca %s needs a certificate name", cmd);
-    const char *name = argv[2];
-    char ename[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
-    enc(name, ename, sizeof(ename));
-    snprintf(path, sizeof(path), "/azkit/certificates/%s", ename);
-    if (strcmp(cmd, "add") == 0) {
+    cJSON_Delete(c.json);
+    c.json = v ? v : cJSON_CreateArray();
+    return print_result(&c, "certificates");
+}
+
+/* add NAME FILE (PUT) or verify NAME (--ca-key KEY | --verification-cert FILE). */
+static int ca_add_or_verify(const struct ca_cmd *k, int argc, char **argv, const char *path)
+{
+    const char *cmd = argv[1], *name = argv[2];
+    bool verify = strcmp(cmd, "verify") == 0;
+    const char *file = NULL, *key = NULL;
+    if (!verify) {
         if (argc != 4)
-            return usage_error(usage_ca, "usage: ca add NAME FILE");
-        char *pem = NULL;
-        size_t len = 0;
-        int rc = azk_file_read_all(argv[3], &pem, &len);
-        if (rc != 0)
-            return fail(rc, 0, "file", "cannot read %s", argv[3]);
+            return usage_error(k->usage, "usage: %s add NAME FILE", k->group);
+        file = argv[3];
+    } else {
+        for (int i = 3; i < argc; i++) {
+            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (strcmp(a, "--verification-cert") == 0 && v)
+                file = argv[++i];
+            else if (strcmp(a, "--ca-key") == 0 && v)
+                key = argv[++i];
+            else
+                return usage_error(k->usage, "unknown option or missing value: %s", a);
+        }
+        if ((file != NULL) == (key != NULL))
+            return usage_error(k->usage,
+                               "%s verify needs --ca-key KEY or --verification-cert FILE",
+                               k->group);
+    }
+    struct call c;
+    memset(&c, 0, sizeof(c));
+    if (resolve_target(&c.t) != 0)
+        return EXIT_FAIL_;
+    if (key != NULL) {
+        if (ca_verify_with_key(&c, name, path, key) != 0)
+            return EXIT_FAIL_;
+    } else {
+        int rc;
+        char *pem = read_pem_file(file, &rc);
+        if (pem == NULL)
+            return fail(rc, 0, "file", "cannot read %s", file);
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "certificate", pem);
         free(pem);
         char *body = cJSON_PrintUnformatted(b);
         cJSON_Delete(b);
-        if (resolve_target(&c.t) != 0) {
-            free(body);
-            return EXIT_FAIL_;
-        }
-        rc = call(&c, "PUT", path, NULL, 0, body, strlen(body));
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof(p), "%s%s", path, verify ? "/verify" : "");
+        rc = call(&c, verify ? "POST" : "PUT", p, NULL, 0, body, strlen(body));
         free(body);
         if (rc != 0)
             return EXIT_FAIL_;
-        return print_result(&c, "certificate");
     }
-    if (strcmp(cmd, "verify") == 0) {
-        const char *vcert = NULL, *key = NULL;
-        for (int i = 3; i < argc; i++) {
-            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-            if (strcmp(a, "--verification-cert") == 0 && v)
-                vcert = argv[++i];
-            else if (strcmp(a, "--ca-key") == 0 && v)
-                key = argv[++i];
-            else
-                return usage_error(usage_ca, "unknown option or missing value: %s", a);
-        }
-        if ((vcert != NULL) == (key != NULL))
-            return usage_error(usage_ca, "ca verify needs --ca-key KEY or --verification-cert FILE");
-        if (resolve_target(&c.t) != 0)
-            return EXIT_FAIL_;
-        if (key != NULL) {
-            if (ca_verify_with_key(&c, name, path, key) != 0)
-                return EXIT_FAIL_;
-        } else {
-            char *pem = NULL;
-            size_t len = 0;
-            int rc = azk_file_read_all(vcert, &pem, &len);
-            if (rc != 0)
-                return fail(rc, 0, "file", "cannot read %s", vcert);
-            cJSON *b = cJSON_CreateObject();
-            cJSON_AddStringToObject(b, "certificate", pem);
-            free(pem);
-            char *body = cJSON_PrintUnformatted(b);
-            cJSON_Delete(b);
-            char p[sizeof(path) + 16];
-            snprintf(p, sizeof(p), "%s/verify", path);
-            rc = call(&c, "POST", p, NULL, 0, body, strlen(body));
-            free(body);
-            if (rc != 0)
-                return EXIT_FAIL_;
-        }
-        if (!g.json)
-            fprintf(stderr, "CA '%s' verified\n", name);
-        return print_result(&c, "certificate");
+    if (!g.json && verify)
+        fprintf(stderr, "%s '%s' verified\n", k->label, name);
+    return print_result(&c, "certificate");
+}
+
+static int ca_code(struct call *c, const char *name, const char *path)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
+    if (call(c, "POST", p, NULL, 0, NULL, 0) != 0)
+        return EXIT_FAIL_;
+    const char *code = jstr(cJSON_GetObjectItemCaseSensitive(c->json, "properties"),
+                            "verificationCode");
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "verificationCode", code ? code : "");
+        emit(o);
+    } else {
+        printf("%s\n", code ? code : "");
     }
+    call_done(c);
+    return EXIT_OK_;
+}
+
+static int ca_delete(const struct ca_cmd *k, struct call *c, const char *name, const char *path)
+{
+    if (call(c, "DELETE", path, NULL, 0, NULL, 0) != 0)
+        return EXIT_FAIL_;
+    call_done(c);
+    if (g.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deleted", name);
+        emit(o);
+    } else {
+        printf("%s '%s' deleted\n", k->label, name);
+    }
+    return EXIT_OK_;
+}
+
+static int run_ca_cmd(const struct ca_cmd *k, int argc, char **argv)
+{
+    int pro = group_prologue(argc, argv, k->usage, k->group);
+    if (pro >= 0)
+        return pro;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "list") == 0) {
+        if (argc != 2)
+            return usage_error(k->usage, "%s list takes no arguments", k->group);
+        return ca_list(k);
+    }
+    if (argc < 3)
+        return usage_error(k->usage, "%s %s needs a certificate name", k->group, cmd);
+    const char *name = argv[2];
+    char ename[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
+    enc(name, ename, sizeof(ename));
+    snprintf(path, sizeof(path), "%s/%s", k->root, ename);
+    if (strcmp(cmd, "add") == 0 || strcmp(cmd, "verify") == 0)
+        return ca_add_or_verify(k, argc, argv, path);
     if (argc != 3)
-        return usage_error(usage_ca, "ca %s takes one name", cmd);
+        return usage_error(k->usage, "%s %s takes one name", k->group, cmd);
+    struct call c;
+    memset(&c, 0, sizeof(c));
     if (resolve_target(&c.t) != 0)
         return EXIT_FAIL_;
-    if (strcmp(cmd, "code") == 0) {
-        char p[sizeof(path) + 32];
-        snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
-        if (call(&c, "POST", p, NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        const char *code = jstr(cJSON_GetObjectItemCaseSensitive(c.json, "properties"),
-                                "verificationCode");
-        if (g.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", name);
-            cJSON_AddStringToObject(o, "verificationCode", code ? code : "");
-            emit(o);
-        } else {
-            printf("%s\n", code ? code : "");
-        }
-        call_done(&c);
-        return EXIT_OK_;
-    }
+    if (strcmp(cmd, "code") == 0)
+        return ca_code(&c, name, path);
     if (strcmp(cmd, "show") == 0) {
         if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
             return EXIT_FAIL_;
         return print_result(&c, "certificate");
     }
-    if (strcmp(cmd, "delete") == 0) {
-        if (call(&c, "DELETE", path, NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        call_done(&c);
-        if (g.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "deleted", name);
-            emit(o);
-        } else {
-            printf("CA '%s' deleted\n", name);
-        }
-        return EXIT_OK_;
-    }
-    return usage_error(usage_ca, "unknown ca command: %s", cmd);
+    if (strcmp(cmd, "delete") == 0)
+        return ca_delete(k, &c, name, path);
+    return usage_error(k->usage, "unknown %s command: %s", k->group, cmd);
+}
+
+static int cmd_ca(int argc, char **argv)
+{
+    return run_ca_cmd(&hub_ca_cmd, argc, argv);
+}
+
+static int cmd_dps_ca(int argc, char **argv)
+{
+    return run_ca_cmd(&dps_ca_cmd, argc, argv);
 }
 
 /* ---- DPS: enroll, dps-ca, registration ---------------------------------------------------- */
@@ -938,14 +976,6 @@ static int call_or_404(struct call *c, const char *method, const char *path,
     if (c->r.body_len)
         c->json = cJSON_ParseWithLength(c->r.body, c->r.body_len);
     return 0;
-}
-
-static char *read_pem_file(const char *file, int *rc_out)
-{
-    char *pem = NULL;
-    size_t len = 0;
-    *rc_out = azk_file_read_all(file, &pem, &len);
-    return *rc_out == 0 ? pem : NULL;
 }
 
 /* {"primary":{"certificate":PEM}[,"secondary":{...}]} from files, or NULL after reporting. */
@@ -1246,133 +1276,6 @@ static int cmd_enroll(int argc, char **argv)
     if (rc != 0)
         return EXIT_FAIL_;
     return print_result(&c, key);
-}
-
-static int cmd_dps_ca(int argc, char **argv)
-{
-    int pro = group_prologue(argc, argv, usage_dps_ca, "dps-ca");
-    if (pro >= 0)
-        return pro;
-    const char *cmd = argv[1];
-    struct call c;
-    memset(&c, 0, sizeof(c));
-    if (strcmp(cmd, "list") == 0) {
-        if (argc != 2)
-            return usage_error(usage_dps_ca, "dps-ca list takes no arguments");
-        if (resolve_target(&c.t) != 0 ||
-            call(&c, "GET", "/azkit/dps/certificates", NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(c.json, "value");
-        if (!g.json) {
-            const cJSON *x;
-            printf("%-24s %-9s %-32s %s\n", "NAME", "VERIFIED", "SUBJECT", "SHA-1 THUMBPRINT");
-            cJSON_ArrayForEach(x, v) {
-                const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "properties");
-                printf("%-24s %-9s %-32s %s\n", jstr(x, "name"),
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "isVerified")) ? "yes" : "no",
-                       jstr(p, "subject") ? jstr(p, "subject") : "", jstr(p, "thumbprint"));
-            }
-            cJSON_Delete(v);
-            call_done(&c);
-            return EXIT_OK_;
-        }
-        cJSON_Delete(c.json);
-        c.json = v ? v : cJSON_CreateArray();
-        return print_result(&c, "certificates");
-    }
-    if (argc < 3)
-        return usage_error(usage_dps_ca, "dps-ca %s needs a certificate name", cmd);
-    const char *name = argv[2];
-    char ename[HUB_SAS_SR_MAX * 3], path[HUB_SAS_SR_MAX * 3 + 64];
-    enc(name, ename, sizeof(ename));
-    snprintf(path, sizeof(path), "/azkit/dps/certificates/%s", ename);
-    if (strcmp(cmd, "add") == 0 || strcmp(cmd, "verify") == 0) {
-        const char *file = NULL, *key = NULL;
-        if (strcmp(cmd, "add") == 0) {
-            if (argc != 4)
-                return usage_error(usage_dps_ca, "usage: dps-ca add NAME FILE");
-            file = argv[3];
-        } else {
-            for (int i = 3; i < argc; i++) {
-                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-                if (strcmp(a, "--verification-cert") == 0 && v)
-                    file = argv[++i];
-                else if (strcmp(a, "--ca-key") == 0 && v)
-                    key = argv[++i];
-                else
-                    return usage_error(usage_dps_ca, "unknown option or missing value: %s", a);
-            }
-            if ((file != NULL) == (key != NULL))
-                return usage_error(usage_dps_ca,
-                                   "dps-ca verify needs --ca-key KEY or --verification-cert FILE");
-        }
-        if (resolve_target(&c.t) != 0)
-            return EXIT_FAIL_;
-        if (key != NULL) {
-            if (ca_verify_with_key(&c, name, path, key) != 0)
-                return EXIT_FAIL_;
-        } else {
-            int rc;
-            char *pem = read_pem_file(file, &rc);
-            if (pem == NULL)
-                return fail(rc, 0, "file", "cannot read %s", file);
-            cJSON *b = cJSON_CreateObject();
-            cJSON_AddStringToObject(b, "certificate", pem);
-            free(pem);
-            char *body = cJSON_PrintUnformatted(b);
-            cJSON_Delete(b);
-            char p[sizeof(path) + 16];
-            snprintf(p, sizeof(p), "%s%s", path, cmd[0] == 'v' ? "/verify" : "");
-            rc = call(&c, cmd[0] == 'v' ? "POST" : "PUT", p, NULL, 0, body, strlen(body));
-            free(body);
-            if (rc != 0)
-                return EXIT_FAIL_;
-        }
-        if (!g.json && cmd[0] == 'v')
-            fprintf(stderr, "DPS CA '%s' verified\n", name);
-        return print_result(&c, "certificate");
-    }
-    if (argc != 3)
-        return usage_error(usage_dps_ca, "dps-ca %s takes one name", cmd);
-    if (resolve_target(&c.t) != 0)
-        return EXIT_FAIL_;
-    if (strcmp(cmd, "code") == 0) {
-        char p[sizeof(path) + 32];
-        snprintf(p, sizeof(p), "%s/generateVerificationCode", path);
-        if (call(&c, "POST", p, NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        const char *code = jstr(cJSON_GetObjectItemCaseSensitive(c.json, "properties"),
-                                "verificationCode");
-        if (g.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", name);
-            cJSON_AddStringToObject(o, "verificationCode", code ? code : "");
-            emit(o);
-        } else {
-            printf("%s\n", code ? code : "");
-        }
-        call_done(&c);
-        return EXIT_OK_;
-    }
-    if (strcmp(cmd, "show") == 0) {
-        if (call(&c, "GET", path, NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        return print_result(&c, "certificate");
-    }
-    if (strcmp(cmd, "delete") == 0) {
-        if (call(&c, "DELETE", path, NULL, 0, NULL, 0) != 0)
-            return EXIT_FAIL_;
-        call_done(&c);
-        if (g.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "deleted", name);
-            emit(o);
-        } else {
-            printf("DPS CA '%s' deleted\n", name);
-        }
-        return EXIT_OK_;
-    }
-    return usage_error(usage_dps_ca, "unknown dps-ca command: %s", cmd);
 }
 
 static int cmd_registration(int argc, char **argv)

@@ -186,6 +186,22 @@ const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
     return why;
 }
 
+const char *svc_ca_verify_body(struct svc_req *r, bool dps, const char *ca_pem, const char *code,
+                               bool *replied)
+{
+    *replied = false;
+    if (code[0] == '\0')
+        return svc_ca_proof_problem(ca_pem, code, NULL);
+    char *pem = svc_ca_body_pem(r, dps);
+    if (pem == NULL) {
+        *replied = true;
+        return NULL;
+    }
+    const char *why = svc_ca_proof_problem(ca_pem, code, pem);
+    free(pem);
+    return why;
+}
+
 /* ---- /azkit/certificates ----------------------------------------------------------------- */
 
 static void put_ca(struct svc_req *r, const char *name)
@@ -243,19 +259,11 @@ static void verify_ca(struct svc_req *r, const char *name)
         reply_ca_error(r->req, rc, name);
         return;
     }
-    const char *why = NULL;
-    if (ca.verification_code[0] == '\0') {
-        why = svc_ca_proof_problem(ca.pem, ca.verification_code, NULL);
-    } else {
-        char *pem = svc_ca_body_pem(r, false);
-        if (pem == NULL) {
-            hub_ca_clear(&ca);
-            return;
-        }
-        why = svc_ca_proof_problem(ca.pem, ca.verification_code, pem);
-        free(pem);
-    }
+    bool replied;
+    const char *why = svc_ca_verify_body(r, false, ca.pem, ca.verification_code, &replied);
     hub_ca_clear(&ca);
+    if (replied)
+        return;
     if (why != NULL) {
         hub_log(HUB_LOG_INFO, "service API: CA '%s' not verified: %s", name, why);
         svc_reply_error(r->req, 400, "CertificateVerificationFailed",

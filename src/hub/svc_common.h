@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hub/dps_model.h"
 #include "hub/store.h"
 
 struct evhttp_request;
@@ -126,6 +127,11 @@ void svc_ca_new_code(char out[HUB_CA_CODE_MAX + 1]);
  * `ca_pem` and is valid now; else why not. */
 const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
                                  const char *verification_pem);
+/* The proof check of a verify request for the CA `ca_pem` with its current `code`: NULL when
+ * the body's certificate proves possession (svc_ca_proof_problem), else why not. Sets *replied
+ * (and returns NULL) when the body had no certificate and the request was answered already. */
+const char *svc_ca_verify_body(struct svc_req *r, bool dps, const char *ca_pem, const char *code,
+                               bool *replied);
 
 /* ---- DPS query paging (svc_dps_enrollments.c) -------------------------------------------- */
 
@@ -136,6 +142,19 @@ bool svc_dps_page_params(struct svc_req *r, size_t *max, char *after, size_t aft
  * x-ms-continuation: next. */
 void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
                         const char *next);
+
+/* One page of a DPS query over records sorted by id: svc_dps_page_begin() reads the paging
+ * parameters (the continuation cut to `id_max` + 1 characters) or answers 400 and returns
+ * false; svc_dps_page_take() says, for each record in order, whether it goes on the page (1),
+ * comes before the continuation (0) or does not fit (-1: stop; `next` is set). */
+struct svc_dps_page {
+    size_t max, taken;
+    char after[DPS_GROUP_ID_MAX + 2];
+    const char *last, *next; /* ids of the records (valid while they are) */
+    cJSON *items;
+};
+bool svc_dps_page_begin(struct svc_req *r, struct svc_dps_page *pg, size_t id_max);
+int svc_dps_page_take(struct svc_dps_page *pg, const char *id);
 
 /* Asynchronous DPS answers: an op whose id is the description of the record ("enrollment
  * 'dev1'", for error texts) and, for a PUT, the rendered answer set with svc_dps_op_answer()

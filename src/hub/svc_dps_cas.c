@@ -134,17 +134,11 @@ static void verify_ca(struct svc_req *r, const char *name)
         reply_ca_error(r->req, rc, name);
         return;
     }
-    const char *why = NULL;
-    if (ca.verification_code[0] == '\0') {
-        why = svc_ca_proof_problem(ca.pem, ca.verification_code, NULL);
-    } else {
-        char *pem = svc_ca_body_pem(r, true);
-        if (pem == NULL) {
-            dps_ca_clear(&ca);
-            return;
-        }
-        why = svc_ca_proof_problem(ca.pem, ca.verification_code, pem);
-        free(pem);
+    bool replied;
+    const char *why = svc_ca_verify_body(r, true, ca.pem, ca.verification_code, &replied);
+    if (replied) {
+        dps_ca_clear(&ca);
+        return;
     }
     if (why != NULL) {
         hub_log(HUB_LOG_INFO, "service API: DPS CA '%s' not verified: %s", name, why);

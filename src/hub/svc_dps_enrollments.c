@@ -13,6 +13,7 @@
 #include "hub/daemon.h"
 #include "hub/log.h"
 #include "hub/store_dps.h"
+#include "hub/dps.h"
 #include "hub/svc_common.h"
 
 /* ---- shared DPS helpers ------------------------------------------------------------------- */
@@ -120,6 +121,28 @@ void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
     svc_reply_json(r->req, 200, items, NULL);
 }
 
+bool svc_dps_page_begin(struct svc_req *r, struct svc_dps_page *pg, size_t id_max)
+{
+    memset(pg, 0, sizeof(*pg));
+    if (!svc_dps_page_params(r, &pg->max, pg->after, id_max + 2))
+        return false;
+    pg->items = cJSON_CreateArray();
+    return true;
+}
+
+int svc_dps_page_take(struct svc_dps_page *pg, const char *id)
+{
+    if (pg->after[0] && strcmp(id, pg->after) <= 0)
+        return 0;
+    if (pg->taken == pg->max) {
+        pg->next = pg->last;
+        return -1;
+    }
+    pg->last = id;
+    pg->taken++;
+    return 1;
+}
+
 /* ---- individual enrollments ---------------------------------------------------------------- */
 
 static void what_of(const char *id, char *out, size_t size)
@@ -128,11 +151,13 @@ static void what_of(const char *id, char *out, size_t size)
 }
 
 /* The API JSON of an enrollment, with its registration state when there is one. */
-static cJSON *enrollment_json(struct hub_store *st, const struct dps_enrollment *e)
+static cJSON *enrollment_json(const struct hub_daemon *d, const struct dps_enrollment *e)
 {
     struct dps_registration reg;
-    bool have = hub_store_dps_registration_get(st, e->registration_id, &reg) == 0;
+    bool have = hub_store_dps_registration_get(d->store, e->registration_id, &reg) == 0;
     cJSON *o = dps_enrollment_to_json(e, have ? &reg : NULL, DPS_JSON_API);
+    if (o != NULL)
+        hub_dps_fix_assigned_hub(d, o);
     if (have)
         dps_registration_clear(&reg);
     return o;
@@ -183,7 +208,7 @@ static void put_enrollment(struct svc_req *r, const char *id)
     rc = hub_store_dps_enrollment_put(r->d->store, &e, ifm, &out, svc_dps_op_done, op);
     dps_enrollment_clear(&e);
     if (rc == 0) {
-        svc_dps_op_answer(op, enrollment_json(r->d->store, &out), out.meta.etag);
+        svc_dps_op_answer(op, enrollment_json(r->d, &out), out.meta.etag);
         dps_enrollment_clear(&out);
         hub_log(HUB_LOG_INFO, "service API: DPS enrollment '%s' stored", id);
     }
@@ -192,30 +217,24 @@ static void put_enrollment(struct svc_req *r, const char *id)
 
 static void query_enrollments(struct svc_req *r)
 {
-    size_t max;
-    char after[DPS_REG_ID_MAX + 2];
-    if (!svc_dps_page_params(r, &max, after, sizeof(after)))
+    struct svc_dps_page pg;
+    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX))
         return;
     struct dps_enrollment *all = NULL;
     size_t n = 0;
     if (hub_store_dps_enrollment_list(r->d->store, &all, &n) != 0) {
+        cJSON_Delete(pg.items);
         svc_dps_reply_store_error(r->req, -ENOMEM, "the enrollment list");
         return;
     }
-    cJSON *arr = cJSON_CreateArray();
-    size_t taken = 0;
-    const char *next = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (after[0] && strcmp(all[i].registration_id, after) <= 0)
-            continue;
-        if (taken == max) {
-            next = all[i - 1].registration_id;
+        int t = svc_dps_page_take(&pg, all[i].registration_id);
+        if (t < 0)
             break;
-        }
-        cJSON_AddItemToArray(arr, enrollment_json(r->d->store, &all[i]));
-        taken++;
+        if (t > 0)
+            cJSON_AddItemToArray(pg.items, enrollment_json(r->d, &all[i]));
     }
-    svc_dps_reply_page(r, arr, "Enrollment", next);
+    svc_dps_reply_page(r, pg.items, "Enrollment", pg.next);
     dps_enrollment_free_array(all, n);
 }
 
@@ -400,7 +419,7 @@ void svc_dps_enrollments(struct svc_req *r)
             svc_dps_reply_store_error(r->req, rc, what);
             return;
         }
-        svc_reply_json(r->req, 200, enrollment_json(r->d->store, &e), e.meta.etag);
+        svc_reply_json(r->req, 200, enrollment_json(r->d, &e), e.meta.etag);
         dps_enrollment_clear(&e);
         return;
     }

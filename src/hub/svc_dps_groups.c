@@ -90,30 +90,24 @@ static void put_group(struct svc_req *r, const char *id)
 
 static void query_groups(struct svc_req *r)
 {
-    size_t max;
-    char after[DPS_GROUP_ID_MAX + 2];
-    if (!svc_dps_page_params(r, &max, after, sizeof(after)))
+    struct svc_dps_page pg;
+    if (!svc_dps_page_begin(r, &pg, DPS_GROUP_ID_MAX))
         return;
     struct dps_group *all = NULL;
     size_t n = 0;
     if (hub_store_dps_group_list(r->d->store, &all, &n) != 0) {
+        cJSON_Delete(pg.items);
         svc_dps_reply_store_error(r->req, -ENOMEM, "the enrollment group list");
         return;
     }
-    cJSON *arr = cJSON_CreateArray();
-    size_t taken = 0;
-    const char *next = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (after[0] && strcmp(all[i].group_id, after) <= 0)
-            continue;
-        if (taken == max) {
-            next = all[i - 1].group_id;
+        int t = svc_dps_page_take(&pg, all[i].group_id);
+        if (t < 0)
             break;
-        }
-        cJSON_AddItemToArray(arr, dps_group_to_json(&all[i], DPS_JSON_API));
-        taken++;
+        if (t > 0)
+            cJSON_AddItemToArray(pg.items, dps_group_to_json(&all[i], DPS_JSON_API));
     }
-    svc_dps_reply_page(r, arr, "EnrollmentGroup", next);
+    svc_dps_reply_page(r, pg.items, "EnrollmentGroup", pg.next);
     dps_group_free_array(all, n);
 }
 

@@ -11,36 +11,35 @@
 #include "hub/daemon.h"
 #include "hub/log.h"
 #include "hub/store_dps.h"
+#include "hub/dps.h"
 #include "hub/svc_common.h"
 
 static void query_group(struct svc_req *r, const char *group_id)
 {
-    size_t max;
-    char after[DPS_REG_ID_MAX + 2];
-    if (!svc_dps_page_params(r, &max, after, sizeof(after)))
+    struct svc_dps_page pg;
+    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX))
         return;
     struct dps_registration *all = NULL;
     size_t n = 0;
     if (hub_store_dps_registration_list(r->d->store, &all, &n) != 0) {
+        cJSON_Delete(pg.items);
         svc_dps_reply_store_error(r->req, -ENOMEM, "the registration list");
         return;
     }
-    cJSON *arr = cJSON_CreateArray();
-    size_t taken = 0;
-    const char *next = NULL, *last = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(all[i].group_id, group_id) != 0 ||
-            (after[0] && strcmp(all[i].registration_id, after) <= 0))
+        if (strcmp(all[i].group_id, group_id) != 0)
             continue;
-        if (taken == max) {
-            next = last;
+        int t = svc_dps_page_take(&pg, all[i].registration_id);
+        if (t < 0)
             break;
+        if (t > 0)
+        {
+            cJSON *o = dps_registration_to_json(&all[i], DPS_JSON_API);
+            hub_dps_fix_assigned_hub(r->d, o);
+            cJSON_AddItemToArray(pg.items, o);
         }
-        cJSON_AddItemToArray(arr, dps_registration_to_json(&all[i], DPS_JSON_API));
-        last = all[i].registration_id;
-        taken++;
     }
-    svc_dps_reply_page(r, arr, "DeviceRegistration", next);
+    svc_dps_reply_page(r, pg.items, "DeviceRegistration", pg.next);
     dps_registration_free_array(all, n);
 }
 
@@ -65,7 +64,9 @@ void svc_dps_registrations(struct svc_req *r)
             svc_dps_reply_store_error(r->req, rc, what);
             return;
         }
-        svc_reply_json(r->req, 200, dps_registration_to_json(&reg, DPS_JSON_API),
+        cJSON *o = dps_registration_to_json(&reg, DPS_JSON_API);
+        hub_dps_fix_assigned_hub(r->d, o);
+        svc_reply_json(r->req, 200, o,
                        reg.meta.etag);
         dps_registration_clear(&reg);
         return;

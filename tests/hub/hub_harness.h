@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "azkit/mqtt.h"
+#include "azkit/pki.h"
 #include "hub/store.h"
 
 struct test_hub {
@@ -80,6 +81,12 @@ int test_dev_open(struct test_dev *d, const struct test_hub *h, const char *id,
 /* Thumbprint of the first certificate in a PEM file: uppercase hex of its DER's digest
  * (EVP_sha1() or EVP_sha256()). */
 void test_hub_thumbprint(const char *cert_file, const EVP_MD *md, char *out);
+
+/* Creates DIR/OUT.cert.pem and DIR/OUT.key.pem (azk_pki_create of `kind` with CN `cn`), signed
+ * by DIR/ISSUER.{cert,key}.pem unless `issuer` is NULL; `nb`/`na` (may be NULL) bound its
+ * validity. Fails the test on error. */
+void test_hub_make_cert(const char *dir, enum azk_pki_kind kind, const char *cn, const char *out,
+                        const char *issuer, const char *nb, const char *na);
 
 /* Runs an admin command (`azkit-hub --ready-file F --json ARGS...`) and returns its JSON
  * output (fails the test unless it exits `want_status`). NULL-terminated args. */

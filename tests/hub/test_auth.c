@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "azkit/pki.h"
+#include "hub_harness.h"
 #include "hub/auth.h"
 
 /* The PKI every test uses, made once. */
@@ -24,26 +25,7 @@ static const char *P(const char *name)
 static void make(enum azk_pki_kind kind, const char *cn, const char *out, const char *issuer,
                  const char *nb, const char *na)
 {
-    char o[1024], ic[1024], ik[1024];
-    snprintf(o, sizeof(o), "%s/%s", g_dir, out);
-    struct azk_pki_request r = {0};
-    r.kind = kind;
-    r.common_name = cn;
-    r.out_prefix = o;
-    r.not_before = nb;
-    r.not_after = na;
-    if (issuer != NULL) {
-        snprintf(ic, sizeof(ic), "%s/%s.cert.pem", g_dir, issuer);
-        snprintf(ik, sizeof(ik), "%s/%s.key.pem", g_dir, issuer);
-        r.issuer_cert = ic;
-        r.issuer_key = ik;
-    }
-    struct azk_pki_result res;
-    struct azk_diag d;
-    azk_diag_init(&d);
-    int rc = azk_pki_create(&r, &res, &d);
-    if (rc != 0)
-        fail_msg("create %s: %d %s", cn, rc, d.count ? d.items[0].message : "");
+    test_hub_make_cert(g_dir, kind, cn, out, issuer, nb, na);
 }
 
 static int group_setup(void **state)

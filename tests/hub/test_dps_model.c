@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "azkit/pki.h"
+#include "hub_harness.h"
 #include "hub/dps_model.h"
 
 static char g_dir[512];
@@ -15,20 +16,7 @@ static char *g_dev, *g_inter, *g_root;
 
 static void make(enum azk_pki_kind kind, const char *cn, const char *out, const char *issuer)
 {
-    char o[1024], ic[1024], ik[1024];
-    snprintf(o, sizeof(o), "%s/%s", g_dir, out);
-    struct azk_pki_request r = {0};
-    r.kind = kind;
-    r.common_name = cn;
-    r.out_prefix = o;
-    if (issuer) {
-        snprintf(ic, sizeof(ic), "%s/%s.cert.pem", g_dir, issuer);
-        snprintf(ik, sizeof(ik), "%s/%s.key.pem", g_dir, issuer);
-        r.issuer_cert = ic;
-        r.issuer_key = ik;
-    }
-    struct azk_pki_result res;
-    assert_int_equal(azk_pki_create(&r, &res, NULL), 0);
+    test_hub_make_cert(g_dir, kind, cn, out, issuer, NULL, NULL);
 }
 
 static int group_setup(void **state)

@@ -33,23 +33,7 @@ static const char *file(const char *name, const char *ext)
 
 static void make(enum azk_pki_kind kind, const char *cn, const char *out, const char *issuer)
 {
-    char o[700], ic[700], ik[700];
-    snprintf(o, sizeof(o), "%s/%s", g_dir, out);
-    struct azk_pki_request r = {0};
-    r.kind = kind;
-    r.common_name = cn;
-    r.out_prefix = o;
-    if (issuer != NULL) {
-        snprintf(ic, sizeof(ic), "%s/%s.cert.pem", g_dir, issuer);
-        snprintf(ik, sizeof(ik), "%s/%s.key.pem", g_dir, issuer);
-        r.issuer_cert = ic;
-        r.issuer_key = ik;
-    }
-    struct azk_pki_result res;
-    struct azk_diag d;
-    azk_diag_init(&d);
-    if (azk_pki_create(&r, &res, &d) != 0)
-        fail_msg("create %s: %s", cn, d.count ? d.items[0].message : "");
+    test_hub_make_cert(g_dir, kind, cn, out, issuer, NULL, NULL);
 }
 
 /* ---- enrollments through the store, before start -------------------------------------------- */

@@ -15,6 +15,7 @@
 #include "azkit/pki.h"
 #include "hub/admin_client.h"
 #include "hub/sas.h"
+#include "service_test_util.h"
 #include "support/test_util.h"
 
 #ifndef AZKIT_HUB_BIN
@@ -95,43 +96,21 @@ static int stop_hub(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-struct resp {
-    struct hub_http_response r;
-    cJSON *j;
-    char code[128];
-};
-
-static void do_req_t(const struct hub_admin_target *t, struct resp *out, const char *method,
+static void do_req_t(const struct hub_admin_target *t, struct svc_resp *out, const char *method,
                      const char *path, const char *body, const struct hub_admin_header *h,
                      size_t nh)
 {
-    char err[512];
-    memset(out, 0, sizeof(*out));
-    int rc = hub_admin_request(t, method, path, h, nh, body, body ? strlen(body) : 0, &out->r,
-                               err, sizeof(err));
-    if (rc != 0)
-        fail_msg("%s %s: %s (%s)", method, path, azk_strerror(rc), err);
-    out->j = out->r.body_len ? cJSON_ParseWithLength(out->r.body, out->r.body_len) : NULL;
-    char text[512];
-    hub_admin_error_parse(&out->r, out->code, sizeof(out->code), text, sizeof(text));
+    svc_test_request(t, out, method, path, body, h, nh);
     if (out->r.body_len)
         assert_non_null(strstr(out->r.content_type, "application/json"));
 }
 
-static void do_req(struct resp *out, const char *method, const char *path, const char *body,
+static void do_req(struct svc_resp *out, const char *method, const char *path, const char *body,
                    const char *if_match)
 {
-    char q[200];
-    struct hub_admin_header h = {"If-Match", q};
-    if (if_match)
-        snprintf(q, sizeof(q), "\"%s\"", if_match);
-    do_req_t(&g_t, out, method, path, body, &h, if_match ? 1 : 0);
-}
-
-static void resp_free(struct resp *r)
-{
-    cJSON_Delete(r->j);
-    hub_http_response_free(&r->r);
+    svc_test_request_if(&g_t, out, method, path, body, if_match);
+    if (out->r.body_len)
+        assert_non_null(strstr(out->r.content_type, "application/json"));
 }
 
 static const char *str_at(const cJSON *o, const char *a, const char *b)
@@ -150,7 +129,7 @@ static const char *str_at(const cJSON *o, const char *a, const char *b)
 static void test_devices(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "PUT", "/devices/dev1",
            "{\"deviceId\":\"dev1\",\"authentication\":{\"type\":\"selfSigned\","
            "\"x509Thumbprint\":{\"primaryThumbprint\":\"" TP1 "\",\"secondaryThumbprint\":null}}}",
@@ -167,19 +146,19 @@ static void test_devices(void **state)
     assert_string_equal(str_at(a, "x509Thumbprint", "primaryThumbprint"), TP1N);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "symmetricKey"), "primaryKey")));
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "capabilities"), "iotEdge")));
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* exists, no If-Match -> 409 */
     do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
     assert_int_equal(r.r.status, 409);
     assert_string_equal(r.code, "DeviceAlreadyExists");
     assert_non_null(strstr(str_at(r.j, "ExceptionMessage", NULL), "Tracking ID:"));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* wrong etag -> 412 */
     do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"disabled\"}", "MQ==");
     assert_int_equal(r.r.status, 412);
     assert_string_equal(r.code, "PreconditionFailed");
-    resp_free(&r);
+    svc_resp_free(&r);
     /* right etag -> update (auth kept when absent) */
     do_req(&r, "PUT", "/devices/dev1",
            "{\"deviceId\":\"dev1\",\"status\":\"disabled\",\"statusReason\":\"test\"}", "MA==");
@@ -188,37 +167,37 @@ static void test_devices(void **state)
     assert_string_equal(str_at(r.j, "statusReason", NULL), "test");
     assert_string_equal(str_at(r.j, "authentication", "type"), "selfSigned");
     assert_string_not_equal(r.r.etag, "MA==");
-    resp_free(&r);
+    svc_resp_free(&r);
     /* If-Match "*" */
     do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"enabled\"}", "*");
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "status", NULL), "enabled");
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* certificateAuthority; x509Thumbprint without type -> selfSigned */
     do_req(&r, "PUT", "/devices/dev2", "{\"deviceId\":\"dev2\",\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "authentication", "type"), "certificateAuthority");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/devices/dev3", "{\"authentication\":{\"x509Thumbprint\":{\"primaryThumbprint\":\"" TP1N "\"}}}", NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "authentication", "type"), "selfSigned");
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* bad input -> 400 */
     do_req(&r, "PUT", "/devices/dev4", "{\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":{\"primaryThumbprint\":\"XYZ\"}}}", NULL);
     assert_int_equal(r.r.status, 400);
     assert_string_equal(r.code, "ArgumentInvalid");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/devices/dev4", "{not json", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/devices/dev4", "{\"deviceId\":\"other\"}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/devices/dev4", "{\"status\":\"sleepy\"}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* ids with URL-special characters */
     const char *odd = "a%b#c?d+e";
@@ -231,48 +210,48 @@ static void test_devices(void **state)
     do_req(&r, "PUT", path, body, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "deviceId", NULL), odd);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", path, NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "deviceId", NULL), odd);
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* get / list / top */
     do_req(&r, "GET", "/devices/dev2", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(r.r.etag, "MA==");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/devices/nope", NULL, NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/devices?api-version=2021-04-12", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(cJSON_GetArraySize(r.j) >= 4);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/devices?top=2", NULL, NULL);
     assert_int_equal(cJSON_GetArraySize(r.j), 2);
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* delete: wrong etag 412, then 204, then 404 */
     do_req(&r, "DELETE", "/devices/dev3", NULL, "bm9wZQ==");
     assert_int_equal(r.r.status, 412);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
     assert_int_equal(r.r.status, 204);
     assert_int_equal(r.r.body_len, 0);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/devices/dev3", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* unknown endpoints */
     do_req(&r, "GET", "/nothing/here", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- twins -------------------------------------------------------------------------------- */
@@ -280,10 +259,10 @@ static void test_devices(void **state)
 static void test_twins(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "PUT", "/devices/tw1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/twins/tw1", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     char etag[64];
@@ -294,12 +273,12 @@ static void test_twins(void **state)
     const cJSON *des = cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "desired");
     assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 1);
     assert_non_null(str_at(des, "$metadata", "$lastUpdated"));
-    resp_free(&r);
+    svc_resp_free(&r);
 
     do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":1}}}", "AAAAAAAAAAA=");
     assert_int_equal(r.r.status, 412);
     assert_string_equal(r.code, "PreconditionFailed");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PATCH", "/twins/tw1",
            "{\"tags\":{\"site\":\"lab\"},\"properties\":{\"desired\":{\"x\":1,\"y\":{\"z\":2}}}}",
            etag);
@@ -309,7 +288,7 @@ static void test_twins(void **state)
     assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 2);
     assert_string_equal(str_at(r.j, "tags", "site"), "lab");
     assert_string_not_equal(r.r.etag, etag);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* null deletes; "*" matches */
     do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":null,\"y\":{\"w\":3}}}}", "*");
     assert_int_equal(r.r.status, 200);
@@ -318,7 +297,7 @@ static void test_twins(void **state)
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(des, "y"), "z")->valueint, 2);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(des, "y"), "w")->valueint, 3);
     assert_int_equal(cJSON_GetObjectItem(des, "$version")->valueint, 3);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* PUT replaces desired and tags */
     do_req(&r, "PUT", "/twins/tw1", "{\"tags\":{\"k\":1},\"properties\":{\"desired\":{\"only\":true}}}", "*");
     assert_int_equal(r.r.status, 200);
@@ -326,21 +305,21 @@ static void test_twins(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(des, "only")));
     assert_null(cJSON_GetObjectItem(des, "y"));
     assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "tags"), "site"));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* errors */
     do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"reported\":{\"a\":1}}}", "*");
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PATCH", "/twins/tw1", "{\"tags\":5}", "*");
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/twins/none", NULL, NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PATCH", "/twins/none", "{\"tags\":{}}", "*");
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- methods ------------------------------------------------------------------------------ */
@@ -348,25 +327,25 @@ static void test_twins(void **state)
 static void test_methods(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "PUT", "/devices/m1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/twins/m1/methods",
            "{\"methodName\":\"reboot\",\"responseTimeoutInSeconds\":30,\"connectTimeoutInSeconds\":0,\"payload\":{\"a\":1}}",
            NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotOnline");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/twins/nodev/methods", "{\"methodName\":\"reboot\"}", NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/twins/m1/methods", "{\"payload\":1}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/twins/m1/methods", "{\"methodName\":\"x\",\"responseTimeoutInSeconds\":1000}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- CAs ---------------------------------------------------------------------------------- */
@@ -422,45 +401,45 @@ static void test_cas(void **state)
     snprintf(cpath, sizeof(cpath), "%s.cert.pem", root);
     char *pem = azk_test_read(cpath, NULL);
     char *body = cert_body(pem);
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "PUT", "/azkit/certificates/root1", body, NULL);
     free(body);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "name", NULL), "root1");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
     assert_string_equal(str_at(r.j, "properties", "subject"), "Hub Test Root");
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* not a CA -> 400; not PEM -> 400 */
     char *vjunk = make_verification(root, "JUNK", vpath);
     body = cert_body(vjunk);
     do_req(&r, "PUT", "/azkit/certificates/leaf", body, NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* verify before a code exists -> 400 */
     do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
     assert_int_equal(r.r.status, 400);
     assert_string_equal(r.code, "CertificateVerificationFailed");
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     free(vjunk);
     do_req(&r, "PUT", "/azkit/certificates/junk", "{\"certificate\":\"hello\"}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
 
     do_req(&r, "POST", "/azkit/certificates/root1/generateVerificationCode", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     char code[200];
     snprintf(code, sizeof(code), "%s", str_at(r.j, "properties", "verificationCode"));
     assert_true(strlen(code) >= 16);
-    resp_free(&r);
+    svc_resp_free(&r);
 
     /* wrong CN */
     char *v = make_verification(root, "NOTTHECODE", vpath);
     body = cert_body(v);
     do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     free(v);
     /* right CN, signed by another key */
@@ -469,39 +448,39 @@ static void test_cas(void **state)
     do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
     assert_int_equal(r.r.status, 400);
     assert_string_equal(r.code, "CertificateVerificationFailed");
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     free(v);
     do_req(&r, "GET", "/azkit/certificates/root1", NULL, NULL);
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* the real proof of possession */
     v = make_verification(root, code, vpath);
     body = cert_body(v);
     do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     free(v);
 
     do_req(&r, "GET", "/azkit/certificates", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "value")), 1);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/azkit/certificates/root2", (body = cert_body(pem)), NULL);
     free(body);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "DELETE", "/azkit/certificates/root2", NULL, NULL);
     assert_int_equal(r.r.status, 204);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/azkit/certificates/root2", NULL, NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "CertificateNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/azkit/certificates/none/generateVerificationCode", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(pem);
 }
 
@@ -510,13 +489,13 @@ static void test_cas(void **state)
 static void test_c2d(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "POST", "/azkit/devices/ghost/messages/devicebound", "hi", NULL);
     assert_int_equal(r.r.status, 404);
     assert_string_equal(r.code, "DeviceNotFound");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "PUT", "/devices/q1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
-    resp_free(&r);
+    svc_resp_free(&r);
     struct hub_admin_header h[] = {{"iothub-app-color", "blue"}, {"iothub-messageid", "m-0"},
                                    {"Content-Type", "text/plain"}};
     do_req_t(&g_t, &r, "POST", "/azkit/devices/q1/messages/devicebound?size=big&ttl=60",
@@ -524,72 +503,72 @@ static void test_c2d(void **state)
     assert_int_equal(r.r.status, 200);
     assert_string_equal(str_at(r.j, "messageId", NULL), "m-0");
     assert_non_null(str_at(r.j, "expiryTimeUtc", NULL));
-    resp_free(&r);
+    svc_resp_free(&r);
     for (int i = 1; i < 50; i++) {
         do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "payload", NULL);
         assert_int_equal(r.r.status, 200);
-        resp_free(&r);
+        svc_resp_free(&r);
     }
     do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "one too many", NULL);
     assert_int_equal(r.r.status, 403);
     assert_string_equal(r.code, "DeviceMaximumQueueDepthExceeded");
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/devices/q1", NULL, NULL);
     assert_int_equal(cJSON_GetObjectItem(r.j, "cloudToDeviceMessageCount")->valueint, 50);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound?ttl=abc", "x", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 static void test_telemetry_and_faults(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     do_req(&r, "GET", "/azkit/telemetry", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "records")), 0);
     assert_int_equal(cJSON_GetObjectItem(r.j, "lastSeq")->valueint, 0);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* follow mode: nothing arrives, the hub answers when the wait expires */
     time_t t0 = time(NULL);
     do_req(&r, "GET", "/azkit/telemetry?after=0&device=dev1&max=10&wait=1", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(time(NULL) - t0 >= 0 && time(NULL) - t0 < 10);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "records")), 0);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/azkit/telemetry?max=0", NULL, NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/azkit/telemetry?wait=999", NULL, NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/azkit/faults", "{\"refuseConnects\":2,\"connackCode\":5}", NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "GET", "/azkit/faults", NULL, NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/azkit/faults", "{\"connackCode\":4}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "POST", "/azkit/faults", "{\"dropDevice\":\"nobody\"}", NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     do_req(&r, "DELETE", "/azkit/faults", NULL, NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- authorisation ------------------------------------------------------------------------ */
 
 static void expect_401(const struct hub_admin_target *t)
 {
-    struct resp r;
+    struct svc_resp r;
     do_req_t(t, &r, "GET", "/devices", NULL, NULL, 0);
     assert_int_equal(r.r.status, 401);
     assert_string_equal(r.code, "IotHubUnauthorizedAccess");
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 static void test_auth(void **state)
@@ -618,7 +597,7 @@ static void test_auth(void **state)
     t.authorization = "Bearer nothing";
     expect_401(&t);
     /* accepted forms: sr with port, with /devices suffix (as the Node SDK and others send) */
-    struct resp r;
+    struct svc_resp r;
     t = g_t;
     char sr[300];
     snprintf(sr, sizeof(sr), "%s:%d", g_t.sr, g_t.port);
@@ -626,7 +605,7 @@ static void test_auth(void **state)
     t.authorization = tok;
     do_req_t(&t, &r, "GET", "/devices", NULL, NULL, 0);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* the server certificate must verify against the hub's CA: a wrong CA file fails */
     t = g_t;
     char wrong[700];

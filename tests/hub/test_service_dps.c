@@ -16,6 +16,7 @@
 #include "hub/hub_harness.h"
 #include "hub/sas.h"
 #include "hub/store_dps.h"
+#include "service_test_util.h"
 #include "support/test_util.h"
 
 static struct test_hub g_h;
@@ -104,40 +105,10 @@ static int stop(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-struct resp {
-    struct hub_http_response r;
-    cJSON *j;
-    char code[128];
-};
-
-static void req_t(const struct hub_admin_target *t, struct resp *out, const char *method,
-                  const char *path, const char *body, const struct hub_admin_header *h, size_t nh)
-{
-    char err[512];
-    memset(out, 0, sizeof(*out));
-    int rc = hub_admin_request(t, method, path, h, nh, body, body ? strlen(body) : 0, &out->r,
-                               err, sizeof(err));
-    if (rc != 0)
-        fail_msg("%s %s: %s (%s)", method, path, azk_strerror(rc), err);
-    out->j = out->r.body_len ? cJSON_ParseWithLength(out->r.body, out->r.body_len) : NULL;
-    char text[512];
-    hub_admin_error_parse(&out->r, out->code, sizeof(out->code), text, sizeof(text));
-}
-
-static void req(struct resp *out, const char *method, const char *path, const char *body,
+static void req(struct svc_resp *out, const char *method, const char *path, const char *body,
                 const char *if_match)
 {
-    char q[200];
-    struct hub_admin_header h = {"If-Match", q};
-    if (if_match)
-        snprintf(q, sizeof(q), "\"%s\"", if_match);
-    req_t(&g_t, out, method, path, body, &h, if_match ? 1 : 0);
-}
-
-static void resp_free(struct resp *r)
-{
-    cJSON_Delete(r->j);
-    hub_http_response_free(&r->r);
+    svc_test_request_if(&g_t, out, method, path, body, if_match);
 }
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -169,7 +140,7 @@ static char *enrollment_body(const char *id, const char *cert_prefix, const char
 static void test_enrollments(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     char *body = enrollment_body("dev-1", g_leaf, "enabled");
     req(&r, "PUT", "/enrollments/dev-1", body, NULL);
     free(body);
@@ -180,7 +151,7 @@ static void test_enrollments(void **state)
     snprintf(etag1, sizeof(etag1), "%s", jstr(r.j, "etag"));
     assert_string_equal(etag1, r.r.etag);
     /* GET: cert info, no PEM */
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/enrollments/dev-1", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     const cJSON *prim = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
@@ -188,79 +159,79 @@ static void test_enrollments(void **state)
     assert_non_null(cJSON_GetObjectItem(prim, "info"));
     /* PUT back what GET returned, with a disabled status: the body's etag is the If-Match */
     cJSON *back = cJSON_Duplicate(r.j, 1);
-    resp_free(&r);
+    svc_resp_free(&r);
     cJSON_ReplaceItemInObject(back, "provisioningStatus", cJSON_CreateString("disabled"));
     body = cJSON_PrintUnformatted(back);
     req(&r, "PUT", "/enrollments/dev-1", body, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(jstr(r.j, "provisioningStatus"), "disabled");
     assert_string_not_equal(r.r.etag, etag1);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* the same body again: its etag is stale now -> 412 */
     req(&r, "PUT", "/enrollments/dev-1", body, NULL);
     assert_int_equal(r.r.status, 412);
     assert_string_equal(r.code, "PreconditionFailed");
     assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 412002);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     cJSON_Delete(back);
     /* If-Match header mismatch -> 412; "*" -> 200 */
     body = enrollment_body("dev-1", g_leaf2, "enabled");
     req(&r, "PUT", "/enrollments/dev-1", body, etag1);
     assert_int_equal(r.r.status, 412);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "PUT", "/enrollments/dev-1", body, "*");
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     /* validation: bad JSON, id mismatch, no certificate */
     req(&r, "PUT", "/enrollments/dev-2", "{", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     body = enrollment_body("dev-1", g_leaf, "enabled");
     req(&r, "PUT", "/enrollments/dev-2", body, NULL);
     assert_int_equal(r.r.status, 400);
     assert_non_null(strstr(jstr(r.j, "message"), "differs"));
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     req(&r, "PUT", "/enrollments/dev-2", "{\"attestation\":{\"type\":\"x509\",\"x509\":{}}}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* query with paging */
     body = enrollment_body("dev-2", g_leaf2, "enabled");
     req(&r, "PUT", "/enrollments/dev-2", body, NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
     struct hub_admin_header h[2] = {{"x-ms-max-item-count", "1"}, {"x-ms-continuation", ""}};
-    req_t(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 1);
+    svc_test_request(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 1);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(r.j), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(r.j, 0), "registrationId"), "dev-1");
     assert_string_equal(r.r.continuation, "dev-1");
     char cont[256];
     snprintf(cont, sizeof(cont), "%s", r.r.continuation);
-    resp_free(&r);
+    svc_resp_free(&r);
     h[1].value = cont;
-    req_t(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 2);
+    svc_test_request(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 2);
     assert_int_equal(cJSON_GetArraySize(r.j), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(r.j, 0), "registrationId"), "dev-2");
     assert_string_equal(r.r.continuation, "");
-    resp_free(&r);
+    svc_resp_free(&r);
     /* delete with a wrong If-Match -> 412, then 204, then 404 */
     req(&r, "DELETE", "/enrollments/dev-2", NULL, "bm9wZQ==");
     assert_int_equal(r.r.status, 412);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
     assert_int_equal(r.r.status, 204);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/enrollments/dev-2", NULL, NULL);
     assert_int_equal(r.r.status, 404);
     assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 404201);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 static void test_bulk(void **state)
@@ -270,11 +241,11 @@ static void test_bulk(void **state)
     char *b2 = enrollment_body("bulk-2", g_leaf2, "enabled");
     char body[20000];
     snprintf(body, sizeof(body), "{\"mode\":\"create\",\"enrollments\":[%s,%s]}", b1, b2);
-    struct resp r;
+    struct svc_resp r;
     req(&r, "POST", "/enrollments", body, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.j, "isSuccessful")));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* create again: both exist */
     req(&r, "POST", "/enrollments", body, NULL);
     assert_int_equal(r.r.status, 200);
@@ -282,12 +253,12 @@ static void test_bulk(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "errors")), 2);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.j, "errors"), 0),
                                          "errorCode")->valueint, 409201);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* update: fine; updateIfMatchEtag with a stale etag: one error */
     snprintf(body, sizeof(body), "{\"mode\":\"update\",\"enrollments\":[%s]}", b1);
     req(&r, "POST", "/enrollments", body, NULL);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.j, "isSuccessful")));
-    resp_free(&r);
+    svc_resp_free(&r);
     cJSON *e = cJSON_Parse(b2);
     cJSON_AddStringToObject(e, "etag", "c3RhbGU=");
     char *b2e = cJSON_PrintUnformatted(e);
@@ -299,7 +270,7 @@ static void test_bulk(void **state)
     assert_int_equal(cJSON_GetArraySize(errs), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "registrationId"), "bulk-2");
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "errorCode")->valueint, 412002);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* delete both, plus one that does not exist */
     snprintf(body, sizeof(body), "{\"mode\":\"delete\",\"enrollments\":[{\"registrationId\":"
              "\"bulk-1\"},{\"registrationId\":\"bulk-2\"},{\"registrationId\":\"nope\"}]}");
@@ -307,13 +278,13 @@ static void test_bulk(void **state)
     errs = cJSON_GetObjectItem(r.j, "errors");
     assert_int_equal(cJSON_GetArraySize(errs), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "registrationId"), "nope");
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/enrollments/bulk-1", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "POST", "/enrollments", "{\"mode\":\"frob\",\"enrollments\":[]}", NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(b1);
     free(b2);
 }
@@ -336,24 +307,24 @@ static char *cert_body(const char *prefix)
 static void test_cas_and_groups(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     char *body = cert_body(g_root);
     req(&r, "PUT", "/azkit/dps/certificates/droot", body, NULL);
     assert_int_equal(r.r.status, 200);
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* separate from the hub's CAs */
     struct hub_admin_target hub = g_t;
     snprintf(hub.skn, sizeof(hub.skn), "%s", HUB_SAS_POLICY_HUB);
-    req_t(&hub, &r, "GET", "/azkit/certificates/droot", NULL, NULL, 0);
+    svc_test_request(&hub, &r, "GET", "/azkit/certificates/droot", NULL, NULL, 0);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* a leaf is not a CA */
     char *leaf = cert_body(g_leaf);
     req(&r, "PUT", "/azkit/dps/certificates/leaf", leaf, NULL);
     assert_int_equal(r.r.status, 400);
     assert_string_equal(r.code, "InvalidCertificate");
-    resp_free(&r);
+    svc_resp_free(&r);
     free(leaf);
     /* group referencing an unverified CA -> 400 */
     const char *gref = "{\"enrollmentGroupId\":\"grp1\",\"attestation\":{\"type\":\"x509\","
@@ -361,7 +332,7 @@ static void test_cas_and_groups(void **state)
     req(&r, "PUT", "/enrollmentGroups/grp1", gref, NULL);
     assert_int_equal(r.r.status, 400);
     assert_non_null(strstr(jstr(r.j, "message"), "not verified"));
-    resp_free(&r);
+    svc_resp_free(&r);
     /* proof of possession: verify without a code -> 400; wrong CN -> 400; right -> verified */
     char vpath[800];
     snprintf(vpath, sizeof(vpath), "%s/verif", g_h.dir);
@@ -370,33 +341,33 @@ static void test_cas_and_groups(void **state)
     req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
     assert_int_equal(r.r.status, 400);
     assert_string_equal(r.code, "CertificateVerificationFailed");
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "POST", "/azkit/dps/certificates/droot/generateVerificationCode", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     char code[200];
     snprintf(code, sizeof(code), "%s", jstr(cJSON_GetObjectItem(r.j, "properties"), "verificationCode"));
     assert_true(strlen(code) >= 16);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
     assert_int_equal(r.r.status, 400);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(vb);
     pki(AZK_PKI_VERIFICATION, code, vpath, g_root);
     vb = cert_body(vpath);
     req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "properties"), "isVerified")));
-    resp_free(&r);
+    svc_resp_free(&r);
     free(vb);
     req(&r, "GET", "/azkit/dps/certificates", NULL, NULL);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "value")), 1);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* now the group is accepted */
     req(&r, "PUT", "/enrollmentGroups/grp1", gref, NULL);
     assert_int_equal(r.r.status, 200);
     char etag[128];
     snprintf(etag, sizeof(etag), "%s", r.r.etag);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* a group with a signing certificate; If-Match mismatch on grp1 */
     char f[800];
     snprintf(f, sizeof(f), "%s.cert.pem", g_root);
@@ -415,28 +386,28 @@ static void test_cas_and_groups(void **state)
     req(&r, "PUT", "/enrollmentGroups/grp2", g2s, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(jstr(r.j, "allocationPolicy"), "static");
-    resp_free(&r);
+    svc_resp_free(&r);
     free(g2s);
     req(&r, "PUT", "/enrollmentGroups/grp1", gref, "d3Jvbmc=");
     assert_int_equal(r.r.status, 412);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "PUT", "/enrollmentGroups/grp1", gref, etag);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     struct hub_admin_header h = {"x-ms-max-item-count", "10"};
-    req_t(&g_t, &r, "POST", "/enrollmentGroups/query", "{\"query\":\"*\"}", &h, 1);
+    svc_test_request(&g_t, &r, "POST", "/enrollmentGroups/query", "{\"query\":\"*\"}", &h, 1);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(r.j), 2);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "DELETE", "/enrollmentGroups/grp2", NULL, NULL);
     assert_int_equal(r.r.status, 204);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     free(body);
 }
 
@@ -445,25 +416,28 @@ static void test_cas_and_groups(void **state)
 static void test_registrations(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     req(&r, "GET", "/registrations/reg-a", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_string_equal(jstr(r.j, "status"), "assigned");
-    assert_string_equal(jstr(r.j, "assignedHub"), "localhost");
-    resp_free(&r);
+    /* The stored host name, with the MQTT port appended as devices are told it. */
+    char hub_ep[64];
+    snprintf(hub_ep, sizeof(hub_ep), "localhost:%d", g_h.mqtt_port);
+    assert_string_equal(jstr(r.j, "assignedHub"), hub_ep);
+    svc_resp_free(&r);
     req(&r, "POST", "/registrations/grp1/query", "{\"query\":\"*\"}", NULL);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(r.j), 2);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
     assert_int_equal(r.r.status, 204);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "GET", "/registrations/reg-a", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
     req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
     assert_int_equal(r.r.status, 404);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- authorisation ------------------------------------------------------------------------ */
@@ -471,42 +445,42 @@ static void test_registrations(void **state)
 static void test_auth(void **state)
 {
     (void)state;
-    struct resp r;
+    struct svc_resp r;
     /* both policy names work on the DPS endpoints, with the one service key */
     struct hub_admin_target t = g_t;
     snprintf(t.skn, sizeof(t.skn), "%s", HUB_SAS_POLICY_HUB);
-    req_t(&t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
+    svc_test_request(&t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
-    req_t(&g_t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
+    svc_resp_free(&r);
+    svc_test_request(&g_t, &r, "POST", "/enrollments/query", NULL, NULL, 0);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* provisioningserviceowner has no rights on the IoT Hub endpoints */
-    req_t(&g_t, &r, "GET", "/devices", NULL, NULL, 0);
+    svc_test_request(&g_t, &r, "GET", "/devices", NULL, NULL, 0);
     assert_int_equal(r.r.status, 401);
-    resp_free(&r);
-    req_t(&t, &r, "GET", "/devices", NULL, NULL, 0);
+    svc_resp_free(&r);
+    svc_test_request(&t, &r, "GET", "/devices", NULL, NULL, 0);
     assert_int_equal(r.r.status, 200);
-    resp_free(&r);
+    svc_resp_free(&r);
     /* wrong key, unknown policy, expired */
     t = g_t;
     snprintf(t.key, sizeof(t.key), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    svc_test_request(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
     assert_int_equal(r.r.status, 401);
     assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 401002);
-    resp_free(&r);
+    svc_resp_free(&r);
     t = g_t;
     snprintf(t.skn, sizeof(t.skn), "enrollmentread");
-    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    svc_test_request(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
     assert_int_equal(r.r.status, 401);
-    resp_free(&r);
+    svc_resp_free(&r);
     char tok[HUB_SAS_TOKEN_MAX];
     t = g_t;
     hub_sas_create(g_t.key, g_t.sr, HUB_SAS_POLICY_DPS, (int64_t)time(NULL) - 5, tok, sizeof(tok));
     t.authorization = tok;
-    req_t(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
+    svc_test_request(&t, &r, "GET", "/enrollments/dev-1", NULL, NULL, 0);
     assert_int_equal(r.r.status, 401);
-    resp_free(&r);
+    svc_resp_free(&r);
 }
 
 /* ---- the admin CLI ------------------------------------------------------------------------ */

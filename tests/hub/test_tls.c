@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "azkit/pki.h"
+#include "hub_harness.h"
 #include "hub/auth.h"
 #include "hub/server_pki.h"
 #include "hub/tls.h"
@@ -29,25 +30,7 @@ static const char *P(const char *name)
 static void make(enum azk_pki_kind kind, const char *cn, const char *out, const char *issuer,
                  const char *nb, const char *na)
 {
-    char o[1024], ic[1024], ik[1024];
-    snprintf(o, sizeof(o), "%s/%s", g_dir, out);
-    struct azk_pki_request r = {0};
-    r.kind = kind;
-    r.common_name = cn;
-    r.out_prefix = o;
-    r.not_before = nb;
-    r.not_after = na;
-    if (issuer != NULL) {
-        snprintf(ic, sizeof(ic), "%s/%s.cert.pem", g_dir, issuer);
-        snprintf(ik, sizeof(ik), "%s/%s.key.pem", g_dir, issuer);
-        r.issuer_cert = ic;
-        r.issuer_key = ik;
-    }
-    struct azk_pki_result res;
-    struct azk_diag d;
-    azk_diag_init(&d);
-    if (azk_pki_create(&r, &res, &d) != 0)
-        fail_msg("create %s: %s", cn, d.count ? d.items[0].message : "");
+    test_hub_make_cert(g_dir, kind, cn, out, issuer, nb, na);
 }
 
 static int group_setup(void **state)

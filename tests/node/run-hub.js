@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // Interop test: Microsoft's official Azure IoT Node.js SDKs (azure-iot-device +
-// azure-iot-device-mqtt, azure-iothub, pinned in package.json) against azkit-hub.
+// azure-iot-device-mqtt, azure-iothub, pinned in package.json) against azkit-hub, and the
+// provisioning SDKs (azure-iot-provisioning-device(-mqtt), azure-iot-security-x509,
+// azure-iot-provisioning-service) against its DPS.
 //
-//   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit
+//   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit [--suite hub|dps]
+//
+// --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry
+// (sdk-scenarios.js). --suite dps (ctest node_interop_dps): enrollment CRUD with the provisioning
+// service SDK, X.509 registration (individual + intermediate group) with the provisioning device
+// SDK followed by a connection to the assigned hub, and the refusals (dps-scenarios.js).
 //
 // This runner uses node's built-ins only. It makes a temp dir, creates a PKI with the azkit CLI,
 // starts `azkit-hub serve --service-port 443 --mqtt-port 0`, registers devices with the admin
@@ -30,15 +37,16 @@ function step(msg) {
 
 function parseArgs(argv) {
   const o = { hub: process.env.AZKIT_HUB_BIN, azkit: process.env.AZKIT_BIN, keep: false,
-              servicePort: '443' };
+              servicePort: '443', suite: 'hub' };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--hub') o.hub = argv[++i];
     else if (a === '--azkit') o.azkit = argv[++i];
     else if (a === '--keep') o.keep = true;
+    else if (a === '--suite' && ['hub', 'dps'].includes(argv[i + 1])) o.suite = argv[++i];
     else if (a === '--service-port') o.servicePort = argv[++i]; // for debugging only: the
     // service SDK cannot reach any port but 443, so the SDK scenarios fail elsewhere.
-    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--keep]`); process.exit(2); }
+    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps] [--keep]`); process.exit(2); }
   }
   if (!o.hub || !o.azkit) { console.error('run-hub: --hub and --azkit are required'); process.exit(2); }
   o.hub = path.resolve(o.hub);
@@ -70,9 +78,11 @@ function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 async function startHub() {
   const log = fs.openSync(hubLog, 'a');
+  // --dps-retry-after 1: the provisioning SDK waits retry-after seconds between polls (Azure
+  // and the hub's default: 3).
   hub = spawn(opts.hub, ['serve', '--data', data, '--mqtt-port', '0',
                          '--service-port', opts.servicePort, '--ready-file', readyFile,
-                         '--log-level', 'debug'],
+                         '--log-level', 'debug', '--dps-retry-after', '1'],
               { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   hub.on('exit', (code, sig) => { hubExited = { code, sig }; });
@@ -96,15 +106,16 @@ async function stopHub() {
   return st;
 }
 
-// Runs one scenario of sdk-scenarios.js in a child node with the hub's CA trusted.
-function scenario(name, cfg, ready) {
+// Runs one scenario of sdk-scenarios.js (or dps-scenarios.js) in a child node with the hub's CA
+// trusted.
+function scenario(name, cfg, ready, script = 'sdk-scenarios.js') {
   return new Promise((resolve, reject) => {
     step(`scenario ${name}: start (NODE_EXTRA_CA_CERTS=${ready.ca})`);
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: ready.ca,
                   // 'localhost' must reach the hub on 127.0.0.1 (it listens there), also on
                   // hosts whose resolver lists ::1 first.
                   NODE_OPTIONS: ((process.env.NODE_OPTIONS || '') + ' --dns-result-order=ipv4first').trim() };
-    const child = spawn(process.execPath, [path.join(__dirname, 'sdk-scenarios.js'), name,
+    const child = spawn(process.execPath, [path.join(__dirname, script), name,
                                            JSON.stringify(cfg)],
                         { env, stdio: ['ignore', 'inherit', 'inherit'], cwd: __dirname });
     const timer = setTimeout(() => { child.kill('SIGKILL'); }, 40000);
@@ -117,7 +128,8 @@ function scenario(name, cfg, ready) {
 }
 
 async function main() {
-  step(`temp dir ${dir}; node ${process.version}`);
+  step(`temp dir ${dir}; node ${process.version}; suite ${opts.suite}`);
+  if (opts.suite === 'dps') return mainDps();
 
   step('PKI: root -> intermediate -> device "node-ca-1"; self-signed "node-ss-1"');
   fs.mkdirSync(pki);
@@ -159,6 +171,41 @@ async function main() {
   await scenario('registry', { ...common, deviceId: 'node-reg-1',
                                cert: path.join(pki, 'node-reg-1.cert.pem'),
                                key: path.join(pki, 'node-reg-1.key.pem') }, ready);
+
+  step('stop the hub (SIGTERM)');
+  const st = await stopHub();
+  assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+}
+
+async function mainDps() {
+  step('PKI: root -> intermediate -> devices "node-dps-grp-1", "node-dps-grp-2"; self-signed ' +
+       '"node-dps-ss-1", "node-dps-crud-1", "node-dps-none"');
+  fs.mkdirSync(pki);
+  const p = (name) => path.join(pki, name);
+  azkit('pki', 'root', '--cn', 'Node DPS Root', '--out', p('root'));
+  azkit('pki', 'intermediate', '--ca', p('root'), '--cn', 'Node DPS Intermediate', '--out', p('inter'));
+  for (const id of ['node-dps-grp-1', 'node-dps-grp-2']) azkit('pki', 'device', id, '--ca', p('inter'), '--out', p(id));
+  for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none']) azkit('pki', 'self-signed', id, '--out', p(id));
+
+  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
+  const ready = await startHub();
+  step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, id_scope: ready.id_scope, dps_host: ready.dps_host })}`);
+  assert.strictEqual(String(ready.service_port), opts.servicePort);
+  assert.match(String(ready.id_scope), /^0ne[0-9A-Fa-f]{8}$/, 'id_scope in the ready file');
+  assert.ok(ready.dps_host, 'dps_host in the ready file');
+  assert.match(ready.connection_string, /SharedAccessKeyName=iothubowner;/);
+  // The provisioning service SDK with DPS's own policy name (the hub signs it with the same key).
+  const dpsConnectionString = ready.connection_string.replace('SharedAccessKeyName=iothubowner;',
+                                                             'SharedAccessKeyName=provisioningserviceowner;');
+  const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port, idScope: ready.id_scope,
+                   dpsHost: ready.dps_host, serviceConnectionString: ready.connection_string,
+                   dpsConnectionString, pki };
+  const dps = (name, cfg) => scenario(name, { ...common, ...cfg }, ready, 'dps-scenarios.js');
+
+  await dps('service', { deviceId: 'node-dps-crud-1' });
+  await dps('register', { deviceId: 'node-dps-ss-1' });
+  await dps('group', { deviceId: 'node-dps-grp-1' });
+  await dps('negative', { deviceId: 'node-dps-none' });
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

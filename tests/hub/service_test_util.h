@@ -1,0 +1,31 @@
+/* Service API requests for the tests: one HTTPS request through the admin client, its answer
+ * parsed (JSON body, Azure error code). */
+#ifndef AZK_TEST_SERVICE_TEST_UTIL_H
+#define AZK_TEST_SERVICE_TEST_UTIL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "hub/admin_client.h"
+
+struct svc_resp {
+    struct hub_http_response r;
+    cJSON *j;       /* the body as JSON (NULL when empty or not JSON) */
+    char code[128]; /* the error code of an error answer, else "" */
+};
+
+/* METHOD PATH with `body` (may be NULL) and headers `h`; fails the test when there is no
+ * answer. Free with svc_resp_free(). */
+void svc_test_request(const struct hub_admin_target *t, struct svc_resp *out, const char *method,
+                      const char *path, const char *body, const struct hub_admin_header *h,
+                      size_t nh);
+
+/* svc_test_request() with `If-Match: "if_match"` unless if_match is NULL. */
+void svc_test_request_if(const struct hub_admin_target *t, struct svc_resp *out,
+                         const char *method, const char *path, const char *body,
+                         const char *if_match);
+
+void svc_resp_free(struct svc_resp *r);
+
+#endif

@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+// The provisioning side of the Node.js interop test; started by run-hub.js --suite dps as
+//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node dps-scenarios.js service|register|group|negative '<json>'
+// Config: {hub, readyFile, mqttPort, idScope, dpsHost, serviceConnectionString,
+//          dpsConnectionString, pki, deviceId}; the PKI files are <pki>/<id>.cert.pem,
+//          .key.pem, .chain.pem (CA-signed devices), root.*, inter.*.
+//
+// SDKs: azure-iot-provisioning-service (enrollments over HTTPS on port 443, policy
+// provisioningserviceowner), azure-iot-provisioning-device + azure-iot-provisioning-device-mqtt +
+// azure-iot-security-x509 (registration over MQTT on the hub's listener), then
+// azure-iot-device(-mqtt) on the assigned hub. The admin CLI is only used to read telemetry.
+'use strict';
+
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const { ProvisioningServiceClient } = require('azure-iot-provisioning-service');
+const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device');
+const { Mqtt: ProvMqtt } = require('azure-iot-provisioning-device-mqtt');
+const { X509Security } = require('azure-iot-security-x509');
+const { Client: DeviceClient, Message } = require('azure-iot-device');
+const { Mqtt } = require('azure-iot-device-mqtt');
+const iothub = require('azure-iothub');
+
+const mode = process.argv[2];
+const cfg = JSON.parse(process.argv[3] || '{}');
+const t0 = Date.now();
+function step(msg) {
+  console.log(`[dps ${mode} ${cfg.deviceId || ''} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+const pem = (name) => fs.readFileSync(path.join(cfg.pki, name), 'utf8');
+
+function admin(...args) {
+  try {
+    return JSON.parse(execFileSync(cfg.hub, [...args, '--ready-file', cfg.readyFile, '--json'],
+                                   { encoding: 'utf8', timeout: 20000 }));
+  } catch (e) {
+    throw new Error(`azkit-hub ${args.join(' ')} failed (status ${e.status}): ${e.stdout || ''}${e.stderr || ''}`);
+  }
+}
+
+function withTimeout(what, ms, promise) {
+  let t;
+  return Promise.race([
+    promise.finally(() => clearTimeout(t)),
+    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timeout (${ms} ms): ${what}`)), ms); }),
+  ]);
+}
+
+const describe = (err) => `${err && err.constructor && err.constructor.name} (name ${err && err.name}): ` +
+  `${err && err.message}${err && err.result ? ' result=' + JSON.stringify(err.result) : ''}` +
+  `${err && err.responseBody ? ' responseBody=' + err.responseBody : ''}`;
+
+function serviceClient() {
+  return ProvisioningServiceClient.fromConnectionString(cfg.dpsConnectionString);
+}
+
+// Registers with the provisioning device SDK (X.509): the certificate PEM may be a chain (leaf
+// first), as the SDK sends whatever cert holds.
+function provisioningClient(registrationId, certFile, keyFile) {
+  const security = new X509Security(registrationId, { cert: pem(certFile), key: pem(keyFile) });
+  // 'localhost:<port>': the SDK connects to mqtts://<provisioningHost>.
+  return ProvisioningDeviceClient.create(`localhost:${cfg.mqttPort}`, cfg.idScope, new ProvMqtt(), security);
+}
+
+async function register(registrationId, certFile, keyFile) {
+  const client = provisioningClient(registrationId, certFile, keyFile);
+  step(`register ${registrationId} (provisioningHost localhost:${cfg.mqttPort}, idScope ${cfg.idScope}, cert ${certFile})`);
+  return withTimeout(`register ${registrationId}`, 30000, client.register());
+}
+
+// Opens the assigned hub the way the SDK samples do, sends one message, checks the hub stored it.
+async function sendViaAssignedHub(result, certFile, keyFile) {
+  const cs = `HostName=${result.assignedHub};DeviceId=${result.deviceId};x509=true`;
+  step(`device client on the assigned hub: ${cs}`);
+  const client = DeviceClient.fromConnectionString(cs, Mqtt);
+  client.setOptions({ cert: pem(certFile), key: pem(keyFile) });
+  client.on('error', (err) => { console.error(`device client error: ${err && err.stack || err}`); });
+  await withTimeout('open', 10000, client.open());
+  const before = admin('telemetry', '--device', result.deviceId).lastSeq;
+  const body = JSON.stringify({ provisioned: result.deviceId, via: result.assignedHub });
+  const msg = new Message(body);
+  msg.properties.add('source', 'dps');
+  await withTimeout('sendEvent', 10000, client.sendEvent(msg));
+  await withTimeout('close', 10000, client.close());
+  const tel = admin('telemetry', '--device', result.deviceId, '--after', String(before));
+  step(`telemetry: ${JSON.stringify(tel.records.map((r) => ({ payload: r.payload, properties: r.properties })))}`);
+  assert.strictEqual(tel.records.length, 1, 'one telemetry record');
+  assert.strictEqual(tel.records[0].payload, body);
+  assert.strictEqual(tel.records[0].properties.source, 'dps');
+}
+
+function checkAssigned(result, registrationId, deviceId) {
+  step(`register result: ${JSON.stringify(result)}`);
+  assert.strictEqual(result.status, 'assigned');
+  assert.strictEqual(result.registrationId, registrationId);
+  assert.strictEqual(result.deviceId, deviceId);
+  // Emulator extension: ':port' because the MQTT port is not 8883.
+  assert.match(result.assignedHub, new RegExp(`:${cfg.mqttPort}$`), 'assignedHub carries the MQTT port');
+  assert.ok(result.createdDateTimeUtc && result.lastUpdatedDateTimeUtc && result.etag);
+}
+
+// (1) Enrollment CRUD with azure-iot-provisioning-service.
+async function serviceScenario() {
+  const svc = serviceClient();
+  const id = cfg.deviceId;
+  const certPem = pem(`${id}.cert.pem`);
+
+  // --- individual enrollment ---
+  step(`createOrUpdateIndividualEnrollment ${id} (x509 clientCertificates, disabled)`);
+  const created = (await svc.createOrUpdateIndividualEnrollment({
+    registrationId: id,
+    deviceId: `${id}-dev`,
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: certPem } } } },
+    provisioningStatus: 'disabled',
+    initialTwin: { tags: { origin: 'node-crud' }, properties: { desired: { interval: 5 } } },
+  })).responseBody;
+  step(`  created: etag=${created.etag} status=${created.provisioningStatus}`);
+  assert.strictEqual(created.registrationId, id);
+  assert.strictEqual(created.deviceId, `${id}-dev`);
+  assert.strictEqual(created.provisioningStatus, 'disabled');
+  assert.ok(created.etag, 'etag');
+  assert.ok(created.createdDateTimeUtc && created.lastUpdatedDateTimeUtc);
+  const info = created.attestation.x509.clientCertificates.primary.info;
+  assert.ok(info && info.sha1Thumbprint && info.subjectName, 'certificate info');
+  step(`  certificate info: ${JSON.stringify(info)}`);
+
+  step('getIndividualEnrollment');
+  const got = (await svc.getIndividualEnrollment(id)).responseBody;
+  assert.strictEqual(got.registrationId, id);
+  assert.strictEqual(got.etag, created.etag);
+  assert.deepStrictEqual(got.initialTwin.tags, { origin: 'node-crud' });
+
+  step('update: provisioningStatus enabled, PUT the returned object (etag -> If-Match)');
+  got.provisioningStatus = 'enabled';
+  const updated = (await svc.createOrUpdateIndividualEnrollment(got)).responseBody;
+  assert.strictEqual(updated.provisioningStatus, 'enabled');
+  assert.notStrictEqual(updated.etag, created.etag, 'etag changes on update');
+  step(`  updated: etag=${updated.etag}`);
+
+  step('update with the stale etag -> InvalidEtagError (412)');
+  await assert.rejects(svc.createOrUpdateIndividualEnrollment({ ...got, etag: created.etag }), (err) => {
+    step(`  ${describe(err)}`);
+    return err.constructor.name === 'InvalidEtagError' && err.response.statusCode === 412;
+  });
+
+  step('createIndividualEnrollmentQuery({query: "*"})');
+  const q = (await svc.createIndividualEnrollmentQuery({ query: '*' }).next()).responseBody;
+  assert.ok(Array.isArray(q) && q.some((e) => e.registrationId === id), 'the query lists the enrollment');
+
+  step('deleteIndividualEnrollment with the stale etag -> InvalidEtagError (412)');
+  await assert.rejects(svc.deleteIndividualEnrollment(id, created.etag),
+    (err) => err.constructor.name === 'InvalidEtagError');
+  step('deleteIndividualEnrollment(enrollment) (its etag)');
+  await svc.deleteIndividualEnrollment(updated);
+  step('getIndividualEnrollment after delete -> 404');
+  await assert.rejects(svc.getIndividualEnrollment(id), (err) => {
+    step(`  ${describe(err)}`);
+    return err.response && err.response.statusCode === 404 && /404201/.test(err.responseBody);
+  });
+
+  // --- enrollment group (the sample's pattern: create disabled, update with the etag) ---
+  const gid = 'node-dps-crud-group';
+  step(`createOrUpdateEnrollmentGroup ${gid} (x509 signingCertificates = root, disabled)`);
+  const g = (await svc.createOrUpdateEnrollmentGroup({
+    enrollmentGroupId: gid,
+    attestation: { type: 'x509', x509: { signingCertificates: { primary: { certificate: pem('root.cert.pem') } } } },
+    provisioningStatus: 'disabled',
+    reprovisionPolicy: { updateHubAssignment: true, migrateDeviceData: true },
+  })).responseBody;
+  step(`  created: etag=${g.etag} status=${g.provisioningStatus}`);
+  assert.strictEqual(g.enrollmentGroupId, gid);
+  assert.strictEqual(g.provisioningStatus, 'disabled');
+  assert.ok(g.etag);
+  assert.ok(g.attestation.x509.signingCertificates.primary.info.sha256Thumbprint, 'signing certificate info');
+  g.provisioningStatus = 'enabled';
+  step('createOrUpdateEnrollmentGroup(returned group, enabled)');
+  const g2 = (await svc.createOrUpdateEnrollmentGroup(g)).responseBody;
+  assert.strictEqual(g2.provisioningStatus, 'enabled');
+  assert.notStrictEqual(g2.etag, g.etag);
+  step('getEnrollmentGroup');
+  const g3 = (await svc.getEnrollmentGroup(gid)).responseBody;
+  assert.strictEqual(g3.provisioningStatus, 'enabled');
+  assert.strictEqual(g3.etag, g2.etag);
+  step('createEnrollmentGroupQuery({query: "*"})');
+  const gq = (await svc.createEnrollmentGroupQuery({ query: '*' }).next()).responseBody;
+  assert.ok(gq.some((e) => e.enrollmentGroupId === gid));
+  step('update with the stale etag -> InvalidEtagError (412)');
+  await assert.rejects(svc.createOrUpdateEnrollmentGroup({ ...g3, etag: g.etag }),
+    (err) => err.constructor.name === 'InvalidEtagError');
+  step('deleteEnrollmentGroup(id, etag)');
+  await svc.deleteEnrollmentGroup(gid, g3.etag);
+  await assert.rejects(svc.getEnrollmentGroup(gid), (err) => err.response && err.response.statusCode === 404);
+  await assert.rejects(svc.deleteEnrollmentGroup(gid), (err) => err.response && err.response.statusCode === 404);
+
+  // --- authorisation ---
+  step('provisioning service client with a wrong key -> UnauthorizedError');
+  const wrongKey = Buffer.alloc(32, 9).toString('base64');
+  const bad = ProvisioningServiceClient.fromConnectionString(
+    cfg.dpsConnectionString.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${wrongKey}`));
+  await assert.rejects(bad.getEnrollmentGroup('any'), (err) => {
+    step(`  ${describe(err)}`);
+    return err.constructor.name === 'UnauthorizedError';
+  });
+  step('the iothubowner connection string also works for DPS');
+  const viaHubPolicy = ProvisioningServiceClient.fromConnectionString(cfg.serviceConnectionString);
+  const q2 = (await viaHubPolicy.createEnrollmentGroupQuery({ query: '*' }).next()).responseBody;
+  assert.ok(Array.isArray(q2));
+  step('provisioningserviceowner has no rights on the hub: azure-iothub Registry -> UnauthorizedError');
+  const reg = iothub.Registry.fromConnectionString(cfg.dpsConnectionString);
+  await assert.rejects(reg.list(), (err) => {
+    step(`  ${describe(err)}`);
+    return err.constructor.name === 'UnauthorizedError';
+  });
+}
+
+// (2a) Individual enrollment (self-signed leaf): service SDK creates it, device SDK registers,
+// the device connects to the assigned hub.
+async function registerScenario() {
+  const svc = serviceClient();
+  const id = cfg.deviceId;
+  const deviceId = `${id}-dev`;
+  step(`createOrUpdateIndividualEnrollment ${id} -> deviceId ${deviceId}, initialTwin`);
+  await svc.createOrUpdateIndividualEnrollment({
+    registrationId: id,
+    deviceId,
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: pem(`${id}.cert.pem`) } } } },
+    provisioningStatus: 'enabled',
+    initialTwin: { tags: { provisionedBy: 'node' }, properties: { desired: { interval: 11 } } },
+  });
+
+  const result = await register(id, `${id}.cert.pem`, `${id}.key.pem`);
+  checkAssigned(result, id, deviceId);
+  assert.strictEqual(result.substatus, 'initialAssignment');
+
+  step('getDeviceRegistrationState');
+  const rs = (await svc.getDeviceRegistrationState(id)).responseBody;
+  step(`  ${JSON.stringify(rs)}`);
+  assert.strictEqual(rs.status, 'assigned');
+  assert.strictEqual(rs.deviceId, deviceId);
+  // assignedHub carries ':<port>' (emulator extension) for the device and the service API alike.
+  assert.strictEqual(rs.assignedHub, result.assignedHub,
+                     'the service API and the device see the same assignedHub');
+  const en = (await svc.getIndividualEnrollment(id)).responseBody;
+  assert.ok(en.registrationState && en.registrationState.status === 'assigned', 'enrollment.registrationState');
+
+  step('the hub registry has the device (selfSigned) with the initial twin');
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const dev = (await registry.get(deviceId)).responseBody;
+  assert.strictEqual(dev.authentication.type, 'selfSigned');
+  const twin = (await registry.getTwin(deviceId)).responseBody;
+  assert.deepStrictEqual(twin.tags, { provisionedBy: 'node' });
+  assert.strictEqual(twin.properties.desired.interval, 11);
+
+  await sendViaAssignedHub(result, `${id}.cert.pem`, `${id}.key.pem`);
+
+  step('register again -> the same device');
+  const again = await register(id, `${id}.cert.pem`, `${id}.key.pem`);
+  assert.strictEqual(again.deviceId, deviceId);
+  assert.strictEqual(again.assignedHub, result.assignedHub);
+
+  step('disable the enrollment: register fails (status disabled)');
+  en.provisioningStatus = 'disabled';
+  await svc.createOrUpdateIndividualEnrollment(en);
+  await assert.rejects(register(id, `${id}.cert.pem`, `${id}.key.pem`), (err) => {
+    step(`  ${describe(err)}`);
+    // The SDK's polling state machine knows no 'disabled' status: SyntaxError, as against Azure.
+    return err.constructor.name === 'SyntaxError' && /disabled/.test(err.message) &&
+      err.result && err.result.status === 'disabled';
+  });
+}
+
+// (2b) Enrollment group on the intermediate: the device sends leaf + intermediate (the chain
+// file); (3b) a device that sends only its leaf is refused.
+async function groupScenario() {
+  const svc = serviceClient();
+  const id = cfg.deviceId;
+  const gid = 'node-dps-inter-group';
+  step(`createOrUpdateEnrollmentGroup ${gid} (signingCertificates = the intermediate)`);
+  const g = (await svc.createOrUpdateEnrollmentGroup({
+    enrollmentGroupId: gid,
+    attestation: { type: 'x509', x509: { signingCertificates: { primary: { certificate: pem('inter.cert.pem') } } } },
+    provisioningStatus: 'enabled',
+    initialTwin: { tags: { group: gid } },
+  })).responseBody;
+  assert.ok(g.etag);
+
+  const result = await register(id, `${id}.chain.pem`, `${id}.key.pem`);
+  checkAssigned(result, id, id);
+
+  step(`createEnrollmentGroupDeviceRegistrationStateQuery(${gid})`);
+  const regs = (await svc.createEnrollmentGroupDeviceRegistrationStateQuery({ query: '*' }, gid).next()).responseBody;
+  step(`  ${JSON.stringify(regs.map((r) => ({ registrationId: r.registrationId, status: r.status })))}`);
+  assert.ok(regs.some((r) => r.registrationId === id && r.status === 'assigned'));
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const twin = (await registry.getTwin(id)).responseBody;
+  assert.deepStrictEqual(twin.tags, { group: gid });
+
+  await sendViaAssignedHub(result, `${id}.chain.pem`, `${id}.key.pem`);
+
+  // The same PKI, a second device, but it sends only its leaf: DPS cannot build the chain to
+  // the intermediate the group holds.
+  const leafOnly = 'node-dps-grp-2';
+  step(`${leafOnly} sends its leaf only (cert.pem, no intermediate) -> refused`);
+  await assert.rejects(register(leafOnly, `${leafOnly}.cert.pem`, `${leafOnly}.key.pem`), (err) => {
+    step(`  ${describe(err)}`);
+    return err.constructor.name === 'UnauthorizedError' &&
+      (/401002|unauthori/i.test(err.message) || (err.result && err.result.errorCode === 401002));
+  });
+  step(`${leafOnly} with its chain -> assigned`);
+  const r2 = await register(leafOnly, `${leafOnly}.chain.pem`, `${leafOnly}.key.pem`);
+  checkAssigned(r2, leafOnly, leafOnly);
+}
+
+// (3a) A device with no enrollment at all.
+async function negativeScenario() {
+  const id = cfg.deviceId;
+  step(`${id}: no enrollment -> register fails with UnauthorizedError / 401002`);
+  let caught = null;
+  await assert.rejects(register(id, `${id}.cert.pem`, `${id}.key.pem`), (err) => {
+    caught = err;
+    step(`  ${describe(err)}`);
+    return true;
+  });
+  assert.strictEqual(caught.constructor.name, 'UnauthorizedError', 'error class');
+  assert.ok(/401002|unauthori/i.test(caught.message) || (caught.result && caught.result.errorCode === 401002),
+            'the error mentions 401002 / unauthorized');
+  if (caught.result) assert.strictEqual(caught.result.errorCode, 401002, 'result.errorCode');
+
+  step('getDeviceRegistrationState for it -> 404');
+  await assert.rejects(serviceClient().getDeviceRegistrationState(id),
+    (err) => err.response && err.response.statusCode === 404);
+  step('a wrong id scope -> refused');
+  const security = new X509Security(id, { cert: pem(`${id}.cert.pem`), key: pem(`${id}.key.pem`) });
+  const wrong = ProvisioningDeviceClient.create(`localhost:${cfg.mqttPort}`, '0ne00000000', new ProvMqtt(), security);
+  await assert.rejects(withTimeout('register (wrong scope)', 30000, wrong.register()), (err) => {
+    step(`  ${describe(err)}`);
+    return !/^timeout/.test(err.message);
+  });
+}
+
+const scenarios = { service: serviceScenario, register: registerScenario, group: groupScenario,
+                    negative: negativeScenario };
+if (!scenarios[mode]) {
+  console.error(`usage: dps-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
+  process.exit(2);
+}
+scenarios[mode]().then(() => process.exit(0), (err) => {
+  console.error(`[dps ${mode} ${cfg.deviceId || ''}] FAIL: ${err && err.stack || err}`);
+  if (err && err.responseBody) console.error(`response body: ${err.responseBody}`);
+  if (err && err.result) console.error(`result: ${JSON.stringify(err.result)}`);
+  process.exit(1);
+});
