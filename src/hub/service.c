@@ -35,6 +35,23 @@
 #define SVC_BODY_MAX (512 * 1024)
 #define SVC_HEADERS_MAX (64 * 1024)
 #define SVC_MAX_HOSTS (HUB_MAX_HOSTNAMES + 4)
+/* Concurrent service connections; the next ones are closed at once (with a log line). */
+#define SVC_MAX_CONNS 256
+/* A new connection must complete its TLS handshake and its first request (line, headers and
+ * body) within this many seconds, however slowly it trickles bytes in. */
+#define SVC_REQUEST_DEADLINE_S 15
+/* evhttp's per-read/write idle timeout, and the time a kept-alive connection gets, after an
+ * answer, to send its next complete request. */
+#define SVC_IDLE_S 120
+
+/* One accepted service connection (see "connection limits" below). */
+struct svc_conn {
+    struct svc_conn *next, *prev;
+    struct hub_service *s; /* NULL once the service stopped */
+    struct bufferevent *bev;
+    struct event *timer;   /* the request deadline (or the refusal); NULL after stop */
+    bool refused;          /* over the cap: closed at once, not counted */
+};
 
 struct hub_service {
     struct hub_daemon *d;
@@ -47,7 +64,9 @@ struct hub_service {
     const char *hosts[SVC_MAX_HOSTS];
     size_t host_count;
     struct svc_op ops;   /* list head of pending asynchronous answers */
-    void *telemetry;     /* svc_telemetry.c's waiters */
+    void *telemetry;     /* svc_telemetry.c's state */
+    struct svc_conn conns; /* list head of the accepted connections */
+    size_t conn_count;     /* those counted against SVC_MAX_CONNS */
 };
 
 void **svc_telemetry_slot(struct hub_service *s)
@@ -378,9 +397,13 @@ static bool is_dps_path(const char *path)
     return false;
 }
 
+static struct svc_conn *conn_of_request(struct evhttp_request *req);
+static void conn_request_started(struct evhttp_request *req);
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct hub_service *s = arg;
+    conn_request_started(req);
     struct svc_req r;
     memset(&r, 0, sizeof(r));
     r.s = s;
@@ -489,6 +512,131 @@ static void handle(struct evhttp_request *req, void *arg)
     free(r.body);
 }
 
+/* ---- connection limits -------------------------------------------------------------------- *
+ *
+ * libevent 2.1's evhttp has no connection cap and no absolute deadline: evhttp_set_timeout()
+ * and evhttp_set_timeout_tv() are per-read idle timeouts (a client sending one byte every
+ * minute resets them forever), and 2.1 has neither evhttp_set_max_connections() nor
+ * evhttp_set_newreqcb() (both 2.2). The only per-connection hook at accept time is the
+ * bufferevent callback (bevcb), which does not get the evhttp_connection. So:
+ *  - bevcb creates a struct svc_conn, hangs it on the SSL object (ex_data) and counts it;
+ *    the ex_data free callback runs when the bufferevent frees its SSL, i.e. when evhttp has
+ *    freed the connection, however that happened (EOF, error, timeout, evhttp_free), and
+ *    uncounts it. evhttp_connection_set_closecb() is not usable for this: the connection is
+ *    unknown until its first request is complete.
+ *  - a timer per connection is the deadline; when it fires the socket is shut down
+ *    (shutdown(2), the fd stays evhttp's), so evhttp sees EOF and frees the connection through
+ *    its normal error path. A connection over the cap gets the same treatment at once (bevcb
+ *    must return an SSL bufferevent: NULL would make evhttp serve plain HTTP).
+ *  - the router (handle) stops the timer when a request is complete: a handler may hold the
+ *    request (telemetry follow mode, direct methods) and the socket is never cut under it. The
+ *    request's on-complete callback (answer written) arms it again with SVC_IDLE_S for the next
+ *    request of a kept-alive connection -- the bound evhttp's idle timeout gave such a
+ *    connection before, now absolute.
+ * The deadline covers the TLS handshake, the request line, the headers and the body (at most
+ * SVC_BODY_MAX): evhttp tells nothing at the end of the headers before the whole request. */
+
+static int conn_ex_index = -1;
+
+static void conn_unlink(struct svc_conn *c)
+{
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+        c->prev->next = c->next;
+        c->next = c->prev = NULL;
+    }
+}
+
+/* SSL_free() of a service connection's SSL (loop thread: bufferevents are freed there). */
+static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    struct svc_conn *c = ptr;
+    if (c == NULL)
+        return;
+    if (c->s != NULL) {
+        if (!c->refused && c->s->conn_count > 0)
+            c->s->conn_count--;
+        conn_unlink(c);
+    }
+    if (c->timer != NULL)
+        event_free(c->timer);
+    free(c);
+}
+
+static void peer_of_fd(evutil_socket_t fd, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+            port = ntohs(a->sin6_port);
+        } else if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+            port = ntohs(a->sin_port);
+        }
+    }
+    snprintf(out, size, "%s:%u", addr, port);
+}
+
+static void conn_cut(evutil_socket_t unused, short what, void *arg)
+{
+    (void)unused;
+    (void)what;
+    struct svc_conn *c = arg;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    char peer[80];
+    peer_of_fd(fd, peer, sizeof(peer));
+    if (c->refused)
+        hub_log(HUB_LOG_WARN, "service API: refused connection from %s: %d connections "
+                "already open", peer, SVC_MAX_CONNS);
+    else
+        hub_log(HUB_LOG_INFO, "service API: closing connection from %s: no complete request "
+                "in time (%d s for the first, %d s after an answer)", peer,
+                SVC_REQUEST_DEADLINE_S, SVC_IDLE_S);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR); /* evhttp sees EOF and frees the connection */
+}
+
+static struct svc_conn *conn_of_request(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    struct svc_conn *c = ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+    return c != NULL && c->s != NULL ? c : NULL;
+}
+
+/* The answer to a request is written: the connection may send its next request. */
+static void conn_request_done(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    struct svc_conn *c = conn_of_request(req);
+    if (c != NULL && c->timer != NULL) {
+        struct timeval tv = {SVC_IDLE_S, 0};
+        evtimer_add(c->timer, &tv);
+    }
+}
+
+/* A complete request reached the router: no deadline while it is handled. */
+static void conn_request_started(struct evhttp_request *req)
+{
+    struct svc_conn *c = conn_of_request(req);
+    if (c != NULL && c->timer != NULL && !c->refused)
+        evtimer_del(c->timer);
+    evhttp_request_set_on_complete_cb(req, conn_request_done, NULL);
+}
+
 /* ---- TLS ---------------------------------------------------------------------------------- */
 
 static struct bufferevent *bevcb(struct event_base *base, void *arg)
@@ -497,6 +645,18 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
     SSL *ssl = SSL_new(s->ctx);
     if (ssl == NULL)
         return NULL;
+    struct svc_conn *c = calloc(1, sizeof(*c));
+    if (c != NULL && (c->timer = evtimer_new(base, conn_cut, c)) == NULL) {
+        free(c);
+        c = NULL;
+    }
+    if (c != NULL && SSL_set_ex_data(ssl, conn_ex_index, c) != 1) {
+        event_free(c->timer);
+        free(c);
+        c = NULL;
+    }
+    /* From here the SSL owns c (conn_ex_free). Without c (out of memory) the connection is
+     * served unlimited rather than refused. */
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL) {
@@ -504,6 +664,22 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
         return NULL;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    if (c != NULL) {
+        c->s = s;
+        c->bev = bev;
+        c->next = s->conns.next;
+        c->prev = &s->conns;
+        s->conns.next->prev = c;
+        s->conns.next = c;
+        struct timeval tv = {SVC_REQUEST_DEADLINE_S, 0};
+        if (s->conn_count >= SVC_MAX_CONNS) {
+            c->refused = true; /* cut on the next loop pass, once evhttp has set the fd */
+            tv.tv_sec = 0;
+        } else {
+            s->conn_count++;
+        }
+        evtimer_add(c->timer, &tv);
+    }
     return bev;
 }
 
@@ -546,6 +722,7 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
         return -ENOMEM;
     s->d = d;
     s->ops.next = s->ops.prev = &s->ops;
+    s->conns.next = s->conns.prev = &s->conns;
     snprintf(s->service_key, sizeof(s->service_key), "%s", pki->service_key);
     s->policies[0] = (struct hub_sas_policy){HUB_SAS_POLICY_HUB, s->service_key};
     s->policies[1] = (struct hub_sas_policy){HUB_SAS_POLICY_DPS, s->service_key};
@@ -557,6 +734,12 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
     s->hosts[s->host_count++] = "127.0.0.1";
     s->hosts[s->host_count++] = "::1";
 
+    if (conn_ex_index < 0)
+        conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
+    if (conn_ex_index < 0) {
+        free(s);
+        return -ENOMEM;
+    }
     int rc = make_ctx(d, pki, &s->ctx);
     if (rc != 0) {
         free(s);
@@ -571,7 +754,7 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
     evhttp_set_gencb(s->http, handle, s);
     evhttp_set_max_body_size(s->http, SVC_BODY_MAX);
     evhttp_set_max_headers_size(s->http, SVC_HEADERS_MAX);
-    evhttp_set_timeout(s->http, 120);
+    evhttp_set_timeout(s->http, SVC_IDLE_S);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
     s->sock = evhttp_bind_socket_with_handle(s->http, d->cfg.listen,
@@ -589,7 +772,11 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
     getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &sl);
     d->service_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    svc_telemetry_init(s);
+    rc = svc_telemetry_init(s, d);
+    if (rc != 0) {
+        hub_service_stop(s);
+        return rc;
+    }
     hub_store_set_telemetry_listener(d->store, on_telemetry, s);
     *out = s;
     return 0;
@@ -614,6 +801,19 @@ void hub_service_stop(struct hub_service *s)
         op = next;
     }
     s->ops.next = s->ops.prev = &s->ops;
+    /* Connections outlive the service until the loop frees their bufferevents: detach them
+     * (conn_ex_free then only frees them) and drop their timers now. */
+    for (struct svc_conn *c = s->conns.next; c != &s->conns;) {
+        struct svc_conn *next = c->next;
+        c->s = NULL;
+        c->next = c->prev = NULL;
+        if (c->timer != NULL)
+            event_free(c->timer);
+        c->timer = NULL;
+        c = next;
+    }
+    s->conns.next = s->conns.prev = &s->conns;
+    s->conn_count = 0;
     if (s->http != NULL)
         evhttp_free(s->http);
     SSL_CTX_free(s->ctx);

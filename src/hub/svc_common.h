@@ -166,12 +166,14 @@ void svc_dps_op_done(void *ctx, int rc);
 /* After a store call: on rc < 0 answers the error and frees the op. */
 void svc_dps_op_submitted(struct svc_req *r, struct svc_op *op, int rc);
 
-/* Telemetry follow mode: called by service.c. */
-void svc_telemetry_init(struct hub_service *s);
+/* Telemetry reads and follow mode: called by service.c. init starts the reader thread (0 or
+ * -errno; call shutdown even after a failure); shutdown answers every held request, joins the
+ * thread and must run before evhttp_free(). */
+int svc_telemetry_init(struct hub_service *s, struct hub_daemon *d);
 void svc_telemetry_shutdown(struct hub_service *s);
 void svc_telemetry_committed(struct hub_service *s, uint64_t last_seq);
 
-/* The service's telemetry waiter list head (owned by svc_telemetry.c). */
+/* The service's telemetry state (owned by svc_telemetry.c). */
 void **svc_telemetry_slot(struct hub_service *s);
 
 #endif
