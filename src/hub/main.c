@@ -198,6 +198,33 @@ static int usage_error(const char *usage, const char *fmt, ...)
     return EXIT_USAGE_;
 }
 
+/* One command option: "--name VALUE" into *value, or, with flag set, a "--name" switch. */
+struct opt {
+    const char *name;
+    const char **value;
+    bool *flag;
+};
+
+/* Reads the options argv[first..] into `opts` (n of them). 0, or the usage error's exit code
+ * for an unknown option or a missing value. */
+static int take_opts(int argc, char **argv, int first, const struct opt *opts, size_t n,
+                     const char *usage)
+{
+    for (int i = first; i < argc; i++) {
+        const struct opt *o = NULL;
+        for (size_t k = 0; k < n && o == NULL; k++)
+            if (strcmp(argv[i], opts[k].name) == 0 && (opts[k].flag || i + 1 < argc))
+                o = &opts[k];
+        if (o == NULL)
+            return usage_error(usage, "unknown option or missing value: %s", argv[i]);
+        if (o->flag)
+            *o->flag = true;
+        else
+            *o->value = argv[++i];
+    }
+    return 0;
+}
+
 /* A failure: {"error":{"errno","code","status","message"}} / "azkit-hub: message". */
 static int fail(int rc, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -605,21 +632,14 @@ static int cmd_device(int argc, char **argv)
     if (strcmp(cmd, "add") == 0) {
         const char *tp = NULL, *tp2 = NULL, *cert = NULL;
         bool ca_signed = false, disabled = false;
-        for (int i = 3; i < argc; i++) {
-            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-            if (strcmp(a, "--thumbprint") == 0 && v)
-                tp = argv[++i];
-            else if (strcmp(a, "--secondary-thumbprint") == 0 && v)
-                tp2 = argv[++i];
-            else if (strcmp(a, "--cert") == 0 && v)
-                cert = argv[++i];
-            else if (strcmp(a, "--ca-signed") == 0)
-                ca_signed = true;
-            else if (strcmp(a, "--disabled") == 0)
-                disabled = true;
-            else
-                return usage_error(usage_device, "unknown option or missing value: %s", a);
-        }
+        const struct opt opts[] = {
+            {"--thumbprint", &tp, NULL}, {"--secondary-thumbprint", &tp2, NULL},
+            {"--cert", &cert, NULL},     {"--ca-signed", NULL, &ca_signed},
+            {"--disabled", NULL, &disabled},
+        };
+        int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_device);
+        if (urc != 0)
+            return urc;
         if ((tp != NULL) + (cert != NULL) + ca_signed != 1)
             return usage_error(usage_device,
                                "device add needs one of --thumbprint, --cert or --ca-signed");
@@ -824,15 +844,11 @@ static int ca_add_or_verify(const struct ca_cmd *k, int argc, char **argv, const
             return usage_error(k->usage, "usage: %s add NAME FILE", k->group);
         file = argv[3];
     } else {
-        for (int i = 3; i < argc; i++) {
-            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-            if (strcmp(a, "--verification-cert") == 0 && v)
-                file = argv[++i];
-            else if (strcmp(a, "--ca-key") == 0 && v)
-                key = argv[++i];
-            else
-                return usage_error(k->usage, "unknown option or missing value: %s", a);
-        }
+        const struct opt opts[] = {{"--verification-cert", &file, NULL},
+                                   {"--ca-key", &key, NULL}};
+        int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), k->usage);
+        if (urc != 0)
+            return urc;
         if ((file != NULL) == (key != NULL))
             return usage_error(k->usage,
                                "%s verify needs --ca-key KEY or --verification-cert FILE",
@@ -1024,23 +1040,14 @@ static int enroll_individual(int argc, char **argv)
     const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL, *hub = NULL,
                *twin = NULL;
     bool disabled = false;
-    for (int i = 3; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--cert") == 0 && v)
-            cert = argv[++i];
-        else if (strcmp(a, "--secondary-cert") == 0 && v)
-            cert2 = argv[++i];
-        else if (strcmp(a, "--device-id") == 0 && v)
-            dev = argv[++i];
-        else if (strcmp(a, "--iot-hub") == 0 && v)
-            hub = argv[++i];
-        else if (strcmp(a, "--initial-twin") == 0 && v)
-            twin = argv[++i];
-        else if (strcmp(a, "--disabled") == 0)
-            disabled = true;
-        else
-            return usage_error(usage_enroll, "unknown option or missing value: %s", a);
-    }
+    const struct opt opts[] = {
+        {"--cert", &cert, NULL},     {"--secondary-cert", &cert2, NULL},
+        {"--device-id", &dev, NULL}, {"--iot-hub", &hub, NULL},
+        {"--initial-twin", &twin, NULL}, {"--disabled", NULL, &disabled},
+    };
+    int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
+    if (urc != 0)
+        return urc;
     if (cert == NULL)
         return usage_error(usage_enroll, "enroll individual needs --cert FILE (the device's "
                            "certificate)");
@@ -1078,23 +1085,14 @@ static int enroll_group(int argc, char **argv)
     const char *id = argv[2], *cert = NULL, *ca_ref = NULL, *alloc = NULL, *hubs = NULL,
                *repro = NULL;
     bool disabled = false;
-    for (int i = 3; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--cert") == 0 && v)
-            cert = argv[++i];
-        else if (strcmp(a, "--ca-ref") == 0 && v)
-            ca_ref = argv[++i];
-        else if (strcmp(a, "--allocation") == 0 && v)
-            alloc = argv[++i];
-        else if (strcmp(a, "--iot-hubs") == 0 && v)
-            hubs = argv[++i];
-        else if (strcmp(a, "--reprovision") == 0 && v)
-            repro = argv[++i];
-        else if (strcmp(a, "--disabled") == 0)
-            disabled = true;
-        else
-            return usage_error(usage_enroll, "unknown option or missing value: %s", a);
-    }
+    const struct opt opts[] = {
+        {"--cert", &cert, NULL},          {"--ca-ref", &ca_ref, NULL},
+        {"--allocation", &alloc, NULL},   {"--iot-hubs", &hubs, NULL},
+        {"--reprovision", &repro, NULL},  {"--disabled", NULL, &disabled},
+    };
+    int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
+    if (urc != 0)
+        return urc;
     if ((cert != NULL) == (ca_ref != NULL))
         return usage_error(usage_enroll, "enroll group needs --cert CA_FILE or --ca-ref NAME");
     if (alloc && strcmp(alloc, "hashed") != 0 && strcmp(alloc, "static") != 0)

@@ -133,7 +133,7 @@ const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
 const char *svc_ca_verify_body(struct svc_req *r, bool dps, const char *ca_pem, const char *code,
                                bool *replied);
 
-/* ---- DPS query paging (svc_dps_enrollments.c) -------------------------------------------- */
+/* ---- DPS query paging (svc_dps_common.c) -------------------------------------------------- */
 
 /* Page size (x-ms-max-item-count, default/max 1000) and the continuation (x-ms-continuation:
  * the last id of the previous page, "" = from the start). False after answering 400. */
@@ -155,6 +155,25 @@ struct svc_dps_page {
 };
 bool svc_dps_page_begin(struct svc_req *r, struct svc_dps_page *pg, size_t id_max);
 int svc_dps_page_take(struct svc_dps_page *pg, const char *id);
+/* (Once a page is full every later record gets -1 or 0 again, so a loop may run on to the end.) */
+/* After the store's list call of a query: true when `list_rc` is 0, else frees the page and
+ * answers 500 about `what` ("the enrollment list"). */
+bool svc_dps_page_listed(struct svc_req *r, struct svc_dps_page *pg, int list_rc,
+                         const char *what);
+
+/* ---- DPS request skeletons (svc_dps_common.c) -------------------------------------------- */
+
+/* The body of a DPS PUT as JSON, or NULL after answering 400 (missing or not JSON). */
+cJSON *svc_dps_body_json(struct svc_req *r);
+/* A PUT's If-Match: the header (into buf), else the body's etag (what the SDKs send back after
+ * a GET) when it is not empty, else NULL. */
+const char *svc_dps_put_if_match(const struct svc_req *r, char *buf, size_t size,
+                                 const char *body_etag);
+/* DELETE of the record `id` (described by `what`) with the request's If-Match: answers 204
+ * once `del` completes, or the store error. */
+typedef int (*svc_dps_delete_fn)(struct hub_store *st, const char *id, const char *if_match,
+                                 hub_store_done_fn done, void *ctx);
+void svc_dps_delete(struct svc_req *r, const char *id, const char *what, svc_dps_delete_fn del);
 
 /* Asynchronous DPS answers: an op whose id is the description of the record ("enrollment
  * 'dev1'", for error texts) and, for a PUT, the rendered answer set with svc_dps_op_answer()

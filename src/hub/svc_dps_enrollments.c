@@ -1,6 +1,5 @@
 /* /enrollments: DPS individual enrollments (Azure's shapes, azure-protocol.md §4.3):
- * PUT/GET/DELETE /enrollments/{id}, POST /enrollments/query, bulk POST /enrollments; and the
- * helpers the other DPS resource files share (paging, asynchronous answers). */
+ * PUT/GET/DELETE /enrollments/{id}, POST /enrollments/query, bulk POST /enrollments. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,140 +7,12 @@
 #include <string.h>
 
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "hub/daemon.h"
 #include "hub/log.h"
 #include "hub/store_dps.h"
 #include "hub/dps.h"
 #include "hub/svc_common.h"
-
-/* ---- shared DPS helpers ------------------------------------------------------------------- */
-
-struct dps_answer {
-    char etag[HUB_ETAG_MAX + 1];
-    char *text;
-};
-
-struct svc_op *svc_dps_op_new(struct svc_req *r, int kind, const char *what)
-{
-    struct svc_op *op = svc_op_new(r);
-    struct dps_answer *a = op ? calloc(1, sizeof(*a)) : NULL;
-    if (a == NULL) {
-        svc_op_free(op);
-        svc_dps_reply_store_error(r->req, -ENOMEM, what);
-        return NULL;
-    }
-    op->data = a;
-    op->kind = kind;
-    snprintf(op->id, sizeof(op->id), "%s", what);
-    return op;
-}
-
-void svc_dps_op_answer(struct svc_op *op, cJSON *body, const char *etag)
-{
-    struct dps_answer *a = op->data;
-    free(a->text);
-    a->text = body ? cJSON_PrintUnformatted(body) : NULL;
-    cJSON_Delete(body);
-    snprintf(a->etag, sizeof(a->etag), "%s", etag ? etag : "");
-}
-
-static void dps_op_free(struct svc_op *op)
-{
-    struct dps_answer *a = op->data;
-    if (a != NULL)
-        free(a->text);
-    svc_op_free(op);
-}
-
-void svc_dps_op_done(void *ctx, int rc)
-{
-    struct svc_op *op = ctx;
-    if (svc_op_live(op)) {
-        struct dps_answer *a = op->data;
-        if (rc != 0)
-            svc_dps_reply_store_error(op->req, rc, op->id);
-        else if (op->kind == SVC_DPS_OP_DELETE)
-            svc_reply_empty(op->req, 204);
-        else
-            svc_reply_json(op->req, 200, a->text ? cJSON_Parse(a->text) : NULL,
-                           a->etag[0] ? a->etag : NULL);
-    }
-    dps_op_free(op);
-}
-
-void svc_dps_op_submitted(struct svc_req *r, struct svc_op *op, int rc)
-{
-    if (rc < 0) {
-        svc_dps_reply_store_error(r->req, rc, op->id);
-        dps_op_free(op);
-    }
-}
-
-bool svc_dps_page_params(struct svc_req *r, size_t *max, char *after, size_t after_size)
-{
-    *max = 1000;
-    after[0] = '\0';
-    const char *m = svc_header(r, "x-ms-max-item-count");
-    if (m != NULL && *m) {
-        char *end;
-        long v = strtol(m, &end, 10);
-        if (*end != '\0' || v < 1) {
-            svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid",
-                                "x-ms-max-item-count must be a positive integer.");
-            return false;
-        }
-        *max = v > 1000 ? 1000 : (size_t)v;
-    }
-    const char *c = svc_header(r, "x-ms-continuation");
-    if (c != NULL)
-        snprintf(after, after_size, "%s", c);
-    /* The body is {"query":"*"} (or any SQL-like text): every record is returned. */
-    if (r->body_len) {
-        cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
-        bool ok = cJSON_IsObject(j);
-        cJSON_Delete(j);
-        if (!ok) {
-            svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid",
-                                "The query body must be a JSON object such as {\"query\":\"*\"}.");
-            return false;
-        }
-    }
-    return true;
-}
-
-void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
-                        const char *next)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(h, "x-ms-item-type", item_type);
-    if (next != NULL)
-        evhttp_add_header(h, "x-ms-continuation", next);
-    svc_reply_json(r->req, 200, items, NULL);
-}
-
-bool svc_dps_page_begin(struct svc_req *r, struct svc_dps_page *pg, size_t id_max)
-{
-    memset(pg, 0, sizeof(*pg));
-    if (!svc_dps_page_params(r, &pg->max, pg->after, id_max + 2))
-        return false;
-    pg->items = cJSON_CreateArray();
-    return true;
-}
-
-int svc_dps_page_take(struct svc_dps_page *pg, const char *id)
-{
-    if (pg->after[0] && strcmp(id, pg->after) <= 0)
-        return 0;
-    if (pg->taken == pg->max) {
-        pg->next = pg->last;
-        return -1;
-    }
-    pg->last = id;
-    pg->taken++;
-    return 1;
-}
 
 /* ---- individual enrollments ---------------------------------------------------------------- */
 
@@ -177,13 +48,9 @@ static int parse_enrollment(struct hub_store *st, const cJSON *j, const char *id
 
 static void put_enrollment(struct svc_req *r, const char *id)
 {
-    cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (j == NULL) {
-        svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid",
-                            r->body_len ? "The request body is not valid JSON."
-                                        : "The request body is missing.");
+    cJSON *j = svc_dps_body_json(r);
+    if (j == NULL)
         return;
-    }
     struct dps_enrollment e;
     char err[DPS_ERRMSG_MAX + 64];
     int rc = parse_enrollment(r->d->store, j, id, &e, err, sizeof(err));
@@ -192,11 +59,8 @@ static void put_enrollment(struct svc_req *r, const char *id)
         svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s.", err);
         return;
     }
-    /* If-Match: the header, else the body's etag (what the SDKs send back after a GET). */
     char ifm_buf[HUB_ETAG_MAX + 8];
-    const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-    if (ifm == NULL && e.meta.etag[0])
-        ifm = e.meta.etag;
+    const char *ifm = svc_dps_put_if_match(r, ifm_buf, sizeof(ifm_buf), e.meta.etag);
     char what[HUB_DEVICE_ID_MAX + 32];
     what_of(id, what, sizeof(what));
     struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_PUT, what);
@@ -218,22 +82,15 @@ static void put_enrollment(struct svc_req *r, const char *id)
 static void query_enrollments(struct svc_req *r)
 {
     struct svc_dps_page pg;
-    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX))
-        return;
     struct dps_enrollment *all = NULL;
     size_t n = 0;
-    if (hub_store_dps_enrollment_list(r->d->store, &all, &n) != 0) {
-        cJSON_Delete(pg.items);
-        svc_dps_reply_store_error(r->req, -ENOMEM, "the enrollment list");
+    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX) ||
+        !svc_dps_page_listed(r, &pg, hub_store_dps_enrollment_list(r->d->store, &all, &n),
+                             "the enrollment list"))
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int t = svc_dps_page_take(&pg, all[i].registration_id);
-        if (t < 0)
-            break;
-        if (t > 0)
+    for (size_t i = 0; i < n; i++)
+        if (svc_dps_page_take(&pg, all[i].registration_id) > 0)
             cJSON_AddItemToArray(pg.items, enrollment_json(r->d, &all[i]));
-    }
     svc_dps_reply_page(r, pg.items, "Enrollment", pg.next);
     dps_enrollment_free_array(all, n);
 }
@@ -426,15 +283,9 @@ void svc_dps_enrollments(struct svc_req *r)
     case SVC_PUT:
         put_enrollment(r, id);
         return;
-    case SVC_DELETE: {
-        char ifm_buf[HUB_ETAG_MAX + 8];
-        const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-        struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_DELETE, what);
-        if (op != NULL)
-            svc_dps_op_submitted(r, op, hub_store_dps_enrollment_delete(r->d->store, id, ifm,
-                                                                        svc_dps_op_done, op));
+    case SVC_DELETE:
+        svc_dps_delete(r, id, what, hub_store_dps_enrollment_delete);
         return;
-    }
     default:
         svc_dps_reply_error(r->req, 405, 405001, "MethodNotAllowed", "Use GET, PUT or DELETE.");
     }

@@ -1,6 +1,5 @@
 /* /enrollmentGroups: DPS enrollment groups (X.509 signingCertificates or caReferences to a
  * verified DPS CA): PUT/GET/DELETE /enrollmentGroups/{id}, POST /enrollmentGroups/query. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +39,9 @@ static const char *ca_ref_problem(struct hub_store *st, const char *name, char *
 
 static void put_group(struct svc_req *r, const char *id)
 {
-    cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (j == NULL) {
-        svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid",
-                            r->body_len ? "The request body is not valid JSON."
-                                        : "The request body is missing.");
+    cJSON *j = svc_dps_body_json(r);
+    if (j == NULL)
         return;
-    }
     struct dps_group cur, g;
     bool have = hub_store_dps_group_get(r->d->store, id, &cur) == 0;
     char err[DPS_ERRMSG_MAX + 300];
@@ -67,9 +62,7 @@ static void put_group(struct svc_req *r, const char *id)
         return;
     }
     char ifm_buf[HUB_ETAG_MAX + 8];
-    const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-    if (ifm == NULL && g.meta.etag[0])
-        ifm = g.meta.etag;
+    const char *ifm = svc_dps_put_if_match(r, ifm_buf, sizeof(ifm_buf), g.meta.etag);
     char what[DPS_GROUP_ID_MAX + 32];
     what_of(id, what, sizeof(what));
     struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_PUT, what);
@@ -91,22 +84,15 @@ static void put_group(struct svc_req *r, const char *id)
 static void query_groups(struct svc_req *r)
 {
     struct svc_dps_page pg;
-    if (!svc_dps_page_begin(r, &pg, DPS_GROUP_ID_MAX))
-        return;
     struct dps_group *all = NULL;
     size_t n = 0;
-    if (hub_store_dps_group_list(r->d->store, &all, &n) != 0) {
-        cJSON_Delete(pg.items);
-        svc_dps_reply_store_error(r->req, -ENOMEM, "the enrollment group list");
+    if (!svc_dps_page_begin(r, &pg, DPS_GROUP_ID_MAX) ||
+        !svc_dps_page_listed(r, &pg, hub_store_dps_group_list(r->d->store, &all, &n),
+                             "the enrollment group list"))
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int t = svc_dps_page_take(&pg, all[i].group_id);
-        if (t < 0)
-            break;
-        if (t > 0)
+    for (size_t i = 0; i < n; i++)
+        if (svc_dps_page_take(&pg, all[i].group_id) > 0)
             cJSON_AddItemToArray(pg.items, dps_group_to_json(&all[i], DPS_JSON_API));
-    }
     svc_dps_reply_page(r, pg.items, "EnrollmentGroup", pg.next);
     dps_group_free_array(all, n);
 }
@@ -140,15 +126,9 @@ void svc_dps_groups(struct svc_req *r)
     case SVC_PUT:
         put_group(r, id);
         return;
-    case SVC_DELETE: {
-        char ifm_buf[HUB_ETAG_MAX + 8];
-        const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-        struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_DELETE, what);
-        if (op != NULL)
-            svc_dps_op_submitted(r, op, hub_store_dps_group_delete(r->d->store, id, ifm,
-                                                                   svc_dps_op_done, op));
+    case SVC_DELETE:
+        svc_dps_delete(r, id, what, hub_store_dps_group_delete);
         return;
-    }
     default:
         svc_dps_reply_error(r->req, 405, 405001, "MethodNotAllowed", "Use GET, PUT or DELETE.");
     }

@@ -1,7 +1,6 @@
 /* /registrations: DPS registration records (DeviceRegistrationState): GET/DELETE
  * /registrations/{registrationId}, POST /registrations/{enrollmentGroupId}/query. Deleting a
  * record lets the device register again as new (the hub's device is kept, as on Azure). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +13,27 @@
 #include "hub/dps.h"
 #include "hub/svc_common.h"
 
+/* The API JSON of a registration record, with the hub it was assigned to as the device sees it. */
+static cJSON *registration_json(const struct hub_daemon *d, const struct dps_registration *reg)
+{
+    cJSON *o = dps_registration_to_json(reg, DPS_JSON_API);
+    hub_dps_fix_assigned_hub(d, o);
+    return o;
+}
+
 static void query_group(struct svc_req *r, const char *group_id)
 {
     struct svc_dps_page pg;
-    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX))
-        return;
     struct dps_registration *all = NULL;
     size_t n = 0;
-    if (hub_store_dps_registration_list(r->d->store, &all, &n) != 0) {
-        cJSON_Delete(pg.items);
-        svc_dps_reply_store_error(r->req, -ENOMEM, "the registration list");
+    if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX) ||
+        !svc_dps_page_listed(r, &pg, hub_store_dps_registration_list(r->d->store, &all, &n),
+                             "the registration list"))
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(all[i].group_id, group_id) != 0)
-            continue;
-        int t = svc_dps_page_take(&pg, all[i].registration_id);
-        if (t < 0)
-            break;
-        if (t > 0)
-        {
-            cJSON *o = dps_registration_to_json(&all[i], DPS_JSON_API);
-            hub_dps_fix_assigned_hub(r->d, o);
-            cJSON_AddItemToArray(pg.items, o);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i].group_id, group_id) == 0 &&
+            svc_dps_page_take(&pg, all[i].registration_id) > 0)
+            cJSON_AddItemToArray(pg.items, registration_json(r->d, &all[i]));
     svc_dps_reply_page(r, pg.items, "DeviceRegistration", pg.next);
     dps_registration_free_array(all, n);
 }
@@ -64,22 +59,13 @@ void svc_dps_registrations(struct svc_req *r)
             svc_dps_reply_store_error(r->req, rc, what);
             return;
         }
-        cJSON *o = dps_registration_to_json(&reg, DPS_JSON_API);
-        hub_dps_fix_assigned_hub(r->d, o);
-        svc_reply_json(r->req, 200, o,
-                       reg.meta.etag);
+        svc_reply_json(r->req, 200, registration_json(r->d, &reg), reg.meta.etag);
         dps_registration_clear(&reg);
         return;
     }
-    case SVC_DELETE: {
-        char ifm_buf[HUB_ETAG_MAX + 8];
-        const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-        struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_DELETE, what);
-        if (op != NULL)
-            svc_dps_op_submitted(r, op, hub_store_dps_registration_delete(
-                                            r->d->store, id, ifm, svc_dps_op_done, op));
+    case SVC_DELETE:
+        svc_dps_delete(r, id, what, hub_store_dps_registration_delete);
         return;
-    }
     default:
         svc_dps_reply_error(r->req, 405, 405001, "MethodNotAllowed", "Use GET or DELETE.");
     }

@@ -37,3 +37,13 @@ void svc_resp_free(struct svc_resp *r)
     cJSON_Delete(r->j);
     hub_http_response_free(&r->r);
 }
+
+void svc_test_check_at(struct svc_resp *r, int status, const char *code, const char *file,
+                       int line)
+{
+    _assert_int_equal(cast_to_largest_integral_type(r->r.status),
+                      cast_to_largest_integral_type(status), file, line);
+    if (code != NULL)
+        _assert_string_equal(r->code, code, file, line);
+    svc_resp_free(r);
+}

@@ -28,4 +28,10 @@ void svc_test_request_if(const struct hub_admin_target *t, struct svc_resp *out,
 
 void svc_resp_free(struct svc_resp *r);
 
+/* Asserts that the answer `r` has `status` and, unless `code` is NULL, that error code; then
+ * frees it. Failures name the caller's line. */
+#define svc_test_check(r, status, code) svc_test_check_at((r), (status), (code), __FILE__, __LINE__)
+void svc_test_check_at(struct svc_resp *r, int status, const char *code, const char *file,
+                       int line);
+
 #endif

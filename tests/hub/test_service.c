@@ -113,6 +113,15 @@ static void do_req(struct svc_resp *out, const char *method, const char *path, c
         assert_non_null(strstr(out->r.content_type, "application/json"));
 }
 
+/* METHOD PATH (body and If-Match may be NULL) must answer `status`, and the error `code`
+ * unless it is NULL. */
+#define expect(method, path, body, if_match, status, code)                                      \
+    do {                                                                                        \
+        struct svc_resp expect_r_;                                                              \
+        do_req(&expect_r_, method, path, body, if_match);                                       \
+        svc_test_check(&expect_r_, status, code);                                               \
+    } while (0)
+
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *v = cJSON_GetObjectItem(o, a);
@@ -155,10 +164,7 @@ static void test_devices(void **state)
     assert_non_null(strstr(str_at(r.j, "ExceptionMessage", NULL), "Tracking ID:"));
     svc_resp_free(&r);
     /* wrong etag -> 412 */
-    do_req(&r, "PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"disabled\"}", "MQ==");
-    assert_int_equal(r.r.status, 412);
-    assert_string_equal(r.code, "PreconditionFailed");
-    svc_resp_free(&r);
+    expect("PUT", "/devices/dev1", "{\"deviceId\":\"dev1\",\"status\":\"disabled\"}", "MQ==", 412, "PreconditionFailed");
     /* right etag -> update (auth kept when absent) */
     do_req(&r, "PUT", "/devices/dev1",
            "{\"deviceId\":\"dev1\",\"status\":\"disabled\",\"statusReason\":\"test\"}", "MA==");
@@ -185,19 +191,10 @@ static void test_devices(void **state)
     svc_resp_free(&r);
 
     /* bad input -> 400 */
-    do_req(&r, "PUT", "/devices/dev4", "{\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":{\"primaryThumbprint\":\"XYZ\"}}}", NULL);
-    assert_int_equal(r.r.status, 400);
-    assert_string_equal(r.code, "ArgumentInvalid");
-    svc_resp_free(&r);
-    do_req(&r, "PUT", "/devices/dev4", "{not json", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "PUT", "/devices/dev4", "{\"deviceId\":\"other\"}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "PUT", "/devices/dev4", "{\"status\":\"sleepy\"}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("PUT", "/devices/dev4", "{\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":{\"primaryThumbprint\":\"XYZ\"}}}", NULL, 400, "ArgumentInvalid");
+    expect("PUT", "/devices/dev4", "{not json", NULL, 400, NULL);
+    expect("PUT", "/devices/dev4", "{\"deviceId\":\"other\"}", NULL, 400, NULL);
+    expect("PUT", "/devices/dev4", "{\"status\":\"sleepy\"}", NULL, 400, NULL);
 
     /* ids with URL-special characters */
     const char *odd = "a%b#c?d+e";
@@ -221,10 +218,7 @@ static void test_devices(void **state)
     assert_int_equal(r.r.status, 200);
     assert_string_equal(r.r.etag, "MA==");
     svc_resp_free(&r);
-    do_req(&r, "GET", "/devices/nope", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotFound");
-    svc_resp_free(&r);
+    expect("GET", "/devices/nope", NULL, NULL, 404, "DeviceNotFound");
     do_req(&r, "GET", "/devices?api-version=2021-04-12", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     assert_true(cJSON_GetArraySize(r.j) >= 4);
@@ -234,24 +228,15 @@ static void test_devices(void **state)
     svc_resp_free(&r);
 
     /* delete: wrong etag 412, then 204, then 404 */
-    do_req(&r, "DELETE", "/devices/dev3", NULL, "bm9wZQ==");
-    assert_int_equal(r.r.status, 412);
-    svc_resp_free(&r);
+    expect("DELETE", "/devices/dev3", NULL, "bm9wZQ==", 412, NULL);
     do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
     assert_int_equal(r.r.status, 204);
     assert_int_equal(r.r.body_len, 0);
     svc_resp_free(&r);
-    do_req(&r, "DELETE", "/devices/dev3", NULL, "*");
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotFound");
-    svc_resp_free(&r);
-    do_req(&r, "GET", "/devices/dev3", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("DELETE", "/devices/dev3", NULL, "*", 404, "DeviceNotFound");
+    expect("GET", "/devices/dev3", NULL, NULL, 404, NULL);
     /* unknown endpoints */
-    do_req(&r, "GET", "/nothing/here", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("GET", "/nothing/here", NULL, NULL, 404, NULL);
 }
 
 /* ---- twins -------------------------------------------------------------------------------- */
@@ -260,9 +245,7 @@ static void test_twins(void **state)
 {
     (void)state;
     struct svc_resp r;
-    do_req(&r, "PUT", "/devices/tw1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
+    expect("PUT", "/devices/tw1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL, 200, NULL);
     do_req(&r, "GET", "/twins/tw1", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     char etag[64];
@@ -275,10 +258,7 @@ static void test_twins(void **state)
     assert_non_null(str_at(des, "$metadata", "$lastUpdated"));
     svc_resp_free(&r);
 
-    do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":1}}}", "AAAAAAAAAAA=");
-    assert_int_equal(r.r.status, 412);
-    assert_string_equal(r.code, "PreconditionFailed");
-    svc_resp_free(&r);
+    expect("PATCH", "/twins/tw1", "{\"properties\":{\"desired\":{\"x\":1}}}", "AAAAAAAAAAA=", 412, "PreconditionFailed");
     do_req(&r, "PATCH", "/twins/tw1",
            "{\"tags\":{\"site\":\"lab\"},\"properties\":{\"desired\":{\"x\":1,\"y\":{\"z\":2}}}}",
            etag);
@@ -307,19 +287,10 @@ static void test_twins(void **state)
     assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "tags"), "site"));
     svc_resp_free(&r);
     /* errors */
-    do_req(&r, "PATCH", "/twins/tw1", "{\"properties\":{\"reported\":{\"a\":1}}}", "*");
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "PATCH", "/twins/tw1", "{\"tags\":5}", "*");
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "GET", "/twins/none", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotFound");
-    svc_resp_free(&r);
-    do_req(&r, "PATCH", "/twins/none", "{\"tags\":{}}", "*");
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("PATCH", "/twins/tw1", "{\"properties\":{\"reported\":{\"a\":1}}}", "*", 400, NULL);
+    expect("PATCH", "/twins/tw1", "{\"tags\":5}", "*", 400, NULL);
+    expect("GET", "/twins/none", NULL, NULL, 404, "DeviceNotFound");
+    expect("PATCH", "/twins/none", "{\"tags\":{}}", "*", 404, NULL);
 }
 
 /* ---- methods ------------------------------------------------------------------------------ */
@@ -330,22 +301,12 @@ static void test_methods(void **state)
     struct svc_resp r;
     do_req(&r, "PUT", "/devices/m1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
     svc_resp_free(&r);
-    do_req(&r, "POST", "/twins/m1/methods",
-           "{\"methodName\":\"reboot\",\"responseTimeoutInSeconds\":30,\"connectTimeoutInSeconds\":0,\"payload\":{\"a\":1}}",
-           NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotOnline");
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/twins/nodev/methods", "{\"methodName\":\"reboot\"}", NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotFound");
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/twins/m1/methods", "{\"payload\":1}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/twins/m1/methods", "{\"methodName\":\"x\",\"responseTimeoutInSeconds\":1000}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("POST", "/twins/m1/methods",
+       "{\"methodName\":\"reboot\",\"responseTimeoutInSeconds\":30,\"connectTimeoutInSeconds\":0,\"payload\":{\"a\":1}}",
+       NULL, 404, "DeviceNotOnline");
+    expect("POST", "/twins/nodev/methods", "{\"methodName\":\"reboot\"}", NULL, 404, "DeviceNotFound");
+    expect("POST", "/twins/m1/methods", "{\"payload\":1}", NULL, 400, NULL);
+    expect("POST", "/twins/m1/methods", "{\"methodName\":\"x\",\"responseTimeoutInSeconds\":1000}", NULL, 400, NULL);
 }
 
 /* ---- CAs ---------------------------------------------------------------------------------- */
@@ -413,19 +374,12 @@ static void test_cas(void **state)
     /* not a CA -> 400; not PEM -> 400 */
     char *vjunk = make_verification(root, "JUNK", vpath);
     body = cert_body(vjunk);
-    do_req(&r, "PUT", "/azkit/certificates/leaf", body, NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("PUT", "/azkit/certificates/leaf", body, NULL, 400, NULL);
     /* verify before a code exists -> 400 */
-    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
-    assert_int_equal(r.r.status, 400);
-    assert_string_equal(r.code, "CertificateVerificationFailed");
-    svc_resp_free(&r);
+    expect("POST", "/azkit/certificates/root1/verify", body, NULL, 400, "CertificateVerificationFailed");
     free(body);
     free(vjunk);
-    do_req(&r, "PUT", "/azkit/certificates/junk", "{\"certificate\":\"hello\"}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("PUT", "/azkit/certificates/junk", "{\"certificate\":\"hello\"}", NULL, 400, NULL);
 
     do_req(&r, "POST", "/azkit/certificates/root1/generateVerificationCode", NULL, NULL);
     assert_int_equal(r.r.status, 200);
@@ -437,18 +391,13 @@ static void test_cas(void **state)
     /* wrong CN */
     char *v = make_verification(root, "NOTTHECODE", vpath);
     body = cert_body(v);
-    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("POST", "/azkit/certificates/root1/verify", body, NULL, 400, NULL);
     free(body);
     free(v);
     /* right CN, signed by another key */
     v = make_verification(other, code, vpath);
     body = cert_body(v);
-    do_req(&r, "POST", "/azkit/certificates/root1/verify", body, NULL);
-    assert_int_equal(r.r.status, 400);
-    assert_string_equal(r.code, "CertificateVerificationFailed");
-    svc_resp_free(&r);
+    expect("POST", "/azkit/certificates/root1/verify", body, NULL, 400, "CertificateVerificationFailed");
     free(body);
     free(v);
     do_req(&r, "GET", "/azkit/certificates/root1", NULL, NULL);
@@ -471,16 +420,9 @@ static void test_cas(void **state)
     do_req(&r, "PUT", "/azkit/certificates/root2", (body = cert_body(pem)), NULL);
     free(body);
     svc_resp_free(&r);
-    do_req(&r, "DELETE", "/azkit/certificates/root2", NULL, NULL);
-    assert_int_equal(r.r.status, 204);
-    svc_resp_free(&r);
-    do_req(&r, "GET", "/azkit/certificates/root2", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "CertificateNotFound");
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/azkit/certificates/none/generateVerificationCode", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("DELETE", "/azkit/certificates/root2", NULL, NULL, 204, NULL);
+    expect("GET", "/azkit/certificates/root2", NULL, NULL, 404, "CertificateNotFound");
+    expect("POST", "/azkit/certificates/none/generateVerificationCode", NULL, NULL, 404, NULL);
     free(pem);
 }
 
@@ -490,10 +432,7 @@ static void test_c2d(void **state)
 {
     (void)state;
     struct svc_resp r;
-    do_req(&r, "POST", "/azkit/devices/ghost/messages/devicebound", "hi", NULL);
-    assert_int_equal(r.r.status, 404);
-    assert_string_equal(r.code, "DeviceNotFound");
-    svc_resp_free(&r);
+    expect("POST", "/azkit/devices/ghost/messages/devicebound", "hi", NULL, 404, "DeviceNotFound");
     do_req(&r, "PUT", "/devices/q1", "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL);
     svc_resp_free(&r);
     struct hub_admin_header h[] = {{"iothub-app-color", "blue"}, {"iothub-messageid", "m-0"},
@@ -505,20 +444,13 @@ static void test_c2d(void **state)
     assert_non_null(str_at(r.j, "expiryTimeUtc", NULL));
     svc_resp_free(&r);
     for (int i = 1; i < 50; i++) {
-        do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "payload", NULL);
-        assert_int_equal(r.r.status, 200);
-        svc_resp_free(&r);
+        expect("POST", "/azkit/devices/q1/messages/devicebound", "payload", NULL, 200, NULL);
     }
-    do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound", "one too many", NULL);
-    assert_int_equal(r.r.status, 403);
-    assert_string_equal(r.code, "DeviceMaximumQueueDepthExceeded");
-    svc_resp_free(&r);
+    expect("POST", "/azkit/devices/q1/messages/devicebound", "one too many", NULL, 403, "DeviceMaximumQueueDepthExceeded");
     do_req(&r, "GET", "/devices/q1", NULL, NULL);
     assert_int_equal(cJSON_GetObjectItem(r.j, "cloudToDeviceMessageCount")->valueint, 50);
     svc_resp_free(&r);
-    do_req(&r, "POST", "/azkit/devices/q1/messages/devicebound?ttl=abc", "x", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("POST", "/azkit/devices/q1/messages/devicebound?ttl=abc", "x", NULL, 400, NULL);
 }
 
 static void test_telemetry_and_faults(void **state)
@@ -537,27 +469,13 @@ static void test_telemetry_and_faults(void **state)
     assert_true(time(NULL) - t0 >= 0 && time(NULL) - t0 < 10);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.j, "records")), 0);
     svc_resp_free(&r);
-    do_req(&r, "GET", "/azkit/telemetry?max=0", NULL, NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "GET", "/azkit/telemetry?wait=999", NULL, NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/azkit/faults", "{\"refuseConnects\":2,\"connackCode\":5}", NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
-    do_req(&r, "GET", "/azkit/faults", NULL, NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/azkit/faults", "{\"connackCode\":4}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
-    do_req(&r, "POST", "/azkit/faults", "{\"dropDevice\":\"nobody\"}", NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
-    do_req(&r, "DELETE", "/azkit/faults", NULL, NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
+    expect("GET", "/azkit/telemetry?max=0", NULL, NULL, 400, NULL);
+    expect("GET", "/azkit/telemetry?wait=999", NULL, NULL, 400, NULL);
+    expect("POST", "/azkit/faults", "{\"refuseConnects\":2,\"connackCode\":5}", NULL, 200, NULL);
+    expect("GET", "/azkit/faults", NULL, NULL, 200, NULL);
+    expect("POST", "/azkit/faults", "{\"connackCode\":4}", NULL, 400, NULL);
+    expect("POST", "/azkit/faults", "{\"dropDevice\":\"nobody\"}", NULL, 404, NULL);
+    expect("DELETE", "/azkit/faults", NULL, NULL, 200, NULL);
 }
 
 /* ---- authorisation ------------------------------------------------------------------------ */
@@ -633,6 +551,21 @@ static cJSON *cli(int *status, const char *args)
     return j;
 }
 
+/* `azkit-hub --json ARGS` must exit with `status` and, unless `code` is NULL, report that
+ * error code. Failures name the caller's line. */
+#define cli_expect(args, status, code) cli_expect_at((args), (status), (code), __FILE__, __LINE__)
+static void cli_expect_at(const char *args, int status, const char *code, const char *file,
+                          int line)
+{
+    int st;
+    cJSON *j = cli(&st, args);
+    _assert_int_equal(cast_to_largest_integral_type(st), cast_to_largest_integral_type(status),
+                      file, line);
+    if (code != NULL)
+        _assert_string_equal(str_at(j, "error", "code"), code, file, line);
+    cJSON_Delete(j);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -662,13 +595,8 @@ static void test_cli(void **state)
         cJSON_Delete(j);
         free(pem);
     }
-    j = cli(&st, "device add cli3 --ca-signed");
-    assert_int_equal(st, 0);
-    cJSON_Delete(j);
-    j = cli(&st, "device add cli3 --ca-signed");
-    assert_int_equal(st, 1);
-    assert_string_equal(str_at(j, "error", "code"), "DeviceAlreadyExists");
-    cJSON_Delete(j);
+    cli_expect("device add cli3 --ca-signed", 0, NULL);
+    cli_expect("device add cli3 --ca-signed", 1, "DeviceAlreadyExists");
     j = cli(&st, "device list");
     assert_int_equal(st, 0);
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "devices")) >= 3);
@@ -680,9 +608,7 @@ static void test_cli(void **state)
     j = cli(&st, "device disable cli2");
     assert_string_equal(str_at(cJSON_GetObjectItem(j, "device"), "status", NULL), "disabled");
     cJSON_Delete(j);
-    j = cli(&st, "device show cli1");
-    assert_int_equal(st, 0);
-    cJSON_Delete(j);
+    cli_expect("device show cli1", 0, NULL);
     j = cli(&st, "device delete cli1");
     assert_int_equal(st, 0);
     assert_string_equal(str_at(j, "deleted", NULL), "cli1");
@@ -691,19 +617,14 @@ static void test_cli(void **state)
     assert_int_equal(st, 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "status")->valueint, 404);
     cJSON_Delete(j);
-    j = cli(&st, "device add x");
-    assert_int_equal(st, 2);
-    assert_string_equal(str_at(j, "error", "code"), "usage");
-    cJSON_Delete(j);
+    cli_expect("device add x", 2, "usage");
 
     /* CA: add + whole proof of possession with the key */
     char root[600];
     snprintf(root, sizeof(root), "%s/cliroot", g_dir);
     make_root(root, "CLI Root");
     snprintf(cmd, sizeof(cmd), "ca add cliroot '%s.cert.pem'", root);
-    j = cli(&st, cmd);
-    assert_int_equal(st, 0);
-    cJSON_Delete(j);
+    cli_expect(cmd, 0, NULL);
     j = cli(&st, "ca code cliroot");
     assert_int_equal(st, 0);
     assert_non_null(str_at(j, "verificationCode", NULL));
@@ -724,20 +645,13 @@ static void test_cli(void **state)
     assert_int_equal(st, 0);
     assert_string_equal(str_at(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "twin"), "properties"), "desired"), "fw", NULL), "1.2");
     cJSON_Delete(j);
-    j = cli(&st, "twin show cli3");
-    assert_int_equal(st, 0);
-    cJSON_Delete(j);
-    j = cli(&st, "method invoke cli3 reboot --payload '{\"delay\":1}' --timeout 5");
-    assert_int_equal(st, 1);
-    assert_string_equal(str_at(j, "error", "code"), "DeviceNotOnline");
-    cJSON_Delete(j);
+    cli_expect("twin show cli3", 0, NULL);
+    cli_expect("method invoke cli3 reboot --payload '{\"delay\":1}' --timeout 5", 1, "DeviceNotOnline");
     j = cli(&st, "c2d send cli3 hello --property color=red --property 'two words=x y' --ttl 60");
     assert_int_equal(st, 0);
     assert_non_null(str_at(j, "messageId", NULL));
     cJSON_Delete(j);
-    j = cli(&st, "c2d send nobody hello");
-    assert_int_equal(st, 1);
-    cJSON_Delete(j);
+    cli_expect("c2d send nobody hello", 1, NULL);
     j = cli(&st, "telemetry --device cli3");
     assert_int_equal(st, 0);
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "records")));

@@ -111,6 +111,15 @@ static void req(struct svc_resp *out, const char *method, const char *path, cons
     svc_test_request_if(&g_t, out, method, path, body, if_match);
 }
 
+/* METHOD PATH (body and If-Match may be NULL) must answer `status`, and the error `code`
+ * unless it is NULL. */
+#define expect(method, path, body, if_match, status, code)                                      \
+    do {                                                                                        \
+        struct svc_resp expect_r_;                                                              \
+        req(&expect_r_, method, path, body, if_match);                                          \
+        svc_test_check(&expect_r_, status, code);                                               \
+    } while (0)
+
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -177,31 +186,21 @@ static void test_enrollments(void **state)
     cJSON_Delete(back);
     /* If-Match header mismatch -> 412; "*" -> 200 */
     body = enrollment_body("dev-1", g_leaf2, "enabled");
-    req(&r, "PUT", "/enrollments/dev-1", body, etag1);
-    assert_int_equal(r.r.status, 412);
-    svc_resp_free(&r);
-    req(&r, "PUT", "/enrollments/dev-1", body, "*");
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
+    expect("PUT", "/enrollments/dev-1", body, etag1, 412, NULL);
+    expect("PUT", "/enrollments/dev-1", body, "*", 200, NULL);
     free(body);
     /* validation: bad JSON, id mismatch, no certificate */
-    req(&r, "PUT", "/enrollments/dev-2", "{", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("PUT", "/enrollments/dev-2", "{", NULL, 400, NULL);
     body = enrollment_body("dev-1", g_leaf, "enabled");
     req(&r, "PUT", "/enrollments/dev-2", body, NULL);
     assert_int_equal(r.r.status, 400);
     assert_non_null(strstr(jstr(r.j, "message"), "differs"));
     svc_resp_free(&r);
     free(body);
-    req(&r, "PUT", "/enrollments/dev-2", "{\"attestation\":{\"type\":\"x509\",\"x509\":{}}}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("PUT", "/enrollments/dev-2", "{\"attestation\":{\"type\":\"x509\",\"x509\":{}}}", NULL, 400, NULL);
     /* query with paging */
     body = enrollment_body("dev-2", g_leaf2, "enabled");
-    req(&r, "PUT", "/enrollments/dev-2", body, NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
+    expect("PUT", "/enrollments/dev-2", body, NULL, 200, NULL);
     free(body);
     struct hub_admin_header h[2] = {{"x-ms-max-item-count", "1"}, {"x-ms-continuation", ""}};
     svc_test_request(&g_t, &r, "POST", "/enrollments/query", "{\"query\":\"*\"}", h, 1);
@@ -219,19 +218,13 @@ static void test_enrollments(void **state)
     assert_string_equal(r.r.continuation, "");
     svc_resp_free(&r);
     /* delete with a wrong If-Match -> 412, then 204, then 404 */
-    req(&r, "DELETE", "/enrollments/dev-2", NULL, "bm9wZQ==");
-    assert_int_equal(r.r.status, 412);
-    svc_resp_free(&r);
-    req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
-    assert_int_equal(r.r.status, 204);
-    svc_resp_free(&r);
+    expect("DELETE", "/enrollments/dev-2", NULL, "bm9wZQ==", 412, NULL);
+    expect("DELETE", "/enrollments/dev-2", NULL, NULL, 204, NULL);
     req(&r, "GET", "/enrollments/dev-2", NULL, NULL);
     assert_int_equal(r.r.status, 404);
     assert_int_equal(cJSON_GetObjectItem(r.j, "errorCode")->valueint, 404201);
     svc_resp_free(&r);
-    req(&r, "DELETE", "/enrollments/dev-2", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("DELETE", "/enrollments/dev-2", NULL, NULL, 404, NULL);
 }
 
 static void test_bulk(void **state)
@@ -279,12 +272,8 @@ static void test_bulk(void **state)
     assert_int_equal(cJSON_GetArraySize(errs), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "registrationId"), "nope");
     svc_resp_free(&r);
-    req(&r, "GET", "/enrollments/bulk-1", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
-    req(&r, "POST", "/enrollments", "{\"mode\":\"frob\",\"enrollments\":[]}", NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("GET", "/enrollments/bulk-1", NULL, NULL, 404, NULL);
+    expect("POST", "/enrollments", "{\"mode\":\"frob\",\"enrollments\":[]}", NULL, 400, NULL);
     free(b1);
     free(b2);
 }
@@ -321,10 +310,7 @@ static void test_cas_and_groups(void **state)
     svc_resp_free(&r);
     /* a leaf is not a CA */
     char *leaf = cert_body(g_leaf);
-    req(&r, "PUT", "/azkit/dps/certificates/leaf", leaf, NULL);
-    assert_int_equal(r.r.status, 400);
-    assert_string_equal(r.code, "InvalidCertificate");
-    svc_resp_free(&r);
+    expect("PUT", "/azkit/dps/certificates/leaf", leaf, NULL, 400, "InvalidCertificate");
     free(leaf);
     /* group referencing an unverified CA -> 400 */
     const char *gref = "{\"enrollmentGroupId\":\"grp1\",\"attestation\":{\"type\":\"x509\","
@@ -338,19 +324,14 @@ static void test_cas_and_groups(void **state)
     snprintf(vpath, sizeof(vpath), "%s/verif", g_h.dir);
     pki(AZK_PKI_VERIFICATION, "WRONG", vpath, g_root);
     char *vb = cert_body(vpath);
-    req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
-    assert_int_equal(r.r.status, 400);
-    assert_string_equal(r.code, "CertificateVerificationFailed");
-    svc_resp_free(&r);
+    expect("POST", "/azkit/dps/certificates/droot/verify", vb, NULL, 400, "CertificateVerificationFailed");
     req(&r, "POST", "/azkit/dps/certificates/droot/generateVerificationCode", NULL, NULL);
     assert_int_equal(r.r.status, 200);
     char code[200];
     snprintf(code, sizeof(code), "%s", jstr(cJSON_GetObjectItem(r.j, "properties"), "verificationCode"));
     assert_true(strlen(code) >= 16);
     svc_resp_free(&r);
-    req(&r, "POST", "/azkit/dps/certificates/droot/verify", vb, NULL);
-    assert_int_equal(r.r.status, 400);
-    svc_resp_free(&r);
+    expect("POST", "/azkit/dps/certificates/droot/verify", vb, NULL, 400, NULL);
     free(vb);
     pki(AZK_PKI_VERIFICATION, code, vpath, g_root);
     vb = cert_body(vpath);
@@ -388,26 +369,16 @@ static void test_cas_and_groups(void **state)
     assert_string_equal(jstr(r.j, "allocationPolicy"), "static");
     svc_resp_free(&r);
     free(g2s);
-    req(&r, "PUT", "/enrollmentGroups/grp1", gref, "d3Jvbmc=");
-    assert_int_equal(r.r.status, 412);
-    svc_resp_free(&r);
-    req(&r, "PUT", "/enrollmentGroups/grp1", gref, etag);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
+    expect("PUT", "/enrollmentGroups/grp1", gref, "d3Jvbmc=", 412, NULL);
+    expect("PUT", "/enrollmentGroups/grp1", gref, etag, 200, NULL);
     struct hub_admin_header h = {"x-ms-max-item-count", "10"};
     svc_test_request(&g_t, &r, "POST", "/enrollmentGroups/query", "{\"query\":\"*\"}", &h, 1);
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(r.j), 2);
     svc_resp_free(&r);
-    req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
-    assert_int_equal(r.r.status, 200);
-    svc_resp_free(&r);
-    req(&r, "DELETE", "/enrollmentGroups/grp2", NULL, NULL);
-    assert_int_equal(r.r.status, 204);
-    svc_resp_free(&r);
-    req(&r, "GET", "/enrollmentGroups/grp2", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("GET", "/enrollmentGroups/grp2", NULL, NULL, 200, NULL);
+    expect("DELETE", "/enrollmentGroups/grp2", NULL, NULL, 204, NULL);
+    expect("GET", "/enrollmentGroups/grp2", NULL, NULL, 404, NULL);
     free(body);
 }
 
@@ -429,15 +400,9 @@ static void test_registrations(void **state)
     assert_int_equal(r.r.status, 200);
     assert_int_equal(cJSON_GetArraySize(r.j), 2);
     svc_resp_free(&r);
-    req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
-    assert_int_equal(r.r.status, 204);
-    svc_resp_free(&r);
-    req(&r, "GET", "/registrations/reg-a", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
-    req(&r, "DELETE", "/registrations/reg-a", NULL, NULL);
-    assert_int_equal(r.r.status, 404);
-    svc_resp_free(&r);
+    expect("DELETE", "/registrations/reg-a", NULL, NULL, 204, NULL);
+    expect("GET", "/registrations/reg-a", NULL, NULL, 404, NULL);
+    expect("DELETE", "/registrations/reg-a", NULL, NULL, 404, NULL);
 }
 
 /* ---- authorisation ------------------------------------------------------------------------ */
