@@ -5,22 +5,6 @@
 
 static const char hex_digits[] = "0123456789ABCDEF";
 
-void azk_w_u64(struct azk_w *w, uint64_t v)
-{
-    char tmp[AZK_DEC_MAX];
-    azk_w_bytes(w, tmp, azk_u64_to_dec(v, tmp));
-}
-
-void azk_w_int(struct azk_w *w, int v)
-{
-    if (v < 0) {
-        azk_w_char(w, '-');
-        azk_w_u64(w, (uint64_t)(-(int64_t)v));
-    } else {
-        azk_w_u64(w, (uint64_t)v);
-    }
-}
-
 static bool unreserved(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -1,5 +1,6 @@
 /* Decimal conversions without 64-bit division (see core_num.h). */
 #include "core_num.h"
+#include "core_writer.h"
 
 #include <errno.h>
 
@@ -57,4 +58,21 @@ int azk_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+void azk_w_u64(struct azk_w *w, uint64_t v)
+{
+    char tmp[AZK_DEC_MAX];
+    azk_w_bytes(w, tmp, azk_u64_to_dec(v, tmp));
+}
+
+void azk_w_i64(struct azk_w *w, int64_t v)
+{
+    char tmp[AZK_DEC_MAX];
+    azk_w_bytes(w, tmp, azk_i64_to_dec(v, tmp));
+}
+
+void azk_w_int(struct azk_w *w, int v)
+{
+    azk_w_i64(w, v);
 }

@@ -85,25 +85,6 @@ static int mark_seen(uint32_t *seen, int i)
     return 0;
 }
 
-/* Reads the end of the document: only whitespace may follow the top-level object. */
-static int expect_end(struct azk_json_reader *r)
-{
-    int rc = azk_json_reader_next(r);
-    return rc < 0 ? rc : rc == 0 ? 0 : -EBADMSG;
-}
-
-/* Reads the first token, which must open an object. */
-static int expect_object(struct azk_json_reader *r, struct azk_span body)
-{
-    int rc = azk_json_reader_init(r, body);
-    if (rc < 0)
-        return rc;
-    rc = azk_json_reader_next(r);
-    if (rc < 0)
-        return rc;
-    return r->token.kind == AZK_JSON_BEGIN_OBJECT ? 0 : -EBADMSG;
-}
-
 /* ---- register request -------------------------------------------------------------------- */
 
 AZK_API int azk_dps_register_request_build(struct azk_span registration_id,
@@ -150,7 +131,7 @@ AZK_API int azk_dps_register_request_parse(struct azk_span body,
         out->empty = true;
         return 0;
     }
-    rc = expect_object(&r, body);
+    rc = azk_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -172,7 +153,7 @@ AZK_API int azk_dps_register_request_parse(struct azk_span body,
         if (rc < 0)
             return rc;
     }
-    return expect_end(&r);
+    return azk_json__close_document(&r);
 }
 
 /* ---- response ---------------------------------------------------------------------------- */
@@ -242,7 +223,7 @@ AZK_API int azk_dps_response_parse(struct azk_span body, struct azk_dps_response
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = expect_object(&r, body);
+    rc = azk_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -278,7 +259,7 @@ AZK_API int azk_dps_response_parse(struct azk_span body, struct azk_dps_response
         if (rc < 0)
             return rc;
     }
-    return expect_end(&r);
+    return azk_json__close_document(&r);
 }
 
 static void put_string(struct azk_json_writer *w, const char *name, struct azk_span value)

@@ -785,3 +785,20 @@ AZK_API const char *azk_json_error_str(enum azk_json_error err)
     }
     return "unknown JSON error";
 }
+
+int azk_json__open_object(struct azk_json_reader *r, struct azk_span body)
+{
+    int rc = azk_json_reader_init(r, body);
+    if (rc < 0)
+        return rc;
+    rc = azk_json_reader_next(r);
+    if (rc < 0)
+        return rc;
+    return r->token.kind == AZK_JSON_BEGIN_OBJECT ? 0 : -EBADMSG;
+}
+
+int azk_json__close_document(struct azk_json_reader *r)
+{
+    int rc = azk_json_reader_next(r);
+    return rc < 0 ? rc : rc == 0 ? 0 : -EBADMSG;
+}

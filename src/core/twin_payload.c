@@ -8,42 +8,8 @@
 #include "core_num.h"
 #include "azkit/azure_payloads.h"
 #include "azkit/json.h"
+#include "core_writer.h"
 #include "json_internal.h"
-
-/* Output with counting: stores what fits, never past size, and tracks the size needed. */
-struct out {
-    char *buf;
-    size_t size;
-    size_t len;
-    bool too_big;
-};
-
-static void out_put(struct out *o, const char *s, size_t n)
-{
-    if (n > SIZE_MAX - o->len) {
-        o->too_big = true;
-        return;
-    }
-    if (o->len < o->size) {
-        size_t avail = o->size - o->len;
-        memcpy(o->buf + o->len, s, n < avail ? n : avail);
-    }
-    o->len += n;
-}
-
-static void out_int64(struct out *o, int64_t v)
-{
-    char tmp[AZK_DEC_MAX];
-    out_put(o, tmp, azk_i64_to_dec(v, tmp));
-}
-
-static int out_finish(const struct out *o, size_t *out_len)
-{
-    if (o->too_big)
-        return -E2BIG;
-    *out_len = o->len;
-    return o->len > o->size ? -ENOBUFS : 0;
-}
 
 /* Validates that json is one JSON object; *obj receives it without surrounding whitespace. */
 static int check_object(struct azk_span json, struct azk_span *obj)
@@ -109,23 +75,6 @@ static int walk_versioned_object(struct azk_json_reader *r, struct azk_span *raw
     return 0;
 }
 
-static int open_object(struct azk_json_reader *r, struct azk_span body)
-{
-    int rc = azk_json_reader_init(r, body);
-    if (rc < 0)
-        return rc;
-    rc = azk_json_reader_next(r);
-    if (rc < 0)
-        return rc;
-    return r->token.kind == AZK_JSON_BEGIN_OBJECT ? 0 : -EBADMSG;
-}
-
-static int close_document(struct azk_json_reader *r)
-{
-    int rc = azk_json_reader_next(r);
-    return rc < 0 ? rc : rc == 0 ? 0 : -EBADMSG;
-}
-
 AZK_API int azk_twin_document_parse(struct azk_span body, struct azk_twin_document *out)
 {
     struct azk_json_reader r;
@@ -134,7 +83,7 @@ AZK_API int azk_twin_document_parse(struct azk_span body, struct azk_twin_docume
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = open_object(&r, body);
+    rc = azk_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -167,7 +116,7 @@ AZK_API int azk_twin_document_parse(struct azk_span body, struct azk_twin_docume
         if (rc < 0)
             return rc;
     }
-    return close_document(&r);
+    return azk_json__close_document(&r);
 }
 
 AZK_API int azk_twin_desired_patch_parse(struct azk_span body, struct azk_twin_desired_patch *out)
@@ -178,31 +127,31 @@ AZK_API int azk_twin_desired_patch_parse(struct azk_span body, struct azk_twin_d
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = open_object(&r, body);
+    rc = azk_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     rc = walk_versioned_object(&r, &out->patch, &out->has_version, &out->version);
     if (rc < 0)
         return rc;
-    return close_document(&r);
+    return azk_json__close_document(&r);
 }
 
 /* Writes object `obj` (validated, trimmed, no "$version") with "$version":v appended as its
  * last member; whitespace just inside its braces is dropped. */
-static void put_with_version(struct out *o, struct azk_span obj, int64_t v)
+static void put_with_version(struct azk_w *o, struct azk_span obj, int64_t v)
 {
     const char *inner = obj.ptr + 1;
     size_t inner_len = obj.len - 2;
 
     azk_json__trim(&inner, &inner_len);
-    out_put(o, "{", 1);
+    azk_w_char(o, '{');
     if (inner_len) {
-        out_put(o, inner, inner_len);
-        out_put(o, ",", 1);
+        azk_w_bytes(o, inner, inner_len);
+        azk_w_char(o, ',');
     }
-    out_put(o, "\"$version\":", 11);
-    out_int64(o, v);
-    out_put(o, "}", 1);
+    azk_w_lit(o, "\"$version\":");
+    azk_w_i64(o, v);
+    azk_w_char(o, '}');
 }
 
 /* Validates a section for the builders: a JSON object without a top-level "$version". */
@@ -217,17 +166,14 @@ static int check_unversioned(struct azk_span json, struct azk_span *obj)
     return rc == -ENOENT ? 0 : rc;
 }
 
-static int start_out(struct out *o, char *buf, size_t buf_size, size_t *out_len)
+static int start_out(struct azk_w *o, char *buf, size_t buf_size, size_t *out_len)
 {
     if (!out_len)
         return -EINVAL;
     *out_len = 0;
     if (!buf && buf_size)
         return -EINVAL;
-    o->buf = buf;
-    o->size = buf_size;
-    o->len = 0;
-    o->too_big = false;
+    azk_w_init(o, buf, buf_size);
     return 0;
 }
 
@@ -236,7 +182,7 @@ AZK_API int azk_twin_document_build(struct azk_span desired, int64_t desired_ver
                                     char *buf, size_t buf_size, size_t *out_len)
 {
     struct azk_span d, rep;
-    struct out o;
+    struct azk_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
@@ -245,19 +191,19 @@ AZK_API int azk_twin_document_build(struct azk_span desired, int64_t desired_ver
         return -EINVAL;
     if ((rc = check_unversioned(desired, &d)) < 0 || (rc = check_unversioned(reported, &rep)) < 0)
         return rc;
-    out_put(&o, "{\"desired\":", 11);
+    azk_w_lit(&o, "{\"desired\":");
     put_with_version(&o, d, desired_version);
-    out_put(&o, ",\"reported\":", 12);
+    azk_w_lit(&o, ",\"reported\":");
     put_with_version(&o, rep, reported_version);
-    out_put(&o, "}", 1);
-    return out_finish(&o, out_len);
+    azk_w_char(&o, '}');
+    return azk_w_done(&o, out_len);
 }
 
 AZK_API int azk_twin_desired_patch_build(struct azk_span patch, int64_t version, char *buf,
                                          size_t buf_size, size_t *out_len)
 {
     struct azk_span obj;
-    struct out o;
+    struct azk_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
@@ -267,7 +213,7 @@ AZK_API int azk_twin_desired_patch_build(struct azk_span patch, int64_t version,
     if ((rc = check_unversioned(patch, &obj)) < 0)
         return rc;
     put_with_version(&o, obj, version);
-    return out_finish(&o, out_len);
+    return azk_w_done(&o, out_len);
 }
 
 AZK_API int azk_twin_reported_patch_parse(struct azk_span body, struct azk_span *patch)
@@ -289,15 +235,15 @@ AZK_API int azk_twin_reported_patch_build(struct azk_span patch_json, char *buf,
                                           size_t buf_size, size_t *out_len)
 {
     struct azk_span obj;
-    struct out o;
+    struct azk_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
         return rc;
     if ((rc = azk_twin_reported_patch_parse(patch_json, &obj)) < 0)
         return rc;
-    out_put(&o, obj.ptr, obj.len);
-    return out_finish(&o, out_len);
+    azk_w_span(&o, obj);
+    return azk_w_done(&o, out_len);
 }
 
 AZK_API int azk_method_payload_validate(struct azk_span body, struct azk_span *payload)
