@@ -116,20 +116,30 @@ void svc_reply_empty(struct evhttp_request *req, int status)
     evhttp_send_reply(req, status, NULL, NULL);
 }
 
-void svc_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
+/* Fills `o` with IoT Hub's error shape, {"Message":"ErrorCode:<code>;<text>",
+ * "ExceptionMessage":"Tracking ID:..."}, which the service SDKs' parsers and the admin client
+ * read; returns the tracking id and time in tid/when for shapes that add their own fields. */
+static void add_hub_error(cJSON *o, const char *code, const char *text, char tid[40],
+                          char when[40])
 {
-    char text[512], msg[700], track[200], tid[40], when[40];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
+    char msg[700], track[200];
     snprintf(msg, sizeof(msg), "ErrorCode:%s;%s", code, text);
     svc_random_hex(16, tid);
     svc_time_iso(hub_now_ms(), when);
     snprintf(track, sizeof(track), "Tracking ID:%s-G:0-TimeStamp:%s", tid, when);
-    cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Message", msg);
     cJSON_AddStringToObject(o, "ExceptionMessage", track);
+}
+
+void svc_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
+{
+    char text[512], tid[40], when[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    add_hub_error(o, code, text, tid, when);
     evhttp_add_header(evhttp_request_get_output_headers(req), "iothub-errorcode", code);
     svc_reply_json(req, status, o, NULL);
 }
@@ -176,24 +186,19 @@ void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
 void svc_dps_reply_error(struct evhttp_request *req, int status, int code, const char *name,
                          const char *fmt, ...)
 {
-    char text[512], msg[700], track[200], tid[40], when[40];
+    char text[512], tid[40], when[40];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof(msg), "ErrorCode:%s;%s", name, text);
-    svc_random_hex(16, tid);
-    svc_time_iso(hub_now_ms(), when);
-    snprintf(track, sizeof(track), "Tracking ID:%s-G:0-TimeStamp:%s", tid, when);
     cJSON *o = cJSON_CreateObject();
-    /* DPS's ProvisioningServiceErrorDetails ... */
+    /* IoT Hub's shape, which the service SDKs' error parsers and the admin client read ... */
+    add_hub_error(o, name, text, tid, when);
+    /* ... and DPS's ProvisioningServiceErrorDetails. */
     cJSON_AddNumberToObject(o, "errorCode", code);
     cJSON_AddStringToObject(o, "trackingId", tid);
     cJSON_AddStringToObject(o, "message", text);
     cJSON_AddStringToObject(o, "timestampUtc", when);
-    /* ... and IoT Hub's shape, which the service SDKs' error parsers and the admin client read. */
-    cJSON_AddStringToObject(o, "Message", msg);
-    cJSON_AddStringToObject(o, "ExceptionMessage", track);
     char num[16];
     snprintf(num, sizeof(num), "%d", code);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -233,11 +238,14 @@ void svc_dps_reply_store_error(struct evhttp_request *req, int rc, const char *w
 
 /* ---- asynchronous answers ----------------------------------------------------------------- */
 
-struct svc_op *svc_op_new(struct svc_req *r)
+struct svc_op *svc_op_new(struct svc_req *r, const char *id, int kind)
 {
     struct svc_op *op = calloc(1, sizeof(*op));
     if (op == NULL)
         return NULL;
+    if (id != NULL)
+        snprintf(op->id, sizeof(op->id), "%s", id);
+    op->kind = kind;
     op->s = r->s;
     op->d = r->d;
     op->req = r->req;

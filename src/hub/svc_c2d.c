@@ -237,13 +237,12 @@ void svc_c2d(struct svc_req *r)
     m.payload_len = r->body_len;
     m.properties = props;
     m.expiry_ms = info->expiry_ms;
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, id, 0);
     if (op == NULL) {
         free(info);
         svc_reply_store_error(r->req, -ENOMEM, id);
         return;
     }
-    snprintf(op->id, sizeof(op->id), "%s", id);
     op->data = info;
     int rc = hub_store_c2d_enqueue(r->d->store, id, &m, NULL, c2d_done, op);
     if (rc < 0) {

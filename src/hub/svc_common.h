@@ -74,7 +74,9 @@ struct svc_op {
     int kind;                    /* handler-owned */
 };
 
-struct svc_op *svc_op_new(struct svc_req *r);
+/* A pending answer for request `r`; `id` (device id or CA name, may be NULL) and `kind` are
+ * stored in the op. NULL when out of memory. */
+struct svc_op *svc_op_new(struct svc_req *r, const char *id, int kind);
 void svc_op_free(struct svc_op *op);
 /* True when the op can still answer (not detached). */
 bool svc_op_live(const struct svc_op *op);

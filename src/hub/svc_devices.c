@@ -244,13 +244,11 @@ static void put_device(struct svc_req *r, const char *id)
         svc_reply_error(r->req, 400, "ArgumentInvalid", "Invalid device: %s.", bad);
         return;
     }
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, id, exists ? OP_UPDATE : OP_CREATE);
     if (op == NULL) {
         svc_reply_store_error(r->req, -ENOMEM, id);
         return;
     }
-    snprintf(op->id, sizeof(op->id), "%s", id);
-    op->kind = exists ? OP_UPDATE : OP_CREATE;
     int rc = exists ? hub_store_device_update(r->d->store, &dev, ifm, NULL, device_done, op)
                     : hub_store_device_create(r->d->store, &dev, NULL, device_done, op);
     if (rc < 0) {
@@ -316,13 +314,11 @@ void svc_devices(struct svc_req *r)
     case SVC_DELETE: {
         char ifm_buf[HUB_ETAG_MAX + 8];
         const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-        struct svc_op *op = svc_op_new(r);
+        struct svc_op *op = svc_op_new(r, id, OP_DELETE);
         if (op == NULL) {
             svc_reply_store_error(r->req, -ENOMEM, id);
             return;
         }
-        snprintf(op->id, sizeof(op->id), "%s", id);
-        op->kind = OP_DELETE;
         int rc = hub_store_device_delete(r->d->store, id, ifm, device_done, op);
         if (rc < 0) {
             svc_reply_store_error(r->req, rc, id);

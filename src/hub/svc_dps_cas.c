@@ -61,13 +61,11 @@ static void ca_done(void *ctx, int rc)
 
 static struct svc_op *op_for(struct svc_req *r, const char *name, int kind)
 {
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, name, kind);
     if (op == NULL) {
         svc_dps_reply_store_error(r->req, -ENOMEM, name);
         return NULL;
     }
-    snprintf(op->id, sizeof(op->id), "%s", name);
-    op->kind = kind;
     return op;
 }
 

@@ -20,7 +20,7 @@ struct dps_answer {
 
 struct svc_op *svc_dps_op_new(struct svc_req *r, int kind, const char *what)
 {
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, what, kind);
     struct dps_answer *a = op ? calloc(1, sizeof(*a)) : NULL;
     if (a == NULL) {
         svc_op_free(op);
@@ -28,8 +28,6 @@ struct svc_op *svc_dps_op_new(struct svc_req *r, int kind, const char *what)
         return NULL;
     }
     op->data = a;
-    op->kind = kind;
-    snprintf(op->id, sizeof(op->id), "%s", what);
     return op;
 }
 

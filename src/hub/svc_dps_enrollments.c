@@ -225,7 +225,7 @@ static void bulk(struct svc_req *r)
                             "delete\",\"enrollments\":[...]} with at least one enrollment.");
         return;
     }
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, NULL, 0);
     struct bulk *b = op ? calloc(1, sizeof(*b)) : NULL;
     if (b == NULL || (b->errors = cJSON_CreateArray()) == NULL) {
         free(b);

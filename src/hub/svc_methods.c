@@ -88,14 +88,13 @@ void svc_methods(struct svc_req *r)
         return;
     }
     char *ptext = payload ? cJSON_PrintUnformatted(payload) : NULL;
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, id, 0);
     if (op == NULL) {
         free(ptext);
         cJSON_Delete(j);
         svc_reply_store_error(r->req, -ENOMEM, id);
         return;
     }
-    snprintf(op->id, sizeof(op->id), "%s", id);
     hub_log(HUB_LOG_INFO, "service API: invoking method '%s' on '%s' (timeout %u s)",
             name->valuestring, id, (unsigned)tmo);
     hub_methods_invoke(r->d, id, name->valuestring, ptext ? ptext : "null", (unsigned)tmo,

@@ -170,14 +170,13 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
             des_patch = cJSON_Duplicate(desired, 1);
     }
     cJSON_Delete(j);
-    struct svc_op *op = svc_op_new(r);
+    struct svc_op *op = svc_op_new(r, id, 0);
     if (op == NULL) {
         cJSON_Delete(tag_patch);
         cJSON_Delete(des_patch);
         svc_reply_store_error(r->req, -ENOMEM, id);
         return;
     }
-    snprintf(op->id, sizeof(op->id), "%s", id);
     op->pending = 1; /* held until both are submitted */
     int rc = 0;
     if (tag_patch != NULL) {
