@@ -351,3 +351,20 @@ int store_step_finalize(sqlite3_stmt *s)
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc);
 }
+
+int store_load_rows(struct hub_store *st, const char *sql,
+                    int (*row)(struct hub_store *st, sqlite3_stmt *s, void *ctx), void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    rc = 0;
+    int src = SQLITE_DONE;
+    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW)
+        rc = row(st, s, ctx);
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store_sqlite_errno(src);
+    sqlite3_finalize(s);
+    return rc;
+}

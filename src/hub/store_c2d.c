@@ -307,47 +307,40 @@ int store_c2d_apply(sqlite3 *db, struct store_op *op)
     return store_step_finalize(s);
 }
 
+static int store_c2d_load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx)
+{
+    (void)ctx;
+    uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
+    if (seq >= st->c2d_next_seq)
+        st->c2d_next_seq = seq + 1;
+    struct dev_entry *e = store_dev_find(st, (const char *)sqlite3_column_text(s, 1));
+    if (!e)
+        return 0; /* orphan row (cannot happen: deletes cascade in one transaction) */
+    struct hub_c2d_msg m;
+    memset(&m, 0, sizeof m);
+    m.seq = seq;
+    if (store_copy_str(m.message_id, sizeof m.message_id,
+                       (const char *)sqlite3_column_text(s, 2)) < 0) {
+        return -EILSEQ;
+    }
+    struct hub_c2d_msg src_m = m;
+    src_m.payload = (void *)sqlite3_column_blob(s, 3);
+    src_m.payload_len = (size_t)sqlite3_column_bytes(s, 3);
+    src_m.properties = (char *)sqlite3_column_text(s, 4);
+    src_m.enqueued_ms = sqlite3_column_int64(s, 5);
+    src_m.expiry_ms = sqlite3_column_int64(s, 6);
+    src_m.delivery_count = (uint32_t)sqlite3_column_int64(s, 7);
+    if (reserve(e, e->c2d_n + 1) < 0 || store_c2d_copy(&m, &src_m) < 0) {
+        return -ENOMEM;
+    }
+    e->c2d[e->c2d_n++] = m;
+    return 0;
+}
+
 int store_c2d_load(struct hub_store *st)
 {
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT seq, device_id, message_id, payload, properties,"
-                                " enqueued_ms, expiry_ms, delivery_count FROM c2d ORDER BY seq",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
-    rc = 0;
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
-        if (seq >= st->c2d_next_seq)
-            st->c2d_next_seq = seq + 1;
-        struct dev_entry *e = store_dev_find(st, (const char *)sqlite3_column_text(s, 1));
-        if (!e)
-            continue; /* orphan row (cannot happen: deletes cascade in one transaction) */
-        struct hub_c2d_msg m;
-        memset(&m, 0, sizeof m);
-        m.seq = seq;
-        if (store_copy_str(m.message_id, sizeof m.message_id,
-                           (const char *)sqlite3_column_text(s, 2)) < 0) {
-            rc = -EILSEQ;
-            break;
-        }
-        struct hub_c2d_msg src_m = m;
-        src_m.payload = (void *)sqlite3_column_blob(s, 3);
-        src_m.payload_len = (size_t)sqlite3_column_bytes(s, 3);
-        src_m.properties = (char *)sqlite3_column_text(s, 4);
-        src_m.enqueued_ms = sqlite3_column_int64(s, 5);
-        src_m.expiry_ms = sqlite3_column_int64(s, 6);
-        src_m.delivery_count = (uint32_t)sqlite3_column_int64(s, 7);
-        if (reserve(e, e->c2d_n + 1) < 0 || store_c2d_copy(&m, &src_m) < 0) {
-            rc = -ENOMEM;
-            break;
-        }
-        e->c2d[e->c2d_n++] = m;
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = store_sqlite_errno(src);
-    sqlite3_finalize(s);
-    return rc;
+    return store_load_rows(st,
+                           "SELECT seq, device_id, message_id, payload, properties,"
+                           " enqueued_ms, expiry_ms, delivery_count FROM c2d ORDER BY seq",
+                           store_c2d_load_row, NULL);
 }

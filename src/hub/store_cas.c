@@ -233,48 +233,41 @@ int store_cas_apply(sqlite3 *db, struct store_op *op)
     return store_step_finalize(s);
 }
 
+static int store_cas_load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx)
+{
+    (void)ctx;
+    struct hub_ca ca;
+    memset(&ca, 0, sizeof ca);
+    if (store_copy_str(ca.name, sizeof ca.name, (const char *)sqlite3_column_text(s, 0)) <
+            0 ||
+        store_copy_str(ca.thumbprint_sha1, sizeof ca.thumbprint_sha1,
+                       (const char *)sqlite3_column_text(s, 2)) < 0 ||
+        store_copy_str(ca.thumbprint_sha256, sizeof ca.thumbprint_sha256,
+                       (const char *)sqlite3_column_text(s, 3)) < 0 ||
+        store_copy_str(ca.verification_code, sizeof ca.verification_code,
+                       (const char *)sqlite3_column_text(s, 5)) < 0) {
+        return -EILSEQ;
+    }
+    ca.verified = sqlite3_column_int(s, 4) != 0;
+    ca.etag_counter = (uint64_t)sqlite3_column_int64(s, 6);
+    hub_etag_from_counter(ca.etag_counter, ca.etag);
+    ca.created_ms = sqlite3_column_int64(s, 7);
+    ca.updated_ms = sqlite3_column_int64(s, 8);
+    ca.pem = store_strdup((const char *)sqlite3_column_text(s, 1));
+    struct hub_ca *arr = ca.pem ? realloc(st->cas, (st->ncas + 1) * sizeof *arr) : NULL;
+    if (!arr) {
+        hub_ca_clear(&ca);
+        return -ENOMEM;
+    }
+    st->cas = arr;
+    st->cas[st->ncas++] = ca;
+    return 0;
+}
+
 int store_cas_load(struct hub_store *st)
 {
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT name, pem, thumbprint_sha1, thumbprint_sha256, verified,"
-                                " verification_code, etag, created_ms, updated_ms FROM cas",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
-    rc = 0;
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct hub_ca ca;
-        memset(&ca, 0, sizeof ca);
-        if (store_copy_str(ca.name, sizeof ca.name, (const char *)sqlite3_column_text(s, 0)) <
-                0 ||
-            store_copy_str(ca.thumbprint_sha1, sizeof ca.thumbprint_sha1,
-                           (const char *)sqlite3_column_text(s, 2)) < 0 ||
-            store_copy_str(ca.thumbprint_sha256, sizeof ca.thumbprint_sha256,
-                           (const char *)sqlite3_column_text(s, 3)) < 0 ||
-            store_copy_str(ca.verification_code, sizeof ca.verification_code,
-                           (const char *)sqlite3_column_text(s, 5)) < 0) {
-            rc = -EILSEQ;
-            break;
-        }
-        ca.verified = sqlite3_column_int(s, 4) != 0;
-        ca.etag_counter = (uint64_t)sqlite3_column_int64(s, 6);
-        hub_etag_from_counter(ca.etag_counter, ca.etag);
-        ca.created_ms = sqlite3_column_int64(s, 7);
-        ca.updated_ms = sqlite3_column_int64(s, 8);
-        ca.pem = store_strdup((const char *)sqlite3_column_text(s, 1));
-        struct hub_ca *arr = ca.pem ? realloc(st->cas, (st->ncas + 1) * sizeof *arr) : NULL;
-        if (!arr) {
-            hub_ca_clear(&ca);
-            rc = -ENOMEM;
-            break;
-        }
-        st->cas = arr;
-        st->cas[st->ncas++] = ca;
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = store_sqlite_errno(src);
-    sqlite3_finalize(s);
-    return rc;
+    return store_load_rows(st,
+                           "SELECT name, pem, thumbprint_sha1, thumbprint_sha256, verified,"
+                           " verification_code, etag, created_ms, updated_ms FROM cas",
+                           store_cas_load_row, NULL);
 }

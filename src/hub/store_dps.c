@@ -340,41 +340,31 @@ int store_dps_apply(sqlite3 *db, struct store_op *op)
 
 /* ---- load at open ---- */
 
+/* One row of a DPS table: the record as a JSON document. */
+static int load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx)
+{
+    int t = *(const int *)ctx;
+    struct table *tb = &st->dps->t[t];
+    cJSON *doc = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+    if (!doc)
+        return -EILSEQ;
+    char *arr = realloc(tb->arr, (tb->n + 1) * kinds[t].size);
+    if (!arr) {
+        cJSON_Delete(doc);
+        return -ENOMEM;
+    }
+    tb->arr = arr;
+    int rc = kinds[t].from_doc(doc, at(tb, t, tb->n));
+    cJSON_Delete(doc);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : -EILSEQ;
+    tb->n++;
+    return 0;
+}
+
 static int load_table(struct hub_store *st, int t)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, kinds[t].load_sql, -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
-    struct table *tb = &st->dps->t[t];
-    rc = 0;
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *doc = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
-        char *arr = doc ? realloc(tb->arr, (tb->n + 1) * kinds[t].size) : NULL;
-        if (!doc) {
-            rc = -EILSEQ;
-            break;
-        }
-        if (!arr) {
-            cJSON_Delete(doc);
-            rc = -ENOMEM;
-            break;
-        }
-        tb->arr = arr;
-        void *rec = at(tb, t, tb->n);
-        rc = kinds[t].from_doc(doc, rec);
-        cJSON_Delete(doc);
-        if (rc < 0) {
-            rc = rc == -ENOMEM ? rc : -EILSEQ;
-            break;
-        }
-        tb->n++;
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = store_sqlite_errno(src);
-    sqlite3_finalize(s);
-    return rc;
+    return store_load_rows(st, kinds[t].load_sql, load_row, &t);
 }
 
 int store_dps_load(struct hub_store *st)

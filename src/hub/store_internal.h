@@ -185,4 +185,9 @@ extern const int store_dps_schema_nsteps;
  * 0 or a negative errno. */
 int store_step_finalize(sqlite3_stmt *s);
 
+/* Loads a table at open: runs `sql` and calls `row` for each result row with `ctx` (0 to go
+ * on, a negative errno to stop with it). 0 or a negative errno. */
+int store_load_rows(struct hub_store *st, const char *sql,
+                    int (*row)(struct hub_store *st, sqlite3_stmt *s, void *ctx), void *ctx);
+
 #endif

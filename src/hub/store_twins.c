@@ -119,36 +119,31 @@ int store_twins_apply(sqlite3 *db, const struct hub_twin *tw)
     return store_step_finalize(s);
 }
 
+static int store_twins_load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx)
+{
+    (void)ctx;
+    struct dev_entry *e = store_dev_find(st, (const char *)sqlite3_column_text(s, 0));
+    if (!e)
+        return 0; /* orphan row (cannot happen: deletes cascade in one transaction) */
+    struct hub_twin tw;
+    int rc = twin_fill(&tw, e->dev.device_id, (const char *)sqlite3_column_text(s, 1),
+                   (const char *)sqlite3_column_text(s, 3),
+                   (const char *)sqlite3_column_text(s, 5));
+    if (rc < 0)
+        return rc;
+    tw.desired_version = sqlite3_column_int64(s, 2);
+    tw.reported_version = sqlite3_column_int64(s, 4);
+    tw.etag = (uint64_t)sqlite3_column_int64(s, 6);
+    tw.version = (uint64_t)sqlite3_column_int64(s, 7);
+    hub_twin_clear(&e->twin);
+    e->twin = tw;
+    return 0;
+}
+
 int store_twins_load(struct hub_store *st)
 {
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT device_id, desired, desired_version, reported,"
-                                " reported_version, tags, etag, version FROM twins",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
-    rc = 0;
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct dev_entry *e = store_dev_find(st, (const char *)sqlite3_column_text(s, 0));
-        if (!e)
-            continue; /* orphan row (cannot happen: deletes cascade in one transaction) */
-        struct hub_twin tw;
-        rc = twin_fill(&tw, e->dev.device_id, (const char *)sqlite3_column_text(s, 1),
-                       (const char *)sqlite3_column_text(s, 3),
-                       (const char *)sqlite3_column_text(s, 5));
-        if (rc < 0)
-            break;
-        tw.desired_version = sqlite3_column_int64(s, 2);
-        tw.reported_version = sqlite3_column_int64(s, 4);
-        tw.etag = (uint64_t)sqlite3_column_int64(s, 6);
-        tw.version = (uint64_t)sqlite3_column_int64(s, 7);
-        hub_twin_clear(&e->twin);
-        e->twin = tw;
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = store_sqlite_errno(src);
-    sqlite3_finalize(s);
-    return rc;
+    return store_load_rows(st,
+                           "SELECT device_id, desired, desired_version, reported,"
+                           " reported_version, tags, etag, version FROM twins",
+                           store_twins_load_row, NULL);
 }
