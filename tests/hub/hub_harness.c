@@ -428,3 +428,15 @@ void test_hub_make_cert(const char *dir, enum azk_pki_kind kind, const char *cn,
     if (rc != 0)
         fail_msg("create %s: %d %s", cn, rc, d.count ? d.items[0].message : "");
 }
+
+void test_hub_self_signed_device(struct test_hub *h, const char *pki_dir, const char *id,
+                                 const EVP_MD *md, char cert[700], char key[700])
+{
+    char prefix[600], hex[2 * EVP_MAX_MD_SIZE + 1];
+    snprintf(prefix, sizeof(prefix), "%s/%s", pki_dir, id);
+    AZK_MUST("pki", "self-signed", id, "--out", prefix);
+    snprintf(cert, 700, "%s.cert.pem", prefix);
+    snprintf(key, 700, "%s.key.pem", prefix);
+    test_hub_thumbprint(cert, md, hex);
+    test_hub_add_self_signed(h, id, hex, NULL, true);
+}

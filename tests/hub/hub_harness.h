@@ -92,6 +92,12 @@ void test_hub_make_cert(const char *dir, enum azk_pki_kind kind, const char *cn,
  * output (fails the test unless it exits `want_status`). NULL-terminated args. */
 cJSON *test_hub_admin(const struct test_hub *h, int want_status, ...);
 
+/* Makes a self-signed device certificate `id` in `pki_dir` (azkit pki self-signed), writes its
+ * cert/key paths (700 bytes each) and registers it in the hub as selfSigned with the
+ * thumbprint of `md` (EVP_sha1() or EVP_sha256()). Call before test_hub_start(). */
+void test_hub_self_signed_device(struct test_hub *h, const char *pki_dir, const char *id,
+                                 const EVP_MD *md, char cert[700], char key[700]);
+
 /* kill -9 the daemon (no clean shutdown). */
 void test_hub_kill9(struct test_hub *h);
 #endif

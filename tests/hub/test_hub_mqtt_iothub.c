@@ -21,17 +21,14 @@ static int setup(void **state)
 {
     (void)state;
     azk_test_mkdtemp(pki);
-    AZK_MUST("pki", "self-signed", "nrf-1", "--out", azk_path(pki, "nrf-1"));
     static char c[700], k[700];
-    snprintf(c, sizeof(c), "%s/nrf-1.cert.pem", pki);
-    snprintf(k, sizeof(k), "%s/nrf-1.key.pem", pki);
+    test_hub_init(&hub);
+    test_hub_self_signed_device(&hub, pki, "nrf-1", EVP_sha256(), c, k);
     cert = c;
     key = k;
     char hex[65];
     test_hub_thumbprint(cert, EVP_sha256(), hex);
-    test_hub_init(&hub);
-    test_hub_add_self_signed(&hub, "nrf-1", hex, NULL, true);
-    test_hub_add_self_signed(&hub, "other-1", hex, NULL, true);
+    test_hub_add_self_signed(&hub, "other-1", hex, NULL, true); /* same certificate */
     test_hub_start(&hub, NULL);
     return 0;
 }

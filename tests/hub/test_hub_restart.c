@@ -16,16 +16,10 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     (void)state;
     char pki[512];
     azk_test_mkdtemp(pki);
-    AZK_MUST("pki", "self-signed", "crash-1", "--out", azk_path(pki, "crash-1"));
     char cert[700], key[700];
-    snprintf(cert, sizeof(cert), "%s/crash-1.cert.pem", pki);
-    snprintf(key, sizeof(key), "%s/crash-1.key.pem", pki);
-    char hex[41];
-    test_hub_thumbprint(cert, EVP_sha1(), hex);
-
     struct test_hub hub;
     test_hub_init(&hub);
-    test_hub_add_self_signed(&hub, "crash-1", hex, NULL, true);
+    test_hub_self_signed_device(&hub, pki, "crash-1", EVP_sha1(), cert, key);
     test_hub_start(&hub, NULL);
 
     struct test_dev dev;

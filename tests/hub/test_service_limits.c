@@ -48,13 +48,8 @@ static int setup(void **state)
 {
     (void)state;
     azk_test_mkdtemp(pki);
-    AZK_MUST("pki", "self-signed", "lim-1", "--out", azk_path(pki, "lim-1"));
-    snprintf(cert, sizeof(cert), "%s/lim-1.cert.pem", pki);
-    snprintf(key, sizeof(key), "%s/lim-1.key.pem", pki);
-    char hex[65];
-    test_hub_thumbprint(cert, EVP_sha256(), hex);
     test_hub_init(&hub);
-    test_hub_add_self_signed(&hub, "lim-1", hex, NULL, true);
+    test_hub_self_signed_device(&hub, pki, "lim-1", EVP_sha256(), cert, key);
     test_hub_start(&hub, NULL);
 
     memset(&tgt, 0, sizeof(tgt));
