@@ -13,7 +13,7 @@ void hub_c2d_pump(struct hub_conn *c)
         c->c2d_inflight != 0)
         return;
     struct hub_c2d_msg m;
-    if (hub_store_c2d_next(c->d->store, c->device_id, hub_now_ms(), &m) != 0)
+    if (hub_store_c2d_next(c->hub->store, c->device_id, hub_now_ms(), &m) != 0)
         return;
     /* devices/{id}/messages/devicebound/{bag}: the bag is stored already encoded. */
     char topic[HUB_C2D_TOPIC_MAX + 1];
@@ -27,13 +27,13 @@ void hub_c2d_pump(struct hub_conn *c)
         uint16_t pid = hub_conn_publish(c, topic, n, m.payload, m.payload_len, 1);
         if (pid != 0) {
             c->c2d_inflight = pid;
-            hub_store_c2d_mark_inflight(c->d->store, c->device_id, m.message_id, pid, NULL,
+            hub_store_c2d_mark_inflight(c->hub->store, c->device_id, m.message_id, pid, NULL,
                                         NULL);
         }
     } else {
         hub_log(HUB_LOG_WARN, "device '%s': C2D message %s cannot be delivered (topic too long); "
                 "dropped", c->device_id, m.message_id);
-        hub_store_c2d_remove(c->d->store, c->device_id, m.message_id, NULL, NULL);
+        hub_store_c2d_remove(c->hub->store, c->device_id, m.message_id, NULL, NULL);
         hub_c2d_msg_clear(&m);
         hub_c2d_pump(c); /* the next one (bounded by the queue's 50 messages) */
         return;

@@ -9,6 +9,7 @@
 #include "hub/log.h"
 
 #define HUB_MAX_HOSTNAMES 16
+#define HUB_LINKED_MAX 8 /* --linked-hub values */
 
 struct hub_config {
     char data_dir[PATH_MAX];   /* --data; default ${XDG_DATA_HOME:-~/.local/share}/azkit/hub */
@@ -17,6 +18,8 @@ struct hub_config {
     int service_port;          /* --service-port; default 443 (0 = any free port) */
     const char *hostnames[HUB_MAX_HOSTNAMES]; /* --hostname, repeatable */
     size_t hostname_count;
+    const char *linked_hubs[HUB_LINKED_MAX]; /* --linked-hub HOST, repeatable */
+    size_t linked_count;
     bool server_key_rsa;       /* --server-key rsa (default ec) */
     int tls_max;               /* --tls-max 12|13; default 13 */
     enum hub_log_level log_level; /* --log-level */

@@ -85,18 +85,18 @@ uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_le
 
 static void unregister(struct hub_conn *c)
 {
-    struct hub_daemon *d = c->d;
     if (c->is_dps)
         hub_dps_conn_closed(c);
-    if (c->device_id[0] == '\0' || hub_devmap_get(&d->conns, c->device_id) != c)
+    struct hub_iothub *h = c->hub;
+    if (h == NULL || c->device_id[0] == '\0' || hub_devmap_get(&h->conns, c->device_id) != c)
         return;
-    hub_devmap_remove(&d->conns, c->device_id);
-    hub_store_device_set_connected(d->store, c->device_id, false, hub_now_ms());
-    hub_store_c2d_requeue_inflight(d->store, c->device_id);
+    hub_devmap_remove(&h->conns, c->device_id);
+    hub_store_device_set_connected(h->store, c->device_id, false, hub_now_ms());
+    hub_store_c2d_requeue_inflight(h->store, c->device_id);
     if (!c->clean_session) {
-        struct hub_session *s = hub_devmap_get(&d->sessions, c->device_id);
+        struct hub_session *s = hub_devmap_get(&h->sessions, c->device_id);
         if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL &&
-            hub_devmap_put(&d->sessions, c->device_id, s) == s) {
+            hub_devmap_put(&h->sessions, c->device_id, s) == s) {
             free(s);
             s = NULL;
         }

@@ -15,6 +15,7 @@
 struct bufferevent;
 struct event;
 struct hub_daemon;
+struct hub_iothub;
 
 /* Subscriptions a device can hold (the documented device topics). */
 enum {
@@ -45,6 +46,7 @@ struct hub_conn {
     int64_t last_rx_ms;
     int64_t timeout_ms;         /* silence allowed once connected */
     char device_id[HUB_DEVICE_ID_MAX + 1];
+    struct hub_iothub *hub;     /* the IoT hub of an accepted device connection (else NULL) */
     bool clean_session;
     unsigned subs;              /* HUB_SUB_* */
     uint16_t next_packet_id;

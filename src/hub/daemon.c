@@ -120,21 +120,36 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
+/* The served hubs as a JSON array of host names (into buf). */
+static void hubs_json(const struct hub_daemon *d, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->hub_count && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s\"%s\"", i ? "," : "", d->hubs[i].hostname);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
 static void write_ready_file(const struct hub_daemon *d, const struct azk_hub_pki *pki)
 {
     if (d->cfg.ready_file == NULL)
         return;
-    char conn[512] = "";
-    azk_hub_pki_connection_string(pki, d->hub_hostname, conn, sizeof(conn));
-    char text[2048];
+    char conn[512] = "", hubs[2400];
+    azk_hub_pki_connection_string(pki, d->hubs[0].hostname, conn, sizeof(conn));
+    hubs_json(d, hubs, sizeof(hubs));
+    char text[4096];
     int n = snprintf(text, sizeof(text),
                      "{\"mqtt_port\":%d,\"service_port\":%d,\"hostname\":\"%s\",\"ca\":\"%s\","
                      "\"data\":\"%s\",\"connection_string\":\"%s\",\"id_scope\":\"%s\","
-                     "\"dps_host\":\"%s\"}\n",
-                     d->mqtt_port, d->service_port, d->hub_hostname, pki->ca_path,
-                     d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host);
+                     "\"dps_host\":\"%s\",\"hubs\":[%s]}\n",
+                     d->mqtt_port, d->service_port, d->hubs[0].hostname, pki->ca_path,
+                     d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs);
     /* The connection string holds the service key: the file is 0600 like the key. */
-    azk_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
+    if (n > 0 && (size_t)n < sizeof(text))
+        azk_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
 }
 
 int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
@@ -142,17 +157,22 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
     hub_log_set_level(cfg->log_level);
-    hub_devmap_init(&d->conns);
-    hub_devmap_init(&d->sessions);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The server certificate names every hub: the --hostname values, then the linked hubs. */
+    const char *names[HUB_MAX_HOSTNAMES + HUB_LINKED_MAX];
+    size_t nnames = 0;
+    for (size_t i = 0; i < cfg->hostname_count; i++)
+        names[nnames++] = cfg->hostnames[i];
+    for (size_t i = 0; i < cfg->linked_count; i++)
+        names[nnames++] = cfg->linked_hubs[i];
     struct azk_diag dg;
     azk_diag_init(&dg);
     struct azk_hub_pki pki;
     struct azk_hub_pki_opts po = {
         .data_dir = cfg->data_dir,
-        .hostnames = cfg->hostnames,
-        .hostname_count = cfg->hostname_count,
+        .hostnames = names,
+        .hostname_count = nnames,
         .key_alg = cfg->server_key_rsa ? AZK_KEY_RSA_2048 : AZK_KEY_EC_P256,
     };
     int rc = azk_hub_pki_init(&po, &pki, &dg);
@@ -162,17 +182,26 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
                 azk_strerror(rc));
         return rc;
     }
-    snprintf(d->hub_hostname, sizeof(d->hub_hostname), "%s", pki.host);
 
     d->base = event_base_new();
     if (d->base == NULL)
         return -ENOMEM;
-    azk_diag_init(&dg);
-    struct hub_store_config sc = {.data_dir = cfg->data_dir};
-    rc = hub_store_open(&sc, d->base, &d->store, &dg);
-    print_findings(&dg);
-    if (rc != 0)
-        return rc;
+    /* The primary hub is the first --hostname (else localhost), then the linked hubs. */
+    for (size_t i = 0; i <= cfg->linked_count; i++) {
+        const char *name = i > 0                   ? cfg->linked_hubs[i - 1]
+                           : cfg->hostname_count ? cfg->hostnames[0]
+                                                 : "localhost";
+        azk_diag_init(&dg);
+        rc = hub_iothub_open(&d->hubs[i], d, name, i == 0, cfg->data_dir, &dg);
+        print_findings(&dg);
+        if (rc != 0) {
+            hub_log(HUB_LOG_ERROR, "cannot open the state of IoT hub %s: %s", name,
+                    azk_strerror(rc));
+            return rc;
+        }
+        d->hub_count++;
+    }
+    d->dps_store = d->hubs[0].store;
 
     azk_diag_init(&dg);
     struct azk_hub_tls_opts to = {pki.chain_path, pki.key_path, cfg->tls_max};
@@ -202,35 +231,33 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     event_add(d->sig_int, NULL);
     event_add(d->sig_term, NULL);
 
+    const char *primary = d->hubs[0].hostname;
     char conn[512] = "";
-    azk_hub_pki_connection_string(&pki, d->hub_hostname, conn, sizeof(conn));
+    azk_hub_pki_connection_string(&pki, primary, conn, sizeof(conn));
     printf("azkit-hub %s\n", azk_version());
     printf("  devices trust:    %s\n", pki.ca_path);
     printf("  MQTT (IoT Hub):   %s:%d  (devices use HostName=%s%s)\n", cfg->listen, d->mqtt_port,
-           d->hub_hostname, d->mqtt_port == 8883 ? "" : " with the port");
+           primary, d->mqtt_port == 8883 ? "" : " with the port");
+    for (size_t i = 1; i < d->hub_count; i++)
+        printf("  linked IoT hub:   %s (same listeners; told apart by TLS SNI and the "
+               "username's host)\n", d->hubs[i].hostname);
     printf("  DPS (MQTT):       id scope %s, devices use host %s (same listener)\n",
            d->dps.id_scope, d->dps.host);
     if (d->service_port)
-        printf("  service API:      https://%s:%d\n", d->hub_hostname, d->service_port);
+        printf("  service API:      https://%s:%d\n", primary, d->service_port);
     printf("  connection string (service): %s\n", conn);
     printf("  data:             %s\n", cfg->data_dir);
     fflush(stdout);
     write_ready_file(d, &pki);
-    hub_log(HUB_LOG_INFO, "listening: MQTT %s:%d, service API port %d", cfg->listen,
-            d->mqtt_port, d->service_port);
+    hub_log(HUB_LOG_INFO, "listening: MQTT %s:%d, service API port %d, %zu IoT hub%s",
+            cfg->listen, d->mqtt_port, d->service_port, d->hub_count,
+            d->hub_count == 1 ? "" : "s");
     return 0;
 }
 
 int hub_daemon_run(struct hub_daemon *d)
 {
     return event_base_dispatch(d->base) < 0 ? -EIO : 0;
-}
-
-static void free_session(const char *key, void *value, void *u)
-{
-    (void)key;
-    (void)u;
-    free(value);
 }
 
 void hub_daemon_stop(struct hub_daemon *d)
@@ -248,10 +275,10 @@ void hub_daemon_stop(struct hub_daemon *d)
         event_base_loopexit(d->base, &tv);
         event_base_dispatch(d->base);
     }
-    hub_store_close(d->store);
-    hub_dps_stop(d); /* after the store: its last completions may touch DPS operations */
-    hub_devmap_each(&d->sessions, free_session, NULL);
-    hub_devmap_free(&d->sessions);
+    for (size_t i = d->hub_count; i-- > 0;)
+        hub_iothub_close(&d->hubs[i]);
+    d->dps_store = NULL;
+    hub_dps_stop(d); /* after the stores: their last completions may touch DPS operations */
     if (d->sig_int)
         event_free(d->sig_int);
     if (d->sig_term)

@@ -11,6 +11,7 @@
 #include "hub/devmap.h"
 #include "hub/dps.h"
 #include "hub/faults.h"
+#include "hub/iothub.h"
 
 struct event_base;
 struct event;
@@ -31,15 +32,15 @@ struct hub_daemon {
     struct evconnlistener *mqtt_listener;
     int mqtt_port;             /* bound port */
     int service_port;          /* bound port of the service API (0 when not running) */
-    struct hub_store *store;
+    /* The served IoT hubs: [0] the primary hub, then every --linked-hub (iothub.h). */
+    struct hub_iothub hubs[1 + HUB_LINKED_MAX];
+    size_t hub_count;
+    struct hub_store *dps_store; /* DPS's state: the primary hub's database */
     struct hub_service *service;
-    struct hub_devmap conns;    /* device id -> struct hub_conn* (authenticated connections) */
-    struct hub_devmap sessions; /* device id -> struct hub_session* (clean session 0) */
     struct event *sig_int, *sig_term;
     uint64_t next_conn_id;
     size_t open_conns;
     struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
-    char hub_hostname[256];    /* the name devices use in their username (first SAN name) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
 };

@@ -114,6 +114,7 @@ void dps_reprovision_decide(const struct dps_registration *prev, const char *all
         return;
     }
     snprintf(out->hub, sizeof out->hub, "%s", now);
+    snprintf(out->previous_hub, sizeof out->previous_hub, "%s", prev->assigned_hub);
     out->moved = true;
     out->create_device = true;
     if (policy->migrate_device_data) {

@@ -37,6 +37,7 @@ uint64_t dps_alloc_hash(const char *registration_id);
 struct dps_reprovision_decision {
     char hub[DPS_HOST_MAX + 1];          /* where the device is (to be) assigned */
     bool moved;                          /* a different hub than before */
+    char previous_hub[DPS_HOST_MAX + 1]; /* with `moved`: the hub the device leaves */
     bool create_device;                  /* create/refresh the device in `hub` */
     bool migrate_twin;                   /* carry the twin from the previous hub */
     bool initial_twin;                   /* (re)apply the enrollment's initial twin */
@@ -51,7 +52,9 @@ struct dps_reprovision_decision {
  *  - hub changed, updateHubAssignment false:      stays on the previous hub
  *  - hub changed, update true, migrate true:      moves, deviceDataMigrated, twin carried
  *  - hub changed, update true, migrate false:     moves, deviceDataReset, initial twin
- * As in DPS, the device entry in the previous hub is left in place.
+ * A device that moves is removed from the previous hub, as DPS documents it ("If the device is
+ * changing IoT hubs, the device registration with the initial IoT hub will be removed",
+ * learn.microsoft.com/azure/iot-dps/how-to-reprovision).
  */
 void dps_reprovision_decide(const struct dps_registration *prev, const char *allocated,
                             const struct dps_reprovision_policy *policy,

@@ -166,7 +166,7 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
         return 0;
     }
     struct dps_store_view v;
-    hub_store_dps_view(d->store, &v);
+    hub_store_dps_view(d->dps_store, &v);
     struct dps_match_input in = {
         .registration_id = c->device_id,
         .leaf = c->dps_chain.leaf,

@@ -69,7 +69,7 @@ int hub_dps_start(struct hub_daemon *d)
     int rc = hub_dps_scope_load(d->cfg.data_dir, d->dps.id_scope);
     if (rc != 0)
         return rc;
-    hub_dps_endpoint(d, d->hub_hostname, d->dps.host, sizeof(d->dps.host));
+    hub_dps_endpoint(d, d->hubs[0].hostname, d->dps.host, sizeof(d->dps.host));
     return 0;
 }
 

@@ -30,9 +30,9 @@ bool hub_faults_take_twin(struct hub_daemon *d)
     return true;
 }
 
-int hub_faults_drop(struct hub_daemon *d, const char *device_id)
+int hub_faults_drop(struct hub_iothub *h, const char *device_id)
 {
-    struct hub_conn *c = hub_devmap_get(&d->conns, device_id);
+    struct hub_conn *c = hub_devmap_get(&h->conns, device_id);
     if (c == NULL)
         return -ENOENT;
     hub_conn_close(c, true, "fault injection: connection dropped by the service");

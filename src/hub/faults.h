@@ -11,6 +11,7 @@
 
 struct hub_daemon;
 struct hub_conn;
+struct hub_iothub;
 
 struct hub_faults {
     unsigned refuse_connects;   /* refuse the next N CONNECTs ... */
@@ -25,7 +26,7 @@ bool hub_faults_take_connect(struct hub_daemon *d, uint8_t *code);
 bool hub_faults_take_twin(struct hub_daemon *d);
 
 /* Drops a device's connection now. Returns 0, or -ENOENT when it is not connected. */
-int hub_faults_drop(struct hub_daemon *d, const char *device_id);
+int hub_faults_drop(struct hub_iothub *h, const char *device_id);
 
 /* Telemetry hook: honours AzIoTHub_FaultOperationType (KillTcp, KillAmqp, ShutDownMqtt, ...:
  * the connection is closed), AzIoTHub_FaultOperationCloseReason (logged) and

@@ -46,10 +46,11 @@ static enum azk_hub_auth_type auth_type(enum hub_auth_type t)
 }
 
 /* The verdict, with the registry entry and the hub's verified CAs. */
-static void decide(struct hub_conn *c, const char *device_id, struct azk_hub_auth_verdict *v)
+static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_id,
+                   struct azk_hub_auth_verdict *v)
 {
     struct hub_device dev;
-    bool registered = hub_store_device_get(c->d->store, device_id, &dev) == 0;
+    bool registered = hub_store_device_get(h->store, device_id, &dev) == 0;
     struct azk_hub_auth_device ad = {
         .type = registered ? auth_type(dev.auth) : AZK_HUB_AUTH_UNKNOWN,
         .primary_thumbprint = registered ? dev.primary_thumbprint : NULL,
@@ -58,7 +59,7 @@ static void decide(struct hub_conn *c, const char *device_id, struct azk_hub_aut
     };
     struct hub_ca *cas = NULL;
     size_t ca_count = 0;
-    hub_store_ca_list(c->d->store, &cas, &ca_count);
+    hub_store_ca_list(h->store, &cas, &ca_count);
     const char **pems = calloc(ca_count ? ca_count : 1, sizeof(*pems));
     size_t verified = 0;
     for (size_t i = 0; pems && i < ca_count; i++)
@@ -137,6 +138,12 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
     if (!azk_span_eq(u.device_id, m->client_id))
         return refuse(c, client_id, "client id",
                       "the MQTT client id must equal the device id in the username");
+    /* Which hub: by the TLS server name and the username's host (iothub.h). */
+    char why[512];
+    struct hub_iothub *h = hub_iothub_select(d, SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
+                                             u.host.ptr, u.host.len, why, sizeof(why));
+    if (h == NULL)
+        return refuse(c, client_id, "hub name", why);
     uint8_t fault_code;
     if (hub_faults_take_connect(d, &fault_code)) {
         hub_log(HUB_LOG_INFO, "conn %s device '%s': refused by fault injection (CONNACK %u)",
@@ -146,20 +153,21 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
         return -1;
     }
     struct azk_hub_auth_verdict v;
-    decide(c, client_id, &v);
+    decide(c, h, client_id, &v);
     if (!v.accepted)
         return refuse(c, client_id, azk_hub_auth_reason_name(v.reason), v.message);
 
     /* One connection per device: a new one drops the old. */
-    struct hub_conn *old = hub_devmap_get(&d->conns, client_id);
+    struct hub_conn *old = hub_devmap_get(&h->conns, client_id);
     if (old != NULL && old != c)
         hub_conn_close(old, true, "a new connection of the same device replaced it");
 
     snprintf(c->device_id, sizeof(c->device_id), "%s", client_id);
+    c->hub = h;
     snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", v.message);
     c->clean_session = m->clean_session;
     bool session_present = false;
-    struct hub_session *s = hub_devmap_remove(&d->sessions, client_id);
+    struct hub_session *s = hub_devmap_remove(&h->sessions, client_id);
     if (s != NULL) {
         if (!m->clean_session) {
             session_present = true;
@@ -169,16 +177,16 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
     }
     keep_will(c, m);
     c->state = HUB_CONN_CONNECTED;
-    if (hub_devmap_put(&d->conns, client_id, c) == c) {
+    if (hub_devmap_put(&h->conns, client_id, c) == c) {
         connack(c, AZK_MQTT_CONNACK_SERVER_UNAVAILABLE, false);
         hub_conn_close(c, false, "out of memory");
         return -1;
     }
-    hub_store_device_set_connected(d->store, client_id, true, hub_now_ms());
+    hub_store_device_set_connected(h->store, client_id, true, hub_now_ms());
     connack(c, AZK_MQTT_CONNACK_ACCEPTED, session_present);
     hub_conn_start_keepalive(c, m->keep_alive);
-    hub_log(HUB_LOG_INFO, "conn %s device '%s': connected (%s; %s, keepalive %u s, clean "
-            "session %d%s)", c->peer, client_id, v.message, SSL_get_version(c->ssl),
+    hub_log(HUB_LOG_INFO, "conn %s device '%s': connected to %s (%s; %s, keepalive %u s, clean "
+            "session %d%s)", c->peer, client_id, h->hostname, v.message, SSL_get_version(c->ssl),
             m->keep_alive, m->clean_session, session_present ? ", session present" : "");
     hub_c2d_pump(c);
     return 0;

@@ -10,7 +10,7 @@ int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p)
     size_t n = 0;
     azk_mqtt_encode_pingresp(out, sizeof(out), &n);
     hub_conn_send(c, out, n);
-    hub_store_device_touch(c->d->store, c->device_id, hub_now_ms());
+    hub_store_device_touch(c->hub->store, c->device_id, hub_now_ms());
     return 0;
 }
 
@@ -32,7 +32,7 @@ int hub_handle_puback(struct hub_conn *c, const struct azk_mqtt_packet *p)
     c->c2d_inflight = 0;
     /* The store removes it from memory at once (and from disk in the next group commit),
      * so the next message can go out now. */
-    hub_store_c2d_ack_packet(c->d->store, c->device_id, id, NULL, NULL);
+    hub_store_c2d_ack_packet(c->hub->store, c->device_id, id, NULL, NULL);
     hub_c2d_pump(c);
     return 0;
 }

@@ -35,7 +35,7 @@ static void twin_get(struct hub_conn *c, struct azk_span rid)
     }
     char *doc = NULL;
     size_t len = 0;
-    int rc = hub_twin_device_document(c->d, c->device_id, &doc, &len);
+    int rc = hub_twin_device_document(c->hub, c->device_id, &doc, &len);
     if (rc != 0) {
         send_twin_response(c, rc == -ENOENT ? 404 : 500, rid, -1, "", 0);
         return;
@@ -82,7 +82,7 @@ static int twin_patch(struct hub_conn *c, struct azk_span rid, struct azk_span b
     p->rid_len = rid.len;
     memcpy(p->rid, rid.ptr, rid.len);
     hub_conn_ref(c);
-    int rc = hub_twin_patch_reported(c->d, c->device_id, body, &p->version, patch_committed, p);
+    int rc = hub_twin_patch_reported(c->hub, c->device_id, body, &p->version, patch_committed, p);
     if (rc != 0) {
         /* Answered at once: 400 for a body that is not a JSON object. */
         send_twin_response(c, rc == -EBADMSG ? 400 : rc == -E2BIG ? 413 : 500, rid, -1, "", 0);
@@ -158,7 +158,7 @@ int hub_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
                            pub->payload.len);
             return -1;
         }
-        hub_methods_device_answered(c->d, c->device_id, t.rid, t.status, pub->payload);
+        hub_methods_device_answered(c->hub, c->device_id, t.rid, t.status, pub->payload);
     }
     if (slot)
         hub_puback_ready(c, slot);

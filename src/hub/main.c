@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ static const char usage_main[] =
     "  --ready-file F      the file `serve --ready-file F` wrote (ports, CA, connection string)\n"
     "  --service-port N    the service API port (overrides the files)\n"
     "  --host H            address to connect to (default: the hub's listen address)\n"
+    "  --hub HOST          which IoT hub the command is for, when `serve` has --linked-hub\n"
+    "                      (default: the primary hub)\n"
     "  --json              one JSON object on stdout; errors as {\"error\":{...}}\n"
     "  -h, --help          help for a command\n"
     "\n"
@@ -71,6 +74,9 @@ static const char usage_serve[] =
     "  --service-port N      HTTPS service API port (default 443; 0 = any free port)\n"
     "  --hostname NAME       extra name (or IP) in the server certificate; repeatable; the\n"
     "                        first is the hub's HostName (default localhost)\n"
+    "  --linked-hub HOST     another IoT hub served by this process (its own registry, twins,\n"
+    "                        queues and telemetry), linked to DPS; a DNS name, told apart by\n"
+    "                        TLS SNI and the username's host; repeatable (at most 8)\n"
     "  --server-key ec|rsa   key type of a new server certificate (default ec)\n"
     "  --tls-max 1.2|1.3     highest TLS version (default 1.3)\n"
     "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3)\n"
@@ -99,13 +105,16 @@ static const char usage_ca[] =
 
 static const char usage_enroll[] =
     "usage: azkit-hub enroll <command>   (Device Provisioning Service enrollments, X.509)\n"
-    "  individual ID --cert FILE [--secondary-cert FILE] [--device-id X] [--iot-hub HOST]\n"
-    "             [--initial-twin JSON] [--disabled]\n"
+    "  individual ID --cert FILE [--secondary-cert FILE] [--device-id X] [COMMON]\n"
     "                  create or replace an individual enrollment (the device's certificate)\n"
-    "  group ID (--cert CA_FILE | --ca-ref NAME) [--allocation hashed|static]\n"
-    "        [--iot-hubs H1,H2] [--reprovision update|migrate|never] [--disabled]\n"
+    "  group ID (--cert CA_FILE | --ca-ref NAME) [COMMON]\n"
     "                  create or replace an enrollment group (a signing certificate, or a\n"
     "                  verified DPS CA: see dps-ca)\n"
+    "    COMMON: [--iot-hub HOST] [--allocation hashed|static] [--iot-hubs H1,H2]\n"
+    "            [--reprovision migrate|update|never] [--initial-twin JSON] [--disabled]\n"
+    "      --iot-hub/--iot-hubs name linked hubs (serve --linked-hub); --reprovision: when\n"
+    "      the hub changes, migrate the twin (default), update (reset to the initial twin)\n"
+    "      or never (stay on the first hub)\n"
     "  list            every individual enrollment and group\n"
     "  show ID | delete ID | enable ID | disable ID  [--group]\n"
     "                  an individual enrollment, else the group of that id (--group: only\n"
@@ -160,6 +169,7 @@ struct opts {
     const char *data;
     const char *ready_file;
     const char *host;
+    const char *iot_hub; /* --hub HOST: which served IoT hub (default the primary) */
     long service_port;
 };
 
@@ -284,7 +294,7 @@ static void write_service_json(const struct hub_daemon *d)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "service_port", d->service_port);
     cJSON_AddNumberToObject(o, "mqtt_port", d->mqtt_port);
-    cJSON_AddStringToObject(o, "hostname", d->hub_hostname);
+    cJSON_AddStringToObject(o, "hostname", d->hubs[0].hostname);
     cJSON_AddStringToObject(o, "listen", d->cfg.listen);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     char *s = cJSON_PrintUnformatted(o);
@@ -328,6 +338,13 @@ static int cmd_serve(int argc, char **argv)
             if (cfg.hostname_count == HUB_MAX_HOSTNAMES)
                 return usage_error(usage_serve, "at most %d --hostname", HUB_MAX_HOSTNAMES);
             cfg.hostnames[cfg.hostname_count++] = v;
+        } else if (strcmp(a, "--linked-hub") == 0 && v) {
+            if (cfg.linked_count == HUB_LINKED_MAX)
+                return usage_error(usage_serve, "at most %d --linked-hub", HUB_LINKED_MAX);
+            const char *why = hub_iothub_name_problem(v);
+            if (why != NULL)
+                return usage_error(usage_serve, "--linked-hub '%s': %s", v, why);
+            cfg.linked_hubs[cfg.linked_count++] = v;
         } else if (strcmp(a, "--server-key") == 0 && v) {
             if (strcmp(v, "ec") != 0 && strcmp(v, "rsa") != 0)
                 return usage_error(usage_serve, "--server-key is ec or rsa");
@@ -353,6 +370,17 @@ static int cmd_serve(int argc, char **argv)
         } else {
             return usage_error(usage_serve, "unknown option or missing value: %s", a);
         }
+    }
+    /* Each linked hub is a hub of its own: not the primary's name, not named twice. */
+    const char *primary = cfg.hostname_count ? cfg.hostnames[0] : "localhost";
+    for (size_t i = 0; i < cfg.linked_count; i++) {
+        if (strcasecmp(cfg.linked_hubs[i], primary) == 0)
+            return usage_error(usage_serve, "--linked-hub %s is the primary hub's name (the "
+                               "first --hostname, else localhost)", cfg.linked_hubs[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(cfg.linked_hubs[i], cfg.linked_hubs[j]) == 0)
+                return usage_error(usage_serve, "--linked-hub %s is given twice",
+                                   cfg.linked_hubs[i]);
     }
     static struct hub_daemon d;
     int rc = hub_daemon_start(&d, &cfg);
@@ -479,6 +507,12 @@ static int resolve_target(struct hub_admin_target *t)
     if (!t->sr[0])
         snprintf(t->sr, sizeof(t->sr), "%s", g.host ? g.host : "localhost");
     snprintf(t->tls_name, sizeof(t->tls_name), "%s", t->sr);
+    /* Another served hub: its name goes in the Host header, the token and SNI (the server
+     * certificate holds every served hub's name). */
+    if (g.iot_hub != NULL) {
+        snprintf(t->sr, sizeof(t->sr), "%s", g.iot_hub);
+        snprintf(t->tls_name, sizeof(t->tls_name), "%s", g.iot_hub);
+    }
     return 0;
 }
 
@@ -1033,17 +1067,74 @@ static int enroll_put(const char *kind_path, const char *id, cJSON *body, const 
     return print_result(&c, key);
 }
 
+/* What individual enrollments and groups share: the hub (allocation, linked hubs,
+ * reprovisioning) and the initial twin. */
+struct enroll_common {
+    const char *hub, *alloc, *hubs, *repro, *twin;
+    bool disabled;
+};
+
+#define ENROLL_COMMON_OPTS(ec)                                                                 \
+    {"--iot-hub", &(ec).hub, NULL}, {"--allocation", &(ec).alloc, NULL},                       \
+        {"--iot-hubs", &(ec).hubs, NULL}, {"--reprovision", &(ec).repro, NULL},                \
+        {"--initial-twin", &(ec).twin, NULL}, {"--disabled", NULL, &(ec).disabled}
+
+/* Checks the shared options; 0 or the usage error's exit status. */
+static int enroll_common_check(const struct enroll_common *ec)
+{
+    if (ec->alloc && strcmp(ec->alloc, "hashed") != 0 && strcmp(ec->alloc, "static") != 0)
+        return usage_error(usage_enroll, "--allocation is hashed or static");
+    if (ec->repro && strcmp(ec->repro, "update") != 0 && strcmp(ec->repro, "migrate") != 0 &&
+        strcmp(ec->repro, "never") != 0)
+        return usage_error(usage_enroll, "--reprovision is update, migrate or never");
+    cJSON *tw = ec->twin ? cJSON_Parse(ec->twin) : NULL;
+    bool bad = ec->twin && !cJSON_IsObject(tw);
+    cJSON_Delete(tw);
+    if (bad)
+        return usage_error(usage_enroll, "--initial-twin must be a JSON object such as "
+                           "{\"tags\":{},\"properties\":{\"desired\":{}}}");
+    return 0;
+}
+
+/* Adds the shared fields to an enrollment or group body (checked before). */
+static void enroll_common_add(cJSON *b, const struct enroll_common *ec)
+{
+    cJSON_AddStringToObject(b, "provisioningStatus", ec->disabled ? "disabled" : "enabled");
+    if (ec->hub)
+        cJSON_AddStringToObject(b, "iotHubHostName", ec->hub);
+    if (ec->alloc)
+        cJSON_AddStringToObject(b, "allocationPolicy", ec->alloc);
+    if (ec->hubs) {
+        cJSON *arr = cJSON_AddArrayToObject(b, "iotHubs");
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%s", ec->hubs);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            if (*t)
+                cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+    }
+    if (ec->repro) {
+        /* Azure's three choices: re-provision and migrate data, re-provision and reset to the
+         * initial config, never re-provision. */
+        cJSON *rp = cJSON_AddObjectToObject(b, "reprovisionPolicy");
+        cJSON_AddBoolToObject(rp, "updateHubAssignment", strcmp(ec->repro, "never") != 0);
+        cJSON_AddBoolToObject(rp, "migrateDeviceData", strcmp(ec->repro, "migrate") == 0);
+    }
+    if (ec->twin)
+        cJSON_AddItemToObject(b, "initialTwin", cJSON_Parse(ec->twin));
+}
+
 static int enroll_individual(int argc, char **argv)
 {
     if (argc < 3)
         return usage_error(usage_enroll, "enroll individual needs a registration id");
-    const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL, *hub = NULL,
-               *twin = NULL;
-    bool disabled = false;
+    const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL;
+    struct enroll_common ec = {0};
     const struct opt opts[] = {
-        {"--cert", &cert, NULL},     {"--secondary-cert", &cert2, NULL},
-        {"--device-id", &dev, NULL}, {"--iot-hub", &hub, NULL},
-        {"--initial-twin", &twin, NULL}, {"--disabled", NULL, &disabled},
+        {"--cert", &cert, NULL},
+        {"--secondary-cert", &cert2, NULL},
+        {"--device-id", &dev, NULL},
+        ENROLL_COMMON_OPTS(ec),
     };
     int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
     if (urc != 0)
@@ -1051,18 +1142,12 @@ static int enroll_individual(int argc, char **argv)
     if (cert == NULL)
         return usage_error(usage_enroll, "enroll individual needs --cert FILE (the device's "
                            "certificate)");
-    cJSON *tw = NULL;
-    if (twin != NULL && !cJSON_IsObject(tw = cJSON_Parse(twin))) {
-        cJSON_Delete(tw);
-        return usage_error(usage_enroll, "--initial-twin must be a JSON object such as "
-                           "{\"tags\":{},\"properties\":{\"desired\":{}}}");
-    }
+    if ((urc = enroll_common_check(&ec)) != 0)
+        return urc;
     int st = EXIT_FAIL_;
     cJSON *certs = cert_pair(cert, cert2, &st);
-    if (certs == NULL) {
-        cJSON_Delete(tw);
+    if (certs == NULL)
         return st;
-    }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "registrationId", id);
     if (dev)
@@ -1070,11 +1155,7 @@ static int enroll_individual(int argc, char **argv)
     cJSON *att = cJSON_AddObjectToObject(b, "attestation");
     cJSON_AddStringToObject(att, "type", "x509");
     cJSON_AddItemToObject(cJSON_AddObjectToObject(att, "x509"), "clientCertificates", certs);
-    cJSON_AddStringToObject(b, "provisioningStatus", disabled ? "disabled" : "enabled");
-    if (hub)
-        cJSON_AddStringToObject(b, "iotHubHostName", hub);
-    if (tw)
-        cJSON_AddItemToObject(b, "initialTwin", tw);
+    enroll_common_add(b, &ec);
     return enroll_put("enrollments", id, b, "enrollment");
 }
 
@@ -1082,24 +1163,20 @@ static int enroll_group(int argc, char **argv)
 {
     if (argc < 3)
         return usage_error(usage_enroll, "enroll group needs a group id");
-    const char *id = argv[2], *cert = NULL, *ca_ref = NULL, *alloc = NULL, *hubs = NULL,
-               *repro = NULL;
-    bool disabled = false;
+    const char *id = argv[2], *cert = NULL, *ca_ref = NULL;
+    struct enroll_common ec = {0};
     const struct opt opts[] = {
-        {"--cert", &cert, NULL},          {"--ca-ref", &ca_ref, NULL},
-        {"--allocation", &alloc, NULL},   {"--iot-hubs", &hubs, NULL},
-        {"--reprovision", &repro, NULL},  {"--disabled", NULL, &disabled},
+        {"--cert", &cert, NULL},
+        {"--ca-ref", &ca_ref, NULL},
+        ENROLL_COMMON_OPTS(ec),
     };
     int urc = take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
     if (urc != 0)
         return urc;
     if ((cert != NULL) == (ca_ref != NULL))
         return usage_error(usage_enroll, "enroll group needs --cert CA_FILE or --ca-ref NAME");
-    if (alloc && strcmp(alloc, "hashed") != 0 && strcmp(alloc, "static") != 0)
-        return usage_error(usage_enroll, "--allocation is hashed or static");
-    if (repro && strcmp(repro, "update") != 0 && strcmp(repro, "migrate") != 0 &&
-        strcmp(repro, "never") != 0)
-        return usage_error(usage_enroll, "--reprovision is update, migrate or never");
+    if ((urc = enroll_common_check(&ec)) != 0)
+        return urc;
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "enrollmentGroupId", id);
     cJSON *att = cJSON_AddObjectToObject(b, "attestation");
@@ -1118,40 +1195,32 @@ static int enroll_group(int argc, char **argv)
         cJSON_AddStringToObject(refs, "primary", ca_ref);
         cJSON_AddNullToObject(refs, "secondary");
     }
-    cJSON_AddStringToObject(b, "provisioningStatus", disabled ? "disabled" : "enabled");
-    if (alloc)
-        cJSON_AddStringToObject(b, "allocationPolicy", alloc);
-    if (hubs) {
-        cJSON *arr = cJSON_AddArrayToObject(b, "iotHubs");
-        char buf[4096];
-        snprintf(buf, sizeof(buf), "%s", hubs);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            if (*t)
-                cJSON_AddItemToArray(arr, cJSON_CreateString(t));
-    }
-    if (repro) {
-        /* Azure's three choices: re-provision and migrate data, re-provision and reset to the
-         * initial config, never re-provision. */
-        cJSON *rp = cJSON_AddObjectToObject(b, "reprovisionPolicy");
-        cJSON_AddBoolToObject(rp, "updateHubAssignment", strcmp(repro, "never") != 0);
-        cJSON_AddBoolToObject(rp, "migrateDeviceData", strcmp(repro, "migrate") == 0);
-    }
+    enroll_common_add(b, &ec);
     return enroll_put("enrollmentGroups", id, b, "enrollmentGroup");
 }
 
-/* POST <root>/query (one page of up to 1000 records) as an array; NULL after reporting. */
+/* POST <root>/query as one array: every page, following x-ms-continuation. NULL after
+ * reporting. */
 static cJSON *query_all(struct call *c, const char *root)
 {
-    char path[256];
+    char path[256], cont[sizeof(c->r.continuation)] = "";
     snprintf(path, sizeof(path), "%s/query", root);
-    struct hub_admin_header h = {"x-ms-max-item-count", "1000"};
-    if (call(c, "POST", path, &h, 1, "{\"query\":\"*\"}", 13) != 0)
-        return NULL;
-    cJSON *arr = c->json ? c->json : cJSON_CreateArray();
-    c->json = NULL;
-    call_done(c);
-    return arr;
+    cJSON *all = cJSON_CreateArray();
+    for (;;) {
+        struct hub_admin_header h[2] = {{"x-ms-max-item-count", "1000"},
+                                        {"x-ms-continuation", cont}};
+        if (call(c, "POST", path, h, cont[0] ? 2 : 1, "{\"query\":\"*\"}", 13) != 0) {
+            cJSON_Delete(all);
+            return NULL;
+        }
+        cJSON *item;
+        while (cJSON_IsArray(c->json) && (item = cJSON_DetachItemFromArray(c->json, 0)))
+            cJSON_AddItemToArray(all, item);
+        snprintf(cont, sizeof(cont), "%s", c->r.continuation);
+        call_done(c);
+        if (!cont[0])
+            return all;
+    }
 }
 
 static int enroll_list(void)
@@ -1662,7 +1731,8 @@ static int take_global_options(int *argc, char **argv)
                 continue;
             }
             if (strcmp(a, "--data") == 0 || strcmp(a, "--ready-file") == 0 ||
-                strcmp(a, "--host") == 0 || strcmp(a, "--service-port") == 0) {
+                strcmp(a, "--host") == 0 || strcmp(a, "--service-port") == 0 ||
+                strcmp(a, "--hub") == 0) {
                 if (v == NULL)
                     return usage_error(NULL, "%s needs a value", a);
                 if (strcmp(a, "--data") == 0)
@@ -1671,6 +1741,8 @@ static int take_global_options(int *argc, char **argv)
                     g.ready_file = v;
                 else if (strcmp(a, "--host") == 0)
                     g.host = v;
+                else if (strcmp(a, "--hub") == 0)
+                    g.iot_hub = v;
                 else if (!parse_long(v, 0, 65535, &g.service_port))
                     return usage_error(NULL, "--service-port needs a port number");
                 i++;

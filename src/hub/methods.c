@@ -14,7 +14,7 @@
 
 struct pending {
     struct pending *next;
-    struct hub_daemon *d;
+    struct hub_iothub *h;
     char device_id[HUB_DEVICE_ID_MAX + 1];
     char rid[16];
     struct event *timer;
@@ -48,11 +48,11 @@ static void timed_out(evutil_socket_t fd, short what, void *arg)
     finish(p, &r);
 }
 
-void hub_methods_invoke(struct hub_daemon *d, const char *device_id, const char *name,
+void hub_methods_invoke(struct hub_iothub *h, const char *device_id, const char *name,
                         const char *payload_json, unsigned timeout_s, hub_method_done_fn done,
                         void *ctx)
 {
-    struct hub_conn *c = hub_devmap_get(&d->conns, device_id);
+    struct hub_conn *c = hub_devmap_get(&h->conns, device_id);
     if (c == NULL || !hub_conn_alive(c) || !(c->subs & HUB_SUB_METHODS)) {
         struct hub_method_result r = {404, 404103, 0, NULL, 0};
         done(ctx, &r);
@@ -62,14 +62,14 @@ void hub_methods_invoke(struct hub_daemon *d, const char *device_id, const char 
     size_t rid_len = 0;
     if (p == NULL ||
         azk_rid_next(&rid_counter, AZK_RID_DECIMAL, p->rid, sizeof(p->rid) - 1, &rid_len) != 0 ||
-        (p->timer = evtimer_new(d->base, timed_out, p)) == NULL) {
+        (p->timer = evtimer_new(h->d->base, timed_out, p)) == NULL) {
         free(p);
         struct hub_method_result r = {500, 500001, 0, NULL, 0};
         done(ctx, &r);
         return;
     }
     p->rid[rid_len] = '\0';
-    p->d = d;
+    p->h = h;
     snprintf(p->device_id, sizeof(p->device_id), "%s", device_id);
     p->done = done;
     p->ctx = ctx;
@@ -89,12 +89,11 @@ void hub_methods_invoke(struct hub_daemon *d, const char *device_id, const char 
     evtimer_add(p->timer, &tv);
 }
 
-void hub_methods_device_answered(struct hub_daemon *d, const char *device_id,
+void hub_methods_device_answered(struct hub_iothub *h, const char *device_id,
                                  struct azk_span rid, int status, struct azk_span payload)
 {
-    (void)d;
     for (struct pending *p = calls; p; p = p->next) {
-        if (strcmp(p->device_id, device_id) != 0 || !azk_span_eq_str(rid, p->rid))
+        if (p->h != h || strcmp(p->device_id, device_id) != 0 || !azk_span_eq_str(rid, p->rid))
             continue;
         struct hub_method_result r = {200, 0, status, payload.ptr, payload.len};
         finish(p, &r);

@@ -7,6 +7,7 @@
 #include "azkit/span.h"
 
 struct hub_daemon;
+struct hub_iothub;
 
 /* Outcome of an invocation. status: the device's status code (result 0), or the HTTP
  * status the service answers: 404 with 404103 (device not online), 504 (no answer in time). */
@@ -22,13 +23,13 @@ typedef void (*hub_method_done_fn)(void *ctx, const struct hub_method_result *r)
 
 /* Sends `$iothub/methods/POST/{name}/?$rid={rid}` to the device and calls `done` once, with
  * the answer or with 404 (not connected or not subscribed) / 504 (timeout). */
-void hub_methods_invoke(struct hub_daemon *d, const char *device_id, const char *name,
+void hub_methods_invoke(struct hub_iothub *h, const char *device_id, const char *name,
                         const char *payload_json, unsigned timeout_s, hub_method_done_fn done,
                         void *ctx);
 
 /* The device answered on `$iothub/methods/res/{status}/?$rid={rid}`. Unknown rids are ignored
  * (the caller already timed out). */
-void hub_methods_device_answered(struct hub_daemon *d, const char *device_id,
+void hub_methods_device_answered(struct hub_iothub *h, const char *device_id,
                                  struct azk_span rid, int status, struct azk_span payload);
 
 /* Fails every pending call (shutdown). */

@@ -34,7 +34,7 @@
 
 #define SVC_BODY_MAX (512 * 1024)
 #define SVC_HEADERS_MAX (64 * 1024)
-#define SVC_MAX_HOSTS (HUB_MAX_HOSTNAMES + 4)
+#define SVC_MAX_HOSTS (HUB_MAX_HOSTNAMES + HUB_LINKED_MAX + 4)
 /* Concurrent service connections; the next ones are closed at once (with a log line). */
 #define SVC_MAX_CONNS 256
 /* A new connection must complete its TLS handshake and its first request (line, headers and
@@ -248,6 +248,7 @@ struct svc_op *svc_op_new(struct svc_req *r, const char *id, int kind)
     op->kind = kind;
     op->s = r->s;
     op->d = r->d;
+    op->hub = r->hub;
     op->req = r->req;
     struct svc_op *head = &r->s->ops;
     op->next = head->next;
@@ -408,6 +409,42 @@ static bool is_dps_path(const char *path)
 static struct svc_conn *conn_of_request(struct evhttp_request *req);
 static void conn_request_started(struct evhttp_request *req);
 
+/* The host of a token's resource ("https://host:443/devices/x" -> "host") into out. */
+static void sr_host(const char *auth, char *out, size_t size)
+{
+    struct hub_sas_token t;
+    out[0] = '\0';
+    if (auth == NULL || hub_sas_parse(auth, &t) != 0)
+        return;
+    const char *p = t.sr;
+    if (strncasecmp(p, "https://", 8) == 0)
+        p += 8;
+    size_t n = strcspn(p, "/");
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+/* Which IoT hub a request is for: the Host header names it (a served hub's name; anything
+ * else -- localhost, an address -- is the primary hub), and a token for one hub is not
+ * accepted by another. NULL (after answering 401) when they disagree. */
+static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const char *peer)
+{
+    const char *host = evhttp_request_get_host(r->req);
+    struct hub_iothub *by_host = host ? hub_iothub_find(r->d, host, strlen(host)) : NULL;
+    char sr[HUB_SAS_SR_MAX + 1];
+    sr_host(auth, sr, sizeof(sr));
+    struct hub_iothub *by_sr = hub_iothub_find(r->d, sr, strlen(sr));
+    struct hub_iothub *h = by_host ? by_host : &r->d->hubs[0];
+    if (by_sr != NULL && by_sr != h) {
+        hub_log(HUB_LOG_INFO, "service API: refused a request to %s from %s: its token is for "
+                "%s", h->hostname, peer, by_sr->hostname);
+        svc_reply_error(r->req, 401, "IotHubUnauthorizedAccess",
+                        "Unauthorized: the token is for IoT hub %s, the request went to %s.",
+                        by_sr->hostname, h->hostname);
+        return NULL;
+    }
+    return h;
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct hub_service *s = arg;
@@ -444,6 +481,10 @@ static void handle(struct evhttp_request *req, void *arg)
                             hub_sas_result_text(ar));
         return;
     }
+    if (!dps && (r.hub = request_hub(&r, auth, peer)) == NULL)
+        return;
+    if (dps)
+        r.hub = &r.d->hubs[0];
 
     /* Path segments, percent-decoded. */
     char segbuf[SVC_MAX_SEGS][SVC_SEG_MAX + 1];
@@ -718,7 +759,9 @@ static int make_ctx(const struct hub_daemon *d, const struct azk_hub_pki *pki, S
 
 static void on_telemetry(void *ctx, uint64_t last_seq)
 {
-    svc_telemetry_committed(ctx, last_seq);
+    struct hub_iothub *h = ctx;
+    if (h->d->service != NULL)
+        svc_telemetry_committed(h->d->service, h, last_seq);
 }
 
 int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
@@ -735,7 +778,8 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
     s->policies[0] = (struct hub_sas_policy){HUB_SAS_POLICY_HUB, s->service_key};
     s->policies[1] = (struct hub_sas_policy){HUB_SAS_POLICY_DPS, s->service_key};
     s->policy_count = 2;
-    s->hosts[s->host_count++] = d->hub_hostname;
+    for (size_t i = 0; i < d->hub_count; i++)
+        s->hosts[s->host_count++] = d->hubs[i].hostname;
     for (size_t i = 0; i < d->cfg.hostname_count && s->host_count < SVC_MAX_HOSTS - 3; i++)
         s->hosts[s->host_count++] = d->cfg.hostnames[i];
     s->hosts[s->host_count++] = "localhost";
@@ -785,7 +829,8 @@ int hub_service_start(struct hub_daemon *d, const struct azk_hub_pki *pki,
         hub_service_stop(s);
         return rc;
     }
-    hub_store_set_telemetry_listener(d->store, on_telemetry, s);
+    for (size_t i = 0; i < d->hub_count; i++)
+        hub_store_set_telemetry_listener(d->hubs[i].store, on_telemetry, &d->hubs[i]);
     *out = s;
     return 0;
 }
@@ -794,8 +839,9 @@ void hub_service_stop(struct hub_service *s)
 {
     if (s == NULL)
         return;
-    if (s->d->store != NULL)
-        hub_store_set_telemetry_listener(s->d->store, NULL, NULL);
+    for (size_t i = 0; i < s->d->hub_count; i++)
+        if (s->d->hubs[i].store != NULL)
+            hub_store_set_telemetry_listener(s->d->hubs[i].store, NULL, NULL);
     svc_telemetry_shutdown(s);
     /* Ops still waiting for a store completion or a device: answer 503 and detach them (the
      * completion frees them later). */

@@ -68,8 +68,7 @@ static void c2d_done(void *ctx, int rc)
     struct c2d_info *info = op->data;
     if (rc == 0) {
         /* Committed: deliver now if the device is online. */
-        struct hub_daemon *d = op->d;
-        struct hub_conn *c = hub_devmap_get(&d->conns, op->id);
+        struct hub_conn *c = hub_devmap_get(&op->hub->conns, op->id);
         if (c != NULL && hub_conn_alive(c))
             hub_c2d_pump(c);
     }
@@ -87,7 +86,7 @@ static void c2d_done(void *ctx, int rc)
             } else {
                 cJSON_AddNullToObject(o, "expiryTimeUtc");
             }
-            int n = hub_store_c2d_count(op->d->store, op->id);
+            int n = hub_store_c2d_count(op->hub->store, op->id);
             cJSON_AddNumberToObject(o, "queued", n < 0 ? 0 : n);
             svc_reply_json(op->req, 200, o, NULL);
         }
@@ -124,7 +123,7 @@ void svc_c2d(struct svc_req *r)
     }
     const char *id = r->seg[2];
     struct hub_device dev;
-    if (hub_store_device_get(r->d->store, id, &dev) != 0) {
+    if (hub_store_device_get(r->hub->store, id, &dev) != 0) {
         svc_reply_store_error(r->req, -ENOENT, id);
         return;
     }
@@ -244,7 +243,7 @@ void svc_c2d(struct svc_req *r)
         return;
     }
     op->data = info;
-    int rc = hub_store_c2d_enqueue(r->d->store, id, &m, NULL, c2d_done, op);
+    int rc = hub_store_c2d_enqueue(r->hub->store, id, &m, NULL, c2d_done, op);
     if (rc < 0) {
         svc_reply_store_error(r->req, rc, id);
         svc_op_free(op);

@@ -86,7 +86,7 @@ static void ca_done(void *ctx, int rc)
             reply_ca_error(op->req, rc, op->id);
         else if (op->kind == OP_DELETE)
             svc_reply_empty(op->req, 204);
-        else if (hub_store_ca_get(op->d->store, op->id, &ca) != 0)
+        else if (hub_store_ca_get(op->hub->store, op->id, &ca) != 0)
             reply_not_found(op->req, op->id);
         else {
             svc_reply_json(op->req, 200, ca_json(&ca), ca.etag);
@@ -232,7 +232,7 @@ static void put_ca(struct svc_req *r, const char *name)
         free(pem);
         return;
     }
-    int rc = hub_store_ca_put(r->d->store, &ca, ifm, NULL, ca_done, op);
+    int rc = hub_store_ca_put(r->hub->store, &ca, ifm, NULL, ca_done, op);
     free(pem);
     submitted(r, op, rc);
     if (rc == 0)
@@ -246,13 +246,13 @@ static void generate_code(struct svc_req *r, const char *name)
     struct svc_op *op = op_for(r, name, OP_SHOW);
     if (op == NULL)
         return;
-    submitted(r, op, hub_store_ca_set_verification_code(r->d->store, name, code, ca_done, op));
+    submitted(r, op, hub_store_ca_set_verification_code(r->hub->store, name, code, ca_done, op));
 }
 
 static void verify_ca(struct svc_req *r, const char *name)
 {
     struct hub_ca ca;
-    int rc = hub_store_ca_get(r->d->store, name, &ca);
+    int rc = hub_store_ca_get(r->hub->store, name, &ca);
     if (rc != 0) {
         reply_ca_error(r->req, rc, name);
         return;
@@ -271,7 +271,7 @@ static void verify_ca(struct svc_req *r, const char *name)
     struct svc_op *op = op_for(r, name, OP_SHOW);
     if (op == NULL)
         return;
-    rc = hub_store_ca_set_verified(r->d->store, name, true, ca_done, op);
+    rc = hub_store_ca_set_verified(r->hub->store, name, true, ca_done, op);
     submitted(r, op, rc);
     if (rc == 0)
         hub_log(HUB_LOG_INFO, "service API: CA '%s' verified (proof of possession)", name);
@@ -286,7 +286,7 @@ void svc_cas(struct svc_req *r)
         }
         struct hub_ca *all = NULL;
         size_t n = 0;
-        if (hub_store_ca_list(r->d->store, &all, &n) != 0) {
+        if (hub_store_ca_list(r->hub->store, &all, &n) != 0) {
             svc_reply_store_error(r->req, -ENOMEM, "the CA list");
             return;
         }
@@ -320,7 +320,7 @@ void svc_cas(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         struct hub_ca ca;
-        int rc = hub_store_ca_get(r->d->store, name, &ca);
+        int rc = hub_store_ca_get(r->hub->store, name, &ca);
         if (rc != 0) {
             reply_ca_error(r->req, rc, name);
             return;
@@ -337,7 +337,7 @@ void svc_cas(struct svc_req *r)
         const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
         struct svc_op *op = op_for(r, name, OP_DELETE);
         if (op != NULL)
-            submitted(r, op, hub_store_ca_delete(r->d->store, name, ifm, ca_done, op));
+            submitted(r, op, hub_store_ca_delete(r->hub->store, name, ifm, ca_done, op));
         return;
     }
     default:

@@ -14,6 +14,7 @@
 
 struct evhttp_request;
 struct hub_daemon;
+struct hub_iothub;
 struct hub_service;
 
 #define SVC_MAX_SEGS 8
@@ -26,6 +27,7 @@ enum svc_method { SVC_GET, SVC_PUT, SVC_POST, SVC_PATCH, SVC_DELETE, SVC_OTHER }
 struct svc_req {
     struct hub_service *s;
     struct hub_daemon *d;
+    struct hub_iothub *hub;        /* the IoT hub the request is for (DPS: the primary) */
     struct evhttp_request *req;
     enum svc_method method;
     const char *seg[SVC_MAX_SEGS]; /* percent-decoded path segments */
@@ -66,6 +68,7 @@ struct svc_op {
     struct svc_op *next, *prev;
     struct hub_service *s;       /* NULL once detached */
     struct hub_daemon *d;
+    struct hub_iothub *hub;      /* the request's IoT hub */
     struct evhttp_request *req;  /* NULL once detached */
     int pending;                 /* store completions still to come */
     int rc;                      /* first failure */
@@ -97,7 +100,7 @@ bool svc_query(const struct svc_req *r, const char *name, char *buf, size_t size
 void svc_time_iso(int64_t ms, char out[40]);
 cJSON *svc_device_json(const struct hub_device *dev);
 /* The full twin of a device (NULL when it or its twin is missing). */
-cJSON *svc_twin_json(struct hub_daemon *d, const char *device_id, char etag_out[HUB_ETAG_MAX + 1]);
+cJSON *svc_twin_json(struct hub_iothub *h, const char *device_id, char etag_out[HUB_ETAG_MAX + 1]);
 /* Random lowercase hex of `bytes` random bytes into out (2*bytes+1). */
 void svc_random_hex(size_t bytes, char *out);
 
@@ -192,7 +195,8 @@ void svc_dps_op_submitted(struct svc_req *r, struct svc_op *op, int rc);
  * thread and must run before evhttp_free(). */
 int svc_telemetry_init(struct hub_service *s, struct hub_daemon *d);
 void svc_telemetry_shutdown(struct hub_service *s);
-void svc_telemetry_committed(struct hub_service *s, uint64_t last_seq);
+/* A commit of hub `h`'s store made telemetry up to `last_seq` readable. */
+void svc_telemetry_committed(struct hub_service *s, struct hub_iothub *h, uint64_t last_seq);
 
 /* The service's telemetry state (owned by svc_telemetry.c). */
 void **svc_telemetry_slot(struct hub_service *s);

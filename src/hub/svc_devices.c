@@ -175,11 +175,11 @@ static const char *device_from_json(const cJSON *j, const struct hub_device *exi
 enum { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
 
 /* A deleted or disabled device loses its connection, as on Azure. */
-static void kick(struct hub_daemon *d, const char *id, const char *why)
+static void kick(struct hub_iothub *h, const char *id, const char *why)
 {
-    struct hub_conn *c = hub_devmap_get(&d->conns, id);
-    if (c != NULL && hub_conn_alive(c))
-        hub_conn_close(c, false, "%s (service API)", why);
+    char text[128];
+    snprintf(text, sizeof(text), "%s (service API)", why);
+    hub_iothub_kick(h, id, text);
 }
 
 static void device_done(void *ctx, int rc)
@@ -192,15 +192,15 @@ static void device_done(void *ctx, int rc)
     if (rc != 0) {
         svc_reply_store_error(op->req, rc, op->id);
     } else if (op->kind == OP_DELETE) {
-        kick(op->d, op->id, "the device was deleted");
+        kick(op->hub, op->id, "the device was deleted");
         svc_reply_empty(op->req, 204);
     } else {
         struct hub_device dev;
-        if (hub_store_device_get(op->d->store, op->id, &dev) != 0)
+        if (hub_store_device_get(op->hub->store, op->id, &dev) != 0)
             svc_reply_store_error(op->req, -ENOENT, op->id);
         else {
             if (dev.status == HUB_DEVICE_DISABLED)
-                kick(op->d, op->id, "the device was disabled");
+                kick(op->hub, op->id, "the device was disabled");
             svc_reply_json(op->req, 200, svc_device_json(&dev), dev.etag);
         }
     }
@@ -222,7 +222,7 @@ static void put_device(struct svc_req *r, const char *id)
     char ifm_buf[HUB_ETAG_MAX + 8];
     const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
     struct hub_device existing, dev;
-    bool exists = hub_store_device_get(r->d->store, id, &existing) == 0;
+    bool exists = hub_store_device_get(r->hub->store, id, &existing) == 0;
     if (exists && ifm == NULL) {
         cJSON_Delete(j);
         svc_reply_store_error(r->req, -EEXIST, id);
@@ -249,8 +249,8 @@ static void put_device(struct svc_req *r, const char *id)
         svc_reply_store_error(r->req, -ENOMEM, id);
         return;
     }
-    int rc = exists ? hub_store_device_update(r->d->store, &dev, ifm, NULL, device_done, op)
-                    : hub_store_device_create(r->d->store, &dev, NULL, device_done, op);
+    int rc = exists ? hub_store_device_update(r->hub->store, &dev, ifm, NULL, device_done, op)
+                    : hub_store_device_create(r->hub->store, &dev, NULL, device_done, op);
     if (rc < 0) {
         svc_reply_store_error(r->req, rc, id);
         svc_op_free(op);
@@ -278,7 +278,7 @@ void svc_devices(struct svc_req *r)
         }
         struct hub_device *all = NULL;
         size_t n = 0;
-        if (hub_store_device_list(r->d->store, &all, &n) != 0) {
+        if (hub_store_device_list(r->hub->store, &all, &n) != 0) {
             svc_reply_store_error(r->req, -ENOMEM, "the device list");
             return;
         }
@@ -303,7 +303,7 @@ void svc_devices(struct svc_req *r)
     struct hub_device dev;
     switch (r->method) {
     case SVC_GET:
-        if (hub_store_device_get(r->d->store, id, &dev) != 0)
+        if (hub_store_device_get(r->hub->store, id, &dev) != 0)
             svc_reply_store_error(r->req, -ENOENT, id);
         else
             svc_reply_json(r->req, 200, svc_device_json(&dev), dev.etag);
@@ -319,7 +319,7 @@ void svc_devices(struct svc_req *r)
             svc_reply_store_error(r->req, -ENOMEM, id);
             return;
         }
-        int rc = hub_store_device_delete(r->d->store, id, ifm, device_done, op);
+        int rc = hub_store_device_delete(r->hub->store, id, ifm, device_done, op);
         if (rc < 0) {
             svc_reply_store_error(r->req, rc, id);
             svc_op_free(op);

@@ -49,7 +49,7 @@ static void ca_done(void *ctx, int rc)
             reply_ca_error(op->req, rc, op->id);
         else if (op->kind == OP_DELETE)
             svc_reply_empty(op->req, 204);
-        else if (hub_store_dps_ca_get(op->d->store, op->id, &ca) != 0)
+        else if (hub_store_dps_ca_get(op->d->dps_store, op->id, &ca) != 0)
             reply_ca_error(op->req, -ENOENT, op->id);
         else {
             svc_reply_json(op->req, 200, dps_ca_json(&ca, op->kind == OP_CODE), ca.meta.etag);
@@ -82,7 +82,7 @@ static void store_ca(struct svc_req *r, const struct dps_ca *ca, const char *if_
 {
     struct svc_op *op = op_for(r, ca->name, kind);
     if (op != NULL)
-        submitted(r, op, hub_store_dps_ca_put(r->d->store, ca, if_match, NULL, ca_done, op));
+        submitted(r, op, hub_store_dps_ca_put(r->d->dps_store, ca, if_match, NULL, ca_done, op));
 }
 
 static void put_ca(struct svc_req *r, const char *name)
@@ -114,7 +114,7 @@ static void put_ca(struct svc_req *r, const char *name)
 static void generate_code(struct svc_req *r, const char *name)
 {
     struct dps_ca ca;
-    int rc = hub_store_dps_ca_get(r->d->store, name, &ca);
+    int rc = hub_store_dps_ca_get(r->d->dps_store, name, &ca);
     if (rc != 0) {
         reply_ca_error(r->req, rc, name);
         return;
@@ -127,7 +127,7 @@ static void generate_code(struct svc_req *r, const char *name)
 static void verify_ca(struct svc_req *r, const char *name)
 {
     struct dps_ca ca;
-    int rc = hub_store_dps_ca_get(r->d->store, name, &ca);
+    int rc = hub_store_dps_ca_get(r->d->dps_store, name, &ca);
     if (rc != 0) {
         reply_ca_error(r->req, rc, name);
         return;
@@ -156,7 +156,7 @@ static void list_cas(struct svc_req *r)
 {
     struct dps_ca *all = NULL;
     size_t n = 0;
-    if (hub_store_dps_ca_list(r->d->store, &all, &n) != 0) {
+    if (hub_store_dps_ca_list(r->d->dps_store, &all, &n) != 0) {
         svc_dps_reply_store_error(r->req, -ENOMEM, "the certificate list");
         return;
     }
@@ -202,7 +202,7 @@ void svc_dps_cas(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         struct dps_ca ca;
-        int rc = hub_store_dps_ca_get(r->d->store, name, &ca);
+        int rc = hub_store_dps_ca_get(r->d->dps_store, name, &ca);
         if (rc != 0) {
             reply_ca_error(r->req, rc, name);
             return;
@@ -219,7 +219,7 @@ void svc_dps_cas(struct svc_req *r)
         const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
         struct svc_op *op = op_for(r, name, OP_DELETE);
         if (op != NULL)
-            submitted(r, op, hub_store_dps_ca_delete(r->d->store, name, ifm, ca_done, op));
+            submitted(r, op, hub_store_dps_ca_delete(r->d->dps_store, name, ifm, ca_done, op));
         return;
     }
     default:

@@ -174,5 +174,5 @@ void svc_dps_delete(struct svc_req *r, const char *id, const char *what, svc_dps
     const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
     struct svc_op *op = svc_dps_op_new(r, SVC_DPS_OP_DELETE, what);
     if (op != NULL)
-        svc_dps_op_submitted(r, op, del(r->d->store, id, ifm, svc_dps_op_done, op));
+        svc_dps_op_submitted(r, op, del(r->d->dps_store, id, ifm, svc_dps_op_done, op));
 }

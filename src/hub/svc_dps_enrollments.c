@@ -25,7 +25,7 @@ static void what_of(const char *id, char *out, size_t size)
 static cJSON *enrollment_json(const struct hub_daemon *d, const struct dps_enrollment *e)
 {
     struct dps_registration reg;
-    bool have = hub_store_dps_registration_get(d->store, e->registration_id, &reg) == 0;
+    bool have = hub_store_dps_registration_get(d->dps_store, e->registration_id, &reg) == 0;
     cJSON *o = dps_enrollment_to_json(e, have ? &reg : NULL, DPS_JSON_API);
     if (o != NULL)
         hub_dps_fix_assigned_hub(d, o);
@@ -53,7 +53,7 @@ static void put_enrollment(struct svc_req *r, const char *id)
         return;
     struct dps_enrollment e;
     char err[DPS_ERRMSG_MAX + 64];
-    int rc = parse_enrollment(r->d->store, j, id, &e, err, sizeof(err));
+    int rc = parse_enrollment(r->d->dps_store, j, id, &e, err, sizeof(err));
     cJSON_Delete(j);
     if (rc != 0) {
         svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s.", err);
@@ -69,7 +69,7 @@ static void put_enrollment(struct svc_req *r, const char *id)
         return;
     }
     struct dps_enrollment out;
-    rc = hub_store_dps_enrollment_put(r->d->store, &e, ifm, &out, svc_dps_op_done, op);
+    rc = hub_store_dps_enrollment_put(r->d->dps_store, &e, ifm, &out, svc_dps_op_done, op);
     dps_enrollment_clear(&e);
     if (rc == 0) {
         svc_dps_op_answer(op, enrollment_json(r->d, &out), out.meta.etag);
@@ -85,7 +85,7 @@ static void query_enrollments(struct svc_req *r)
     struct dps_enrollment *all = NULL;
     size_t n = 0;
     if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX) ||
-        !svc_dps_page_listed(r, &pg, hub_store_dps_enrollment_list(r->d->store, &all, &n),
+        !svc_dps_page_listed(r, &pg, hub_store_dps_enrollment_list(r->d->dps_store, &all, &n),
                              "the enrollment list"))
         return;
     for (size_t i = 0; i < n; i++)
@@ -181,23 +181,23 @@ static void bulk_one(struct svc_req *r, struct svc_op *op, enum bulk_mode mode, 
     snprintf(it->id, sizeof(it->id), "%s", id);
     int rc;
     if (mode == BULK_DELETE) {
-        rc = hub_store_dps_enrollment_delete(r->d->store, id, NULL, bulk_done, it);
+        rc = hub_store_dps_enrollment_delete(r->d->dps_store, id, NULL, bulk_done, it);
     } else {
         struct dps_enrollment e, cur;
         char err[DPS_ERRMSG_MAX + 64];
-        if (parse_enrollment(r->d->store, item, id, &e, err, sizeof(err)) != 0) {
+        if (parse_enrollment(r->d->dps_store, item, id, &e, err, sizeof(err)) != 0) {
             bulk_error(b, id, 400004, "%s", err);
             free(it);
             return;
         }
-        bool exists = hub_store_dps_enrollment_get(r->d->store, id, &cur) == 0;
+        bool exists = hub_store_dps_enrollment_get(r->d->dps_store, id, &cur) == 0;
         if (exists)
             dps_enrollment_clear(&cur);
         const char *ifm = mode == BULK_UPDATE_IF_MATCH && e.meta.etag[0] ? e.meta.etag : NULL;
         if (mode == BULK_CREATE && exists)
             rc = -EEXIST;
         else
-            rc = hub_store_dps_enrollment_put(r->d->store, &e, ifm, NULL, bulk_done, it);
+            rc = hub_store_dps_enrollment_put(r->d->dps_store, &e, ifm, NULL, bulk_done, it);
         dps_enrollment_clear(&e);
     }
     if (rc < 0) {
@@ -271,7 +271,7 @@ void svc_dps_enrollments(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         struct dps_enrollment e;
-        int rc = hub_store_dps_enrollment_get(r->d->store, id, &e);
+        int rc = hub_store_dps_enrollment_get(r->d->dps_store, id, &e);
         if (rc != 0) {
             svc_dps_reply_store_error(r->req, rc, what);
             return;

@@ -43,7 +43,7 @@ static void put_group(struct svc_req *r, const char *id)
     if (j == NULL)
         return;
     struct dps_group cur, g;
-    bool have = hub_store_dps_group_get(r->d->store, id, &cur) == 0;
+    bool have = hub_store_dps_group_get(r->d->dps_store, id, &cur) == 0;
     char err[DPS_ERRMSG_MAX + 300];
     int rc = dps_group_from_json(j, id, have ? &cur : NULL, DPS_JSON_API, &g, err, sizeof(err));
     if (have)
@@ -53,9 +53,9 @@ static void put_group(struct svc_req *r, const char *id)
         svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s.", err);
         return;
     }
-    const char *problem = ca_ref_problem(r->d->store, g.ca_primary, err, sizeof(err));
+    const char *problem = ca_ref_problem(r->d->dps_store, g.ca_primary, err, sizeof(err));
     if (problem == NULL)
-        problem = ca_ref_problem(r->d->store, g.ca_secondary, err, sizeof(err));
+        problem = ca_ref_problem(r->d->dps_store, g.ca_secondary, err, sizeof(err));
     if (problem != NULL) {
         dps_group_clear(&g);
         svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s.", problem);
@@ -71,7 +71,7 @@ static void put_group(struct svc_req *r, const char *id)
         return;
     }
     struct dps_group out;
-    rc = hub_store_dps_group_put(r->d->store, &g, ifm, &out, svc_dps_op_done, op);
+    rc = hub_store_dps_group_put(r->d->dps_store, &g, ifm, &out, svc_dps_op_done, op);
     dps_group_clear(&g);
     if (rc == 0) {
         svc_dps_op_answer(op, dps_group_to_json(&out, DPS_JSON_API), out.meta.etag);
@@ -87,7 +87,7 @@ static void query_groups(struct svc_req *r)
     struct dps_group *all = NULL;
     size_t n = 0;
     if (!svc_dps_page_begin(r, &pg, DPS_GROUP_ID_MAX) ||
-        !svc_dps_page_listed(r, &pg, hub_store_dps_group_list(r->d->store, &all, &n),
+        !svc_dps_page_listed(r, &pg, hub_store_dps_group_list(r->d->dps_store, &all, &n),
                              "the enrollment group list"))
         return;
     for (size_t i = 0; i < n; i++)
@@ -114,7 +114,7 @@ void svc_dps_groups(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         struct dps_group g;
-        int rc = hub_store_dps_group_get(r->d->store, id, &g);
+        int rc = hub_store_dps_group_get(r->d->dps_store, id, &g);
         if (rc != 0) {
             svc_dps_reply_store_error(r->req, rc, what);
             return;

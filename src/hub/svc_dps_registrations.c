@@ -27,7 +27,7 @@ static void query_group(struct svc_req *r, const char *group_id)
     struct dps_registration *all = NULL;
     size_t n = 0;
     if (!svc_dps_page_begin(r, &pg, DPS_REG_ID_MAX) ||
-        !svc_dps_page_listed(r, &pg, hub_store_dps_registration_list(r->d->store, &all, &n),
+        !svc_dps_page_listed(r, &pg, hub_store_dps_registration_list(r->d->dps_store, &all, &n),
                              "the registration list"))
         return;
     for (size_t i = 0; i < n; i++)
@@ -54,7 +54,7 @@ void svc_dps_registrations(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         struct dps_registration reg;
-        int rc = hub_store_dps_registration_get(r->d->store, id, &reg);
+        int rc = hub_store_dps_registration_get(r->d->dps_store, id, &reg);
         if (rc != 0) {
             svc_dps_reply_store_error(r->req, rc, what);
             return;

@@ -73,7 +73,7 @@ void svc_faults(struct svc_req *r)
                         "connackCode: 3 or 5; dropDevice: a device id.");
         return;
     }
-    if (drop != NULL && hub_faults_drop(r->d, drop->valuestring) != 0) {
+    if (drop != NULL && hub_faults_drop(r->hub, drop->valuestring) != 0) {
         svc_reply_error(r->req, 404, "DeviceNotOnline", "Device '%s' is not connected.",
                         drop->valuestring);
         cJSON_Delete(body);

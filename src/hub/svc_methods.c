@@ -62,7 +62,7 @@ void svc_methods(struct svc_req *r)
         return;
     }
     struct hub_device dev;
-    if (hub_store_device_get(r->d->store, id, &dev) != 0) {
+    if (hub_store_device_get(r->hub->store, id, &dev) != 0) {
         svc_reply_store_error(r->req, -ENOENT, id);
         return;
     }
@@ -97,7 +97,7 @@ void svc_methods(struct svc_req *r)
     }
     hub_log(HUB_LOG_INFO, "service API: invoking method '%s' on '%s' (timeout %u s)",
             name->valuestring, id, (unsigned)tmo);
-    hub_methods_invoke(r->d, id, name->valuestring, ptext ? ptext : "null", (unsigned)tmo,
+    hub_methods_invoke(r->hub, id, name->valuestring, ptext ? ptext : "null", (unsigned)tmo,
                        method_done, op);
     free(ptext);
     cJSON_Delete(j);

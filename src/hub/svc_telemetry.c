@@ -44,6 +44,7 @@ struct waiter {
     struct evhttp_request *req;
     struct event *timer;    /* NULL when wait = 0 */
     struct job *job;        /* the read in flight, or NULL */
+    struct hub_store *store; /* the store of the request's IoT hub */
     bool dirty;             /* a commit arrived while a read was in flight */
     bool expired;           /* the wait ended (or the service stops): answer what is there */
     uint64_t after;
@@ -58,6 +59,7 @@ struct job {
     struct job *next;
     struct waiter *w;       /* owner; only touched on the loop */
     bool force;             /* answer even when there is nothing */
+    struct hub_store *store; /* read on the thread (a store's reads are thread-safe) */
     uint64_t after;
     size_t max;
     bool has_device;
@@ -206,13 +208,13 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&t->mu);
 
         j->next = NULL;
-        j->rc = hub_store_telemetry_read(t->d->store, j->after, j->has_device ? j->device : NULL,
+        j->rc = hub_store_telemetry_read(j->store, j->after, j->has_device ? j->device : NULL,
                                          j->max, &j->arr, &j->n);
         if (j->rc != 0) {
             j->arr = NULL;
             j->n = 0;
         }
-        j->hub_last = hub_store_telemetry_last_seq(t->d->store);
+        j->hub_last = hub_store_telemetry_last_seq(j->store);
 
         pthread_mutex_lock(&t->mu);
         bool was_empty = t->done == NULL;
@@ -241,6 +243,7 @@ static bool submit(struct waiter *w, bool force)
         return false;
     j->w = w;
     j->force = force;
+    j->store = w->store;
     j->after = w->after;
     j->max = w->max;
     j->has_device = w->has_device;
@@ -408,13 +411,13 @@ void svc_telemetry_shutdown(struct hub_service *s)
     *svc_telemetry_slot(s) = NULL;
 }
 
-void svc_telemetry_committed(struct hub_service *s, uint64_t last_seq)
+void svc_telemetry_committed(struct hub_service *s, struct hub_iothub *h, uint64_t last_seq)
 {
     struct tel *t = tel_of(s);
     struct waiter *w = t ? t->waiters : NULL;
     while (w != NULL) {
         struct waiter *next = w->next;
-        if (last_seq > w->after) {
+        if (w->store == h->store && last_seq > w->after) {
             if (w->job != NULL)
                 w->dirty = true;
             else
@@ -468,6 +471,7 @@ void svc_telemetry(struct svc_req *r)
     }
     w->t = t;
     w->req = r->req;
+    w->store = r->hub->store;
     w->after = after;
     w->max = (size_t)max;
     w->has_device = has_device;

@@ -26,12 +26,12 @@ static cJSON *section(const char *text, int64_t version, int64_t updated_ms)
     return o;
 }
 
-cJSON *svc_twin_json(struct hub_daemon *d, const char *device_id, char etag_out[HUB_ETAG_MAX + 1])
+cJSON *svc_twin_json(struct hub_iothub *h, const char *device_id, char etag_out[HUB_ETAG_MAX + 1])
 {
     struct hub_device dev;
-    if (hub_store_device_get(d->store, device_id, &dev) != 0)
+    if (hub_store_device_get(h->store, device_id, &dev) != 0)
         return NULL;
-    const struct hub_twin *tw = hub_store_twin_peek(d->store, device_id);
+    const struct hub_twin *tw = hub_store_twin_peek(h->store, device_id);
     if (tw == NULL)
         return NULL;
     char etag[HUB_ETAG_MAX + 1], t[40];
@@ -100,7 +100,7 @@ static void twin_done(void *ctx, int rc)
         return;
     if (svc_op_live(op)) {
         char etag[HUB_ETAG_MAX + 1];
-        cJSON *tj = op->rc == 0 ? svc_twin_json(op->d, op->id, etag) : NULL;
+        cJSON *tj = op->rc == 0 ? svc_twin_json(op->hub, op->id, etag) : NULL;
         if (tj != NULL)
             svc_reply_json(op->req, 200, tj, etag);
         else
@@ -118,7 +118,7 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
 {
     char ifm_buf[HUB_ETAG_MAX + 8];
     const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));
-    const struct hub_twin *tw = hub_store_twin_peek(r->d->store, id);
+    const struct hub_twin *tw = hub_store_twin_peek(r->hub->store, id);
     if (tw == NULL) {
         svc_reply_store_error(r->req, -ENOENT, id);
         return;
@@ -181,13 +181,13 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
     int rc = 0;
     if (tag_patch != NULL) {
         op->pending++;
-        rc = hub_twin_patch_tags(r->d, id, tag_patch, twin_done, op);
+        rc = hub_twin_patch_tags(r->hub, id, tag_patch, twin_done, op);
         if (rc < 0)
             op->pending--;
     }
     if (rc == 0 && des_patch != NULL) {
         op->pending++;
-        rc = hub_twin_patch_desired(r->d, id, des_patch, twin_done, op);
+        rc = hub_twin_patch_desired(r->hub, id, des_patch, twin_done, op);
         if (rc < 0)
             op->pending--;
     }
@@ -213,7 +213,7 @@ void svc_twins(struct svc_req *r)
     switch (r->method) {
     case SVC_GET: {
         char etag[HUB_ETAG_MAX + 1];
-        cJSON *tj = svc_twin_json(r->d, id, etag);
+        cJSON *tj = svc_twin_json(r->hub, id, etag);
         if (tj == NULL)
             svc_reply_store_error(r->req, -ENOENT, id);
         else

@@ -138,7 +138,7 @@ static int store_record(struct hub_conn *c, struct azk_span props, struct azk_sp
         rc = add_sys(&rec.sys_props, c->device_id, will, retain);
     if (rc == 0) {
         snprintf(rec.msg_type, sizeof(rec.msg_type), "%s", will ? "Will" : "Telemetry");
-        rc = hub_store_telemetry_append(c->d->store, &rec, NULL, done, ctx);
+        rc = hub_store_telemetry_append(c->hub->store, &rec, NULL, done, ctx);
     }
     free(rec.app_props);
     free(rec.sys_props);

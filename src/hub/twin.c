@@ -14,10 +14,10 @@
 #include "hub/daemon.h"
 #include "hub/log.h"
 
-int hub_twin_device_document(struct hub_daemon *d, const char *device_id, char **out,
+int hub_twin_device_document(struct hub_iothub *h, const char *device_id, char **out,
                              size_t *out_len)
 {
-    const struct hub_twin *tw = hub_store_twin_peek(d->store, device_id);
+    const struct hub_twin *tw = hub_store_twin_peek(h->store, device_id);
     if (tw == NULL)
         return -ENOENT;
     struct azk_span desired = azk_span_from_str(tw->desired);
@@ -75,13 +75,13 @@ void hub_twin_merge(cJSON *target, const cJSON *patch)
 /* Applies `patch` to one section of a copy of the twin and stores it. */
 enum section { SEC_DESIRED, SEC_REPORTED, SEC_TAGS };
 
-static int apply(struct hub_daemon *d, const char *device_id, enum section sec,
+static int apply(struct hub_iothub *h, const char *device_id, enum section sec,
                  const cJSON *patch, struct hub_twin *updated, hub_store_done_fn done,
                  void *ctx)
 {
     if (!cJSON_IsObject(patch))
         return -EBADMSG;
-    int rc = hub_store_twin_get(d->store, device_id, updated);
+    int rc = hub_store_twin_get(h->store, device_id, updated);
     if (rc != 0)
         return rc;
     char **text = sec == SEC_DESIRED ? &updated->desired
@@ -111,20 +111,20 @@ static int apply(struct hub_daemon *d, const char *device_id, enum section sec,
         updated->reported_version++;
     updated->version++;
     updated->etag++;
-    rc = hub_store_twin_set(d->store, updated, done, ctx);
+    rc = hub_store_twin_set(h->store, updated, done, ctx);
     if (rc != 0)
         hub_twin_clear(updated);
     return rc;
 }
 
-int hub_twin_patch_reported(struct hub_daemon *d, const char *device_id, struct azk_span patch,
+int hub_twin_patch_reported(struct hub_iothub *h, const char *device_id, struct azk_span patch,
                             int64_t *new_version, hub_store_done_fn done, void *ctx)
 {
     cJSON *p = cJSON_ParseWithLength(patch.ptr, patch.len);
     if (p == NULL)
         return -EBADMSG;
     struct hub_twin tw;
-    int rc = apply(d, device_id, SEC_REPORTED, p, &tw, done, ctx);
+    int rc = apply(h, device_id, SEC_REPORTED, p, &tw, done, ctx);
     cJSON_Delete(p);
     if (rc == 0) {
         *new_version = tw.reported_version;
@@ -135,7 +135,7 @@ int hub_twin_patch_reported(struct hub_daemon *d, const char *device_id, struct 
 
 /* A desired patch waiting for its commit before it is pushed to the device. */
 struct desired_push {
-    struct hub_daemon *d;
+    struct hub_iothub *h;
     char device_id[HUB_DEVICE_ID_MAX + 1];
     int64_t version;
     char *body;                 /* the patch as sent to the device */
@@ -145,7 +145,7 @@ struct desired_push {
 
 static void push_desired(struct desired_push *p)
 {
-    struct hub_conn *c = hub_devmap_get(&p->d->conns, p->device_id);
+    struct hub_conn *c = hub_devmap_get(&p->h->conns, p->device_id);
     if (c == NULL || !hub_conn_alive(c) || !(c->subs & HUB_SUB_TWIN_DESIRED))
         return; /* a device that was offline GETs the twin instead */
     char topic[128];
@@ -173,7 +173,7 @@ static void desired_committed(void *arg, int rc)
     free(p);
 }
 
-int hub_twin_patch_desired(struct hub_daemon *d, const char *device_id, const cJSON *patch,
+int hub_twin_patch_desired(struct hub_iothub *h, const char *device_id, const cJSON *patch,
                            hub_store_done_fn done, void *ctx)
 {
     struct desired_push *p = calloc(1, sizeof(*p));
@@ -181,12 +181,12 @@ int hub_twin_patch_desired(struct hub_daemon *d, const char *device_id, const cJ
         free(p);
         return cJSON_IsObject(patch) ? -ENOMEM : -EBADMSG;
     }
-    p->d = d;
+    p->h = h;
     snprintf(p->device_id, sizeof(p->device_id), "%s", device_id);
     p->done = done;
     p->ctx = ctx;
     struct hub_twin tw;
-    int rc = apply(d, device_id, SEC_DESIRED, patch, &tw, desired_committed, p);
+    int rc = apply(h, device_id, SEC_DESIRED, patch, &tw, desired_committed, p);
     if (rc != 0) {
         free(p->body);
         free(p);
@@ -197,11 +197,11 @@ int hub_twin_patch_desired(struct hub_daemon *d, const char *device_id, const cJ
     return 0;
 }
 
-int hub_twin_patch_tags(struct hub_daemon *d, const char *device_id, const cJSON *tags_patch,
+int hub_twin_patch_tags(struct hub_iothub *h, const char *device_id, const cJSON *tags_patch,
                         hub_store_done_fn done, void *ctx)
 {
     struct hub_twin tw;
-    int rc = apply(d, device_id, SEC_TAGS, tags_patch, &tw, done, ctx);
+    int rc = apply(h, device_id, SEC_TAGS, tags_patch, &tw, done, ctx);
     if (rc == 0)
         hub_twin_clear(&tw);
     return rc;

@@ -489,6 +489,7 @@ static void test_reprovision(void **state)
     dps_reprovision_decide(&prev, "hub-b", &pol, &d);
     assert_string_equal(d.hub, "hub-b");
     assert_true(d.moved && d.migrate_twin && !d.initial_twin);
+    assert_string_equal(d.previous_hub, "hub-a");
     assert_int_equal(d.substatus, DPS_SUB_DEVICE_DATA_MIGRATED);
     /* hub changed, reset */
     pol.migrate_device_data = false;
