@@ -209,6 +209,14 @@ bool test_hub_log_contains(const struct test_hub *h, const char *text)
 
 /* ---- a device ----------------------------------------------------------------------------- */
 
+/* The TLS server name (SNI) devices send; NULL sends none. */
+static const char *dev_sni = "localhost";
+
+void test_dev_set_sni(const char *name)
+{
+    dev_sni = name;
+}
+
 int test_dev_tls(struct test_dev *d, const struct test_hub *h, const char *chain,
                  const char *key, int tls_version, SSL_SESSION *resume)
 {
@@ -227,8 +235,10 @@ int test_dev_tls(struct test_dev *d, const struct test_hub *h, const char *chain
         assert_int_equal(SSL_CTX_use_PrivateKey_file(d->ctx, key, SSL_FILETYPE_PEM), 1);
     }
     d->ssl = SSL_new(d->ctx);
-    SSL_set_tlsext_host_name(d->ssl, "localhost");
-    SSL_set1_host(d->ssl, "localhost");
+    if (dev_sni != NULL)
+        SSL_set_tlsext_host_name(d->ssl, dev_sni);
+    /* The server certificate names every served hub: check the one asked for. */
+    SSL_set1_host(d->ssl, dev_sni ? dev_sni : "localhost");
     if (resume)
         SSL_set_session(d->ssl, resume);
     SSL_set_fd(d->ssl, d->fd);
@@ -402,6 +412,15 @@ cJSON *test_hub_admin(const struct test_hub *h, int want_status, ...)
     cJSON *j = cJSON_Parse(r.out);
     azk_run_free(&r);
     return j;
+}
+
+const char *test_pem_path(const char *dir, const char *name, const char *ext)
+{
+    static char bufs[8][700];
+    static int i;
+    char *b = bufs[i++ % 8];
+    snprintf(b, 700, "%s/%s.%s.pem", dir, name, ext);
+    return b;
 }
 
 void test_hub_make_cert(const char *dir, enum azk_pki_kind kind, const char *cn, const char *out,

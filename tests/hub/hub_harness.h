@@ -59,6 +59,11 @@ struct test_dev {
  * tls_version TLS1_2_VERSION or TLS1_3_VERSION. Returns 0 or -1 (handshake failed). */
 int test_dev_tls(struct test_dev *d, const struct test_hub *h, const char *chain,
                  const char *key, int tls_version, SSL_SESSION *resume);
+/* The TLS server name (SNI) the next test_dev_tls() calls send: "localhost" by default, NULL
+ * for none (a device that connects by address). The server certificate is checked for this
+ * name (or localhost). */
+void test_dev_set_sni(const char *name);
+
 /* CONNECT with `username` (NULL: "<host>/<id>/?api-version=2021-04-12") and returns the
  * CONNACK code, or -1 when the hub closed the connection instead. */
 int test_dev_connect(struct test_dev *d, const char *client_id, const char *username,
@@ -81,6 +86,9 @@ int test_dev_open(struct test_dev *d, const struct test_hub *h, const char *id,
 /* Thumbprint of the first certificate in a PEM file: uppercase hex of its DER's digest
  * (EVP_sha1() or EVP_sha256()). */
 void test_hub_thumbprint(const char *cert_file, const EVP_MD *md, char *out);
+
+/* "DIR/NAME.EXT.pem" (test_hub_make_cert's file names) in one of 8 rotating buffers. */
+const char *test_pem_path(const char *dir, const char *name, const char *ext);
 
 /* Creates DIR/OUT.cert.pem and DIR/OUT.key.pem (azk_pki_create of `kind` with CN `cn`), signed
  * by DIR/ISSUER.{cert,key}.pem unless `issuer` is NULL; `nb`/`na` (may be NULL) bound its

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "azkit/common.h"
+#include "hub/sas.h"
+#include "hub_harness.h"
 #include "support/test_util.h"
 
 void svc_test_request(const struct hub_admin_target *t, struct svc_resp *out, const char *method,
@@ -46,4 +48,21 @@ void svc_test_check_at(struct svc_resp *r, int status, const char *code, const c
     if (code != NULL)
         _assert_string_equal(r->code, code, file, line);
     svc_resp_free(r);
+}
+
+void svc_test_target(const struct test_hub *h, const char *skn, const char *hub_name,
+                     struct hub_admin_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->host, sizeof(t->host), "127.0.0.1");
+    t->port = h->service_port;
+    snprintf(t->ca_file, sizeof(t->ca_file), "%s", h->ca);
+    struct hub_conn_string cs;
+    assert_int_equal(hub_conn_string_parse(h->conn_str, &cs), 0);
+    const char *name = hub_name ? hub_name : cs.host_name;
+    snprintf(t->sr, sizeof(t->sr), "%s", name);
+    snprintf(t->tls_name, sizeof(t->tls_name), "%s", name);
+    snprintf(t->key, sizeof(t->key), "%s", cs.key);
+    snprintf(t->skn, sizeof(t->skn), "%s", skn);
+    t->timeout_s = 30;
 }

@@ -28,6 +28,13 @@ void svc_test_request_if(const struct hub_admin_target *t, struct svc_resp *out,
 
 void svc_resp_free(struct svc_resp *r);
 
+/* The admin client's target for a running hub `h` (struct test_hub) on 127.0.0.1: its service
+ * port and CA, the key of its connection string, the policy `skn`, and `hub_name` (NULL: the
+ * connection string's HostName) as Host header, token resource and TLS name. */
+struct test_hub;
+void svc_test_target(const struct test_hub *h, const char *skn, const char *hub_name,
+                     struct hub_admin_target *t);
+
 /* Asserts that the answer `r` has `status` and, unless `code` is NULL, that error code; then
  * frees it. Failures name the caller's line. */
 #define svc_test_check(r, status, code) svc_test_check_at((r), (status), (code), __FILE__, __LINE__)

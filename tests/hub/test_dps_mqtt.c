@@ -14,6 +14,7 @@
 
 #include "azkit/pki.h"
 #include "hub/store_dps.h"
+#include "dps_test_util.h"
 #include "hub_harness.h"
 #include "support/test_util.h"
 
@@ -24,11 +25,7 @@ static char g_dps_host[300];
 
 static const char *file(const char *name, const char *ext)
 {
-    static char bufs[8][700];
-    static int i;
-    char *b = bufs[i++ % 8];
-    snprintf(b, 700, "%s/%s.%s.pem", g_dir, name, ext);
-    return b;
+    return test_pem_path(g_dir, name, ext);
 }
 
 static void make(enum azk_pki_kind kind, const char *cn, const char *out, const char *issuer)
@@ -129,52 +126,16 @@ static int teardown(void **state)
 
 /* ---- a DPS device --------------------------------------------------------------------------- */
 
-/* TLS with `send` (a chain or cert file, NULL: no certificate) and `key`, CONNECT as `reg_id`
- * with the Embedded C SDK's username, SUBSCRIBE $dps/registrations/res/# (QoS 1). */
 static void dps_open(struct test_dev *d, const char *reg_id, const char *send, const char *key,
                      bool clean)
 {
-    assert_int_equal(test_dev_tls(d, &hub, send, key, TLS1_2_VERSION, NULL), 0);
-    char user[512];
-    snprintf(user, sizeof(user), "%s/registrations/%s/api-version=2019-03-31&ClientVersion="
-             "azure-iot-provisioning-device%%2F1.0", g_scope, reg_id);
-    assert_int_equal(test_dev_connect(d, reg_id, user, clean, 60, NULL), 0);
-    const char *f[] = {"$dps/registrations/res/#"};
-    test_dev_subscribe(d, 1, f, 1, 1);
-    assert_int_equal(test_dev_read(d, 5000), 1);
-    assert_int_equal(d->pkt.type, AZK_MQTT_SUBACK);
-    struct azk_mqtt_iter it;
-    uint8_t code = 0x80;
-    azk_mqtt_iter_init(&it, &d->pkt);
-    assert_true(azk_mqtt_iter_next_suback_code(&it, &code));
-    assert_int_equal(code, 1);
+    test_dps_open(d, &hub, g_scope, reg_id, send, key, clean);
 }
 
 static void dps_open_named(struct test_dev *d, const char *reg_id, const char *cert_name,
                            bool chain)
 {
     dps_open(d, reg_id, file(cert_name, chain ? "chain" : "cert"), file(cert_name, "key"), true);
-}
-
-/* Reads the next PUBLISH: checks its topic and returns its parsed body. */
-static cJSON *expect(struct test_dev *d, const char *topic)
-{
-    assert_int_equal(test_dev_read(d, 5000), 1);
-    assert_int_equal(d->pkt.type, AZK_MQTT_PUBLISH);
-    if (!azk_span_eq_str(d->pkt.u.publish.topic, topic))
-        fail_msg("topic '%.*s', expected '%s'", (int)d->pkt.u.publish.topic.len,
-                 d->pkt.u.publish.topic.ptr, topic);
-    cJSON *j = cJSON_ParseWithLength(d->pkt.u.publish.payload.ptr, d->pkt.u.publish.payload.len);
-    assert_non_null(j);
-    return j;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsString(v))
-        fail_msg("member '%s' is not a string", name);
-    return v->valuestring;
 }
 
 static void reg(struct test_dev *d, const char *rid, const char *body, int qos)
@@ -201,10 +162,10 @@ static void poll_op(struct test_dev *d, const char *rid, const char *op)
 static cJSON *provision(struct test_dev *d, int *polls_202)
 {
     reg(d, "1", "", 0);
-    cJSON *j = expect(d, "$dps/registrations/res/202/?$rid=1&retry-after=1");
-    assert_string_equal(jstr(j, "status"), "assigning");
+    cJSON *j = test_dps_expect(d, "$dps/registrations/res/202/?$rid=1&retry-after=1");
+    assert_string_equal(test_json_str(j, "status"), "assigning");
     char op[128];
-    snprintf(op, sizeof(op), "%s", jstr(j, "operationId"));
+    snprintf(op, sizeof(op), "%s", test_json_str(j, "operationId"));
     assert_true(strncmp(op, "4.", 2) == 0);
     cJSON_Delete(j);
     int n202 = 0;
@@ -214,7 +175,7 @@ static cJSON *provision(struct test_dev *d, int *polls_202)
         assert_int_equal(d->pkt.type, AZK_MQTT_PUBLISH);
         j = cJSON_ParseWithLength(d->pkt.u.publish.payload.ptr, d->pkt.u.publish.payload.len);
         assert_non_null(j);
-        assert_string_equal(jstr(j, "operationId"), op);
+        assert_string_equal(test_json_str(j, "operationId"), op);
         if (azk_span_eq_str(d->pkt.u.publish.topic, "$dps/registrations/res/200/?$rid=1")) {
             if (polls_202)
                 *polls_202 = n202;
@@ -224,7 +185,7 @@ static cJSON *provision(struct test_dev *d, int *polls_202)
                              "$dps/registrations/res/202/?$rid=1&retry-after=1"))
             fail_msg("unexpected topic %.*s", (int)d->pkt.u.publish.topic.len,
                      d->pkt.u.publish.topic.ptr);
-        assert_string_equal(jstr(j, "status"), "assigning");
+        assert_string_equal(test_json_str(j, "status"), "assigning");
         cJSON_Delete(j);
         n202++;
         sleep(1); /* retry-after */
@@ -236,11 +197,11 @@ static cJSON *provision(struct test_dev *d, int *polls_202)
 static void expect_401(struct test_dev *d)
 {
     reg(d, "1", "", 0);
-    cJSON *j = expect(d, "$dps/registrations/res/401/?$rid=1");
+    cJSON *j = test_dps_expect(d, "$dps/registrations/res/401/?$rid=1");
     assert_int_equal(cJSON_GetObjectItem(j, "errorCode")->valueint, 401002);
-    assert_true(strlen(jstr(j, "message")) > 0);
-    assert_int_equal(strlen(jstr(j, "trackingId")), 36);
-    assert_true(strlen(jstr(j, "timestampUtc")) > 20);
+    assert_true(strlen(test_json_str(j, "message")) > 0);
+    assert_int_equal(strlen(test_json_str(j, "trackingId")), 36);
+    assert_true(strlen(test_json_str(j, "timestampUtc")) > 20);
     assert_null(cJSON_GetObjectItem(j, "operationId"));
     assert_null(cJSON_GetObjectItem(j, "status"));
     cJSON_Delete(j);
@@ -252,12 +213,12 @@ static void check_device(const char *device_id, const char *cert_name, char *eta
     cJSON *dev = cJSON_GetObjectItem(out, "device");
     assert_non_null(dev);
     cJSON *a = cJSON_GetObjectItem(dev, "authentication");
-    assert_string_equal(jstr(a, "type"), "selfSigned");
+    assert_string_equal(test_json_str(a, "type"), "selfSigned");
     char hex[65];
     test_hub_thumbprint(file(cert_name, "cert"), EVP_sha256(), hex);
-    assert_string_equal(jstr(cJSON_GetObjectItem(a, "x509Thumbprint"), "primaryThumbprint"), hex);
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(a, "x509Thumbprint"), "primaryThumbprint"), hex);
     if (etag_out)
-        strcpy(etag_out, jstr(dev, "etag"));
+        strcpy(etag_out, test_json_str(dev, "etag"));
     cJSON_Delete(out);
 }
 
@@ -273,29 +234,29 @@ static void test_ncs_flavour(void **state)
     int n202 = 0;
     cJSON *j = provision(&d, &n202);
     assert_true(n202 >= 1); /* --dps-assign-delay 2 */
-    assert_string_equal(jstr(j, "status"), "assigned");
+    assert_string_equal(test_json_str(j, "status"), "assigned");
     cJSON *rs = cJSON_GetObjectItem(j, "registrationState");
-    assert_string_equal(jstr(rs, "registrationId"), "dev-1");
-    assert_string_equal(jstr(rs, "deviceId"), "dev-1");
-    assert_string_equal(jstr(rs, "assignedHub"), g_dps_host); /* localhost:PORT */
-    assert_string_equal(jstr(rs, "status"), "assigned");
-    assert_string_equal(jstr(rs, "substatus"), "initialAssignment");
-    jstr(rs, "createdDateTimeUtc");
-    jstr(rs, "lastUpdatedDateTimeUtc");
-    jstr(rs, "etag");
+    assert_string_equal(test_json_str(rs, "registrationId"), "dev-1");
+    assert_string_equal(test_json_str(rs, "deviceId"), "dev-1");
+    assert_string_equal(test_json_str(rs, "assignedHub"), g_dps_host); /* localhost:PORT */
+    assert_string_equal(test_json_str(rs, "status"), "assigned");
+    assert_string_equal(test_json_str(rs, "substatus"), "initialAssignment");
+    test_json_str(rs, "createdDateTimeUtc");
+    test_json_str(rs, "lastUpdatedDateTimeUtc");
+    test_json_str(rs, "etag");
     assert_null(cJSON_GetObjectItem(rs, "payload"));
     cJSON_Delete(j);
 
     char etag1[64];
     check_device("dev-1", "dev-1", etag1);
     cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "dev-1", NULL);
-    assert_string_equal(jstr(cJSON_GetObjectItem(cJSON_GetObjectItem(tw, "twin"), "tags"), "group"), "a");
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(cJSON_GetObjectItem(tw, "twin"), "tags"), "group"), "a");
     cJSON_Delete(tw);
 
     /* Registering again returns the same device, untouched. */
     j = provision(&d, NULL);
     rs = cJSON_GetObjectItem(j, "registrationState");
-    assert_string_equal(jstr(rs, "deviceId"), "dev-1");
+    assert_string_equal(test_json_str(rs, "deviceId"), "dev-1");
     cJSON_Delete(j);
     char etag2[64];
     check_device("dev-1", "dev-1", etag2);
@@ -318,11 +279,11 @@ static void test_same_rid_isolated(void **state)
     dps_open(&b, "ind-1", file("ind-1", "cert"), file("ind-1", "key"), true);
     reg(&a, "1", "{\"registrationId\":\"dev-2\",\"payload\":{\"fw\":\"1.2\"}}", 1);
     reg(&b, "1", "", 0);
-    cJSON *ja = expect(&a, "$dps/registrations/res/202/?$rid=1&retry-after=1");
-    cJSON *jb = expect(&b, "$dps/registrations/res/202/?$rid=1&retry-after=1");
+    cJSON *ja = test_dps_expect(&a, "$dps/registrations/res/202/?$rid=1&retry-after=1");
+    cJSON *jb = test_dps_expect(&b, "$dps/registrations/res/202/?$rid=1&retry-after=1");
     char opa[128], opb[128];
-    snprintf(opa, sizeof(opa), "%s", jstr(ja, "operationId"));
-    snprintf(opb, sizeof(opb), "%s", jstr(jb, "operationId"));
+    snprintf(opa, sizeof(opa), "%s", test_json_str(ja, "operationId"));
+    snprintf(opb, sizeof(opb), "%s", test_json_str(jb, "operationId"));
     assert_string_not_equal(opa, opb);
     cJSON_Delete(ja);
     cJSON_Delete(jb);
@@ -331,19 +292,19 @@ static void test_same_rid_isolated(void **state)
     assert_int_equal(test_dev_read(&b, 300), 0);
     /* Another device's operation is unknown. */
     poll_op(&a, "1", opb);
-    cJSON *j = expect(&a, "$dps/registrations/res/404/?$rid=1");
+    cJSON *j = test_dps_expect(&a, "$dps/registrations/res/404/?$rid=1");
     assert_int_equal(cJSON_GetObjectItem(j, "errorCode")->valueint / 1000, 404);
     cJSON_Delete(j);
     sleep(3);
     poll_op(&a, "1", opa);
     poll_op(&b, "1", opb);
-    ja = expect(&a, "$dps/registrations/res/200/?$rid=1");
-    jb = expect(&b, "$dps/registrations/res/200/?$rid=1");
+    ja = test_dps_expect(&a, "$dps/registrations/res/200/?$rid=1");
+    jb = test_dps_expect(&b, "$dps/registrations/res/200/?$rid=1");
     cJSON *ra = cJSON_GetObjectItem(ja, "registrationState");
     cJSON *rb = cJSON_GetObjectItem(jb, "registrationState");
-    assert_string_equal(jstr(ra, "deviceId"), "dev-2");
-    assert_string_equal(jstr(rb, "deviceId"), "ind-1");
-    assert_string_equal(jstr(cJSON_GetObjectItem(ra, "payload"), "fw"), "1.2");
+    assert_string_equal(test_json_str(ra, "deviceId"), "dev-2");
+    assert_string_equal(test_json_str(rb, "deviceId"), "ind-1");
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(ra, "payload"), "fw"), "1.2");
     assert_int_equal(test_dev_read(&a, 300), 0);
     assert_int_equal(test_dev_read(&b, 300), 0);
     cJSON_Delete(ja);
@@ -353,7 +314,7 @@ static void test_same_rid_isolated(void **state)
     check_device("dev-2", "dev-2", NULL);
     check_device("ind-1", "ind-1", NULL);
     cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "ind-1", NULL);
-    assert_string_equal(jstr(cJSON_GetObjectItem(cJSON_GetObjectItem(tw, "twin"), "tags"), "site"), "lab");
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(cJSON_GetObjectItem(tw, "twin"), "tags"), "site"), "lab");
     cJSON_Delete(tw);
     /* A self-signed individual device, too, connects to the hub. */
     struct test_dev h;
@@ -369,7 +330,7 @@ static void test_individual_over_group(void **state)
     struct test_dev d;
     dps_open_named(&d, "dev-both", "dev-both", true);
     cJSON *j = provision(&d, NULL);
-    assert_string_equal(jstr(cJSON_GetObjectItem(j, "registrationState"), "deviceId"),
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(j, "registrationState"), "deviceId"),
                         "custom-dev");
     cJSON_Delete(j);
     test_dev_close(&d);
@@ -392,7 +353,7 @@ static void test_group_on_root(void **state)
     struct test_dev d;
     dps_open_named(&d, "dev-r", "dev-r", true);
     cJSON *j = provision(&d, NULL);
-    assert_string_equal(jstr(j, "status"), "assigned");
+    assert_string_equal(test_json_str(j, "status"), "assigned");
     cJSON_Delete(j);
     test_dev_close(&d);
     check_device("dev-r", "dev-r", NULL);
@@ -404,9 +365,9 @@ static void test_disabled_individual_blocks_group(void **state)
     struct test_dev d;
     dps_open_named(&d, "dis-1", "dis-1", true);
     reg(&d, "1", "", 0);
-    cJSON *j = expect(&d, "$dps/registrations/res/200/?$rid=1");
-    assert_string_equal(jstr(j, "status"), "disabled");
-    assert_string_equal(jstr(cJSON_GetObjectItem(j, "registrationState"), "status"), "disabled");
+    cJSON *j = test_dps_expect(&d, "$dps/registrations/res/200/?$rid=1");
+    assert_string_equal(test_json_str(j, "status"), "disabled");
+    assert_string_equal(test_json_str(cJSON_GetObjectItem(j, "registrationState"), "status"), "disabled");
     cJSON_Delete(j);
     test_dev_close(&d);
     cJSON_Delete(test_hub_admin(&hub, 1, "device", "show", "dis-1", NULL));
@@ -433,7 +394,7 @@ static void test_unknown_device(void **state)
     expect_401(&d);
     /* An unknown operation id: 404. */
     poll_op(&d, "x9", "4.0000000000000000.00000000-0000-4000-8000-000000000000");
-    cJSON *j = expect(&d, "$dps/registrations/res/404/?$rid=x9");
+    cJSON *j = test_dps_expect(&d, "$dps/registrations/res/404/?$rid=x9");
     cJSON_Delete(j);
     test_dev_close(&d);
 }

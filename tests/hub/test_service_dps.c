@@ -81,17 +81,7 @@ static int start(void **state)
         event_base_free(base);
     }
     test_hub_start(&g_h, NULL);
-    memset(&g_t, 0, sizeof(g_t));
-    snprintf(g_t.host, sizeof(g_t.host), "127.0.0.1");
-    g_t.port = g_h.service_port;
-    snprintf(g_t.ca_file, sizeof(g_t.ca_file), "%s", g_h.ca);
-    struct hub_conn_string cs;
-    assert_int_equal(hub_conn_string_parse(g_h.conn_str, &cs), 0);
-    snprintf(g_t.sr, sizeof(g_t.sr), "%s", cs.host_name);
-    snprintf(g_t.tls_name, sizeof(g_t.tls_name), "%s", cs.host_name);
-    snprintf(g_t.key, sizeof(g_t.key), "%s", cs.key);
-    snprintf(g_t.skn, sizeof(g_t.skn), "%s", HUB_SAS_POLICY_DPS);
-    g_t.timeout_s = 30;
+    svc_test_target(&g_h, HUB_SAS_POLICY_DPS, NULL, &g_t);
     return 0;
 }
 
