@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // The provisioning side of the Node.js interop test; started by run-hub.js --suite dps as
-//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node dps-scenarios.js service|register|group|negative '<json>'
+//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node dps-scenarios.js service|register|group|negative|linked '<json>'
 // Config: {hub, readyFile, mqttPort, idScope, dpsHost, serviceConnectionString,
-//          dpsConnectionString, pki, deviceId}; the PKI files are <pki>/<id>.cert.pem,
-//          .key.pem, .chain.pem (CA-signed devices), root.*, inter.*.
+//          dpsConnectionString, hubs, linkedHub, pki, deviceId}; hubs = the ready file's "hubs"
+//          (the primary first), linkedHub = the --linked-hub name the 'linked' scenario uses;
+//          the PKI files are <pki>/<id>.cert.pem, .key.pem, .chain.pem (CA-signed devices),
+//          root.*, inter.*.
+//
+// The hub serves a linked hub besides the primary (run-hub.js: --linked-hub hub-b.azkit.test),
+// so DPS's hashed allocation may put any device on either: the scenarios talk to the hub named
+// in assignedHub (registryFor, admin --hub).
 //
 // SDKs: azure-iot-provisioning-service (enrollments over HTTPS on port 443, policy
 // provisioningserviceowner), azure-iot-provisioning-device + azure-iot-provisioning-device-mqtt +
@@ -23,6 +29,30 @@ const { X509Security } = require('azure-iot-security-x509');
 const { Client: DeviceClient, Message } = require('azure-iot-device');
 const { Mqtt } = require('azure-iot-device-mqtt');
 const iothub = require('azure-iothub');
+
+// Test hub names (*.azkit.test: the linked hub hub-b.azkit.test) resolve to 127.0.0.1, where the
+// hub listens; everything else resolves as usual. The SDKs must connect by that name, not by
+// 127.0.0.1: it is the TLS SNI (mqtt.js and https.request set servername only for names) and, for
+// the service SDK, the Host header and the SAS token's sr -- how the hub tells its hubs apart.
+// `.test` is reserved (RFC 2606) and never resolves, and /etc/hosts belongs to the machine (the
+// private network namespace shares the file system). net and tls read require('dns').lookup at
+// connect time (net: `options.lookup || dns.lookup`), so replacing that one property reaches
+// mqtt.js and https.request without touching the SDKs. Node 20 asks with {all: true} (happy
+// eyeballs), older code paths without: both forms are answered.
+function resolveTestHostsToLoopback() {
+  const dns = require('dns');
+  const systemLookup = dns.lookup;
+  dns.lookup = function lookup(hostname, options, callback) {
+    if (typeof options === 'function') { callback = options; options = {}; }
+    if (typeof hostname !== 'string' || !/\.azkit\.test\.?$/i.test(hostname)) {
+      return systemLookup.call(dns, hostname, options, callback);
+    }
+    const all = typeof options === 'object' && options !== null && options.all;
+    process.nextTick(() => (all ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+                                : callback(null, '127.0.0.1', 4)));
+  };
+}
+resolveTestHostsToLoopback();
 
 const mode = process.argv[2];
 const cfg = JSON.parse(process.argv[3] || '{}');
@@ -57,6 +87,31 @@ function serviceClient() {
   return ProvisioningServiceClient.fromConnectionString(cfg.dpsConnectionString);
 }
 
+// 'host:port' (assignedHub with the emulator's port) -> 'host'.
+const hostOf = (assignedHub) => assignedHub.replace(/:\d+$/, '');
+
+// azure-iothub Registry for one of the served hubs: the service connection string with its
+// HostName replaced (the same key signs every hub's tokens; the token's sr names the hub).
+function registryFor(host) {
+  return iothub.Registry.fromConnectionString(
+    cfg.serviceConnectionString.replace(/HostName=[^;]*/, `HostName=${host}`));
+}
+
+// Registry.get and getTwin of a device the hub `host` must not have: DeviceNotFoundError (404).
+async function expectNotInHub(host, deviceId) {
+  const registry = registryFor(host);
+  for (const op of ['get', 'getTwin']) {
+    step(`Registry(${host}).${op}(${deviceId}) -> DeviceNotFoundError (404)`);
+    await assert.rejects(registry[op](deviceId), (err) => {
+      step(`  ${describe(err)}`);
+      assert.strictEqual(err.constructor.name, 'DeviceNotFoundError',
+                         `${host} must not have ${deviceId}: ${op} gave ${describe(err)}`);
+      assert.strictEqual(err.response && err.response.statusCode, 404, `${op}: HTTP status`);
+      return true;
+    }, `${host} must not have ${deviceId}, but Registry.${op} succeeded`);
+  }
+}
+
 // Registers with the provisioning device SDK (X.509): the certificate PEM may be a chain (leaf
 // first), as the SDK sends whatever cert holds.
 function provisioningClient(registrationId, certFile, keyFile) {
@@ -71,23 +126,25 @@ async function register(registrationId, certFile, keyFile) {
   return withTimeout(`register ${registrationId}`, 30000, client.register());
 }
 
-// Opens the assigned hub the way the SDK samples do, sends one message, checks the hub stored it.
+// Opens the assigned hub the way the SDK samples do, sends one message, checks that hub (admin
+// --hub) stored it.
 async function sendViaAssignedHub(result, certFile, keyFile) {
+  const hubArgs = ['--hub', hostOf(result.assignedHub), '--device', result.deviceId];
   const cs = `HostName=${result.assignedHub};DeviceId=${result.deviceId};x509=true`;
   step(`device client on the assigned hub: ${cs}`);
   const client = DeviceClient.fromConnectionString(cs, Mqtt);
   client.setOptions({ cert: pem(certFile), key: pem(keyFile) });
   client.on('error', (err) => { console.error(`device client error: ${err && err.stack || err}`); });
   await withTimeout('open', 10000, client.open());
-  const before = admin('telemetry', '--device', result.deviceId).lastSeq;
+  const before = admin('telemetry', ...hubArgs).lastSeq;
   const body = JSON.stringify({ provisioned: result.deviceId, via: result.assignedHub });
   const msg = new Message(body);
   msg.properties.add('source', 'dps');
   await withTimeout('sendEvent', 10000, client.sendEvent(msg));
   await withTimeout('close', 10000, client.close());
-  const tel = admin('telemetry', '--device', result.deviceId, '--after', String(before));
+  const tel = admin('telemetry', ...hubArgs, '--after', String(before));
   step(`telemetry: ${JSON.stringify(tel.records.map((r) => ({ payload: r.payload, properties: r.properties })))}`);
-  assert.strictEqual(tel.records.length, 1, 'one telemetry record');
+  assert.strictEqual(tel.records.length, 1, `one telemetry record in ${hostOf(result.assignedHub)}`);
   assert.strictEqual(tel.records[0].payload, body);
   assert.strictEqual(tel.records[0].properties.source, 'dps');
 }
@@ -99,6 +156,8 @@ function checkAssigned(result, registrationId, deviceId) {
   assert.strictEqual(result.deviceId, deviceId);
   // Emulator extension: ':port' because the MQTT port is not 8883.
   assert.match(result.assignedHub, new RegExp(`:${cfg.mqttPort}$`), 'assignedHub carries the MQTT port');
+  assert.ok(cfg.hubs.includes(hostOf(result.assignedHub)),
+            `assignedHub ${result.assignedHub} is one of the served hubs ${JSON.stringify(cfg.hubs)}`);
   assert.ok(result.createdDateTimeUtc && result.lastUpdatedDateTimeUtc && result.etag);
 }
 
@@ -246,8 +305,8 @@ async function registerScenario() {
   const en = (await svc.getIndividualEnrollment(id)).responseBody;
   assert.ok(en.registrationState && en.registrationState.status === 'assigned', 'enrollment.registrationState');
 
-  step('the hub registry has the device (selfSigned) with the initial twin');
-  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  step(`the registry of the assigned hub (${hostOf(result.assignedHub)}) has the device (selfSigned) with the initial twin`);
+  const registry = registryFor(hostOf(result.assignedHub));
   const dev = (await registry.get(deviceId)).responseBody;
   assert.strictEqual(dev.authentication.type, 'selfSigned');
   const twin = (await registry.getTwin(deviceId)).responseBody;
@@ -294,7 +353,7 @@ async function groupScenario() {
   const regs = (await svc.createEnrollmentGroupDeviceRegistrationStateQuery({ query: '*' }, gid).next()).responseBody;
   step(`  ${JSON.stringify(regs.map((r) => ({ registrationId: r.registrationId, status: r.status })))}`);
   assert.ok(regs.some((r) => r.registrationId === id && r.status === 'assigned'));
-  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const registry = registryFor(hostOf(result.assignedHub));
   const twin = (await registry.getTwin(id)).responseBody;
   assert.deepStrictEqual(twin.tags, { group: gid });
 
@@ -341,8 +400,95 @@ async function negativeScenario() {
   });
 }
 
+// (4) Linked hubs: an individual enrollment statically allocated to the linked hub
+// (cfg.linkedHub): the device registers and connects there, only that hub's registry has it;
+// then the enrollment moves to the primary hub with reprovisionPolicy {updateHubAssignment,
+// migrateDeviceData}: registering again moves the device, its twin comes along, the linked hub
+// forgets it.
+async function linkedScenario() {
+  const svc = serviceClient();
+  const id = cfg.deviceId;
+  const deviceId = id;
+  const primary = cfg.hubs[0];
+  const linked = cfg.linkedHub;
+  assert.ok(linked && linked !== primary && cfg.hubs.includes(linked),
+            `the hub serves ${linked} besides ${primary}: hubs ${JSON.stringify(cfg.hubs)}`);
+  const cert = `${id}.cert.pem`;
+  const key = `${id}.key.pem`;
+
+  step(`createOrUpdateIndividualEnrollment ${id}: allocationPolicy static, iotHubHostName ${linked}`);
+  const en = (await svc.createOrUpdateIndividualEnrollment({
+    registrationId: id,
+    deviceId,
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: pem(cert) } } } },
+    provisioningStatus: 'enabled',
+    allocationPolicy: 'static',
+    iotHubHostName: linked,
+    initialTwin: { tags: { provisionedBy: 'node-linked' }, properties: { desired: { interval: 7 } } },
+  })).responseBody;
+  step(`  created: allocationPolicy=${en.allocationPolicy} iotHubHostName=${en.iotHubHostName} ` +
+       `reprovisionPolicy=${JSON.stringify(en.reprovisionPolicy)}`);
+  assert.strictEqual(en.allocationPolicy, 'static', 'enrollment.allocationPolicy');
+  assert.strictEqual(en.iotHubHostName, linked, 'enrollment.iotHubHostName');
+
+  const first = await register(id, cert, key);
+  checkAssigned(first, id, deviceId);
+  assert.strictEqual(first.assignedHub, `${linked}:${cfg.mqttPort}`, 'assigned to the linked hub');
+  assert.strictEqual(first.substatus, 'initialAssignment');
+
+  // HostName=<linked>:<port>: the device SDK sends the linked hub's name as SNI and in the
+  // MQTT username.
+  await sendViaAssignedHub(first, cert, key);
+
+  const regLinked = registryFor(linked);
+  const regPrimary = registryFor(primary);
+  step(`Registry(${linked}).get(${deviceId}) -> the device`);
+  const dev = (await regLinked.get(deviceId)).responseBody;
+  assert.strictEqual(dev.deviceId, deviceId);
+  assert.strictEqual(dev.authentication.type, 'selfSigned');
+  await expectNotInHub(primary, deviceId);
+
+  step(`Registry(${linked}).getTwin + twin.update: desired.location = "${linked}"`);
+  const twin = (await regLinked.getTwin(deviceId)).responseBody;
+  assert.deepStrictEqual(twin.tags, { provisionedBy: 'node-linked' }, 'the initial twin\'s tags');
+  assert.strictEqual(twin.properties.desired.interval, 7, 'the initial twin\'s desired.interval');
+  // Twin.update resolves to {result: the twin, message} (not {responseBody}, as Registry does).
+  const updated = (await twin.update({ properties: { desired: { location: linked } } })).result;
+  assert.strictEqual(updated.properties.desired.location, linked, 'desired.location after update');
+
+  step(`update the enrollment: iotHubHostName ${primary}, reprovisionPolicy {updateHubAssignment, migrateDeviceData}`);
+  const cur = (await svc.getIndividualEnrollment(id)).responseBody;
+  cur.iotHubHostName = primary;
+  cur.reprovisionPolicy = { updateHubAssignment: true, migrateDeviceData: true };
+  const en2 = (await svc.createOrUpdateIndividualEnrollment(cur)).responseBody;
+  assert.strictEqual(en2.iotHubHostName, primary, 'enrollment.iotHubHostName after update');
+  assert.deepStrictEqual(en2.reprovisionPolicy, { updateHubAssignment: true, migrateDeviceData: true },
+                         'enrollment.reprovisionPolicy after update');
+
+  step('register again -> moved to the primary hub, device data migrated');
+  const second = await register(id, cert, key);
+  checkAssigned(second, id, deviceId);
+  assert.strictEqual(second.assignedHub, `${primary}:${cfg.mqttPort}`, 'reassigned to the primary hub');
+  assert.strictEqual(second.substatus, 'deviceDataMigrated', 'registrationState.substatus');
+  const rs = (await svc.getDeviceRegistrationState(id)).responseBody;
+  step(`getDeviceRegistrationState: ${JSON.stringify(rs)}`);
+  assert.strictEqual(rs.assignedHub, second.assignedHub, 'the service API sees the new assignedHub');
+  assert.strictEqual(rs.substatus, 'deviceDataMigrated', 'the service API sees the substatus');
+
+  step(`Registry(${primary}).getTwin(${deviceId}) -> the twin set on ${linked}`);
+  const moved = (await regPrimary.getTwin(deviceId)).responseBody;
+  step(`  tags=${JSON.stringify(moved.tags)} desired=${JSON.stringify(moved.properties.desired)}`);
+  assert.strictEqual(moved.properties.desired.location, linked, 'desired.location migrated');
+  assert.strictEqual(moved.properties.desired.interval, 7, 'desired.interval migrated');
+  assert.deepStrictEqual(moved.tags, { provisionedBy: 'node-linked' }, 'tags migrated');
+  await expectNotInHub(linked, deviceId);
+
+  // The device now works on the primary hub.
+  await sendViaAssignedHub(second, cert, key);
+}
+
 const scenarios = { service: serviceScenario, register: registerScenario, group: groupScenario,
-                    negative: negativeScenario };
+                    negative: negativeScenario, linked: linkedScenario };
 if (!scenarios[mode]) {
   console.error(`usage: dps-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

@@ -9,7 +9,9 @@
 // --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry
 // (sdk-scenarios.js). --suite dps (ctest node_interop_dps): enrollment CRUD with the provisioning
 // service SDK, X.509 registration (individual + intermediate group) with the provisioning device
-// SDK followed by a connection to the assigned hub, and the refusals (dps-scenarios.js).
+// SDK followed by a connection to the assigned hub, the refusals, and linked hubs (the hub is
+// started with --linked-hub hub-b.azkit.test: static allocation to it, then reprovisioning with
+// migration to the primary) (dps-scenarios.js).
 //
 // This runner uses node's built-ins only. It makes a temp dir, creates a PKI with the azkit CLI,
 // starts `azkit-hub serve --service-port 443 --mqtt-port 0`, registers devices with the admin
@@ -76,13 +78,14 @@ const admin = (...args) => JSON.parse(run(opts.hub, [...args, '--ready-file', re
 
 function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
-async function startHub() {
+// extraArgs: more `serve` options (the DPS suite: --linked-hub).
+async function startHub(extraArgs = []) {
   const log = fs.openSync(hubLog, 'a');
   // --dps-retry-after 1: the provisioning SDK waits retry-after seconds between polls (Azure
   // and the hub's default: 3).
   hub = spawn(opts.hub, ['serve', '--data', data, '--mqtt-port', '0',
                          '--service-port', opts.servicePort, '--ready-file', readyFile,
-                         '--log-level', 'debug', '--dps-retry-after', '1'],
+                         '--log-level', 'debug', '--dps-retry-after', '1', ...extraArgs],
               { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   hub.on('exit', (code, sig) => { hubExited = { code, sig }; });
@@ -177,35 +180,45 @@ async function main() {
   assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
 }
 
+// The linked hub of the DPS suite. The name does not resolve: dps-scenarios.js resolves
+// *.azkit.test to 127.0.0.1 in its own process (the admin CLI connects to the listen address and
+// names the hub with --hub).
+const LINKED_HUB = 'hub-b.azkit.test';
+
 async function mainDps() {
   step('PKI: root -> intermediate -> devices "node-dps-grp-1", "node-dps-grp-2"; self-signed ' +
-       '"node-dps-ss-1", "node-dps-crud-1", "node-dps-none"');
+       '"node-dps-ss-1", "node-dps-crud-1", "node-dps-none", "node-dps-linked-1"');
   fs.mkdirSync(pki);
   const p = (name) => path.join(pki, name);
   azkit('pki', 'root', '--cn', 'Node DPS Root', '--out', p('root'));
   azkit('pki', 'intermediate', '--ca', p('root'), '--cn', 'Node DPS Intermediate', '--out', p('inter'));
   for (const id of ['node-dps-grp-1', 'node-dps-grp-2']) azkit('pki', 'device', id, '--ca', p('inter'), '--out', p(id));
-  for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none']) azkit('pki', 'self-signed', id, '--out', p(id));
+  for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none', 'node-dps-linked-1']) {
+    azkit('pki', 'self-signed', id, '--out', p(id));
+  }
 
-  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
-  const ready = await startHub();
-  step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, id_scope: ready.id_scope, dps_host: ready.dps_host })}`);
+  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --linked-hub ${LINKED_HUB}`);
+  const ready = await startHub(['--linked-hub', LINKED_HUB]);
+  step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, hubs: ready.hubs, id_scope: ready.id_scope, dps_host: ready.dps_host })}`);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   assert.match(String(ready.id_scope), /^0ne[0-9A-Fa-f]{8}$/, 'id_scope in the ready file');
   assert.ok(ready.dps_host, 'dps_host in the ready file');
+  assert.deepStrictEqual(ready.hubs, [ready.hostname, LINKED_HUB],
+                         'the ready file\'s "hubs": the primary, then the linked hub');
   assert.match(ready.connection_string, /SharedAccessKeyName=iothubowner;/);
   // The provisioning service SDK with DPS's own policy name (the hub signs it with the same key).
   const dpsConnectionString = ready.connection_string.replace('SharedAccessKeyName=iothubowner;',
                                                              'SharedAccessKeyName=provisioningserviceowner;');
   const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port, idScope: ready.id_scope,
                    dpsHost: ready.dps_host, serviceConnectionString: ready.connection_string,
-                   dpsConnectionString, pki };
+                   dpsConnectionString, hubs: ready.hubs, linkedHub: LINKED_HUB, pki };
   const dps = (name, cfg) => scenario(name, { ...common, ...cfg }, ready, 'dps-scenarios.js');
 
   await dps('service', { deviceId: 'node-dps-crud-1' });
   await dps('register', { deviceId: 'node-dps-ss-1' });
   await dps('group', { deviceId: 'node-dps-grp-1' });
   await dps('negative', { deviceId: 'node-dps-none' });
+  await dps('linked', { deviceId: 'node-dps-linked-1' });
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
