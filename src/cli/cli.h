@@ -21,6 +21,7 @@ struct azk_cli {
 /* Command groups. argv[0] is the group name ("cred"); argv[1] the command. */
 int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_pki(const struct azk_cli *cli, int argc, char **argv);
+int azk_cli_run(const struct azk_cli *cli, int argc, char **argv);
 
 /* True when argv holds -h or --help (before a "--"). */
 bool azk_cli_wants_help(int argc, char **argv);

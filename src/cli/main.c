@@ -13,6 +13,7 @@ static const char usage[] =
     "groups:\n"
     "  cred     credential store addressed by security tag and type (as the nRF91 modem)\n"
     "  pki      test PKI: roots, intermediates, device certificates, proof of possession\n"
+    "  run      the device: DPS registration, IoT Hub, telemetry (TLS from security tags)\n"
     "\n"
     "options accepted everywhere:\n"
     "  --store DIR   credential store directory (default $AZKIT_STORE, else\n"
@@ -78,5 +79,7 @@ int main(int argc, char **argv)
         return azk_cli_cred(&cli, argc - 1, argv + 1);
     if (strcmp(group, "pki") == 0)
         return azk_cli_pki(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "run") == 0)
+        return azk_cli_run(&cli, argc - 1, argv + 1);
     return azk_cli_usage(usage, "unknown command group '%s'", group);
 }

@@ -459,3 +459,17 @@ void test_hub_self_signed_device(struct test_hub *h, const char *pki_dir, const 
     test_hub_thumbprint(cert, md, hex);
     test_hub_add_self_signed(h, id, hex, NULL, true);
 }
+
+void test_hub_ready_str(const struct test_hub *h, const char *name, char *out, size_t size)
+{
+    char ready[700];
+    snprintf(ready, sizeof(ready), "%s/ready.json", h->dir);
+    char *text = azk_test_read(ready, NULL);
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    if (!cJSON_IsString(v))
+        fail_msg("the ready file has no string \"%s\": %s", name, text);
+    snprintf(out, size, "%s", v->valuestring);
+    cJSON_Delete(j);
+    free(text);
+}

@@ -106,6 +106,10 @@ cJSON *test_hub_admin(const struct test_hub *h, int want_status, ...);
 void test_hub_self_signed_device(struct test_hub *h, const char *pki_dir, const char *id,
                                  const EVP_MD *md, char cert[700], char key[700]);
 
+/* A string member of the ready file `serve` wrote (id_scope, dps_host, ...) into out; fails
+ * the test when it is missing. */
+void test_hub_ready_str(const struct test_hub *h, const char *name, char *out, size_t size);
+
 /* kill -9 the daemon (no clean shutdown). */
 void test_hub_kill9(struct test_hub *h);
 #endif

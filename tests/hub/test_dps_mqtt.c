@@ -103,15 +103,8 @@ static int setup(void **state)
 
     const char *extra[] = {"--dps-retry-after", "1", "--dps-assign-delay", "2", NULL};
     test_hub_start(&hub, extra);
-    char ready[700];
-    snprintf(ready, sizeof(ready), "%s/ready.json", hub.dir);
-    char *text = azk_test_read(ready, NULL);
-    cJSON *j = cJSON_Parse(text);
-    snprintf(g_scope, sizeof(g_scope), "%s", cJSON_GetObjectItem(j, "id_scope")->valuestring);
-    snprintf(g_dps_host, sizeof(g_dps_host), "%s",
-             cJSON_GetObjectItem(j, "dps_host")->valuestring);
-    cJSON_Delete(j);
-    free(text);
+    test_hub_ready_str(&hub, "id_scope", g_scope, sizeof(g_scope));
+    test_hub_ready_str(&hub, "dps_host", g_dps_host, sizeof(g_dps_host));
     return 0;
 }
 

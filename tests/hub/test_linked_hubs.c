@@ -66,9 +66,9 @@ static int setup(void **state)
     test_hub_start(&hub, g_extra);
     char ready[700];
     snprintf(ready, sizeof(ready), "%s/ready.json", hub.dir);
+    test_hub_ready_str(&hub, "id_scope", g_scope, sizeof(g_scope));
     char *text = azk_test_read(ready, NULL);
     cJSON *j = cJSON_Parse(text);
-    snprintf(g_scope, sizeof(g_scope), "%s", cJSON_GetObjectItem(j, "id_scope")->valuestring);
     /* The ready file lists the served hubs, primary first. */
     cJSON *hubs = cJSON_GetObjectItem(j, "hubs");
     assert_int_equal(cJSON_GetArraySize(hubs), 3);

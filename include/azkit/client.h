@@ -1,0 +1,299 @@
+/**
+ * @file client.h
+ * @brief The device client: DPS registration, then IoT Hub, as a sans-I/O state machine.
+ *
+ * The client owns no socket, no clock and no memory of its own. Its driver (the POSIX driver
+ * in azkit/client_posix.h, an RTOS port, or a fleet runner with thousands of clients) does the
+ * I/O and feeds the client what happened:
+ *
+ *   azk_client_start()             begin (DPS first when an id scope is configured)
+ *   azk_client_endpoint()          where the client wants a transport (TLS) connection now
+ *   azk_client_transport_up()      that connection is up (the client queues CONNECT)
+ *   azk_client_receive()           bytes arrived on it
+ *   azk_client_transport_down()    it closed or failed (errno, plus a text from the driver)
+ *   azk_client_output()/_consumed() bytes to write, and how many were written
+ *   azk_client_tick()              the time passed; returns when to call it again
+ *
+ * and the client reports what happened through one event callback (registered with DPS,
+ * connected to the hub, telemetry acknowledged, a desired-properties patch, a method call, a
+ * cloud-to-device message, a failure with its reason in plain words). Time is milliseconds of
+ * any monotonic clock. All calls for one client come from one thread.
+ *
+ * Protocol (reference: azure-protocol.md): DPS over MQTT with the Embedded C SDK's username
+ * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
+ * `retry-after`; then IoT Hub `{host}/{deviceId}/?api-version=2021-04-12`, subscriptions to
+ * twin responses, desired patches, methods and C2D, telemetry QoS 0/1, keepalive PINGREQs.
+ * Authentication is the transport's business (X.509 client certificates in TLS).
+ *
+ * Memory: everything lives in `struct azk_client` and the work buffer given to
+ * azk_client_init(): one receive buffer (the largest packet accepted) and one send buffer.
+ */
+#ifndef AZKIT_CLIENT_H
+#define AZKIT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azkit/core.h"
+#include "azkit/mqtt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AZK_CLIENT_HOST_MAX 255   /**< Longest host name (without ":port"). */
+#define AZK_CLIENT_ID_MAX 128     /**< Longest device or registration id. */
+#define AZK_CLIENT_SCOPE_MAX 32   /**< Longest DPS id scope. */
+#define AZK_CLIENT_DPS_HOST_DEFAULT "global.azure-devices-provisioning.net"
+#define AZK_CLIENT_MQTT_PORT 8883 /**< Port when a host has no ":port". */
+
+struct azk_client_event;
+
+/** Settings (zero-initialise, then set what you need). Spans are copied at init. */
+struct azk_client_config {
+    /** DPS: id scope and registration id. With an empty id scope the client skips DPS and
+     *  connects to `hub_host` as `device_id`. */
+    struct azk_span id_scope;
+    struct azk_span registration_id;
+    /** DPS host, optionally with ":port" (default AZK_CLIENT_DPS_HOST_DEFAULT:8883). */
+    struct azk_span dps_host;
+    /** Optional JSON sent as the register request's "payload" (custom allocation). */
+    struct azk_span register_payload;
+    /** Without DPS: the hub ("name" or "name:port") and the device id. */
+    struct azk_span hub_host;
+    struct azk_span device_id;
+    /** MQTT keepalive in seconds (0 = 240, the Azure SDK's default; at most 1177). */
+    uint16_t keepalive_s;
+    /** How long CONNACK, SUBACK and DPS answers may take (0 = 30000 ms). */
+    uint32_t response_timeout_ms;
+    /** After a lost hub connection: first retry delay, doubled up to `retry_max_ms`
+     *  (0 = 1000 and 60000). DPS is not repeated: the client reconnects to the hub it got. */
+    uint32_t retry_min_ms, retry_max_ms;
+    /** Event callback (required) and its context. */
+    void (*on_event)(void *ctx, const struct azk_client_event *ev);
+    void *ctx;
+};
+
+/** What the client is doing. */
+enum azk_client_state {
+    AZK_CLIENT_IDLE = 0,        /**< not started */
+    AZK_CLIENT_DPS_CONNECTING,  /**< wants a transport to DPS, or waits for CONNACK */
+    AZK_CLIENT_DPS_REGISTERING, /**< registered the request, waits for the assignment */
+    AZK_CLIENT_HUB_CONNECTING,  /**< wants a transport to the hub, or waits for CONNACK/SUBACK */
+    AZK_CLIENT_CONNECTED,       /**< connected to IoT Hub and subscribed */
+    AZK_CLIENT_BACKOFF,         /**< lost the hub; waits before connecting again */
+    AZK_CLIENT_FAILED,          /**< stopped for good (see the AZK_CLIENT_EV_FAILED event) */
+    AZK_CLIENT_STOPPED,         /**< azk_client_stop() */
+};
+
+/** Why the client failed or lost a connection (AZK_CLIENT_EV_FAILED, _EV_DISCONNECTED). */
+enum azk_client_failure {
+    AZK_CLIENT_F_NONE = 0,
+    AZK_CLIENT_F_TRANSPORT,         /**< the transport failed or closed (errno in `err`) */
+    AZK_CLIENT_F_CONNACK,           /**< CONNACK refused (code in `code`) */
+    AZK_CLIENT_F_PROTOCOL,          /**< the server sent something the client cannot accept */
+    AZK_CLIENT_F_TIMEOUT,           /**< no answer in time */
+    AZK_CLIENT_F_DPS_UNAUTHORIZED,  /**< DPS 401 (errorCode 401002: no enrollment matches) */
+    AZK_CLIENT_F_DPS_DISABLED,      /**< the enrollment or registration is disabled */
+    AZK_CLIENT_F_DPS_FAILED,        /**< DPS status "failed" (errorCode, errorMessage) */
+    AZK_CLIENT_F_DPS_ERROR,         /**< another DPS error answer (status in `code`) */
+    AZK_CLIENT_F_SUBSCRIBE,         /**< a subscription was refused (SUBACK 0x80) */
+};
+
+/** Event kinds. */
+enum azk_client_event_kind {
+    AZK_CLIENT_EV_DPS_ASSIGNED = 1, /**< hub, device_id, substatus */
+    AZK_CLIENT_EV_CONNECTED,        /**< connected to IoT Hub and subscribed (hub, device_id) */
+    AZK_CLIENT_EV_DISCONNECTED,     /**< the hub connection is gone; the client retries */
+    AZK_CLIENT_EV_FAILED,           /**< stopped for good: failure, code, err, text */
+    AZK_CLIENT_EV_TELEMETRY_ACKED,  /**< packet_id: a QoS 1 telemetry message was PUBACKed */
+    AZK_CLIENT_EV_TWIN,             /**< status, rid, version, payload: a twin GET/PATCH answer */
+    AZK_CLIENT_EV_DESIRED,          /**< version, payload: a desired-properties patch */
+    AZK_CLIENT_EV_METHOD,           /**< name, rid, payload: answer with azk_client_method_respond() */
+    AZK_CLIENT_EV_C2D,              /**< payload, properties (the raw property bag) */
+};
+
+/** One event. Spans point into the client's buffers: valid during the callback only. */
+struct azk_client_event {
+    enum azk_client_event_kind kind;
+    enum azk_client_failure failure;
+    int code;                    /**< CONNACK code, DPS errorCode or HTTP-like status */
+    int err;                     /**< negative errno for transport failures */
+    struct azk_span text;        /**< failure: DPS message or the driver's text */
+    struct azk_span hub;         /**< DPS_ASSIGNED, CONNECTED: the hub host (":port" kept) */
+    struct azk_span device_id;
+    struct azk_span substatus;   /**< DPS_ASSIGNED */
+    uint16_t packet_id;          /**< TELEMETRY_ACKED */
+    int status;                  /**< TWIN */
+    struct azk_span rid;         /**< TWIN, METHOD */
+    int64_t version;             /**< TWIN (PATCH answers), DESIRED */
+    struct azk_span name;        /**< METHOD */
+    struct azk_span payload;     /**< TWIN (GET), DESIRED, METHOD, C2D */
+    struct azk_span properties;  /**< C2D */
+};
+
+/** Where the client wants its transport. */
+struct azk_client_endpoint {
+    struct azk_span host;        /**< the name to connect to and to send as TLS SNI */
+    uint16_t port;
+    bool dps;                    /**< DPS (true) or IoT Hub */
+};
+
+/** The client. Members are internal: use the functions below. */
+struct azk_client {
+    struct {
+        struct azk_client_config cfg;
+        enum azk_client_state state;
+        bool transport_up, want_transport, closing, ever_connected, dps_handoff;
+        char scope[AZK_CLIENT_SCOPE_MAX + 1];
+        char reg_id[AZK_CLIENT_ID_MAX + 1];
+        char device_id[AZK_CLIENT_ID_MAX + 1];
+        char dps_host[AZK_CLIENT_HOST_MAX + 7];
+        char hub_host[AZK_CLIENT_HOST_MAX + 7];
+        char operation_id[96];
+        char payload[512];       /* register payload (copied) */
+        size_t payload_len;
+        struct azk_mqtt_decoder dec;
+        uint8_t *tx;
+        size_t tx_size, tx_len;
+        uint16_t next_packet_id;
+        uint16_t sub_packet_id;  /* SUBSCRIBE in flight, 0 = none */
+        uint32_t rid_counter;
+        uint64_t deadline;       /* an answer is due by then (0 = none) */
+        uint64_t wake;           /* retry/poll/backoff timer (0 = none) */
+        uint64_t last_tx, last_rx;
+        bool ping_out;
+        uint32_t backoff_ms;
+        int fail_err;
+        uint64_t now;
+    } _internal;
+};
+
+/**
+ * @brief Prepares a client.
+ * @param c    The client (not NULL).
+ * @param cfg  Settings (not NULL; on_event required). Ids, hosts and the payload are copied.
+ * @param work The work buffer: half receives packets (the largest packet accepted), half
+ *             holds output. At least 1024 bytes; 16 KB fits typical twins and C2D messages.
+ * @param work_size Its size.
+ * @return 0; -EINVAL when a required setting is missing, an id or host is too long or has a
+ *         character Azure does not allow, keepalive is over 1177, or work is too small.
+ */
+AZK_API int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg,
+                            void *work, size_t work_size);
+
+/**
+ * @brief Starts: DPS registration when an id scope is set, else the hub connection.
+ * @param c   An initialised client.
+ * @param now The time.
+ * @return 0; -EALREADY when already started.
+ */
+AZK_API int azk_client_start(struct azk_client *c, uint64_t now);
+
+/** @brief Stops: queues DISCONNECT when connected; then wants no transport. */
+AZK_API void azk_client_stop(struct azk_client *c);
+
+/** @brief What the client is doing. */
+AZK_API enum azk_client_state azk_client_state(const struct azk_client *c);
+
+/**
+ * @brief Whether the client wants a transport connection now, and to where.
+ * @param c  The client.
+ * @param ep Receives host (valid until the next call into the client), port, dps.
+ * @return true when the driver should open a connection to ep (and none is open); false when
+ *         it should keep the one it has, or have none (after stop or failure).
+ */
+AZK_API bool azk_client_endpoint(const struct azk_client *c, struct azk_client_endpoint *ep);
+
+/** @brief The transport to azk_client_endpoint() is up (TLS done): CONNECT is queued. */
+AZK_API void azk_client_transport_up(struct azk_client *c, uint64_t now);
+
+/**
+ * @brief The transport closed or failed.
+ * @param c    The client.
+ * @param err  0 for an orderly close, else a negative errno (-ECONNREFUSED, -ETIMEDOUT, ...).
+ * @param text What the driver knows, in plain words (e.g. the TLS alert), or an empty span;
+ *             passed on in the event.
+ * @param now  The time.
+ */
+AZK_API void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text,
+                                       uint64_t now);
+
+/**
+ * @brief Feeds received bytes (any split).
+ * @return 0; a negative errno when the stream is broken (the client then wants the transport
+ *         closed: azk_client_endpoint() reports no connection until transport_down()).
+ */
+AZK_API int azk_client_receive(struct azk_client *c, const void *data, size_t len,
+                               uint64_t now);
+
+/**
+ * @brief Bytes waiting to be written.
+ * @param c    The client.
+ * @param data Receives a pointer to them (valid until the next call into the client).
+ * @return Their number (0 = nothing to write).
+ */
+AZK_API size_t azk_client_output(const struct azk_client *c, const uint8_t **data);
+
+/** @brief `n` bytes of azk_client_output() were written. */
+AZK_API void azk_client_output_consumed(struct azk_client *c, size_t n);
+
+/** @brief True when the client wants the driver to close its transport now (after writing
+ *  what azk_client_output() holds). */
+AZK_API bool azk_client_wants_close(const struct azk_client *c);
+
+/**
+ * @brief Runs timers (answer deadlines, DPS polls, keepalive, backoff).
+ * @return The time at which to call it again (0 = no timer pending).
+ */
+AZK_API uint64_t azk_client_tick(struct azk_client *c, uint64_t now);
+
+/**
+ * @brief Sends telemetry (`devices/{id}/messages/events/{props}`).
+ * @param c        A connected client.
+ * @param props    A property bag, already encoded (`a=1&%24.ct=application%2Fjson`), or empty.
+ * @param payload  The message.
+ * @param qos      0 or 1.
+ * @param packet_id Receives the packet id with QoS 1 (AZK_CLIENT_EV_TELEMETRY_ACKED names it);
+ *                 may be NULL.
+ * @return 0; -ENOTCONN when not connected; -ENOBUFS when the output buffer cannot hold it now
+ *         (write out, then retry); -EINVAL for bad arguments.
+ */
+AZK_API int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
+                                      struct azk_span payload, int qos, uint16_t *packet_id);
+
+/**
+ * @brief Asks for the twin (`$iothub/twin/GET/?$rid=`); the answer is an AZK_CLIENT_EV_TWIN.
+ * @param rid_out Receives the request id (at least 12 bytes; NUL-terminated), may be NULL.
+ * @return 0, -ENOTCONN, -ENOBUFS.
+ */
+AZK_API int azk_client_twin_get(struct azk_client *c, char *rid_out, size_t rid_size);
+
+/**
+ * @brief Reports properties (`$iothub/twin/PATCH/properties/reported/?$rid=`): a JSON object.
+ * @return 0, -ENOTCONN, -ENOBUFS, -EINVAL.
+ */
+AZK_API int azk_client_twin_report(struct azk_client *c, struct azk_span json, char *rid_out,
+                                   size_t rid_size);
+
+/**
+ * @brief Answers a direct method call (`$iothub/methods/res/{status}/?$rid=`).
+ * @param rid    The call's rid (from the event).
+ * @param status The status to return (e.g. 200).
+ * @param json   The answer's JSON ("null" when empty).
+ * @return 0, -ENOTCONN, -ENOBUFS, -EINVAL.
+ */
+AZK_API int azk_client_method_respond(struct azk_client *c, struct azk_span rid, int status,
+                                      struct azk_span json);
+
+/** @brief The negative errno of the client's failure (AZK_CLIENT_FAILED), else 0. */
+AZK_API int azk_client_last_error(const struct azk_client *c);
+
+/** @brief A short name of a failure ("dps-unauthorized", ...). */
+AZK_API const char *azk_client_failure_name(enum azk_client_failure f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

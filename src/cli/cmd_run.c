@@ -1,0 +1,467 @@
+/* azkit run: the device. TLS from security tags, DPS registration, IoT Hub, telemetry; answers
+ * direct methods, prints desired patches and C2D messages; on failure says why in plain words
+ * and checks the credentials for the usual causes. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "azkit/client.h"
+#include "azkit/client_posix.h"
+#include "azkit/tls_tags.h"
+#include "cli/cli.h"
+#include "cli/cred_cli.h"
+
+static const char usage[] =
+    "usage: azkit run [options]\n"
+    "Runs the device: DPS registration (X.509), then IoT Hub; sends telemetry, answers direct\n"
+    "methods, prints desired-property patches and cloud-to-device messages.\n"
+    "\n"
+    "  --sec-tag N          a security tag the TLS socket uses (repeatable, in order; default\n"
+    "                       10): CA certificates (type 0) of every tag, the client certificate\n"
+    "                       chain (type 1) and key (type 2) of the first tag that has one\n"
+    "  --id-scope S         DPS id scope (then --registration-id; the default is the CN of\n"
+    "                       the client certificate)\n"
+    "  --registration-id R  DPS registration id\n"
+    "  --dps-host H[:P]     DPS host (default global.azure-devices-provisioning.net)\n"
+    "  --hub H[:P]          skip DPS: connect to this IoT hub (with --device-id)\n"
+    "  --device-id D        the device id (without DPS; default: the certificate's CN)\n"
+    "  --connect-address A  connect to this address instead of resolving the host names (which\n"
+    "                       are still sent as SNI and checked in the server certificate)\n"
+    "  --count N            telemetry messages to send (default 1; 0 = until Ctrl-C)\n"
+    "  --interval MS        between messages (default 1000)\n"
+    "  --message JSON       the message (default {\"n\":<number>}); %%d is replaced by the number\n"
+    "  --qos 0|1            telemetry QoS (default 1: wait for each PUBACK)\n"
+    "  --report JSON        reported properties to send once connected\n"
+    "  --keepalive S        MQTT keepalive (default 240)\n"
+    "  --json               one JSON object per event on stdout\n";
+
+enum { O_TAG = 1000, O_SCOPE, O_REG, O_DPS, O_HUB, O_DEV, O_ADDR, O_COUNT, O_INTERVAL, O_MSG,
+       O_QOS, O_REPORT, O_KEEPALIVE };
+
+static const struct option opts[] = {
+    {"sec-tag", required_argument, NULL, O_TAG},
+    {"id-scope", required_argument, NULL, O_SCOPE},
+    {"registration-id", required_argument, NULL, O_REG},
+    {"dps-host", required_argument, NULL, O_DPS},
+    {"hub", required_argument, NULL, O_HUB},
+    {"device-id", required_argument, NULL, O_DEV},
+    {"connect-address", required_argument, NULL, O_ADDR},
+    {"count", required_argument, NULL, O_COUNT},
+    {"interval", required_argument, NULL, O_INTERVAL},
+    {"message", required_argument, NULL, O_MSG},
+    {"qos", required_argument, NULL, O_QOS},
+    {"report", required_argument, NULL, O_REPORT},
+    {"keepalive", required_argument, NULL, O_KEEPALIVE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+struct run {
+    const struct azk_cli *cli;
+    struct azk_tls_tags_info tls;
+    long count, interval_ms, qos;
+    const char *message, *report;
+    long sent, acked;
+    uint64_t next_send;
+    bool reported;
+    const char *id_for_hints;   /* the device/registration id the user asked for */
+    bool via_dps;
+    int failure;                /* enum azk_client_failure of the FAILED event */
+    int failure_code;
+};
+
+static void out_json(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+    fflush(stdout);
+}
+
+static void add_span(cJSON *o, const char *name, struct azk_span s)
+{
+    char *t = malloc(s.len + 1);
+    if (t == NULL)
+        return;
+    if (s.len)
+        memcpy(t, s.ptr, s.len);
+    t[s.len] = '\0';
+    cJSON_AddStringToObject(o, name, t);
+    free(t);
+}
+
+/* Local checks after a failure: what in the credentials explains it. */
+static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
+{
+    char buf[512];
+    const char *id = r->id_for_hints;
+    bool cn_differs = id && r->tls.client_cn[0] && strcmp(id, r->tls.client_cn) != 0;
+    if (!r->tls.has_client) {
+        snprintf(buf, sizeof(buf), "no tag the socket uses holds a client certificate (type 1) "
+                 "and key (type 2): Azure X.509 devices need both in one tag");
+    } else if ((f == AZK_CLIENT_F_DPS_UNAUTHORIZED || f == AZK_CLIENT_F_CONNACK) && cn_differs) {
+        snprintf(buf, sizeof(buf), "the client certificate in sec_tag %u has CN '%s' but the "
+                 "%s is '%s': they must be equal", (unsigned)r->tls.client_tag,
+                 r->tls.client_cn, r->via_dps ? "registration id" : "device id", id);
+    } else if (f == AZK_CLIENT_F_DPS_UNAUTHORIZED && r->tls.client_chain_len == 1) {
+        snprintf(buf, sizeof(buf), "sec_tag %u type 1 holds only the leaf certificate: a DPS "
+                 "enrollment group on an intermediate CA needs the intermediate sent too (type "
+                 "1 = leaf, then its intermediates); otherwise no enrollment holds this "
+                 "certificate or its issuer", (unsigned)r->tls.client_tag);
+    } else if (f == AZK_CLIENT_F_DPS_UNAUTHORIZED) {
+        snprintf(buf, sizeof(buf), "DPS has no enabled enrollment for this certificate chain "
+                 "(individual enrollment with this leaf, or a group holding one of its CAs)");
+    } else if (f == AZK_CLIENT_F_CONNACK && r->failure_code == 5) {
+        snprintf(buf, sizeof(buf), "the hub refused the device: is it registered with this "
+                 "certificate's thumbprint (or its CA verified), and enabled?");
+    } else {
+        return;
+    }
+    if (r->cli->json)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+    else
+        fprintf(stderr, "  hint: %s\n", buf);
+}
+
+static void on_event(void *ctx, const struct azk_client_event *ev)
+{
+    struct run *r = ctx;
+    cJSON *o = r->cli->json ? cJSON_CreateObject() : NULL;
+    switch (ev->kind) {
+    case AZK_CLIENT_EV_DPS_ASSIGNED:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "registered");
+            add_span(o, "assignedHub", ev->hub);
+            add_span(o, "deviceId", ev->device_id);
+            add_span(o, "substatus", ev->substatus);
+        } else {
+            printf("registered with DPS: hub %.*s, device '%.*s' (%.*s)\n", (int)ev->hub.len,
+                   ev->hub.ptr, (int)ev->device_id.len, ev->device_id.ptr,
+                   (int)ev->substatus.len, ev->substatus.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_CONNECTED:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "connected");
+            add_span(o, "hub", ev->hub);
+            add_span(o, "deviceId", ev->device_id);
+        } else {
+            printf("connected to %.*s as '%.*s'\n", (int)ev->hub.len, ev->hub.ptr,
+                   (int)ev->device_id.len, ev->device_id.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_DISCONNECTED:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "disconnected");
+            add_span(o, "reason", ev->text);
+        } else {
+            printf("disconnected: %.*s (reconnecting)\n", (int)ev->text.len, ev->text.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_FAILED: {
+        r->failure = ev->failure;
+        r->failure_code = ev->code;
+        cJSON *h = cJSON_CreateArray();
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "failed");
+            cJSON_AddStringToObject(o, "failure", azk_client_failure_name(ev->failure));
+            cJSON_AddNumberToObject(o, "code", ev->code);
+            cJSON_AddNumberToObject(o, "errno", ev->err);
+            add_span(o, "reason", ev->text);
+        } else {
+            char code[24] = "";
+            if (ev->code != 0)
+                snprintf(code, sizeof(code), ", code %d", ev->code);
+            fprintf(stderr, "azkit run: failed (%s%s): %.*s\n",
+                    azk_client_failure_name(ev->failure), code, (int)ev->text.len, ev->text.ptr);
+        }
+        hints(r, ev->failure, h);
+        if (o)
+            cJSON_AddItemToObject(o, "hints", h);
+        else
+            cJSON_Delete(h);
+        break;
+    }
+    case AZK_CLIENT_EV_TELEMETRY_ACKED:
+        r->acked++;
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "acked");
+            cJSON_AddNumberToObject(o, "packetId", ev->packet_id);
+        }
+        break;
+    case AZK_CLIENT_EV_TWIN:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "twin");
+            cJSON_AddNumberToObject(o, "status", ev->status);
+            add_span(o, "rid", ev->rid);
+        } else {
+            printf("twin answer %d (rid %.*s)\n", ev->status, (int)ev->rid.len, ev->rid.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_DESIRED:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "desired");
+            cJSON_AddNumberToObject(o, "version", (double)ev->version);
+            add_span(o, "patch", ev->payload);
+        } else {
+            printf("desired properties (version %lld): %.*s\n", (long long)ev->version,
+                   (int)ev->payload.len, ev->payload.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_METHOD: {
+        /* Answer every method with 200 and what it was called with. */
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "method");
+            add_span(o, "name", ev->name);
+            add_span(o, "payload", ev->payload);
+        } else {
+            printf("direct method '%.*s': %.*s\n", (int)ev->name.len, ev->name.ptr,
+                   (int)ev->payload.len, ev->payload.ptr);
+        }
+        break;
+    }
+    case AZK_CLIENT_EV_C2D:
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "c2d");
+            add_span(o, "payload", ev->payload);
+            add_span(o, "properties", ev->properties);
+        } else {
+            printf("cloud-to-device message: %.*s\n", (int)ev->payload.len, ev->payload.ptr);
+        }
+        break;
+    }
+    if (o) {
+        if (cJSON_GetObjectItem(o, "event") != NULL)
+            out_json(o);
+        else
+            cJSON_Delete(o);
+    }
+    fflush(stdout);
+}
+
+/* The method answer goes out from on_turn (the event's spans are only valid in the callback,
+ * and the client must not be re-entered from it): remember the call. */
+struct pending_method {
+    char rid[64];
+    char body[600];
+    bool pending;
+};
+static struct pending_method g_method;
+
+static void note_method(const struct azk_client_event *ev)
+{
+    if (ev->kind != AZK_CLIENT_EV_METHOD || ev->rid.len >= sizeof(g_method.rid))
+        return;
+    memcpy(g_method.rid, ev->rid.ptr, ev->rid.len);
+    g_method.rid[ev->rid.len] = '\0';
+    snprintf(g_method.body, sizeof(g_method.body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
+             (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
+    g_method.pending = true;
+}
+
+static void on_event_outer(void *ctx, const struct azk_client_event *ev)
+{
+    note_method(ev);
+    on_event(ctx, ev);
+}
+
+static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
+{
+    struct run *r = ctx;
+    if (azk_client_state(c) != AZK_CLIENT_CONNECTED)
+        return 0;
+    if (g_method.pending) {
+        if (azk_client_method_respond(c, azk_span_from_str(g_method.rid), 200,
+                                      azk_span_from_str(g_method.body)) == 0)
+            g_method.pending = false;
+    }
+    if (r->report != NULL && !r->reported &&
+        azk_client_twin_report(c, azk_span_from_str(r->report), NULL, 0) == 0)
+        r->reported = true;
+    bool all_sent = r->count > 0 && r->sent >= r->count;
+    if (all_sent)
+        return (r->qos == 0 || r->acked >= r->count) && !g_method.pending ? -1 : 0;
+    if (now < r->next_send)
+        return (int64_t)r->next_send;
+    char msg[1024];
+    const char *pct = r->message ? strstr(r->message, "%d") : NULL;
+    if (r->message == NULL)
+        snprintf(msg, sizeof(msg), "{\"n\":%ld}", r->sent + 1);
+    else if (pct != NULL)
+        snprintf(msg, sizeof(msg), "%.*s%ld%s", (int)(pct - r->message), r->message,
+                 r->sent + 1, pct + 2);
+    else
+        snprintf(msg, sizeof(msg), "%s", r->message);
+    uint16_t pid = 0;
+    int rc = azk_client_send_telemetry(c, azk_span_from_str("%24.ct=application%2Fjson&%24.ce=utf-8"),
+                                       azk_span_from_str(msg), (int)r->qos, &pid);
+    if (rc == 0) {
+        r->sent++;
+        if (!r->cli->json)
+            printf("sent telemetry #%ld: %s\n", r->sent, msg);
+        r->next_send = now + (uint64_t)r->interval_ms;
+        return (int64_t)r->next_send;
+    }
+    return (int64_t)(now + 10);
+}
+
+int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
+{
+    azk_sec_tag_t tags[AZK_TLS_TAGS_MAX];
+    size_t ntags = 0;
+    const char *scope = NULL, *reg = NULL, *dps_host = NULL, *hub = NULL, *dev = NULL,
+               *addr = NULL;
+    struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
+    long keepalive = 0;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            fputs(usage, stdout);
+            return AZK_EXIT_OK;
+        case O_TAG: {
+            long t;
+            if (ntags == AZK_TLS_TAGS_MAX || !azk_cli_parse_int(optarg, 0, 2147483647L, &t))
+                return azk_cli_usage(usage, "--sec-tag needs a tag 0..2147483647 (at most %d)",
+                                     AZK_TLS_TAGS_MAX);
+            tags[ntags++] = (azk_sec_tag_t)t;
+            break;
+        }
+        case O_SCOPE: scope = optarg; break;
+        case O_REG: reg = optarg; break;
+        case O_DPS: dps_host = optarg; break;
+        case O_HUB: hub = optarg; break;
+        case O_DEV: dev = optarg; break;
+        case O_ADDR: addr = optarg; break;
+        case O_COUNT:
+            if (!azk_cli_parse_int(optarg, 0, 1000000, &r.count))
+                return azk_cli_usage(usage, "--count needs a number 0..1000000");
+            break;
+        case O_INTERVAL:
+            if (!azk_cli_parse_int(optarg, 0, 3600000, &r.interval_ms))
+                return azk_cli_usage(usage, "--interval needs milliseconds 0..3600000");
+            break;
+        case O_MSG: r.message = optarg; break;
+        case O_QOS:
+            if (!azk_cli_parse_int(optarg, 0, 1, &r.qos))
+                return azk_cli_usage(usage, "--qos is 0 or 1");
+            break;
+        case O_REPORT:
+            r.report = optarg;
+            break;
+        case O_KEEPALIVE:
+            if (!azk_cli_parse_int(optarg, 1, 1177, &keepalive))
+                return azk_cli_usage(usage, "--keepalive needs seconds 1..1177 (Azure's limit)");
+            break;
+        default:
+            return azk_cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    if ((scope == NULL) == (hub == NULL))
+        return azk_cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
+                             "to a hub directly)");
+    if (r.report != NULL) {
+        cJSON *j = cJSON_Parse(r.report);
+        bool ok = cJSON_IsObject(j);
+        cJSON_Delete(j);
+        if (!ok)
+            return azk_cli_usage(usage, "--report must be a JSON object");
+    }
+    if (ntags == 0)
+        tags[ntags++] = 10;
+
+    struct azk_credstore *store = NULL;
+    int rc = azk_cred_cli_open(cli, &store);
+    if (rc != 0)
+        return rc;
+    struct azk_diag d;
+    azk_diag_init(&d);
+    SSL_CTX *tls = NULL;
+    rc = azk_tls_ctx_from_tags(store, tags, ntags, &tls, &r.tls, &d);
+    azk_credstore_close(store);
+    if (rc != 0)
+        return azk_cli_fail(cli, rc, &d, "cannot build the TLS connection from sec_tag %u%s",
+                            (unsigned)tags[0], ntags > 1 ? " and the other tags" : "");
+    if (!r.tls.has_client) {
+        azk_diag_add(&d, AZK_SEV_ERROR, "run.no-client-cert",
+                     "Provision the device: `azkit cred provision --sec-tag N --cert CHAIN "
+                     "--key KEY`.",
+                     "no tag holds a client certificate (type 1): Azure X.509 devices need one");
+        SSL_CTX_free(tls);
+        return azk_cli_fail(cli, -ENOKEY, &d, "cannot connect without a device certificate");
+    }
+    /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
+    if (scope != NULL && reg == NULL)
+        reg = r.tls.client_cn;
+    if (hub != NULL && dev == NULL)
+        dev = r.tls.client_cn;
+    r.via_dps = scope != NULL;
+    r.id_for_hints = scope != NULL ? reg : dev;
+
+    struct azk_client_config cfg = {
+        .keepalive_s = (uint16_t)keepalive,
+        .on_event = on_event_outer,
+        .ctx = &r,
+    };
+    if (scope != NULL) {
+        cfg.id_scope = azk_span_from_str(scope);
+        cfg.registration_id = azk_span_from_str(reg);
+        if (dps_host != NULL)
+            cfg.dps_host = azk_span_from_str(dps_host);
+    } else {
+        cfg.hub_host = azk_span_from_str(hub);
+        cfg.device_id = azk_span_from_str(dev);
+    }
+    static uint8_t work[64 * 1024];
+    struct azk_client c;
+    rc = azk_client_init(&c, &cfg, work, sizeof(work));
+    if (rc != 0) {
+        SSL_CTX_free(tls);
+        return azk_cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
+                             "the ids (Azure's characters, at most 128) and the hosts "
+                             "(name[:port])");
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct azk_posix_opts po = {
+        .tls = tls,
+        .connect_address = addr,
+        .stop = &g_stop,
+        .on_turn = on_turn,
+        .ctx = &r,
+        .trusted_cas = r.tls.ca_subjects,
+    };
+    rc = azk_client_run_posix(&c, &po);
+    SSL_CTX_free(tls);
+    if (cli->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", rc == 0 ? "done" : "exit");
+        cJSON_AddNumberToObject(o, "sent", (double)r.sent);
+        cJSON_AddNumberToObject(o, "acked", (double)r.acked);
+        out_json(o);
+    } else if (rc == 0) {
+        printf("done: %ld message%s sent%s\n", r.sent, r.sent == 1 ? "" : "s",
+               r.qos ? ", all acknowledged" : "");
+    }
+    return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+}

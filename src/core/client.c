@@ -1,0 +1,639 @@
+/* The device client's lifecycle: configuration, transport events, output buffer, timers,
+ * MQTT packets and the IoT Hub phase (connect, subscribe, incoming messages). The DPS phase is
+ * in client_dps.c, the application's sends in client_api.c. */
+#include <errno.h>
+#include <string.h>
+
+#include "azkit/azure_dps.h"
+#include "azkit/azure_hub.h"
+#include "azkit/azure_ids.h"
+#include "client_internal.h"
+
+#define KEEPALIVE_DEFAULT_S 240
+#define KEEPALIVE_MAX_S 1177 /* Azure times out at min(1.5 x keepalive, 1767 s) */
+#define RESPONSE_TIMEOUT_MS 30000u
+#define RETRY_MIN_MS 1000u
+#define RETRY_MAX_MS 60000u
+#define WORK_MIN 1024u
+
+enum { SUB_C2D_QOS = 1 };
+
+static int copy_span(char *dst, size_t size, struct azk_span s)
+{
+    if (s.len >= size || (s.len > 0 && s.ptr == NULL))
+        return -EINVAL;
+    if (s.len > 0)
+        memcpy(dst, s.ptr, s.len);
+    dst[s.len] = '\0';
+    return 0;
+}
+
+/* "name[:port]": checks the name and the port. */
+int azk_client_host_valid(const char *h)
+{
+    size_t n = strlen(h), i = 0;
+    if (n == 0)
+        return -EINVAL;
+    for (; i < n && h[i] != ':'; i++) {
+        char ch = h[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '.' || ch == '_'))
+            return -EINVAL;
+    }
+    if (i == 0 || i > AZK_CLIENT_HOST_MAX)
+        return -EINVAL;
+    if (i == n)
+        return 0;
+    uint32_t port = 0;
+    size_t digits = 0;
+    for (i++; i < n; i++, digits++) {
+        if (h[i] < '0' || h[i] > '9')
+            return -EINVAL;
+        port = port * 10u + (uint32_t)(h[i] - '0');
+        if (port > 65535u)
+            return -EINVAL;
+    }
+    return digits > 0 && port > 0 ? 0 : -EINVAL;
+}
+
+/* Splits "name[:port]" (validated) into the name span and the port. */
+static void host_split(const char *h, struct azk_span *name, uint16_t *port)
+{
+    size_t n = 0;
+    while (h[n] != '\0' && h[n] != ':')
+        n++;
+    *name = (struct azk_span){h, n};
+    uint32_t p = 0;
+    if (h[n] == ':')
+        for (const char *d = h + n + 1; *d; d++)
+            p = p * 10u + (uint32_t)(*d - '0');
+    *port = (uint16_t)(p ? p : AZK_CLIENT_MQTT_PORT);
+}
+
+int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, void *work,
+                    size_t work_size)
+{
+    if (c == NULL || cfg == NULL || cfg->on_event == NULL || work == NULL ||
+        work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S)
+        return -EINVAL;
+    memset(c, 0, sizeof(*c));
+    struct azk_client_config *k = &CL(c)->cfg;
+    *k = *cfg;
+    if (k->keepalive_s == 0)
+        k->keepalive_s = KEEPALIVE_DEFAULT_S;
+    if (k->response_timeout_ms == 0)
+        k->response_timeout_ms = RESPONSE_TIMEOUT_MS;
+    if (k->retry_min_ms == 0)
+        k->retry_min_ms = RETRY_MIN_MS;
+    if (k->retry_max_ms < k->retry_min_ms)
+        k->retry_max_ms = k->retry_min_ms > RETRY_MAX_MS ? k->retry_min_ms : RETRY_MAX_MS;
+    bool dps = cfg->id_scope.len > 0;
+    if (dps) {
+        struct azk_span dh = cfg->dps_host.len ? cfg->dps_host
+                                               : azk_span_from_str(AZK_CLIENT_DPS_HOST_DEFAULT);
+        if (copy_span(CL(c)->scope, sizeof(CL(c)->scope), cfg->id_scope) != 0 ||
+            copy_span(CL(c)->reg_id, sizeof(CL(c)->reg_id), cfg->registration_id) != 0 ||
+            azk_registration_id_validate(cfg->registration_id, NULL) != 0 ||
+            copy_span(CL(c)->dps_host, sizeof(CL(c)->dps_host), dh) != 0 ||
+            azk_client_host_valid(CL(c)->dps_host) != 0 ||
+            copy_span(CL(c)->payload, sizeof(CL(c)->payload), cfg->register_payload) != 0)
+            return -EINVAL;
+        for (size_t i = 0; i < cfg->id_scope.len; i++) {
+            char ch = cfg->id_scope.ptr[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+                return -EINVAL;
+        }
+        CL(c)->payload_len = cfg->register_payload.len;
+    } else if (copy_span(CL(c)->hub_host, sizeof(CL(c)->hub_host), cfg->hub_host) != 0 ||
+               azk_client_host_valid(CL(c)->hub_host) != 0 ||
+               copy_span(CL(c)->device_id, sizeof(CL(c)->device_id), cfg->device_id) != 0 ||
+               azk_device_id_validate(cfg->device_id, NULL) != 0) {
+        return -EINVAL;
+    }
+    /* The spans of the config point at the caller's memory: only the copies are used. */
+    k->id_scope = k->registration_id = k->dps_host = k->register_payload = k->hub_host =
+        k->device_id = (struct azk_span){0};
+    size_t rx = work_size / 2;
+    struct azk_mqtt_decoder_config dc = {.role = AZK_MQTT_ROLE_CLIENT};
+    if (azk_mqtt_decoder_init(&CL(c)->dec, &dc, work, rx) != 0)
+        return -EINVAL;
+    CL(c)->tx = (uint8_t *)work + rx;
+    CL(c)->tx_size = work_size - rx;
+    CL(c)->backoff_ms = k->retry_min_ms;
+    return 0;
+}
+
+int azk_client_last_error(const struct azk_client *c)
+{
+    return CL(c)->state == AZK_CLIENT_FAILED ? CL(c)->fail_err : 0;
+}
+
+enum azk_client_state azk_client_state(const struct azk_client *c)
+{
+    return CL(c)->state;
+}
+
+int azk_client_start(struct azk_client *c, uint64_t now)
+{
+    if (CL(c)->state != AZK_CLIENT_IDLE)
+        return -EALREADY;
+    CL(c)->now = now;
+    CL(c)->state = CL(c)->scope[0] ? AZK_CLIENT_DPS_CONNECTING : AZK_CLIENT_HUB_CONNECTING;
+    CL(c)->want_transport = true;
+    return 0;
+}
+
+void azk_client_emit(struct azk_client *c, struct azk_client_event *ev)
+{
+    CL(c)->cfg.on_event(CL(c)->cfg.ctx, ev);
+}
+
+void azk_client_close_transport(struct azk_client *c)
+{
+    if (CL(c)->transport_up && !CL(c)->closing) {
+        uint8_t *at;
+        size_t room, n = 0;
+        if (azk_client_out_reserve(c, &at, &room) == 0 &&
+            azk_mqtt_encode_disconnect(at, room, &n) == 0)
+            azk_client_out_commit(c, n);
+    }
+    CL(c)->closing = true;
+    CL(c)->deadline = 0;
+}
+
+void azk_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
+                     struct azk_span text)
+{
+    if (CL(c)->state == AZK_CLIENT_FAILED || CL(c)->state == AZK_CLIENT_STOPPED)
+        return;
+    CL(c)->state = AZK_CLIENT_FAILED;
+    CL(c)->fail_err = err < 0 ? err : -EPROTO;
+    CL(c)->want_transport = false;
+    CL(c)->wake = 0;
+    azk_client_close_transport(c);
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_FAILED, .failure = f, .code = code,
+                                  .err = err, .text = text};
+    ev.hub = azk_span_from_str(CL(c)->hub_host);
+    ev.device_id = azk_span_from_str(CL(c)->device_id);
+    azk_client_emit(c, &ev);
+}
+
+void azk_client_stop(struct azk_client *c)
+{
+    if (CL(c)->state == AZK_CLIENT_STOPPED)
+        return;
+    CL(c)->state = AZK_CLIENT_STOPPED;
+    CL(c)->want_transport = false;
+    CL(c)->wake = 0;
+    azk_client_close_transport(c);
+}
+
+bool azk_client_endpoint(const struct azk_client *c, struct azk_client_endpoint *ep)
+{
+    if (!CL(c)->want_transport || CL(c)->transport_up || CL(c)->closing)
+        return false;
+    bool dps = CL(c)->state == AZK_CLIENT_DPS_CONNECTING;
+    if (!dps && CL(c)->state != AZK_CLIENT_HUB_CONNECTING)
+        return false;
+    host_split(dps ? CL(c)->dps_host : CL(c)->hub_host, &ep->host, &ep->port);
+    ep->dps = dps;
+    return true;
+}
+
+bool azk_client_wants_close(const struct azk_client *c)
+{
+    return CL(c)->transport_up && CL(c)->closing;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+int azk_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room)
+{
+    *at = CL(c)->tx + CL(c)->tx_len;
+    *room = CL(c)->tx_size - CL(c)->tx_len;
+    return CL(c)->transport_up && !CL(c)->closing ? 0 : -ENOTCONN;
+}
+
+void azk_client_out_commit(struct azk_client *c, size_t n)
+{
+    CL(c)->tx_len += n;
+    CL(c)->last_tx = CL(c)->now;
+}
+
+size_t azk_client_output(const struct azk_client *c, const uint8_t **data)
+{
+    *data = CL(c)->tx;
+    return CL(c)->tx_len;
+}
+
+void azk_client_output_consumed(struct azk_client *c, size_t n)
+{
+    if (n >= CL(c)->tx_len) {
+        CL(c)->tx_len = 0;
+        return;
+    }
+    memmove(CL(c)->tx, CL(c)->tx + n, CL(c)->tx_len - n);
+    CL(c)->tx_len -= n;
+}
+
+int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
+                       int qos, uint16_t *packet_id)
+{
+    uint8_t *at;
+    size_t room, n = 0;
+    if (azk_client_out_reserve(c, &at, &room) != 0)
+        return -ENOTCONN;
+    struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos};
+    if (qos == 1) {
+        if (++CL(c)->next_packet_id == 0)
+            CL(c)->next_packet_id = 1;
+        p.packet_id = CL(c)->next_packet_id;
+    }
+    int rc = azk_mqtt_encode_publish(&p, at, room, &n);
+    if (rc != 0)
+        return rc;
+    azk_client_out_commit(c, n);
+    if (packet_id != NULL)
+        *packet_id = p.packet_id;
+    return 0;
+}
+
+int azk_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len)
+{
+    if (size < 2 || azk_rid_next(&CL(c)->rid_counter, AZK_RID_DECIMAL, buf, size - 1, len) != 0)
+        return -ENOBUFS;
+    buf[*len] = '\0';
+    return 0;
+}
+
+/* ---- connecting ---------------------------------------------------------------------------- */
+
+static void send_connect(struct azk_client *c)
+{
+    bool dps = CL(c)->state == AZK_CLIENT_DPS_CONNECTING;
+    char user[AZK_CLIENT_HOST_MAX + AZK_CLIENT_ID_MAX * 2 + 96];
+    size_t ulen = 0;
+    int rc;
+    if (dps) {
+        rc = azk_client_dps_connect_fields(c, user, sizeof(user), &ulen);
+    } else {
+        struct azk_hub_username u = {0};
+        uint16_t port;
+        host_split(CL(c)->hub_host, &u.host, &port);
+        u.device_id = azk_span_from_str(CL(c)->device_id);
+        rc = azk_hub_username_build(&u, user, sizeof(user), &ulen, NULL);
+    }
+    const char *id = dps ? CL(c)->reg_id : CL(c)->device_id;
+    struct azk_mqtt_connect m = {
+        .client_id = azk_span_from_str(id),
+        .keep_alive = CL(c)->cfg.keepalive_s,
+        .clean_session = true,
+        .has_username = true,
+        .username = {user, ulen},
+    };
+    uint8_t *at;
+    size_t room, n = 0;
+    if (rc == 0)
+        rc = azk_client_out_reserve(c, &at, &room);
+    if (rc == 0)
+        rc = azk_mqtt_encode_connect(&m, at, room, &n);
+    if (rc != 0) {
+        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+                        azk_span_from_str("cannot encode CONNECT (work buffer too small?)"));
+        return;
+    }
+    azk_client_out_commit(c, n);
+    CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
+}
+
+void azk_client_transport_up(struct azk_client *c, uint64_t now)
+{
+    CL(c)->now = now;
+    if (!CL(c)->want_transport || CL(c)->transport_up)
+        return;
+    CL(c)->transport_up = true;
+    CL(c)->closing = false;
+    CL(c)->tx_len = 0;
+    CL(c)->ping_out = false;
+    CL(c)->sub_packet_id = 0;
+    CL(c)->last_rx = now;
+    azk_mqtt_decoder_reset(&CL(c)->dec);
+    send_connect(c);
+}
+
+static void hub_subscribe(struct azk_client *c)
+{
+    char c2d[AZK_CLIENT_ID_MAX + 40];
+    size_t c2d_len = 0;
+    struct azk_mqtt_subscription subs[4] = {
+        {azk_span_from_str("$iothub/twin/res/#"), 0},
+        {azk_span_from_str("$iothub/twin/PATCH/properties/desired/#"), 0},
+        {azk_span_from_str("$iothub/methods/POST/#"), 0},
+        {{c2d, 0}, SUB_C2D_QOS},
+    };
+    uint8_t *at;
+    size_t room, n = 0;
+    int rc = azk_hub_c2d_filter(azk_span_from_str(CL(c)->device_id), c2d, sizeof(c2d), &c2d_len,
+                                NULL);
+    subs[3].filter.len = c2d_len;
+    if (++CL(c)->next_packet_id == 0)
+        CL(c)->next_packet_id = 1;
+    CL(c)->sub_packet_id = CL(c)->next_packet_id;
+    if (rc == 0)
+        rc = azk_client_out_reserve(c, &at, &room);
+    if (rc == 0)
+        rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, subs, 4, at, room, &n);
+    if (rc != 0) {
+        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc, azk_span_from_str("cannot encode SUBSCRIBE"));
+        return;
+    }
+    azk_client_out_commit(c, n);
+    CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
+}
+
+static const char *connack_text(uint8_t code)
+{
+    switch (code) {
+    case 1: return "the server does not speak MQTT 3.1.1";
+    case 2: return "the client id was refused (it must be the device or registration id)";
+    case 3: return "the server is unavailable (throttled or down)";
+    case 4: return "bad user name or password";
+    case 5: return "not authorized: the hub did not accept this device's certificate for this "
+                   "device id (not registered, wrong thumbprint, CA not verified, disabled, or "
+                   "certificate CN not equal to the device id)";
+    default: return "refused with an unknown code";
+    }
+}
+
+static void on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
+{
+    if (a->return_code != 0) {
+        azk_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
+                        azk_span_from_str(connack_text(a->return_code)));
+        return;
+    }
+    CL(c)->deadline = 0;
+    if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING)
+        azk_client_dps_subscribed(c); /* subscribes, then registers on SUBACK */
+    else
+        hub_subscribe(c);
+}
+
+static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
+{
+    if (p->u.suback.packet_id != CL(c)->sub_packet_id)
+        return;
+    CL(c)->sub_packet_id = 0;
+    CL(c)->deadline = 0;
+    struct azk_mqtt_iter it;
+    uint8_t code;
+    azk_mqtt_iter_init(&it, p);
+    while (azk_mqtt_iter_next_suback_code(&it, &code)) {
+        if (code == 0x80) {
+            azk_client_fail(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
+                            azk_span_from_str("the server refused a subscription"));
+            return;
+        }
+    }
+    if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING) {
+        CL(c)->state = AZK_CLIENT_DPS_REGISTERING;
+        azk_client_dps_wake(c); /* the register request */
+        return;
+    }
+    CL(c)->state = AZK_CLIENT_CONNECTED;
+    CL(c)->ever_connected = true;
+    CL(c)->backoff_ms = CL(c)->cfg.retry_min_ms;
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_CONNECTED};
+    ev.hub = azk_span_from_str(CL(c)->hub_host);
+    ev.device_id = azk_span_from_str(CL(c)->device_id);
+    azk_client_emit(c, &ev);
+}
+
+/* ---- incoming messages (IoT Hub) ------------------------------------------------------------ */
+
+static void hub_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
+{
+    if (p->qos == 1) {
+        uint8_t *at;
+        size_t room, n = 0;
+        if (azk_client_out_reserve(c, &at, &room) == 0 &&
+            azk_mqtt_encode_ack(AZK_MQTT_PUBACK, p->packet_id, at, room, &n) == 0)
+            azk_client_out_commit(c, n);
+    }
+    struct azk_hub_topic t;
+    if (azk_hub_parse_service_topic(p->topic, azk_span_from_str(CL(c)->device_id), &t) != 0)
+        return; /* not a topic this client asked for: ignore */
+    struct azk_client_event ev = {0};
+    ev.payload = p->payload;
+    ev.rid = t.rid;
+    switch (t.kind) {
+    case AZK_HUB_TOPIC_TWIN_RESPONSE:
+        ev.kind = AZK_CLIENT_EV_TWIN;
+        ev.status = t.status;
+        ev.version = t.version_num;
+        break;
+    case AZK_HUB_TOPIC_TWIN_DESIRED:
+        ev.kind = AZK_CLIENT_EV_DESIRED;
+        ev.version = t.version_num;
+        break;
+    case AZK_HUB_TOPIC_METHOD_REQUEST:
+        ev.kind = AZK_CLIENT_EV_METHOD;
+        ev.name = t.method_name;
+        break;
+    case AZK_HUB_TOPIC_C2D:
+        ev.kind = AZK_CLIENT_EV_C2D;
+        ev.properties = t.properties;
+        break;
+    default:
+        return;
+    }
+    azk_client_emit(c, &ev);
+}
+
+static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
+{
+    bool dps = CL(c)->state == AZK_CLIENT_DPS_CONNECTING ||
+               CL(c)->state == AZK_CLIENT_DPS_REGISTERING;
+    switch (p->type) {
+    case AZK_MQTT_CONNACK:
+        on_connack(c, &p->u.connack);
+        return 0;
+    case AZK_MQTT_SUBACK:
+        on_suback(c, p);
+        return 0;
+    case AZK_MQTT_PINGRESP:
+        CL(c)->ping_out = false;
+        CL(c)->deadline = 0;
+        return 0;
+    case AZK_MQTT_PUBACK:
+        if (!dps) {
+            struct azk_client_event ev = {.kind = AZK_CLIENT_EV_TELEMETRY_ACKED,
+                                          .packet_id = p->u.packet_id};
+            azk_client_emit(c, &ev);
+        }
+        return 0;
+    case AZK_MQTT_PUBLISH:
+        if (dps)
+            azk_client_dps_publish(c, &p->u.publish);
+        else
+            hub_publish(c, &p->u.publish);
+        return 0;
+    default:
+        return -EPROTO;
+    }
+}
+
+int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint64_t now)
+{
+    CL(c)->now = now;
+    if (!CL(c)->transport_up)
+        return -ENOTCONN;
+    CL(c)->last_rx = now;
+    const uint8_t *d = data;
+    while (len > 0) {
+        size_t used = 0;
+        struct azk_mqtt_packet p;
+        int rc = azk_mqtt_decoder_feed(&CL(c)->dec, d, len, &used, &p);
+        if (rc < 0) {
+            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)azk_mqtt_decoder_reason(&CL(c)->dec),
+                            rc, azk_span_from_str(azk_mqtt_reason_str(
+                                    azk_mqtt_decoder_reason(&CL(c)->dec))));
+            return rc;
+        }
+        d += used;
+        len -= used;
+        if (rc == AZK_MQTT_PACKET) {
+            rc = on_packet(c, &p);
+            if (rc != 0) {
+                azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)p.type, rc,
+                                azk_span_from_str("unexpected packet from the server"));
+                return rc;
+            }
+        }
+        if (CL(c)->closing)
+            break; /* the rest belongs to a connection being closed */
+    }
+    return 0;
+}
+
+/* ---- the transport goes away ---------------------------------------------------------------- */
+
+void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text, uint64_t now)
+{
+    CL(c)->now = now;
+    bool was_up = CL(c)->transport_up;
+    CL(c)->transport_up = false;
+    CL(c)->closing = false;
+    CL(c)->tx_len = 0;
+    CL(c)->deadline = 0;
+    CL(c)->ping_out = false;
+    if (CL(c)->dps_handoff) {
+        /* DPS assigned a hub and the DPS connection is closed: now the hub. */
+        CL(c)->dps_handoff = false;
+        CL(c)->want_transport = CL(c)->state == AZK_CLIENT_HUB_CONNECTING;
+        return;
+    }
+    switch (CL(c)->state) {
+    case AZK_CLIENT_DPS_CONNECTING:
+    case AZK_CLIENT_DPS_REGISTERING:
+        azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
+                        text.len ? text
+                                 : azk_span_from_str(was_up ? "DPS closed the connection"
+                                                            : "cannot connect to DPS"));
+        return;
+    case AZK_CLIENT_HUB_CONNECTING:
+        if (!CL(c)->ever_connected) {
+            /* Never connected yet: tell why, and stop (a certificate does not fix itself). */
+            azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
+                            text.len ? text
+                                     : azk_span_from_str(was_up ? "the hub closed the connection"
+                                                                : "cannot connect to the hub"));
+            return;
+        }
+        break;
+    case AZK_CLIENT_CONNECTED: {
+        struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED,
+                                      .failure = AZK_CLIENT_F_TRANSPORT, .err = err, .text = text};
+        ev.hub = azk_span_from_str(CL(c)->hub_host);
+        ev.device_id = azk_span_from_str(CL(c)->device_id);
+        azk_client_emit(c, &ev);
+        break;
+    }
+    default:
+        return; /* idle, stopped, failed, backoff: nothing to do */
+    }
+    /* Lost the hub: wait, then connect again (doubling the wait up to the maximum). */
+    CL(c)->state = AZK_CLIENT_BACKOFF;
+    CL(c)->wake = now + CL(c)->backoff_ms;
+    uint32_t next = CL(c)->backoff_ms * 2u;
+    CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
+                            ? CL(c)->cfg.retry_max_ms
+                            : next;
+}
+
+/* ---- timers --------------------------------------------------------------------------------- */
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+    return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
+{
+    CL(c)->now = now;
+    if (CL(c)->deadline != 0 && now >= CL(c)->deadline) {
+        CL(c)->deadline = 0;
+        if (CL(c)->state == AZK_CLIENT_CONNECTED && CL(c)->ping_out) {
+            /* No PINGRESP: the connection is dead; the driver closes it. */
+            CL(c)->closing = true;
+        } else {
+            azk_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
+                            azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
+                                                  ? "DPS did not answer in time"
+                                                  : "the server did not answer in time"));
+        }
+    }
+    if (CL(c)->wake != 0 && now >= CL(c)->wake) {
+        CL(c)->wake = 0;
+        if (CL(c)->state == AZK_CLIENT_BACKOFF) {
+            CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
+            CL(c)->want_transport = true;
+        } else if (CL(c)->state == AZK_CLIENT_DPS_REGISTERING) {
+            azk_client_dps_wake(c);
+        }
+    }
+    uint64_t keepalive_ms = (uint64_t)CL(c)->cfg.keepalive_s * 1000u;
+    bool mqtt_up = CL(c)->transport_up && !CL(c)->closing;
+    if (mqtt_up && CL(c)->state == AZK_CLIENT_CONNECTED && !CL(c)->ping_out &&
+        now >= CL(c)->last_tx + keepalive_ms) {
+        uint8_t *at;
+        size_t room, n = 0;
+        if (azk_client_out_reserve(c, &at, &room) == 0 &&
+            azk_mqtt_encode_pingreq(at, room, &n) == 0) {
+            azk_client_out_commit(c, n);
+            CL(c)->ping_out = true;
+            CL(c)->deadline = now + CL(c)->cfg.response_timeout_ms;
+        }
+    }
+    uint64_t next = earliest(CL(c)->deadline, CL(c)->wake);
+    if (mqtt_up && CL(c)->state == AZK_CLIENT_CONNECTED && !CL(c)->ping_out)
+        next = earliest(next, CL(c)->last_tx + keepalive_ms);
+    return next;
+}
+
+const char *azk_client_failure_name(enum azk_client_failure f)
+{
+    switch (f) {
+    case AZK_CLIENT_F_NONE: return "none";
+    case AZK_CLIENT_F_TRANSPORT: return "transport";
+    case AZK_CLIENT_F_CONNACK: return "connack-refused";
+    case AZK_CLIENT_F_PROTOCOL: return "protocol";
+    case AZK_CLIENT_F_TIMEOUT: return "timeout";
+    case AZK_CLIENT_F_DPS_UNAUTHORIZED: return "dps-unauthorized";
+    case AZK_CLIENT_F_DPS_DISABLED: return "dps-disabled";
+    case AZK_CLIENT_F_DPS_FAILED: return "dps-failed";
+    case AZK_CLIENT_F_DPS_ERROR: return "dps-error";
+    case AZK_CLIENT_F_SUBSCRIBE: return "subscribe-refused";
+    }
+    return "unknown";
+}

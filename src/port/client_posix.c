@@ -1,0 +1,268 @@
+/* One device client on Linux: TCP + TLS + poll() around the sans-I/O core
+ * (azkit/client_posix.h). Connection problems become plain words (explain_*). */
+#include "azkit/client_posix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "port/explain.h"
+
+#define CONNECT_TIMEOUT_MS 15000u
+
+uint64_t azk_posix_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct conn {
+    int fd;
+    SSL *ssl;
+};
+
+static void conn_close(struct conn *k)
+{
+    if (k->ssl != NULL) {
+        SSL_shutdown(k->ssl);
+        SSL_free(k->ssl);
+    }
+    if (k->fd >= 0)
+        close(k->fd);
+    k->ssl = NULL;
+    k->fd = -1;
+}
+
+/* Waits until fd is readable/writable or the deadline; 0, or -ETIMEDOUT. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = azk_posix_now_ms();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        struct pollfd p = {fd, events, 0};
+        int n = poll(&p, 1, (int)(deadline - now));
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* TCP to host:port (or opts->connect_address), non-blocking with a deadline. */
+static int tcp_connect(const char *host, uint16_t port, uint64_t deadline, int *fd_out,
+                       char *why, size_t whylen)
+{
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int g = getaddrinfo(host, portstr, &hints, &res);
+    if (g != 0) {
+        azk_explain_resolve(host, gai_strerror(g), why, whylen);
+        return -EHOSTUNREACH;
+    }
+    int rc = -ECONNREFUSED;
+    for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        rc = wait_fd(fd, POLLOUT, deadline);
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0)
+            rc = -soerr;
+        if (rc == 0) {
+            *fd_out = fd;
+            freeaddrinfo(res);
+            return 0;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    azk_explain_connect(host, port, rc, why, whylen);
+    return rc;
+}
+
+static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uint64_t deadline,
+                         const char *trusted, char *why, size_t whylen)
+{
+    char host[AZK_CLIENT_HOST_MAX + 1];
+    snprintf(host, sizeof(host), "%.*s", (int)name.len, name.ptr);
+    k->ssl = SSL_new(ctx);
+    if (k->ssl == NULL)
+        return -ENOMEM;
+    SSL_set_tlsext_host_name(k->ssl, host);
+    SSL_set1_host(k->ssl, host);
+    SSL_set_fd(k->ssl, k->fd);
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_connect(k->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(k->ssl, r);
+        int w = e == SSL_ERROR_WANT_READ    ? wait_fd(k->fd, POLLIN, deadline)
+                : e == SSL_ERROR_WANT_WRITE ? wait_fd(k->fd, POLLOUT, deadline)
+                                            : -EPROTO;
+        if (w == 0)
+            continue;
+        if (w == -ETIMEDOUT) {
+            snprintf(why, whylen, "the TLS handshake with %s did not finish in time", host);
+            return w;
+        }
+        azk_explain_tls(k->ssl, host, trusted, why, whylen);
+        return -ECONNABORTED;
+    }
+}
+
+/* Writes the client's output; 0, or a negative errno (connection broken). */
+static int flush_out(struct azk_client *c, struct conn *k, uint64_t deadline)
+{
+    const uint8_t *data;
+    size_t n;
+    while ((n = azk_client_output(c, &data)) > 0) {
+        ERR_clear_error();
+        int w = SSL_write(k->ssl, data, (int)n);
+        if (w > 0) {
+            azk_client_output_consumed(c, (size_t)w);
+            continue;
+        }
+        int e = SSL_get_error(k->ssl, w);
+        int rc = e == SSL_ERROR_WANT_WRITE  ? wait_fd(k->fd, POLLOUT, deadline)
+                 : e == SSL_ERROR_WANT_READ ? wait_fd(k->fd, POLLIN, deadline)
+                                            : -EPIPE;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads what is there; 0, 1 when the peer closed, or a negative errno. */
+static int read_in(struct azk_client *c, struct conn *k)
+{
+    uint8_t buf[16384];
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_read(k->ssl, buf, sizeof(buf));
+        if (r > 0) {
+            if (azk_client_receive(c, buf, (size_t)r, azk_posix_now_ms()) != 0)
+                return 0; /* the client failed and wants the connection closed */
+            continue;
+        }
+        int e = SSL_get_error(k->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return 1;
+        return e == SSL_ERROR_SYSCALL && errno != 0 ? -errno : 1;
+    }
+}
+
+int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
+{
+    if (c == NULL || o == NULL || o->tls == NULL)
+        return -EINVAL;
+    uint32_t ct = o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS;
+    if (azk_client_state(c) == AZK_CLIENT_IDLE)
+        azk_client_start(c, azk_posix_now_ms());
+    struct conn k = {-1, NULL};
+    bool stopping = false;
+    uint64_t app_wake = 0;
+    char why[768];
+    for (;;) {
+        uint64_t now = azk_posix_now_ms();
+        if (!stopping && o->stop != NULL && *o->stop) {
+            stopping = true;
+            azk_client_stop(c);
+        }
+        if (o->on_turn != NULL && !stopping && azk_client_state(c) != AZK_CLIENT_FAILED &&
+            (app_wake == 0 || now >= app_wake || azk_client_state(c) == AZK_CLIENT_CONNECTED)) {
+            int64_t w = o->on_turn(o->ctx, c, now);
+            if (w < 0) {
+                stopping = true;
+                azk_client_stop(c);
+            }
+            app_wake = w > 0 ? (uint64_t)w : 0;
+        }
+        uint64_t next = azk_client_tick(c, now);
+        struct azk_client_endpoint ep;
+        if (k.fd < 0 && azk_client_endpoint(c, &ep)) {
+            char host[AZK_CLIENT_HOST_MAX + 1];
+            snprintf(host, sizeof(host), "%.*s", (int)ep.host.len, ep.host.ptr);
+            uint64_t deadline = now + ct;
+            why[0] = '\0';
+            int rc = tcp_connect(o->connect_address ? o->connect_address : host, ep.port,
+                                 deadline, &k.fd, why, sizeof(why));
+            if (rc == 0)
+                rc = tls_handshake(&k, o->tls, ep.host, deadline, o->trusted_cas, why,
+                                   sizeof(why));
+            if (rc != 0) {
+                conn_close(&k);
+                azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
+                continue;
+            }
+            azk_client_transport_up(c, azk_posix_now_ms());
+        }
+        if (k.fd >= 0) {
+            int rc = flush_out(c, &k, azk_posix_now_ms() + ct);
+            if (rc == 0 && azk_client_wants_close(c)) {
+                conn_close(&k);
+                azk_client_transport_down(c, 0, (struct azk_span){0}, azk_posix_now_ms());
+                continue;
+            }
+            if (rc != 0) {
+                conn_close(&k);
+                snprintf(why, sizeof(why), "the connection broke while sending: %s",
+                         strerror(-rc));
+                azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
+                continue;
+            }
+        }
+        enum azk_client_state st = azk_client_state(c);
+        if (k.fd < 0 && (st == AZK_CLIENT_FAILED || st == AZK_CLIENT_STOPPED))
+            return st == AZK_CLIENT_FAILED ? azk_client_last_error(c) : 0;
+        /* Sleep until input, a client timer, the application's wake, or 1 s. */
+        now = azk_posix_now_ms();
+        uint64_t until = now + 1000;
+        if (next != 0 && next < until)
+            until = next;
+        if (app_wake != 0 && app_wake < until)
+            until = app_wake;
+        int timeout = until > now ? (int)(until - now) : 0;
+        if (k.fd >= 0 && SSL_pending(k.ssl) > 0)
+            timeout = 0;
+        struct pollfd p = {k.fd, POLLIN, 0};
+        int n = poll(&p, k.fd >= 0 ? 1 : 0, timeout);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (k.fd >= 0 && (n > 0 || SSL_pending(k.ssl) > 0)) {
+            int rc = read_in(c, &k);
+            if (rc != 0) {
+                conn_close(&k);
+                if (rc > 0)
+                    snprintf(why, sizeof(why), "the server closed the connection");
+                else
+                    snprintf(why, sizeof(why), "the connection broke: %s", strerror(-rc));
+                azk_client_transport_down(c, rc > 0 ? -ECONNRESET : rc, azk_span_from_str(why),
+                                          azk_posix_now_ms());
+            }
+        }
+    }
+}

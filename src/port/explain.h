@@ -1,0 +1,17 @@
+/* Plain words for what went wrong while connecting (the "-111" problem): name resolution, TCP,
+ * and TLS (which certificate check failed, what the device trusts, what the server sent). */
+#ifndef AZK_PORT_EXPLAIN_H
+#define AZK_PORT_EXPLAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+void azk_explain_resolve(const char *host, const char *gai_text, char *out, size_t size);
+/* `err` a negative errno of connect(). */
+void azk_explain_connect(const char *host, uint16_t port, int err, char *out, size_t size);
+/* After a failed SSL_connect on `ssl` to `host`; `trusted` names the CAs the device trusts. */
+void azk_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out, size_t size);
+
+#endif

@@ -1,0 +1,426 @@
+/* The device client state machine, sans I/O: feed bytes and time, check the bytes it wants
+ * sent and the events it reports. The server side is played with the core's own encoders and
+ * decoder (server role). */
+#include <errno.h>
+
+#include "azkit/azure_dps.h"
+#include "azkit/client.h"
+#include "azkit/mqtt.h"
+#include "core_test.h"
+
+/* ---- a scripted server ------------------------------------------------------------------- */
+
+#define MAX_EVENTS 16
+
+struct rec {
+    int n;
+    struct azk_client_event ev[MAX_EVENTS];
+    char text[MAX_EVENTS][256];
+    char payload[MAX_EVENTS][256];
+};
+
+static void keep(char *dst, struct azk_span s)
+{
+    size_t n = s.len < 255 ? s.len : 255;
+    if (n)
+        memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+static void on_event(void *ctx, const struct azk_client_event *ev)
+{
+    struct rec *r = ctx;
+    if (r->n == MAX_EVENTS)
+        return;
+    r->ev[r->n] = *ev;
+    keep(r->text[r->n], ev->kind == AZK_CLIENT_EV_DPS_ASSIGNED ? ev->hub : ev->text);
+    keep(r->payload[r->n], ev->kind == AZK_CLIENT_EV_METHOD ? ev->rid : ev->payload);
+    r->n++;
+}
+
+static uint8_t work[8192];
+static uint8_t srv_buf[8192];
+
+/* Takes the next packet the client wants sent (decoded as the server would). */
+static int take(struct azk_client *c, struct azk_mqtt_packet *p)
+{
+    const uint8_t *d;
+    size_t n = azk_client_output(c, &d);
+    if (n == 0)
+        return -ENOENT;
+    struct azk_mqtt_decoder_config cfg = {.role = AZK_MQTT_ROLE_SERVER};
+    size_t len = 0;
+    memcpy(srv_buf, d, n);
+    int rc = azk_mqtt_decode(&cfg, srv_buf, n, p, &len, NULL);
+    if (rc != 0)
+        return rc;
+    /* srv_buf keeps the bytes the packet's spans point into; drop them from the client. */
+    azk_client_output_consumed(c, len);
+    return 0;
+}
+
+static void feed_connack(struct azk_client *c, uint8_t code, uint64_t now)
+{
+    uint8_t b[4];
+    size_t n = 0;
+    struct azk_mqtt_connack a = {false, code};
+    azk_mqtt_encode_connack(&a, b, sizeof(b), &n);
+    azk_client_receive(c, b, n, now);
+}
+
+static void feed_suback(struct azk_client *c, uint16_t pid, const uint8_t *codes, size_t count,
+                        uint64_t now)
+{
+    uint8_t b[16];
+    size_t n = 0;
+    azk_mqtt_encode_suback(pid, codes, count, b, sizeof(b), &n);
+    /* Split in two to exercise partial input. */
+    azk_client_receive(c, b, 1, now);
+    azk_client_receive(c, b + 1, n - 1, now);
+}
+
+static void feed_publish(struct azk_client *c, const char *topic, const char *payload, int qos,
+                         uint64_t now)
+{
+    uint8_t b[2048];
+    size_t n = 0;
+    struct azk_mqtt_publish p = {.topic = azk_span_from_str(topic),
+                                 .payload = azk_span_from_str(payload),
+                                 .qos = (uint8_t)qos,
+                                 .packet_id = qos ? 77 : 0};
+    azk_mqtt_encode_publish(&p, b, sizeof(b), &n);
+    azk_client_receive(c, b, n, now);
+}
+
+static struct rec rec;
+
+static void init_dps(struct azk_client *c)
+{
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config cfg = {
+        .id_scope = azk_span_from_str("0ne0000ABCD"),
+        .registration_id = azk_span_from_str("dev-1"),
+        .dps_host = azk_span_from_str("dps.example:8884"),
+        .keepalive_s = 60,
+        .on_event = on_event,
+        .ctx = &rec,
+    };
+    CHECK_INT(azk_client_init(c, &cfg, work, sizeof(work)), 0);
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+/* The whole way: DPS connect, subscribe, register, 202 + retry-after, poll, 200 assigned,
+ * hand-over, hub connect, subscriptions, telemetry with PUBACK, keepalive. */
+static void test_dps_then_hub(void)
+{
+    struct azk_client c;
+    init_dps(&c);
+    struct azk_client_endpoint ep;
+    CHECK(!azk_client_endpoint(&c, &ep)); /* not started */
+    CHECK_INT(azk_client_start(&c, 1000), 0);
+    CHECK_INT(azk_client_start(&c, 1000), -EALREADY);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK_MEM_STR(ep.host.ptr, ep.host.len, "dps.example");
+    CHECK_INT(ep.port, 8884);
+    CHECK(ep.dps);
+    azk_client_transport_up(&c, 1000);
+    CHECK(!azk_client_endpoint(&c, &ep)); /* has its transport */
+
+    struct azk_mqtt_packet p;
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_CONNECT);
+    CHECK_MEM_STR(p.u.connect.client_id.ptr, p.u.connect.client_id.len, "dev-1");
+    CHECK_MEM_STR(p.u.connect.username.ptr, p.u.connect.username.len,
+                  "0ne0000ABCD/registrations/dev-1/api-version=2019-03-31&ClientVersion=azkit");
+    CHECK_INT(p.u.connect.keep_alive, 60);
+    CHECK(p.u.connect.clean_session);
+
+    feed_connack(&c, 0, 1010);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_SUBSCRIBE);
+    struct azk_mqtt_iter it;
+    struct azk_mqtt_subscription sub;
+    azk_mqtt_iter_init(&it, &p);
+    CHECK(azk_mqtt_iter_next_subscription(&it, &sub));
+    CHECK_MEM_STR(sub.filter.ptr, sub.filter.len, "$dps/registrations/res/#");
+    uint8_t one = 1;
+    feed_suback(&c, p.u.subscribe.packet_id, &one, 1, 1020);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_DPS_REGISTERING);
+
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PUBLISH);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                  "$dps/registrations/PUT/iotdps-register/?$rid=1");
+    CHECK_MEM_STR(p.u.publish.payload.ptr, p.u.publish.payload.len,
+                  "{\"registrationId\":\"dev-1\"}");
+
+    feed_publish(&c, "$dps/registrations/res/202/?$rid=1&retry-after=2",
+                 "{\"operationId\":\"4.abc.def\",\"status\":\"assigning\"}", 0, 1030);
+    CHECK_INT(take(&c, &p), -ENOENT); /* waits retry-after */
+    CHECK_INT(azk_client_tick(&c, 1040), 3030);
+    CHECK_INT(take(&c, &p), -ENOENT);
+    azk_client_tick(&c, 3030);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                  "$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId=4.abc.def");
+
+    feed_publish(&c, "$dps/registrations/res/200/?$rid=2",
+                 "{\"operationId\":\"4.abc.def\",\"status\":\"assigned\",\"registrationState\":"
+                 "{\"registrationId\":\"dev-1\",\"assignedHub\":\"hub.example:8885\","
+                 "\"deviceId\":\"dev-1\",\"status\":\"assigned\",\"substatus\":"
+                 "\"initialAssignment\"}}", 0, 3100);
+    CHECK_INT(rec.n, 1);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_DPS_ASSIGNED);
+    CHECK_STR(rec.text[0], "hub.example:8885");
+    CHECK(azk_client_wants_close(&c));
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_DISCONNECT);
+    CHECK(!azk_client_endpoint(&c, &ep)); /* first the DPS connection goes */
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 3110);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK_MEM_STR(ep.host.ptr, ep.host.len, "hub.example");
+    CHECK_INT(ep.port, 8885);
+    CHECK(!ep.dps);
+
+    azk_client_transport_up(&c, 3200);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_CONNECT);
+    CHECK_MEM_STR(p.u.connect.username.ptr, p.u.connect.username.len,
+                  "hub.example/dev-1/?api-version=2021-04-12");
+    feed_connack(&c, 0, 3210);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_SUBSCRIBE);
+    CHECK_INT(p.u.subscribe.count, 4);
+    const char *want[] = {"$iothub/twin/res/#", "$iothub/twin/PATCH/properties/desired/#",
+                          "$iothub/methods/POST/#", "devices/dev-1/messages/devicebound/#"};
+    azk_mqtt_iter_init(&it, &p);
+    for (int i = 0; i < 4; i++) {
+        CHECK(azk_mqtt_iter_next_subscription(&it, &sub));
+        CHECK_MEM_STR(sub.filter.ptr, sub.filter.len, want[i]);
+    }
+    /* Telemetry before the subscriptions are acknowledged: not connected yet. */
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("x"), 1, NULL),
+              -ENOTCONN);
+    uint8_t codes[4] = {0, 0, 0, 1};
+    feed_suback(&c, p.u.subscribe.packet_id, codes, 4, 3220);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
+    CHECK_INT(rec.ev[1].kind, AZK_CLIENT_EV_CONNECTED);
+
+    uint16_t pid = 0;
+    CHECK_INT(azk_client_send_telemetry(&c, azk_span_from_str("a=1"), azk_span_from_str("{\"t\":1}"),
+                                        1, &pid),
+              0);
+    CHECK(pid != 0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                  "devices/dev-1/messages/events/a=1");
+    CHECK_INT(p.u.publish.qos, 1);
+    uint8_t ack[4];
+    size_t an = 0;
+    azk_mqtt_encode_ack(AZK_MQTT_PUBACK, pid, ack, sizeof(ack), &an);
+    azk_client_receive(&c, ack, an, 3300);
+    CHECK_INT(rec.ev[2].kind, AZK_CLIENT_EV_TELEMETRY_ACKED);
+    CHECK_INT(rec.ev[2].packet_id, pid);
+
+    /* Keepalive: a PINGREQ after 60 s of silence, and no PINGRESP closes the connection. */
+    CHECK_INT(azk_client_tick(&c, 4000), 63220);
+    azk_client_tick(&c, 63300);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PINGREQ);
+    uint8_t pr[2] = {0xD0, 0x00};
+    azk_client_receive(&c, pr, 2, 63400);
+    azk_client_tick(&c, 123400);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PINGREQ);
+    azk_client_tick(&c, 123400 + 30000);
+    CHECK(azk_client_wants_close(&c));
+}
+
+/* Incoming: desired patch, method call (answered), C2D at QoS 1 (PUBACKed), twin answer. */
+static void test_incoming(void)
+{
+    struct azk_client c;
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
+                                    .device_id = azk_span_from_str("d1"),
+                                    .on_event = on_event,
+                                    .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    struct azk_client_endpoint ep;
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK_INT(ep.port, 8883);
+    azk_client_transport_up(&c, 0);
+    struct azk_mqtt_packet p;
+    CHECK_INT(take(&c, &p), 0);
+    feed_connack(&c, 0, 1);
+    CHECK_INT(take(&c, &p), 0);
+    uint8_t codes[4] = {0, 0, 0, 1};
+    feed_suback(&c, p.u.subscribe.packet_id, codes, 4, 2);
+    CHECK_INT(rec.n, 1);
+
+    feed_publish(&c, "$iothub/twin/PATCH/properties/desired/?$version=7", "{\"x\":1,\"$version\":7}",
+                 0, 10);
+    CHECK_INT(rec.ev[1].kind, AZK_CLIENT_EV_DESIRED);
+    CHECK_INT(rec.ev[1].version, 7);
+    CHECK_STR(rec.payload[1], "{\"x\":1,\"$version\":7}");
+
+    feed_publish(&c, "$iothub/methods/POST/reboot/?$rid=9f", "{\"delay\":1}", 0, 11);
+    CHECK_INT(rec.ev[2].kind, AZK_CLIENT_EV_METHOD);
+    CHECK_STR(rec.payload[2], "9f");
+    CHECK_INT(azk_client_method_respond(&c, azk_span_from_str("9f"), 200, azk_span_from_str("{}")),
+              0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len, "$iothub/methods/res/200/?$rid=9f");
+
+    feed_publish(&c, "devices/d1/messages/devicebound/%24.mid=m1&k=v", "hello", 1, 12);
+    CHECK_INT(rec.ev[3].kind, AZK_CLIENT_EV_C2D);
+    CHECK_STR(rec.payload[3], "hello");
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PUBACK);
+    CHECK_INT(p.u.packet_id, 77);
+
+    char rid[16];
+    CHECK_INT(azk_client_twin_get(&c, rid, sizeof(rid)), 0);
+    CHECK_INT(take(&c, &p), 0);
+    char topic[64];
+    snprintf(topic, sizeof(topic), "$iothub/twin/GET/?$rid=%s", rid);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len, topic);
+    snprintf(topic, sizeof(topic), "$iothub/twin/res/200/?$rid=%s", rid);
+    feed_publish(&c, topic, "{\"desired\":{},\"reported\":{}}", 0, 13);
+    CHECK_INT(rec.ev[4].kind, AZK_CLIENT_EV_TWIN);
+    CHECK_INT(rec.ev[4].status, 200);
+
+    /* Lost connection: DISCONNECTED, backoff 1 s, then it wants the hub again. */
+    azk_client_transport_down(&c, -ECONNRESET, azk_span_from_str("reset"), 100);
+    CHECK_INT(rec.ev[5].kind, AZK_CLIENT_EV_DISCONNECTED);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
+    CHECK(!azk_client_endpoint(&c, &ep));
+    CHECK_INT(azk_client_tick(&c, 500), 1100);
+    azk_client_tick(&c, 1100);
+    CHECK(azk_client_endpoint(&c, &ep));
+    /* A second loss doubles the wait. */
+    azk_client_transport_down(&c, -ECONNREFUSED, (struct azk_span){0}, 1200);
+    CHECK_INT(azk_client_tick(&c, 1200), 3200);
+}
+
+/* A DPS client that sent its register request (taken from the output). */
+static void dps_registering(struct azk_client *c)
+{
+    struct azk_mqtt_packet p;
+    init_dps(c);
+    azk_client_start(c, 0);
+    azk_client_transport_up(c, 0);
+    take(c, &p);
+    feed_connack(c, 0, 1);
+    take(c, &p);
+    uint8_t one = 1;
+    feed_suback(c, p.u.subscribe.packet_id, &one, 1, 2);
+    take(c, &p);
+}
+
+/* Failures: each stops the client with its reason. */
+static void test_failures(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    /* DPS 401 */
+    dps_registering(&c);
+    feed_publish(&c, "$dps/registrations/res/401/?$rid=1",
+                 "{\"errorCode\":401002,\"trackingId\":\"t\",\"message\":\"Invalid certificate.\","
+                 "\"timestampUtc\":\"2026-01-01T00:00:00Z\"}", 0, 3);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_FAILED);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_DPS_UNAUTHORIZED);
+    CHECK_INT(rec.ev[0].code, 401002);
+    CHECK_STR(rec.text[0], "Invalid certificate.");
+    CHECK_INT(azk_client_last_error(&c), -EACCES);
+    CHECK(azk_client_wants_close(&c));
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 4);
+    struct azk_client_endpoint ep;
+    CHECK(!azk_client_endpoint(&c, &ep));
+
+    /* DPS "failed" with its errorCode and message */
+    dps_registering(&c);
+    feed_publish(&c, "$dps/registrations/res/200/?$rid=1",
+                 "{\"operationId\":\"o\",\"status\":\"failed\",\"registrationState\":{"
+                 "\"registrationId\":\"dev-1\",\"status\":\"failed\",\"errorCode\":400209,"
+                 "\"errorMessage\":\"no hub\"}}", 0, 3);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_DPS_FAILED);
+    CHECK_INT(rec.ev[0].code, 400209);
+    CHECK_STR(rec.text[0], "no hub");
+
+    /* CONNACK 5 */
+    init_dps(&c);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    take(&c, &p);
+    feed_connack(&c, 5, 1);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_CONNACK);
+    CHECK_INT(rec.ev[0].code, 5);
+
+    /* No CONNACK in time */
+    init_dps(&c);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    CHECK_INT(azk_client_tick(&c, 10), 30000);
+    azk_client_tick(&c, 30000);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_TIMEOUT);
+
+    /* Cannot connect to DPS: the driver's words are passed on */
+    init_dps(&c);
+    azk_client_start(&c, 0);
+    azk_client_transport_down(&c, -ECONNREFUSED, azk_span_from_str("nothing listens"), 5);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_TRANSPORT);
+    CHECK_INT(rec.ev[0].err, -ECONNREFUSED);
+    CHECK_STR(rec.text[0], "nothing listens");
+
+    /* A broken packet from the server */
+    init_dps(&c);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    take(&c, &p);
+    uint8_t junk[2] = {0x00, 0x00}; /* reserved packet type 0 */
+    CHECK(azk_client_receive(&c, junk, 2, 1) < 0);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_PROTOCOL);
+}
+
+/* Bad settings are refused up front. */
+static void test_bad_config(void)
+{
+    struct azk_client c;
+    struct azk_client_config cfg = {.on_event = on_event, .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL); /* no hub, no DPS */
+    cfg.hub_host = azk_span_from_str("hub.example");
+    cfg.device_id = azk_span_from_str("bad id");
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL);
+    cfg.device_id = azk_span_from_str("ok");
+    CHECK_INT(azk_client_init(&c, &cfg, work, 100), -EINVAL); /* work too small */
+    cfg.hub_host = azk_span_from_str("hub.example:0");
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL);
+    cfg.hub_host = azk_span_from_str("hub/x");
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL);
+    cfg.hub_host = azk_span_from_str("hub.example");
+    cfg.keepalive_s = 1178;
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL);
+    cfg.keepalive_s = 0;
+    cfg.on_event = NULL;
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), -EINVAL);
+    struct azk_client_config dps = {.id_scope = azk_span_from_str("0ne-bad"),
+                                    .registration_id = azk_span_from_str("r"),
+                                    .on_event = on_event};
+    CHECK_INT(azk_client_init(&c, &dps, work, sizeof(work)), -EINVAL);
+    dps.id_scope = azk_span_from_str("0ne1");
+    dps.registration_id = azk_span_from_str("UPPER");
+    CHECK_INT(azk_client_init(&c, &dps, work, sizeof(work)), -EINVAL);
+}
+
+int main(void)
+{
+    RUN_TEST(test_dps_then_hub);
+    RUN_TEST(test_incoming);
+    RUN_TEST(test_failures);
+    RUN_TEST(test_bad_config);
+    TEST_MAIN_END();
+}
