@@ -58,7 +58,8 @@ struct azk_client_config {
     struct azk_span registration_id;
     /** DPS host, optionally with ":port" (default AZK_CLIENT_DPS_HOST_DEFAULT:8883). */
     struct azk_span dps_host;
-    /** Optional JSON sent as the register request's "payload" (custom allocation). */
+    /** Optional JSON sent as the register request's "payload" (custom allocation); one
+     *  valid JSON value of at most 511 bytes. */
     struct azk_span register_payload;
     /** Without DPS: the hub ("name" or "name:port") and the device id. */
     struct azk_span hub_host;
@@ -178,7 +179,8 @@ struct azk_client {
  *             holds output. At least 1024 bytes; 16 KB fits typical twins and C2D messages.
  * @param work_size Its size.
  * @return 0; -EINVAL when a required setting is missing, an id or host is too long or has a
- *         character Azure does not allow, keepalive is over 1177, or work is too small.
+ *         character Azure does not allow, the register payload is not valid JSON, keepalive
+ *         is over 1177, or work is too small.
  */
 AZK_API int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg,
                             void *work, size_t work_size);

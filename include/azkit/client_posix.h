@@ -41,6 +41,14 @@ struct azk_posix_opts {
     const char *trusted_cas;
 };
 
+/**
+ * @brief What a CONNACK refusal code means, in words (the client's AZK_CLIENT_F_CONNACK failure
+ *        carries only the code).
+ * @param code The CONNACK return code (1..5).
+ * @return A static sentence.
+ */
+AZK_API const char *azk_connack_text(int code);
+
 /** @brief Milliseconds of CLOCK_MONOTONIC. */
 AZK_API uint64_t azk_posix_now_ms(void);
 

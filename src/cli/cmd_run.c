@@ -175,19 +175,22 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     case AZK_CLIENT_EV_FAILED: {
         r->failure = ev->failure;
         r->failure_code = ev->code;
+        struct azk_span reason = ev->text;
+        if (ev->failure == AZK_CLIENT_F_CONNACK && reason.len == 0)
+            reason = azk_span_from_str(azk_connack_text(ev->code));
         cJSON *h = cJSON_CreateArray();
         if (o) {
             cJSON_AddStringToObject(o, "event", "failed");
             cJSON_AddStringToObject(o, "failure", azk_client_failure_name(ev->failure));
             cJSON_AddNumberToObject(o, "code", ev->code);
             cJSON_AddNumberToObject(o, "errno", ev->err);
-            add_span(o, "reason", ev->text);
+            add_span(o, "reason", reason);
         } else {
             char code[24] = "";
             if (ev->code != 0)
                 snprintf(code, sizeof(code), ", code %d", ev->code);
             fprintf(stderr, "azkit run: failed (%s%s): %.*s\n",
-                    azk_client_failure_name(ev->failure), code, (int)ev->text.len, ev->text.ptr);
+                    azk_client_failure_name(ev->failure), code, (int)reason.len, reason.ptr);
         }
         hints(r, ev->failure, h);
         if (o)

@@ -7,6 +7,7 @@
 #include "azkit/azure_dps.h"
 #include "azkit/azure_hub.h"
 #include "azkit/azure_ids.h"
+#include "azkit/json.h"
 #include "client_internal.h"
 
 #define KEEPALIVE_DEFAULT_S 240
@@ -96,7 +97,9 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
             azk_registration_id_validate(cfg->registration_id, NULL) != 0 ||
             copy_span(CL(c)->dps_host, sizeof(CL(c)->dps_host), dh) != 0 ||
             azk_client_host_valid(CL(c)->dps_host) != 0 ||
-            copy_span(CL(c)->payload, sizeof(CL(c)->payload), cfg->register_payload) != 0)
+            copy_span(CL(c)->payload, sizeof(CL(c)->payload), cfg->register_payload) != 0 ||
+            (cfg->register_payload.len > 0 &&
+             azk_json_validate(cfg->register_payload, NULL, NULL) != 0))
             return -EINVAL;
         for (size_t i = 0; i < cfg->id_scope.len; i++) {
             char ch = cfg->id_scope.ptr[i];
@@ -351,25 +354,13 @@ static void hub_subscribe(struct azk_client *c)
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
-static const char *connack_text(uint8_t code)
-{
-    switch (code) {
-    case 1: return "the server does not speak MQTT 3.1.1";
-    case 2: return "the client id was refused (it must be the device or registration id)";
-    case 3: return "the server is unavailable (throttled or down)";
-    case 4: return "bad user name or password";
-    case 5: return "not authorized: the hub did not accept this device's certificate for this "
-                   "device id (not registered, wrong thumbprint, CA not verified, disabled, or "
-                   "certificate CN not equal to the device id)";
-    default: return "refused with an unknown code";
-    }
-}
-
 static void on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
 {
     if (a->return_code != 0) {
+        /* The code says it all; its meaning in words is the driver's (azk_connack_text):
+         * firmware flash is not spent on sentences. */
         azk_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
-                        azk_span_from_str(connack_text(a->return_code)));
+                        (struct azk_span){0});
         return;
     }
     CL(c)->deadline = 0;

@@ -40,6 +40,31 @@ void azk_client_dps_subscribed(struct azk_client *c)
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
+/* Appends `s` (len bytes) at *at; false when it does not fit. */
+static bool put(char *buf, size_t size, size_t *at, const char *s, size_t len)
+{
+    if (len > size - *at)
+        return false;
+    memcpy(buf + *at, s, len);
+    *at += len;
+    return true;
+}
+
+/* The register request body. 0 or -ENOBUFS. */
+static int register_body(char *buf, size_t size, const char *reg_id, const char *payload,
+                                size_t payload_len, size_t *len)
+{
+    size_t at = 0;
+    bool ok = put(buf, size, &at, "{\"registrationId\":\"", 19) &&
+              put(buf, size, &at, reg_id, strlen(reg_id)) && put(buf, size, &at, "\"", 1);
+    if (ok && payload_len > 0)
+        ok = put(buf, size, &at, ",\"payload\":", 11) &&
+             put(buf, size, &at, payload, payload_len);
+    ok = ok && put(buf, size, &at, "}", 1);
+    *len = at;
+    return ok ? 0 : -ENOBUFS;
+}
+
 /* The register request (no operation yet) or an operation-status poll. */
 void azk_client_dps_wake(struct azk_client *c)
 {
@@ -49,12 +74,12 @@ void azk_client_dps_wake(struct azk_client *c)
     struct azk_span r = {rid, rid_len};
     if (rc == 0 && CL(c)->operation_id[0] == '\0') {
         rc = azk_dps_register_topic(r, topic, sizeof(topic), &tlen);
+        /* {"registrationId":"<id>"[,"payload":<json>]}: the id was validated at init (its
+         * characters need no escaping) and the payload is valid JSON, so no JSON writer is
+         * linked into firmware for this. */
         if (rc == 0)
-            rc = azk_dps_register_request_build(
-                azk_span_from_str(CL(c)->reg_id),
-                CL(c)->payload_len ? (struct azk_span){CL(c)->payload, CL(c)->payload_len}
-                                   : (struct azk_span){0},
-                body, sizeof(body), &blen);
+            rc = register_body(body, sizeof(body), CL(c)->reg_id, CL(c)->payload,
+                               CL(c)->payload_len, &blen);
     } else if (rc == 0) {
         rc = azk_dps_operation_status_topic(r, azk_span_from_str(CL(c)->operation_id), topic,
                                             sizeof(topic), &tlen);

@@ -1,6 +1,8 @@
 /* Plain words for connection failures (port/explain.h). */
 #include "port/explain.h"
 
+#include "azkit/client_posix.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,20 @@
 #include <openssl/x509v3.h>
 
 #include "common/ossl.h"
+
+const char *azk_connack_text(int code)
+{
+    switch (code) {
+    case 1: return "the server does not speak MQTT 3.1.1";
+    case 2: return "the client id was refused (it must be the device or registration id)";
+    case 3: return "the server is unavailable (throttled or down)";
+    case 4: return "bad user name or password";
+    case 5: return "not authorized: the hub did not accept this device's certificate for this "
+                   "device id (not registered, wrong thumbprint, CA not verified, disabled, or "
+                   "certificate CN not equal to the device id)";
+    default: return "refused with an unknown code";
+    }
+}
 
 void azk_explain_resolve(const char *host, const char *gai_text, char *out, size_t size)
 {
