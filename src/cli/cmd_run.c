@@ -14,6 +14,7 @@
 #include "azkit/tls_tags.h"
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
+#include "cli/device_opts.h"
 
 static const char usage[] =
     "usage: azkit run [options]\n"
@@ -39,17 +40,10 @@ static const char usage[] =
     "  --keepalive S        MQTT keepalive (default 240)\n"
     "  --json               one JSON object per event on stdout\n";
 
-enum { O_TAG = 1000, O_SCOPE, O_REG, O_DPS, O_HUB, O_DEV, O_ADDR, O_COUNT, O_INTERVAL, O_MSG,
-       O_QOS, O_REPORT, O_KEEPALIVE };
+enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE };
 
 static const struct option opts[] = {
-    {"sec-tag", required_argument, NULL, O_TAG},
-    {"id-scope", required_argument, NULL, O_SCOPE},
-    {"registration-id", required_argument, NULL, O_REG},
-    {"dps-host", required_argument, NULL, O_DPS},
-    {"hub", required_argument, NULL, O_HUB},
-    {"device-id", required_argument, NULL, O_DEV},
-    {"connect-address", required_argument, NULL, O_ADDR},
+    AZK_CLI_DEVICE_OPTIONS,
     {"count", required_argument, NULL, O_COUNT},
     {"interval", required_argument, NULL, O_INTERVAL},
     {"message", required_argument, NULL, O_MSG},
@@ -324,34 +318,22 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 
 int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
 {
-    azk_sec_tag_t tags[AZK_TLS_TAGS_MAX];
-    size_t ntags = 0;
-    const char *scope = NULL, *reg = NULL, *dps_host = NULL, *hub = NULL, *dev = NULL,
-               *addr = NULL;
+    struct azk_cli_device dv = {0};
     struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
     long keepalive = 0;
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int taken = azk_cli_device_take(&dv, ch, optarg, usage);
+        if (taken > 1)
+            return taken;
+        if (taken == 1)
+            continue;
         switch (ch) {
         case 'h':
             fputs(usage, stdout);
             return AZK_EXIT_OK;
-        case O_TAG: {
-            long t;
-            if (ntags == AZK_TLS_TAGS_MAX || !azk_cli_parse_int(optarg, 0, 2147483647L, &t))
-                return azk_cli_usage(usage, "--sec-tag needs a tag 0..2147483647 (at most %d)",
-                                     AZK_TLS_TAGS_MAX);
-            tags[ntags++] = (azk_sec_tag_t)t;
-            break;
-        }
-        case O_SCOPE: scope = optarg; break;
-        case O_REG: reg = optarg; break;
-        case O_DPS: dps_host = optarg; break;
-        case O_HUB: hub = optarg; break;
-        case O_DEV: dev = optarg; break;
-        case O_ADDR: addr = optarg; break;
         case O_COUNT:
             if (!azk_cli_parse_int(optarg, 0, 1000000, &r.count))
                 return azk_cli_usage(usage, "--count needs a number 0..1000000");
@@ -378,9 +360,9 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     }
     if (optind < argc)
         return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
-    if ((scope == NULL) == (hub == NULL))
-        return azk_cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
-                             "to a hub directly)");
+    int urc = azk_cli_device_finish(&dv, usage, true);
+    if (urc != 0)
+        return urc;
     if (r.report != NULL) {
         cJSON *j = cJSON_Parse(r.report);
         bool ok = cJSON_IsObject(j);
@@ -388,8 +370,6 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         if (!ok)
             return azk_cli_usage(usage, "--report must be a JSON object");
     }
-    if (ntags == 0)
-        tags[ntags++] = 10;
 
     struct azk_credstore *store = NULL;
     int rc = azk_cred_cli_open(cli, &store);
@@ -398,11 +378,11 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     struct azk_diag d;
     azk_diag_init(&d);
     SSL_CTX *tls = NULL;
-    rc = azk_tls_ctx_from_tags(store, tags, ntags, &tls, &r.tls, &d);
+    rc = azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &r.tls, &d);
     azk_credstore_close(store);
     if (rc != 0)
         return azk_cli_fail(cli, rc, &d, "cannot build the TLS connection from sec_tag %u%s",
-                            (unsigned)tags[0], ntags > 1 ? " and the other tags" : "");
+                            (unsigned)dv.tags[0], dv.ntags > 1 ? " and the other tags" : "");
     if (!r.tls.has_client) {
         azk_diag_add(&d, AZK_SEV_ERROR, "run.no-client-cert",
                      "Provision the device: `azkit cred provision --sec-tag N --cert CHAIN "
@@ -412,27 +392,14 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         return azk_cli_fail(cli, -ENOKEY, &d, "cannot connect without a device certificate");
     }
     /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
-    if (scope != NULL && reg == NULL)
-        reg = r.tls.client_cn;
-    if (hub != NULL && dev == NULL)
-        dev = r.tls.client_cn;
-    r.via_dps = scope != NULL;
-    r.id_for_hints = scope != NULL ? reg : dev;
-
     struct azk_client_config cfg = {
         .keepalive_s = (uint16_t)keepalive,
         .on_event = on_event_outer,
         .ctx = &r,
     };
-    if (scope != NULL) {
-        cfg.id_scope = azk_span_from_str(scope);
-        cfg.registration_id = azk_span_from_str(reg);
-        if (dps_host != NULL)
-            cfg.dps_host = azk_span_from_str(dps_host);
-    } else {
-        cfg.hub_host = azk_span_from_str(hub);
-        cfg.device_id = azk_span_from_str(dev);
-    }
+    azk_cli_device_client_config(&dv, &r.tls, &cfg);
+    r.via_dps = dv.scope != NULL;
+    r.id_for_hints = r.via_dps ? cfg.registration_id.ptr : cfg.device_id.ptr;
     static uint8_t work[64 * 1024];
     struct azk_client c;
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
@@ -448,7 +415,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     struct azk_posix_opts po = {
         .tls = tls,
-        .connect_address = addr,
+        .connect_address = dv.addr,
         .stop = &g_stop,
         .on_turn = on_turn,
         .ctx = &r,

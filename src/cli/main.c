@@ -14,6 +14,7 @@ static const char usage[] =
     "  cred     credential store addressed by security tag and type (as the nRF91 modem)\n"
     "  pki      test PKI: roots, intermediates, device certificates, proof of possession\n"
     "  run      the device: DPS registration, IoT Hub, telemetry (TLS from security tags)\n"
+    "  doctor   checks the tags' credentials as Azure will, and tries the connection\n"
     "\n"
     "options accepted everywhere:\n"
     "  --store DIR   credential store directory (default $AZKIT_STORE, else\n"
@@ -81,5 +82,7 @@ int main(int argc, char **argv)
         return azk_cli_pki(&cli, argc - 1, argv + 1);
     if (strcmp(group, "run") == 0)
         return azk_cli_run(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "doctor") == 0)
+        return azk_cli_doctor(&cli, argc - 1, argv + 1);
     return azk_cli_usage(usage, "unknown command group '%s'", group);
 }

@@ -138,18 +138,26 @@ void azk_run_bin(struct azk_run *r, const char *bin, const char *input, const ch
     r->err = err;
 }
 
-void azk_runv(struct azk_run *r, const char *input, ...)
+void azk_run_vlist(struct azk_run *r, const char *input, const char *const *prefix,
+                   va_list ap)
 {
     const char *argv[64];
     size_t n = 0;
-    va_list ap;
-    va_start(ap, input);
+    for (; prefix != NULL && prefix[n] != NULL && n < 63; n++)
+        argv[n] = prefix[n];
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && n < 63)
         argv[n++] = a;
-    va_end(ap);
     argv[n] = NULL;
     azk_run(r, input, argv);
+}
+
+void azk_runv(struct azk_run *r, const char *input, ...)
+{
+    va_list ap;
+    va_start(ap, input);
+    azk_run_vlist(r, input, NULL, ap);
+    va_end(ap);
 }
 
 void azk_run_free(struct azk_run *r)

@@ -29,6 +29,9 @@ void azk_run(struct azk_run *r, const char *input, const char *const *argv);
 void azk_run_bin(struct azk_run *r, const char *bin, const char *input, const char *const *argv);
 /* printf-free convenience: azk_runv(&r, NULL, "cred", "list", NULL) */
 void azk_runv(struct azk_run *r, const char *input, ...);
+/* azk_run() of the NULL-terminated `prefix` followed by the NULL-terminated `ap` arguments. */
+void azk_run_vlist(struct azk_run *r, const char *input, const char *const *prefix,
+                   va_list ap);
 void azk_run_free(struct azk_run *r);
 /* Parses stdout as JSON; fails the test when it is not. */
 cJSON *azk_run_json(const struct azk_run *r);

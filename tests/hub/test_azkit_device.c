@@ -1,8 +1,11 @@
 /*
- * `azkit run`, azkit's own device, against the real azkit-hub: credentials provisioned into a
- * security tag, DPS registration through an enrollment group, IoT Hub, telemetry, reported
- * properties, a direct method answered, a desired patch and a C2D message received; and the
- * usual mistakes, each failing with its reason in plain words and a hint from the credentials.
+ * The device side against the real azkit-hub, with credentials provisioned into security tags:
+ *  - `azkit run`: DPS registration through an enrollment group, IoT Hub, telemetry, reported
+ *    properties, a direct method answered, a desired patch and a C2D message received; and the
+ *    usual mistakes, each failing with its reason in plain words and a hint;
+ *  - `azkit doctor`: the credential checks on stores laid out right and with each classic
+ *    mistake (Baltimore only, the key in another tag, a root CA as the client certificate, only
+ *    the leaf, CN != id, nothing at all), and its connection test.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -32,16 +35,41 @@ static const char *file(const char *name, const char *ext)
     return test_pem_path(g_dir, name, ext);
 }
 
-/* `azkit --store S cred provision --sec-tag 10 --cert CERT --key KEY [--ca CA]` */
-static void provision(const char *store, const char *cert, const char *key, const char *ca)
+static const char *store(const char *name)
 {
-    const char *argv[] = {"--store", store, "cred", "provision", "--sec-tag", "10", "--cert", cert,
-                          "--key", key, ca ? "--ca" : NULL, ca, NULL};
+    static char bufs[4][700];
+    static int i;
+    char *b = bufs[i++ % 4];
+    snprintf(b, 700, "%s/%s", g_dir, name);
+    return b;
+}
+
+/* `azkit --store S cred ARGS...` must succeed. */
+static void cred(const char *st, ...)
+{
+    const char *argv[24] = {"--store", st, "cred"};
+    int n = 3;
+    va_list ap;
+    va_start(ap, st);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 23)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
     struct azk_run r;
     azk_run(&r, NULL, argv);
     if (r.status != 0)
-        fail_msg("cred provision: %s\n%s", r.out, r.err);
+        fail_msg("azkit cred %s: %s\n%s", argv[3], r.out, r.err);
     azk_run_free(&r);
+}
+
+/* `azkit --store S cred provision --sec-tag 10 --cert CERT --key KEY [--ca CA]` */
+static void provision(const char *st, const char *cert, const char *key, const char *ca)
+{
+    if (ca != NULL)
+        cred(st, "provision", "--sec-tag", "10", "--cert", cert, "--key", key, "--ca", ca, NULL);
+    else
+        cred(st, "provision", "--sec-tag", "10", "--cert", cert, "--key", key, NULL);
 }
 
 static int setup(void **state)
@@ -67,6 +95,18 @@ static int setup(void **state)
     provision(g_store_leaf, file("run-dev", "cert"), file("run-dev", "key"), hub.ca);
     snprintf(g_store_azure, sizeof(g_store_azure), "%s/store-azure", g_dir);
     provision(g_store_azure, file("run-dev", "chain"), file("run-dev", "key"), NULL);
+    /* For the doctor: Baltimore only with the key in another tag; a root as the client
+     * certificate; a tag with nothing but a PSK identity. */
+    char balt[700], ident[700];
+    snprintf(balt, sizeof(balt), "%s/data/roots/baltimore-cybertrust-root.pem", AZK_SOURCE_DIR);
+    cred(store("baltimore"), "write", "10", "ca_chain", balt, NULL);
+    cred(store("baltimore"), "write", "10", "client_cert", file("run-dev", "chain"), NULL);
+    cred(store("baltimore"), "write", "11", "key", file("run-dev", "key"), NULL);
+    cred(store("rootcert"), "write", "10", "ca_chain", hub.ca, NULL);
+    cred(store("rootcert"), "write", "10", "client_cert", file("root", "cert"), NULL);
+    snprintf(ident, sizeof(ident), "%s/identity.txt", g_dir);
+    azk_test_write(ident, "device-identity", 15);
+    cred(store("empty"), "write", "5", "identity", ident, NULL);
     return 0;
 }
 
@@ -83,18 +123,13 @@ static int teardown(void **state)
  * events (a JSON array of the output lines) and the exit status. */
 static cJSON *run(const char *store, int *status, ...)
 {
-    const char *argv[40] = {"--store", store, "--json", "run", "--id-scope", g_scope,
-                            "--dps-host", g_dps};
-    int n = 8;
+    const char *prefix[] = {"--store", store, "--json", "run", "--id-scope", g_scope,
+                            "--dps-host", g_dps, NULL};
+    struct azk_run r;
     va_list ap;
     va_start(ap, status);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 39)
-        argv[n++] = a;
+    azk_run_vlist(&r, NULL, prefix, ap);
     va_end(ap);
-    argv[n] = NULL;
-    struct azk_run r;
-    azk_run(&r, NULL, argv);
     *status = r.status;
     cJSON *events = cJSON_CreateArray();
     char *save = NULL;
@@ -305,6 +340,124 @@ static void test_direct_hub(void **state)
     azk_run_free(&r);
 }
 
+/* ---- azkit doctor ------------------------------------------------------------------------ */
+
+/* Runs `azkit --store S --json doctor ARGS...`: the report and the exit status. */
+static cJSON *doctor(const char *st, int *status, ...)
+{
+    const char *prefix[] = {"--store", st, "--json", "doctor", NULL};
+    struct azk_run r;
+    va_list ap;
+    va_start(ap, status);
+    azk_run_vlist(&r, NULL, prefix, ap);
+    va_end(ap);
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.out);
+    if (j == NULL)
+        fail_msg("doctor: not JSON:\n%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    return j;
+}
+
+/* The check `id`: its status, and that its message contains `text` (may be NULL). */
+static void expect(const cJSON *rep, const char *id, const char *status, const char *text)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(rep, "checks"))
+    {
+        if (strcmp(cJSON_GetObjectItem(c, "id")->valuestring, id) != 0)
+            continue;
+        const char *st = cJSON_GetObjectItem(c, "status")->valuestring;
+        const char *msg = cJSON_GetObjectItem(c, "message")->valuestring;
+        if (strcmp(st, status) != 0 || (text && strstr(msg, text) == NULL))
+            fail_msg("check %s: %s \"%s\"; expected %s with \"%s\"", id, st, msg, status,
+                     text ? text : "");
+        return;
+    }
+    char *all = cJSON_PrintUnformatted(rep);
+    fail_msg("no check %s in %s", id, all);
+}
+
+static void test_doctor_good(void **state)
+{
+    (void)state;
+    int st;
+    cJSON *r = doctor(g_store_azure, &st, "--registration-id", "run-dev", NULL);
+    assert_int_equal(st, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")));
+    expect(r, "tags.azure-root", "ok", "DigiCert Global Root G2");
+    expect(r, "client.chain", "ok", "leaf + 1 intermediate");
+    expect(r, "client.key", "ok", NULL);
+    expect(r, "client.id", "ok", "run-dev");
+    cJSON_Delete(r);
+    /* Against the local hub, with the connection test: DPS and the hub pass. */
+    r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, NULL);
+    assert_int_equal(st, 0);
+    expect(r, "tags.azure-root", "skipped", "not an Azure host");
+    expect(r, "connect.dps", "ok", "DPS assigned hub");
+    expect(r, "connect.hub", "ok", "connected to");
+    cJSON_Delete(r);
+}
+
+static void test_doctor_mistakes(void **state)
+{
+    (void)state;
+    int st;
+    cJSON *r = doctor(store("baltimore"), &st, NULL);
+    assert_int_equal(st, 1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "ok")));
+    expect(r, "tags.azure-root", "failed", "Baltimore CyberTrust Root but not DigiCert Global "
+                                           "Root G2");
+    expect(r, "client.key", "failed", "is in sec_tag 11, not in sec_tag 10");
+    expect(r, "cred.retired-root", "warning", NULL);
+    cJSON_Delete(r);
+
+    r = doctor(store("rootcert"), &st, NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.cert", "failed", "a root CA was written as the client certificate");
+    cJSON_Delete(r);
+
+    r = doctor(g_store_azure, &st, "--registration-id", "someone", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.id", "failed", "CN is 'run-dev' but the registration id is 'someone'");
+    cJSON_Delete(r);
+
+    r = doctor(store("empty"), &st, "--sec-tag", "5", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "tags.ca", "failed", "none of the socket's tags holds a CA certificate");
+    expect(r, "client.cert", "failed", "no");
+    cJSON_Delete(r);
+
+    /* Only the leaf: a warning offline; the connection test shows DPS refusing it. */
+    r = doctor(g_store_leaf, &st, "--id-scope", g_scope, "--dps-host", g_dps, NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.chain", "warning", "holds only the leaf");
+    expect(r, "connect.dps", "failed", "dps-unauthorized, code 401002");
+    cJSON_Delete(r);
+
+    /* Usage. */
+    const char *argv[] = {"--store", g_store_azure, "doctor", "--id-scope", "x", "--hub", "h",
+                          NULL};
+    struct azk_run u;
+    azk_run(&u, NULL, argv);
+    assert_int_equal(u.status, 2);
+    azk_run_free(&u);
+}
+
+/* Human output: one line per check, fixes under failures, a verdict. */
+static void test_doctor_human_output(void **state)
+{
+    (void)state;
+    const char *argv[] = {"--store", store("baltimore"), "doctor", NULL};
+    struct azk_run r;
+    azk_run(&r, NULL, argv);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "[FAIL] client.key:"));
+    assert_non_null(strstr(r.out, "       fix: Write the key into the certificate's tag"));
+    assert_non_null(strstr(r.out, "doctor: problems found"));
+    azk_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +465,9 @@ int main(void)
         cmocka_unit_test(test_receives),
         cmocka_unit_test(test_mistakes),
         cmocka_unit_test(test_direct_hub),
+        cmocka_unit_test(test_doctor_good),
+        cmocka_unit_test(test_doctor_mistakes),
+        cmocka_unit_test(test_doctor_human_output),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

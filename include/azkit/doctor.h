@@ -1,0 +1,85 @@
+/**
+ * @file doctor.h
+ * @brief Checks the credentials a device's TLS socket will use, the way Azure will judge them:
+ *        which certificate is in which tag and type, whether the device trusts Azure's root
+ *        (DigiCert Global Root G2, not only Baltimore), whether the client chain, its key and
+ *        the id fit together. Each check ends ok, info, warning or failure, with a fix.
+ */
+#ifndef AZKIT_DOCTOR_H
+#define AZKIT_DOCTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "azkit/common.h"
+#include "azkit/cred.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** How a check ended. */
+enum azk_check_status {
+    AZK_CHECK_OK = 0,
+    AZK_CHECK_INFO,    /**< worth knowing; not a problem */
+    AZK_CHECK_WARN,    /**< works in some setups, fails in others (e.g. leaf-only chains) */
+    AZK_CHECK_FAIL,    /**< Azure will refuse the connection */
+    AZK_CHECK_SKIPPED, /**< could not be checked (an earlier check failed, or no id given) */
+};
+
+#define AZK_DOCTOR_MAX_CHECKS 48
+#define AZK_DOCTOR_TEXT 400
+
+/** One check. */
+struct azk_check {
+    const char *id;                 /**< stable, e.g. "client.key" (static storage) */
+    enum azk_check_status status;
+    char message[AZK_DOCTOR_TEXT];  /**< what was found, naming tags and certificates */
+    char fix[AZK_DOCTOR_TEXT];      /**< what to do; "" when nothing */
+};
+
+/** The checks, in order. */
+struct azk_doctor_report {
+    size_t count;
+    struct azk_check checks[AZK_DOCTOR_MAX_CHECKS];
+};
+
+/** What to check. */
+struct azk_doctor_opts {
+    struct azk_credstore *store;    /**< required */
+    const azk_sec_tag_t *tags;      /**< the socket's tags, in order (1..8) */
+    size_t ntags;
+    /** The registration id (DPS) or device id the device will use; NULL: not checked (the
+     *  report says which id the certificate implies). */
+    const char *id;
+    bool id_is_registration;        /**< `id` is a DPS registration id (else a device id) */
+    /** The host the device connects to (DPS or hub); NULL or an Azure host name
+     *  (*.azure-devices.net, *.azure-devices-provisioning.net): Azure's roots are required.
+     *  Another host (a local azkit-hub): the root check is skipped. */
+    const char *host;
+};
+
+/**
+ * @brief Runs the credential checks.
+ * @param o   What to check.
+ * @param out Receives the checks (zeroed first).
+ * @return 0 (look at the statuses); -EINVAL for bad arguments; -EIO when the store cannot be
+ *         read.
+ */
+AZK_API int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_report *out);
+
+/** @brief Adds a check to a report (for callers that add their own, e.g. a connection test). */
+AZK_API void azk_doctor_add(struct azk_doctor_report *r, const char *id,
+                            enum azk_check_status status, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/** @brief The worst status in a report (AZK_CHECK_OK when empty; SKIPPED counts as OK). */
+AZK_API enum azk_check_status azk_doctor_worst(const struct azk_doctor_report *r);
+
+/** @brief "ok", "info", "warning", "failed", "skipped". */
+AZK_API const char *azk_check_status_name(enum azk_check_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
