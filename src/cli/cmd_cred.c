@@ -129,9 +129,12 @@ static int cmd_write(const struct azk_cli *cli, struct cmd_args *a, const char *
         cJSON_AddItemToObject(o2, "findings", azk_cli_findings_json(&d));
         azk_cli_json_emit(o2);
     } else {
-        printf("wrote sec_tag %u type %d (%s, %s): %zu bytes, SHA-256 %s\n", (unsigned)tag,
-               (int)type, azk_cred_type_nrf_name((int)type), azk_cred_type_description((int)type),
-               info.size, hex);
+        char size[32] = "";
+        if (info.size > 0)
+            snprintf(size, sizeof(size), "%zu bytes, ", info.size);
+        printf("wrote sec_tag %u type %d (%s, %s): %sSHA-256 %s\n", (unsigned)tag, (int)type,
+               azk_cred_type_nrf_name((int)type), azk_cred_type_description((int)type), size,
+               hex);
     }
     azk_cli_print_findings(&d);
     return AZK_EXIT_OK;

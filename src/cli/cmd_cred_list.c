@@ -48,8 +48,12 @@ static void print_row(const struct azk_cred_info *info, const char *hex)
     }
     if (info->type == AZK_CRED_PRIVATE_KEY)
         snprintf(details, sizeof(details), "%s", info->key_type[0] ? info->key_type : "private key");
-    printf("%-10u %d %-13s %6zu  %s  %s\n", (unsigned)info->tag, info->type,
-           azk_cred_type_nrf_name(info->type), info->size, hex, details);
+    /* A modem does not tell how big a key is (it cannot be read): "-". */
+    char size[24] = "-";
+    if (info->size > 0 || info->type != AZK_CRED_PRIVATE_KEY)
+        snprintf(size, sizeof(size), "%zu", info->size);
+    printf("%-10u %d %-13s %6s  %s  %s\n", (unsigned)info->tag, info->type,
+           azk_cred_type_nrf_name(info->type), size, hex, details);
 }
 
 int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char *usage)

@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "azkit/cred_nrf91.h"
 #include "cli/cred_cli.h"
 #include "common/fileio.h"
 
@@ -13,7 +14,7 @@ int azk_cred_cli_open(const struct azk_cli *cli, struct azk_credstore **s)
 {
     struct azk_diag d;
     azk_diag_init(&d);
-    int rc = azk_credstore_open_dir(cli->store_dir, s, &d);
+    int rc = azk_credstore_open(cli->store_dir, s, &d);
     if (rc != 0)
         return azk_cli_fail(cli, rc, &d, "cannot open the credential store");
     azk_cli_print_findings(&d);

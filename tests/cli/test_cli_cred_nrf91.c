@@ -1,0 +1,251 @@
+/*
+ * `azkit --store nrf91:DEVICE cred ...`: the modem backend over a serial line, against the
+ * nRF91 modem simulator on a pseudo-terminal (tests/support/modem_sim.c). The same commands as
+ * the directory store give the same digests (the modem hashes the exact bytes sent), keys are
+ * never read back, writes go offline first, and the modem's refusals arrive as clear errors.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support/test_util.h"
+
+static char g_dir[512];
+static char g_spec[700];
+static char g_log[600];
+static pid_t g_sim;
+
+/* Starts the simulator (extra option may be NULL) and waits for its pty path. */
+static void sim_start(const char *extra)
+{
+    char ready[600];
+    snprintf(ready, sizeof(ready), "%s/sim.ready", g_dir);
+    unlink(ready);
+    snprintf(g_log, sizeof(g_log), "%s/sim.log", g_dir);
+    unlink(g_log);
+    g_sim = fork();
+    assert_true(g_sim >= 0);
+    if (g_sim == 0) {
+        /* Never outlive the test, and never hold ctest's output pipe. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(AZK_MODEM_SIM_BIN, "azk_modem_sim", "--ready-file", ready, "--log", g_log,
+              extra, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && !azk_test_exists(ready); i++)
+        usleep(20000);
+    char *path = azk_test_read(ready, NULL);
+    path[strcspn(path, "\n")] = '\0';
+    snprintf(g_spec, sizeof(g_spec), "nrf91:%s", path);
+    free(path);
+}
+
+static void sim_stop(void)
+{
+    if (g_sim > 0) {
+        kill(g_sim, SIGTERM);
+        waitpid(g_sim, NULL, 0);
+        g_sim = 0;
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    azk_test_mkdtemp(g_dir);
+    azk_test_make_pki(g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_stop();
+    azk_test_rmrf(g_dir);
+    return 0;
+}
+
+/* `azkit --store SPEC ARGS...` */
+static void cred(struct azk_run *r, const char *spec, ...)
+{
+    const char *prefix[] = {"--store", spec, NULL};
+    va_list ap;
+    va_start(ap, spec);
+    azk_run_vlist(r, NULL, prefix, ap);
+    va_end(ap);
+}
+
+static bool log_has(const char *text)
+{
+    char *log = azk_test_read(g_log, NULL);
+    bool found = strstr(log, text) != NULL;
+    free(log);
+    return found;
+}
+
+/* Provision, list, digest, read, delete: as on the directory store. */
+static void test_provision_and_read(void **state)
+{
+    (void)state;
+    sim_start(NULL);
+    const char *chain = azk_path(g_dir, "dev-1.chain.pem"), *key = azk_path(g_dir, "dev-1.key.pem"),
+               *ca = azk_path(g_dir, "root.cert.pem");
+    char dirstore[600];
+    snprintf(dirstore, sizeof(dirstore), "%s/dirstore", g_dir);
+    struct azk_run r, d;
+    cred(&r, g_spec, "cred", "provision", "--sec-tag", "10", "--cert", chain, "--key", key,
+         "--ca", ca, NULL);
+    if (r.status != 0)
+        fail_msg("provision: %s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    cred(&d, dirstore, "cred", "provision", "--sec-tag", "10", "--cert", chain, "--key", key,
+         "--ca", ca, NULL);
+    assert_int_equal(d.status, 0);
+    azk_run_free(&d);
+    /* What went over the line: offline first, LF line endings inside the quotes. */
+    assert_true(log_has("AT+CFUN=4"));
+    assert_true(log_has("AT%CMNG=0,10,0,\"-----BEGIN CERTIFICATE-----\\n"));
+    assert_false(log_has("\\r\\n-----END"));
+
+    /* The listing: the modem's digests equal the directory store's; modem tags left out. */
+    cred(&r, g_spec, "--json", "cred", "list", NULL);
+    cred(&d, dirstore, "--json", "cred", "list", NULL);
+    assert_int_equal(r.status, 0);
+    cJSON *jm = cJSON_Parse(r.out), *jd = cJSON_Parse(d.out);
+    assert_non_null(jm);
+    assert_non_null(jd);
+    char *sm = cJSON_PrintUnformatted(cJSON_GetObjectItem(jm, "credentials"));
+    assert_null(strstr(sm, "4294967292"));
+    for (int type = 0; type < 3; type++) {
+        struct azk_run a, b;
+        char t[4];
+        snprintf(t, sizeof(t), "%d", type);
+        cred(&a, g_spec, "cred", "digest", "10", t, NULL);
+        cred(&b, dirstore, "cred", "digest", "10", t, NULL);
+        assert_int_equal(a.status, 0);
+        assert_string_equal(a.out, b.out);
+        azk_run_free(&a);
+        azk_run_free(&b);
+    }
+    free(sm);
+    cJSON_Delete(jm);
+    cJSON_Delete(jd);
+    azk_run_free(&r);
+    azk_run_free(&d);
+
+    /* Reading back: certificates yes (the same bytes), the key never. */
+    cred(&r, g_spec, "cred", "read", "10", "ca", NULL);
+    cred(&d, dirstore, "cred", "read", "10", "ca", NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, d.out);
+    azk_run_free(&r);
+    azk_run_free(&d);
+    cred(&r, g_spec, "cred", "read", "10", "key", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "private keys cannot be read back"));
+    azk_run_free(&r);
+
+    /* Delete, and it is gone. */
+    cred(&r, g_spec, "cred", "delete", "10", "ca", NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "exists", "10", "ca", NULL);
+    assert_int_equal(r.status, 1); /* exit 1: it does not exist */
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* A modem that is online: with `,online` (keep it so) the write is refused -EPERM; without,
+ * the backend takes it offline first and the write succeeds. */
+static void test_online_modem(void **state)
+{
+    (void)state;
+    sim_start("--online");
+    const char *ca = azk_path(g_dir, "root.cert.pem");
+    char spec[800];
+    snprintf(spec, sizeof(spec), "%s,online", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "write", "20", "ca", ca, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "ot permitted"));
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "write", "20", "ca", ca, NULL);
+    if (r.status != 0)
+        fail_msg("%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* A credential too large for one AT command is refused before anything is sent. */
+static void test_too_large(void **state)
+{
+    (void)state;
+    sim_start(NULL);
+    /* Ten copies of a root certificate: well over 4096 bytes of PEM. */
+    char *one = azk_test_read(azk_path(g_dir, "root.cert.pem"), NULL);
+    size_t n = strlen(one);
+    char *five = malloc(10 * n + 1);
+    for (int i = 0; i < 10; i++)
+        memcpy(five + (size_t)i * n, one, n);
+    five[10 * n] = '\0';
+    char big[600];
+    snprintf(big, sizeof(big), "%s/big.pem", g_dir);
+    azk_test_write(big, five, 10 * n);
+    free(one);
+    free(five);
+    struct azk_run r;
+    cred(&r, g_spec, "cred", "write", "30", "ca", big, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "4096"));
+    assert_false(log_has("AT%CMNG=0,30"));
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* Something that is not a modem: a clear error, fast. */
+static void test_not_a_modem(void **state)
+{
+    (void)state;
+    char f[600], spec[700];
+    snprintf(f, sizeof(f), "%s/not-a-tty", g_dir);
+    azk_test_write(f, "", 0);
+    snprintf(spec, sizeof(spec), "nrf91:%s", f);
+    struct azk_run r;
+    cred(&r, spec, "cred", "list", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "does not answer AT commands"));
+    azk_run_free(&r);
+    cred(&r, "nrf91:/nonexistent/ttyACM9", "cred", "list", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "cannot open /nonexistent/ttyACM9"));
+    azk_run_free(&r);
+    cred(&r, "nrf91:/dev/null,speed=9", "cred", "list", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "unknown store option 'speed=9'"));
+    azk_run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provision_and_read),
+        cmocka_unit_test(test_online_modem),
+        cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_not_a_modem),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

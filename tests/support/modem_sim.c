@@ -1,0 +1,525 @@
+/* azk_modem_sim: an nRF91 modem's AT interface on a pseudo-terminal, for tests of the
+ * credential backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
+ *
+ * What it emulates (facts from /work/shared/reference/nrf91-cmng.md):
+ *  - Line discipline of NCS AT Host (section 4): a '"' toggles "inside quotes"; CR or LF outside
+ *    quotes ends a command (AT Host defaults to CR only; we accept CR, LF and CRLF, ignoring
+ *    empty commands), CR/LF inside quotes are content. The command text (counted whole) is
+ *    limited to CONFIG_AT_HOST_CMD_MAX_LEN, default 4096 (--at-buffer); longer -> ERROR. The
+ *    command reaches the modem as a C string ("%s"), so it ends at a NUL byte. No echo.
+ *  - Final results OK / ERROR / "+CME ERROR: <n>" with AT+CMEE (section 1.6); unknown commands
+ *    and over-long lines are plain ERROR.
+ *  - %CMNG (section 1): write / list / read / delete with <sec_tag>,<type> unique pairs,
+ *    SHA-256 of the exact stored bytes in uppercase hex (1.4), content stored verbatim with
+ *    CR/LF (1.4), write/delete refused with 518 in CFUN 1, 2, 21 (1.5), 513 not found, 514 no
+ *    access (type-2 reads, tags above 2147483647: 1.2, 1.4), 515 full, 527 invalid content.
+ *    A modem-reserved item at tag 4294967292 is pre-loaded (1.2) so clients must skip it.
+ *  - AT+CGSN / AT+CGMR / AT+CFUN as the host tools use them (sections 2.2, 3).
+ * Usage: azk_modem_sim --ready-file F [--log F] [--online] [--at-buffer N] [--no-cmee-default]
+ * The slave path is written to F (F.tmp, then rename) once ready; serves until SIGTERM/SIGINT,
+ * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#define MAX_ITEMS 64
+#define TAG_USER_MAX 2147483647u
+#define RESERVED_TAG 4294967292u
+#define OUTQ_MAX (4u << 20)
+#define ERR_PLAIN (-1)
+
+struct item {
+    uint32_t tag;
+    uint32_t type;
+    char *data;
+    size_t len;
+};
+
+static struct item items[MAX_ITEMS];
+static size_t n_items;
+static unsigned cfun = 4;
+static int cmee = 1;
+static int master_fd = -1, log_fd = -1;
+static char *outq;
+static size_t outq_len, outq_cap;
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int out(const char *s, size_t n)
+{
+    if (outq_len + n > OUTQ_MAX)
+        return 0; /* nobody reads: drop, like bytes sent to a closed serial port */
+    if (outq_len + n > outq_cap) {
+        size_t cap = outq_cap ? outq_cap : 4096;
+        while (cap < outq_len + n)
+            cap *= 2;
+        char *p = realloc(outq, cap);
+        if (p == NULL)
+            return 0;
+        outq = p;
+        outq_cap = cap;
+    }
+    memcpy(outq + outq_len, s, n);
+    outq_len += n;
+    return 0;
+}
+
+static int outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int outf(const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return n > 0 ? out(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) : 0;
+}
+
+static int ok(void) { return out("OK\r\n", 4); }
+
+/* cme < 0: plain ERROR whatever CMEE says. */
+static int error(int cme)
+{
+    return cme >= 0 && cmee ? outf("+CME ERROR: %d\r\n", cme) : out("ERROR\r\n", 7);
+}
+
+static void flush_out(void)
+{
+    while (outq_len > 0) {
+        ssize_t n = write(master_fd, outq, outq_len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                outq_len = 0; /* EIO etc.: the bytes are lost */
+            return;
+        }
+        memmove(outq, outq + n, outq_len - (size_t)n);
+        outq_len -= (size_t)n;
+    }
+}
+
+static void log_command(const char *cmd, size_t len, bool overlong)
+{
+    if (log_fd < 0)
+        return;
+    char *line = malloc(len * 4 + 64), *p = line;
+    if (line == NULL)
+        return;
+    if (overlong)
+        p += sprintf(p, "[over-long command: %zu bytes discarded]", len);
+    for (size_t i = 0; !overlong && i < len; i++) {
+        unsigned char c = (unsigned char)cmd[i];
+        if (c == '\r')
+            p += sprintf(p, "\\r");
+        else if (c == '\n')
+            p += sprintf(p, "\\n");
+        else if (c < 0x20 || c == 0x7f)
+            p += sprintf(p, "\\x%02x", c);
+        else
+            *p++ = (char)c;
+    }
+    *p++ = '\n';
+    if (write(log_fd, line, (size_t)(p - line)) < 0)
+        perror("azk_modem_sim: log");
+    free(line);
+}
+
+static void sha256_hex(const char *data, size_t len, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+        memset(md, 0, 32);
+    for (unsigned i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02X", md[i]);
+}
+
+static struct item *find(uint32_t tag, uint32_t type)
+{
+    for (size_t i = 0; i < n_items; i++)
+        if (items[i].tag == tag && items[i].type == type)
+            return &items[i];
+    return NULL;
+}
+
+/* Stores a copy; keeps items sorted by (tag, type). Returns the CME code or 0. */
+static int store(uint32_t tag, uint32_t type, const char *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return 515;
+    memcpy(copy, data, len);
+    struct item *it = find(tag, type);
+    if (it != NULL) {
+        free(it->data);
+        it->data = copy;
+        it->len = len;
+        return 0;
+    }
+    if (n_items == MAX_ITEMS) {
+        free(copy);
+        return 515;
+    }
+    uint64_t key = (uint64_t)tag << 32 | type;
+    size_t i = n_items;
+    for (; i > 0 && ((uint64_t)items[i - 1].tag << 32 | items[i - 1].type) > key; i--)
+        items[i] = items[i - 1];
+    items[i] = (struct item){tag, type, copy, len};
+    n_items++;
+    return 0;
+}
+
+/* Parses an unsigned decimal <= UINT32_MAX with optional spaces around it. */
+static bool parse_u32(const char **pp, uint32_t *v)
+{
+    const char *p = *pp;
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > UINT32_MAX)
+            return false;
+    }
+    while (*p == ' ')
+        p++;
+    *pp = p;
+    *v = (uint32_t)n;
+    return true;
+}
+
+/* ",<u32>" if present: 1 parsed, 0 absent (end of string), -1 malformed. */
+static int next_u32(const char **pp, uint32_t *v)
+{
+    if (**pp == '\0')
+        return 0;
+    if (**pp != ',')
+        return -1;
+    (*pp)++;
+    return parse_u32(pp, v) ? 1 : -1;
+}
+
+static bool content_valid(uint32_t type, const char *c, size_t len)
+{
+    if (type <= 1)
+        return memmem(c, len, "-----BEGIN CERTIFICATE-----", 27) != NULL;
+    if (type == 2)
+        return memmem(c, len, "-----BEGIN", 10) != NULL &&
+               memmem(c, len, "PRIVATE KEY-----", 16) != NULL;
+    for (size_t i = 0; type == 3 && i < len; i++)
+        if (!isxdigit((unsigned char)c[i]))
+            return false;
+    return true;
+}
+
+static bool cfun_active(void) { return cfun == 1 || cfun == 2 || cfun == 21; }
+
+/* p points after "AT%CMNG=". */
+static int cmd_cmng(const char *p)
+{
+    uint32_t op, tag = 0, type = 0;
+    if (!parse_u32(&p, &op) || op > 3)
+        return error(50);
+    int has_tag = next_u32(&p, &tag);
+    if (has_tag < 0)
+        return error(50);
+    int has_type = has_tag ? next_u32(&p, &type) : 0;
+    if (has_type < 0)
+        return error(50);
+    if (op == 1) { /* list */
+        if (*p != '\0')
+            return error(50);
+        for (size_t i = 0; i < n_items; i++) {
+            const struct item *it = &items[i];
+            if ((has_tag && it->tag != tag) || (has_type && it->type != type))
+                continue;
+            char sha[65];
+            sha256_hex(it->data, it->len, sha);
+            outf("%%CMNG: %u,%u,\"%s\"\r\n", (unsigned)it->tag, (unsigned)it->type, sha);
+        }
+        return ok();
+    }
+    if (!has_type)
+        return error(50);
+    if (op == 2 || op == 3) {
+        if (*p != '\0')
+            return error(50);
+        if (op == 3 && cfun_active())
+            return error(518);
+        if ((op == 2 && type == 2) || (op == 3 && tag > TAG_USER_MAX))
+            return error(514);
+        struct item *it = find(tag, type);
+        if (it == NULL)
+            return error(513);
+        if (op == 3) {
+            free(it->data);
+            n_items--;
+            memmove(it, it + 1, (size_t)(&items[n_items] - it) * sizeof(*it));
+            return ok();
+        }
+        char sha[65];
+        sha256_hex(it->data, it->len, sha);
+        outf("%%CMNG: %u,%u,\"%s\",\"", (unsigned)tag, (unsigned)type, sha);
+        out(it->data, it->len);
+        out("\"\r\n", 3);
+        return ok();
+    }
+    /* write: ,"<content>"[,"<passwd>"] */
+    if (*p != ',' || type > 4)
+        return error(50);
+    for (p++; *p == ' '; p++)
+        ;
+    if (*p != '"')
+        return error(50);
+    const char *content = p + 1, *end = strchr(content, '"');
+    if (end == NULL || end == content)
+        return error(50);
+    size_t clen = (size_t)(end - content);
+    for (p = end + 1; *p == ' '; p++)
+        ;
+    if (*p == ',') { /* PKCS#8 password: quoted, at most 32 characters */
+        for (p++; *p == ' '; p++)
+            ;
+        const char *pw_end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (pw_end == NULL || pw_end - (p + 1) > 32)
+            return error(50);
+        for (p = pw_end + 1; *p == ' '; p++)
+            ;
+    }
+    if (*p != '\0')
+        return error(50);
+    if (cfun_active())
+        return error(518);
+    if (tag > TAG_USER_MAX)
+        return error(514);
+    if (!content_valid(type, content, clen))
+        return error(527);
+    int rc = store(tag, type, content, clen);
+    return rc ? error(rc) : ok();
+}
+
+/* `s` (after "AT") is the command `name` followed by `suffix`: the rest after the suffix, which
+ * must be empty unless the suffix is "=". NULL when it is not that command. */
+static const char *match(const char *s, const char *name, const char *suffix)
+{
+    size_t n = strlen(name), m = strlen(suffix);
+    if (strncasecmp(s, name, n) != 0 || strncmp(s + n, suffix, m) != 0)
+        return NULL;
+    return strcmp(suffix, "=") == 0 || s[n + m] == '\0' ? s + n + m : NULL;
+}
+
+static int handle_command(const char *cmd)
+{
+    const char *a;
+    uint32_t v;
+    if (strncasecmp(cmd, "AT", 2) != 0)
+        return error(ERR_PLAIN);
+    cmd += 2;
+    if (*cmd == '\0')
+        return ok();
+    if (match(cmd, "+CGSN", "") || match(cmd, "+CGSN", "=0"))
+        return out("352656100000001\r\nOK\r\n", 21);
+    if (match(cmd, "+CGSN", "=1"))
+        return out("+CGSN: \"352656100000001\"\r\nOK\r\n", 30);
+    if (match(cmd, "+CGMR", ""))
+        return out("mfw_nrf9160_1.3.5\r\nOK\r\n", 23);
+    if (match(cmd, "+CFUN", "?"))
+        return outf("+CFUN: %u\r\nOK\r\n", cfun);
+    if ((a = match(cmd, "+CFUN", "=")) != NULL) {
+        static const unsigned modes[] = {0, 1, 2, 4, 20, 21, 30, 31, 40, 41, 44};
+        if (!parse_u32(&a, &v) || *a != '\0')
+            return error(50);
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+            if (modes[i] == v) {
+                cfun = v;
+                return ok();
+            }
+        return error(50);
+    }
+    if (match(cmd, "+CMEE", "?"))
+        return outf("+CMEE: %d\r\nOK\r\n", cmee);
+    if ((a = match(cmd, "+CMEE", "=")) != NULL) {
+        if (!parse_u32(&a, &v) || *a != '\0' || v > 1)
+            return error(50);
+        cmee = (int)v;
+        return ok();
+    }
+    if ((a = match(cmd, "%CMNG", "=")) != NULL)
+        return cmd_cmng(a);
+    return error(ERR_PLAIN);
+}
+
+/* AT Host line discipline. */
+static char *cmd_buf;
+static size_t cmd_len, cmd_total, at_buffer = 4096;
+static bool in_quotes;
+
+static void feed(char c)
+{
+    if (!in_quotes && (c == '\r' || c == '\n')) {
+        if (cmd_total > at_buffer) {
+            log_command(cmd_buf, cmd_total, true);
+            error(ERR_PLAIN);
+        } else if (cmd_total > 0) {
+            log_command(cmd_buf, cmd_len, false);
+            cmd_buf[cmd_len] = '\0'; /* the modem gets it as "%s": it ends at a NUL */
+            handle_command(cmd_buf);
+        }
+        cmd_len = cmd_total = 0;
+        return;
+    }
+    if (c == '"')
+        in_quotes = !in_quotes;
+    if (cmd_len < at_buffer)
+        cmd_buf[cmd_len++] = c;
+    cmd_total++;
+}
+
+static int write_ready_file(const char *path, const char *content)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    bool good = fputs(content, f) >= 0;
+    if (fclose(f) != 0 || !good)
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    const char *ready = NULL, *log_path = NULL;
+    bool bad = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ready-file") == 0 && i + 1 < argc)
+            ready = argv[++i];
+        else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
+            log_path = argv[++i];
+        else if (strcmp(argv[i], "--online") == 0)
+            cfun = 1;
+        else if (strcmp(argv[i], "--no-cmee-default") == 0)
+            cmee = 0;
+        else if (strcmp(argv[i], "--at-buffer") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            at_buffer = n;
+            if (*end != '\0' || n < 2 || n > (1ul << 24))
+                bad = true;
+        } else {
+            bad = true;
+        }
+    }
+    if (ready == NULL || bad) {
+        fprintf(stderr, "usage: %s --ready-file F [--log F] [--online] [--at-buffer N] "
+                        "[--no-cmee-default]\n", argv[0]);
+        return 2;
+    }
+    static const char reserved[] = "-----BEGIN CERTIFICATE-----\nMODEMRESERVEDFAKE\n"
+                                   "-----END CERTIFICATE-----";
+    cmd_buf = malloc(at_buffer + 1);
+    if (cmd_buf == NULL || store(RESERVED_TAG, 0, reserved, sizeof(reserved) - 1) != 0)
+        return 1;
+    if (log_path != NULL &&
+        (log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+        perror(log_path);
+        return 1;
+    }
+    char slave_path[256];
+    int slave_fd = -1;
+    struct termios tio;
+    master_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master_fd < 0 || grantpt(master_fd) != 0 || unlockpt(master_fd) != 0 ||
+        ptsname_r(master_fd, slave_path, sizeof(slave_path)) != 0 ||
+        (slave_fd = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+        tcgetattr(slave_fd, &tio) != 0) {
+        perror("azk_modem_sim: pty");
+        return 1;
+    }
+    /* Our own slave fd keeps the pty alive while clients close and reopen it. */
+    cfmakeraw(&tio);
+    if (tcsetattr(slave_fd, TCSANOW, &tio) != 0 ||
+        fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK) != 0) {
+        perror("azk_modem_sim: pty setup");
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    struct stat st;
+    bool watch_stdin = fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    if (write_ready_file(ready, slave_path) != 0) {
+        perror(ready);
+        return 1;
+    }
+    while (!stop_flag) {
+        struct pollfd pfd[2] = {{master_fd, (short)(POLLIN | (outq_len ? POLLOUT : 0)), 0},
+                                {0, POLLIN, 0}};
+        int n = ppoll(pfd, watch_stdin ? 2 : 1, NULL, &orig);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("azk_modem_sim: poll");
+            break;
+        }
+        if (watch_stdin && pfd[1].revents) {
+            char junk[256];
+            ssize_t r = read(0, junk, sizeof(junk));
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+                break;
+        }
+        if (pfd[0].revents & POLLIN) {
+            char buf[4096];
+            ssize_t r = read(master_fd, buf, sizeof(buf));
+            for (ssize_t i = 0; i < r; i++)
+                feed(buf[i]);
+        } else if (pfd[0].revents & (POLLHUP | POLLERR)) {
+            /* Hang-up without data (should not happen while we hold the slave): no busy loop. */
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        flush_out();
+    }
+    for (size_t i = 0; i < n_items; i++)
+        free(items[i].data);
+    free(cmd_buf);
+    free(outq);
+    close(slave_fd);
+    close(master_fd);
+    if (log_fd >= 0)
+        close(log_fd);
+    return 0;
+}
