@@ -2,6 +2,7 @@
 #ifndef AZK_CLI_H
 #define AZK_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include <cjson/cJSON.h>
@@ -23,6 +24,7 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_pki(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_run(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv);
+int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv);
 
 /* True when argv holds -h or --help (before a "--"). */
 bool azk_cli_wants_help(int argc, char **argv);
@@ -44,6 +46,10 @@ int azk_cli_fail(const struct azk_cli *cli, int rc, const struct azk_diag *d, co
 /* Reports a usage error ("azkit: <msg>" and the usage text on stderr) and returns
  * AZK_EXIT_USAGE. */
 int azk_cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Installs SIGINT/SIGTERM handlers that set the returned flag (long-running commands stop
+ * cleanly on it). */
+volatile sig_atomic_t *azk_cli_stop_flag(void);
 
 /* Parses an int option value strictly; returns false on junk. */
 bool azk_cli_parse_int(const char *s, long min, long max, long *out);

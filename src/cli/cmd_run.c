@@ -54,13 +54,6 @@ static const struct option opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 struct run {
     const struct azk_cli *cli;
@@ -409,14 +402,10 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     struct azk_posix_opts po = {
         .tls = tls,
         .connect_address = dv.addr,
-        .stop = &g_stop,
+        .stop = azk_cli_stop_flag(),
         .on_turn = on_turn,
         .ctx = &r,
         .trusted_cas = r.tls.ca_subjects,

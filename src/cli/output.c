@@ -105,3 +105,21 @@ bool azk_cli_parse_int(const char *s, long min, long max, long *out)
     *out = v;
     return true;
 }
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+volatile sig_atomic_t *azk_cli_stop_flag(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &stop_flag;
+}

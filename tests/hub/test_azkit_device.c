@@ -458,6 +458,88 @@ static void test_doctor_human_output(void **state)
     azk_run_free(&r);
 }
 
+/* ---- azkit fleet -------------------------------------------------------------------------- */
+
+static cJSON *fleet(int *status, ...)
+{
+    char issuer[700];
+    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
+    const char *prefix[] = {"--json", "fleet", "--id-scope", g_scope, "--dps-host", g_dps,
+                            "--trust", hub.ca, NULL};
+    struct azk_run r;
+    va_list ap;
+    va_start(ap, status);
+    azk_run_vlist(&r, NULL, prefix, ap);
+    va_end(ap);
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.out);
+    if (j == NULL)
+        fail_msg("fleet: not JSON:\n%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    return j;
+}
+
+static int num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsNumber(v))
+        fail_msg("'%s' is not a number", name);
+    return v->valueint;
+}
+
+/* Forty devices with their own certificates from the enrolled intermediate: all register,
+ * connect, and get their messages acknowledged; the hub has them and their telemetry. */
+static void test_fleet(void **state)
+{
+    (void)state;
+    char issuer[700];
+    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
+    int st;
+    cJSON *j = fleet(&st, "--issuer", issuer, "--count", "40", "--messages", "2", "--interval",
+                     "100", "--prefix", "fl-", NULL);
+    assert_int_equal(st, 0);
+    assert_int_equal(num(j, "devices"), 40);
+    assert_int_equal(num(j, "registered"), 40);
+    assert_int_equal(num(j, "connected"), 40);
+    assert_int_equal(num(j, "failed"), 0);
+    assert_int_equal(num(j, "acked"), 80);
+    assert_true(num(j, "allConnectedMs") > 0);
+    cJSON_Delete(j);
+    cJSON *t = test_hub_admin(&hub, 0, "telemetry", "--device", "fl-17", NULL);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(t, "records")), 2);
+    cJSON_Delete(t);
+    cJSON *dev = test_hub_admin(&hub, 0, "device", "show", "fl-39", NULL);
+    char *text = cJSON_PrintUnformatted(dev);
+    assert_non_null(strstr(text, "selfSigned"));
+    free(text);
+    cJSON_Delete(dev);
+
+    /* Issued by the root, which no group holds: every device is refused, and the first
+     * failure says how. */
+    char root[700];
+    snprintf(root, sizeof(root), "%s/root", g_dir);
+    j = fleet(&st, "--issuer", root, "--count", "5", "--prefix", "bad-", NULL);
+    assert_int_equal(st, 1);
+    assert_int_equal(num(j, "failed"), 5);
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "firstFailure")->valuestring,
+                           "dps-unauthorized"));
+    cJSON_Delete(j);
+
+    /* Usage: no issuer; an issuer that is not a CA pair. */
+    struct azk_run r;
+    const char *argv[] = {"fleet", "--id-scope", g_scope, NULL};
+    azk_run(&r, NULL, argv);
+    assert_int_equal(r.status, 2);
+    azk_run_free(&r);
+    char nothing[700];
+    snprintf(nothing, sizeof(nothing), "%s/nothing", g_dir);
+    const char *argv2[] = {"fleet", "--id-scope", g_scope, "--issuer", nothing, NULL};
+    azk_run(&r, NULL, argv2);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "cannot use"));
+    azk_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_doctor_good),
         cmocka_unit_test(test_doctor_mistakes),
         cmocka_unit_test(test_doctor_human_output),
+        cmocka_unit_test(test_fleet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,233 @@
+/* azkit fleet: many devices in one process against DPS / IoT Hub (a load and soak tool), each
+ * with its own certificate issued on the fly by a CA enrolled as a DPS enrollment group. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "azkit/cred_provision.h"
+#include "azkit/fleet.h"
+#include "cli/cli.h"
+#include "common/fileio.h"
+
+static const char usage[] =
+    "usage: azkit fleet --issuer PREFIX (--id-scope S [--dps-host H[:P]] | --hub H[:P])\n"
+    "                   [--count N] [--prefix P] [--first N] [--rate N] [--messages N]\n"
+    "                   [--interval MS] [--qos 0|1] [--duration S] [--trust FILE]...\n"
+    "                   [--connect-address A] [--json]\n"
+    "Runs N devices in one process: each gets a key and a certificate (CN = its id) issued by\n"
+    "the CA PREFIX.cert.pem / PREFIX.key.pem (enroll that CA as a DPS enrollment group), sends\n"
+    "the leaf and the CA, registers through DPS (or connects to --hub), sends telemetry.\n"
+    "\n"
+    "  --count N        devices (default 100, at most 100000)\n"
+    "  --prefix P       device ids P0, P1, ... (default fleet-); --first N starts there\n"
+    "  --rate N         devices started per second (default 200)\n"
+    "  --messages N     telemetry messages per device (default 1); --interval MS between them\n"
+    "  --qos 0|1        default 1 (done when every message is acknowledged)\n"
+    "  --duration S     stop after S seconds (default: when every device is done)\n"
+    "  --trust FILE     CA certificates to trust (repeatable; default Azure's roots)\n"
+    "exit status: 0 no device failed, 1 some failed (the first failure is printed), 2 usage\n";
+
+enum { O_ISSUER = 1000, O_SCOPE, O_DPS, O_HUB, O_COUNT, O_PREFIX, O_FIRST, O_RATE, O_MSGS,
+       O_INTERVAL, O_QOS, O_DURATION, O_TRUST, O_ADDR };
+
+static const struct option opts[] = {
+    {"issuer", required_argument, NULL, O_ISSUER},
+    {"id-scope", required_argument, NULL, O_SCOPE},
+    {"dps-host", required_argument, NULL, O_DPS},
+    {"hub", required_argument, NULL, O_HUB},
+    {"count", required_argument, NULL, O_COUNT},
+    {"prefix", required_argument, NULL, O_PREFIX},
+    {"first", required_argument, NULL, O_FIRST},
+    {"rate", required_argument, NULL, O_RATE},
+    {"messages", required_argument, NULL, O_MSGS},
+    {"interval", required_argument, NULL, O_INTERVAL},
+    {"qos", required_argument, NULL, O_QOS},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"trust", required_argument, NULL, O_TRUST},
+    {"connect-address", required_argument, NULL, O_ADDR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The file's text (heap), or NULL. */
+static char *read_file(const char *path, size_t *len)
+{
+    char *text = NULL;
+    return azk_file_read_all(path, &text, len) == 0 ? text : NULL;
+}
+
+static void progress(void *ctx, const struct azk_fleet_stats *s)
+{
+    const struct azk_cli *cli = ctx;
+    if (cli->json)
+        return;
+    fprintf(stderr, "[%6.1fs] started %zu/%zu  registered %zu  connected %zu  failed %zu  "
+            "sent %llu  acked %llu\n", (double)s->elapsed_ms / 1000.0, s->started, s->devices,
+            s->registered, s->connected, s->failed, (unsigned long long)s->sent,
+            (unsigned long long)s->acked);
+}
+
+static int add_trust(SSL_CTX *ctx, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    int n = 0;
+    X509 *x;
+    while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x);
+        X509_free(x);
+        n++;
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return n;
+}
+
+int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
+{
+    struct azk_fleet_opts o = {.count = 100, .messages = 1, .qos = 1};
+    const char *issuer = NULL, *trust[8];
+    size_t ntrust = 0;
+    long v;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'h': fputs(usage, stdout); return AZK_EXIT_OK;
+        case O_ISSUER: issuer = optarg; break;
+        case O_SCOPE: o.id_scope = optarg; break;
+        case O_DPS: o.dps_host = optarg; break;
+        case O_HUB: o.hub_host = optarg; break;
+        case O_PREFIX: o.id_prefix = optarg; break;
+        case O_ADDR: o.connect_address = optarg; break;
+        case O_TRUST:
+            if (ntrust == 8)
+                return azk_cli_usage(usage, "at most 8 --trust files");
+            trust[ntrust++] = optarg;
+            break;
+        case O_COUNT:
+        case O_FIRST:
+        case O_RATE:
+        case O_MSGS:
+        case O_INTERVAL:
+        case O_QOS:
+        case O_DURATION: {
+            long max = ch == O_COUNT ? 100000 : ch == O_QOS ? 1 : 100000000;
+            if (!azk_cli_parse_int(optarg, ch == O_COUNT || ch == O_RATE ? 1 : 0, max, &v))
+                return azk_cli_usage(usage, "%s needs a number (0..%ld)", argv[optind - 1], max);
+            if (ch == O_COUNT) o.count = (size_t)v;
+            if (ch == O_FIRST) o.first_index = (size_t)v;
+            if (ch == O_RATE) o.rate = (uint32_t)v;
+            if (ch == O_MSGS) o.messages = (uint32_t)v;
+            if (ch == O_INTERVAL) o.interval_ms = (uint32_t)v;
+            if (ch == O_QOS) o.qos = (int)v;
+            if (ch == O_DURATION) o.duration_s = (uint32_t)v;
+            break;
+        }
+        default:
+            return azk_cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    if (issuer == NULL)
+        return azk_cli_usage(usage, "--issuer PREFIX is needed (the CA that issues the devices' "
+                             "certificates: PREFIX.cert.pem and PREFIX.key.pem)");
+    if ((o.id_scope == NULL) == (o.hub_host == NULL))
+        return azk_cli_usage(usage, "give --id-scope (DPS) or --hub");
+
+    /* The issuing CA. */
+    char path[4096];
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s.cert.pem", issuer);
+    char *cert_pem = read_file(path, &len);
+    BIO *b = cert_pem ? BIO_new_mem_buf(cert_pem, (int)len) : NULL;
+    X509 *ca = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    free(cert_pem);
+    snprintf(path, sizeof(path), "%s.key.pem", issuer);
+    char *key_pem = read_file(path, &len);
+    b = key_pem ? BIO_new_mem_buf(key_pem, (int)len) : NULL;
+    EVP_PKEY *ca_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"") : NULL;
+    BIO_free(b);
+    if (key_pem)
+        OPENSSL_cleanse(key_pem, len);
+    free(key_pem);
+    ERR_clear_error();
+    if (ca == NULL || ca_key == NULL || X509_check_private_key(ca, ca_key) != 1) {
+        X509_free(ca);
+        EVP_PKEY_free(ca_key);
+        return azk_cli_fail(cli, -EINVAL, NULL, "cannot use %s.cert.pem / %s.key.pem as the "
+                            "issuing CA (missing, not PEM, or not a pair; `azkit pki "
+                            "intermediate --out PREFIX` makes one)", issuer, issuer);
+    }
+    SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+    SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
+    for (size_t i = 0; i < ntrust; i++) {
+        char *pem = read_file(trust[i], &len);
+        int n = pem ? add_trust(tls, pem, len) : 0;
+        free(pem);
+        if (n == 0) {
+            SSL_CTX_free(tls);
+            X509_free(ca);
+            EVP_PKEY_free(ca_key);
+            return azk_cli_fail(cli, -EINVAL, NULL, "--trust %s: no PEM certificate in it",
+                                trust[i]);
+        }
+    }
+    if (ntrust == 0)
+        for (int r = AZK_ROOT_DIGICERT_G2; r <= AZK_ROOT_MICROSOFT_RSA_2017; r++)
+            add_trust(tls, azk_azure_root(r)->pem, strlen(azk_azure_root(r)->pem));
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    sk_X509_push(chain, ca);
+    o.tls = tls;
+    o.issuer = ca;
+    o.issuer_key = ca_key;
+    o.chain = chain;
+    o.progress = progress;
+    o.ctx = (void *)cli;
+    o.stop = azk_cli_stop_flag();
+    struct azk_fleet_stats st;
+    int rc = azk_fleet_run(&o, &st);
+    sk_X509_free(chain);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    SSL_CTX_free(tls);
+    if (rc != 0)
+        return azk_cli_fail(cli, rc, NULL, "cannot run the fleet%s",
+                            rc == -EMFILE ? " (raise `ulimit -n`: one socket per device)" : "");
+    if (cli->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "devices", (double)st.devices);
+        cJSON_AddNumberToObject(j, "registered", (double)st.registered);
+        cJSON_AddNumberToObject(j, "connected", (double)st.ever_connected);
+        cJSON_AddNumberToObject(j, "failed", (double)st.failed);
+        cJSON_AddNumberToObject(j, "reconnects", (double)st.reconnects);
+        cJSON_AddNumberToObject(j, "sent", (double)st.sent);
+        cJSON_AddNumberToObject(j, "acked", (double)st.acked);
+        cJSON_AddNumberToObject(j, "elapsedMs", (double)st.elapsed_ms);
+        cJSON_AddNumberToObject(j, "allConnectedMs", (double)st.all_connected_ms);
+        if (st.first_failure[0])
+            cJSON_AddStringToObject(j, "firstFailure", st.first_failure);
+        azk_cli_json_emit(j);
+    } else {
+        printf("fleet: %zu devices: %zu registered, %zu connected, %zu failed; %llu messages "
+               "sent, %llu acknowledged; %.1f s%s\n", st.devices, st.registered,
+               st.ever_connected, st.failed, (unsigned long long)st.sent,
+               (unsigned long long)st.acked, (double)st.elapsed_ms / 1000.0,
+               st.all_connected_ms ? "" : " (not all connected)");
+        if (st.all_connected_ms)
+            printf("all devices connected after %.1f s\n", (double)st.all_connected_ms / 1000.0);
+        if (st.first_failure[0])
+            printf("first failure: %s\n", st.first_failure);
+    }
+    return st.failed ? AZK_EXIT_FAIL : AZK_EXIT_OK;
+}

@@ -1,0 +1,490 @@
+/* Many device clients in one process (azkit/fleet.h): one epoll loop, non-blocking TCP and
+ * TLS, a certificate per device issued on the fly. Each device is the same sans-I/O client
+ * `azkit run` uses; only the driver differs. */
+#include "azkit/fleet.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "azkit/client.h"
+#include "azkit/client_posix.h"
+#include "port/explain.h"
+
+#define MAX_DEVICES 100000u
+
+enum phase { P_IDLE = 0, P_CONNECTING, P_HANDSHAKE, P_UP };
+
+struct dev {
+    struct fleet *f;
+    size_t index;
+    char id[AZK_CLIENT_ID_MAX + 1];
+    struct azk_client c;
+    uint8_t *work;
+    X509 *cert;
+    EVP_PKEY *key;
+    int fd;
+    SSL *ssl;
+    enum phase phase;
+    bool started, registered, connected, ever_connected, failed;
+    uint64_t next_send, handshake_deadline;
+    uint32_t sent, acked;
+    char host[AZK_CLIENT_HOST_MAX + 1];
+};
+
+struct fleet {
+    const struct azk_fleet_opts *o;
+    struct azk_fleet_stats st;
+    struct dev *devs;
+    int ep;
+    char addr_host[AZK_CLIENT_HOST_MAX + 8]; /* host:port of the cached address */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+};
+
+/* ---- credentials ------------------------------------------------------------------------ */
+
+/* A P-256 key and a certificate for `cn`, issued by the fleet's CA: what `azkit pki device`
+ * makes (clientAuth, CA:FALSE), in memory. */
+static int issue(const struct azk_fleet_opts *o, const char *cn, X509 **cert, EVP_PKEY **key)
+{
+    *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    if (*key == NULL || x == NULL) {
+        X509_free(x);
+        return -ENOMEM;
+    }
+    unsigned char serial[16];
+    RAND_bytes(serial, sizeof(serial));
+    serial[0] &= 0x7f;
+    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    X509_set_version(x, 2);
+    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+    BN_free(bn);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(o->issuer));
+    X509_set_pubkey(x, *key);
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, o->issuer, x, NULL, NULL, 0);
+    static const char *const ext[][2] = {{"basicConstraints", "critical,CA:FALSE"},
+                                         {"keyUsage", "critical,digitalSignature"},
+                                         {"extendedKeyUsage", "clientAuth"},
+                                         {"subjectKeyIdentifier", "hash"},
+                                         {"authorityKeyIdentifier", "keyid"}};
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        X509_EXTENSION *e = X509V3_EXT_nconf(NULL, &v3, ext[i][0], ext[i][1]);
+        if (e == NULL || X509_add_ext(x, e, -1) != 1) {
+            X509_EXTENSION_free(e);
+            X509_free(x);
+            return -EINVAL;
+        }
+        X509_EXTENSION_free(e);
+    }
+    if (X509_sign(x, o->issuer_key, EVP_sha256()) <= 0) {
+        X509_free(x);
+        return -EINVAL;
+    }
+    *cert = x;
+    return 0;
+}
+
+/* ---- events from the clients ------------------------------------------------------------- */
+
+static void on_event(void *ctx, const struct azk_client_event *ev)
+{
+    struct dev *d = ctx;
+    struct azk_fleet_stats *st = &d->f->st;
+    switch (ev->kind) {
+    case AZK_CLIENT_EV_DPS_ASSIGNED:
+        if (!d->registered)
+            st->registered++;
+        d->registered = true;
+        break;
+    case AZK_CLIENT_EV_CONNECTED:
+        d->connected = true;
+        st->connected++;
+        if (!d->ever_connected) {
+            d->ever_connected = true;
+            st->ever_connected++;
+            if (st->ever_connected == st->devices)
+                st->all_connected_ms = st->elapsed_ms;
+        }
+        break;
+    case AZK_CLIENT_EV_DISCONNECTED:
+        if (d->connected)
+            st->connected--;
+        d->connected = false;
+        st->reconnects++;
+        break;
+    case AZK_CLIENT_EV_FAILED:
+        if (d->connected)
+            st->connected--;
+        d->connected = false;
+        d->failed = true;
+        st->failed++;
+        if (st->first_failure[0] == '\0') {
+            struct azk_span t = ev->text;
+            if (ev->failure == AZK_CLIENT_F_CONNACK && t.len == 0)
+                t = azk_span_from_str(azk_connack_text(ev->code));
+            snprintf(st->first_failure, sizeof(st->first_failure), "%s: %s (code %d): %.*s",
+                     d->id, azk_client_failure_name(ev->failure), ev->code, (int)t.len, t.ptr);
+        }
+        break;
+    case AZK_CLIENT_EV_TELEMETRY_ACKED:
+        d->acked++;
+        st->acked++;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- transport ----------------------------------------------------------------------------- */
+
+static void watch(struct dev *d, uint32_t events)
+{
+    struct epoll_event e = {.events = events, .data.ptr = d};
+    if (epoll_ctl(d->f->ep, EPOLL_CTL_MOD, d->fd, &e) != 0)
+        epoll_ctl(d->f->ep, EPOLL_CTL_ADD, d->fd, &e);
+}
+
+static void drop(struct dev *d, int err, const char *why, uint64_t now)
+{
+    if (d->ssl != NULL) {
+        if (d->phase == P_UP)
+            SSL_shutdown(d->ssl);
+        SSL_free(d->ssl);
+        d->ssl = NULL;
+    }
+    if (d->fd >= 0) {
+        epoll_ctl(d->f->ep, EPOLL_CTL_DEL, d->fd, NULL);
+        close(d->fd);
+        d->fd = -1;
+    }
+    d->phase = P_IDLE;
+    azk_client_transport_down(&d->c, err, azk_span_from_str(why ? why : ""), now);
+}
+
+/* The address of host:port, resolved once per distinct endpoint. */
+static int resolve(struct fleet *f, const char *host, uint16_t port, char *why, size_t wl)
+{
+    char key[sizeof(f->addr_host)];
+    snprintf(key, sizeof(key), "%s:%u", host, port);
+    if (strcmp(key, f->addr_host) == 0)
+        return 0;
+    char ps[8];
+    snprintf(ps, sizeof(ps), "%u", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    const char *target = f->o->connect_address ? f->o->connect_address : host;
+    int g = getaddrinfo(target, ps, &hints, &res);
+    if (g != 0) {
+        azk_explain_resolve(target, gai_strerror(g), why, wl);
+        return -EHOSTUNREACH;
+    }
+    memcpy(&f->addr, res->ai_addr, res->ai_addrlen);
+    f->addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    snprintf(f->addr_host, sizeof(f->addr_host), "%s", key);
+    return 0;
+}
+
+static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, uint64_t now)
+{
+    struct fleet *f = d->f;
+    char why[512] = "";
+    snprintf(d->host, sizeof(d->host), "%.*s", (int)ep->host.len, ep->host.ptr);
+    int rc = resolve(f, d->host, ep->port, why, sizeof(why));
+    if (rc != 0) {
+        drop(d, rc, why, now);
+        return;
+    }
+    d->fd = socket(f->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (d->fd < 0) {
+        snprintf(why, sizeof(why), "cannot open a socket: %s (raise `ulimit -n` for many "
+                 "devices)", strerror(errno));
+        drop(d, -errno, why, now);
+        return;
+    }
+    if (!d->started) {
+        d->started = true;
+        f->st.started++;
+    }
+    d->handshake_deadline = now + 30000;
+    if (connect(d->fd, (struct sockaddr *)&f->addr, f->addr_len) != 0 && errno != EINPROGRESS) {
+        azk_explain_connect(d->host, ep->port, -errno, why, sizeof(why));
+        drop(d, -errno, why, now);
+        return;
+    }
+    d->phase = P_CONNECTING;
+    watch(d, EPOLLOUT);
+}
+
+static void handshake(struct dev *d, uint64_t now)
+{
+    char why[768];
+    if (d->ssl == NULL) {
+        d->ssl = SSL_new(d->f->o->tls);
+        if (d->ssl == NULL || SSL_use_certificate(d->ssl, d->cert) != 1 ||
+            SSL_use_PrivateKey(d->ssl, d->key) != 1) {
+            drop(d, -ENOMEM, "cannot set up TLS", now);
+            return;
+        }
+        for (int i = 0; d->f->o->chain && i < sk_X509_num(d->f->o->chain); i++)
+            SSL_add1_chain_cert(d->ssl, sk_X509_value(d->f->o->chain, i));
+        SSL_set_mode(d->ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_tlsext_host_name(d->ssl, d->host);
+        SSL_set1_host(d->ssl, d->host);
+        SSL_set_fd(d->ssl, d->fd);
+        d->phase = P_HANDSHAKE;
+    }
+    ERR_clear_error();
+    int r = SSL_connect(d->ssl);
+    if (r == 1) {
+        d->phase = P_UP;
+        azk_client_transport_up(&d->c, now);
+        watch(d, EPOLLIN);
+        return;
+    }
+    int e = SSL_get_error(d->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        watch(d, EPOLLIN);
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        watch(d, EPOLLOUT);
+        return;
+    }
+    azk_explain_tls(d->ssl, d->host, NULL, why, sizeof(why));
+    drop(d, -ECONNABORTED, why, now);
+}
+
+/* Writes what the client queued; waits for EPOLLOUT when the socket is full. */
+static void flush_out(struct dev *d, uint64_t now)
+{
+    const uint8_t *data;
+    size_t n;
+    while ((n = azk_client_output(&d->c, &data)) > 0) {
+        ERR_clear_error();
+        int w = SSL_write(d->ssl, data, (int)n);
+        if (w > 0) {
+            azk_client_output_consumed(&d->c, (size_t)w);
+            continue;
+        }
+        int e = SSL_get_error(d->ssl, w);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            watch(d, EPOLLIN | EPOLLOUT);
+            return;
+        }
+        drop(d, -EPIPE, "the connection broke while sending", now);
+        return;
+    }
+    watch(d, EPOLLIN);
+    if (azk_client_wants_close(&d->c))
+        drop(d, 0, NULL, now);
+}
+
+static void read_in(struct dev *d, uint64_t now)
+{
+    uint8_t buf[4096];
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_read(d->ssl, buf, sizeof(buf));
+        if (r > 0) {
+            azk_client_receive(&d->c, buf, (size_t)r, now);
+            continue;
+        }
+        int e = SSL_get_error(d->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return;
+        drop(d, -ECONNRESET, "the server closed the connection", now);
+        return;
+    }
+}
+
+static void on_io(struct dev *d, uint32_t events, uint64_t now)
+{
+    if (d->phase == P_CONNECTING) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        if (soerr != 0 || (events & (EPOLLERR | EPOLLHUP))) {
+            char why[512];
+            azk_explain_connect(d->host, 0, -(soerr ? soerr : ECONNREFUSED), why, sizeof(why));
+            drop(d, -(soerr ? soerr : ECONNREFUSED), why, now);
+            return;
+        }
+        handshake(d, now);
+    } else if (d->phase == P_HANDSHAKE) {
+        handshake(d, now);
+    } else if (d->phase == P_UP) {
+        if (events & EPOLLIN)
+            read_in(d, now);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+/* One device's timers, telemetry and connection wishes; returns its next wake (0: none). */
+static uint64_t service(struct dev *d, uint64_t now, bool stopping)
+{
+    const struct azk_fleet_opts *o = d->f->o;
+    uint64_t next = azk_client_tick(&d->c, now);
+    if (d->phase == P_UP && d->connected && !stopping && d->sent < o->messages &&
+        now >= d->next_send) {
+        char msg[AZK_CLIENT_ID_MAX + 48];
+        snprintf(msg, sizeof(msg), "{\"device\":\"%s\",\"n\":%u}", d->id, d->sent + 1);
+        if (azk_client_send_telemetry(&d->c, (struct azk_span){0}, azk_span_from_str(msg), o->qos,
+                                      NULL) == 0) {
+            d->sent++;
+            d->f->st.sent++;
+            d->next_send = now + (o->interval_ms ? o->interval_ms : 1000);
+        }
+    }
+    if (d->phase == P_UP && d->sent < o->messages && !stopping && d->connected)
+        next = next == 0 || d->next_send < next ? d->next_send : next;
+    struct azk_client_endpoint ep;
+    if (d->phase == P_IDLE && azk_client_endpoint(&d->c, &ep))
+        open_transport(d, &ep, now);
+    if ((d->phase == P_CONNECTING || d->phase == P_HANDSHAKE) && now >= d->handshake_deadline)
+        drop(d, -ETIMEDOUT, "the TCP connect or TLS handshake did not finish in 30 s", now);
+    /* Whatever the client queued (answers, polls, PINGREQs, telemetry) goes out now. */
+    const uint8_t *pending;
+    if (d->phase == P_UP && (azk_client_output(&d->c, &pending) > 0 ||
+                             azk_client_wants_close(&d->c)))
+        flush_out(d, now);
+    return next;
+}
+
+static bool device_done(const struct dev *d, const struct azk_fleet_opts *o)
+{
+    enum azk_client_state s = azk_client_state(&d->c);
+    if (s == AZK_CLIENT_FAILED || s == AZK_CLIENT_STOPPED)
+        return d->phase == P_IDLE;
+    return d->ever_connected && d->sent >= o->messages && (o->qos == 0 || d->acked >= o->messages);
+}
+
+int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
+{
+    if (o == NULL || out == NULL || o->tls == NULL || o->issuer == NULL ||
+        o->issuer_key == NULL || o->count == 0 || o->count > MAX_DEVICES ||
+        (o->id_scope == NULL) == (o->hub_host == NULL) || (o->qos != 0 && o->qos != 1))
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o->count + 64) {
+        rl.rlim_cur = rl.rlim_max < o->count + 64 ? rl.rlim_max : o->count + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < o->count + 16)
+            return -EMFILE;
+    }
+    struct fleet f = {.o = o};
+    f.st.devices = o->count;
+    f.devs = calloc(o->count, sizeof(*f.devs));
+    f.ep = epoll_create1(EPOLL_CLOEXEC);
+    size_t ws = o->work_size ? o->work_size : 4096;
+    int rc = f.devs && f.ep >= 0 ? 0 : -ENOMEM;
+    const char *prefix = o->id_prefix ? o->id_prefix : "fleet-";
+    for (size_t i = 0; rc == 0 && i < o->count; i++) {
+        struct dev *d = &f.devs[i];
+        d->f = &f;
+        d->index = i;
+        d->fd = -1;
+        snprintf(d->id, sizeof(d->id), "%s%zu", prefix, o->first_index + i);
+        d->work = malloc(ws);
+        if (d->work == NULL || (rc = issue(o, d->id, &d->cert, &d->key)) != 0) {
+            rc = rc ? rc : -ENOMEM;
+            break;
+        }
+        struct azk_client_config cfg = {.on_event = on_event, .ctx = d};
+        if (o->id_scope) {
+            cfg.id_scope = azk_span_from_str(o->id_scope);
+            cfg.registration_id = azk_span_from_str(d->id);
+            if (o->dps_host)
+                cfg.dps_host = azk_span_from_str(o->dps_host);
+        } else {
+            cfg.hub_host = azk_span_from_str(o->hub_host);
+            cfg.device_id = azk_span_from_str(d->id);
+        }
+        rc = azk_client_init(&d->c, &cfg, d->work, ws);
+    }
+    uint64_t t0 = azk_posix_now_ms(), last_progress = t0;
+    uint32_t rate = o->rate ? o->rate : 200;
+    size_t launched = 0;
+    bool stopping = false;
+    struct epoll_event evs[256];
+    while (rc == 0) {
+        uint64_t now = azk_posix_now_ms();
+        f.st.elapsed_ms = now - t0;
+        if (!stopping && ((o->stop && *o->stop) ||
+                          (o->duration_s && f.st.elapsed_ms >= (uint64_t)o->duration_s * 1000))) {
+            stopping = true;
+            for (size_t i = 0; i < o->count; i++)
+                azk_client_stop(&f.devs[i].c);
+        }
+        /* Start devices at the configured rate. */
+        while (!stopping && launched < o->count && launched * 1000u <= f.st.elapsed_ms * rate)
+            azk_client_start(&f.devs[launched++].c, now);
+        uint64_t wake = 0;
+        size_t done = 0;
+        for (size_t i = 0; i < launched; i++) {
+            struct dev *d = &f.devs[i];
+            uint64_t w = service(d, now, stopping);
+            if (w != 0 && (wake == 0 || w < wake))
+                wake = w;
+            done += device_done(d, o);
+        }
+        if (done == o->count && !stopping) {
+            stopping = true;
+            for (size_t i = 0; i < o->count; i++)
+                azk_client_stop(&f.devs[i].c);
+            continue;
+        }
+        bool idle = true;
+        for (size_t i = 0; i < launched && idle; i++)
+            idle = f.devs[i].phase == P_IDLE;
+        if (stopping && idle)
+            break;
+        if (o->progress && now - last_progress >= 1000) {
+            last_progress = now;
+            o->progress(o->ctx, &f.st);
+        }
+        int timeout = 50;
+        if (wake != 0)
+            timeout = wake <= now ? 0 : (wake - now < 50 ? (int)(wake - now) : 50);
+        int n = epoll_wait(f.ep, evs, 256, timeout);
+        now = azk_posix_now_ms();
+        for (int i = 0; i < n; i++)
+            on_io(evs[i].data.ptr, evs[i].events, now);
+    }
+    for (size_t i = 0; f.devs && i < o->count; i++) {
+        struct dev *d = &f.devs[i];
+        if (d->ssl)
+            SSL_free(d->ssl);
+        if (d->fd >= 0)
+            close(d->fd);
+        X509_free(d->cert);
+        EVP_PKEY_free(d->key);
+        free(d->work);
+    }
+    free(f.devs);
+    if (f.ep >= 0)
+        close(f.ep);
+    f.st.elapsed_ms = azk_posix_now_ms() - t0;
+    *out = f.st;
+    if (o->progress && rc == 0)
+        o->progress(o->ctx, &f.st);
+    return rc;
+}
