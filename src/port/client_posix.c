@@ -30,7 +30,28 @@ uint64_t azk_posix_now_ms(void)
 struct conn {
     int fd;
     SSL *ssl;
+    size_t rx; /* bytes received since the handshake */
 };
+
+/* Why a connection was lost, in words. Before the server said anything after the handshake,
+ * the likely reason is the device's certificate (TLS 1.3 clients finish the handshake before
+ * the server has checked it). */
+static void lost_text(const struct conn *k, int rc, bool sending, char *why, size_t size)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *alert = e ? ERR_reason_error_string(e) : NULL;
+    if (k->rx == 0)
+        snprintf(why, size, "the server closed the connection right after the TLS handshake%s%s%s: "
+                 "servers do this when they refuse the device's certificate (not issued by a CA "
+                 "they trust, or sent without its intermediates: type 1 = leaf, then "
+                 "intermediates)", alert ? " (" : "", alert ? alert : "", alert ? ")" : "");
+    else if (rc > 0)
+        snprintf(why, size, "the server closed the connection");
+    else
+        snprintf(why, size, "the connection broke%s: %s", sending ? " while sending" : "",
+                 strerror(-rc));
+    ERR_clear_error();
+}
 
 static void conn_close(struct conn *k)
 {
@@ -162,6 +183,7 @@ static int read_in(struct azk_client *c, struct conn *k)
         ERR_clear_error();
         int r = SSL_read(k->ssl, buf, sizeof(buf));
         if (r > 0) {
+            k->rx += (size_t)r;
             if (azk_client_receive(c, buf, (size_t)r, azk_posix_now_ms()) != 0)
                 return 0; /* the client failed and wants the connection closed */
             continue;
@@ -182,7 +204,7 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
     uint32_t ct = o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS;
     if (azk_client_state(c) == AZK_CLIENT_IDLE)
         azk_client_start(c, azk_posix_now_ms());
-    struct conn k = {-1, NULL};
+    struct conn k = {-1, NULL, 0};
     bool stopping = false;
     uint64_t app_wake = 0;
     char why[768];
@@ -218,6 +240,7 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
                 azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
                 continue;
             }
+            k.rx = 0;
             azk_client_transport_up(c, azk_posix_now_ms());
         }
         if (k.fd >= 0) {
@@ -228,9 +251,8 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
                 continue;
             }
             if (rc != 0) {
+                lost_text(&k, rc, true, why, sizeof(why));
                 conn_close(&k);
-                snprintf(why, sizeof(why), "the connection broke while sending: %s",
-                         strerror(-rc));
                 azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
                 continue;
             }
@@ -255,11 +277,8 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
         if (k.fd >= 0 && (n > 0 || SSL_pending(k.ssl) > 0)) {
             int rc = read_in(c, &k);
             if (rc != 0) {
+                lost_text(&k, rc, false, why, sizeof(why));
                 conn_close(&k);
-                if (rc > 0)
-                    snprintf(why, sizeof(why), "the server closed the connection");
-                else
-                    snprintf(why, sizeof(why), "the connection broke: %s", strerror(-rc));
                 azk_client_transport_down(c, rc > 0 ? -ECONNRESET : rc, azk_span_from_str(why),
                                           azk_posix_now_ms());
             }
