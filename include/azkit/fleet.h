@@ -40,6 +40,7 @@ struct azk_fleet_stats {
 /** Settings (zero-initialise, then set what you need). */
 struct azk_fleet_opts {
     SSL_CTX *tls;             /**< trust (type 0 roots); client certificates are per device */
+    const char *trusted_cas;  /**< what `tls` trusts, in words (for failure explanations) */
     size_t count;             /**< devices (1..100000) */
     const char *id_prefix;    /**< device i has id "<prefix><i>" (default "fleet-") */
     size_t first_index;       /**< i starts here (default 0) */

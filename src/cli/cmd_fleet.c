@@ -73,12 +73,17 @@ static void progress(void *ctx, const struct azk_fleet_stats *s)
             (unsigned long long)s->acked);
 }
 
-static int add_trust(SSL_CTX *ctx, const char *pem, size_t len)
+/* Adds the PEM certificates to the trust store and their subject CNs to `names`. */
+static int add_trust(SSL_CTX *ctx, const char *pem, size_t len, char *names, size_t size)
 {
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     int n = 0;
     X509 *x;
     while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        char cn[128] = "";
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+        size_t used = strlen(names);
+        snprintf(names + used, size - used, "%s'%s'", used ? ", " : "", cn);
         X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x);
         X509_free(x);
         n++;
@@ -167,13 +172,14 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
                             "issuing CA (missing, not PEM, or not a pair; `azkit pki "
                             "intermediate --out PREFIX` makes one)", issuer, issuer);
     }
+    static char names[1024];
     SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
     SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
     for (size_t i = 0; i < ntrust; i++) {
         char *pem = read_file(trust[i], &len);
-        int n = pem ? add_trust(tls, pem, len) : 0;
+        int n = pem ? add_trust(tls, pem, len, names, sizeof(names)) : 0;
         free(pem);
         if (n == 0) {
             SSL_CTX_free(tls);
@@ -185,10 +191,12 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     }
     if (ntrust == 0)
         for (int r = AZK_ROOT_DIGICERT_G2; r <= AZK_ROOT_MICROSOFT_RSA_2017; r++)
-            add_trust(tls, azk_azure_root(r)->pem, strlen(azk_azure_root(r)->pem));
+            add_trust(tls, azk_azure_root(r)->pem, strlen(azk_azure_root(r)->pem), names,
+                      sizeof(names));
     STACK_OF(X509) *chain = sk_X509_new_null();
     sk_X509_push(chain, ca);
     o.tls = tls;
+    o.trusted_cas = names;
     o.issuer = ca;
     o.issuer_key = ca_key;
     o.chain = chain;

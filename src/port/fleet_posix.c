@@ -267,7 +267,7 @@ static void handshake(struct dev *d, uint64_t now)
         watch(d, EPOLLOUT);
         return;
     }
-    azk_explain_tls(d->ssl, d->host, NULL, why, sizeof(why));
+    azk_explain_tls(d->ssl, d->host, d->f->o->trusted_cas, why, sizeof(why));
     drop(d, -ECONNABORTED, why, now);
 }
 
