@@ -17,7 +17,15 @@
  * and the client reports what happened through one event callback (registered with DPS,
  * connected to the hub, telemetry acknowledged, a desired-properties patch, a method call, a
  * cloud-to-device message, a failure with its reason in plain words). Time is milliseconds of
- * any monotonic clock. All calls for one client come from one thread.
+ * any monotonic clock. All calls for one client come from one thread. The event callback may
+ * call azk_client_stop() and the send functions (azk_client_send_telemetry(),
+ * azk_client_twin_*(), azk_client_method_respond()); the event's spans are valid only during
+ * the callback.
+ *
+ * Failures are final (AZK_CLIENT_FAILED) until the client has once been connected to its hub:
+ * a certificate, an enrollment or a host name does not fix itself. After that, a lost or
+ * refused-as-unavailable (CONNACK 3) or unanswered hub connection is retried with backoff;
+ * only a refusal that will not change (CONNACK 1, 2, 4, 5, a refused subscription) is final.
  *
  * Protocol (reference: azure-protocol.md): DPS over MQTT with the Embedded C SDK's username
  * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
@@ -147,6 +155,10 @@ struct azk_client {
         struct azk_client_config cfg;
         enum azk_client_state state;
         bool transport_up, want_transport, closing, ever_connected, dps_handoff;
+        bool awaiting_connack, mqtt_up;  /* CONNECT sent / CONNACK 0 received */
+        uint16_t pending_acks[8];        /* PUBACKs that did not fit the output yet */
+        uint8_t n_pending_acks;
+        const char *lost_reason;         /* why the client closed a connection itself */
         char scope[AZK_CLIENT_SCOPE_MAX + 1];
         char reg_id[AZK_CLIENT_ID_MAX + 1];
         char device_id[AZK_CLIENT_ID_MAX + 1];
@@ -224,8 +236,10 @@ AZK_API void azk_client_transport_down(struct azk_client *c, int err, struct azk
 
 /**
  * @brief Feeds received bytes (any split).
- * @return 0; a negative errno when the stream is broken (the client then wants the transport
- *         closed: azk_client_endpoint() reports no connection until transport_down()).
+ * @return 0; a negative errno when the stream is broken or a packet is larger than the receive
+ *         half of the work buffer: the client failed (AZK_CLIENT_FAILED, the event says why)
+ *         and wants the transport closed. Bytes that arrive while the client is closing, stopped
+ *         or failed are ignored.
  */
 AZK_API int azk_client_receive(struct azk_client *c, const void *data, size_t len,
                                uint64_t now);
@@ -247,7 +261,7 @@ AZK_API bool azk_client_wants_close(const struct azk_client *c);
 
 /**
  * @brief Runs timers (answer deadlines, DPS polls, keepalive, backoff).
- * @return The time at which to call it again (0 = no timer pending).
+ * @return The time at which to call it again, later than `now` (0 = no timer pending).
  */
 AZK_API uint64_t azk_client_tick(struct azk_client *c, uint64_t now);
 
@@ -260,7 +274,8 @@ AZK_API uint64_t azk_client_tick(struct azk_client *c, uint64_t now);
  * @param packet_id Receives the packet id with QoS 1 (AZK_CLIENT_EV_TELEMETRY_ACKED names it);
  *                 may be NULL.
  * @return 0; -ENOTCONN when not connected; -ENOBUFS when the output buffer cannot hold it now
- *         (write out, then retry); -EINVAL for bad arguments.
+ *         (write out, then retry); -EMSGSIZE when it can never fit (larger than the send half
+ *         of the work buffer); -EINVAL for bad arguments.
  */
 AZK_API int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
                                       struct azk_span payload, int qos, uint16_t *packet_id);

@@ -9,8 +9,9 @@
  * writes and deletes need the modem offline (+CFUN=4; the backend switches it there first
  * unless told not to, and a refusal, +CME ERROR 518, is -EPERM). Tags above 2147483647 are the
  * modem's and are left out of listings. One command carries the whole credential, so a
- * credential whose `AT%CMNG` command exceeds the AT buffer (4096 bytes by default) is refused
- * before anything is sent (-EMSGSIZE).
+ * credential whose `AT%CMNG` command does not fit the AT buffer (4096 bytes by default, of
+ * which AT Host keeps 4095 characters of a command) is refused before anything is sent
+ * (-EMSGSIZE).
  *
  * Store spec for the CLI and azk_credstore_open(): `nrf91:/dev/ttyACM0[,baud=115200]`.
  */

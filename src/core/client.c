@@ -86,8 +86,10 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         k->response_timeout_ms = RESPONSE_TIMEOUT_MS;
     if (k->retry_min_ms == 0)
         k->retry_min_ms = RETRY_MIN_MS;
-    if (k->retry_max_ms < k->retry_min_ms)
+    if (k->retry_max_ms == 0)
         k->retry_max_ms = k->retry_min_ms > RETRY_MAX_MS ? k->retry_min_ms : RETRY_MAX_MS;
+    else if (k->retry_max_ms < k->retry_min_ms)
+        k->retry_max_ms = k->retry_min_ms;
     bool dps = cfg->id_scope.len > 0;
     if (dps) {
         struct azk_span dh = cfg->dps_host.len ? cfg->dps_host
@@ -223,6 +225,38 @@ void azk_client_out_commit(struct azk_client *c, size_t n)
     CL(c)->last_tx = CL(c)->now;
 }
 
+/* Queues the PUBACKs that did not fit earlier. */
+static void flush_pending_acks(struct azk_client *c)
+{
+    while (CL(c)->n_pending_acks > 0) {
+        uint8_t *at;
+        size_t room, n = 0;
+        if (azk_client_out_reserve(c, &at, &room) != 0 ||
+            azk_mqtt_encode_ack(AZK_MQTT_PUBACK, CL(c)->pending_acks[0], at, room, &n) != 0)
+            return;
+        azk_client_out_commit(c, n);
+        CL(c)->n_pending_acks--;
+        memmove(CL(c)->pending_acks, CL(c)->pending_acks + 1,
+                CL(c)->n_pending_acks * sizeof(CL(c)->pending_acks[0]));
+    }
+}
+
+void azk_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p)
+{
+    if (p->qos != 1)
+        return;
+    uint8_t *at;
+    size_t room, n = 0;
+    if (CL(c)->n_pending_acks == 0 && azk_client_out_reserve(c, &at, &room) == 0 &&
+        azk_mqtt_encode_ack(AZK_MQTT_PUBACK, p->packet_id, at, room, &n) == 0) {
+        azk_client_out_commit(c, n);
+        return;
+    }
+    /* No room now: acknowledge as soon as output drains (the hub keeps the message until). */
+    if (CL(c)->n_pending_acks < sizeof(CL(c)->pending_acks) / sizeof(CL(c)->pending_acks[0]))
+        CL(c)->pending_acks[CL(c)->n_pending_acks++] = p->packet_id;
+}
+
 size_t azk_client_output(const struct azk_client *c, const uint8_t **data)
 {
     *data = CL(c)->tx;
@@ -233,10 +267,11 @@ void azk_client_output_consumed(struct azk_client *c, size_t n)
 {
     if (n >= CL(c)->tx_len) {
         CL(c)->tx_len = 0;
-        return;
+    } else {
+        memmove(CL(c)->tx, CL(c)->tx + n, CL(c)->tx_len - n);
+        CL(c)->tx_len -= n;
     }
-    memmove(CL(c)->tx, CL(c)->tx + n, CL(c)->tx_len - n);
-    CL(c)->tx_len -= n;
+    flush_pending_acks(c);
 }
 
 int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
@@ -253,6 +288,8 @@ int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_s
         p.packet_id = CL(c)->next_packet_id;
     }
     int rc = azk_mqtt_encode_publish(&p, at, room, &n);
+    if (rc == -ENOBUFS && n > CL(c)->tx_size)
+        return -EMSGSIZE;
     if (rc != 0)
         return rc;
     azk_client_out_commit(c, n);
@@ -306,6 +343,7 @@ static void send_connect(struct azk_client *c)
         return;
     }
     azk_client_out_commit(c, n);
+    CL(c)->awaiting_connack = true;
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
@@ -319,6 +357,9 @@ void azk_client_transport_up(struct azk_client *c, uint64_t now)
     CL(c)->tx_len = 0;
     CL(c)->ping_out = false;
     CL(c)->sub_packet_id = 0;
+    CL(c)->mqtt_up = false;
+    CL(c)->n_pending_acks = 0;
+    CL(c)->lost_reason = NULL;
     CL(c)->last_rx = now;
     azk_mqtt_decoder_reset(&CL(c)->dec);
     send_connect(c);
@@ -354,25 +395,43 @@ static void hub_subscribe(struct azk_client *c)
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
-static void on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
+/* The hub connection is to be closed and tried again later (transport_down: backoff). */
+static void retry_later(struct azk_client *c, const char *why)
 {
+    CL(c)->lost_reason = why;
+    CL(c)->deadline = 0;
+    azk_client_close_transport(c);
+}
+
+static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
+{
+    if (!CL(c)->awaiting_connack)
+        return -EPROTO;
+    CL(c)->awaiting_connack = false;
+    if (a->return_code == 3 && CL(c)->ever_connected &&
+        CL(c)->state == AZK_CLIENT_HUB_CONNECTING) {
+        retry_later(c, "the hub is unavailable (CONNACK 3): retrying");
+        return 0;
+    }
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
          * firmware flash is not spent on sentences. */
         azk_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
                         (struct azk_span){0});
-        return;
+        return 0;
     }
     CL(c)->deadline = 0;
+    CL(c)->mqtt_up = true;
     if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING)
         azk_client_dps_subscribed(c); /* subscribes, then registers on SUBACK */
     else
         hub_subscribe(c);
+    return 0;
 }
 
 static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
 {
-    if (p->u.suback.packet_id != CL(c)->sub_packet_id)
+    if (CL(c)->sub_packet_id == 0 || p->u.suback.packet_id != CL(c)->sub_packet_id)
         return;
     CL(c)->sub_packet_id = 0;
     CL(c)->deadline = 0;
@@ -404,13 +463,7 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
 
 static void hub_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
 {
-    if (p->qos == 1) {
-        uint8_t *at;
-        size_t room, n = 0;
-        if (azk_client_out_reserve(c, &at, &room) == 0 &&
-            azk_mqtt_encode_ack(AZK_MQTT_PUBACK, p->packet_id, at, room, &n) == 0)
-            azk_client_out_commit(c, n);
-    }
+    azk_client_ack(c, p);
     struct azk_hub_topic t;
     if (azk_hub_parse_service_topic(p->topic, azk_span_from_str(CL(c)->device_id), &t) != 0)
         return; /* not a topic this client asked for: ignore */
@@ -447,14 +500,15 @@ static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
                CL(c)->state == AZK_CLIENT_DPS_REGISTERING;
     switch (p->type) {
     case AZK_MQTT_CONNACK:
-        on_connack(c, &p->u.connack);
-        return 0;
+        return on_connack(c, &p->u.connack);
     case AZK_MQTT_SUBACK:
         on_suback(c, p);
         return 0;
     case AZK_MQTT_PINGRESP:
-        CL(c)->ping_out = false;
-        CL(c)->deadline = 0;
+        if (CL(c)->ping_out) {
+            CL(c)->ping_out = false;
+            CL(c)->deadline = 0;
+        }
         return 0;
     case AZK_MQTT_PUBACK:
         if (!dps) {
@@ -479,6 +533,9 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
     CL(c)->now = now;
     if (!CL(c)->transport_up)
         return -ENOTCONN;
+    if (CL(c)->closing || CL(c)->state == AZK_CLIENT_FAILED ||
+        CL(c)->state == AZK_CLIENT_STOPPED)
+        return 0; /* the connection is on its way out */
     CL(c)->last_rx = now;
     const uint8_t *d = data;
     while (len > 0) {
@@ -486,9 +543,13 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
         struct azk_mqtt_packet p;
         int rc = azk_mqtt_decoder_feed(&CL(c)->dec, d, len, &used, &p);
         if (rc < 0) {
-            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)azk_mqtt_decoder_reason(&CL(c)->dec),
-                            rc, azk_span_from_str(azk_mqtt_reason_str(
-                                    azk_mqtt_decoder_reason(&CL(c)->dec))));
+            enum azk_mqtt_reason why = azk_mqtt_decoder_reason(&CL(c)->dec);
+            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)why, rc,
+                            rc == -EMSGSIZE
+                                ? azk_span_from_str("the server sent a packet larger than the "
+                                                    "receive half of the work buffer: give the "
+                                                    "client a larger work buffer")
+                                : azk_span_from_str(azk_mqtt_reason_str(why)));
             return rc;
         }
         d += used;
@@ -509,6 +570,17 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
 
 /* ---- the transport goes away ---------------------------------------------------------------- */
 
+/* Lost the hub: wait, then connect again (doubling the wait up to the maximum). */
+static void backoff(struct azk_client *c, uint64_t now)
+{
+    CL(c)->state = AZK_CLIENT_BACKOFF;
+    CL(c)->wake = now + CL(c)->backoff_ms;
+    uint32_t next = CL(c)->backoff_ms * 2u;
+    CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
+                            ? CL(c)->cfg.retry_max_ms
+                            : next;
+}
+
 void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text, uint64_t now)
 {
     CL(c)->now = now;
@@ -518,6 +590,13 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     CL(c)->tx_len = 0;
     CL(c)->deadline = 0;
     CL(c)->ping_out = false;
+    CL(c)->mqtt_up = false;
+    CL(c)->awaiting_connack = false;
+    CL(c)->sub_packet_id = 0;
+    CL(c)->n_pending_acks = 0;
+    if (text.len == 0 && CL(c)->lost_reason != NULL)
+        text = azk_span_from_str(CL(c)->lost_reason);
+    CL(c)->lost_reason = NULL;
     if (CL(c)->dps_handoff) {
         /* DPS assigned a hub and the DPS connection is closed: now the hub. */
         CL(c)->dps_handoff = false;
@@ -541,25 +620,23 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
                                                                 : "cannot connect to the hub"));
             return;
         }
-        break;
+        backoff(c, now);
+        return;
     case AZK_CLIENT_CONNECTED: {
+        /* The state first: the callback may stop the client. */
+        backoff(c, now);
         struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED,
-                                      .failure = AZK_CLIENT_F_TRANSPORT, .err = err, .text = text};
+                                      .failure = AZK_CLIENT_F_TRANSPORT,
+                                      .err = err ? err : -ECONNRESET,
+                                      .text = text};
         ev.hub = azk_span_from_str(CL(c)->hub_host);
         ev.device_id = azk_span_from_str(CL(c)->device_id);
         azk_client_emit(c, &ev);
-        break;
+        return;
     }
     default:
         return; /* idle, stopped, failed, backoff: nothing to do */
     }
-    /* Lost the hub: wait, then connect again (doubling the wait up to the maximum). */
-    CL(c)->state = AZK_CLIENT_BACKOFF;
-    CL(c)->wake = now + CL(c)->backoff_ms;
-    uint32_t next = CL(c)->backoff_ms * 2u;
-    CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
-                            ? CL(c)->cfg.retry_max_ms
-                            : next;
 }
 
 /* ---- timers --------------------------------------------------------------------------------- */
@@ -569,20 +646,30 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a == 0 ? b : b == 0 ? a : a < b ? a : b;
 }
 
+/* An answer did not come in time. */
+static void deadline_passed(struct azk_client *c)
+{
+    if (CL(c)->ping_out) {
+        /* No PINGRESP: the connection is dead (DPS: fails; hub: backoff). */
+        retry_later(c, "no PINGRESP within the response timeout: the connection is dead");
+        return;
+    }
+    if (CL(c)->state == AZK_CLIENT_HUB_CONNECTING && CL(c)->ever_connected) {
+        retry_later(c, "the hub did not answer CONNECT or SUBSCRIBE in time: retrying");
+        return;
+    }
+    azk_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
+                    azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
+                                          ? "DPS did not answer in time"
+                                          : "the server did not answer in time"));
+}
+
 uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
 {
     CL(c)->now = now;
     if (CL(c)->deadline != 0 && now >= CL(c)->deadline) {
         CL(c)->deadline = 0;
-        if (CL(c)->state == AZK_CLIENT_CONNECTED && CL(c)->ping_out) {
-            /* No PINGRESP: the connection is dead; the driver closes it. */
-            CL(c)->closing = true;
-        } else {
-            azk_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
-                            azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
-                                                  ? "DPS did not answer in time"
-                                                  : "the server did not answer in time"));
-        }
+        deadline_passed(c);
     }
     if (CL(c)->wake != 0 && now >= CL(c)->wake) {
         CL(c)->wake = 0;
@@ -593,23 +680,29 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
             azk_client_dps_wake(c);
         }
     }
+    flush_pending_acks(c);
+    /* Keepalive wherever MQTT is up -- also while DPS's retry-after runs. */
     uint64_t keepalive_ms = (uint64_t)CL(c)->cfg.keepalive_s * 1000u;
-    bool mqtt_up = CL(c)->transport_up && !CL(c)->closing;
-    if (mqtt_up && CL(c)->state == AZK_CLIENT_CONNECTED && !CL(c)->ping_out &&
-        now >= CL(c)->last_tx + keepalive_ms) {
-        uint8_t *at;
-        size_t room, n = 0;
-        if (azk_client_out_reserve(c, &at, &room) == 0 &&
-            azk_mqtt_encode_pingreq(at, room, &n) == 0) {
-            azk_client_out_commit(c, n);
-            CL(c)->ping_out = true;
-            CL(c)->deadline = now + CL(c)->cfg.response_timeout_ms;
+    bool mqtt_up = CL(c)->mqtt_up && CL(c)->transport_up && !CL(c)->closing;
+    uint64_t next = 0;
+    if (mqtt_up && !CL(c)->ping_out) {
+        if (now >= CL(c)->last_tx + keepalive_ms) {
+            uint8_t *at;
+            size_t room, n = 0;
+            if (azk_client_out_reserve(c, &at, &room) == 0 &&
+                azk_mqtt_encode_pingreq(at, room, &n) == 0) {
+                azk_client_out_commit(c, n);
+                CL(c)->ping_out = true;
+                CL(c)->deadline = now + CL(c)->cfg.response_timeout_ms;
+            } else {
+                next = now + 100; /* the output is full: try again once it drained */
+            }
+        } else {
+            next = CL(c)->last_tx + keepalive_ms;
         }
     }
-    uint64_t next = earliest(CL(c)->deadline, CL(c)->wake);
-    if (mqtt_up && CL(c)->state == AZK_CLIENT_CONNECTED && !CL(c)->ping_out)
-        next = earliest(next, CL(c)->last_tx + keepalive_ms);
-    return next;
+    next = earliest(next, earliest(CL(c)->deadline, CL(c)->wake));
+    return next != 0 && next <= now ? now + 1 : next;
 }
 
 const char *azk_client_failure_name(enum azk_client_failure f)

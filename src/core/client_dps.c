@@ -139,9 +139,14 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
 {
     struct azk_dps_topic t;
     struct azk_dps_response r;
+    azk_client_ack(c, p);
     if (CL(c)->state != AZK_CLIENT_DPS_REGISTERING ||
         azk_dps_parse_response_topic(p->topic, &t) != 0)
         return; /* not an answer to us */
+    if (t.status == 429 || t.status >= 500) {
+        later(c, &t); /* throttled or busy: the same request again after retry-after */
+        return;
+    }
     if (azk_dps_response_parse(p->payload, &r) != 0) {
         azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, t.status, -EBADMSG,
                         azk_span_from_str("DPS sent a response body that is not valid JSON"));
@@ -161,7 +166,11 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
     if (t.status == 200) {
         const struct azk_dps_registration_state *rs = &r.registration_state;
         enum azk_dps_status st = r.status != AZK_DPS_STATUS_NONE ? r.status : rs->status;
-        if (st == AZK_DPS_STATUS_ASSIGNED && r.has_registration_state) {
+        if (st == AZK_DPS_STATUS_ASSIGNED && !r.has_registration_state) {
+            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
+                            azk_span_from_str("DPS answered \"assigned\" without a "
+                                              "registrationState"));
+        } else if (st == AZK_DPS_STATUS_ASSIGNED) {
             assigned(c, rs);
         } else if (st == AZK_DPS_STATUS_DISABLED) {
             azk_client_fail(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
@@ -174,10 +183,6 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
                             rs->error_message.len ? rs->error_message
                                                   : azk_span_from_str("DPS could not assign a hub"));
         }
-        return;
-    }
-    if (t.status == 429 || t.status >= 500) {
-        later(c, &t); /* throttled or busy: the same request again after retry-after */
         return;
     }
     struct azk_span why = r.message.len ? r.message : azk_span_from_str("DPS refused the request");

@@ -13,6 +13,8 @@ void azk_client_out_commit(struct azk_client *c, size_t n);
 /* PUBLISH of `topic` with `payload` at QoS 0/1 (packet id allocated for QoS 1). */
 int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
                        int qos, uint16_t *packet_id);
+/* PUBACK of a QoS 1 PUBLISH (queued for later when the output is full). */
+void azk_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p);
 /* A fresh decimal $rid into buf (NUL-terminated). */
 int azk_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len);
 

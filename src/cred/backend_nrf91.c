@@ -187,8 +187,10 @@ static int nrf_write(void *ctx, azk_sec_tag_t tag, int type, const char *content
     struct nrf91 *m = ctx;
     if (memchr(content, '"', len) != NULL)
         return -EINVAL; /* the modem has no escape for a quote inside the content */
+    /* AT Host keeps at most sizeof(at_buf) - 1 characters of a command (then the NUL): a
+     * longer one loses its closing quote and leaves the AT interface "inside quotes". */
     size_t need = azk_cmng_command_length(tag, type, len);
-    if (need > m->o.at_buffer)
+    if (need >= m->o.at_buffer)
         return -EMSGSIZE;
     char *cmd = malloc(need + 1);
     if (cmd == NULL)

@@ -286,9 +286,20 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
                        "sec_tag %u holds a private key that does not belong to the device "
                        "certificate", (unsigned)tag);
     } else if (krc == -EACCES) {
-        azk_doctor_add(r, "client.key", AZK_CHECK_SKIPPED, NULL,
-                       "the store's backend keeps private keys to itself: the key check is "
-                       "left to the connection test");
+        /* A modem: the key cannot be read, but whether it is there can be listed. */
+        bool exists = false;
+        azk_cred_exists(o->store, tag, AZK_CRED_PRIVATE_KEY, &exists);
+        if (exists)
+            azk_doctor_add(r, "client.key", AZK_CHECK_INFO, NULL,
+                           "sec_tag %u holds a private key (the store does not release keys, so "
+                           "whether it belongs to the certificate shows when the device "
+                           "connects)", (unsigned)tag);
+        else
+            azk_doctor_add(r, "client.key", AZK_CHECK_FAIL,
+                           "Write the device's private key into the certificate's tag (a TLS "
+                           "socket takes both from one tag).",
+                           "sec_tag %u has the device certificate but no private key (type 2)",
+                           (unsigned)tag);
     } else {
         struct key_hunt h = {o->store, leaf, o->tags, o->ntags, 0, false};
         azk_cred_list(o->store, hunt_cb, &h);

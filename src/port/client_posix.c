@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "port/explain.h"
+#include "port/sigpipe.h"
 
 #define CONNECT_TIMEOUT_MS 15000u
 
@@ -30,35 +31,18 @@ uint64_t azk_posix_now_ms(void)
 struct conn {
     int fd;
     SSL *ssl;
-    size_t rx; /* bytes received since the handshake */
+    size_t rx;   /* bytes received since the handshake */
+    bool broken; /* an I/O or TLS error: no close_notify (OpenSSL forbids SSL_shutdown) */
 };
-
-/* Why a connection was lost, in words. Before the server said anything after the handshake,
- * the likely reason is the device's certificate (TLS 1.3 clients finish the handshake before
- * the server has checked it). */
-static void lost_text(const struct conn *k, int rc, bool sending, char *why, size_t size)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *alert = e ? ERR_reason_error_string(e) : NULL;
-    if (k->rx == 0)
-        snprintf(why, size, "the server closed the connection right after the TLS handshake%s%s%s: "
-                 "servers do this when they refuse the device's certificate (not issued by a CA "
-                 "they trust, or sent without its intermediates: type 1 = leaf, then "
-                 "intermediates)", alert ? " (" : "", alert ? alert : "", alert ? ")" : "");
-    else if (rc > 0)
-        snprintf(why, size, "the server closed the connection");
-    else
-        snprintf(why, size, "the connection broke%s: %s", sending ? " while sending" : "",
-                 strerror(-rc));
-    ERR_clear_error();
-}
 
 static void conn_close(struct conn *k)
 {
     if (k->ssl != NULL) {
-        SSL_shutdown(k->ssl);
+        if (!k->broken)
+            SSL_shutdown(k->ssl);
         SSL_free(k->ssl);
     }
+    k->broken = false;
     if (k->fd >= 0)
         close(k->fd);
     k->ssl = NULL;
@@ -169,8 +153,10 @@ static int flush_out(struct azk_client *c, struct conn *k, uint64_t deadline)
         int rc = e == SSL_ERROR_WANT_WRITE  ? wait_fd(k->fd, POLLOUT, deadline)
                  : e == SSL_ERROR_WANT_READ ? wait_fd(k->fd, POLLIN, deadline)
                                             : -EPIPE;
-        if (rc != 0)
+        if (rc != 0) {
+            k->broken = true;
             return rc;
+        }
     }
     return 0;
 }
@@ -193,9 +179,12 @@ static int read_in(struct azk_client *c, struct conn *k)
             return 0;
         if (e == SSL_ERROR_ZERO_RETURN)
             return 1;
+        k->broken = true;
         return e == SSL_ERROR_SYSCALL && errno != 0 ? -errno : 1;
     }
 }
+
+static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32_t ct);
 
 int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
 {
@@ -204,7 +193,16 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
     uint32_t ct = o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS;
     if (azk_client_state(c) == AZK_CLIENT_IDLE)
         azk_client_start(c, azk_posix_now_ms());
-    struct conn k = {-1, NULL, 0};
+    sigset_t old_mask;
+    azk_sigpipe_block(&old_mask);
+    int result = run_loop(c, o, ct);
+    azk_sigpipe_restore(&old_mask);
+    return result;
+}
+
+static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32_t ct)
+{
+    struct conn k = {-1, NULL, 0, false};
     bool stopping = false;
     uint64_t app_wake = 0;
     char why[768];
@@ -236,6 +234,7 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
                 rc = tls_handshake(&k, o->tls, ep.host, deadline, o->trusted_cas, why,
                                    sizeof(why));
             if (rc != 0) {
+                k.broken = true;
                 conn_close(&k);
                 azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
                 continue;
@@ -251,7 +250,7 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
                 continue;
             }
             if (rc != 0) {
-                lost_text(&k, rc, true, why, sizeof(why));
+                azk_explain_lost(k.rx, rc, true, why, sizeof(why));
                 conn_close(&k);
                 azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
                 continue;
@@ -272,12 +271,16 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
             timeout = 0;
         struct pollfd p = {k.fd, POLLIN, 0};
         int n = poll(&p, k.fd >= 0 ? 1 : 0, timeout);
-        if (n < 0 && errno != EINTR)
-            return -errno;
+        if (n < 0 && errno != EINTR) {
+            int e = -errno;
+            k.broken = true;
+            conn_close(&k);
+            return e;
+        }
         if (k.fd >= 0 && (n > 0 || SSL_pending(k.ssl) > 0)) {
             int rc = read_in(c, &k);
             if (rc != 0) {
-                lost_text(&k, rc, false, why, sizeof(why));
+                azk_explain_lost(k.rx, rc, false, why, sizeof(why));
                 conn_close(&k);
                 azk_client_transport_down(c, rc > 0 ? -ECONNRESET : rc, azk_span_from_str(why),
                                           azk_posix_now_ms());

@@ -111,3 +111,25 @@ void azk_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out,
     }
     ERR_clear_error();
 }
+
+/* Why a connection was lost, in words. Before the server said anything after the handshake,
+ * the likely reason is the device's certificate (TLS 1.3 clients finish the handshake before
+ * the server has checked it). */
+void azk_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *alert = e ? ERR_reason_error_string(e) : NULL;
+    if (rx == 0)
+        snprintf(why, size, "the server closed the connection right after the TLS handshake%s%s%s: "
+                 "servers do this when they refuse the device's certificate (not issued by a CA "
+                 "they trust, or sent without its intermediates: type 1 = leaf, then "
+                 "intermediates)", alert ? " (" : "", alert ? alert : "", alert ? ")" : "");
+    else if (rc > 0)
+        snprintf(why, size, "the server closed the connection");
+    else
+        snprintf(why, size, "the connection broke%s: %s", sending ? " while sending" : "",
+                 strerror(-rc));
+    ERR_clear_error();
+}
+
+

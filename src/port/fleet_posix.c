@@ -20,6 +20,7 @@
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
 #include "port/explain.h"
+#include "port/sigpipe.h"
 
 #define MAX_DEVICES 100000u
 
@@ -37,9 +38,20 @@ struct dev {
     SSL *ssl;
     enum phase phase;
     bool started, registered, connected, ever_connected, failed;
+    uint32_t lost;      /* QoS 1 messages in flight when a connection was lost (not resent) */
+    size_t rx;          /* bytes received on the current connection */
     uint64_t next_send, handshake_deadline;
     uint32_t sent, acked;
     char host[AZK_CLIENT_HOST_MAX + 1];
+    uint16_t port;
+};
+
+/* Resolved endpoints (DPS and the hubs): getaddrinfo blocks, so once per host:port. */
+#define ADDR_CACHE 8
+struct addr_entry {
+    char key[AZK_CLIENT_HOST_MAX + 8];
+    struct sockaddr_storage addr;
+    socklen_t len;
 };
 
 struct fleet {
@@ -47,9 +59,8 @@ struct fleet {
     struct azk_fleet_stats st;
     struct dev *devs;
     int ep;
-    char addr_host[AZK_CLIENT_HOST_MAX + 8]; /* host:port of the cached address */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
+    struct addr_entry addrs[ADDR_CACHE];
+    size_t n_addrs;
 };
 
 /* ---- credentials ------------------------------------------------------------------------ */
@@ -128,6 +139,8 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
             st->connected--;
         d->connected = false;
         st->reconnects++;
+        /* Unacknowledged messages of the lost connection are not resent (clean session). */
+        d->lost = d->sent - d->acked;
         break;
     case AZK_CLIENT_EV_FAILED:
         if (d->connected)
@@ -164,7 +177,7 @@ static void watch(struct dev *d, uint32_t events)
 static void drop(struct dev *d, int err, const char *why, uint64_t now)
 {
     if (d->ssl != NULL) {
-        if (d->phase == P_UP)
+        if (d->phase == P_UP && err == 0)
             SSL_shutdown(d->ssl);
         SSL_free(d->ssl);
         d->ssl = NULL;
@@ -179,12 +192,14 @@ static void drop(struct dev *d, int err, const char *why, uint64_t now)
 }
 
 /* The address of host:port, resolved once per distinct endpoint. */
-static int resolve(struct fleet *f, const char *host, uint16_t port, char *why, size_t wl)
+static const struct addr_entry *resolve(struct fleet *f, const char *host, uint16_t port,
+                                        char *why, size_t wl)
 {
-    char key[sizeof(f->addr_host)];
+    char key[sizeof(f->addrs[0].key)];
     snprintf(key, sizeof(key), "%s:%u", host, port);
-    if (strcmp(key, f->addr_host) == 0)
-        return 0;
+    for (size_t i = 0; i < f->n_addrs; i++)
+        if (strcmp(f->addrs[i].key, key) == 0)
+            return &f->addrs[i];
     char ps[8];
     snprintf(ps, sizeof(ps), "%u", port);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -192,13 +207,14 @@ static int resolve(struct fleet *f, const char *host, uint16_t port, char *why, 
     int g = getaddrinfo(target, ps, &hints, &res);
     if (g != 0) {
         azk_explain_resolve(target, gai_strerror(g), why, wl);
-        return -EHOSTUNREACH;
+        return NULL;
     }
-    memcpy(&f->addr, res->ai_addr, res->ai_addrlen);
-    f->addr_len = res->ai_addrlen;
+    struct addr_entry *e = &f->addrs[f->n_addrs < ADDR_CACHE ? f->n_addrs++ : ADDR_CACHE - 1];
+    memcpy(&e->addr, res->ai_addr, res->ai_addrlen);
+    e->len = res->ai_addrlen;
     freeaddrinfo(res);
-    snprintf(f->addr_host, sizeof(f->addr_host), "%s", key);
-    return 0;
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    return e;
 }
 
 static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, uint64_t now)
@@ -206,12 +222,14 @@ static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, 
     struct fleet *f = d->f;
     char why[512] = "";
     snprintf(d->host, sizeof(d->host), "%.*s", (int)ep->host.len, ep->host.ptr);
-    int rc = resolve(f, d->host, ep->port, why, sizeof(why));
-    if (rc != 0) {
-        drop(d, rc, why, now);
+    d->port = ep->port;
+    d->rx = 0;
+    const struct addr_entry *a = resolve(f, d->host, ep->port, why, sizeof(why));
+    if (a == NULL) {
+        drop(d, -EHOSTUNREACH, why, now);
         return;
     }
-    d->fd = socket(f->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    d->fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (d->fd < 0) {
         snprintf(why, sizeof(why), "cannot open a socket: %s (raise `ulimit -n` for many "
                  "devices)", strerror(errno));
@@ -223,7 +241,7 @@ static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, 
         f->st.started++;
     }
     d->handshake_deadline = now + 30000;
-    if (connect(d->fd, (struct sockaddr *)&f->addr, f->addr_len) != 0 && errno != EINPROGRESS) {
+    if (connect(d->fd, (const struct sockaddr *)&a->addr, a->len) != 0 && errno != EINPROGRESS) {
         azk_explain_connect(d->host, ep->port, -errno, why, sizeof(why));
         drop(d, -errno, why, now);
         return;
@@ -254,6 +272,11 @@ static void handshake(struct dev *d, uint64_t now)
     int r = SSL_connect(d->ssl);
     if (r == 1) {
         d->phase = P_UP;
+        enum azk_client_state cs = azk_client_state(&d->c);
+        if (cs == AZK_CLIENT_STOPPED || cs == AZK_CLIENT_FAILED) {
+            drop(d, 0, NULL, now); /* stopped while the handshake ran */
+            return;
+        }
         azk_client_transport_up(&d->c, now);
         watch(d, EPOLLIN);
         return;
@@ -285,10 +308,12 @@ static void flush_out(struct dev *d, uint64_t now)
         }
         int e = SSL_get_error(d->ssl, w);
         if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-            watch(d, EPOLLIN | EPOLLOUT);
+            watch(d, e == SSL_ERROR_WANT_WRITE ? EPOLLIN | EPOLLOUT : EPOLLIN);
             return;
         }
-        drop(d, -EPIPE, "the connection broke while sending", now);
+        char why[512];
+        azk_explain_lost(d->rx, -EPIPE, true, why, sizeof(why));
+        drop(d, -EPIPE, why, now);
         return;
     }
     watch(d, EPOLLIN);
@@ -303,13 +328,17 @@ static void read_in(struct dev *d, uint64_t now)
         ERR_clear_error();
         int r = SSL_read(d->ssl, buf, sizeof(buf));
         if (r > 0) {
+            d->rx += (size_t)r;
             azk_client_receive(&d->c, buf, (size_t)r, now);
             continue;
         }
         int e = SSL_get_error(d->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
             return;
-        drop(d, -ECONNRESET, "the server closed the connection", now);
+        char why[512];
+        azk_explain_lost(d->rx, e == SSL_ERROR_ZERO_RETURN ? 1 : -ECONNRESET, false, why,
+                         sizeof(why));
+        drop(d, -ECONNRESET, why, now);
         return;
     }
 }
@@ -322,7 +351,8 @@ static void on_io(struct dev *d, uint32_t events, uint64_t now)
         getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
         if (soerr != 0 || (events & (EPOLLERR | EPOLLHUP))) {
             char why[512];
-            azk_explain_connect(d->host, 0, -(soerr ? soerr : ECONNREFUSED), why, sizeof(why));
+            azk_explain_connect(d->host, d->port, -(soerr ? soerr : ECONNREFUSED), why,
+                                sizeof(why));
             drop(d, -(soerr ? soerr : ECONNREFUSED), why, now);
             return;
         }
@@ -330,8 +360,10 @@ static void on_io(struct dev *d, uint32_t events, uint64_t now)
     } else if (d->phase == P_HANDSHAKE) {
         handshake(d, now);
     } else if (d->phase == P_UP) {
-        if (events & EPOLLIN)
+        if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
             read_in(d, now);
+        if (d->phase == P_UP && (events & EPOLLOUT))
+            flush_out(d, now);
     }
 }
 
@@ -351,6 +383,8 @@ static uint64_t service(struct dev *d, uint64_t now, bool stopping)
             d->sent++;
             d->f->st.sent++;
             d->next_send = now + (o->interval_ms ? o->interval_ms : 1000);
+        } else {
+            d->next_send = now + 20; /* output full: after it drained */
         }
     }
     if (d->phase == P_UP && d->sent < o->messages && !stopping && d->connected)
@@ -358,6 +392,8 @@ static uint64_t service(struct dev *d, uint64_t now, bool stopping)
     struct azk_client_endpoint ep;
     if (d->phase == P_IDLE && azk_client_endpoint(&d->c, &ep))
         open_transport(d, &ep, now);
+    if ((d->phase == P_CONNECTING || d->phase == P_HANDSHAKE) && stopping)
+        drop(d, 0, NULL, now);
     if ((d->phase == P_CONNECTING || d->phase == P_HANDSHAKE) && now >= d->handshake_deadline)
         drop(d, -ETIMEDOUT, "the TCP connect or TLS handshake did not finish in 30 s", now);
     /* Whatever the client queued (answers, polls, PINGREQs, telemetry) goes out now. */
@@ -373,7 +409,8 @@ static bool device_done(const struct dev *d, const struct azk_fleet_opts *o)
     enum azk_client_state s = azk_client_state(&d->c);
     if (s == AZK_CLIENT_FAILED || s == AZK_CLIENT_STOPPED)
         return d->phase == P_IDLE;
-    return d->ever_connected && d->sent >= o->messages && (o->qos == 0 || d->acked >= o->messages);
+    return d->ever_connected && d->sent >= o->messages &&
+           (o->qos == 0 || d->acked + d->lost >= o->messages);
 }
 
 int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
@@ -420,6 +457,8 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         }
         rc = azk_client_init(&d->c, &cfg, d->work, ws);
     }
+    sigset_t old_mask;
+    azk_sigpipe_block(&old_mask);
     uint64_t t0 = azk_posix_now_ms(), last_progress = t0;
     uint32_t rate = o->rate ? o->rate : 200;
     size_t launched = 0;
@@ -482,6 +521,7 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     free(f.devs);
     if (f.ep >= 0)
         close(f.ep);
+    azk_sigpipe_restore(&old_mask);
     f.st.elapsed_ms = azk_posix_now_ms() - t0;
     *out = f.st;
     if (o->progress && rc == 0)

@@ -386,6 +386,96 @@ static void test_failures(void)
     CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_PROTOCOL);
 }
 
+/* A connected hub client (device "d1"), its subscriptions acknowledged. */
+static void hub_connected(struct azk_client *c, int stop_on_disconnect)
+{
+    struct azk_mqtt_packet p;
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
+                                    .device_id = azk_span_from_str("d1"),
+                                    .keepalive_s = 10,
+                                    .on_event = on_event,
+                                    .ctx = &rec};
+    (void)stop_on_disconnect;
+    azk_client_init(c, &cfg, work, 2048);
+    azk_client_start(c, 0);
+    azk_client_transport_up(c, 0);
+    take(c, &p);
+    feed_connack(c, 0, 1);
+    take(c, &p);
+    uint8_t codes[4] = {0, 0, 0, 1};
+    feed_suback(c, p.u.subscribe.packet_id, codes, 4, 2);
+}
+
+static struct azk_client *g_stop_target;
+static void stop_on_disconnect(void *ctx, const struct azk_client_event *ev)
+{
+    on_event(ctx, ev);
+    if (ev->kind == AZK_CLIENT_EV_DISCONNECTED)
+        azk_client_stop(g_stop_target);
+}
+
+/* Findings of the review, each pinned. */
+static void test_edge_cases(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    /* Stopping from the DISCONNECTED callback sticks. */
+    hub_connected(&c, 1);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
+    g_stop_target = &c;
+    c._internal.cfg.on_event = stop_on_disconnect;
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 10);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_STOPPED);
+    azk_client_tick(&c, 100000);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_STOPPED);
+    struct azk_client_endpoint ep;
+    CHECK(!azk_client_endpoint(&c, &ep));
+
+    /* Telemetry that can never fit: -EMSGSIZE, not -ENOBUFS forever. */
+    hub_connected(&c, 0);
+    static char big[1500];
+    memset(big, 'x', sizeof(big) - 1);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str(big), 1, NULL),
+              -EMSGSIZE);
+
+    /* After a first connection, CONNACK 3 (unavailable) is retried, not final. */
+    hub_connected(&c, 0);
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 10);
+    azk_client_tick(&c, 1010);
+    CHECK(azk_client_endpoint(&c, &ep));
+    azk_client_transport_up(&c, 1020);
+    take(&c, &p);
+    feed_connack(&c, 3, 1030);
+    CHECK(azk_client_state(&c) != AZK_CLIENT_FAILED);
+    CHECK(azk_client_wants_close(&c));
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 1040);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
+
+    /* tick never asks to be called in the past. */
+    CHECK(azk_client_tick(&c, 1040) > 1040);
+
+    /* DPS: an empty 429 waits for retry-after; a QoS 1 answer is acknowledged; a stray
+     * CONNACK is a protocol error; keepalive runs while waiting. */
+    dps_registering(&c);
+    feed_publish(&c, "$dps/registrations/res/429/?$rid=1&retry-after=5", "", 1, 10);
+    CHECK(azk_client_state(&c) == AZK_CLIENT_DPS_REGISTERING);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PUBACK);
+    CHECK_INT(azk_client_tick(&c, 20), 5010);
+    azk_client_tick(&c, 5010);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PUBLISH); /* the register request again */
+    feed_publish(&c, "$dps/registrations/res/202/?$rid=2&retry-after=120",
+                 "{\"operationId\":\"o1\",\"status\":\"assigning\"}", 0, 5020);
+    azk_client_tick(&c, 5010 + 60000);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PINGREQ); /* keepalive 60 s while retry-after is 120 s */
+    feed_connack(&c, 0, 70000);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_PROTOCOL);
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -422,5 +512,6 @@ int main(void)
     RUN_TEST(test_incoming);
     RUN_TEST(test_failures);
     RUN_TEST(test_bad_config);
+    RUN_TEST(test_edge_cases);
     TEST_MAIN_END();
 }
