@@ -570,11 +570,24 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
 
 /* ---- the transport goes away ---------------------------------------------------------------- */
 
-/* Lost the hub: wait, then connect again (doubling the wait up to the maximum). */
+/* A per-device spread in 0..range: FNV-1a of the device id mixed with the attempt, so that a
+ * fleet that lost its hub at once does not reconnect in lockstep (no RNG in the core). */
+static uint32_t jitter(const struct azk_client *c, uint32_t range)
+{
+    uint32_t h = 2166136261u ^ CL(c)->backoff_ms;
+    for (const char *p = CL(c)->device_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h ^= h >> 15;
+    return range ? h % (range + 1u) : 0;
+}
+
+/* Lost the hub: wait, then connect again (doubling the wait up to the maximum; each wait is
+ * between half and all of it). */
 static void backoff(struct azk_client *c, uint64_t now)
 {
     CL(c)->state = AZK_CLIENT_BACKOFF;
-    CL(c)->wake = now + CL(c)->backoff_ms;
+    uint32_t half = CL(c)->backoff_ms / 2u;
+    CL(c)->wake = now + half + jitter(c, CL(c)->backoff_ms - half);
     uint32_t next = CL(c)->backoff_ms * 2u;
     CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
                             ? CL(c)->cfg.retry_max_ms
