@@ -113,7 +113,7 @@ static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct reply *r)
         return rc;
     char line[8192];
     size_t ll = 0;
-    bool quoted = false;
+    bool quoted = false, partial = false; /* partial: part of this line is in r->buf already */
     for (;;) {
         uint64_t t = now_ms();
         if (t >= deadline)
@@ -136,9 +136,16 @@ static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct reply *r)
                 quoted = !quoted;
             if (!quoted && (ch == '\n' || ch == '\r')) {
                 line[ll] = '\0';
-                if (ll == 0)
+                if (ll == 0 && !partial)
                     continue;
                 ll = 0;
+                if (partial) {
+                    /* The rest of a long information line. */
+                    partial = false;
+                    if (append(r, line, strlen(line)) != 0 || append(r, "\n", 1) != 0)
+                        return -ENOMEM;
+                    continue;
+                }
                 if (strcmp(line, "OK") == 0) {
                     r->result = 0;
                     return 0;
@@ -161,6 +168,7 @@ static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct reply *r)
                 if (append(r, line, ll) != 0)
                     return -ENOMEM;
                 ll = 0;
+                partial = true;
             }
             line[ll++] = ch;
         }
