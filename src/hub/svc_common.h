@@ -190,6 +190,10 @@ void svc_dps_op_done(void *ctx, int rc);
 /* After a store call: on rc < 0 answers the error and frees the op. */
 void svc_dps_op_submitted(struct svc_req *r, struct svc_op *op, int rc);
 
+/* POST .../{id}/attestationmechanism: answers 200 with the "attestation" member of the record
+ * rendered as `whole` (taken). */
+void svc_dps_reply_attestation(struct svc_req *r, cJSON *whole);
+
 /* Telemetry reads and follow mode: called by service.c. init starts the reader thread (0 or
  * -errno; call shutdown even after a failure); shutdown answers every held request, joins the
  * thread and must run before evhttp_free(). */

@@ -176,3 +176,10 @@ void svc_dps_delete(struct svc_req *r, const char *id, const char *what, svc_dps
     if (op != NULL)
         svc_dps_op_submitted(r, op, del(r->d->dps_store, id, ifm, svc_dps_op_done, op));
 }
+
+void svc_dps_reply_attestation(struct svc_req *r, cJSON *whole)
+{
+    cJSON *att = cJSON_DetachItemFromObjectCaseSensitive(whole, "attestation");
+    cJSON_Delete(whole);
+    svc_reply_json(r->req, 200, att ? att : cJSON_CreateObject(), NULL);
+}

@@ -262,12 +262,24 @@ void svc_dps_enrollments(struct svc_req *r)
         query_enrollments(r);
         return;
     }
+    char what[HUB_DEVICE_ID_MAX + 32];
+    what_of(id, what, sizeof(what));
+    if (r->nseg == 3 && strcmp(r->seg[2], "attestationmechanism") == 0 &&
+        r->method == SVC_POST) {
+        struct dps_enrollment e;
+        int rc = hub_store_dps_enrollment_get(r->d->dps_store, id, &e);
+        if (rc != 0) {
+            svc_dps_reply_store_error(r->req, rc, what);
+            return;
+        }
+        svc_dps_reply_attestation(r, enrollment_json(r->d, &e));
+        dps_enrollment_clear(&e);
+        return;
+    }
     if (r->nseg > 2) {
         svc_dps_reply_error(r->req, 404, 404001, "NotFound", "No such enrollment endpoint.");
         return;
     }
-    char what[HUB_DEVICE_ID_MAX + 32];
-    what_of(id, what, sizeof(what));
     switch (r->method) {
     case SVC_GET: {
         struct dps_enrollment e;

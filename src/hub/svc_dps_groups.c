@@ -103,6 +103,20 @@ void svc_dps_groups(struct svc_req *r)
         query_groups(r);
         return;
     }
+    if (r->nseg == 3 && strcmp(r->seg[2], "attestationmechanism") == 0 &&
+        r->method == SVC_POST) {
+        char w[DPS_GROUP_ID_MAX + 32];
+        what_of(r->seg[1], w, sizeof(w));
+        struct dps_group g;
+        int rc = hub_store_dps_group_get(r->d->dps_store, r->seg[1], &g);
+        if (rc != 0) {
+            svc_dps_reply_store_error(r->req, rc, w);
+            return;
+        }
+        svc_dps_reply_attestation(r, dps_group_to_json(&g, DPS_JSON_API));
+        dps_group_clear(&g);
+        return;
+    }
     if (r->nseg != 2) {
         svc_dps_reply_error(r->req, 404, 404001, "NotFound",
                             "No such enrollment group endpoint.");

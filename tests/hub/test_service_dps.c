@@ -156,6 +156,18 @@ static void test_enrollments(void **state)
     const cJSON *prim = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
         cJSON_GetObjectItem(r.j, "attestation"), "x509"), "clientCertificates"), "primary");
     assert_non_null(cJSON_GetObjectItem(prim, "info"));
+    /* The attestation mechanism alone (POST, as the provisioning service SDK calls it). */
+    struct svc_resp am;
+    req(&am, "POST", "/enrollments/dev-1/attestationmechanism", NULL, NULL);
+    assert_int_equal(am.r.status, 200);
+    assert_string_equal(jstr(am.j, "type"), "x509");
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(am.j, "x509"), "clientCertificates"), "primary"));
+    assert_null(cJSON_GetObjectItem(am.j, "registrationId"));
+    svc_resp_free(&am);
+    req(&am, "POST", "/enrollments/nobody/attestationmechanism", NULL, NULL);
+    assert_int_equal(am.r.status, 404);
+    svc_resp_free(&am);
     /* PUT back what GET returned, with a disabled status: the body's etag is the If-Match */
     cJSON *back = cJSON_Duplicate(r.j, 1);
     svc_resp_free(&r);
@@ -359,6 +371,11 @@ static void test_cas_and_groups(void **state)
     assert_string_equal(jstr(r.j, "allocationPolicy"), "static");
     svc_resp_free(&r);
     free(g2s);
+    req(&r, "POST", "/enrollmentGroups/grp2/attestationmechanism", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(jstr(r.j, "type"), "x509");
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "x509"), "signingCertificates"));
+    svc_resp_free(&r);
     expect("PUT", "/enrollmentGroups/grp1", gref, "d3Jvbmc=", 412, NULL);
     expect("PUT", "/enrollmentGroups/grp1", gref, etag, 200, NULL);
     struct hub_admin_header h = {"x-ms-max-item-count", "10"};
