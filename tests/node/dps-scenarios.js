@@ -192,6 +192,12 @@ async function serviceScenario() {
   assert.strictEqual(got.etag, created.etag);
   assert.deepStrictEqual(got.initialTwin.tags, { origin: 'node-crud' });
 
+  step('getIndividualEnrollmentAttestationMechanism');
+  const am = (await svc.getIndividualEnrollmentAttestationMechanism(id)).responseBody;
+  assert.strictEqual(am.type, 'x509');
+  assert.ok(am.x509 && am.x509.clientCertificates && am.x509.clientCertificates.primary,
+    `attestation mechanism: ${JSON.stringify(am)}`);
+
   step('update: provisioningStatus enabled, PUT the returned object (etag -> If-Match)');
   got.provisioningStatus = 'enabled';
   const updated = (await svc.createOrUpdateIndividualEnrollment(got)).responseBody;
@@ -243,6 +249,10 @@ async function serviceScenario() {
   const g3 = (await svc.getEnrollmentGroup(gid)).responseBody;
   assert.strictEqual(g3.provisioningStatus, 'enabled');
   assert.strictEqual(g3.etag, g2.etag);
+  step('getEnrollmentGroupAttestationMechanism');
+  const gam = (await svc.getEnrollmentGroupAttestationMechanism(gid)).responseBody;
+  assert.strictEqual(gam.type, 'x509');
+  assert.ok(gam.x509 && gam.x509.signingCertificates, `attestation mechanism: ${JSON.stringify(gam)}`);
   step('createEnrollmentGroupQuery({query: "*"})');
   const gq = (await svc.createEnrollmentGroupQuery({ query: '*' }).next()).responseBody;
   assert.ok(gq.some((e) => e.enrollmentGroupId === gid));
