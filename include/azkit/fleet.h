@@ -54,8 +54,10 @@ struct azk_fleet_opts {
     uint32_t rate;            /**< device starts per second (0 = 200) */
     uint32_t messages;        /**< telemetry messages per device (0 = none) */
     uint32_t interval_ms;     /**< between a device's messages (0 = 1000) */
-    uint32_t duration_s;      /**< stop after this long (0 = once every device sent and got
-                                   PUBACKs for its messages, or failed) */
+    uint32_t duration_s;      /**< stop after this long (0 = once every device sent its
+                                   messages and got their PUBACKs -- messages in flight when a
+                                   connection dropped are not resent and count as done -- or
+                                   failed) */
     int qos;                  /**< telemetry QoS 0 or 1 */
     size_t work_size;         /**< per device client buffer (0 = 4096) */
     void (*progress)(void *ctx, const struct azk_fleet_stats *s); /**< about once a second */
