@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include "azkit/cred_provision.h"
 #include "azkit/fleet.h"
 #include "cli/cli.h"
-#include "common/fileio.h"
+#include "common/ossl.h"
+#include "pki/pki_internal.h"
 
 static const char usage[] =
     "usage: azkit fleet --issuer PREFIX (--id-scope S [--dps-host H[:P]] | --hub H[:P])\n"
@@ -55,13 +55,6 @@ static const struct option opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The file's text (heap), or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-    char *text = NULL;
-    return azk_file_read_all(path, &text, len) == 0 ? text : NULL;
-}
-
 static void progress(void *ctx, const struct azk_fleet_stats *s)
 {
     const struct azk_cli *cli = ctx;
@@ -73,24 +66,19 @@ static void progress(void *ctx, const struct azk_fleet_stats *s)
             (unsigned long long)s->acked);
 }
 
-/* Adds the PEM certificates to the trust store and their subject CNs to `names`. */
-static int add_trust(SSL_CTX *ctx, const char *pem, size_t len, char *names, size_t size)
+/* Trusts the certificates of `certs` (taken) and appends their subject CNs to `names`. */
+static void add_trust(SSL_CTX *ctx, STACK_OF(X509) *certs, char *names, size_t size)
 {
-    BIO *b = BIO_new_mem_buf(pem, (int)len);
-    int n = 0;
-    X509 *x;
-    while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        char cn[128] = "";
-        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *x = sk_X509_value(certs, i);
+        char cn[128];
+        azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
         size_t used = strlen(names);
         snprintf(names + used, size - used, "%s'%s'", used ? ", " : "", cn);
         X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x);
-        X509_free(x);
-        n++;
     }
-    BIO_free(b);
+    sk_X509_pop_free(certs, X509_free);
     ERR_clear_error();
-    return n;
 }
 
 int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
@@ -147,67 +135,52 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     if ((o.id_scope == NULL) == (o.hub_host == NULL))
         return azk_cli_usage(usage, "give --id-scope (DPS) or --hub");
 
-    /* The issuing CA. */
-    char path[4096];
-    size_t len = 0;
-    snprintf(path, sizeof(path), "%s.cert.pem", issuer);
-    char *cert_pem = read_file(path, &len);
-    BIO *b = cert_pem ? BIO_new_mem_buf(cert_pem, (int)len) : NULL;
-    X509 *ca = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    free(cert_pem);
-    snprintf(path, sizeof(path), "%s.key.pem", issuer);
-    char *key_pem = read_file(path, &len);
-    b = key_pem ? BIO_new_mem_buf(key_pem, (int)len) : NULL;
-    EVP_PKEY *ca_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"") : NULL;
-    BIO_free(b);
-    if (key_pem)
-        OPENSSL_cleanse(key_pem, len);
-    free(key_pem);
-    ERR_clear_error();
-    if (ca == NULL || ca_key == NULL || X509_check_private_key(ca, ca_key) != 1) {
-        X509_free(ca);
-        EVP_PKEY_free(ca_key);
-        return azk_cli_fail(cli, -EINVAL, NULL, "cannot use %s.cert.pem / %s.key.pem as the "
-                            "issuing CA (missing, not PEM, or not a pair; `azkit pki "
-                            "intermediate --out PREFIX` makes one)", issuer, issuer);
-    }
+    /* The issuing CA, as `azkit pki device --ca PREFIX` loads it: the certificate, its key,
+     * and what devices send after their leaf (PREFIX.chain.pem, else the CA unless a root). */
+    char cert_path[4096], key_path[4096];
+    snprintf(cert_path, sizeof(cert_path), "%s.cert.pem", issuer);
+    snprintf(key_path, sizeof(key_path), "%s.key.pem", issuer);
+    struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .issuer_cert = cert_path,
+                                  .issuer_key = key_path};
+    struct azk_pki_issuer iss = {0};
+    struct azk_diag d;
+    azk_diag_init(&d);
+    if (azk_pki_issuer_load(&req, &iss, &d) != 0)
+        return azk_cli_fail(cli, -EINVAL, &d, "cannot use %s.cert.pem / %s.key.pem as the "
+                            "issuing CA (`azkit pki intermediate --out PREFIX` makes one)",
+                            issuer, issuer);
     static char names[1024];
     SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
     SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
     for (size_t i = 0; i < ntrust; i++) {
-        char *pem = read_file(trust[i], &len);
-        int n = pem ? add_trust(tls, pem, len, names, sizeof(names)) : 0;
-        free(pem);
-        if (n == 0) {
+        STACK_OF(X509) *certs = NULL;
+        if (azk_pki_read_certs(trust[i], "trust file", "fleet.trust", &certs, &d) != 0) {
             SSL_CTX_free(tls);
-            X509_free(ca);
-            EVP_PKEY_free(ca_key);
-            return azk_cli_fail(cli, -EINVAL, NULL, "--trust %s: no PEM certificate in it",
+            azk_pki_issuer_free(&iss);
+            return azk_cli_fail(cli, -EINVAL, &d, "--trust %s: no PEM certificate in it",
                                 trust[i]);
         }
+        add_trust(tls, certs, names, sizeof(names));
     }
-    if (ntrust == 0)
-        for (int r = AZK_ROOT_DIGICERT_G2; r <= AZK_ROOT_MICROSOFT_RSA_2017; r++)
-            add_trust(tls, azk_azure_root(r)->pem, strlen(azk_azure_root(r)->pem), names,
-                      sizeof(names));
-    STACK_OF(X509) *chain = sk_X509_new_null();
-    sk_X509_push(chain, ca);
+    for (int r = AZK_ROOT_DIGICERT_G2; ntrust == 0 && r <= AZK_ROOT_MICROSOFT_RSA_2017; r++) {
+        STACK_OF(X509) *certs = NULL;
+        const char *pem = azk_azure_root(r)->pem;
+        if (azk_load_certs(pem, strlen(pem), &certs, NULL) == 0)
+            add_trust(tls, certs, names, sizeof(names));
+    }
     o.tls = tls;
     o.trusted_cas = names;
-    o.issuer = ca;
-    o.issuer_key = ca_key;
-    o.chain = chain;
+    o.issuer = iss.cert;
+    o.issuer_key = iss.key;
+    o.chain = iss.chain;
     o.progress = progress;
     o.ctx = (void *)cli;
     o.stop = azk_cli_stop_flag();
     struct azk_fleet_stats st;
     int rc = azk_fleet_run(&o, &st);
-    sk_X509_free(chain);
-    X509_free(ca);
-    EVP_PKEY_free(ca_key);
+    azk_pki_issuer_free(&iss);
     SSL_CTX_free(tls);
     if (rc != 0)
         return azk_cli_fail(cli, rc, NULL, "cannot run the fleet%s",

@@ -11,14 +11,14 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
+#include "pki/pki_internal.h"
 #include "port/explain.h"
 #include "port/sigpipe.h"
 
@@ -65,51 +65,20 @@ struct fleet {
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
-/* A P-256 key and a certificate for `cn`, issued by the fleet's CA: what `azkit pki device`
- * makes (clientAuth, CA:FALSE), in memory. */
+/* A P-256 key and a certificate for `cn`, issued by the fleet's CA in memory: what
+ * `azkit pki device` makes (the same builder: clientAuth, CA:FALSE, one hour backdated). */
 static int issue(const struct azk_fleet_opts *o, const char *cn, X509 **cert, EVP_PKEY **key)
 {
-    *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    if (*key == NULL || x == NULL) {
-        X509_free(x);
-        return -ENOMEM;
-    }
-    unsigned char serial[16];
-    RAND_bytes(serial, sizeof(serial));
-    serial[0] &= 0x7f;
-    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    X509_set_version(x, 2);
-    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
-    BN_free(bn);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(o->issuer));
-    X509_set_pubkey(x, *key);
-    X509V3_CTX v3;
-    X509V3_set_ctx(&v3, o->issuer, x, NULL, NULL, 0);
-    static const char *const ext[][2] = {{"basicConstraints", "critical,CA:FALSE"},
-                                         {"keyUsage", "critical,digitalSignature"},
-                                         {"extendedKeyUsage", "clientAuth"},
-                                         {"subjectKeyIdentifier", "hash"},
-                                         {"authorityKeyIdentifier", "keyid"}};
-    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-        X509_EXTENSION *e = X509V3_EXT_nconf(NULL, &v3, ext[i][0], ext[i][1]);
-        if (e == NULL || X509_add_ext(x, e, -1) != 1) {
-            X509_EXTENSION_free(e);
-            X509_free(x);
-            return -EINVAL;
-        }
-        X509_EXTENSION_free(e);
-    }
-    if (X509_sign(x, o->issuer_key, EVP_sha256()) <= 0) {
-        X509_free(x);
-        return -EINVAL;
-    }
-    *cert = x;
-    return 0;
+    struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .common_name = cn,
+                                  .key_alg = AZK_KEY_EC_P256};
+    struct azk_pki_issuer iss = {o->issuer, o->issuer_key, o->chain};
+    time_t nb, na;
+    int rc = azk_pki_key_generate(AZK_KEY_EC_P256, key);
+    if (rc == 0)
+        rc = azk_pki_validity(&req, time(NULL), &nb, &na, NULL);
+    if (rc == 0)
+        rc = azk_pki_build(&req, *key, &iss, nb, na, cert, NULL);
+    return rc;
 }
 
 /* ---- events from the clients ------------------------------------------------------------- */
