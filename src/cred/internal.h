@@ -68,6 +68,11 @@ int azk_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, c
                          size_t *len);
 void azk_secure_free(char *buf, size_t len);
 
+/* A certificate credential (type 0 or 1) as a stack (free with sk_X509_pop_free). Returns 0,
+ * the read's error (-ENOENT when absent), or -EBADMSG when it does not parse (`d` says why). */
+int azk_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
+                         STACK_OF(X509) **out, struct azk_diag *d);
+
 /* Tag and type checks shared by every front operation. */
 int azk_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);
 

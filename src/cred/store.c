@@ -112,19 +112,28 @@ int azk_cred_load_private_key(struct azk_credstore *store, azk_sec_tag_t tag, EV
     return *out != NULL ? 0 : -EBADMSG;
 }
 
-static X509 *load_leaf(struct azk_credstore *s, azk_sec_tag_t tag)
+int azk_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
+                         STACK_OF(X509) **out, struct azk_diag *d)
 {
     char *buf;
     size_t len;
-    if (azk_store_read_alloc(s, tag, AZK_CRED_CLIENT_CERT, &buf, &len) != 0)
-        return NULL;
+    *out = NULL;
+    int rc = azk_store_read_alloc(s, tag, type, &buf, &len);
+    if (rc != 0)
+        return rc;
+    rc = azk_load_certs(buf, len, out, d);
+    azk_secure_free(buf, len);
+    return rc;
+}
+
+static X509 *load_leaf(struct azk_credstore *s, azk_sec_tag_t tag)
+{
     STACK_OF(X509) *sk = NULL;
     X509 *leaf = NULL;
-    if (azk_load_certs(buf, len, &sk, NULL) == 0) {
+    if (azk_store_load_certs(s, tag, AZK_CRED_CLIENT_CERT, &sk, NULL) == 0) {
         leaf = sk_X509_shift(sk);
         sk_X509_pop_free(sk, X509_free);
     }
-    azk_secure_free(buf, len);
     return leaf;
 }
 

@@ -75,15 +75,8 @@ static bool is_azure_host(const char *host)
 
 static STACK_OF(X509) *load(struct azk_credstore *s, azk_sec_tag_t tag, int type)
 {
-    char *pem = NULL;
-    size_t len = 0;
     STACK_OF(X509) *certs = NULL;
-    if (azk_store_read_alloc(s, tag, type, &pem, &len) != 0)
-        return NULL;
-    if (azk_load_certs(pem, len, &certs, NULL) != 0)
-        certs = NULL;
-    azk_secure_free(pem, len);
-    return certs;
+    return azk_store_load_certs(s, tag, type, &certs, NULL) == 0 ? certs : NULL;
 }
 
 struct roots_seen {

@@ -17,14 +17,8 @@
 static int read_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type, STACK_OF(X509) **out,
                       struct azk_diag *d)
 {
-    char *pem = NULL;
-    size_t len = 0;
-    int rc = azk_store_read_alloc(s, tag, type, &pem, &len);
-    if (rc != 0)
-        return rc;
-    rc = azk_load_certs(pem, len, out, d);
-    azk_secure_free(pem, len);
-    if (rc != 0)
+    int rc = azk_store_load_certs(s, tag, type, out, d);
+    if (rc == -EBADMSG)
         azk_diag_add(d, AZK_SEV_ERROR, "tls.bad-credential",
                      "Write it again with `azkit cred write` (it validates the content).",
                      "sec_tag %u type %d does not hold PEM certificates", (unsigned)tag, type);
