@@ -57,6 +57,7 @@ static const struct option opts[] = {
 
 struct run {
     const struct azk_cli *cli;
+    struct azk_client *client;
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
     const char *message, *report;
@@ -213,7 +214,11 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_METHOD: {
-        /* Answer every method with 200 and what it was called with. */
+        /* Answer every method with 200 and its name (the client may be called from here). */
+        char body[300];
+        snprintf(body, sizeof(body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
+                 (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
+        azk_client_method_respond(r->client, ev->rid, 200, azk_span_from_str(body));
         if (o) {
             cJSON_AddStringToObject(o, "event", "method");
             add_span(o, "name", ev->name);
@@ -243,48 +248,17 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     fflush(stdout);
 }
 
-/* The method answer goes out from on_turn (the event's spans are only valid in the callback,
- * and the client must not be re-entered from it): remember the call. */
-struct pending_method {
-    char rid[64];
-    char body[600];
-    bool pending;
-};
-static struct pending_method g_method;
-
-static void note_method(const struct azk_client_event *ev)
-{
-    if (ev->kind != AZK_CLIENT_EV_METHOD || ev->rid.len >= sizeof(g_method.rid))
-        return;
-    memcpy(g_method.rid, ev->rid.ptr, ev->rid.len);
-    g_method.rid[ev->rid.len] = '\0';
-    snprintf(g_method.body, sizeof(g_method.body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
-             (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
-    g_method.pending = true;
-}
-
-static void on_event_outer(void *ctx, const struct azk_client_event *ev)
-{
-    note_method(ev);
-    on_event(ctx, ev);
-}
-
 static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
     if (azk_client_state(c) != AZK_CLIENT_CONNECTED)
         return 0;
-    if (g_method.pending) {
-        if (azk_client_method_respond(c, azk_span_from_str(g_method.rid), 200,
-                                      azk_span_from_str(g_method.body)) == 0)
-            g_method.pending = false;
-    }
     if (r->report != NULL && !r->reported &&
         azk_client_twin_report(c, azk_span_from_str(r->report), NULL, 0) == 0)
         r->reported = true;
     bool all_sent = r->count > 0 && r->sent >= r->count;
     if (all_sent)
-        return (r->qos == 0 || r->acked >= r->count) && !g_method.pending ? -1 : 0;
+        return r->qos == 0 || r->acked >= r->count ? -1 : 0;
     if (now < r->next_send)
         return (int64_t)r->next_send;
     char msg[1024];
@@ -387,7 +361,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
     struct azk_client_config cfg = {
         .keepalive_s = (uint16_t)keepalive,
-        .on_event = on_event_outer,
+        .on_event = on_event,
         .ctx = &r,
     };
     azk_cli_device_client_config(&dv, &r.tls, &cfg);
@@ -395,6 +369,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     r.id_for_hints = r.via_dps ? cfg.registration_id.ptr : cfg.device_id.ptr;
     static uint8_t work[64 * 1024];
     struct azk_client c;
+    r.client = &c;
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
     if (rc != 0) {
         SSL_CTX_free(tls);
