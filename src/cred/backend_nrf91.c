@@ -24,6 +24,7 @@
 struct nrf91 {
     int fd;
     struct azk_nrf91_opts o;
+    bool offline; /* AT+CFUN=4 was accepted on this line */
 };
 
 /* A reply: the information lines (logical lines: a CR/LF inside quotes does not end one) and
@@ -183,11 +184,12 @@ static int at_simple(struct nrf91 *m, const char *cmd)
     return rc != 0 ? rc : r.result;
 }
 
-/* Writes and deletes need the modem offline (not CFUN 1, 2 or 21). */
+/* Writes and deletes need the modem offline (not CFUN 1, 2 or 21): switched once per open
+ * store (a provision writes three credentials). */
 static void offline(struct nrf91 *m)
 {
-    if (!m->o.keep_online)
-        at_simple(m, "AT+CFUN=4");
+    if (!m->o.keep_online && !m->offline)
+        m->offline = at_simple(m, "AT+CFUN=4") == 0;
 }
 
 static int nrf_write(void *ctx, azk_sec_tag_t tag, int type, const char *content, size_t len)
