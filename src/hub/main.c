@@ -1772,29 +1772,17 @@ int main(int argc, char **argv)
         return EXIT_OK_;
     }
     signal(SIGPIPE, SIG_IGN);
-    int sub_argc = argc - 1;
-    char **sub_argv = argv + 1;
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(sub_argc, sub_argv);
-    if (strcmp(cmd, "device") == 0)
-        return cmd_device(sub_argc, sub_argv);
-    if (strcmp(cmd, "ca") == 0)
-        return cmd_ca(sub_argc, sub_argv);
-    if (strcmp(cmd, "twin") == 0)
-        return cmd_twin(sub_argc, sub_argv);
-    if (strcmp(cmd, "method") == 0)
-        return cmd_method(sub_argc, sub_argv);
-    if (strcmp(cmd, "c2d") == 0)
-        return cmd_c2d(sub_argc, sub_argv);
-    if (strcmp(cmd, "telemetry") == 0)
-        return cmd_telemetry(sub_argc, sub_argv);
-    if (strcmp(cmd, "fault") == 0)
-        return cmd_fault(sub_argc, sub_argv);
-    if (strcmp(cmd, "enroll") == 0)
-        return cmd_enroll(sub_argc, sub_argv);
-    if (strcmp(cmd, "dps-ca") == 0)
-        return cmd_dps_ca(sub_argc, sub_argv);
-    if (strcmp(cmd, "registration") == 0)
-        return cmd_registration(sub_argc, sub_argv);
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"serve", cmd_serve},   {"device", cmd_device},       {"ca", cmd_ca},
+        {"twin", cmd_twin},     {"method", cmd_method},       {"c2d", cmd_c2d},
+        {"telemetry", cmd_telemetry}, {"fault", cmd_fault},   {"enroll", cmd_enroll},
+        {"dps-ca", cmd_dps_ca}, {"registration", cmd_registration},
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command: %s", cmd);
 }
