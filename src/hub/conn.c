@@ -16,7 +16,6 @@
 #include <openssl/err.h>
 
 #include "hub/daemon.h"
-#include "hub/dps.h"
 #include "hub/log.h"
 #include "hub/telemetry.h"
 
@@ -25,7 +24,8 @@
 static void conn_free(struct hub_conn *c)
 {
     hub_puback_free_all(c);
-    hub_dps_conn_free(c);
+    if (c->kind->freed)
+        c->kind->freed(c);
     if (c->timer)
         event_free(c->timer);
     if (c->bev)
@@ -83,28 +83,6 @@ uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_le
     return p.packet_id;
 }
 
-static void unregister(struct hub_conn *c)
-{
-    if (c->is_dps)
-        hub_dps_conn_closed(c);
-    struct hub_iothub *h = c->hub;
-    if (h == NULL || c->device_id[0] == '\0' || hub_devmap_get(&h->conns, c->device_id) != c)
-        return;
-    hub_devmap_remove(&h->conns, c->device_id);
-    hub_store_device_set_connected(h->store, c->device_id, false, hub_now_ms());
-    hub_store_c2d_requeue_inflight(h->store, c->device_id);
-    if (!c->clean_session) {
-        struct hub_session *s = hub_devmap_get(&h->sessions, c->device_id);
-        if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL &&
-            hub_devmap_put(&h->sessions, c->device_id, s) == s) {
-            free(s);
-            s = NULL;
-        }
-        if (s != NULL)
-            s->subs = c->subs & HUB_SUB_C2D; /* Azure keeps only the C2D subscription */
-    }
-}
-
 static void finish_close(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -154,7 +132,8 @@ void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
     if (store_will && c->has_will && c->state == HUB_CONN_CONNECTED && !c->got_disconnect)
         hub_telemetry_store_will(c);
     c->state = HUB_CONN_CLOSING;
-    unregister(c);
+    if (c->kind->closed)
+        c->kind->closed(c);
     if (c->timer)
         event_del(c->timer);
     bufferevent_disable(c->bev, EV_READ);
@@ -196,8 +175,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     arm_timer(c, c->timeout_ms - idle);
 }
 
-/* Called by handle_connect once the device is accepted. */
-void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
 {
     int64_t t = keepalive_s ? (int64_t)keepalive_s * 1500 : AZURE_MAX_IDLE_MS;
@@ -206,36 +183,41 @@ void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
     arm_timer(c, c->timeout_ms);
 }
 
+/* Before CONNECT, only CONNECT (MQTT 3.1.1 section 3.1: the first packet must be CONNECT). */
+static const char not_connect[] = "the first packet must be CONNECT";
+const struct hub_conn_kind hub_kind_await_connect = {
+    .name = "awaiting CONNECT",
+    .packets = {
+        [0] = {NULL, not_connect},
+        [AZK_MQTT_CONNECT] = {hub_handle_connect, NULL},
+        [AZK_MQTT_CONNACK] = {NULL, not_connect},
+        [AZK_MQTT_PUBLISH] = {NULL, not_connect},
+        [AZK_MQTT_PUBACK] = {NULL, not_connect},
+        [AZK_MQTT_PUBREC] = {NULL, not_connect},
+        [AZK_MQTT_PUBREL] = {NULL, not_connect},
+        [AZK_MQTT_PUBCOMP] = {NULL, not_connect},
+        [AZK_MQTT_SUBSCRIBE] = {NULL, not_connect},
+        [AZK_MQTT_SUBACK] = {NULL, not_connect},
+        [AZK_MQTT_UNSUBSCRIBE] = {NULL, not_connect},
+        [AZK_MQTT_UNSUBACK] = {NULL, not_connect},
+        [AZK_MQTT_PINGREQ] = {NULL, not_connect},
+        [AZK_MQTT_PINGRESP] = {NULL, not_connect},
+        [AZK_MQTT_DISCONNECT] = {NULL, not_connect},
+        [15] = {NULL, not_connect},
+    },
+    .closed = NULL,
+    .freed = NULL,
+};
+
+/* The one place a packet's handler is chosen: by the connection's kind. */
 static int dispatch(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
-    if (c->state == HUB_CONN_AWAIT_CONNECT && p->type != AZK_MQTT_CONNECT) {
-        hub_conn_close(c, false, "first packet was %s, not CONNECT", azk_mqtt_type_str(p->type));
-        return -1;
-    }
-    switch (p->type) {
-    case AZK_MQTT_CONNECT:
-        if (c->state != HUB_CONN_AWAIT_CONNECT) {
-            hub_conn_close(c, true, "second CONNECT on one connection");
-            return -1;
-        }
-        return hub_handle_connect(c, p);
-    case AZK_MQTT_PUBLISH:
-        return hub_handle_publish(c, p);
-    case AZK_MQTT_PUBACK:
-        return hub_handle_puback(c, p);
-    case AZK_MQTT_SUBSCRIBE:
-        return hub_handle_subscribe(c, p);
-    case AZK_MQTT_UNSUBSCRIBE:
-        return hub_handle_unsubscribe(c, p);
-    case AZK_MQTT_PINGREQ:
-        return hub_handle_pingreq(c, p);
-    case AZK_MQTT_DISCONNECT:
-        return hub_handle_disconnect(c, p);
-    default:
-        hub_conn_close(c, true, "%s is not supported by IoT Hub (QoS 2 flows are refused)",
-                       azk_mqtt_type_str(p->type));
-        return -1;
-    }
+    const struct hub_packet_rule *r = &c->kind->packets[p->type & 15u];
+    if (r->handle != NULL)
+        return r->handle(c, p);
+    hub_conn_close(c, c->state == HUB_CONN_CONNECTED, "%s (%s connection)", r->refusal,
+                   c->kind->name);
+    return -1;
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -331,6 +313,7 @@ void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
     c->d = d;
     c->id = ++d->next_conn_id;
     c->refs = 1;
+    c->kind = &hub_kind_await_connect;
     c->ssl = ssl;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->bev = bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,

@@ -14,8 +14,35 @@
 
 struct bufferevent;
 struct event;
+struct hub_conn;
 struct hub_daemon;
 struct hub_iothub;
+
+/* A packet handler. Returns 0, or -1 after closing the connection. */
+typedef int (*hub_packet_fn)(struct hub_conn *c, const struct azk_mqtt_packet *p);
+
+/* What a kind of connection does with one MQTT control packet type: `handle` it, or (handle
+ * NULL) close the connection with `refusal` in the log. */
+struct hub_packet_rule {
+    hub_packet_fn handle;
+    const char *refusal;
+};
+
+/* The kind of a connection, decided once: a new connection is HUB_KIND_AWAIT_CONNECT, and its
+ * CONNECT makes it an IoT Hub device connection or a DPS connection. Each kind has a rule for
+ * all 16 control packet types, so no handler ever asks which kind of connection it serves. */
+struct hub_conn_kind {
+    const char *name;                      /* for the log */
+    struct hub_packet_rule packets[16];    /* indexed by enum azk_mqtt_type */
+    /* The connection closes (leaves its registries); may be NULL. */
+    void (*closed)(struct hub_conn *c);
+    /* The connection is freed (after the last reference); may be NULL. */
+    void (*freed)(struct hub_conn *c);
+};
+
+extern const struct hub_conn_kind hub_kind_await_connect; /* conn.c: only CONNECT */
+extern const struct hub_conn_kind hub_kind_device;        /* kind_device.c */
+extern const struct hub_conn_kind hub_kind_dps;           /* dps_connect.c */
 
 /* Subscriptions a device can hold (the documented device topics). */
 enum {
@@ -46,6 +73,7 @@ struct hub_conn {
     int64_t last_rx_ms;
     int64_t timeout_ms;         /* silence allowed once connected */
     char device_id[HUB_DEVICE_ID_MAX + 1];
+    const struct hub_conn_kind *kind; /* what this connection handles (never NULL) */
     struct hub_iothub *hub;     /* the IoT hub of an accepted device connection (else NULL) */
     bool clean_session;
     unsigned subs;              /* HUB_SUB_* */
@@ -69,7 +97,6 @@ struct hub_conn {
     bool read_paused;
     /* DPS connections (dps.h): device_id holds the registration id; the peer chain is kept
      * because every register request is authorized with it. */
-    bool is_dps;
     struct azk_hub_peer_chain dps_chain;
     struct hub_conn *dps_prev, *dps_next; /* the daemon's list of DPS connections */
 };
@@ -116,14 +143,20 @@ void hub_conn_unref(struct hub_conn *c);
 /* True while the connection can still be written to. */
 bool hub_conn_alive(const struct hub_conn *c);
 
-/* Packet handlers (one file each). Return 0, or -1 after closing the connection. */
+/* CONNECT accepted: the keepalive timer runs (min(1.5 x keepalive, 1767 s), as Azure). */
+void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
+
+/* Packet handlers of an IoT Hub device connection (one file per packet, mosquitto's layout;
+ * the rule table is kind_device.c). Return 0, or -1 after closing the connection. */
 int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p);
 int hub_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p);
 int hub_handle_puback(struct hub_conn *c, const struct azk_mqtt_packet *p);
 int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
 int hub_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
 int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p);
+/* Handlers every connected kind shares: they touch only the connection itself. */
 int hub_handle_disconnect(struct hub_conn *c, const struct azk_mqtt_packet *p);
+void hub_send_pingresp(struct hub_conn *c);
 
 /* Delivers the next queued C2D message if the device is subscribed and none is in flight. */
 void hub_c2d_pump(struct hub_conn *c);

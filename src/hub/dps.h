@@ -55,15 +55,9 @@ void hub_dps_stop(struct hub_daemon *d);
 /* CONNECT with a DPS username (already parsed). Returns 0, or -1 after closing. */
 int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
                     const struct azk_dps_username *u);
-/* Packets of an accepted DPS connection. Return 0, or -1 after closing. */
-int hub_dps_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p);
-int hub_dps_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
-int hub_dps_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
-
-/* A DPS connection closes: it leaves the daemon's list. */
-void hub_dps_conn_closed(struct hub_conn *c);
-/* The connection is freed: its peer chain goes. */
-void hub_dps_conn_free(struct hub_conn *c);
+/* A register or operation-status request of a DPS connection (dps_register.c); the answer
+ * goes on $dps/registrations/res/... Returns 0, or -1 after closing. */
+int hub_dps_request(struct hub_conn *c, const struct azk_dps_topic *t, struct azk_span body);
 /* Closes every DPS connection (daemon stopping). */
 void hub_dps_close_all(struct hub_daemon *d);
 

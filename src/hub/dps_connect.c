@@ -1,5 +1,6 @@
 /* DPS connections: CONNECT (any certificate or none; the chain is kept for the requests),
- * the one subscription DPS documents and the two request topics. Anything else disconnects. */
+ * the one subscription DPS documents, the two request topics, PINGREQ and DISCONNECT. The rule
+ * table hub_kind_dps says what happens to every other packet type. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,37 @@
 #include "hub/dps.h"
 #include "hub/log.h"
 
-void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
-int hub_dps_request(struct hub_conn *c, const struct azk_dps_topic *t, struct azk_span body);
+static int dps_publish(struct hub_conn *c, const struct azk_mqtt_packet *p);
+static int dps_puback(struct hub_conn *c, const struct azk_mqtt_packet *p);
+static int dps_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+static int dps_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+static int dps_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p);
+static void dps_closed(struct hub_conn *c);
+static void dps_freed(struct hub_conn *c);
+
+const struct hub_conn_kind hub_kind_dps = {
+    .name = "DPS",
+    .packets = {
+        [0] = {NULL, "reserved packet type 0"},
+        [AZK_MQTT_CONNECT] = {NULL, "second CONNECT on one connection"},
+        [AZK_MQTT_CONNACK] = {NULL, "CONNACK is sent by servers, not devices"},
+        [AZK_MQTT_PUBLISH] = {dps_publish, NULL},
+        [AZK_MQTT_PUBACK] = {dps_puback, NULL},
+        [AZK_MQTT_PUBREC] = {NULL, "PUBREC: DPS does not support QoS 2"},
+        [AZK_MQTT_PUBREL] = {NULL, "PUBREL: DPS does not support QoS 2"},
+        [AZK_MQTT_PUBCOMP] = {NULL, "PUBCOMP: DPS does not support QoS 2"},
+        [AZK_MQTT_SUBSCRIBE] = {dps_subscribe, NULL},
+        [AZK_MQTT_SUBACK] = {NULL, "SUBACK is sent by servers, not devices"},
+        [AZK_MQTT_UNSUBSCRIBE] = {dps_unsubscribe, NULL},
+        [AZK_MQTT_UNSUBACK] = {NULL, "UNSUBACK is sent by servers, not devices"},
+        [AZK_MQTT_PINGREQ] = {dps_pingreq, NULL},
+        [AZK_MQTT_PINGRESP] = {NULL, "PINGRESP is sent by servers, not devices"},
+        [AZK_MQTT_DISCONNECT] = {hub_handle_disconnect, NULL},
+        [15] = {NULL, "reserved packet type 15"},
+    },
+    .closed = dps_closed,
+    .freed = dps_freed,
+};
 
 static void connack(struct hub_conn *c, uint8_t code)
 {
@@ -52,7 +82,7 @@ int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
         hub_conn_close(c, false, "out of memory");
         return -1;
     }
-    c->is_dps = true;
+    c->kind = &hub_kind_dps;
     snprintf(c->device_id, sizeof(c->device_id), "%s", reg_id);
     c->clean_session = true; /* DPS keeps no session whatever the flag says */
     c->has_will = false;     /* and no Will */
@@ -78,7 +108,7 @@ int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
     return 0;
 }
 
-void hub_dps_conn_closed(struct hub_conn *c)
+static void dps_closed(struct hub_conn *c)
 {
     struct hub_dps *dps = &c->d->dps;
     if (c->dps_prev)
@@ -90,7 +120,7 @@ void hub_dps_conn_closed(struct hub_conn *c)
     c->dps_prev = c->dps_next = NULL;
 }
 
-void hub_dps_conn_free(struct hub_conn *c)
+static void dps_freed(struct hub_conn *c)
 {
     azk_hub_tls_peer_chain_free(&c->dps_chain);
 }
@@ -106,7 +136,7 @@ static bool is_res_filter(struct azk_span f)
     return azk_span_eq_str(f, AZK_DPS_RESPONSE_FILTER);
 }
 
-int hub_dps_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
+static int dps_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
     uint8_t codes[8];
     size_t n = 0;
@@ -129,7 +159,7 @@ int hub_dps_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p
     return 0;
 }
 
-int hub_dps_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
+static int dps_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
     struct azk_mqtt_iter it;
     struct azk_span filter;
@@ -149,7 +179,7 @@ int hub_dps_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet 
     return 0;
 }
 
-int hub_dps_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
+static int dps_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
     const struct azk_mqtt_publish *pub = &p->u.publish;
     if (pub->qos > 1) {
@@ -174,4 +204,21 @@ int hub_dps_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
     if (slot)
         hub_puback_ready(c, slot);
     return hub_dps_request(c, &t, pub->payload);
+}
+
+/* DPS answers at QoS 0, so a PUBACK acknowledges nothing the hub sent: ignored, as a device
+ * connection ignores a PUBACK for nothing in flight. */
+static int dps_puback(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    hub_log(HUB_LOG_DEBUG, "conn %s dps registration '%s': PUBACK %u for nothing in flight",
+            c->peer, c->device_id, p->u.packet_id);
+    return 0;
+}
+
+/* Keepalive only: a DPS connection has no device record to touch. */
+static int dps_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    (void)p;
+    hub_send_pingresp(c);
+    return 0;
 }

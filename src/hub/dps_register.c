@@ -17,8 +17,6 @@
 #include "hub/log.h"
 #include "hub/store_dps.h"
 
-int hub_dps_request(struct hub_conn *c, const struct azk_dps_topic *t, struct azk_span body);
-
 static struct azk_span str_span(const char *s)
 {
     return (struct azk_span){s, strlen(s)};

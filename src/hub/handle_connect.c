@@ -14,8 +14,6 @@
 #include "hub/log.h"
 #include "hub/tls.h"
 
-void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
-
 static void connack(struct hub_conn *c, uint8_t code, bool session_present)
 {
     struct azk_mqtt_connack a = {session_present, code};
@@ -163,6 +161,7 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
         hub_conn_close(old, true, "a new connection of the same device replaced it");
 
     snprintf(c->device_id, sizeof(c->device_id), "%s", client_id);
+    c->kind = &hub_kind_device;
     c->hub = h;
     snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", v.message);
     c->clean_session = m->clean_session;

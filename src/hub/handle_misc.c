@@ -1,15 +1,21 @@
-/* PINGREQ, DISCONNECT and PUBACK (of a C2D message). */
+/* PINGREQ, DISCONNECT and PUBACK (of a C2D message) on a device connection; PINGRESP and
+ * DISCONNECT are shared with DPS connections (kind_device.c, dps_connect.c). */
 #include "hub/conn.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
 
-int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p)
+void hub_send_pingresp(struct hub_conn *c)
 {
-    (void)p;
     uint8_t out[2];
     size_t n = 0;
     azk_mqtt_encode_pingresp(out, sizeof(out), &n);
     hub_conn_send(c, out, n);
+}
+
+int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    (void)p;
+    hub_send_pingresp(c);
     hub_store_device_touch(c->hub->store, c->device_id, hub_now_ms());
     return 0;
 }

@@ -8,7 +8,6 @@
 #include "azkit/azure_hub.h"
 #include "hub/conn.h"
 #include "hub/daemon.h"
-#include "hub/dps.h"
 #include "hub/faults.h"
 #include "hub/log.h"
 #include "hub/methods.h"
@@ -96,8 +95,6 @@ static int twin_patch(struct hub_conn *c, struct azk_span rid, struct azk_span b
 
 int hub_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
-    if (c->is_dps)
-        return hub_dps_handle_publish(c, p);
     const struct azk_mqtt_publish *pub = &p->u.publish;
     if (pub->qos > 1) {
         hub_conn_close(c, true, "PUBLISH with QoS 2 (IoT Hub supports QoS 0 and 1)");

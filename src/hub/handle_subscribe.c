@@ -4,7 +4,6 @@
 
 #include "azkit/azure_hub.h"
 #include "hub/conn.h"
-#include "hub/dps.h"
 #include "hub/log.h"
 
 static unsigned kind_bit(enum azk_hub_filter_kind k)
@@ -37,8 +36,6 @@ static int classify(struct hub_conn *c, struct azk_span filter, unsigned *bit)
 
 int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
-    if (c->is_dps)
-        return hub_dps_handle_subscribe(c, p);
     if (p->u.subscribe.count > MAX_FILTERS) {
         hub_conn_close(c, true, "SUBSCRIBE with %zu filters (IoT Hub devices have 4 topics)",
                        p->u.subscribe.count);
@@ -69,8 +66,6 @@ int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 
 int hub_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
 {
-    if (c->is_dps)
-        return hub_dps_handle_unsubscribe(c, p);
     struct azk_mqtt_iter it;
     struct azk_span filter;
     azk_mqtt_iter_init(&it, p);
