@@ -20,11 +20,6 @@ struct hub_store;
 struct hub_conn;
 struct hub_service;
 
-/* What survives a clean-session-0 disconnect (Azure keeps the C2D subscription). */
-struct hub_session {
-    unsigned subs; /* HUB_SUB_* of the last connection with clean session 0 */
-};
-
 struct hub_daemon {
     struct hub_config cfg;
     struct event_base *base;

@@ -12,6 +12,7 @@
 #include "hub/daemon.h"
 #include "hub/dps.h"
 #include "hub/log.h"
+#include "hub/session.h"
 #include "hub/tls.h"
 
 static void connack(struct hub_conn *c, uint8_t code, bool session_present)
@@ -165,15 +166,7 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
     c->hub = h;
     snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", v.message);
     c->clean_session = m->clean_session;
-    bool session_present = false;
-    struct hub_session *s = hub_devmap_remove(&h->sessions, client_id);
-    if (s != NULL) {
-        if (!m->clean_session) {
-            session_present = true;
-            c->subs = s->subs;
-        }
-        free(s);
-    }
+    bool session_present = hub_session_open(c);
     keep_will(c, m);
     c->state = HUB_CONN_CONNECTED;
     if (hub_devmap_put(&h->conns, client_id, c) == c) {

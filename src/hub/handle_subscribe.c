@@ -5,6 +5,7 @@
 #include "azkit/azure_hub.h"
 #include "hub/conn.h"
 #include "hub/log.h"
+#include "hub/session.h"
 
 static unsigned kind_bit(enum azk_hub_filter_kind k)
 {
@@ -55,6 +56,7 @@ int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
         codes[n++] = sub.qos > 1 ? 1 : sub.qos; /* QoS 2 granted as 1 */
     }
     c->subs |= added;
+    hub_session_save(c);
     uint8_t out[8 + MAX_FILTERS];
     size_t len = 0;
     if (azk_mqtt_encode_suback(p->u.subscribe.packet_id, codes, n, out, sizeof(out), &len) == 0)
@@ -75,6 +77,7 @@ int hub_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p)
             return -1;
         c->subs &= ~bit;
     }
+    hub_session_save(c);
     uint8_t out[4];
     size_t len = 0;
     azk_mqtt_encode_ack(AZK_MQTT_UNSUBACK, p->u.unsubscribe.packet_id, out, sizeof(out), &len);

@@ -51,7 +51,6 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
     h->primary = primary;
     snprintf(h->hostname, sizeof(h->hostname), "%s", hostname);
     hub_devmap_init(&h->conns);
-    hub_devmap_init(&h->sessions);
     char dir[PATH_MAX];
     if (primary) {
         snprintf(dir, sizeof(dir), "%s", data_dir);
@@ -75,21 +74,12 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
     return hub_store_open(&sc, d->base, &h->store, diag);
 }
 
-static void free_session(const char *key, void *value, void *u)
-{
-    (void)key;
-    (void)u;
-    free(value);
-}
-
 void hub_iothub_close(struct hub_iothub *h)
 {
     if (h->d == NULL)
         return;
     hub_store_close(h->store);
     h->store = NULL;
-    hub_devmap_each(&h->sessions, free_session, NULL);
-    hub_devmap_free(&h->sessions);
     hub_devmap_free(&h->conns);
     h->d = NULL;
 }

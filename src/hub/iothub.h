@@ -29,7 +29,6 @@ struct hub_iothub {
     bool primary;
     struct hub_store *store;
     struct hub_devmap conns;    /* device id -> struct hub_conn* (authenticated connections) */
-    struct hub_devmap sessions; /* device id -> struct hub_session* (clean session 0) */
 };
 
 /* Checks a --linked-hub value: a DNS name (not an IP address: it must be told apart by SNI)

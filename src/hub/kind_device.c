@@ -1,8 +1,6 @@
 /* The IoT Hub device connection: what a device accepted by CONNECT may send. IoT Hub supports
  * MQTT 3.1.1 at QoS 0 and 1 only ("Communicate with an IoT hub using the MQTT protocol",
  * Microsoft Learn): the QoS 2 flow closes the connection, as do packets only a server sends. */
-#include <stdlib.h>
-
 #include "hub/conn.h"
 #include "hub/daemon.h"
 #include "hub/devmap.h"
@@ -34,7 +32,8 @@ const struct hub_conn_kind hub_kind_device = {
     .freed = NULL,
 };
 
-/* The device leaves its hub's table of connections; with CleanSession=0 its session stays. */
+/* The device leaves its hub's table of connections. Its persistent session (session.c) was
+ * kept up to date with every SUBSCRIBE, so it needs nothing here. */
 static void device_closed(struct hub_conn *c)
 {
     struct hub_iothub *h = c->hub;
@@ -43,14 +42,4 @@ static void device_closed(struct hub_conn *c)
     hub_devmap_remove(&h->conns, c->device_id);
     hub_store_device_set_connected(h->store, c->device_id, false, hub_now_ms());
     hub_store_c2d_requeue_inflight(h->store, c->device_id);
-    if (!c->clean_session) {
-        struct hub_session *s = hub_devmap_get(&h->sessions, c->device_id);
-        if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL &&
-            hub_devmap_put(&h->sessions, c->device_id, s) == s) {
-            free(s);
-            s = NULL;
-        }
-        if (s != NULL)
-            s->subs = c->subs & HUB_SUB_C2D; /* Azure keeps only the C2D subscription */
-    }
 }

@@ -168,6 +168,7 @@ void store_conn_flush(struct hub_store *st)
             rows[n].connected = e->dev.connected;
             rows[n].conn_ms = e->dev.connection_state_updated_ms;
             rows[n].activity_ms = e->dev.last_activity_ms;
+            rows[n].session = store_session_column(&e->dev);
             e->conn_dirty = false;
             n++;
         }

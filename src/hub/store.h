@@ -141,6 +141,11 @@ struct hub_device {
     bool connected;
     int64_t connection_state_updated_ms;
     int64_t last_activity_ms;
+    /* The device's persistent MQTT session (CleanSession=0): whether one exists and its
+     * subscriptions (bits the MQTT side defines). Survives a restart; ignored on create and
+     * update input. */
+    bool has_session;
+    unsigned session_subs;
     /* Derived: messages currently in the device's C2D queue (Azure's
      * cloudToDeviceMessageCount). */
     uint32_t c2d_message_count;
@@ -196,6 +201,10 @@ int hub_store_device_delete(struct hub_store *st, const char *device_id, const c
 int hub_store_device_set_connected(struct hub_store *st, const char *device_id, bool connected,
                                    int64_t now_ms);
 int hub_store_device_touch(struct hub_store *st, const char *device_id, int64_t now_ms);
+/* The persistent session: `has_session` false ends it (CleanSession=1); otherwise `subs` are
+ * its subscriptions. Memory now, SQLite lazily as the connection state. 0 or -ENOENT. */
+int hub_store_device_set_session(struct hub_store *st, const char *device_id, bool has_session,
+                                 unsigned subs);
 
 /* ---- verified CAs ------------------------------------------------------------------------ */
 

@@ -34,6 +34,7 @@ struct conn_row {
     bool connected;
     int64_t conn_ms;
     int64_t activity_ms;
+    int64_t session;   /* the session's subscriptions, or -1: none */
 };
 
 struct store_op {
@@ -150,6 +151,8 @@ void store_dev_free(struct dev_entry *e);
 void store_devices_free_all(struct hub_store *st);
 int store_registry_load(struct hub_store *st);
 int store_registry_apply(sqlite3 *db, struct store_op *op);
+/* The devices.session column of a device: its session's subscriptions, or -1 (none). */
+int64_t store_session_column(const struct hub_device *d);
 bool store_etag_matches(const char *if_match, const char *etag);
 
 /* store_cas.c */

@@ -339,6 +339,25 @@ int hub_store_device_set_connected(struct hub_store *st, const char *device_id, 
     return 0;
 }
 
+int hub_store_device_set_session(struct hub_store *st, const char *device_id, bool has_session,
+                                 unsigned subs)
+{
+    struct dev_entry *e = store_dev_find(st, device_id);
+    if (!e)
+        return -ENOENT;
+    if (e->dev.has_session != has_session || (has_session && e->dev.session_subs != subs)) {
+        e->dev.has_session = has_session;
+        e->dev.session_subs = has_session ? subs : 0;
+        mark_dirty(st, e);
+    }
+    return 0;
+}
+
+int64_t store_session_column(const struct hub_device *d)
+{
+    return d->has_session ? (int64_t)d->session_subs : -1;
+}
+
 int hub_store_device_touch(struct hub_store *st, const char *device_id, int64_t now_ms)
 {
     struct dev_entry *e = store_dev_find(st, device_id);
@@ -372,8 +391,8 @@ static int put_device(sqlite3 *db, const struct hub_device *d)
                      "INSERT OR REPLACE INTO devices(id, auth, primary_thumbprint,"
                      " secondary_thumbprint, primary_key, secondary_key, status, status_reason,"
                      " iot_edge, generation_id, etag, created_ms, updated_ms, status_updated_ms,"
-                     " connected, conn_updated_ms, last_activity_ms)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     " connected, conn_updated_ms, last_activity_ms, session)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      &s);
     if (rc < 0)
         return rc;
@@ -394,6 +413,7 @@ static int put_device(sqlite3 *db, const struct hub_device *d)
     sqlite3_bind_int(s, 15, d->connected ? 1 : 0);
     sqlite3_bind_int64(s, 16, d->connection_state_updated_ms);
     sqlite3_bind_int64(s, 17, d->last_activity_ms);
+    sqlite3_bind_int64(s, 18, store_session_column(d));
     return step_done(s);
 }
 
@@ -426,8 +446,8 @@ int store_registry_apply(sqlite3 *db, struct store_op *op)
     case OP_CONN_STATE: {
         sqlite3_stmt *s;
         rc = prepare(db,
-                     "UPDATE devices SET connected=?, conn_updated_ms=?, last_activity_ms=?"
-                     " WHERE id=?",
+                     "UPDATE devices SET connected=?, conn_updated_ms=?, last_activity_ms=?,"
+                     " session=? WHERE id=?",
                      &s);
         if (rc < 0)
             return rc;
@@ -437,7 +457,8 @@ int store_registry_apply(sqlite3 *db, struct store_op *op)
             sqlite3_bind_int(s, 1, r->connected ? 1 : 0);
             sqlite3_bind_int64(s, 2, r->conn_ms);
             sqlite3_bind_int64(s, 3, r->activity_ms);
-            sqlite3_bind_text(s, 4, r->device_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, r->session);
+            sqlite3_bind_text(s, 5, r->device_id, -1, SQLITE_STATIC);
             int src = sqlite3_step(s);
             rc = src == SQLITE_DONE ? 0 : store_sqlite_errno(src);
         }
@@ -462,7 +483,7 @@ int store_registry_load(struct hub_store *st)
                      "SELECT id, auth, primary_thumbprint, secondary_thumbprint, primary_key,"
                      " secondary_key, status, status_reason, iot_edge, generation_id, etag,"
                      " created_ms, updated_ms, status_updated_ms, connected, conn_updated_ms,"
-                     " last_activity_ms FROM devices",
+                     " last_activity_ms, session FROM devices",
                      &s);
     if (rc < 0)
         return rc;
@@ -499,6 +520,9 @@ int store_registry_load(struct hub_store *st)
         d->connected = false;
         d->connection_state_updated_ms = sqlite3_column_int64(s, 15);
         d->last_activity_ms = sqlite3_column_int64(s, 16);
+        int64_t session = sqlite3_column_int64(s, 17);
+        d->has_session = session >= 0;
+        d->session_subs = session >= 0 ? (unsigned)session : 0;
         if (rc == 0 && (d->auth < HUB_AUTH_NONE || d->auth > HUB_AUTH_SAS))
             rc = -EILSEQ;
         if (rc == 0)

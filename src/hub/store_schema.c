@@ -115,6 +115,8 @@ static const char *const hub_steps[] = {
     " sys_props TEXT NOT NULL DEFAULT '{}',"
     " msg_type TEXT NOT NULL DEFAULT 'Telemetry');"
     "CREATE INDEX telemetry_device ON telemetry(device_id, seq);",
+    /* 1 -> 2: persistent MQTT sessions (the subscriptions, or -1: no session) */
+    "ALTER TABLE devices ADD COLUMN session INTEGER NOT NULL DEFAULT -1;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

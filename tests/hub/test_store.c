@@ -811,7 +811,7 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(stat(azk_path(f->dir, "hub.db"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     1);
+                     2);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
     /* WAL mode: the -wal file exists while the store is open, with the DB's mode. */
     assert_true(azk_test_exists(azk_path(f->dir, "hub.db-wal")));
@@ -869,7 +869,8 @@ static void test_open_errors(void **state)
     f->st = NULL;
     sqlite3 *db;
     assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version=99", NULL, NULL, NULL),
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE saved AS SELECT * FROM schema_version;"
+                                      "UPDATE schema_version SET version=99", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     cfg.data_dir = f->dir;
@@ -877,10 +878,41 @@ static void test_open_errors(void **state)
     assert_int_equal(hub_store_open(&cfg, f->base, &st, &d), -EPROTO);
     assert_non_null(azk_diag_find(&d, "hub.store.newer-schema"));
     assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version=1", NULL, NULL, NULL),
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM schema_version; INSERT INTO schema_version"
+                                      " SELECT * FROM saved; DROP TABLE saved", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     open_store(f); /* for teardown */
+}
+
+/* A version-1 database (before persistent sessions) gains the session column: every device
+ * without a session, nothing else changed. */
+static void test_migrates_version_1(void **state)
+{
+    struct fx *f = *state;
+    struct hub_device dev = mkdev("old-1");
+    assert_int_equal(hub_store_device_create(f->st, &dev, NULL, NULL, NULL), 0);
+    hub_store_close(f->st); /* commits what is queued */
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE devices DROP COLUMN session;"
+                                      "UPDATE schema_version SET version=1 WHERE component='hub'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    open_store(f);
+    assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
+                     2);
+    assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
+    assert_false(dev.has_session);
+    assert_int_equal(hub_store_device_set_session(f->st, "old-1", true, 5), 0);
+    hub_store_close(f->st); /* flushes the lazy state */
+    f->st = NULL;
+    open_store(f);
+    assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
+    assert_true(dev.has_session);
+    assert_int_equal(dev.session_subs, 5);
 }
 
 /* A data dir created by the store is 0700. */
@@ -915,6 +947,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_telemetry_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creates_data_dir, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -209,6 +209,37 @@ async function deviceScenario() {
   await withTimeout('complete', 10000, client.complete(m));
   step('complete: ok');
 
+  // --- across a reconnect: the hub drops the connection, the SDK reconnects with
+  // CleanSession=0 and its persistent session keeps the twin, method and C2D subscriptions ---
+  step('KillTcp fault: the hub drops the connection; the SDK reconnects on its own');
+  const stateBefore = (await registry.get(id)).responseBody.connectionStateUpdatedTime;
+  const kill = new Message('fault');
+  kill.properties.add('AzIoTHub_FaultOperationType', 'KillTcp');
+  kill.properties.add('AzIoTHub_FaultOperationCloseReason', 'reconnect test');
+  kill.properties.add('AzIoTHub_FaultOperationDelayInSecs', '1'); // after the PUBACK
+  await withTimeout('sendEvent (fault)', 10000, client.sendEvent(kill));
+  for (let i = 0; ; i++) {
+    const d = (await registry.get(id)).responseBody;
+    if (d.connectionState === 'Connected' && d.connectionStateUpdatedTime !== stateBefore) break;
+    assert.ok(i < 300, 'the device SDK reconnected within 30 s');
+    await sleep(100);
+  }
+  step('reconnected: getTwin, desired patch, method and C2D work again');
+  const twin3 = await withTimeout('getTwin after reconnect', 10000, client.getTwin());
+  assert.strictEqual(twin3.properties.desired.threshold, 7);
+  admin('twin', 'set-desired', id, '{"afterReconnect":true}');
+  await nextDelta((d) => d.afterReconnect === true, 'a desired patch after the reconnect');
+  methodRequest = null;
+  const inv2 = await invokeWhenSubscribed(service, id,
+    { methodName: 'reboot', payload: { delay: 1 }, responseTimeoutInSeconds: 10 });
+  assert.strictEqual(inv2.result.status, 201);
+  assert.deepStrictEqual(methodRequest, { name: 'reboot', payload: { delay: 1 } });
+  const c2dAgain = waitFor('a C2D message after the reconnect', 10000, (done) => client.once('message', done));
+  admin('c2d', 'send', id, 'after reconnect');
+  const m2 = await c2dAgain;
+  assert.strictEqual(m2.data.toString(), 'after reconnect');
+  await withTimeout('complete', 10000, client.complete(m2));
+
   step('close');
   await withTimeout('close', 10000, client.close());
   // The hub notices the disconnect.
