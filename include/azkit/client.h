@@ -27,7 +27,7 @@
  * refused-as-unavailable (CONNACK 3) or unanswered hub connection is retried with backoff;
  * only a refusal that will not change (CONNACK 1, 2, 4, 5, a refused subscription) is final.
  *
- * Protocol (reference: azure-protocol.md): DPS over MQTT with the Embedded C SDK's username
+ * Protocol (Microsoft Learn: "Communicate with DPS using the MQTT protocol"): DPS over MQTT with the Embedded C SDK's username
  * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
  * `retry-after`; then IoT Hub `{host}/{deviceId}/?api-version=2021-04-12`, subscriptions to
  * twin responses, desired patches, methods and C2D, telemetry QoS 0/1, keepalive PINGREQs.

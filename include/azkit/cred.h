@@ -16,8 +16,8 @@
  * modem does. The TLS layer reaches them through an internal loader that hands over a key
  * object, not bytes.
  *
- * The store sits on a backend (cred_backend.h): a directory on disk today, a real nRF91 over
- * AT%CMNG later, without changing this API.
+ * The store sits on a backend (cred_backend.h): a directory on disk (the default) or a real
+ * nRF91 over AT%CMNG (cred_nrf91.h), behind the same API.
  *
  * Thread safety: a struct azk_credstore may be used by one thread at a time. Several processes
  * may use the same directory store at once; every write is atomic.

@@ -1,4 +1,4 @@
-/* Internal OpenSSL helpers shared by cred, pki and (later) the doctor and the hub. */
+/* Internal OpenSSL helpers shared by cred, pki, the doctor and the hub. */
 #ifndef AZK_COMMON_OSSL_H
 #define AZK_COMMON_OSSL_H
 

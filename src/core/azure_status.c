@@ -2,7 +2,7 @@
  * §3.2.2.3; learn.microsoft.com/azure/iot/iot-mqtt-connect-to-iot-hub; learn.microsoft.com/
  * rest/api/iothub/common-error-codes; learn.microsoft.com/azure/iot-hub/troubleshoot-error-codes;
  * learn.microsoft.com/azure/iot-dps/how-to-troubleshoot-dps; azure-sdk-for-c provisioning tests
- * (401002 "Invalid certificate", 400207 custom allocation); /work/shared/reference. */
+ * (401002 "Invalid certificate", 400207 custom allocation). */
 #include "azkit/azure_status.h"
 
 #include <stddef.h>

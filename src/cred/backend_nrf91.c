@@ -1,5 +1,5 @@
 /* The nRF91 modem backend: AT%CMNG over a serial line (azkit/cred_nrf91.h). Follows what
- * nrfcredstore and NCS modem_key_mgmt send (../shared/reference/nrf91-cmng.md sections 1-4):
+ * nrfcredstore and NCS modem_key_mgmt send (Nordic's nRF91 AT Commands reference for %CMNG, NCS lib/modem_key_mgmt):
  * one command per credential with the PEM inside double quotes, CR LF after it, replies read
  * until OK / ERROR / +CME ERROR: n. */
 #include "azkit/cred_nrf91.h"

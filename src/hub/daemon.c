@@ -16,12 +16,12 @@
 
 #include "azkit/pki.h"
 #include "common/fileio.h"
-#include "hub/conn.h"
+#include "hub/mqtt/conn.h"
 #include "hub/log.h"
-#include "hub/methods.h"
+#include "hub/iothub/methods.h"
 #include "hub/server_pki.h"
-#include "hub/service.h"
-#include "hub/store.h"
+#include "hub/service/service.h"
+#include "hub/store/store.h"
 #include "hub/tls.h"
 
 int64_t hub_now_ms(void)
@@ -133,12 +133,12 @@ static void hubs_json(const struct hub_daemon *d, char *buf, size_t size)
     }
 }
 
-static void write_ready_file(const struct hub_daemon *d, const struct azk_hub_pki *pki)
+static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *pki)
 {
     if (d->cfg.ready_file == NULL)
         return;
     char conn[512] = "", hubs[2400];
-    azk_hub_pki_connection_string(pki, d->hubs[0].hostname, conn, sizeof(conn));
+    hub_pki_connection_string(pki, d->hubs[0].hostname, conn, sizeof(conn));
     hubs_json(d, hubs, sizeof(hubs));
     char text[4096];
     int n = snprintf(text, sizeof(text),
@@ -168,14 +168,14 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
         names[nnames++] = cfg->linked_hubs[i];
     struct azk_diag dg;
     azk_diag_init(&dg);
-    struct azk_hub_pki pki;
-    struct azk_hub_pki_opts po = {
+    struct hub_pki pki;
+    struct hub_pki_opts po = {
         .data_dir = cfg->data_dir,
         .hostnames = names,
         .hostname_count = nnames,
         .key_alg = cfg->server_key_rsa ? AZK_KEY_RSA_2048 : AZK_KEY_EC_P256,
     };
-    int rc = azk_hub_pki_init(&po, &pki, &dg);
+    int rc = hub_pki_init(&po, &pki, &dg);
     print_findings(&dg);
     if (rc != 0) {
         hub_log(HUB_LOG_ERROR, "cannot set up the hub's PKI in %s: %s", cfg->data_dir,
@@ -204,8 +204,8 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     d->dps_store = d->hubs[0].store;
 
     azk_diag_init(&dg);
-    struct azk_hub_tls_opts to = {pki.chain_path, pki.key_path, cfg->tls_max};
-    rc = azk_hub_tls_ctx_new(&to, &d->tls, &dg);
+    struct hub_tls_opts to = {pki.chain_path, pki.key_path, cfg->tls_max};
+    rc = hub_tls_ctx_new(&to, &d->tls, &dg);
     print_findings(&dg);
     if (rc != 0)
         return rc;
@@ -233,7 +233,7 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
 
     const char *primary = d->hubs[0].hostname;
     char conn[512] = "";
-    azk_hub_pki_connection_string(&pki, primary, conn, sizeof(conn));
+    hub_pki_connection_string(&pki, primary, conn, sizeof(conn));
     printf("azkit-hub %s\n", azk_version());
     printf("  devices trust:    %s\n", pki.ca_path);
     printf("  MQTT (IoT Hub):   %s:%d  (devices use HostName=%s%s)\n", cfg->listen, d->mqtt_port,

@@ -8,10 +8,10 @@
 #include <openssl/ssl.h>
 
 #include "hub/config.h"
-#include "hub/devmap.h"
-#include "hub/dps.h"
-#include "hub/faults.h"
-#include "hub/iothub.h"
+#include "hub/iothub/devmap.h"
+#include "hub/dps/dps.h"
+#include "hub/iothub/faults.h"
+#include "hub/iothub/iothub.h"
 
 struct event_base;
 struct event;

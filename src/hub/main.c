@@ -22,12 +22,12 @@
 #include "azkit/common.h"
 #include "azkit/pki.h"
 #include "common/fileio.h"
-#include "hub/admin_client.h"
+#include "hub/admin/admin_client.h"
 #include "hub/config.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
-#include "hub/sas.h"
-#include "hub/store.h"
+#include "hub/service/sas.h"
+#include "hub/store/store.h"
 
 #ifndef AZK_VERSION
 #define AZK_VERSION "0"

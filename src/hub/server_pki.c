@@ -259,12 +259,12 @@ static int issue_server(const char *dir, const struct san_list *sans, const char
     struct stat st;
     if (stat(chain, &st) != 0) {
         rc = -errno;
-    } else if (st.st_size >= AZK_HUB_PKI_CHAIN_MAX) {
+    } else if (st.st_size >= HUB_PKI_CHAIN_MAX) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-chain-too-big",
                      "Use fewer --hostname values (or shorter ones); devices such as the nRF91 "
                      "cannot take a larger chain.",
                      "the server chain would be %lld bytes; it must stay under %d",
-                     (long long)st.st_size, AZK_HUB_PKI_CHAIN_MAX);
+                     (long long)st.st_size, HUB_PKI_CHAIN_MAX);
         rc = -EFBIG;
     }
     if (rc == 0) {
@@ -416,7 +416,7 @@ static void server_check(const char *dir, X509 *inter, const struct san_list *wa
         snprintf(why, wlen, "server.key.pem is missing or does not belong to the certificate");
         goto out;
     }
-    time_t soon = time(NULL) + AZK_HUB_PKI_RENEW_SECONDS;
+    time_t soon = time(NULL) + HUB_PKI_RENEW_SECONDS;
     if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) <= 0) {
         char when[21];
         azk_asn1_time_iso(X509_get0_notAfter(leaf), when);
@@ -440,7 +440,7 @@ out:
     ERR_clear_error();
 }
 
-static int load_service_key(const char *dir, struct azk_hub_pki *p, struct azk_diag *d)
+static int load_service_key(const char *dir, struct hub_pki *p, struct azk_diag *d)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -479,7 +479,7 @@ static int load_service_key(const char *dir, struct azk_hub_pki *p, struct azk_d
 }
 
 static int reuse(const char *dir, const struct san_list *want, const char *cn,
-                 struct azk_hub_pki *p, struct azk_diag *d)
+                 struct hub_pki *p, struct azk_diag *d)
 {
     static const char *const needed[] = {"ca.pem", "ca.key.pem", "intermediate.pem",
                                          "intermediate.key.pem"};
@@ -541,17 +541,17 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
 
 /* ---- API ------------------------------------------------------------------------------- */
 
-static int check_opts(const struct azk_hub_pki_opts *o, struct san_list *want,
+static int check_opts(const struct hub_pki_opts *o, struct san_list *want,
                       struct azk_diag *d)
 {
     if (o->data_dir == NULL || o->data_dir[0] == '\0' || strlen(o->data_dir) > 400 ||
         (o->key_alg != AZK_KEY_EC_P256 && o->key_alg != AZK_KEY_RSA_2048) ||
-        o->hostname_count > AZK_HUB_PKI_HOSTNAMES_MAX ||
+        o->hostname_count > HUB_PKI_HOSTNAMES_MAX ||
         (o->hostname_count > 0 && o->hostnames == NULL)) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-bad-options", NULL,
                      "bad PKI options (data directory missing or longer than 400 bytes, unknown "
                      "key type, or more than %d hostnames)",
-                     AZK_HUB_PKI_HOSTNAMES_MAX);
+                     HUB_PKI_HOSTNAMES_MAX);
         return -EINVAL;
     }
     static const char *const defaults[] = {"localhost", "127.0.0.1", "::1"};
@@ -583,7 +583,7 @@ static int check_opts(const struct azk_hub_pki_opts *o, struct san_list *want,
     return 0;
 }
 
-int azk_hub_pki_init(const struct azk_hub_pki_opts *opts, struct azk_hub_pki *p,
+int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *p,
                      struct azk_diag *d)
 {
     if (opts == NULL || p == NULL)
@@ -638,12 +638,12 @@ int azk_hub_pki_init(const struct azk_hub_pki_opts *opts, struct azk_hub_pki *p,
         else
             p->chain_len = (size_t)st.st_size;
     }
-    if (rc == 0 && p->chain_len >= AZK_HUB_PKI_CHAIN_MAX) {
+    if (rc == 0 && p->chain_len >= HUB_PKI_CHAIN_MAX) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-chain-too-big",
                      "Remove server-chain.pem and server.key.pem and start with fewer "
                      "--hostname values.",
                      "%s is %zu bytes; it must stay under %d", p->chain_path, p->chain_len,
-                     AZK_HUB_PKI_CHAIN_MAX);
+                     HUB_PKI_CHAIN_MAX);
         rc = -EFBIG;
     }
 out:
@@ -653,7 +653,7 @@ out:
     return rc;
 }
 
-int azk_hub_pki_connection_string(const struct azk_hub_pki *p, const char *host, char *buf,
+int hub_pki_connection_string(const struct hub_pki *p, const char *host, char *buf,
                                   size_t len)
 {
     if (p == NULL || buf == NULL || len == 0)
@@ -668,10 +668,10 @@ int azk_hub_pki_connection_string(const struct azk_hub_pki *p, const char *host,
     return n;
 }
 
-int azk_hub_pki_print_connection_string(FILE *f, const struct azk_hub_pki *p, const char *host)
+int hub_pki_print_connection_string(FILE *f, const struct hub_pki *p, const char *host)
 {
     char buf[600];
-    int n = azk_hub_pki_connection_string(p, host, buf, sizeof(buf));
+    int n = hub_pki_connection_string(p, host, buf, sizeof(buf));
     if (n < 0)
         return n;
     int rc = fprintf(f, "%s\n", buf) < 0 ? -EIO : 0;

@@ -27,21 +27,21 @@
 #include "azkit/pki.h"
 
 /* Largest server chain (certificate + intermediate, PEM) the hub accepts to send. */
-#define AZK_HUB_PKI_CHAIN_MAX 4096
+#define HUB_PKI_CHAIN_MAX 4096
 /* The server certificate is reissued when it expires within this many seconds. */
-#define AZK_HUB_PKI_RENEW_SECONDS (30 * 86400)
+#define HUB_PKI_RENEW_SECONDS (30 * 86400)
 /* Extra hostnames at most. */
-#define AZK_HUB_PKI_HOSTNAMES_MAX 32
+#define HUB_PKI_HOSTNAMES_MAX 32
 
-struct azk_hub_pki_opts {
+struct hub_pki_opts {
     const char *data_dir;              /* required; created 0700 when missing */
     const char *const *hostnames;      /* extra names or IP addresses (IPv6 may be bracketed) */
-    size_t hostname_count;             /* at most AZK_HUB_PKI_HOSTNAMES_MAX */
+    size_t hostname_count;             /* at most HUB_PKI_HOSTNAMES_MAX */
     enum azk_key_alg key_alg;          /* for a new PKI: AZK_KEY_EC_P256 (default) or RSA-2048;
                                           a reissued server key keeps the existing key's type */
 };
 
-struct azk_hub_pki {
+struct hub_pki {
     char dir[512];              /* <data>/pki */
     char ca_path[600];          /* ca.pem */
     char chain_path[600];       /* server-chain.pem */
@@ -58,16 +58,16 @@ struct azk_hub_pki {
  * reason, e.g. the hostname that was missing) / "hub.pki-mode-fixed"; errors name the file and
  * the fix. Returns 0, -EINVAL (bad options or hostname), -EBADMSG (a damaged CA file: the
  * finding says to remove <data>/pki, which makes a new root devices must trust again), -EFBIG
- * (server chain would exceed AZK_HUB_PKI_CHAIN_MAX), -EACCES, -EIO, -ENOMEM. */
-int azk_hub_pki_init(const struct azk_hub_pki_opts *opts, struct azk_hub_pki *out,
+ * (server chain would exceed HUB_PKI_CHAIN_MAX), -EACCES, -EIO, -ENOMEM. */
+int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *out,
                      struct azk_diag *d);
 
 /* "HostName=<host>;SharedAccessKeyName=iothubowner;SharedAccessKey=<key>" into buf; host NULL
  * means p->host. Returns the length, or -ENOSPC when it does not fit (buf then holds ""). */
-int azk_hub_pki_connection_string(const struct azk_hub_pki *p, const char *host, char *buf,
+int hub_pki_connection_string(const struct hub_pki *p, const char *host, char *buf,
                                   size_t len);
 
 /* Prints that connection string and a newline on `f`. Returns 0 or -ENOSPC / -EIO. */
-int azk_hub_pki_print_connection_string(FILE *f, const struct azk_hub_pki *p, const char *host);
+int hub_pki_print_connection_string(FILE *f, const struct hub_pki *p, const char *host);
 
 #endif

@@ -48,7 +48,7 @@ static int fail(SSL_CTX *ctx, int rc, struct azk_diag *d, const char *code, cons
     return rc;
 }
 
-int azk_hub_tls_ctx_new(const struct azk_hub_tls_opts *o, SSL_CTX **out, struct azk_diag *d)
+int hub_tls_ctx_new(const struct hub_tls_opts *o, SSL_CTX **out, struct azk_diag *d)
 {
     if (out != NULL)
         *out = NULL;
@@ -64,8 +64,8 @@ int azk_hub_tls_ctx_new(const struct azk_hub_tls_opts *o, SSL_CTX **out, struct 
     int maxv = o->max_version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION;
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, maxv) != 1 ||
-        SSL_CTX_set_cipher_list(ctx, AZK_HUB_TLS12_CIPHERS) != 1 ||
-        SSL_CTX_set_ciphersuites(ctx, AZK_HUB_TLS13_SUITES) != 1)
+        SSL_CTX_set_cipher_list(ctx, HUB_TLS12_CIPHERS) != 1 ||
+        SSL_CTX_set_ciphersuites(ctx, HUB_TLS13_SUITES) != 1)
         return fail(ctx, -EIO, d, "hub.tls-setup", NULL, "cannot set versions or ciphers", NULL);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
@@ -115,7 +115,7 @@ int azk_hub_tls_ctx_new(const struct azk_hub_tls_opts *o, SSL_CTX **out, struct 
     return 0;
 }
 
-int azk_hub_tls_peer_chain(const SSL *ssl, struct azk_hub_peer_chain *out)
+int hub_tls_peer_chain(const SSL *ssl, struct hub_peer_chain *out)
 {
     if (out == NULL)
         return -EINVAL;
@@ -129,7 +129,7 @@ int azk_hub_tls_peer_chain(const SSL *ssl, struct azk_hub_peer_chain *out)
     if (leaf == NULL)
         return 0;
     if (!X509_up_ref(leaf)) {
-        azk_hub_tls_peer_chain_free(out);
+        hub_tls_peer_chain_free(out);
         return -ENOMEM;
     }
     out->leaf = leaf;
@@ -141,19 +141,19 @@ int azk_hub_tls_peer_chain(const SSL *ssl, struct azk_hub_peer_chain *out)
         if (i == 0 && X509_cmp(x, leaf) == 0)
             continue;
         if (!X509_up_ref(x)) {
-            azk_hub_tls_peer_chain_free(out);
+            hub_tls_peer_chain_free(out);
             return -ENOMEM;
         }
         if (!sk_X509_push(out->intermediates, x)) {
             X509_free(x);
-            azk_hub_tls_peer_chain_free(out);
+            hub_tls_peer_chain_free(out);
             return -ENOMEM;
         }
     }
     return 0;
 }
 
-void azk_hub_tls_peer_chain_free(struct azk_hub_peer_chain *c)
+void hub_tls_peer_chain_free(struct hub_peer_chain *c)
 {
     if (c == NULL)
         return;

@@ -1,4 +1,4 @@
-/* DPS strings: pinned to /work/shared/reference/azure-protocol.md §1, round trips of every
+/* DPS strings: pinned to Microsoft Learn's "Communicate with DPS using the MQTT protocol", round trips of every
  * allowed registration-id character, malformed input, guard regions. */
 #include "azure_test_util.h"
 #include "core_test.h"

@@ -1,4 +1,4 @@
-/* IoT Hub strings: pinned to /work/shared/reference/azure-protocol.md §2, round trips of every
+/* IoT Hub strings: pinned to Microsoft Learn's "Communicate with an IoT hub using the MQTT protocol", round trips of every
  * allowed device-id character, '?' and '+'/'#' cases, malformed input, guard regions. */
 #include "azure_test_util.h"
 #include "core_test.h"

@@ -1,5 +1,5 @@
 /* DPS register request and registration/operation response bodies, pinned to the payloads in
- * /work/shared/reference/azure-protocol.md §1.3-1.4 (Azure SDK for C flows and tests). Where
+ * Microsoft Learn's DPS MQTT page and the Azure SDK for Embedded C's provisioning tests. Where
  * the reference elides a value with "…", the full value of the same flow is filled in. */
 #include <errno.h>
 #include <stdint.h>

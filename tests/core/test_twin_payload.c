@@ -1,5 +1,5 @@
 /* Twin documents and patches, method payloads, pinned to the bodies in
- * /work/shared/reference/azure-protocol.md §2.4-2.5 and §6. */
+ * Microsoft Learn's "Communicate with an IoT hub using the MQTT protocol" (twins, methods). */
 #include <errno.h>
 #include <stdint.h>
 

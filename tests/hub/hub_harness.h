@@ -15,7 +15,7 @@
 
 #include "azkit/mqtt.h"
 #include "azkit/pki.h"
-#include "hub/store.h"
+#include "hub/store/store.h"
 
 struct test_hub {
     char dir[512];        /* scratch directory (data dir is dir/data) */

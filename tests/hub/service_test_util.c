@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "azkit/common.h"
-#include "hub/sas.h"
+#include "hub/service/sas.h"
 #include "hub_harness.h"
 #include "support/test_util.h"
 

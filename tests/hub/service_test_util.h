@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "hub/admin_client.h"
+#include "hub/admin/admin_client.h"
 
 struct svc_resp {
     struct hub_http_response r;

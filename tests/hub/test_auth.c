@@ -1,4 +1,4 @@
-/* The X.509 verdict (src/hub/auth.c) with real certificates made by azk_pki_create(). */
+/* The X.509 verdict (src/hub/mqtt/auth.c) with real certificates made by azk_pki_create(). */
 #include "support/test_util.h"
 
 #include <ctype.h>
@@ -12,7 +12,7 @@
 
 #include "azkit/pki.h"
 #include "hub_harness.h"
-#include "hub/auth.h"
+#include "hub/mqtt/auth.h"
 
 /* The PKI every test uses, made once. */
 static char g_dir[512];
@@ -103,8 +103,8 @@ static void sent_free(struct sent *s)
 
 /* Runs the verdict: `file` sent by device `id`, registered as `dev`, with verified CA files
  * (NULL-terminated list of file names). */
-static struct azk_hub_auth_verdict judge_at(const char *file, const char *id,
-                                            const struct azk_hub_auth_device *dev,
+static struct hub_x509_verdict judge_at(const char *file, const char *id,
+                                            const struct hub_x509_device *dev,
                                             const char *const *cas, time_t now)
 {
     struct sent s = send_file(file);
@@ -114,7 +114,7 @@ static struct azk_hub_auth_verdict judge_at(const char *file, const char *id,
         size_t len;
         pems[n] = azk_test_read(P(cas[n]), &len);
     }
-    struct azk_hub_auth_input in = {
+    struct hub_x509_input in = {
         .leaf = s.leaf,
         .intermediates = s.inter,
         .device = dev,
@@ -123,16 +123,16 @@ static struct azk_hub_auth_verdict judge_at(const char *file, const char *id,
         .verified_ca_count = n,
         .now = now,
     };
-    struct azk_hub_auth_verdict v;
-    azk_hub_auth_x509(&in, &v);
+    struct hub_x509_verdict v;
+    hub_x509_decide(&in, &v);
     for (size_t i = 0; i < n; i++)
         free(pems[i]);
     sent_free(&s);
     return v;
 }
 
-static struct azk_hub_auth_verdict judge(const char *file, const char *id,
-                                         const struct azk_hub_auth_device *dev,
+static struct hub_x509_verdict judge(const char *file, const char *id,
+                                         const struct hub_x509_device *dev,
                                          const char *const *cas)
 {
     return judge_at(file, id, dev, cas, time(NULL));
@@ -140,9 +140,9 @@ static struct azk_hub_auth_verdict judge(const char *file, const char *id,
 
 #define EXPECT(v, r)                                                                           \
     do {                                                                                       \
-        if ((v).reason != (r) || (v).accepted != ((r) == AZK_HUB_AUTH_OK))                     \
-            fail_msg("expected %s, got %s (%s)", azk_hub_auth_reason_name(r),                  \
-                     azk_hub_auth_reason_name((v).reason), (v).message);                        \
+        if ((v).reason != (r) || (v).accepted != ((r) == HUB_X509_OK))                     \
+            fail_msg("expected %s, got %s (%s)", hub_x509_reason_name(r),                  \
+                     hub_x509_reason_name((v).reason), (v).message);                        \
     } while (0)
 
 /* Thumbprint of a file's first certificate as `openssl x509 -fingerprint` prints it
@@ -183,10 +183,10 @@ static void test_self_signed_sha1(void **state)
     char fp[200], hex[200];
     fingerprint("ss-1.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED, hex, NULL, true};
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED, hex, NULL, true};
     /* selfSigned does not check the CN: any device id works. */
-    struct azk_hub_auth_verdict v = judge("ss-1.cert.pem", "some-other-id", &dev, NULL);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    struct hub_x509_verdict v = judge("ss-1.cert.pem", "some-other-id", &dev, NULL);
+    EXPECT(v, HUB_X509_OK);
     assert_non_null(strstr(v.message, "primary"));
     assert_non_null(strstr(v.message, "SHA-1"));
     assert_string_equal(v.leaf_sha1, hex);
@@ -194,7 +194,7 @@ static void test_self_signed_sha1(void **state)
     lower(fp);
     dev.primary_thumbprint = fp;
     v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
     char spaced[200];
     size_t j = 0;
     for (size_t i = 0; hex[i]; i++) {
@@ -205,7 +205,7 @@ static void test_self_signed_sha1(void **state)
     spaced[j] = '\0';
     dev.primary_thumbprint = spaced;
     v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
 }
 
 static void test_self_signed_sha256_secondary(void **state)
@@ -215,10 +215,10 @@ static void test_self_signed_sha256_secondary(void **state)
     fingerprint("ss-1.cert.pem", "sha256", fp, sizeof(fp));
     lower(fp); /* "ab:cd:..." */
     assert_non_null(strchr(fp, ':'));
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED,
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED,
                                       "0000000000000000000000000000000000000000", fp, true};
-    struct azk_hub_auth_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    struct hub_x509_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
+    EXPECT(v, HUB_X509_OK);
     assert_non_null(strstr(v.message, "secondary"));
     assert_non_null(strstr(v.message, "SHA-256"));
     /* A CA-signed certificate works too for selfSigned (any certificate, thumbprint only). */
@@ -227,7 +227,7 @@ static void test_self_signed_sha256_secondary(void **state)
     strip(fp, hex);
     dev.primary_thumbprint = hex;
     v = judge("dev-1.chain.pem", "dev-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
 }
 
 static void test_self_signed_wrong(void **state)
@@ -237,45 +237,45 @@ static void test_self_signed_wrong(void **state)
     fingerprint("ss-1.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
     hex[0] = hex[0] == 'A' ? 'B' : 'A';
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED, hex, NULL, true};
-    struct azk_hub_auth_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_THUMBPRINT);
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED, hex, NULL, true};
+    struct hub_x509_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
+    EXPECT(v, HUB_X509_REFUSE_THUMBPRINT);
     assert_non_null(strstr(v.message, "ss-1"));
     /* Another device's certificate, a truncated thumbprint, garbage, nothing registered. */
     fingerprint("dev-1.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
     dev.primary_thumbprint = hex;
     v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_THUMBPRINT);
+    EXPECT(v, HUB_X509_REFUSE_THUMBPRINT);
     fingerprint("ss-1.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
     hex[39] = '\0';
     v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_THUMBPRINT);
+    EXPECT(v, HUB_X509_REFUSE_THUMBPRINT);
     strip(fp, hex);
     hex[5] = 'G';
     v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_THUMBPRINT);
-    struct azk_hub_auth_device none = {AZK_HUB_AUTH_SELF_SIGNED, NULL, "", true};
+    EXPECT(v, HUB_X509_REFUSE_THUMBPRINT);
+    struct hub_x509_device none = {HUB_X509_TYPE_SELF_SIGNED, NULL, "", true};
     v = judge("ss-1.cert.pem", "ss-1", &none, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_THUMBPRINT);
+    EXPECT(v, HUB_X509_REFUSE_THUMBPRINT);
 }
 
 /* ---- certificateAuthority -------------------------------------------------------------- */
 
-static const struct azk_hub_auth_device ca_dev = {AZK_HUB_AUTH_CA, NULL, NULL, true};
+static const struct hub_x509_device ca_dev = {HUB_X509_TYPE_CA, NULL, NULL, true};
 
 static void test_ca_root_verified(void **state)
 {
     (void)state;
     const char *root[] = {"rootA.cert.pem", NULL};
-    struct azk_hub_auth_verdict v = judge("dev-1.chain.pem", "dev-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    struct hub_x509_verdict v = judge("dev-1.chain.pem", "dev-1", &ca_dev, root);
+    EXPECT(v, HUB_X509_OK);
     assert_non_null(strstr(v.message, "Root A"));
     /* Several verified CAs, the right one last. */
     const char *two[] = {"rootB.cert.pem", "rootA.cert.pem", NULL};
     v = judge("dev-1.chain.pem", "dev-1", &ca_dev, two);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
 }
 
 static void test_ca_intermediate_verified(void **state)
@@ -283,19 +283,19 @@ static void test_ca_intermediate_verified(void **state)
     (void)state;
     const char *inter[] = {"interA.cert.pem", NULL};
     /* Only the intermediate is verified: accepted with or without it in the sent chain. */
-    struct azk_hub_auth_verdict v = judge("dev-1.cert.pem", "dev-1", &ca_dev, inter);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    struct hub_x509_verdict v = judge("dev-1.cert.pem", "dev-1", &ca_dev, inter);
+    EXPECT(v, HUB_X509_OK);
     assert_non_null(strstr(v.message, "Inter A"));
     v = judge("dev-1.chain.pem", "dev-1", &ca_dev, inter);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
 }
 
 static void test_ca_missing_intermediate(void **state)
 {
     (void)state;
     const char *root[] = {"rootA.cert.pem", NULL};
-    struct azk_hub_auth_verdict v = judge("dev-1.cert.pem", "dev-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_MISSING_INTERMEDIATE);
+    struct hub_x509_verdict v = judge("dev-1.cert.pem", "dev-1", &ca_dev, root);
+    EXPECT(v, HUB_X509_REFUSE_MISSING_INTERMEDIATE);
     assert_non_null(strstr(v.message, "Inter A"));
     assert_non_null(strstr(v.message, "intermediate"));
 }
@@ -305,12 +305,12 @@ static void test_ca_unverified(void **state)
     (void)state;
     /* Device of hierarchy B sends its full chain; only root A is verified. */
     const char *root[] = {"rootA.cert.pem", NULL};
-    struct azk_hub_auth_verdict v = judge("dev-b.chain.pem", "dev-b", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CA_NOT_VERIFIED);
+    struct hub_x509_verdict v = judge("dev-b.chain.pem", "dev-b", &ca_dev, root);
+    EXPECT(v, HUB_X509_REFUSE_CA_NOT_VERIFIED);
     assert_non_null(strstr(v.message, "Root B"));
     /* No verified CA at all. */
     v = judge("dev-1.chain.pem", "dev-1", &ca_dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_CA_NOT_VERIFIED);
+    EXPECT(v, HUB_X509_REFUSE_CA_NOT_VERIFIED);
     /* The device also sends root B: still not verified. */
     char *chain = azk_test_read(P("dev-b.chain.pem"), NULL);
     char *rootb = azk_test_read(P("rootB.cert.pem"), NULL);
@@ -322,32 +322,32 @@ static void test_ca_unverified(void **state)
     free(rootb);
     free(all);
     v = judge("dev-b.full.pem", "dev-b", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CA_NOT_VERIFIED);
+    EXPECT(v, HUB_X509_REFUSE_CA_NOT_VERIFIED);
     /* A self-signed certificate on a CA device. */
     v = judge("ss-1.cert.pem", "ss-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CA_NOT_VERIFIED);
+    EXPECT(v, HUB_X509_REFUSE_CA_NOT_VERIFIED);
     assert_non_null(strstr(v.message, "self-signed"));
     /* A damaged verified-CA entry verifies nothing (and does not crash). */
     azk_test_write(P("junk.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
                    59);
     const char *junk[] = {"junk.pem", NULL};
     v = judge("dev-1.chain.pem", "dev-1", &ca_dev, junk);
-    EXPECT(v, AZK_HUB_REFUSE_CA_NOT_VERIFIED);
+    EXPECT(v, HUB_X509_REFUSE_CA_NOT_VERIFIED);
 }
 
 static void test_ca_cn_mismatch(void **state)
 {
     (void)state;
     const char *root[] = {"rootA.cert.pem", NULL};
-    struct azk_hub_auth_verdict v = judge("dev-1.chain.pem", "dev-2", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CN_MISMATCH);
+    struct hub_x509_verdict v = judge("dev-1.chain.pem", "dev-2", &ca_dev, root);
+    EXPECT(v, HUB_X509_REFUSE_CN_MISMATCH);
     assert_non_null(strstr(v.message, "'dev-1'"));
     assert_non_null(strstr(v.message, "'dev-2'"));
     v = judge("other.chain.pem", "dev-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CN_MISMATCH);
+    EXPECT(v, HUB_X509_REFUSE_CN_MISMATCH);
     /* Case matters: device ids are case-sensitive. */
     v = judge("dev-1.chain.pem", "DEV-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_CN_MISMATCH);
+    EXPECT(v, HUB_X509_REFUSE_CN_MISMATCH);
 }
 
 /* ---- common checks --------------------------------------------------------------------- */
@@ -358,13 +358,13 @@ static void test_disabled(void **state)
     char fp[200], hex[200];
     fingerprint("ss-1.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED, hex, NULL, false};
-    struct azk_hub_auth_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_DISABLED);
-    struct azk_hub_auth_device cad = {AZK_HUB_AUTH_CA, NULL, NULL, false};
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED, hex, NULL, false};
+    struct hub_x509_verdict v = judge("ss-1.cert.pem", "ss-1", &dev, NULL);
+    EXPECT(v, HUB_X509_REFUSE_DISABLED);
+    struct hub_x509_device cad = {HUB_X509_TYPE_CA, NULL, NULL, false};
     const char *root[] = {"rootA.cert.pem", NULL};
     v = judge("dev-1.chain.pem", "dev-1", &cad, root);
-    EXPECT(v, AZK_HUB_REFUSE_DISABLED);
+    EXPECT(v, HUB_X509_REFUSE_DISABLED);
 }
 
 static void test_validity(void **state)
@@ -373,69 +373,69 @@ static void test_validity(void **state)
     char fp[200], hex[200];
     fingerprint("ss-old.cert.pem", "sha1", fp, sizeof(fp));
     strip(fp, hex);
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED, hex, NULL, true};
-    struct azk_hub_auth_verdict v = judge("ss-old.cert.pem", "ss-old", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_EXPIRED);
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED, hex, NULL, true};
+    struct hub_x509_verdict v = judge("ss-old.cert.pem", "ss-old", &dev, NULL);
+    EXPECT(v, HUB_X509_REFUSE_EXPIRED);
     assert_non_null(strstr(v.message, "2021-01-01"));
     /* The same certificate at a time inside its validity is accepted: `now` is an input. */
     v = judge_at("ss-old.cert.pem", "ss-old", &dev, NULL, 1593561600 /* 2020-07-01 */);
-    EXPECT(v, AZK_HUB_AUTH_OK);
+    EXPECT(v, HUB_X509_OK);
 
     fingerprint("ss-future.cert.pem", "sha256", fp, sizeof(fp));
     dev.primary_thumbprint = fp;
     v = judge("ss-future.cert.pem", "ss-future", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_NOT_YET_VALID);
+    EXPECT(v, HUB_X509_REFUSE_NOT_YET_VALID);
     assert_non_null(strstr(v.message, "2090-01-01"));
 
     const char *root[] = {"rootA.cert.pem", NULL};
     v = judge("dev-old.chain.pem", "dev-old", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_EXPIRED);
+    EXPECT(v, HUB_X509_REFUSE_EXPIRED);
     /* An expired intermediate in the chain. */
     v = judge("dev-x.chain.pem", "dev-x", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_EXPIRED);
+    EXPECT(v, HUB_X509_REFUSE_EXPIRED);
     assert_non_null(strstr(v.message, "Inter Old"));
     /* A valid chain judged 20 years from now: expired. */
     v = judge_at("dev-1.chain.pem", "dev-1", &ca_dev, root, time(NULL) + 20L * 365 * 86400);
-    EXPECT(v, AZK_HUB_REFUSE_EXPIRED);
+    EXPECT(v, HUB_X509_REFUSE_EXPIRED);
 }
 
 static void test_no_certificate(void **state)
 {
     (void)state;
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_SELF_SIGNED, "00", NULL, true};
-    struct azk_hub_auth_verdict v = judge(NULL, "ss-1", &dev, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_NO_CERTIFICATE);
+    struct hub_x509_device dev = {HUB_X509_TYPE_SELF_SIGNED, "00", NULL, true};
+    struct hub_x509_verdict v = judge(NULL, "ss-1", &dev, NULL);
+    EXPECT(v, HUB_X509_REFUSE_NO_CERTIFICATE);
     assert_string_equal(v.leaf_sha1, "");
     const char *root[] = {"rootA.cert.pem", NULL};
     v = judge(NULL, "dev-1", &ca_dev, root);
-    EXPECT(v, AZK_HUB_REFUSE_NO_CERTIFICATE);
+    EXPECT(v, HUB_X509_REFUSE_NO_CERTIFICATE);
 }
 
 static void test_registry_cases(void **state)
 {
     (void)state;
-    struct azk_hub_auth_verdict v = judge("ss-1.cert.pem", "ss-1", NULL, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_NOT_REGISTERED);
-    struct azk_hub_auth_device sas = {AZK_HUB_AUTH_SAS, NULL, NULL, true};
+    struct hub_x509_verdict v = judge("ss-1.cert.pem", "ss-1", NULL, NULL);
+    EXPECT(v, HUB_X509_REFUSE_NOT_REGISTERED);
+    struct hub_x509_device sas = {HUB_X509_TYPE_SAS, NULL, NULL, true};
     v = judge("ss-1.cert.pem", "ss-1", &sas, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_NOT_X509);
-    struct azk_hub_auth_device unk = {AZK_HUB_AUTH_UNKNOWN, NULL, NULL, true};
+    EXPECT(v, HUB_X509_REFUSE_NOT_X509);
+    struct hub_x509_device unk = {HUB_X509_TYPE_UNKNOWN, NULL, NULL, true};
     v = judge("ss-1.cert.pem", "ss-1", &unk, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_AUTH_TYPE);
-    unk.type = (enum azk_hub_auth_type)77;
+    EXPECT(v, HUB_X509_REFUSE_AUTH_TYPE);
+    unk.type = (enum hub_x509_type)77;
     v = judge("ss-1.cert.pem", "ss-1", &unk, NULL);
-    EXPECT(v, AZK_HUB_REFUSE_AUTH_TYPE);
-    assert_int_equal(azk_hub_auth_type_parse("selfSigned"), AZK_HUB_AUTH_SELF_SIGNED);
-    assert_int_equal(azk_hub_auth_type_parse("certificateAuthority"), AZK_HUB_AUTH_CA);
-    assert_int_equal(azk_hub_auth_type_parse("sas"), AZK_HUB_AUTH_SAS);
-    assert_int_equal(azk_hub_auth_type_parse("none"), AZK_HUB_AUTH_NONE);
-    assert_int_equal(azk_hub_auth_type_parse("SelfSigned"), AZK_HUB_AUTH_UNKNOWN);
-    assert_int_equal(azk_hub_auth_type_parse(NULL), AZK_HUB_AUTH_UNKNOWN);
-    for (int r = AZK_HUB_AUTH_OK; r <= AZK_HUB_REFUSE_INTERNAL; r++)
-        assert_string_not_equal(azk_hub_auth_reason_name((enum azk_hub_auth_reason)r),
+    EXPECT(v, HUB_X509_REFUSE_AUTH_TYPE);
+    assert_int_equal(hub_x509_type_parse("selfSigned"), HUB_X509_TYPE_SELF_SIGNED);
+    assert_int_equal(hub_x509_type_parse("certificateAuthority"), HUB_X509_TYPE_CA);
+    assert_int_equal(hub_x509_type_parse("sas"), HUB_X509_TYPE_SAS);
+    assert_int_equal(hub_x509_type_parse("none"), HUB_X509_TYPE_NONE);
+    assert_int_equal(hub_x509_type_parse("SelfSigned"), HUB_X509_TYPE_UNKNOWN);
+    assert_int_equal(hub_x509_type_parse(NULL), HUB_X509_TYPE_UNKNOWN);
+    for (int r = HUB_X509_OK; r <= HUB_X509_REFUSE_INTERNAL; r++)
+        assert_string_not_equal(hub_x509_reason_name((enum hub_x509_reason)r),
                                 "unknown");
-    azk_hub_auth_x509(NULL, &v);
-    EXPECT(v, AZK_HUB_REFUSE_INTERNAL);
+    hub_x509_decide(NULL, &v);
+    EXPECT(v, HUB_X509_REFUSE_INTERNAL);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* DPS matching (src/hub/dps_match.c) and allocation (src/hub/dps_allocate.c) with real
+/* DPS matching (src/hub/dps/dps_match.c) and allocation (src/hub/dps/dps_allocate.c) with real
  * certificates made by azk_pki_create(). */
 #include "support/test_util.h"
 
@@ -14,8 +14,8 @@
 
 #include "azkit/pki.h"
 #include "hub_harness.h"
-#include "hub/dps_allocate.h"
-#include "hub/dps_match.h"
+#include "hub/dps/dps_allocate.h"
+#include "hub/dps/dps_match.h"
 
 static char g_dir[512];
 

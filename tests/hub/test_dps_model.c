@@ -1,4 +1,4 @@
-/* DPS model JSON (src/hub/dps_model.c): Azure's shapes (azure-protocol.md §4.3) parsed,
+/* DPS model JSON (src/hub/dps/dps_model.c): Azure's shapes (the DPS service REST API on Microsoft Learn) parsed,
  * validated and rendered, and the storage form round-tripped. */
 #include "support/test_util.h"
 
@@ -9,7 +9,7 @@
 
 #include "azkit/pki.h"
 #include "hub_harness.h"
-#include "hub/dps_model.h"
+#include "hub/dps/dps_model.h"
 
 static char g_dir[512];
 static char *g_dev, *g_inter, *g_root;

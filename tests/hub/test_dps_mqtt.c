@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 
 #include "azkit/pki.h"
-#include "hub/store_dps.h"
+#include "hub/store/store_dps.h"
 #include "dps_test_util.h"
 #include "hub_harness.h"
 #include "support/test_util.h"

@@ -21,8 +21,8 @@
 
 #include "azkit/pki.h"
 #include "dps_test_util.h"
-#include "hub/dps_allocate.h"
-#include "hub/sas.h"
+#include "hub/dps/dps_allocate.h"
+#include "hub/service/sas.h"
 #include "hub_harness.h"
 #include "service_test_util.h"
 #include "support/test_util.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "azkit/azure_hub.h"
-#include "hub/sas.h"
+#include "hub/service/sas.h"
 #include "support/test_util.h"
 
 static const char KEY[] = "T/nn4OFEwOVZP8Tebj0JGm/z0S7863ebT85S1GnFRX8=";

@@ -37,19 +37,19 @@ static int teardown(void **state)
 }
 
 static int init(const char *data, const char *const *hosts, size_t n, enum azk_key_alg alg,
-                struct azk_hub_pki *p, struct azk_diag *d)
+                struct hub_pki *p, struct azk_diag *d)
 {
-    struct azk_hub_pki_opts o = {data, hosts, n, alg};
+    struct hub_pki_opts o = {data, hosts, n, alg};
     azk_diag_init(d);
-    return azk_hub_pki_init(&o, p, d);
+    return hub_pki_init(&o, p, d);
 }
 
 static void must_init(const char *data, const char *const *hosts, size_t n,
-                      enum azk_key_alg alg, struct azk_hub_pki *p, struct azk_diag *d)
+                      enum azk_key_alg alg, struct hub_pki *p, struct azk_diag *d)
 {
     int rc = init(data, hosts, n, alg, p, d);
     if (rc != 0)
-        fail_msg("azk_hub_pki_init: %d %s", rc, d->count ? d->items[d->count - 1].message : "");
+        fail_msg("hub_pki_init: %d %s", rc, d->count ? d->items[d->count - 1].message : "");
 }
 
 static STACK_OF(X509) *load(const char *path)
@@ -73,12 +73,12 @@ static bool covers(X509 *x, const char *name)
     return r == 1;
 }
 
-static const char *pk(const struct azk_hub_pki *p, const char *name)
+static const char *pk(const struct hub_pki *p, const char *name)
 {
     return azk_path(p->dir, name);
 }
 
-static void verify_chain(const struct azk_hub_pki *p, const char *host)
+static void verify_chain(const struct hub_pki *p, const char *host)
 {
     char cmd[3000];
     snprintf(cmd, sizeof(cmd),
@@ -96,7 +96,7 @@ static void test_first_start(void **state)
 {
     struct fx *f = *state;
     const char *hosts[] = {"hub.example", "10.0.0.5", "[fd00::5]"};
-    struct azk_hub_pki p;
+    struct hub_pki p;
     struct azk_diag d;
     must_init(f->data, hosts, 3, AZK_KEY_EC_P256, &p, &d);
     assert_true(p.created);
@@ -151,7 +151,7 @@ static void test_first_start(void **state)
     free(file);
 
     char cs[600];
-    int n = azk_hub_pki_connection_string(&p, NULL, cs, sizeof(cs));
+    int n = hub_pki_connection_string(&p, NULL, cs, sizeof(cs));
     assert_true(n > 0);
     char want[600];
     snprintf(want, sizeof(want),
@@ -159,14 +159,14 @@ static void test_first_start(void **state)
              p.service_key);
     assert_string_equal(cs, want);
     assert_int_equal(n, (int)strlen(want));
-    azk_hub_pki_connection_string(&p, "localhost", cs, sizeof(cs));
+    hub_pki_connection_string(&p, "localhost", cs, sizeof(cs));
     assert_int_equal(strncmp(cs, "HostName=localhost;", 19), 0);
-    assert_int_equal(azk_hub_pki_connection_string(&p, NULL, cs, 20), -ENOSPC);
+    assert_int_equal(hub_pki_connection_string(&p, NULL, cs, 20), -ENOSPC);
     assert_string_equal(cs, "");
     char path[700];
     snprintf(path, sizeof(path), "%s/cs.txt", f->tmp);
     FILE *fp = fopen(path, "w");
-    assert_int_equal(azk_hub_pki_print_connection_string(fp, &p, NULL), 0);
+    assert_int_equal(hub_pki_print_connection_string(fp, &p, NULL), 0);
     fclose(fp);
     file = azk_test_read(path, NULL);
     snprintf(cs, sizeof(cs), "%s\n", want);
@@ -178,7 +178,7 @@ static void test_second_start_reuses(void **state)
 {
     struct fx *f = *state;
     const char *hosts[] = {"hub.example"};
-    struct azk_hub_pki p1, p2;
+    struct hub_pki p1, p2;
     struct azk_diag d;
     must_init(f->data, hosts, 1, AZK_KEY_EC_P256, &p1, &d);
     const char *files[] = {"ca.pem", "ca.key.pem", "intermediate.pem", "server-chain.pem",
@@ -213,7 +213,7 @@ static void test_reissue_on_new_hostname(void **state)
 {
     struct fx *f = *state;
     const char *h1[] = {"hub.example"};
-    struct azk_hub_pki p1, p2;
+    struct hub_pki p1, p2;
     struct azk_diag d;
     must_init(f->data, h1, 1, AZK_KEY_EC_P256, &p1, &d);
     char *ca = azk_test_read(p1.ca_path, NULL);
@@ -269,7 +269,7 @@ static void test_reissue_on_new_hostname(void **state)
 static void test_rsa(void **state)
 {
     struct fx *f = *state;
-    struct azk_hub_pki p;
+    struct hub_pki p;
     struct azk_diag d;
     must_init(f->data, NULL, 0, AZK_KEY_RSA_2048, &p, &d);
     assert_true(p.chain_len < 4096);
@@ -292,7 +292,7 @@ static void test_rsa(void **state)
 static void test_bad_options(void **state)
 {
     struct fx *f = *state;
-    struct azk_hub_pki p;
+    struct hub_pki p;
     struct azk_diag d;
     const char *bad[] = {"not a host"};
     assert_int_equal(init(f->data, bad, 1, AZK_KEY_EC_P256, &p, &d), -EINVAL);
@@ -304,14 +304,14 @@ static void test_bad_options(void **state)
     assert_int_equal(init(f->data, NULL, 0, (enum azk_key_alg)9, &p, &d), -EINVAL);
 
     /* Too many names: the chain would pass 4 KB; refused, nothing left behind. */
-    static char names[AZK_HUB_PKI_HOSTNAMES_MAX][80];
-    const char *many[AZK_HUB_PKI_HOSTNAMES_MAX];
-    for (size_t i = 0; i < AZK_HUB_PKI_HOSTNAMES_MAX; i++) {
+    static char names[HUB_PKI_HOSTNAMES_MAX][80];
+    const char *many[HUB_PKI_HOSTNAMES_MAX];
+    for (size_t i = 0; i < HUB_PKI_HOSTNAMES_MAX; i++) {
         snprintf(names[i], sizeof(names[i]),
                  "host-%02zu-with-a-rather-long-name.in-a-deep-subdomain.region.example.com", i);
         many[i] = names[i];
     }
-    assert_int_equal(init(f->data, many, AZK_HUB_PKI_HOSTNAMES_MAX, AZK_KEY_EC_P256, &p, &d),
+    assert_int_equal(init(f->data, many, HUB_PKI_HOSTNAMES_MAX, AZK_KEY_EC_P256, &p, &d),
                      -EFBIG);
     assert_non_null(azk_diag_find(&d, "hub.pki-chain-too-big"));
     assert_false(azk_test_exists(azk_path(f->data, "pki")));
@@ -326,7 +326,7 @@ static void test_bad_options(void **state)
 static void test_repair_and_modes(void **state)
 {
     struct fx *f = *state;
-    struct azk_hub_pki p;
+    struct hub_pki p;
     struct azk_diag d;
     /* A data dir that exists with a loose mode, and a leftover of a crashed first start. */
     assert_int_equal(mkdir(f->data, 0755), 0);

@@ -13,8 +13,8 @@
 
 #include "azkit/azure_hub.h"
 #include "azkit/pki.h"
-#include "hub/admin_client.h"
-#include "hub/sas.h"
+#include "hub/admin/admin_client.h"
+#include "hub/service/sas.h"
 #include "service_test_util.h"
 #include "support/test_util.h"
 

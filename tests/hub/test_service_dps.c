@@ -12,10 +12,10 @@
 #include <event2/event.h>
 
 #include "azkit/pki.h"
-#include "hub/admin_client.h"
+#include "hub/admin/admin_client.h"
 #include "hub/hub_harness.h"
-#include "hub/sas.h"
-#include "hub/store_dps.h"
+#include "hub/service/sas.h"
+#include "hub/store/store_dps.h"
 #include "service_test_util.h"
 #include "support/test_util.h"
 

@@ -18,13 +18,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "hub/admin_client.h"
-#include "hub/sas.h"
+#include "hub/admin/admin_client.h"
+#include "hub/service/sas.h"
 #include "hub_harness.h"
 #include "service_test_util.h"
 #include "support/test_util.h"
 
-#define CONN_CAP 256       /* SVC_MAX_CONNS in src/hub/service.c */
+#define CONN_CAP 256       /* SVC_MAX_CONNS in src/hub/service/service.c */
 #define DEADLINE_S 15      /* SVC_REQUEST_DEADLINE_S */
 
 static struct test_hub hub;

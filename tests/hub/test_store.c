@@ -12,7 +12,7 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
-#include "hub/store.h"
+#include "hub/store/store.h"
 #include "support/test_util.h"
 
 struct fx {

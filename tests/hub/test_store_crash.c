@@ -16,7 +16,7 @@
 
 #include <event2/event.h>
 
-#include "hub/store.h"
+#include "hub/store/store.h"
 #include "support/test_util.h"
 
 #define DEV_FLAG (1ULL << 63)

@@ -1,4 +1,4 @@
-/* DPS tables of the hub store (src/hub/store_dps.c): put/get/list/delete of enrollments,
+/* DPS tables of the hub store (src/hub/store/store_dps.c): put/get/list/delete of enrollments,
  * groups, DPS CAs and registration records, etags and If-Match, completions, persistence
  * across close/reopen, and the "dps" row of schema_version. */
 #include "support/test_util.h"
@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "azkit/pki.h"
-#include "hub/store_dps.h"
+#include "hub/store/store_dps.h"
 
 struct fx {
     char dir[512];

@@ -15,12 +15,12 @@
 
 #include "azkit/pki.h"
 #include "hub_harness.h"
-#include "hub/auth.h"
+#include "hub/mqtt/auth.h"
 #include "hub/server_pki.h"
 #include "hub/tls.h"
 
 static char g_dir[512];
-static struct azk_hub_pki g_ec, g_rsa; /* the hub's PKI, EC and RSA */
+static struct hub_pki g_ec, g_rsa; /* the hub's PKI, EC and RSA */
 
 static const char *P(const char *name)
 {
@@ -37,14 +37,14 @@ static int group_setup(void **state)
 {
     (void)state;
     azk_test_mkdtemp(g_dir);
-    struct azk_hub_pki_opts o = {azk_path(g_dir, "hub-ec"), NULL, 0, AZK_KEY_EC_P256};
+    struct hub_pki_opts o = {azk_path(g_dir, "hub-ec"), NULL, 0, AZK_KEY_EC_P256};
     struct azk_diag d;
     azk_diag_init(&d);
-    if (azk_hub_pki_init(&o, &g_ec, &d) != 0)
+    if (hub_pki_init(&o, &g_ec, &d) != 0)
         fail_msg("hub pki: %s", d.count ? d.items[d.count - 1].message : "");
     o.data_dir = azk_path(g_dir, "hub-rsa");
     o.key_alg = AZK_KEY_RSA_2048;
-    if (azk_hub_pki_init(&o, &g_rsa, &d) != 0)
+    if (hub_pki_init(&o, &g_rsa, &d) != 0)
         fail_msg("hub pki rsa: %s", d.count ? d.items[d.count - 1].message : "");
     /* Device certificates from a CA the hub knows nothing about. */
     make(AZK_PKI_ROOT, "Dev Root", "root", NULL, NULL, NULL);
@@ -63,13 +63,13 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static SSL_CTX *hub_ctx(const struct azk_hub_pki *p, int max_version)
+static SSL_CTX *hub_ctx(const struct hub_pki *p, int max_version)
 {
-    struct azk_hub_tls_opts o = {p->chain_path, p->key_path, max_version};
+    struct hub_tls_opts o = {p->chain_path, p->key_path, max_version};
     struct azk_diag d;
     azk_diag_init(&d);
     SSL_CTX *ctx = NULL;
-    int rc = azk_hub_tls_ctx_new(&o, &ctx, &d);
+    int rc = hub_tls_ctx_new(&o, &ctx, &d);
     if (rc != 0)
         fail_msg("ctx: %d %s", rc, d.count ? d.items[0].message : "");
     return ctx;
@@ -89,7 +89,7 @@ static int client_cert_cb(SSL *ssl, X509 **x, EVP_PKEY **k)
 }
 
 /* A client trusting the hub's root; version range and TLS 1.2 ciphers optional. */
-static SSL_CTX *client_ctx(const struct azk_hub_pki *p, int minv, int maxv, const char *ciphers)
+static SSL_CTX *client_ctx(const struct hub_pki *p, int minv, int maxv, const char *ciphers)
 {
     SSL_CTX *c = SSL_CTX_new(TLS_client_method());
     assert_non_null(c);
@@ -227,7 +227,7 @@ static void test_ctx_options(void **state)
         if (strncmp(name, "TLS_", 4) == 0)
             continue; /* TLS 1.3 suites */
         tls12++;
-        if (strstr(AZK_HUB_TLS12_CIPHERS, name) == NULL)
+        if (strstr(HUB_TLS12_CIPHERS, name) == NULL)
             fail_msg("unexpected TLS 1.2 cipher %s", name);
     }
     sk_SSL_CIPHER_free(cs);
@@ -242,17 +242,17 @@ static void test_ctx_options(void **state)
     struct azk_diag d;
     azk_diag_init(&d);
     SSL_CTX *x = (SSL_CTX *)1;
-    struct azk_hub_tls_opts o = {g_ec.chain_path, g_ec.key_path, 11};
-    assert_int_equal(azk_hub_tls_ctx_new(&o, &x, &d), -EINVAL);
+    struct hub_tls_opts o = {g_ec.chain_path, g_ec.key_path, 11};
+    assert_int_equal(hub_tls_ctx_new(&o, &x, &d), -EINVAL);
     assert_null(x);
     o.max_version = 0;
     o.chain_file = P("nothere.pem");
-    assert_int_equal(azk_hub_tls_ctx_new(&o, &x, &d), -ENOENT);
+    assert_int_equal(hub_tls_ctx_new(&o, &x, &d), -ENOENT);
     o.chain_file = P("dev-1.chain.pem"); /* a certificate with another key */
-    assert_int_equal(azk_hub_tls_ctx_new(&o, &x, &d), -EKEYREJECTED);
+    assert_int_equal(hub_tls_ctx_new(&o, &x, &d), -EKEYREJECTED);
     assert_non_null(azk_diag_find(&d, "hub.tls-key"));
     o.chain_file = g_ec.key_path; /* no certificate in it */
-    assert_int_equal(azk_hub_tls_ctx_new(&o, &x, &d), -EBADMSG);
+    assert_int_equal(hub_tls_ctx_new(&o, &x, &d), -EBADMSG);
 }
 
 /* Client with no certificate, a CA-signed chain, a self-signed and an expired certificate:
@@ -285,8 +285,8 @@ static void test_client_cert_never_fails(void **state)
             assert_int_equal(cas != NULL ? sk_X509_NAME_num(cas) : 0, 0);
             exchange(&k);
 
-            struct azk_hub_peer_chain pc;
-            assert_int_equal(azk_hub_tls_peer_chain(k.s, &pc), 0);
+            struct hub_peer_chain pc;
+            assert_int_equal(hub_tls_peer_chain(k.s, &pc), 0);
             if (certs[i][0] == NULL) {
                 assert_null(pc.leaf);
                 assert_int_equal(sk_X509_num(pc.intermediates), 0);
@@ -305,9 +305,9 @@ static void test_client_cert_never_fails(void **state)
                     assert_string_equal(cn, "Dev Inter");
                 }
             }
-            azk_hub_tls_peer_chain_free(&pc);
+            hub_tls_peer_chain_free(&pc);
             assert_null(pc.leaf);
-            azk_hub_tls_peer_chain_free(&pc); /* twice is harmless */
+            hub_tls_peer_chain_free(&pc); /* twice is harmless */
             conn_free(&k);
             SSL_CTX_free(c);
         }
@@ -345,19 +345,19 @@ static void test_peer_chain_to_verdict(void **state)
     SSL_CTX *c = client_ctx(&g_ec, 0, 0, NULL);
     struct conn k;
     assert_true(handshake(s, c, "dev-1.chain.pem", "dev-1.key.pem", NULL, &k));
-    struct azk_hub_peer_chain pc;
-    assert_int_equal(azk_hub_tls_peer_chain(k.s, &pc), 0);
+    struct hub_peer_chain pc;
+    assert_int_equal(hub_tls_peer_chain(k.s, &pc), 0);
     char *root = azk_test_read(P("root.cert.pem"), NULL);
     const char *cas[] = {root};
-    struct azk_hub_auth_device dev = {AZK_HUB_AUTH_CA, NULL, NULL, true};
-    struct azk_hub_auth_input in = {pc.leaf, pc.intermediates, &dev, "dev-1", cas, 1,
+    struct hub_x509_device dev = {HUB_X509_TYPE_CA, NULL, NULL, true};
+    struct hub_x509_input in = {pc.leaf, pc.intermediates, &dev, "dev-1", cas, 1,
                                     time(NULL)};
-    struct azk_hub_auth_verdict v;
-    azk_hub_auth_x509(&in, &v);
+    struct hub_x509_verdict v;
+    hub_x509_decide(&in, &v);
     if (!v.accepted)
         fail_msg("refused: %s", v.message);
     free(root);
-    azk_hub_tls_peer_chain_free(&pc);
+    hub_tls_peer_chain_free(&pc);
     conn_free(&k);
     SSL_CTX_free(c);
     SSL_CTX_free(s);
@@ -367,7 +367,7 @@ static void test_ciphers(void **state)
 {
     (void)state;
     struct {
-        const struct azk_hub_pki *pki;
+        const struct hub_pki *pki;
         const char *cipher;
         bool ok;
     } cases[] = {

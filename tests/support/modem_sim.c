@@ -1,7 +1,7 @@
 /* azk_modem_sim: an nRF91 modem's AT interface on a pseudo-terminal, for tests of the
  * credential backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
  *
- * What it emulates (facts from /work/shared/reference/nrf91-cmng.md):
+ * What it emulates (facts from Nordic's nRF91 AT Commands reference for %CMNG and NCS modem_key_mgmt):
  *  - Line discipline of NCS AT Host (section 4): a '"' toggles "inside quotes"; CR or LF outside
  *    quotes ends a command (AT Host defaults to CR only; we accept CR, LF and CRLF, ignoring
  *    empty commands), CR/LF inside quotes are content. The command text (counted whole) is

@@ -1,0 +1,54 @@
+/* DPS operations in memory: one per accepted register request, found by operation id and
+ * answered only to polls for the same registration id (on the connection that asks). */
+#ifndef AZK_HUB_DPS_OPS_H
+#define AZK_HUB_DPS_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "azkit/span.h"
+#include "hub/dps/dps_match.h"
+#include "hub/dps/dps_model.h"
+
+struct hub_daemon;
+struct event;
+
+#define DPS_OP_ID_MAX 64 /* "4.<16 hex>.<uuid>" is 55 */
+
+struct dps_op {
+    struct dps_op *next;
+    struct hub_daemon *d;
+    char id[DPS_OP_ID_MAX + 1];
+    char registration_id[DPS_REG_ID_MAX + 1];
+    struct event *timer;       /* the assignment starts when it fires */
+    bool in_flight;            /* store writes submitted, not committed yet */
+    bool done;                 /* `result` is final */
+    int64_t done_ms;
+    /* What matched (copies: the enrollment may change while the operation runs). */
+    enum dps_match_kind kind;
+    struct dps_enrollment enr; /* DPS_MATCH_INDIVIDUAL */
+    struct dps_group grp;      /* DPS_MATCH_GROUP */
+    char leaf_sha1[41];
+    char leaf_sha256[65];
+    char *payload;             /* the request's "payload" JSON, or NULL */
+    struct dps_registration result;
+};
+
+/* A new operation for `registration_id` (linked in; older finished ones are dropped).
+ * NULL when out of memory. */
+struct dps_op *dps_op_new(struct hub_daemon *d, const char *registration_id);
+/* The operation with this id, or NULL. */
+struct dps_op *dps_op_find(struct hub_daemon *d, struct azk_span id);
+/* Starts the assignment after `delay_s` seconds (0: on the next loop turn). */
+int dps_op_schedule(struct dps_op *op, unsigned delay_s);
+/* Unlinks and frees one operation. */
+void dps_op_discard(struct dps_op *op);
+
+/* The assignment (dps_assign.c): allocation, reprovisioning decision, device and twin in the
+ * hub's registry, registration record. Sets op->done once the record is committed. */
+void dps_assign(struct dps_op *op);
+
+/* A UUID v4 text (36 characters). */
+void dps_uuid4(char out[37]);
+
+#endif

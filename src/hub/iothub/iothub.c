@@ -1,0 +1,130 @@
+/* The IoT hubs of the process: open/close, lookup by name, and which hub a client means. */
+#include "hub/iothub/iothub.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "hub/mqtt/conn.h"
+#include "hub/daemon.h"
+#include "hub/store/store.h"
+
+const char *hub_iothub_name_problem(const char *name)
+{
+    size_t n = strlen(name), label = 0;
+    bool all_digits_or_dots = true;
+    if (n == 0 || n > HUB_IOTHUB_NAME_MAX)
+        return "a hub name is 1 to 253 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch == '.') {
+            if (label == 0)
+                return "a hub name has no empty labels (no leading, trailing or double dots)";
+            label = 0;
+            continue;
+        }
+        if (!isalnum(ch) && ch != '-')
+            return "a hub name is a DNS name: letters, digits, '-' and '.'";
+        if (!isdigit(ch))
+            all_digits_or_dots = false;
+        if (++label > 63)
+            return "a DNS label is at most 63 characters";
+    }
+    if (label == 0)
+        return "a hub name has no empty labels (no leading, trailing or double dots)";
+    if (all_digits_or_dots)
+        return "a linked hub needs a DNS name, not an IP address: devices tell hubs apart by "
+               "the name they send in TLS (SNI), and an IP address is never sent there";
+    return NULL;
+}
+
+int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *hostname,
+                    bool primary, const char *data_dir, struct azk_diag *diag)
+{
+    memset(h, 0, sizeof(*h));
+    h->d = d;
+    h->primary = primary;
+    snprintf(h->hostname, sizeof(h->hostname), "%s", hostname);
+    hub_devmap_init(&h->conns);
+    char dir[PATH_MAX];
+    if (primary) {
+        snprintf(dir, sizeof(dir), "%s", data_dir);
+    } else {
+        /* <data>/hubs/<host>: lowercase, so a name's case never makes a second registry. */
+        char lower[HUB_IOTHUB_NAME_MAX + 1];
+        size_t i = 0;
+        for (; hostname[i] && i < HUB_IOTHUB_NAME_MAX; i++)
+            lower[i] = (char)tolower((unsigned char)hostname[i]);
+        lower[i] = '\0';
+        int n = snprintf(dir, sizeof(dir), "%s/hubs", data_dir);
+        if (n < 0 || (size_t)n >= sizeof(dir))
+            return -ENAMETOOLONG;
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        n = snprintf(dir, sizeof(dir), "%s/hubs/%s", data_dir, lower);
+        if (n < 0 || (size_t)n >= sizeof(dir))
+            return -ENAMETOOLONG;
+    }
+    struct hub_store_config sc = {.data_dir = dir};
+    return hub_store_open(&sc, d->base, &h->store, diag);
+}
+
+void hub_iothub_close(struct hub_iothub *h)
+{
+    if (h->d == NULL)
+        return;
+    hub_store_close(h->store);
+    h->store = NULL;
+    hub_devmap_free(&h->conns);
+    h->d = NULL;
+}
+
+struct hub_iothub *hub_iothub_find(struct hub_daemon *d, const char *host, size_t len)
+{
+    if (host == NULL)
+        return NULL;
+    const char *colon = memchr(host, ':', len);
+    /* "[::1]:443" or "::1" never names a hub (hub names are DNS names). */
+    if (len > 0 && host[0] == '[')
+        return NULL;
+    if (colon != NULL)
+        len = (size_t)(colon - host);
+    for (size_t i = 0; i < d->hub_count; i++) {
+        struct hub_iothub *h = &d->hubs[i];
+        if (strlen(h->hostname) == len && strncasecmp(h->hostname, host, len) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+struct hub_iothub *hub_iothub_select(struct hub_daemon *d, const char *tls_name,
+                                     const char *request_name, size_t request_len, char *why,
+                                     size_t whylen)
+{
+    struct hub_iothub *by_tls =
+        tls_name != NULL ? hub_iothub_find(d, tls_name, strlen(tls_name)) : NULL;
+    struct hub_iothub *by_req =
+        request_name != NULL ? hub_iothub_find(d, request_name, request_len) : NULL;
+    if (by_tls != NULL && by_req != NULL && by_tls != by_req) {
+        snprintf(why, whylen, "the TLS server name (SNI) is '%s' but the request names '%s': "
+                 "use one hub's host name for both", by_tls->hostname, by_req->hostname);
+        return NULL;
+    }
+    if (by_tls != NULL)
+        return by_tls;
+    if (by_req != NULL)
+        return by_req;
+    return &d->hubs[0];
+}
+
+void hub_iothub_kick(struct hub_iothub *h, const char *device_id, const char *why)
+{
+    struct hub_conn *c = hub_devmap_get(&h->conns, device_id);
+    if (c != NULL && hub_conn_alive(c))
+        hub_conn_close(c, false, "%s", why);
+}

@@ -1,0 +1,164 @@
+/* One MQTT connection to the hub. */
+#ifndef AZK_HUB_CONN_H
+#define AZK_HUB_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "azkit/mqtt.h"
+#include "hub/store/store.h"
+#include "hub/tls.h"
+
+struct bufferevent;
+struct event;
+struct hub_conn;
+struct hub_daemon;
+struct hub_iothub;
+
+/* A packet handler. Returns 0, or -1 after closing the connection. */
+typedef int (*hub_packet_fn)(struct hub_conn *c, const struct azk_mqtt_packet *p);
+
+/* What a kind of connection does with one MQTT control packet type: `handle` it, or (handle
+ * NULL) close the connection with `refusal` in the log. */
+struct hub_packet_rule {
+    hub_packet_fn handle;
+    const char *refusal;
+};
+
+/* The kind of a connection, decided once: a new connection is HUB_KIND_AWAIT_CONNECT, and its
+ * CONNECT makes it an IoT Hub device connection or a DPS connection. Each kind has a rule for
+ * all 16 control packet types, so no handler ever asks which kind of connection it serves. */
+struct hub_conn_kind {
+    const char *name;                      /* for the log */
+    struct hub_packet_rule packets[16];    /* indexed by enum azk_mqtt_type */
+    /* The connection closes (leaves its registries); may be NULL. */
+    void (*closed)(struct hub_conn *c);
+    /* The connection is freed (after the last reference); may be NULL. */
+    void (*freed)(struct hub_conn *c);
+};
+
+extern const struct hub_conn_kind hub_kind_await_connect; /* conn.c: only CONNECT */
+extern const struct hub_conn_kind hub_kind_device;        /* kind_device.c */
+extern const struct hub_conn_kind hub_kind_dps;           /* dps_connect.c */
+
+/* Subscriptions a device can hold (the documented device topics). */
+enum {
+    HUB_SUB_C2D = 1u << 0,
+    HUB_SUB_TWIN_RES = 1u << 1,
+    HUB_SUB_TWIN_DESIRED = 1u << 2,
+    HUB_SUB_METHODS = 1u << 3,
+    HUB_SUB_DPS_RES = 1u << 4, /* DPS: $dps/registrations/res/# */
+};
+
+enum hub_conn_state {
+    HUB_CONN_HANDSHAKE = 0,  /* TLS handshake in progress */
+    HUB_CONN_AWAIT_CONNECT,  /* TLS up, waiting for CONNECT (10 s) */
+    HUB_CONN_CONNECTED,      /* CONNECT accepted */
+    HUB_CONN_CLOSING,        /* flushing the last bytes, then freed */
+};
+
+struct hub_conn {
+    struct hub_daemon *d;
+    struct hub_conn *all_prev, *all_next; /* d->all_conns, until the connection is finished */
+    uint64_t id;
+    int refs;                   /* the connection itself + pending store completions */
+    struct bufferevent *bev;
+    SSL *ssl;
+    char peer[64];              /* "ip:port" */
+    enum hub_conn_state state;
+    struct event *timer;        /* CONNECT timeout, then keepalive */
+    int64_t last_rx_ms;
+    int64_t timeout_ms;         /* silence allowed once connected */
+    char device_id[HUB_DEVICE_ID_MAX + 1];
+    const struct hub_conn_kind *kind; /* what this connection handles (never NULL) */
+    struct hub_iothub *hub;     /* the IoT hub of an accepted device connection (else NULL) */
+    bool clean_session;
+    unsigned subs;              /* HUB_SUB_* */
+    uint16_t next_packet_id;
+    bool got_disconnect;        /* DISCONNECT received: no Will */
+    /* Will message from CONNECT (stored as telemetry if the connection drops). */
+    bool has_will;
+    char *will_topic;
+    void *will_payload;
+    size_t will_payload_len;
+    bool will_retain;
+    char auth_desc[384];        /* how the device authenticated, for the log */
+    uint16_t c2d_inflight;      /* packet id of the C2D message in flight (0: none) */
+    /* QoS 1 PUBLISHes from the device, in arrival order, waiting for their PUBACK. */
+    struct hub_puback *acks_head, *acks_tail;
+    struct event *ack_timer;    /* fault injection: a delayed PUBACK at the head */
+    /* Back-pressure: bytes of this connection's telemetry queued for the store but not yet
+     * committed. Reading pauses above HUB_CONN_PENDING_HIGH and resumes below ..._LOW, so a
+     * device flooding QoS 0 telemetry cannot grow the hub's memory without bound. */
+    size_t pending_bytes;
+    bool read_paused;
+    /* DPS connections (dps.h): device_id holds the registration id; the peer chain is kept
+     * because every register request is authorized with it. */
+    struct hub_peer_chain dps_chain;
+    struct hub_conn *dps_prev, *dps_next; /* the daemon's list of DPS connections */
+};
+
+#define HUB_CONN_PENDING_HIGH (8u * 1024 * 1024)
+#define HUB_CONN_PENDING_LOW (2u * 1024 * 1024)
+
+/* The PUBACK of one QoS 1 PUBLISH. PUBACKs go out in the order the PUBLISHes arrived, each only
+ * once its message is done (telemetry committed, twin patch committed, GET answered). */
+struct hub_puback {
+    struct hub_puback *next;
+    uint16_t packet_id;
+    bool ready;
+    int64_t ready_at_ms;        /* when it may go (later than ready with a fault delay) */
+};
+
+/* Reserves the PUBACK of a QoS 1 PUBLISH as it arrives. NULL when out of memory. */
+struct hub_puback *hub_puback_reserve(struct hub_conn *c, uint16_t packet_id);
+/* Its message is done: the PUBACK goes out as soon as every earlier one went. */
+void hub_puback_ready(struct hub_conn *c, struct hub_puback *p);
+/* Frees what is still queued (connection freed). */
+void hub_puback_free_all(struct hub_conn *c);
+
+/* Closes every connection, whatever its state (the daemon is stopping). */
+void hub_conn_close_all(struct hub_daemon *d);
+
+/* Accepts a TCP connection: starts the TLS handshake. */
+void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer);
+
+/* Queues bytes for the device. */
+void hub_conn_send(struct hub_conn *c, const void *data, size_t len);
+/* Sends a PUBLISH (QoS 0 or 1; with QoS 1 the packet id is allocated and returned). */
+uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_len,
+                          const void *payload, size_t payload_len, int qos);
+/* Closes the connection (after flushing what was queued); `why` goes to the log.
+ * `store_will`: the connection ended without DISCONNECT (store the Will). */
+void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* References held by asynchronous work (store completions) so a closed connection is freed
+ * only after it finished. */
+void hub_conn_ref(struct hub_conn *c);
+void hub_conn_unref(struct hub_conn *c);
+/* True while the connection can still be written to. */
+bool hub_conn_alive(const struct hub_conn *c);
+
+/* CONNECT accepted: the keepalive timer runs (min(1.5 x keepalive, 1767 s), as Azure). */
+void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
+
+/* Packet handlers of an IoT Hub device connection (one file per packet, mosquitto's layout;
+ * the rule table is kind_device.c). Return 0, or -1 after closing the connection. */
+int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_publish(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_puback(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_subscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_unsubscribe(struct hub_conn *c, const struct azk_mqtt_packet *p);
+int hub_handle_pingreq(struct hub_conn *c, const struct azk_mqtt_packet *p);
+/* Handlers every connected kind shares: they touch only the connection itself. */
+int hub_handle_disconnect(struct hub_conn *c, const struct azk_mqtt_packet *p);
+void hub_send_pingresp(struct hub_conn *c);
+
+/* Delivers the next queued C2D message if the device is subscribed and none is in flight. */
+void hub_c2d_pump(struct hub_conn *c);
+
+#endif

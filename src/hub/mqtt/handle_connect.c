@@ -1,0 +1,185 @@
+/* CONNECT: who is this, and may it connect? Decided at the application layer as IoT Hub
+ * decides it -- the TLS handshake accepted any certificate -- and every refusal is CONNACK 5
+ * with one log line saying which rule failed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "azkit/azure_hub.h"
+#include "hub/mqtt/auth.h"
+#include "hub/mqtt/conn.h"
+#include "hub/daemon.h"
+#include "hub/dps/dps.h"
+#include "hub/log.h"
+#include "hub/mqtt/session.h"
+#include "hub/tls.h"
+
+static void connack(struct hub_conn *c, uint8_t code, bool session_present)
+{
+    struct azk_mqtt_connack a = {session_present, code};
+    uint8_t out[4];
+    size_t n = 0;
+    azk_mqtt_encode_connack(&a, out, sizeof(out), &n);
+    hub_conn_send(c, out, n);
+}
+
+static int refuse(struct hub_conn *c, const char *device, const char *rule, const char *why)
+{
+    hub_log(HUB_LOG_WARN, "conn %s device '%s': refused (CONNACK 5): %s: %s", c->peer, device,
+            rule, why);
+    connack(c, AZK_MQTT_CONNACK_NOT_AUTHORIZED, false);
+    hub_conn_close(c, false, "not authorized");
+    return -1;
+}
+
+static enum hub_x509_type auth_type(enum hub_auth_type t)
+{
+    switch (t) {
+    case HUB_AUTH_SELF_SIGNED: return HUB_X509_TYPE_SELF_SIGNED;
+    case HUB_AUTH_CA: return HUB_X509_TYPE_CA;
+    case HUB_AUTH_SAS: return HUB_X509_TYPE_SAS;
+    case HUB_AUTH_NONE: return HUB_X509_TYPE_NONE;
+    }
+    return HUB_X509_TYPE_UNKNOWN;
+}
+
+/* The verdict, with the registry entry and the hub's verified CAs. */
+static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_id,
+                   struct hub_x509_verdict *v)
+{
+    struct hub_device dev;
+    bool registered = hub_store_device_get(h->store, device_id, &dev) == 0;
+    struct hub_x509_device ad = {
+        .type = registered ? auth_type(dev.auth) : HUB_X509_TYPE_UNKNOWN,
+        .primary_thumbprint = registered ? dev.primary_thumbprint : NULL,
+        .secondary_thumbprint = registered ? dev.secondary_thumbprint : NULL,
+        .enabled = registered && dev.status == HUB_DEVICE_ENABLED,
+    };
+    struct hub_ca *cas = NULL;
+    size_t ca_count = 0;
+    hub_store_ca_list(h->store, &cas, &ca_count);
+    const char **pems = calloc(ca_count ? ca_count : 1, sizeof(*pems));
+    size_t verified = 0;
+    for (size_t i = 0; pems && i < ca_count; i++)
+        if (cas[i].verified)
+            pems[verified++] = cas[i].pem;
+    struct hub_peer_chain chain = {0};
+    hub_tls_peer_chain(c->ssl, &chain);
+    struct hub_x509_input in = {
+        .leaf = chain.leaf,
+        .intermediates = chain.intermediates,
+        .device = registered ? &ad : NULL,
+        .device_id = device_id,
+        .verified_ca_pems = pems,
+        .verified_ca_count = verified,
+        .now = time(NULL),
+    };
+    hub_x509_decide(&in, v);
+    /* The peer chain is not needed any more: free it (thousands of idle connections). */
+    hub_tls_peer_chain_free(&chain);
+    free(pems);
+    for (size_t i = 0; i < ca_count; i++)
+        hub_ca_clear(&cas[i]);
+    free(cas);
+}
+
+static void keep_will(struct hub_conn *c, const struct azk_mqtt_connect *m)
+{
+    c->has_will = m->will;
+    if (!m->will)
+        return;
+    /* IoT Hub stores a Will only when its topic is the device's telemetry topic. */
+    struct azk_hub_topic t;
+    if (azk_hub_parse_device_topic(m->will_topic, azk_span_from_str(c->device_id), &t) != 0 ||
+        t.kind != AZK_HUB_TOPIC_TELEMETRY) {
+        hub_log(HUB_LOG_WARN, "conn %s device '%s': Will topic '%.*s' is not the device's "
+                "telemetry topic; the Will is ignored", c->peer, c->device_id,
+                (int)m->will_topic.len, m->will_topic.ptr);
+        c->has_will = false;
+        return;
+    }
+    c->will_topic = strndup(m->will_topic.ptr, m->will_topic.len);
+    c->will_payload = malloc(m->will_payload.len ? m->will_payload.len : 1);
+    if (c->will_topic == NULL || c->will_payload == NULL) {
+        c->has_will = false;
+        return;
+    }
+    memcpy(c->will_payload, m->will_payload.ptr, m->will_payload.len);
+    c->will_payload_len = m->will_payload.len;
+    c->will_retain = m->will_retain;
+}
+
+int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
+{
+    const struct azk_mqtt_connect *m = &p->u.connect;
+    struct hub_daemon *d = c->d;
+    char client_id[HUB_DEVICE_ID_MAX + 1];
+    snprintf(client_id, sizeof(client_id), "%.*s", (int)m->client_id.len, m->client_id.ptr);
+    if (!m->has_username)
+        return refuse(c, client_id, "username", "CONNECT has no username; IoT Hub expects "
+                      "'{host}/{deviceId}/?api-version=2021-04-12'");
+    struct azk_hub_username u;
+    int hub_rc = azk_hub_username_parse(m->username, &u);
+    /* DPS: '{idScope}/registrations/{registrationId}/api-version=...' (dps_connect.c). Such a
+     * username also parses as an IoT Hub module identity ("{host}/registrations/{module}"),
+     * which this hub does not serve; so a DPS-shaped username goes to DPS, which refuses an
+     * unknown id scope with a clear reason. */
+    struct azk_dps_username du;
+    if (azk_dps_username_parse(m->username, &du) == 0 &&
+        (hub_rc != 0 || u.module_id.len != 0 || azk_span_eq_str(du.id_scope, d->dps.id_scope)))
+        return hub_dps_connect(c, m, &du);
+    if (hub_rc != 0)
+        return refuse(c, client_id, "username", "the username is not "
+                      "'{host}/{deviceId}/?api-version=...'");
+    if (u.module_id.len != 0)
+        return refuse(c, client_id, "username", "module identities are not supported");
+    if (!azk_span_eq(u.device_id, m->client_id))
+        return refuse(c, client_id, "client id",
+                      "the MQTT client id must equal the device id in the username");
+    /* Which hub: by the TLS server name and the username's host (iothub.h). */
+    char why[512];
+    struct hub_iothub *h = hub_iothub_select(d, SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
+                                             u.host.ptr, u.host.len, why, sizeof(why));
+    if (h == NULL)
+        return refuse(c, client_id, "hub name", why);
+    uint8_t fault_code;
+    if (hub_faults_take_connect(d, &fault_code)) {
+        hub_log(HUB_LOG_INFO, "conn %s device '%s': refused by fault injection (CONNACK %u)",
+                c->peer, client_id, fault_code);
+        connack(c, fault_code, false);
+        hub_conn_close(c, false, "fault injection");
+        return -1;
+    }
+    struct hub_x509_verdict v;
+    decide(c, h, client_id, &v);
+    if (!v.accepted)
+        return refuse(c, client_id, hub_x509_reason_name(v.reason), v.message);
+
+    /* One connection per device: a new one drops the old. */
+    struct hub_conn *old = hub_devmap_get(&h->conns, client_id);
+    if (old != NULL && old != c)
+        hub_conn_close(old, true, "a new connection of the same device replaced it");
+
+    snprintf(c->device_id, sizeof(c->device_id), "%s", client_id);
+    c->kind = &hub_kind_device;
+    c->hub = h;
+    snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", v.message);
+    c->clean_session = m->clean_session;
+    bool session_present = hub_session_open(c);
+    keep_will(c, m);
+    c->state = HUB_CONN_CONNECTED;
+    if (hub_devmap_put(&h->conns, client_id, c) == c) {
+        connack(c, AZK_MQTT_CONNACK_SERVER_UNAVAILABLE, false);
+        hub_conn_close(c, false, "out of memory");
+        return -1;
+    }
+    hub_store_device_set_connected(h->store, client_id, true, hub_now_ms());
+    connack(c, AZK_MQTT_CONNACK_ACCEPTED, session_present);
+    hub_conn_start_keepalive(c, m->keep_alive);
+    hub_log(HUB_LOG_INFO, "conn %s device '%s': connected to %s (%s; %s, keepalive %u s, clean "
+            "session %d%s)", c->peer, client_id, h->hostname, v.message, SSL_get_version(c->ssl),
+            m->keep_alive, m->clean_session, session_present ? ", session present" : "");
+    hub_c2d_pump(c);
+    return 0;
+}

@@ -1,0 +1,361 @@
+/* SharedAccessSignature tokens and connection strings. */
+#include "hub/service/sas.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "azkit/azure_hub.h"
+
+static const char SCHEME[] = "SharedAccessSignature";
+
+/* Decodes standard base64 (with padding) into out; returns the length or -EINVAL. */
+static int b64_decode(const char *in, unsigned char *out, size_t out_size)
+{
+    size_t len = strlen(in);
+    if (len == 0 || len % 4 != 0 || len / 4 * 3 > out_size)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (!(isalnum((unsigned char)c) || c == '+' || c == '/' || (c == '=' && i >= len - 2)))
+            return -EINVAL;
+        if (c == '=' && i == len - 2 && in[len - 1] != '=')
+            return -EINVAL;
+    }
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    if (n < 0)
+        return -EINVAL;
+    if (in[len - 1] == '=')
+        n--;
+    if (in[len - 2] == '=')
+        n--;
+    return n;
+}
+
+/* Copies a decoded percent-encoded span into a NUL-terminated buffer. */
+static int decode_field(struct azk_span v, char *out, size_t size)
+{
+    size_t n = 0;
+    if (v.len >= size)
+        return -EBADMSG;
+    if (azk_pct_decode(v, out, size - 1, &n) != 0)
+        return -EBADMSG;
+    out[n] = '\0';
+    if (strlen(out) != n) /* embedded NUL */
+        return -EBADMSG;
+    return 0;
+}
+
+int hub_sas_parse(const char *text, struct hub_sas_token *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (text == NULL)
+        return -EINVAL;
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t sl = sizeof(SCHEME) - 1;
+    if (strncmp(text, SCHEME, sl) != 0 || (text[sl] != ' ' && text[sl] != '\t'))
+        return -EINVAL;
+    text += sl;
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                       text[len - 1] == '\n'))
+        len--;
+    if (len == 0 || len > HUB_SAS_TOKEN_MAX)
+        return -EBADMSG;
+
+    bool have_sr = false, have_sig = false, have_se = false, have_skn = false;
+    struct azk_prop_iter it;
+    struct azk_prop p;
+    azk_prop_iter_init(&it, (struct azk_span){text, len});
+    int rc;
+    while ((rc = azk_prop_next(&it, &p)) != -ENOENT) {
+        if (rc != 0 || !p.has_value)
+            return -EBADMSG;
+        if (azk_span_eq_str(p.key, "sr")) {
+            if (have_sr || p.value.len > HUB_SAS_SR_MAX)
+                return -EBADMSG;
+            memcpy(out->sr_raw, p.value.ptr, p.value.len);
+            out->sr_raw[p.value.len] = '\0';
+            if (decode_field(p.value, out->sr, sizeof(out->sr)) != 0 || out->sr[0] == '\0')
+                return -EBADMSG;
+            have_sr = true;
+        } else if (azk_span_eq_str(p.key, "sig")) {
+            if (have_sig || decode_field(p.value, out->sig, sizeof(out->sig)) != 0 ||
+                out->sig[0] == '\0')
+                return -EBADMSG;
+            have_sig = true;
+        } else if (azk_span_eq_str(p.key, "se")) {
+            if (have_se || p.value.len == 0 || p.value.len > 18)
+                return -EBADMSG;
+            int64_t v = 0;
+            for (size_t i = 0; i < p.value.len; i++) {
+                if (!isdigit((unsigned char)p.value.ptr[i]))
+                    return -EBADMSG;
+                v = v * 10 + (p.value.ptr[i] - '0');
+            }
+            out->se = v;
+            have_se = true;
+        } else if (azk_span_eq_str(p.key, "skn")) {
+            if (have_skn || decode_field(p.value, out->skn, sizeof(out->skn)) != 0)
+                return -EBADMSG;
+            have_skn = true;
+        } else {
+            return -EBADMSG; /* Azure refuses unknown fields too */
+        }
+    }
+    return have_sr && have_sig && have_se ? 0 : -EBADMSG;
+}
+
+/* HMAC over `sr_enc` "\n" se. */
+static int sign_encoded(const char *key_b64, const char *sr_enc, int64_t se, char *sig,
+                        size_t sig_size)
+{
+    unsigned char key[128];
+    int klen = b64_decode(key_b64, key, sizeof(key));
+    if (klen <= 0)
+        return -EINVAL;
+    size_t srl = strlen(sr_enc);
+    char *msg = malloc(srl + 32);
+    if (msg == NULL) {
+        OPENSSL_cleanse(key, sizeof(key));
+        return -ENOMEM;
+    }
+    int mlen = snprintf(msg, srl + 32, "%s\n%" PRId64, sr_enc, se);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    unsigned char *r = HMAC(EVP_sha256(), key, klen, (const unsigned char *)msg, (size_t)mlen,
+                            mac, &maclen);
+    OPENSSL_cleanse(key, sizeof(key));
+    free(msg);
+    if (r == NULL)
+        return -EINVAL;
+    if (sig_size < 45)
+        return -ENOBUFS;
+    EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return 0;
+}
+
+static int encode_str(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    if (azk_pct_encode(azk_span_from_str(s), out, size, &n) != 0 || n >= size)
+        return -ENOBUFS;
+    out[n] = '\0';
+    return 0;
+}
+
+int hub_sas_sign(const char *key_b64, const char *sr, int64_t se, char *sig, size_t sig_size)
+{
+    char enc[HUB_SAS_SR_MAX * 3 + 1];
+    if (key_b64 == NULL || sr == NULL || strlen(sr) > HUB_SAS_SR_MAX)
+        return -EINVAL;
+    if (encode_str(sr, enc, sizeof(enc)) != 0)
+        return -ENOBUFS;
+    return sign_encoded(key_b64, enc, se, sig, sig_size);
+}
+
+int hub_sas_create(const char *key_b64, const char *sr, const char *skn, int64_t se, char *out,
+                   size_t out_size)
+{
+    char sig[64], sr_enc[HUB_SAS_SR_MAX * 3 + 1], sig_enc[200], skn_enc[HUB_SAS_SKN_MAX * 3 + 1];
+    int rc = hub_sas_sign(key_b64, sr, se, sig, sizeof(sig));
+    if (rc != 0)
+        return rc;
+    if (encode_str(sr, sr_enc, sizeof(sr_enc)) != 0 || encode_str(sig, sig_enc, sizeof(sig_enc)) != 0)
+        return -ENOBUFS;
+    skn_enc[0] = '\0';
+    if (skn && *skn && (strlen(skn) > HUB_SAS_SKN_MAX || encode_str(skn, skn_enc, sizeof(skn_enc)) != 0))
+        return -EINVAL;
+    int n = snprintf(out, out_size, "%s sr=%s&sig=%s&se=%" PRId64 "%s%s", SCHEME, sr_enc,
+                     sig_enc, se, skn_enc[0] ? "&skn=" : "", skn_enc);
+    OPENSSL_cleanse(sig, sizeof(sig));
+    OPENSSL_cleanse(sig_enc, sizeof(sig_enc));
+    if (n < 0 || (size_t)n >= out_size) {
+        if (out_size)
+            out[0] = '\0';
+        return -ENOBUFS;
+    }
+    return n;
+}
+
+const char *hub_sas_result_text(enum hub_sas_result r)
+{
+    switch (r) {
+    case HUB_SAS_OK: return "ok";
+    case HUB_SAS_MALFORMED: return "missing or malformed SharedAccessSignature";
+    case HUB_SAS_UNKNOWN_POLICY: return "unknown shared access policy (skn)";
+    case HUB_SAS_WRONG_RESOURCE: return "the token's resource (sr) does not name this hub";
+    case HUB_SAS_EXPIRED: return "the token has expired (se)";
+    case HUB_SAS_BAD_SIGNATURE: return "bad signature";
+    case HUB_SAS_WRONG_SCOPE: return "the policy (skn) has no rights on this endpoint";
+    }
+    return "?";
+}
+
+/* Does the decoded resource name one of the hosts? */
+static bool resource_matches(const char *sr, const char *const *hosts, size_t n)
+{
+    const char *p = sr;
+    if (strncasecmp(p, "https://", 8) == 0)
+        p += 8;
+    size_t hl;
+    if (p[0] == '[') { /* [v6]:port */
+        const char *e = strchr(p, ']');
+        if (e == NULL)
+            return false;
+        p++;
+        hl = (size_t)(e - p);
+        const char *after = e + 1;
+        if (*after == ':') {
+            after++;
+            while (isdigit((unsigned char)*after))
+                after++;
+        }
+        if (*after != '\0' && *after != '/')
+            return false;
+    } else {
+        const char *slash = strchr(p, '/');
+        size_t total = slash ? (size_t)(slash - p) : strlen(p);
+        hl = total;
+        /* ":port" only when what follows the last ':' is digits and there is a single ':'
+         * (an IPv6 literal without brackets has several). */
+        const char *colon = memchr(p, ':', total);
+        if (colon != NULL && memchr(colon + 1, ':', total - (size_t)(colon + 1 - p)) == NULL) {
+            bool digits = colon + 1 < p + total;
+            for (const char *q = colon + 1; q < p + total; q++)
+                digits = digits && isdigit((unsigned char)*q);
+            if (!digits)
+                return false;
+            hl = (size_t)(colon - p);
+        }
+    }
+    if (hl == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *h = hosts[i];
+        if (h == NULL)
+            continue;
+        size_t l = strlen(h);
+        if (l >= 2 && h[0] == '[' && h[l - 1] == ']') {
+            h++;
+            l -= 2;
+        }
+        if (l == hl && strncasecmp(h, p, hl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool const_eq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return false;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+bool hub_sas_policy_allows(const char *name, enum hub_sas_scope scope)
+{
+    if (name == NULL)
+        return false;
+    if (strcmp(name, HUB_SAS_POLICY_HUB) == 0)
+        return true;
+    return scope == HUB_SAS_SCOPE_DPS && strcmp(name, HUB_SAS_POLICY_DPS) == 0;
+}
+
+enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_policy *policies,
+                                   size_t policy_count, const char *const *hosts,
+                                   size_t host_count, int64_t now_s,
+                                   const struct hub_sas_policy **matched)
+{
+    struct hub_sas_token t;
+    if (matched)
+        *matched = NULL;
+    if (hub_sas_parse(header, &t) != 0)
+        return HUB_SAS_MALFORMED;
+    const struct hub_sas_policy *pol = NULL;
+    for (size_t i = 0; i < policy_count && t.skn[0]; i++)
+        if (strcmp(policies[i].name, t.skn) == 0)
+            pol = &policies[i];
+    enum hub_sas_result res = HUB_SAS_OK;
+    if (pol == NULL)
+        res = HUB_SAS_UNKNOWN_POLICY;
+    else if (!resource_matches(t.sr, hosts, host_count))
+        res = HUB_SAS_WRONG_RESOURCE;
+    else if (t.se <= now_s)
+        res = HUB_SAS_EXPIRED;
+    else {
+        char sig[64], canon[HUB_SAS_SR_MAX * 3 + 1];
+        bool ok = false;
+        if (sign_encoded(pol->key_b64, t.sr_raw, t.se, sig, sizeof(sig)) == 0)
+            ok = const_eq(sig, t.sig);
+        if (!ok && encode_str(t.sr, canon, sizeof(canon)) == 0 &&
+            sign_encoded(pol->key_b64, canon, t.se, sig, sizeof(sig)) == 0)
+            ok = const_eq(sig, t.sig);
+        OPENSSL_cleanse(sig, sizeof(sig));
+        if (!ok)
+            res = HUB_SAS_BAD_SIGNATURE;
+    }
+    OPENSSL_cleanse(t.sig, sizeof(t.sig));
+    if (res == HUB_SAS_OK && matched)
+        *matched = pol;
+    return res;
+}
+
+int hub_conn_string_parse(const char *s, struct hub_conn_string *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return -EBADMSG;
+    const char *p = s;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        if (len > 0) {
+            const char *eq = memchr(p, '=', len);
+            if (eq == NULL)
+                return -EBADMSG;
+            size_t kl = (size_t)(eq - p), vl = len - kl - 1;
+            while (vl > 0 && (eq[vl] == ' ' || eq[vl] == '\r' || eq[vl] == '\n'))
+                vl--;
+            char *dst = NULL;
+            size_t cap = 0;
+            if (kl == 8 && strncmp(p, "HostName", 8) == 0) {
+                dst = out->host_name;
+                cap = sizeof(out->host_name);
+            } else if (kl == 19 && strncmp(p, "SharedAccessKeyName", 19) == 0) {
+                dst = out->key_name;
+                cap = sizeof(out->key_name);
+            } else if (kl == 15 && strncmp(p, "SharedAccessKey", 15) == 0) {
+                dst = out->key;
+                cap = sizeof(out->key);
+            }
+            if (dst != NULL) {
+                if (vl >= cap)
+                    return -ENAMETOOLONG;
+                memcpy(dst, eq + 1, vl);
+                dst[vl] = '\0';
+            }
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return out->host_name[0] && out->key[0] ? 0 : -EBADMSG;
+}

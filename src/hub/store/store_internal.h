@@ -1,0 +1,196 @@
+/* Internals shared by store.c and store_*.c (not for other hub files: use store.h). */
+#ifndef AZK_HUB_STORE_INTERNAL_H
+#define AZK_HUB_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "hub/store/store.h"
+
+struct event;
+
+/* ---- writer operations ---- */
+
+enum store_op_kind {
+    OP_SYNC = 1,
+    OP_DEVICE_PUT,     /* INSERT OR REPLACE the device row (+ twin row when with_twin) */
+    OP_DEVICE_DELETE,  /* device row, twin, C2D queue */
+    OP_CONN_STATE,     /* lazy connection-state rows */
+    OP_CA_PUT,
+    OP_CA_DELETE,
+    OP_TWIN_PUT,
+    OP_C2D_PUT,
+    OP_C2D_DELETE,     /* one message by seq */
+    OP_C2D_DELIVERY,   /* delivery_count of one message */
+    OP_C2D_PURGE,      /* every message of a device */
+    OP_TELEMETRY,
+    OP_DPS_PUT,        /* store_dps.c: one DPS row (u.dps) */
+    OP_DPS_DELETE,
+};
+
+struct conn_row {
+    char device_id[HUB_DEVICE_ID_MAX + 1];
+    bool connected;
+    int64_t conn_ms;
+    int64_t activity_ms;
+    int64_t session;   /* the session's subscriptions, or -1: none */
+};
+
+struct store_op {
+    struct store_op *next;
+    enum store_op_kind kind;
+    hub_store_done_fn done;
+    void *ctx;
+    int rc;
+    char key[HUB_DEVICE_ID_MAX + 1]; /* device id or CA name */
+    union {
+        struct {
+            struct hub_device dev;
+            bool with_twin;
+            struct hub_twin twin;
+        } device;
+        struct {
+            struct conn_row *rows;
+            size_t n;
+        } conn;
+        struct hub_ca ca;
+        struct hub_twin twin;
+        struct hub_c2d_msg c2d;  /* PUT: full; DELETE/DELIVERY: seq (+delivery_count) */
+        struct hub_telemetry tel;
+        struct {
+            int table;   /* index into store_dps.c's table list */
+            char *doc;   /* storage JSON (PUT) */
+        } dps;
+    } u;
+};
+
+/* ---- in-memory state ---- */
+
+struct dev_entry {
+    struct dev_entry *hnext;
+    struct hub_device dev;
+    struct hub_twin twin;
+    struct hub_c2d_msg *c2d; /* ordered by seq */
+    size_t c2d_n, c2d_cap;
+    bool conn_dirty;
+};
+
+struct hub_store {
+    struct event_base *base;
+    char *dir;
+    char *db_path;
+    uint64_t telemetry_max;
+    unsigned conn_flush_ms;
+    unsigned group_max_ops;
+
+    /* memory (loop thread only) */
+    struct dev_entry **buckets;
+    size_t nbuckets;
+    size_t ndevices;
+    size_t conn_dirty_count;
+    struct hub_ca *cas;
+    size_t ncas;
+    uint64_t c2d_next_seq;
+    uint64_t tel_next_seq;
+
+    /* writer */
+    sqlite3 *db;            /* writer thread only after open */
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store_op *q_head, *q_tail;      /* submitted, not yet taken by the writer */
+    struct store_op *d_head, *d_tail;      /* finished, completion not yet run */
+    bool stopping;
+    uint64_t tel_since_trim;                /* writer thread only */
+
+    /* completion signalling */
+    int pipe_rd, pipe_wr;
+    struct event *pipe_ev;
+    struct event *conn_timer;
+
+    /* telemetry readers (any thread) */
+    sqlite3 *rdb;
+    pthread_mutex_t rmu;
+    _Atomic uint64_t tel_committed_seq;
+    hub_store_telemetry_fn tel_fn;
+    void *tel_ctx;
+
+    /* DPS (store_dps.c; loop thread only) */
+    struct store_dps *dps;
+
+    /* stats */
+    uint64_t ops_submitted;                 /* loop thread */
+    _Atomic uint64_t ops_committed, ops_failed, transactions, conn_flushes;
+};
+
+/* store.c */
+int64_t store_now_ms(void);
+char *store_strdup(const char *s);            /* NULL -> NULL */
+char *store_strdup_or(const char *s, const char *dflt);
+int store_copy_str(char *dst, size_t size, const char *src); /* -EINVAL when too long */
+void store_run_completions(struct hub_store *st);
+void store_conn_flush(struct hub_store *st);
+
+/* store_writer.c */
+struct store_op *store_op_new(enum store_op_kind kind, hub_store_done_fn done, void *ctx);
+void store_op_free(struct store_op *op);
+void store_submit(struct hub_store *st, struct store_op *op);
+int store_writer_start(struct hub_store *st);
+void store_writer_stop(struct hub_store *st);
+
+/* store_schema.c */
+int store_schema_open(struct hub_store *st, struct azk_diag *diag);
+int store_sqlite_errno(int sqlite_rc);
+
+/* store_registry.c */
+struct dev_entry *store_dev_find(const struct hub_store *st, const char *id);
+int store_dev_insert(struct hub_store *st, struct dev_entry *e);  /* takes ownership */
+void store_dev_free(struct dev_entry *e);
+void store_devices_free_all(struct hub_store *st);
+int store_registry_load(struct hub_store *st);
+int store_registry_apply(sqlite3 *db, struct store_op *op);
+/* The devices.session column of a device: its session's subscriptions, or -1 (none). */
+int64_t store_session_column(const struct hub_device *d);
+bool store_etag_matches(const char *if_match, const char *etag);
+
+/* store_cas.c */
+int store_cas_load(struct hub_store *st);
+int store_cas_apply(sqlite3 *db, struct store_op *op);
+void store_cas_free_all(struct hub_store *st);
+int store_ca_copy(struct hub_ca *dst, const struct hub_ca *src);
+
+/* store_twins.c */
+int store_twin_init(struct hub_twin *tw, const char *device_id);
+int store_twin_copy(struct hub_twin *dst, const struct hub_twin *src);
+int store_twins_load(struct hub_store *st);
+int store_twins_apply(sqlite3 *db, const struct hub_twin *tw);
+
+/* store_c2d.c */
+int store_c2d_load(struct hub_store *st);
+int store_c2d_apply(sqlite3 *db, struct store_op *op);
+int store_c2d_copy(struct hub_c2d_msg *dst, const struct hub_c2d_msg *src);
+
+/* store_telemetry.c */
+int store_telemetry_init(struct hub_store *st);  /* next seq, read-only connection */
+int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op);
+int store_telemetry_trim(struct hub_store *st, sqlite3 *db);
+
+/* store_dps.c */
+int store_dps_load(struct hub_store *st);
+int store_dps_apply(sqlite3 *db, struct store_op *op);
+void store_dps_free_all(struct hub_store *st);
+extern const char *const store_dps_schema_steps[];
+extern const int store_dps_schema_nsteps;
+
+/* Steps a prepared statement that returns no rows once, finalizes it, and maps the result:
+ * 0 or a negative errno. */
+int store_step_finalize(sqlite3_stmt *s);
+
+/* Loads a table at open: runs `sql` and calls `row` for each result row with `ctx` (0 to go
+ * on, a negative errno to stop with it). 0 or a negative errno. */
+int store_load_rows(struct hub_store *st, const char *sql,
+                    int (*row)(struct hub_store *st, sqlite3_stmt *s, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,202 @@
+/* Telemetry: appended through the writer (never kept in memory), read page by page on any
+ * thread through a separate read-only connection (WAL lets it read while the writer writes).
+ * Retention: the writer keeps the last telemetry_max records. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/store/store_internal.h"
+
+void hub_telemetry_clear(struct hub_telemetry *t)
+{
+    if (!t)
+        return;
+    free(t->payload);
+    free(t->app_props);
+    free(t->sys_props);
+    t->payload = NULL;
+    t->app_props = t->sys_props = NULL;
+}
+
+void hub_telemetry_free_array(struct hub_telemetry *arr, size_t n)
+{
+    for (size_t i = 0; arr && i < n; i++)
+        hub_telemetry_clear(&arr[i]);
+    free(arr);
+}
+
+static int tel_copy(struct hub_telemetry *dst, const struct hub_telemetry *src)
+{
+    *dst = *src;
+    dst->payload = malloc(src->payload_len ? src->payload_len : 1);
+    dst->app_props = store_strdup_or(src->app_props, "{}");
+    dst->sys_props = store_strdup_or(src->sys_props, "{}");
+    if (!dst->payload || !dst->app_props || !dst->sys_props) {
+        hub_telemetry_clear(dst);
+        return -ENOMEM;
+    }
+    if (src->payload_len)
+        memcpy(dst->payload, src->payload, src->payload_len);
+    if (!dst->msg_type[0])
+        strcpy(dst->msg_type, "Telemetry");
+    return 0;
+}
+
+int store_telemetry_init(struct hub_store *st)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT max(seq) FROM telemetry", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    rc = sqlite3_step(s);
+    uint64_t last = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return store_sqlite_errno(rc);
+    st->tel_next_seq = last + 1;
+    atomic_store(&st->tel_committed_seq, last);
+
+    rc = sqlite3_open_v2(st->db_path, &st->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                         NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    sqlite3_busy_timeout(st->rdb, 5000);
+    return 0;
+}
+
+int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry *rec,
+                               uint64_t *seq_out, hub_store_done_fn done, void *ctx)
+{
+    if (!rec || memchr(rec->device_id, '\0', sizeof rec->device_id) == NULL ||
+        !rec->device_id[0] || memchr(rec->msg_type, '\0', sizeof rec->msg_type) == NULL ||
+        (rec->payload_len && !rec->payload))
+        return -EINVAL;
+    struct store_op *op = store_op_new(OP_TELEMETRY, done, ctx);
+    if (!op)
+        return -ENOMEM;
+    if (tel_copy(&op->u.tel, rec) < 0) {
+        free(op);
+        return -ENOMEM;
+    }
+    op->u.tel.seq = st->tel_next_seq++;
+    if (!op->u.tel.enqueued_ms)
+        op->u.tel.enqueued_ms = store_now_ms();
+    if (seq_out)
+        *seq_out = op->u.tel.seq;
+    store_submit(st, op);
+    return 0;
+}
+
+int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op)
+{
+    (void)st;
+    const struct hub_telemetry *t = &op->u.tel;
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(db,
+                                "INSERT OR REPLACE INTO telemetry(seq, device_id, enqueued_ms,"
+                                " payload, app_props, sys_props, msg_type)"
+                                " VALUES(?,?,?,?,?,?,?)",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)t->seq);
+    sqlite3_bind_text(s, 2, t->device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, t->enqueued_ms);
+    sqlite3_bind_blob64(s, 4, t->payload, t->payload_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, t->app_props, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, t->sys_props, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, t->msg_type, -1, SQLITE_STATIC);
+    return store_step_finalize(s);
+}
+
+int store_telemetry_trim(struct hub_store *st, sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(
+        db, "DELETE FROM telemetry WHERE seq <= (SELECT max(seq) FROM telemetry) - ?", -1, &s,
+        NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)st->telemetry_max);
+    return store_step_finalize(s);
+}
+
+uint64_t hub_store_telemetry_last_seq(struct hub_store *st)
+{
+    return atomic_load(&st->tel_committed_seq);
+}
+
+int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const char *device_id,
+                             size_t max, struct hub_telemetry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    pthread_mutex_lock(&st->rmu);
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(
+        st->rdb,
+        device_id ? "SELECT seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type"
+                    " FROM telemetry WHERE seq > ? AND device_id = ? ORDER BY seq LIMIT ?"
+                  : "SELECT seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type"
+                    " FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?",
+        -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        pthread_mutex_unlock(&st->rmu);
+        return -EIO;
+    }
+    int p = 1;
+    sqlite3_bind_int64(s, p++, (sqlite3_int64)after_seq);
+    if (device_id)
+        sqlite3_bind_text(s, p++, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, p, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+
+    struct hub_telemetry *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    rc = 0;
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct hub_telemetry *na = realloc(arr, nc * sizeof *na);
+            if (!na) {
+                rc = -ENOMEM;
+                break;
+            }
+            arr = na;
+            cap = nc;
+        }
+        struct hub_telemetry src_t;
+        memset(&src_t, 0, sizeof src_t);
+        src_t.seq = (uint64_t)sqlite3_column_int64(s, 0);
+        if (store_copy_str(src_t.device_id, sizeof src_t.device_id,
+                           (const char *)sqlite3_column_text(s, 1)) < 0 ||
+            store_copy_str(src_t.msg_type, sizeof src_t.msg_type,
+                           (const char *)sqlite3_column_text(s, 6)) < 0) {
+            rc = -EIO;
+            break;
+        }
+        src_t.enqueued_ms = sqlite3_column_int64(s, 2);
+        src_t.payload = (void *)sqlite3_column_blob(s, 3);
+        src_t.payload_len = (size_t)sqlite3_column_bytes(s, 3);
+        src_t.app_props = (char *)sqlite3_column_text(s, 4);
+        src_t.sys_props = (char *)sqlite3_column_text(s, 5);
+        if (tel_copy(&arr[cnt], &src_t) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        cnt++;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = -EIO;
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->rmu);
+    if (rc < 0) {
+        hub_telemetry_free_array(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return 0;
+}

@@ -1,0 +1,220 @@
+/* The store's writer thread: the only thread that writes SQLite. It takes every queued
+ * operation (up to group_max_ops) and applies them in ONE transaction (group commit), then
+ * hands them back to the loop thread through a pipe, in submission order.
+ *
+ * Durability: the connection runs with journal_mode=WAL and synchronous=FULL (store_schema.c),
+ * so COMMIT returns only after the WAL is fsynced. A completion runs only after its COMMIT
+ * returned, hence a write whose completion ran survives kill -9 and power loss, and one fsync
+ * is paid per group, not per message. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub/store/store_internal.h"
+
+struct store_op *store_op_new(enum store_op_kind kind, hub_store_done_fn done, void *ctx)
+{
+    struct store_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return NULL;
+    op->kind = kind;
+    op->done = done;
+    op->ctx = ctx;
+    return op;
+}
+
+void store_op_free(struct store_op *op)
+{
+    if (!op)
+        return;
+    switch (op->kind) {
+    case OP_DEVICE_PUT:
+        hub_twin_clear(&op->u.device.twin);
+        break;
+    case OP_CONN_STATE:
+        free(op->u.conn.rows);
+        break;
+    case OP_CA_PUT:
+        hub_ca_clear(&op->u.ca);
+        break;
+    case OP_TWIN_PUT:
+        hub_twin_clear(&op->u.twin);
+        break;
+    case OP_C2D_PUT:
+        hub_c2d_msg_clear(&op->u.c2d);
+        break;
+    case OP_TELEMETRY:
+        hub_telemetry_clear(&op->u.tel);
+        break;
+    case OP_DPS_PUT:
+        free(op->u.dps.doc);
+        break;
+    default:
+        break;
+    }
+    free(op);
+}
+
+void store_submit(struct hub_store *st, struct store_op *op)
+{
+    op->next = NULL;
+    st->ops_submitted++;
+    pthread_mutex_lock(&st->mu);
+    if (st->q_tail)
+        st->q_tail->next = op;
+    else
+        st->q_head = op;
+    st->q_tail = op;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store_sqlite_errno(rc);
+}
+
+static int apply_one(struct hub_store *st, struct store_op *op)
+{
+    switch (op->kind) {
+    case OP_SYNC:
+        return 0;
+    case OP_DEVICE_PUT:
+    case OP_DEVICE_DELETE:
+    case OP_CONN_STATE:
+        return store_registry_apply(st->db, op);
+    case OP_CA_PUT:
+    case OP_CA_DELETE:
+        return store_cas_apply(st->db, op);
+    case OP_TWIN_PUT:
+        return store_twins_apply(st->db, &op->u.twin);
+    case OP_C2D_PUT:
+    case OP_C2D_DELETE:
+    case OP_C2D_DELIVERY:
+    case OP_C2D_PURGE:
+        return store_c2d_apply(st->db, op);
+    case OP_TELEMETRY:
+        return store_telemetry_apply(st, st->db, op);
+    case OP_DPS_PUT:
+    case OP_DPS_DELETE:
+        return store_dps_apply(st->db, op);
+    }
+    return -EINVAL;
+}
+
+/* Applies ops [first, end) in one transaction. Returns 0 or a negative errno (rolled back). */
+static int apply_group(struct hub_store *st, struct store_op *first, struct store_op *end)
+{
+    int rc = exec(st->db, "BEGIN IMMEDIATE");
+    if (rc < 0)
+        return rc;
+    uint64_t tel = 0;
+    for (struct store_op *op = first; op != end && rc == 0; op = op->next) {
+        rc = apply_one(st, op);
+        if (op->kind == OP_TELEMETRY)
+            tel++;
+    }
+    if (rc == 0 && tel) {
+        st->tel_since_trim += tel;
+        if (st->tel_since_trim >= 1024 || st->tel_since_trim >= st->telemetry_max) {
+            rc = store_telemetry_trim(st, st->db);
+            if (rc == 0)
+                st->tel_since_trim = 0;
+        }
+    }
+    if (rc == 0)
+        rc = exec(st->db, "COMMIT");
+    if (rc < 0) {
+        exec(st->db, "ROLLBACK");
+        return rc;
+    }
+    atomic_fetch_add(&st->transactions, 1);
+    return 0;
+}
+
+static void finish(struct hub_store *st, struct store_op *first, struct store_op *end, int rc)
+{
+    for (struct store_op *op = first; op != end; op = op->next) {
+        op->rc = rc < 0 ? -EIO : 0;
+        if (rc < 0) {
+            atomic_fetch_add(&st->ops_failed, 1);
+            continue;
+        }
+        atomic_fetch_add(&st->ops_committed, 1);
+        if (op->kind == OP_CONN_STATE)
+            atomic_fetch_add(&st->conn_flushes, 1);
+        if (op->kind == OP_TELEMETRY && op->u.tel.seq > atomic_load(&st->tel_committed_seq))
+            atomic_store(&st->tel_committed_seq, op->u.tel.seq);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct hub_store *st = arg;
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        while (!st->q_head && !st->stopping)
+            pthread_cond_wait(&st->cv, &st->mu);
+        if (!st->q_head) {
+            pthread_mutex_unlock(&st->mu);
+            break;
+        }
+        struct store_op *head = st->q_head, *last = head;
+        unsigned n = 1;
+        while (last->next && n < st->group_max_ops) {
+            last = last->next;
+            n++;
+        }
+        st->q_head = last->next;
+        if (!st->q_head)
+            st->q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&st->mu);
+
+        int rc = apply_group(st, head, NULL);
+        if (rc < 0 && n > 1) {
+            /* One bad operation must not fail its neighbours: retry each on its own. */
+            for (struct store_op *op = head; op; op = op->next)
+                finish(st, op, op->next, apply_group(st, op, op->next));
+        } else {
+            finish(st, head, NULL, rc);
+        }
+
+        pthread_mutex_lock(&st->mu);
+        bool was_empty = st->d_head == NULL;
+        if (st->d_tail)
+            st->d_tail->next = head;
+        else
+            st->d_head = head;
+        st->d_tail = last;
+        pthread_mutex_unlock(&st->mu);
+        if (was_empty) {
+            ssize_t w = write(st->pipe_wr, "x", 1);
+            (void)w; /* a full pipe already wakes the loop */
+        }
+    }
+    return NULL;
+}
+
+int store_writer_start(struct hub_store *st)
+{
+    int rc = pthread_create(&st->thread, NULL, writer_main, st);
+    if (rc != 0)
+        return -rc;
+    st->thread_started = true;
+    return 0;
+}
+
+void store_writer_stop(struct hub_store *st)
+{
+    if (!st->thread_started)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stopping = true;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->thread, NULL);
+    st->thread_started = false;
+}
