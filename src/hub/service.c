@@ -424,8 +424,11 @@ static void sr_host(const char *auth, char *out, size_t size)
 }
 
 /* Which IoT hub a request is for: the Host header names it (a served hub's name; anything
- * else -- localhost, an address -- is the primary hub), and a token for one hub is not
- * accepted by another. NULL (after answering 401) when they disagree. */
+ * else -- localhost, an address -- is the primary hub), and a token is valid only for the hub
+ * its resource (sr) names. The token was verified against the served names, so an sr that
+ * is not a linked hub's name is one of the primary hub's (its --hostname values, localhost,
+ * 127.0.0.1, ::1): such a token is for the primary hub, never for a linked one. NULL (after
+ * answering 401) when the two disagree. */
 static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const char *peer)
 {
     const char *host = evhttp_request_get_host(r->req);
@@ -434,12 +437,14 @@ static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const
     sr_host(auth, sr, sizeof(sr));
     struct hub_iothub *by_sr = hub_iothub_find(r->d, sr, strlen(sr));
     struct hub_iothub *h = by_host ? by_host : &r->d->hubs[0];
-    if (by_sr != NULL && by_sr != h) {
-        hub_log(HUB_LOG_INFO, "service API: refused a request to %s from %s: its token is for "
-                "%s", h->hostname, peer, by_sr->hostname);
+    if (by_sr == NULL)
+        by_sr = &r->d->hubs[0];
+    if (by_sr != h) {
+        hub_log(HUB_LOG_INFO, "service API: refused a request to %s from %s: its token (sr "
+                "'%s') is for %s", h->hostname, peer, sr, by_sr->hostname);
         svc_reply_error(r->req, 401, "IotHubUnauthorizedAccess",
-                        "Unauthorized: the token is for IoT hub %s, the request went to %s.",
-                        by_sr->hostname, h->hostname);
+                        "Unauthorized: the token's resource (sr) '%s' names IoT hub %s, the "
+                        "request went to %s.", sr, by_sr->hostname, h->hostname);
         return NULL;
     }
     return h;
