@@ -31,6 +31,7 @@
 #include "hub/server_pki.h"
 #include "hub/svc_common.h"
 #include "hub/tls.h"
+#include "hub/twin_limits.h"
 
 #define SVC_BODY_MAX (512 * 1024)
 #define SVC_HEADERS_MAX (64 * 1024)
@@ -164,8 +165,9 @@ void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
         svc_reply_error(req, 400, "ArgumentInvalid", "Invalid request for %s.", what);
         break;
     case -E2BIG:
-        svc_reply_error(req, 400, "TwinSizeExceeded", "The twin of %s would exceed IoT Hub's "
-                        "limits (32 KB desired, 32 KB reported, 8 KB tags).", what);
+        svc_reply_error(req, 400, "ArgumentInvalid", "The twin of %s would exceed IoT Hub's "
+                        "size limits (tags %d KB, desired and reported properties %d KB each).",
+                        what, HUB_TWIN_TAGS_MAX / 1024, HUB_TWIN_SECTION_MAX / 1024);
         break;
     case -ENOSPC:
         svc_reply_error(req, 403, "DeviceMaximumQueueDepthExceeded",
