@@ -32,6 +32,7 @@ AZK_API const char *azk_strerror(int err)
     case EAGAIN: return "try again";
     case ETIMEDOUT: return "timed out";
     case ECONNREFUSED: return "connection refused";
+    case EILSEQ: return "invalid or damaged data";
     default: return "unknown error";
     }
 }

@@ -10,7 +10,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "azkit/json.h"
+#include "hub/service/sas.h"
 #include "hub_harness.h"
+#include "service_test_util.h"
 #include "support/test_util.h"
 
 static struct test_hub hub;
@@ -236,6 +239,246 @@ static void test_faults(void **state)
     cJSON_Delete(j);
 }
 
+
+/* ---- IoT Hub's twin limits ------------------------------------------------------------------ */
+
+/* A section patch whose deepest object is `levels` below the section: {"l":{"l":{..."v":1}}}. */
+static char *nested(int levels)
+{
+    char *s = malloc((size_t)levels * 6 + 16);
+    size_t n = 0;
+    s[n++] = '{';
+    for (int i = 0; i < levels; i++)
+        n += (size_t)sprintf(s + n, "\"l\":{");
+    n += (size_t)sprintf(s + n, "\"v\":1");
+    for (int i = 0; i <= levels; i++)
+        s[n++] = '}';
+    s[n] = '\0';
+    return s;
+}
+
+/* {"<key>":"<value>"} with a key of `klen` 'k's and a value of `vlen` 'x's. */
+static char *one_property(size_t klen, size_t vlen)
+{
+    char *s = malloc(klen + vlen + 8);
+    size_t n = 0;
+    s[n++] = '{';
+    s[n++] = '"';
+    memset(s + n, 'k', klen);
+    n += klen;
+    memcpy(s + n, "\":\"", 3);
+    n += 3;
+    memset(s + n, 'x', vlen);
+    n += vlen;
+    memcpy(s + n, "\"}", 3);
+    return s;
+}
+
+/* {"<k1>":"x...","<k2>":"x...",...}: one property per character of `keys`, each value
+ * `vlen` 'x's. */
+static char *sized(const char *keys, size_t vlen)
+{
+    size_t nk = strlen(keys);
+    char *s = malloc(nk * (vlen + 8) + 4);
+    size_t n = 0;
+    s[n++] = '{';
+    for (size_t i = 0; i < nk; i++) {
+        n += (size_t)sprintf(s + n, "%s\"%c\":\"", i ? "," : "", keys[i]);
+        memset(s + n, 'x', vlen);
+        n += vlen;
+        s[n++] = '"';
+    }
+    s[n++] = '}';
+    s[n] = '\0';
+    return s;
+}
+
+/* A service twin PATCH (or PUT) of `section` ("tags" or "desired") with `patch`; asserts the
+ * status and, for a refusal, ArgumentInvalid with `why` in its message and a body that is
+ * valid JSON (UTF-8 included) whatever the request held. */
+static void twin_write(const struct hub_admin_target *t, const char *method, const char *section,
+                       const char *patch, int status, const char *why)
+{
+    size_t len = strlen(patch) + 64;
+    char *body = malloc(len);
+    if (strcmp(section, "tags") == 0)
+        snprintf(body, len, "{\"tags\":%s}", patch);
+    else
+        snprintf(body, len, "{\"properties\":{\"desired\":%s}}", patch);
+    struct svc_resp r;
+    svc_test_request_if(t, &r, method, "/twins/svc-1", body, "*");
+    free(body);
+    if (r.r.status != status)
+        fail_msg("%s %s %.80s: %d, expected %d: %s", method, section, patch, r.r.status, status,
+                 r.r.body);
+    assert_int_equal(azk_json_validate((struct azk_span){r.r.body, r.r.body_len}, NULL, NULL), 0);
+    if (why != NULL) {
+        char code[64], text[600];
+        hub_admin_error_parse(&r.r, code, sizeof(code), text, sizeof(text));
+        assert_string_equal(code, "ArgumentInvalid");
+        if (strstr(text, why) == NULL)
+            fail_msg("the message '%s' lacks '%s'", text, why);
+    }
+    svc_test_check(&r, status, why ? "ArgumentInvalid" : NULL);
+}
+
+/* The device's reported PATCH: answered `status` on $iothub/twin/res. */
+static void reported_patch(struct test_dev *d, const char *body, int status, int rid)
+{
+    char topic[80], want[80];
+    snprintf(topic, sizeof(topic), "$iothub/twin/PATCH/properties/reported/?$rid=%d", rid);
+    test_dev_publish(d, topic, body, 0, 0);
+    assert_int_equal(test_dev_read(d, 5000), 1);
+    assert_int_equal(d->pkt.type, AZK_MQTT_PUBLISH);
+    snprintf(want, sizeof(want), "$iothub/twin/res/%d/?$rid=%d", status, rid);
+    struct azk_span got = d->pkt.u.publish.topic;
+    if (got.len < strlen(want) || memcmp(got.ptr, want, strlen(want)) != 0)
+        fail_msg("reported %.60s: '%.*s', expected '%s...'", body, (int)got.len, got.ptr, want);
+}
+
+/* Invalid UTF-8 and IoT Hub's documented limits (depth 10, keys 1 KB without '.', '$', space
+ * or control characters, strings 4 KB, tags 8 KB, desired and reported 32 KB each) refused
+ * with 400 on both sides, and nothing refused is stored: the twin stays valid JSON. */
+static void test_twin_limits(void **state)
+{
+    (void)state;
+    struct hub_admin_target t;
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+
+    /* Service side: not UTF-8 (a lone byte, an overlong '/', a truncated sequence), in a
+     * value or a key, by PATCH or PUT. */
+    twin_write(&t, "PATCH", "desired", "{\"name\":\"\xff\xfe\"}", 400,
+               "properties.desired.name: the value is not valid UTF-8");
+    twin_write(&t, "PUT", "desired", "{\"name\":\"\xc0\xaf\"}", 400, "not valid UTF-8");
+    twin_write(&t, "PATCH", "tags", "{\"k\xe2\x82\":1}", 400,
+               "tags.k??: the property name is not valid UTF-8");
+    twin_write(&t, "PATCH", "tags", "{\"a\":{\"b\":\"\xed\xa0\x80\"}}", 400,
+               "tags.a.b: the value is not valid UTF-8");
+    twin_write(&t, "PATCH", "desired", "{\"caf\xc3\xa9\":\"\xe2\x82\xac\"}", 200, NULL);
+    /* Depth: 10 levels below the section are fine, 11 (or 999) are not. */
+    char *p = nested(10);
+    twin_write(&t, "PATCH", "tags", p, 200, NULL);
+    twin_write(&t, "PATCH", "desired", p, 200, NULL);
+    free(p);
+    p = nested(11);
+    twin_write(&t, "PATCH", "tags", p, 400, "nests 11 levels deep; IoT Hub allows at most 10");
+    twin_write(&t, "PUT", "desired", p, 400, "properties.desired.l.l.l");
+    free(p);
+    p = nested(60);
+    twin_write(&t, "PATCH", "desired", p, 400, "at most 10");
+    free(p);
+    /* Keys: 1 KB; no '.', '$' or space inside; "$version"/"$metadata" are the hub's own and
+     * ignored. */
+    p = one_property(1024, 1);
+    twin_write(&t, "PATCH", "tags", p, 200, NULL);
+    free(p);
+    p = one_property(1025, 1);
+    twin_write(&t, "PATCH", "tags", p, 400, "the property name is 1025 bytes long; IoT Hub "
+                                            "allows at most 1024");
+    free(p);
+    twin_write(&t, "PATCH", "desired", "{\"a.b\":1}", 400, "cannot contain '.'");
+    twin_write(&t, "PATCH", "desired", "{\"a b\":1}", 400, "cannot contain ' '");
+    twin_write(&t, "PATCH", "desired", "{\"a\":{\"x$y\":1}}", 400, "properties.desired.a.x$y");
+    twin_write(&t, "PATCH", "desired", "{\"a\\u0001\":1}", 400, "control characters");
+    twin_write(&t, "PATCH", "desired", "{\"$version\":7,\"$metadata\":{\"x\":1},\"ok\":1}", 200,
+               NULL);
+    /* Strings: 4 KB. */
+    p = one_property(1, 4096);
+    twin_write(&t, "PATCH", "desired", p, 200, NULL);
+    free(p);
+    p = one_property(1, 4097);
+    twin_write(&t, "PATCH", "desired", p, 400, "the string value is 4097 bytes long");
+    free(p);
+    /* Sizes, counted as IoT Hub counts them, after the merge: tags 8 KB. A refused update
+     * changes nothing, not even its valid part. */
+    twin_write(&t, "PUT", "tags", "{}", 200, NULL);
+    twin_write(&t, "PUT", "desired", "{}", 200, NULL);
+    p = sized("ab", 4000); /* 2 x (1 + 4000) = 8002 */
+    twin_write(&t, "PATCH", "tags", p, 200, NULL);
+    free(p);
+    struct svc_resp r;
+    svc_test_request_if(&t, &r, "PATCH", "/twins/svc-1",
+                        "{\"tags\":{\"c\":\"" /* 8002 + 1 + 200 */
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},"
+                        "\"properties\":{\"desired\":{\"n\":1}}}", "*");
+    char code[64], text[600];
+    hub_admin_error_parse(&r.r, code, sizeof(code), text, sizeof(text));
+    assert_non_null(strstr(text, "tags would be 8203 bytes as IoT Hub counts them"));
+    assert_non_null(strstr(text, "at most 8 KB"));
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    /* desired and reported: 32 KB each. */
+    p = sized("abcdefgh", 4000); /* 32008 */
+    twin_write(&t, "PATCH", "desired", p, 200, NULL);
+    free(p);
+    p = sized("i", 1000);
+    twin_write(&t, "PATCH", "desired", p, 400, "properties.desired would be 33009 bytes");
+    free(p);
+    p = sized("i", 1000);
+    p[strlen(p) - 1] = '\0';
+    char *with_delete = malloc(strlen(p) + 32);
+    sprintf(with_delete, "%s,\"a\":null}", p); /* 32008 - 4001 + 1001 */
+    twin_write(&t, "PATCH", "desired", with_delete, 200, NULL);
+    free(with_delete);
+    free(p);
+    /* Nothing refused was stored, and the twin is valid JSON. */
+    svc_test_request_if(&t, &r, "GET", "/twins/svc-1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(azk_json_validate((struct azk_span){r.r.body, r.r.body_len}, NULL, NULL), 0);
+    cJSON *props = cJSON_GetObjectItem(r.j, "properties");
+    cJSON *desired = cJSON_GetObjectItem(props, "desired");
+    assert_null(cJSON_GetObjectItem(desired, "n"));
+    assert_null(cJSON_GetObjectItem(desired, "a"));
+    assert_non_null(cJSON_GetObjectItem(desired, "i"));
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "tags"), "c"));
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r.j, "tags"), "b"));
+    svc_resp_free(&r);
+
+    /* Device side: the reported PATCH gets 400 on $iothub/twin/res for the same faults. */
+    struct test_dev d;
+    const char *f[] = {"$iothub/twin/res/#"};
+    open_dev(&d, f, 1);
+    int rid = 1;
+    reported_patch(&d, "{\"s\":\"\xff\"}", 400, rid++);
+    reported_patch(&d, "{\"s\\u00ff\xc3\":1}", 400, rid++);
+    p = nested(11);
+    reported_patch(&d, p, 400, rid++);
+    free(p);
+    p = nested(10);
+    reported_patch(&d, p, 204, rid++);
+    free(p);
+    p = one_property(1, 4097);
+    reported_patch(&d, p, 400, rid++);
+    free(p);
+    reported_patch(&d, "{\"a.b\":1}", 400, rid++);
+    reported_patch(&d, "nope", 400, rid++);
+    const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (size_t i = 0; i < 8; i++) { /* 19 (the nested patch) + 8 x 4001 */
+        p = sized(keys[i], 4000);
+        reported_patch(&d, p, 204, rid++);
+        free(p);
+    }
+    p = sized("i", 4000);
+    reported_patch(&d, p, 400, rid++);
+    free(p);
+    test_dev_publish(&d, "$iothub/twin/GET/?$rid=99", "", 0, 0);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    assert_true(azk_span_eq_str(d.pkt.u.publish.topic, "$iothub/twin/res/200/?$rid=99"));
+    assert_int_equal(azk_json_validate(d.pkt.u.publish.payload, NULL, NULL), 0);
+    cJSON *doc = cJSON_ParseWithLength(d.pkt.u.publish.payload.ptr, d.pkt.u.publish.payload.len);
+    cJSON *rep = cJSON_GetObjectItem(doc, "reported");
+    assert_non_null(cJSON_GetObjectItem(rep, "h"));
+    assert_null(cJSON_GetObjectItem(rep, "i"));
+    assert_null(cJSON_GetObjectItem(rep, "s"));
+    assert_int_equal(cJSON_GetObjectItem(rep, "$version")->valueint, 10); /* 9 accepted */
+    cJSON_Delete(doc);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(&hub, "twin: refused a reported-properties patch from "
+                                            "'svc-1': properties.reported would be 36028 "
+                                            "bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +486,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_c2d_delivered_and_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_desired_pushed_and_telemetry_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twin_limits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/pem.h>
@@ -96,10 +97,74 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     azk_test_rmrf(pki);
 }
 
+/* `serve` on `data` must refuse to start because `db` (a path under it) is empty, with a
+ * message that names the file and the fix, and leave the file as it is. */
+static void expect_refused_empty(const char *data, const char *db, const char *const *extra)
+{
+    const char *argv[16] = {"serve", "--data", data, "--mqtt-port", "0", "--service-port", "0"};
+    size_t n = 7;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    struct azk_run r;
+    azk_run_bin(&r, AZKIT_HUB_BIN, NULL, argv);
+    char want[800];
+    snprintf(want, sizeof(want), "%s is empty (0 bytes)", db);
+    if (r.status == 0 || strstr(r.err, want) == NULL || strstr(r.err, "delete it") == NULL)
+        fail_msg("serve with an empty %s: status %d, stderr:\n%s", db, r.status, r.err);
+    azk_run_free(&r);
+    assert_true(azk_test_exists(db));
+    char *text = azk_test_read(db, NULL);
+    assert_string_equal(text, "");
+    free(text);
+}
+
+/* A 0-byte hub.db (a crash, an operator) is not a new hub: `serve` refuses to start, naming
+ * the file and the fix, for the primary hub and for a linked hub; once the file is deleted on
+ * purpose, the hub starts empty. */
+static void test_empty_database_refused(void **state)
+{
+    (void)state;
+    char pki[512];
+    azk_test_mkdtemp(pki);
+    char cert[700], key[700];
+    struct test_hub hub;
+    test_hub_init(&hub);
+    test_hub_self_signed_device(&hub, pki, "kept-1", EVP_sha1(), cert, key);
+    const char *const linked[] = {"--linked-hub", "hub-b.azkit.test", NULL};
+    test_hub_start(&hub, linked);
+    test_hub_stop(&hub);
+
+    char db[700], wal[720];
+    snprintf(db, sizeof(db), "%s/hub.db", hub.data);
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    assert_int_equal(truncate(db, 0), 0);
+    unlink(wal);
+    expect_refused_empty(hub.data, db, NULL);
+
+    /* A linked hub's database, the same. */
+    assert_int_equal(unlink(db), 0);
+    test_hub_start(&hub, linked); /* a fresh primary hub: starts */
+    cJSON *j = test_hub_admin(&hub, 0, "device", "list", NULL);
+    char *text = cJSON_PrintUnformatted(j);
+    assert_null(strstr(text, "kept-1"));
+    free(text);
+    cJSON_Delete(j);
+    test_hub_stop(&hub);
+    char linked_db[760];
+    snprintf(linked_db, sizeof(linked_db), "%s/hubs/hub-b.azkit.test/hub.db", hub.data);
+    assert_int_equal(truncate(linked_db, 0), 0);
+    expect_refused_empty(hub.data, linked_db, linked);
+
+    test_hub_cleanup(&hub);
+    azk_test_rmrf(pki);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_loses_nothing_acknowledged),
+        cmocka_unit_test(test_empty_database_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

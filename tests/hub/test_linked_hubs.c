@@ -223,6 +223,30 @@ static void test_registries_apart(void **state)
     snprintf(t.tls_name, sizeof(t.tls_name), "localhost");
     svc_test_request(&t, &r, "GET", "/devices/lone", NULL, NULL, 0);
     svc_test_check(&r, 404, "DeviceNotFound");
+
+    /* A token naming one of the primary hub's addresses (127.0.0.1, localhost, [::1], with a
+     * port or a path) is for the primary hub: hub B refuses it, whatever the Host header and
+     * TLS name say, and the primary hub takes it. */
+    static const char *const primary_names[] = {"127.0.0.1", "localhost", "[::1]:443",
+                                                "127.0.0.1/devices/lone", "LOCALHOST"};
+    for (size_t i = 0; i < sizeof(primary_names) / sizeof(primary_names[0]); i++) {
+        assert_true(hub_sas_create(t.key, primary_names[i], HUB_SAS_POLICY_HUB,
+                                   (int64_t)time(NULL) + 600, tok, sizeof(tok)) > 0);
+        t.authorization = tok;
+        snprintf(t.sr, sizeof(t.sr), HUB_B); /* the Host header */
+        snprintf(t.tls_name, sizeof(t.tls_name), HUB_B);
+        svc_test_request(&t, &r, "GET", "/devices/lone", NULL, NULL, 0);
+        if (r.r.status != 401)
+            fail_msg("a token for '%s' sent to %s: %d, not 401", primary_names[i], HUB_B,
+                     r.r.status);
+        svc_test_check(&r, 401, "IotHubUnauthorizedAccess");
+        snprintf(t.sr, sizeof(t.sr), "127.0.0.1");
+        snprintf(t.tls_name, sizeof(t.tls_name), "localhost");
+        svc_test_request(&t, &r, "GET", "/devices/lone", NULL, NULL, 0);
+        svc_test_check(&r, 404, "DeviceNotFound");
+    }
+    assert_true(test_hub_log_contains(&hub, "its token (sr '127.0.0.1') is for localhost"));
+    t.authorization = NULL;
 }
 
 /* Static allocation to a linked hub: the device is created there and connects there. An

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "azkit/json.h"
 #include "azkit/pki.h"
 #include "hub/admin/admin_client.h"
 #include "hub/hub_harness.h"
@@ -200,6 +201,31 @@ static void test_enrollments(void **state)
     svc_resp_free(&r);
     free(body);
     expect("PUT", "/enrollments/dev-2", "{\"attestation\":{\"type\":\"x509\",\"x509\":{}}}", NULL, 400, NULL);
+    /* An initialTwin is held to IoT Hub's twin limits: UTF-8, depth, key rules, sizes. */
+    static const struct {
+        const char *twin, *why;
+    } bad_twins[] = {
+        {"{\"tags\":{\"k\":\"\xff\"}}", "initialTwin.tags.k: the value is not valid UTF-8"},
+        {"{\"properties\":{\"desired\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":"
+         "{\"h\":{\"i\":{\"j\":{\"k\":{}}}}}}}}}}}}}}",
+         "initialTwin.properties.desired.a.b.c.d.e.f.g.h.i.j.k: the value nests 11 levels"},
+        {"{\"tags\":{\"a.b\":1}}", "cannot contain '.'"},
+    };
+    for (size_t i = 0; i < sizeof(bad_twins) / sizeof(bad_twins[0]); i++) {
+        body = enrollment_body("dev-2", g_leaf2, "enabled");
+        size_t len = strlen(body) + strlen(bad_twins[i].twin) + 32;
+        char *with_twin = malloc(len);
+        snprintf(with_twin, len, "%.*s,\"initialTwin\":%s}", (int)strlen(body) - 1, body,
+                 bad_twins[i].twin);
+        req(&r, "PUT", "/enrollments/dev-2", with_twin, NULL);
+        if (r.r.status != 400 || strstr(jstr(r.j, "message"), bad_twins[i].why) == NULL)
+            fail_msg("initialTwin %s: %d %s", bad_twins[i].twin, r.r.status, r.r.body);
+        assert_int_equal(azk_json_validate((struct azk_span){r.r.body, r.r.body_len}, NULL, NULL),
+                         0);
+        svc_resp_free(&r);
+        free(with_twin);
+        free(body);
+    }
     /* query with paging */
     body = enrollment_body("dev-2", g_leaf2, "enabled");
     expect("PUT", "/enrollments/dev-2", body, NULL, 200, NULL);

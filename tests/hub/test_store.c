@@ -863,6 +863,28 @@ static void test_open_errors(void **state)
     assert_non_null(fi);
     assert_non_null(strstr(fi->message, "hub.db"));
 
+    /* An empty (0-byte) hub.db left by a crash or an operator: refused, and left as it is. */
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/empty", f->dir);
+    assert_int_equal(mkdir(empty, 0700), 0);
+    azk_test_write(azk_path(empty, "hub.db"), "", 0);
+    cfg.data_dir = empty;
+    azk_diag_init(&d);
+    assert_int_equal(hub_store_open(&cfg, f->base, &st, &d), -EILSEQ);
+    assert_null(st);
+    fi = azk_diag_find(&d, "hub.store.empty");
+    assert_non_null(fi);
+    assert_non_null(strstr(fi->message, "empty/hub.db is empty (0 bytes)"));
+    assert_non_null(strstr(fi->fix, "delete it"));
+    struct stat sb;
+    assert_int_equal(stat(azk_path(empty, "hub.db"), &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    /* Deleted on purpose: a fresh start. */
+    assert_int_equal(unlink(azk_path(empty, "hub.db")), 0);
+    azk_diag_init(&d);
+    assert_int_equal(hub_store_open(&cfg, f->base, &st, &d), 0);
+    hub_store_close(st);
+
     /* A database from a newer azkit-hub. */
     open_store(f);
     hub_store_close(f->st);

@@ -14,6 +14,7 @@
 
 #include "azkit/azure_ids.h"
 #include "common/ossl.h"
+#include "hub/iothub/twin_limits.h"
 
 /* ---- small helpers ---- */
 
@@ -424,6 +425,17 @@ static int opt_bool(const cJSON *o, const char *k, bool dflt, bool *out, char *e
     return 0;
 }
 
+/* IoT Hub's limits on a section the initial twin sets (twin_limits.h). */
+static int twin_section_check(enum hub_twin_section sec, const cJSON *obj, char *err,
+                              size_t errlen)
+{
+    char why[300];
+    if (cJSON_IsObject(obj) && (hub_twin_check_format(sec, obj, why, sizeof(why)) != 0 ||
+                                hub_twin_check_size(sec, obj, why, sizeof(why)) != 0))
+        return fail(err, errlen, "initialTwin.%s", why);
+    return 0;
+}
+
 static int twin_check(const cJSON *tw, char *err, size_t errlen)
 {
     const cJSON *c;
@@ -432,6 +444,8 @@ static int twin_check(const cJSON *tw, char *err, size_t errlen)
         if (strcmp(c->string, "tags") == 0) {
             if (!cJSON_IsObject(c) && !cJSON_IsNull(c))
                 return fail(err, errlen, "initialTwin.tags must be an object");
+            if (twin_section_check(HUB_TWIN_TAGS, c, err, errlen) != 0)
+                return -EINVAL;
         } else if (strcmp(c->string, "properties") == 0) {
             if (cJSON_IsNull(c))
                 continue;
@@ -446,6 +460,8 @@ static int twin_check(const cJSON *tw, char *err, size_t errlen)
                                 d->string);
                 if (!cJSON_IsObject(d) && !cJSON_IsNull(d))
                     return fail(err, errlen, "initialTwin.properties.desired must be an object");
+                if (twin_section_check(HUB_TWIN_DESIRED, d, err, errlen) != 0)
+                    return -EINVAL;
             }
         } else {
             return fail(err, errlen,

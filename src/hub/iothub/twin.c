@@ -72,42 +72,70 @@ void hub_twin_merge(cJSON *target, const cJSON *patch)
     }
 }
 
-/* Applies `patch` to one section of a copy of the twin and stores it. */
-enum section { SEC_DESIRED, SEC_REPORTED, SEC_TAGS };
-
-static int apply(struct hub_iothub *h, const char *device_id, enum section sec,
-                 const cJSON *patch, struct hub_twin *updated, hub_store_done_fn done,
-                 void *ctx)
+static char **section_text(struct hub_twin *tw, enum hub_twin_section sec)
 {
-    if (!cJSON_IsObject(patch))
-        return -EBADMSG;
+    return sec == HUB_TWIN_DESIRED ? &tw->desired
+           : sec == HUB_TWIN_REPORTED ? &tw->reported
+                                      : &tw->tags;
+}
+
+/* `patch` merged into the section's stored text, checked against IoT Hub's limits; the
+ * merged document (heap, free()) in *merged. */
+static int merge_checked(const char *stored, enum hub_twin_section sec, const cJSON *patch,
+                         char **merged, char *why, size_t why_size)
+{
+    *merged = NULL;
+    int rc = hub_twin_check_format(sec, patch, why, why_size);
+    if (rc != 0)
+        return rc;
+    cJSON *doc = cJSON_Parse(stored ? stored : "{}");
+    if (doc == NULL)
+        doc = cJSON_CreateObject();
+    if (doc == NULL)
+        return -ENOMEM;
+    hub_twin_merge(doc, patch);
+    rc = hub_twin_check_size(sec, doc, why, why_size);
+    if (rc == 0 && (*merged = cJSON_PrintUnformatted(doc)) == NULL)
+        rc = -ENOMEM;
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int hub_twin_patch_check(struct hub_iothub *h, const char *device_id, enum hub_twin_section sec,
+                         const cJSON *patch, char *why, size_t why_size)
+{
+    const struct hub_twin *tw = hub_store_twin_peek(h->store, device_id);
+    if (tw == NULL)
+        return -ENOENT;
+    const char *stored = sec == HUB_TWIN_DESIRED ? tw->desired
+                         : sec == HUB_TWIN_REPORTED ? tw->reported
+                                                    : tw->tags;
+    char *merged;
+    int rc = merge_checked(stored, sec, patch, &merged, why, why_size);
+    free(merged);
+    return rc;
+}
+
+/* Applies `patch` to one section of a copy of the twin and stores it. */
+static int apply(struct hub_iothub *h, const char *device_id, enum hub_twin_section sec,
+                 const cJSON *patch, struct hub_twin *updated, hub_store_done_fn done,
+                 void *ctx, char *why, size_t why_size)
+{
     int rc = hub_store_twin_get(h->store, device_id, updated);
     if (rc != 0)
         return rc;
-    char **text = sec == SEC_DESIRED ? &updated->desired
-                  : sec == SEC_REPORTED ? &updated->reported
-                                        : &updated->tags;
-    cJSON *doc = cJSON_Parse(*text ? *text : "{}");
-    if (doc == NULL)
-        doc = cJSON_CreateObject();
-    hub_twin_merge(doc, patch);
-    char *merged = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    if (merged == NULL) {
+    char **text = section_text(updated, sec);
+    char *merged;
+    rc = merge_checked(*text, sec, patch, &merged, why, why_size);
+    if (rc != 0) {
         hub_twin_clear(updated);
-        return -ENOMEM;
-    }
-    /* IoT Hub's limits: 32 KB each for desired and reported properties, 8 KB for tags. */
-    if (strlen(merged) > (sec == SEC_TAGS ? HUB_TWIN_TAGS_MAX : HUB_TWIN_SECTION_MAX)) {
-        free(merged);
-        hub_twin_clear(updated);
-        return -E2BIG;
+        return rc;
     }
     free(*text);
     *text = merged;
-    if (sec == SEC_DESIRED)
+    if (sec == HUB_TWIN_DESIRED)
         updated->desired_version++;
-    else if (sec == SEC_REPORTED)
+    else if (sec == HUB_TWIN_REPORTED)
         updated->reported_version++;
     updated->version++;
     updated->etag++;
@@ -120,15 +148,19 @@ static int apply(struct hub_iothub *h, const char *device_id, enum section sec,
 int hub_twin_patch_reported(struct hub_iothub *h, const char *device_id, struct azk_span patch,
                             int64_t *new_version, hub_store_done_fn done, void *ctx)
 {
+    char why[300] = "";
     cJSON *p = cJSON_ParseWithLength(patch.ptr, patch.len);
-    if (p == NULL)
-        return -EBADMSG;
     struct hub_twin tw;
-    int rc = apply(h, device_id, SEC_REPORTED, p, &tw, done, ctx);
+    int rc = p == NULL ? -EBADMSG
+                       : apply(h, device_id, HUB_TWIN_REPORTED, p, &tw, done, ctx, why,
+                               sizeof(why));
     cJSON_Delete(p);
     if (rc == 0) {
         *new_version = tw.reported_version;
         hub_twin_clear(&tw);
+    } else if (rc == -EBADMSG || rc == -E2BIG) {
+        hub_log(HUB_LOG_INFO, "twin: refused a reported-properties patch from '%s': %s",
+                device_id, why[0] ? why : "the body is not a JSON object");
     }
     return rc;
 }
@@ -186,7 +218,7 @@ int hub_twin_patch_desired(struct hub_iothub *h, const char *device_id, const cJ
     p->done = done;
     p->ctx = ctx;
     struct hub_twin tw;
-    int rc = apply(h, device_id, SEC_DESIRED, patch, &tw, desired_committed, p);
+    int rc = apply(h, device_id, HUB_TWIN_DESIRED, patch, &tw, desired_committed, p, NULL, 0);
     if (rc != 0) {
         free(p->body);
         free(p);
@@ -201,7 +233,7 @@ int hub_twin_patch_tags(struct hub_iothub *h, const char *device_id, const cJSON
                         hub_store_done_fn done, void *ctx)
 {
     struct hub_twin tw;
-    int rc = apply(h, device_id, SEC_TAGS, tags_patch, &tw, done, ctx);
+    int rc = apply(h, device_id, HUB_TWIN_TAGS, tags_patch, &tw, done, ctx, NULL, 0);
     if (rc == 0)
         hub_twin_clear(&tw);
     return rc;

@@ -83,8 +83,9 @@ static int twin_patch(struct hub_conn *c, struct azk_span rid, struct azk_span b
     hub_conn_ref(c);
     int rc = hub_twin_patch_reported(c->hub, c->device_id, body, &p->version, patch_committed, p);
     if (rc != 0) {
-        /* Answered at once: 400 for a body that is not a JSON object. */
-        send_twin_response(c, rc == -EBADMSG ? 400 : rc == -E2BIG ? 413 : 500, rid, -1, "", 0);
+        /* Answered at once: 400 for a body that is not a JSON object or breaks IoT Hub's
+         * twin limits (twin_limits.h). */
+        send_twin_response(c, rc == -EBADMSG || rc == -E2BIG ? 400 : 500, rid, -1, "", 0);
         if (slot)
             hub_puback_ready(c, slot);
         hub_conn_unref(c);

@@ -31,6 +31,7 @@
 #include "hub/server_pki.h"
 #include "hub/service/svc_common.h"
 #include "hub/tls.h"
+#include "hub/iothub/twin_limits.h"
 
 #define SVC_BODY_MAX (512 * 1024)
 #define SVC_HEADERS_MAX (64 * 1024)
@@ -164,8 +165,9 @@ void svc_reply_store_error(struct evhttp_request *req, int rc, const char *what)
         svc_reply_error(req, 400, "ArgumentInvalid", "Invalid request for %s.", what);
         break;
     case -E2BIG:
-        svc_reply_error(req, 400, "TwinSizeExceeded", "The twin of %s would exceed IoT Hub's "
-                        "limits (32 KB desired, 32 KB reported, 8 KB tags).", what);
+        svc_reply_error(req, 400, "ArgumentInvalid", "The twin of %s would exceed IoT Hub's "
+                        "size limits (tags %d KB, desired and reported properties %d KB each).",
+                        what, HUB_TWIN_TAGS_MAX / 1024, HUB_TWIN_SECTION_MAX / 1024);
         break;
     case -ENOSPC:
         svc_reply_error(req, 403, "DeviceMaximumQueueDepthExceeded",
@@ -424,8 +426,11 @@ static void sr_host(const char *auth, char *out, size_t size)
 }
 
 /* Which IoT hub a request is for: the Host header names it (a served hub's name; anything
- * else -- localhost, an address -- is the primary hub), and a token for one hub is not
- * accepted by another. NULL (after answering 401) when they disagree. */
+ * else -- localhost, an address -- is the primary hub), and a token is valid only for the hub
+ * its resource (sr) names. The token was verified against the served names, so an sr that
+ * is not a linked hub's name is one of the primary hub's (its --hostname values, localhost,
+ * 127.0.0.1, ::1): such a token is for the primary hub, never for a linked one. NULL (after
+ * answering 401) when the two disagree. */
 static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const char *peer)
 {
     const char *host = evhttp_request_get_host(r->req);
@@ -434,12 +439,14 @@ static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const
     sr_host(auth, sr, sizeof(sr));
     struct hub_iothub *by_sr = hub_iothub_find(r->d, sr, strlen(sr));
     struct hub_iothub *h = by_host ? by_host : &r->d->hubs[0];
-    if (by_sr != NULL && by_sr != h) {
-        hub_log(HUB_LOG_INFO, "service API: refused a request to %s from %s: its token is for "
-                "%s", h->hostname, peer, by_sr->hostname);
+    if (by_sr == NULL)
+        by_sr = &r->d->hubs[0];
+    if (by_sr != h) {
+        hub_log(HUB_LOG_INFO, "service API: refused a request to %s from %s: its token (sr "
+                "'%s') is for %s", h->hostname, peer, sr, by_sr->hostname);
         svc_reply_error(r->req, 401, "IotHubUnauthorizedAccess",
-                        "Unauthorized: the token is for IoT hub %s, the request went to %s.",
-                        by_sr->hostname, h->hostname);
+                        "Unauthorized: the token's resource (sr) '%s' names IoT hub %s, the "
+                        "request went to %s.", sr, by_sr->hostname, h->hostname);
         return NULL;
     }
     return h;

@@ -170,6 +170,23 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
             des_patch = cJSON_Duplicate(desired, 1);
     }
     cJSON_Delete(j);
+    /* IoT Hub's limits, for both parts before either is written: a refused update changes
+     * nothing. */
+    char why[300] = "";
+    int rc = 0;
+    if (tag_patch != NULL)
+        rc = hub_twin_patch_check(r->hub, id, HUB_TWIN_TAGS, tag_patch, why, sizeof(why));
+    if (rc == 0 && des_patch != NULL)
+        rc = hub_twin_patch_check(r->hub, id, HUB_TWIN_DESIRED, des_patch, why, sizeof(why));
+    if (rc != 0) {
+        cJSON_Delete(tag_patch);
+        cJSON_Delete(des_patch);
+        if (rc == -EBADMSG || rc == -E2BIG)
+            svc_reply_error(r->req, 400, "ArgumentInvalid", "%s", why);
+        else
+            svc_reply_store_error(r->req, rc, id);
+        return;
+    }
     struct svc_op *op = svc_op_new(r, id, 0);
     if (op == NULL) {
         cJSON_Delete(tag_patch);
@@ -178,7 +195,6 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
         return;
     }
     op->pending = 1; /* held until both are submitted */
-    int rc = 0;
     if (tag_patch != NULL) {
         op->pending++;
         rc = hub_twin_patch_tags(r->hub, id, tag_patch, twin_done, op);

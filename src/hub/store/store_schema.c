@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,15 +204,36 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     /* Create the file ourselves so it is 0600 whatever the umask; SQLite gives the -wal and
      * -shm files the database file's permissions. The descriptor is closed before SQLite
      * opens the file (closing one later would drop SQLite's POSIX locks). */
-    int fd = open(st->db_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(st->db_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    bool created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(st->db_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return not_writable(st, diag, "database", -errno);
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0) {
+    if (fstat(fd, &sb) != 0) {
+        rc = -errno;
+        close(fd);
+        return not_writable(st, diag, "database", rc);
+    }
+    if ((sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0) {
         rc = -errno;
         close(fd);
         return not_writable(st, diag, "database", rc);
     }
     close(fd);
+    /* SQLite takes an empty file for a new database, but only a file created just now may be
+     * empty: SQLite writes the first page when WAL mode is set, below. An existing 0-byte
+     * hub.db was left by a crash (of the system, or of a first start before that write) or by
+     * an operator, and opening it would give a hub that silently lost every device. */
+    if (!created && sb.st_size == 0) {
+        azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.empty",
+                     "restore the file from a backup; or, to start with an empty hub on "
+                     "purpose, delete it",
+                     "the hub database %s is empty (0 bytes): it holds no devices, twins or "
+                     "messages, and the hub will not start on it as if it were new",
+                     st->db_path);
+        return -EILSEQ;
+    }
 
     int src = sqlite3_open_v2(st->db_path, &st->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
