@@ -18,10 +18,11 @@
  * hub_query_agg_add() (aggregate queries: COUNT..., GROUP BY), then hub_query_agg_rows()
  * (query_eval.c). hub_query_free() at the end. No global state; any thread.
  *
- * Evaluation follows the documented semantics: a path that does not exist is `undefined`; a
- * comparison between different types, or involving an object, an array or undefined, is
- * undefined; AND/OR/NOT are three-valued (false AND undefined = false, true OR undefined =
- * true); a twin is selected only when the condition is the boolean true.
+ * Evaluation: as documented, a twin is selected only when the condition is the boolean true and
+ * comparisons work between primitive values only; beyond that, SQL's three-valued logic: a
+ * path that does not exist is `undefined`; a comparison between different types, or involving
+ * an object, an array or undefined, is undefined; false AND undefined = false, true OR
+ * undefined = true, NOT undefined = undefined.
  */
 #ifndef AZK_HUB_QUERY_H
 #define AZK_HUB_QUERY_H
