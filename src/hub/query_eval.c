@@ -274,6 +274,7 @@ struct acc {
 };
 
 struct group {
+    uint64_t hash;        /* of the key's text and `defined`: most mismatches end here */
     cJSON *key;           /* array of the GROUP BY values (JSON null stands for undefined) */
     bool *defined;        /* per GROUP BY path */
     struct acc *acc;      /* per item */
@@ -330,9 +331,18 @@ static struct group *group_of(struct hub_query_agg *a, const cJSON *twin)
             goto fail;
         }
     }
+    char *text = cJSON_PrintUnformatted(key);
+    if (text == NULL)
+        goto fail;
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        hash = (hash ^ *c) * 1099511628211ull;
+    for (size_t g = 0; g < q->ngroup; g++)
+        hash = (hash ^ (defined[g] ? 1u : 2u)) * 1099511628211ull;
+    cJSON_free(text);
     for (size_t i = 0; i < a->n; i++) {
         struct group *g = &a->groups[i];
-        if (memcmp(g->defined, defined, q->ngroup * sizeof(bool)) == 0 &&
+        if (g->hash == hash && memcmp(g->defined, defined, q->ngroup * sizeof(bool)) == 0 &&
             cJSON_Compare(g->key, key, 1)) {
             cJSON_Delete(key);
             free(defined);
@@ -351,6 +361,7 @@ static struct group *group_of(struct hub_query_agg *a, const cJSON *twin)
     g->acc = calloc(q->nitems + 1, sizeof(struct acc));
     if (g->acc == NULL)
         goto fail;
+    g->hash = hash;
     g->key = key;
     g->defined = defined;
     a->n++;
