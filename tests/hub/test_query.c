@@ -109,6 +109,8 @@ static void test_conditions(void **state)
     assert_matches("DeviceId = 'dev-a' and STATUS = 'enabled'", 1);
     assert_matches("devices.tags.location.region = 'EU'", 2);
     assert_matches("tags.Location.region = 'US'", 0); /* user properties: exact names */
+    /* Keywords are names after a dot. */
+    assert_matches("tags.from = 1 OR tags.in = 2 OR tags.group.by = 3 OR tags.not = 4", 0);
     /* Grouping and precedence: AND binds tighter than OR. */
     assert_matches("deviceId = 'other' OR status = 'enabled' AND connectionState = 'Connected'",
                    5);
@@ -199,6 +201,8 @@ static void test_strings(void **state)
     assert_matches("'\\ud83d\\ude00' = '\xf0\x9f\x98\x80'", 7);
     assert_matches("'tab\\there' = 'tab\there'", 7);
     assert_matches("'' = \"\"", 7);
+    assert_matches("'a\"b' = \"a\\\"b\"", 7); /* a bare \" inside '...' */
+    assert_matches("'\\u00e9' = '\xc3\xa9' AND '\\/' = '/'", 7);
     assert_matches("'abc' < 'abd' AND 'B' < 'a'", 7); /* ordinal order */
 }
 
@@ -265,6 +269,8 @@ static void test_errors(void **state)
     expect_error("SELECT deviceId AS FROM devices", -EINVAL, "a name after AS");
     expect_error("SELECT TOP x * FROM devices", -EINVAL, "whole number after TOP");
     expect_error("SELECT * FROM devices GROUP tags.x", -EINVAL, "expected BY");
+    expect_error("SELECT * FROM devices WHERE from = 1", -EINVAL, "expected a value");
+    expect_error("SELECT * FROM devices d", -EINVAL, "near 'd'");
 
     /* A NUL byte in the text is a character like any other: refused, not a terminator. */
     const char nul[] = "SELECT * FROM devices WHERE a\0 = 1";
