@@ -218,6 +218,12 @@ static void test_registries_apart(void **state)
     snprintf(t.tls_name, sizeof(t.tls_name), HUB_B);
     svc_test_request(&t, &r, "GET", "/devices/lone", NULL, NULL, 0);
     svc_test_check(&r, 200, NULL);
+    /* A device query runs over the registry of the hub the request is for. */
+    const char *q = "{\"query\":\"SELECT deviceId FROM devices WHERE deviceId = 'lone'\"}";
+    svc_test_request(&t, &r, "POST", "/devices/query", q, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.j), 1);
+    svc_resp_free(&r);
     t.authorization = NULL;
     snprintf(t.sr, sizeof(t.sr), "localhost");
     snprintf(t.tls_name, sizeof(t.tls_name), "localhost");
@@ -247,6 +253,10 @@ static void test_registries_apart(void **state)
     }
     assert_true(test_hub_log_contains(&hub, "its token (sr '127.0.0.1') is for localhost"));
     t.authorization = NULL;
+    svc_test_request(&t, &r, "POST", "/devices/query", q, NULL, 0);
+    assert_int_equal(r.r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.j), 0);
+    svc_resp_free(&r);
 }
 
 /* Static allocation to a linked hub: the device is created there and connects there. An

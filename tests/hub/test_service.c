@@ -239,6 +239,184 @@ static void test_devices(void **state)
     expect("GET", "/nothing/here", NULL, NULL, 404, NULL);
 }
 
+/* ---- device queries ----------------------------------------------------------------------- */
+
+/* POST /devices/query with `query` (JSON-escaped by the caller), page size `max` (0: none) and
+ * continuation `cont` (NULL: none). */
+static void query(struct svc_resp *r, const char *q, int max, const char *cont)
+{
+    char body[1024], maxs[16];
+    snprintf(body, sizeof(body), "{\"query\":\"%s\"}", q);
+    snprintf(maxs, sizeof(maxs), "%d", max);
+    struct hub_admin_header h[2];
+    size_t nh = 0;
+    if (max > 0)
+        h[nh++] = (struct hub_admin_header){"x-ms-max-item-count", maxs};
+    if (cont != NULL)
+        h[nh++] = (struct hub_admin_header){"x-ms-continuation", cont};
+    do_req_t(&g_t, r, "POST", "/devices/query?api-version=2021-04-12", body, h, nh);
+}
+
+/* The deviceId members of the rows of r, comma-separated. */
+static void ids_of(const struct svc_resp *r, char *out, size_t size)
+{
+    out[0] = '\0';
+    const cJSON *row;
+    cJSON_ArrayForEach(row, r->j) {
+        const char *id = str_at(row, "deviceId", NULL);
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? "," : "",
+                 id ? id : "?");
+    }
+}
+
+static void expect_rows(struct svc_resp *r, const char *want_json)
+{
+    assert_int_equal(r->r.status, 200);
+    cJSON *want = cJSON_Parse(want_json);
+    assert_non_null(want);
+    if (!cJSON_Compare(r->j, want, 1))
+        fail_msg("rows %s, expected %s", r->r.body, want_json);
+    cJSON_Delete(want);
+}
+
+static void test_query(void **state)
+{
+    (void)state;
+    struct svc_resp r;
+    char path[64], body[256];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(path, sizeof(path), "/devices/q-%d", i);
+        expect("PUT", path, "{\"authentication\":{\"type\":\"certificateAuthority\"}}", NULL,
+               200, NULL);
+        snprintf(path, sizeof(path), "/twins/q-%d", i);
+        snprintf(body, sizeof(body), "{\"tags\":{\"floor\":\"%s\",\"n\":%d},"
+                 "\"properties\":{\"desired\":{\"mode\":\"m%d\"}}}", i % 2 ? "odd" : "even", i,
+                 i % 3);
+        expect("PATCH", path, body, NULL, 200, NULL);
+    }
+
+    /* SELECT * in pages of two: twins in id order, a continuation on all but the last. */
+    const char *all = "SELECT * FROM devices WHERE STARTSWITH(deviceId, 'q-')";
+    char ids[256], cont[512];
+    query(&r, all, 2, NULL);
+    assert_int_equal(r.r.status, 200);
+    assert_string_equal(r.r.item_type, "twin");
+    ids_of(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "q-1,q-2");
+    assert_string_equal(str_at(cJSON_GetArrayItem(r.j, 0), "tags", "floor"), "odd");
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(r.j, 0), "properties"));
+    assert_string_not_equal(r.r.continuation, "");
+    snprintf(cont, sizeof(cont), "%s", r.r.continuation);
+    svc_resp_free(&r);
+    query(&r, all, 2, cont);
+    ids_of(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "q-3,q-4");
+    snprintf(cont, sizeof(cont), "%s", r.r.continuation);
+    svc_resp_free(&r);
+    /* A device removed between pages shifts nothing. */
+    expect("DELETE", "/devices/q-4", NULL, "*", 204, NULL);
+    query(&r, all, 2, cont);
+    ids_of(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "q-5");
+    assert_string_equal(r.r.continuation, "");
+    svc_resp_free(&r);
+    /* The same query without a page size: everything at once. */
+    query(&r, all, 0, NULL);
+    ids_of(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "q-1,q-2,q-3,q-5");
+    assert_string_equal(r.r.continuation, "");
+    svc_resp_free(&r);
+    /* A page that ends exactly at the last match has no continuation. */
+    query(&r, "SELECT * FROM devices WHERE tags.floor = 'odd'", 3, NULL);
+    ids_of(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "q-1,q-3,q-5");
+    assert_string_equal(r.r.continuation, "");
+    svc_resp_free(&r);
+    /* TOP across pages. */
+    query(&r, "SELECT TOP 3 deviceId FROM devices WHERE STARTSWITH(deviceId, 'q-')", 2, NULL);
+    expect_rows(&r, "[{\"deviceId\":\"q-1\"},{\"deviceId\":\"q-2\"}]");
+    snprintf(cont, sizeof(cont), "%s", r.r.continuation);
+    svc_resp_free(&r);
+    query(&r, "SELECT TOP 3 deviceId FROM devices WHERE STARTSWITH(deviceId, 'q-')", 2, cont);
+    expect_rows(&r, "[{\"deviceId\":\"q-3\"}]");
+    assert_string_equal(r.r.continuation, "");
+    svc_resp_free(&r);
+
+    /* Projections ("raw"), missing members left out. */
+    query(&r, "SELECT deviceId, tags.n, properties.desired.mode AS mode, tags.none FROM devices "
+          "WHERE tags.n >= 3 AND NOT (properties.desired.mode = 'm1')", 0, NULL);
+    assert_string_equal(r.r.item_type, "raw");
+    expect_rows(&r, "[{\"deviceId\":\"q-3\",\"n\":3,\"mode\":\"m0\"},"
+                    "{\"deviceId\":\"q-5\",\"n\":5,\"mode\":\"m2\"}]");
+    svc_resp_free(&r);
+    query(&r, "SELECT deviceId FROM devices WHERE properties.desired.mode IN ['m1', 'm2'] AND "
+          "status = 'enabled' AND connectionState = 'Disconnected'", 0, NULL);
+    expect_rows(&r, "[{\"deviceId\":\"q-1\"},{\"deviceId\":\"q-2\"},{\"deviceId\":\"q-5\"}]");
+    svc_resp_free(&r);
+
+    /* COUNT and GROUP BY, paged by rows. */
+    query(&r, "SELECT COUNT() AS n FROM devices WHERE STARTSWITH(deviceId, 'q-')", 0, NULL);
+    assert_string_equal(r.r.item_type, "raw");
+    expect_rows(&r, "[{\"n\":4}]");
+    svc_resp_free(&r);
+    const char *grouped = "SELECT tags.floor AS floor, COUNT() AS n FROM devices WHERE "
+                          "IS_DEFINED(tags.floor) GROUP BY tags.floor";
+    query(&r, grouped, 0, NULL);
+    expect_rows(&r, "[{\"floor\":\"odd\",\"n\":3},{\"floor\":\"even\",\"n\":1}]");
+    svc_resp_free(&r);
+    query(&r, grouped, 1, NULL);
+    expect_rows(&r, "[{\"floor\":\"odd\",\"n\":3}]");
+    snprintf(cont, sizeof(cont), "%s", r.r.continuation);
+    assert_string_not_equal(cont, "");
+    svc_resp_free(&r);
+    query(&r, grouped, 1, cont);
+    expect_rows(&r, "[{\"floor\":\"even\",\"n\":1}]");
+    assert_string_equal(r.r.continuation, "");
+    svc_resp_free(&r);
+
+    /* Bad queries: 400 with Azure's error body naming the problem. */
+    query(&r, "SELECT * FROM devices WHERE deviceId = = 'x'", 0, NULL);
+    assert_int_equal(r.r.status, 400);
+    assert_string_equal(r.code, "BadRequest");
+    assert_non_null(strstr(str_at(r.j, "Message", NULL),
+                           "Invalid query: Syntax error: expected a value"));
+    assert_non_null(strstr(str_at(r.j, "Message", NULL), "(at character 40)"));
+    assert_non_null(strstr(str_at(r.j, "ExceptionMessage", NULL), "Tracking ID:"));
+    svc_resp_free(&r);
+    query(&r, "SELECT * FROM devices WHERE deviceId = 'unterminated", 0, NULL);
+    svc_test_check(&r, 400, "BadRequest");
+    query(&r, "SELECT * FROM devices.modules", 0, NULL);
+    svc_test_check(&r, 400, "BadRequest");
+    query(&r, "SELECT * FROM devices", 0, "not-a-token");
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    struct hub_admin_header zero = {"x-ms-max-item-count", "0"};
+    do_req_t(&g_t, &r, "POST", "/devices/query", "{\"query\":\"SELECT * FROM devices\"}", &zero,
+             1);
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    expect("POST", "/devices/query", "{\"sql\":\"SELECT * FROM devices\"}", NULL, 400,
+           "ArgumentInvalid");
+    expect("POST", "/devices/query", NULL, NULL, 400, "ArgumentInvalid");
+    /* GET /devices/query is still the device named "query". */
+    expect("GET", "/devices/query", NULL, NULL, 404, "DeviceNotFound");
+
+    /* Service authorisation as on every route. */
+    struct hub_admin_target t = g_t;
+    snprintf(t.key, sizeof(t.key), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    do_req_t(&t, &r, "POST", "/devices/query", "{\"query\":\"SELECT * FROM devices\"}", NULL, 0);
+    svc_test_check(&r, 401, "IotHubUnauthorizedAccess");
+    t = g_t;
+    t.authorization = "SharedAccessSignature sr=x&sig=y&se=1&skn=iothubowner";
+    do_req_t(&t, &r, "POST", "/devices/query", "{\"query\":\"SELECT * FROM devices\"}", NULL, 0);
+    svc_test_check(&r, 401, "IotHubUnauthorizedAccess");
+
+    for (int i = 1; i <= 5; i++) {
+        if (i == 4)
+            continue;
+        snprintf(path, sizeof(path), "/devices/q-%d", i);
+        expect("DELETE", path, NULL, "*", 204, NULL);
+    }
+}
+
 /* ---- twins -------------------------------------------------------------------------------- */
 
 static void test_twins(void **state)
@@ -681,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_methods),  cmocka_unit_test(test_cas),
         cmocka_unit_test(test_c2d),      cmocka_unit_test(test_telemetry_and_faults),
         cmocka_unit_test(test_auth),     cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_query),
     };
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }

@@ -236,7 +236,7 @@ static void test_enrollments(void **state)
     assert_int_equal(cJSON_GetArraySize(r.j), 1);
     assert_string_equal(jstr(cJSON_GetArrayItem(r.j, 0), "registrationId"), "dev-1");
     assert_string_equal(r.r.continuation, "dev-1");
-    char cont[256];
+    char cont[sizeof(r.r.continuation)];
     snprintf(cont, sizeof(cont), "%s", r.r.continuation);
     svc_resp_free(&r);
     h[1].value = cont;

@@ -6,7 +6,7 @@
 //
 //   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit [--suite hub|dps]
 //
-// --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry
+// --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry, queries
 // (sdk-scenarios.js). --suite dps (ctest node_interop_dps): enrollment CRUD with the provisioning
 // service SDK, X.509 registration (individual + intermediate group) with the provisioning device
 // SDK followed by a connection to the assigned hub, the refusals, and linked hubs (the hub is
@@ -174,6 +174,7 @@ async function main() {
   await scenario('registry', { ...common, deviceId: 'node-reg-1',
                                cert: path.join(pki, 'node-reg-1.cert.pem'),
                                key: path.join(pki, 'node-reg-1.key.pem') }, ready);
+  await scenario('query', common, ready);
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -332,7 +332,110 @@ async function registryScenario() {
     (err) => err.constructor.name === 'UnauthorizedError');
 }
 
-const scenarios = { device: deviceScenario, registry: registryScenario };
+// Device twin queries through the SDK's Registry.createQuery(): POST /devices/query with
+// x-ms-max-item-count, the x-ms-continuation of each page sent back by Query.next*, and the
+// twins and raw rows the SDK hands out. Runs after the device scenarios of node-ss-1 and
+// node-ca-1, whose reported properties it also finds.
+async function queryScenario() {
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const ids = ['node-q-1', 'node-q-2', 'node-q-3', 'node-q-4', 'node-q-5'];
+  step(`Registry.create ${ids.join(', ')}; updateTwin tags {floor, n}`);
+  for (const [i, id] of ids.entries()) {
+    await registry.create({ deviceId: id, authentication: { type: 'certificateAuthority' } });
+    const tw = (await registry.getTwin(id)).responseBody;
+    await registry.updateTwin(id, { tags: { floor: i % 2 ? 'even' : 'odd', n: i + 1,
+                                            'site-name': `site ${i < 2 ? "A's" : 'B'}` } },
+                              tw.etag);
+  }
+
+  // Every page through nextAsTwin: pages of 2, in device id order, until hasMoreResults is false.
+  step("createQuery(\"SELECT * FROM devices WHERE STARTSWITH(deviceId, 'node-q-')\", 2).nextAsTwin() until hasMoreResults is false");
+  const q = registry.createQuery("SELECT * FROM devices WHERE STARTSWITH(deviceId, 'node-q-')", 2);
+  const pages = [];
+  while (q.hasMoreResults) {
+    const res = await q.nextAsTwin();
+    assert.strictEqual(res.message.headers['x-ms-item-type'], 'twin');
+    pages.push(res.result.map((t) => t.deviceId));
+    for (const t of res.result) {
+      assert.ok(t instanceof iothub.Twin, 'nextAsTwin gives Twin objects');
+      assert.strictEqual(t.tags.n, ids.indexOf(t.deviceId) + 1);
+      assert.ok(t.properties.desired && t.properties.reported, 'whole twins');
+    }
+    assert.ok(pages.length <= 5, 'paging ends');
+  }
+  step(`  pages ${JSON.stringify(pages)}`);
+  assert.deepStrictEqual(pages, [['node-q-1', 'node-q-2'], ['node-q-3', 'node-q-4'], ['node-q-5']]);
+
+  // A Twin from a query is bound to the registry: its get() and update() work.
+  step('a Twin from nextAsTwin: get(), update({tags}) then the query sees the change');
+  const first = (await registry.createQuery("SELECT * FROM devices WHERE deviceId = 'node-q-3'")
+    .nextAsTwin()).result;
+  assert.strictEqual(first.length, 1);
+  const fresh = (await first[0].get()).result;
+  await fresh.update({ tags: { floor: 'roof' } });
+  const roof = (await registry.createQuery("SELECT deviceId FROM devices WHERE tags.floor = 'roof'")
+    .next()).result;
+  assert.deepStrictEqual(roof, [{ deviceId: 'node-q-3' }]);
+
+  // Projections through next(): raw rows, quoted strings with escapes, bracketed names.
+  step('next(): projection with IN, a quoted string with an escaped quote, tags[\'site-name\']');
+  const proj = await registry.createQuery(
+    "SELECT deviceId, tags.n AS n, tags['site-name'] AS site FROM devices " +
+    "WHERE tags['site-name'] = 'site A\\'s' AND tags.n IN [1, 2, 3]").next();
+  assert.strictEqual(proj.message.headers['x-ms-item-type'], 'raw');
+  assert.deepStrictEqual(proj.result, [{ deviceId: 'node-q-1', n: 1, site: "site A's" },
+                                       { deviceId: 'node-q-2', n: 2, site: "site A's" }]);
+
+  // Reported properties written by the device SDK in the device scenarios.
+  step('next(): devices with reported firmware 1.2.3 (the device scenarios reported it)');
+  const rep = (await registry.createQuery(
+    "SELECT deviceId, properties.reported.nested.b AS b FROM devices " +
+    "WHERE properties.reported.firmware = '1.2.3' AND properties.reported.telemetryInterval >= 30")
+    .next()).result;
+  assert.deepStrictEqual(rep, [{ deviceId: 'node-ca-1', b: 'x' }, { deviceId: 'node-ss-1', b: 'x' }]);
+
+  // COUNT and GROUP BY through next(), paged.
+  step('next(): SELECT COUNT() AS n; GROUP BY tags.floor in pages of 1');
+  const count = await registry.createQuery(
+    "SELECT COUNT() AS n FROM devices WHERE STARTSWITH(deviceId, 'node-q-')").next();
+  assert.deepStrictEqual(count.result, [{ n: 5 }]);
+  const gq = registry.createQuery(
+    'SELECT tags.floor AS floor, COUNT() AS n FROM devices WHERE IS_DEFINED(tags.floor) ' +
+    'GROUP BY tags.floor', 1);
+  const groups = [];
+  while (gq.hasMoreResults) {
+    // next() without arguments (the promise form) restarts at the first page: unlike
+    // nextAsTwin() it does not fall back to the query's own continuationToken.
+    groups.push(...(await gq.next(gq.continuationToken)).result);
+    assert.ok(groups.length <= 4, 'paging ends');
+  }
+  step(`  groups ${JSON.stringify(groups)}`);
+  assert.deepStrictEqual(groups, [{ floor: 'odd', n: 2 }, { floor: 'even', n: 2 },
+                                  { floor: 'roof', n: 1 }]);
+  const byState = (await registry.createQuery(
+    'SELECT connectionState, COUNT() AS n FROM devices GROUP BY connectionState').next()).result;
+  const total = byState.reduce((a, r) => a + r.n, 0);
+  assert.strictEqual(total, (await registry.list()).responseBody.length);
+
+  // A syntax error is 400 with Azure's error body: the SDK rejects with ArgumentError.
+  step('a query with a syntax error -> ArgumentError (400) naming the position');
+  await assert.rejects(registry.createQuery('SELECT * FROM devices WHERE deviceId = = 1').next(),
+    (err) => {
+      step(`  ${err.constructor.name}: ${err.message}`);
+      return err.constructor.name === 'ArgumentError' && /at character 40/.test(err.responseBody);
+    });
+
+  step('a wrong SharedAccessKey -> UnauthorizedError');
+  const wrongKey = Buffer.alloc(32, 9).toString('base64');
+  const bad = iothub.Registry.fromConnectionString(
+    cfg.serviceConnectionString.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${wrongKey}`));
+  await assert.rejects(bad.createQuery('SELECT * FROM devices').next(),
+    (err) => err.constructor.name === 'UnauthorizedError');
+
+  for (const id of ids) await registry.delete(id);
+}
+
+const scenarios = { device: deviceScenario, registry: registryScenario, query: queryScenario };
 if (!scenarios[mode]) {
   console.error(`usage: sdk-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

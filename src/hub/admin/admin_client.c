@@ -211,6 +211,8 @@ static int read_response(struct rbuf *b, struct hub_http_response *out)
             snprintf(out->content_type, sizeof(out->content_type), "%s", v);
         else if (strcasecmp(h, "x-ms-continuation") == 0)
             snprintf(out->continuation, sizeof(out->continuation), "%s", v);
+        else if (strcasecmp(h, "x-ms-item-type") == 0)
+            snprintf(out->item_type, sizeof(out->item_type), "%s", v);
     }
     out->status = status;
     int rc = 0;

@@ -30,7 +30,8 @@ struct hub_http_response {
     size_t body_len;
     char etag[128];          /* ETag header without quotes, "" when absent */
     char content_type[128];
-    char continuation[256];  /* x-ms-continuation header (DPS queries), "" when absent */
+    char continuation[512];  /* x-ms-continuation header (queries), "" when absent */
+    char item_type[64];      /* x-ms-item-type header (queries), "" when absent */
 };
 
 /*

@@ -117,6 +117,15 @@ void svc_reply_empty(struct evhttp_request *req, int status)
     evhttp_send_reply(req, status, NULL, NULL);
 }
 
+void svc_reply_page(struct svc_req *r, cJSON *items, const char *item_type, const char *next)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "x-ms-item-type", item_type);
+    if (next != NULL)
+        evhttp_add_header(h, "x-ms-continuation", next);
+    svc_reply_json(r->req, 200, items, NULL);
+}
+
 /* Fills `o` with IoT Hub's error shape, {"Message":"ErrorCode:<code>;<text>",
  * "ExceptionMessage":"Tracking ID:..."}, which the service SDKs' parsers and the admin client
  * read; returns the tracking id and time in tid/when for shapes that add their own fields. */
@@ -544,6 +553,9 @@ static void handle(struct evhttp_request *req, void *arg)
         svc_dps_cas(&r);
     } else if (dps) {
         svc_dps_reply_error(req, 404, 404001, "NotFound", "No such endpoint: %s.", path);
+    } else if (strcmp(s0, "devices") == 0 && r.nseg == 2 && strcmp(r.seg[1], "query") == 0 &&
+               r.method == SVC_POST) {
+        svc_devices_query(&r); /* POST on a device id is not an operation: this is the query */
     } else if (strcmp(s0, "devices") == 0) {
         svc_devices(&r);
     } else if (strcmp(s0, "twins") == 0) {

@@ -44,6 +44,9 @@ struct svc_req {
 void svc_reply_json(struct evhttp_request *req, int status, cJSON *obj, const char *etag);
 /* No body. */
 void svc_reply_empty(struct evhttp_request *req, int status);
+/* One page of a query: 200 with the JSON array `items` (taken), x-ms-item-type: item_type and,
+ * when `next` is non-NULL, x-ms-continuation: next (the SDKs stop paging when it is absent). */
+void svc_reply_page(struct svc_req *r, cJSON *items, const char *item_type, const char *next);
 /* Azure's error body {"Message":"ErrorCode:<code>;<text>","ExceptionMessage":"Tracking ID:..."}
  * with an iothub-errorcode header. */
 void svc_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
@@ -107,6 +110,7 @@ void svc_random_hex(size_t bytes, char *out);
 /* ---- resource handlers (svc_*.c) -------------------------------------------------------- */
 
 void svc_devices(struct svc_req *r);   /* /devices[/{id}] */
+void svc_devices_query(struct svc_req *r); /* POST /devices/query (svc_query.c) */
 void svc_twins(struct svc_req *r);     /* /twins/{id} */
 void svc_methods(struct svc_req *r);   /* /twins/{id}/methods */
 void svc_cas(struct svc_req *r);       /* /azkit/certificates[/{name}[/action]] */
@@ -143,10 +147,6 @@ const char *svc_ca_verify_body(struct svc_req *r, bool dps, const char *ca_pem, 
 /* Page size (x-ms-max-item-count, default/max 1000) and the continuation (x-ms-continuation:
  * the last id of the previous page, "" = from the start). False after answering 400. */
 bool svc_dps_page_params(struct svc_req *r, size_t *max, char *after, size_t after_size);
-/* Answers a page: the JSON array `items` with x-ms-item-type and, when `next` is non-NULL,
- * x-ms-continuation: next. */
-void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
-                        const char *next);
 
 /* One page of a DPS query over records sorted by id: svc_dps_page_begin() reads the paging
  * parameters (the continuation cut to `id_max` + 1 characters) or answers 400 and returns

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "hub/daemon.h"
 #include "hub/service/svc_common.h"
@@ -104,16 +103,6 @@ bool svc_dps_page_params(struct svc_req *r, size_t *max, char *after, size_t aft
         }
     }
     return true;
-}
-
-void svc_dps_reply_page(struct svc_req *r, cJSON *items, const char *item_type,
-                        const char *next)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(h, "x-ms-item-type", item_type);
-    if (next != NULL)
-        evhttp_add_header(h, "x-ms-continuation", next);
-    svc_reply_json(r->req, 200, items, NULL);
 }
 
 bool svc_dps_page_begin(struct svc_req *r, struct svc_dps_page *pg, size_t id_max)

@@ -91,7 +91,7 @@ static void query_enrollments(struct svc_req *r)
     for (size_t i = 0; i < n; i++)
         if (svc_dps_page_take(&pg, all[i].registration_id) > 0)
             cJSON_AddItemToArray(pg.items, enrollment_json(r->d, &all[i]));
-    svc_dps_reply_page(r, pg.items, "Enrollment", pg.next);
+    svc_reply_page(r, pg.items, "Enrollment", pg.next);
     dps_enrollment_free_array(all, n);
 }
 

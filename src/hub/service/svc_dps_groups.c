@@ -93,7 +93,7 @@ static void query_groups(struct svc_req *r)
     for (size_t i = 0; i < n; i++)
         if (svc_dps_page_take(&pg, all[i].group_id) > 0)
             cJSON_AddItemToArray(pg.items, dps_group_to_json(&all[i], DPS_JSON_API));
-    svc_dps_reply_page(r, pg.items, "EnrollmentGroup", pg.next);
+    svc_reply_page(r, pg.items, "EnrollmentGroup", pg.next);
     dps_group_free_array(all, n);
 }
 

@@ -34,7 +34,7 @@ static void query_group(struct svc_req *r, const char *group_id)
         if (strcmp(all[i].group_id, group_id) == 0 &&
             svc_dps_page_take(&pg, all[i].registration_id) > 0)
             cJSON_AddItemToArray(pg.items, registration_json(r->d, &all[i]));
-    svc_dps_reply_page(r, pg.items, "DeviceRegistration", pg.next);
+    svc_reply_page(r, pg.items, "DeviceRegistration", pg.next);
     dps_registration_free_array(all, n);
 }
 

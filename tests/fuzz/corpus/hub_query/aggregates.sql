@@ -1,0 +1,1 @@
+SELECT COUNT() AS n, SUM(tags.n), AVG(tags.n), MIN(deviceId), MAX(tags.n) FROM devices WHERE status = 'enabled'

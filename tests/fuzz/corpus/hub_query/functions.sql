@@ -1,0 +1,1 @@
+SELECT * FROM devices WHERE IS_NULL(properties.reported.nul) OR IS_OBJECT(tags) AND IS_PRIMITIVE(tags.n) AND IS_ARRAY(tags.a) AND IS_BOOL(true) AND IS_NUMBER(1) AND IS_STRING('') AND null = null AND undefined != 1

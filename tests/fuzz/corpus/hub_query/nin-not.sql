@@ -1,0 +1,1 @@
+SELECT * FROM devices WHERE deviceId NIN ('a', "b") OR NOT is_defined(properties.reported.connectivity)

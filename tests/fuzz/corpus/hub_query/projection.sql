@@ -1,0 +1,1 @@
+SELECT TOP 10 deviceId, tags['weird key'] AS w, tags.a[1] FROM devices WHERE STARTSWITH(deviceId, 'dev-') AND ENDSWITH(deviceId, 'a')

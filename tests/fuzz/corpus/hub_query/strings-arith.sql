@@ -1,0 +1,1 @@
+select * from devices where 'it\'s \u00e9\ud83d\ude00' != "\"\\" and (tags.n * 2 + 1) % 3 <> -0x1f / 2.5e1
