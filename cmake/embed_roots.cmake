@@ -2,7 +2,7 @@
 # string literals, so the library and CLI work without a data directory after install.
 # Invoked at build time: cmake -DROOTS_DIR=... -DOUT=... -P embed_roots.cmake
 set(names digicert-global-root-g2 microsoft-rsa-root-ca-2017 baltimore-cybertrust-root)
-set(symbols AZK_ROOT_DIGICERT_G2 AZK_ROOT_MICROSOFT_RSA_2017 AZK_ROOT_BALTIMORE)
+set(symbols AZKI_ROOT_DIGICERT_G2 AZKI_ROOT_MICROSOFT_RSA_2017 AZKI_ROOT_BALTIMORE)
 set(body "/* Generated from data/roots by cmake/embed_roots.cmake. Do not edit. */\n#include \"cred/roots_data.h\"\n\n")
 foreach(i RANGE 0 2)
   list(GET names ${i} name)

@@ -60,7 +60,7 @@ static const struct option long_opts[] = {
 struct cmd {
     const char *name;
     const char *usage;
-    int (*run)(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
+    int (*run)(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
     const char *allowed; /* option ids as characters: see opt_char() */
 };
 
@@ -79,40 +79,40 @@ static char opt_char(int id)
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
-static int cmd_write(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_write(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
+    int rc = cli_cred_tag_type(a, usage, true, &tag, &type);
     if (rc != 0)
         return rc;
     if (a->file == NULL)
-        return azk_cli_usage(usage, "missing FILE (use '-' for stdin)");
+        return cli_usage(usage, "missing FILE (use '-' for stdin)");
     char *pass_owned = NULL;
     const char *pass;
-    if ((rc = azk_cred_cli_passphrase(cli, a, &pass_owned, &pass)) != 0)
+    if ((rc = cli_cred_passphrase(a, &pass_owned, &pass)) != 0)
         return rc;
     char *buf = NULL;
     size_t len = 0;
-    if ((rc = azk_cred_cli_read_input(cli, a->file, &buf, &len)) != 0) {
-        azk_cred_cli_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
+    if ((rc = cli_cred_read_input(a->file, &buf, &len)) != 0) {
+        cli_cred_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
         return rc;
     }
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0) {
-        azk_cred_cli_free_input(buf, len);
-        azk_cred_cli_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
+    if ((rc = cli_cred_open(cli, &s)) != 0) {
+        cli_cred_free_input(buf, len);
+        cli_cred_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
         return rc;
     }
     struct azk_diag d;
     azk_diag_init(&d);
     struct azk_cred_write_opts o = {.passphrase = pass};
     rc = azk_cred_write_ex(s, tag, type, buf, len, &o, &d);
-    azk_cred_cli_free_input(buf, len);
-    azk_cred_cli_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
+    cli_cred_free_input(buf, len);
+    cli_cred_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
     if (rc != 0) {
         azk_credstore_close(s);
-        return azk_cli_fail(cli, rc, &d, "not written: sec_tag %u type %d (%s); the store is unchanged",
+        return cli_fail(rc, &d, "not written: sec_tag %u type %d (%s); the store is unchanged",
                             (unsigned)tag, (int)type, azk_cred_type_description((int)type));
     }
     uint8_t dg[AZK_CRED_DIGEST_SIZE];
@@ -123,11 +123,11 @@ static int cmd_write(const struct azk_cli *cli, struct cmd_args *a, const char *
     azk_cred_describe(s, tag, (int)type, &info, NULL);
     azk_credstore_close(s);
     if (cli->json) {
-        cJSON *o2 = azk_cred_cli_json(tag, (int)type);
+        cJSON *o2 = cli_cred_json(tag, (int)type);
         cJSON_AddNumberToObject(o2, "size", (double)info.size);
         cJSON_AddStringToObject(o2, "sha256", hex);
-        cJSON_AddItemToObject(o2, "findings", azk_cli_findings_json(&d));
-        azk_cli_json_emit(o2);
+        cJSON_AddItemToObject(o2, "findings", cli_findings_json(&d));
+        cli_json_emit(o2);
     } else {
         char size[32] = "";
         if (info.size > 0)
@@ -136,19 +136,19 @@ static int cmd_write(const struct azk_cli *cli, struct cmd_args *a, const char *
                azk_cred_type_nrf_name((int)type), azk_cred_type_description((int)type), size,
                hex);
     }
-    azk_cli_print_findings(&d);
-    return AZK_EXIT_OK;
+    cli_print_findings(&d);
+    return CLI_EXIT_OK;
 }
 
-static int cmd_read(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_read(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
+    int rc = cli_cred_tag_type(a, usage, true, &tag, &type);
     if (rc != 0)
         return rc;
     if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s' (write to a file with -o FILE)", a->file);
+        return cli_usage(usage, "unexpected argument '%s' (write to a file with -o FILE)", a->file);
     struct azk_diag d;
     azk_diag_init(&d);
     if (type == AZK_CRED_PRIVATE_KEY) {
@@ -157,10 +157,10 @@ static int cmd_read(const struct azk_cli *cli, struct cmd_args *a, const char *u
                      "'azkit cred cmp TAG key FILE', or 'azkit cred list' (says whether it "
                      "matches the certificate).",
                      "private keys cannot be read back, as on the nRF91 modem");
-        return azk_cli_fail(cli, -EACCES, &d, "cannot read sec_tag %u type 2", (unsigned)tag);
+        return cli_fail(-EACCES, &d, "cannot read sec_tag %u type 2", (unsigned)tag);
     }
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    if ((rc = cli_cred_open(cli, &s)) != 0)
         return rc;
     size_t len = 0;
     char probe;
@@ -179,22 +179,22 @@ static int cmd_read(const struct azk_cli *cli, struct cmd_args *a, const char *u
     azk_credstore_close(s);
     if (rc != 0) {
         free(buf);
-        return azk_cli_fail(cli, rc, NULL, "cannot read sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, NULL, "cannot read sec_tag %u type %d", (unsigned)tag, (int)type);
     }
     buf[len] = '\0';
     if (a->out_file != NULL) {
-        rc = azk_atomic_write_path(a->out_file, buf, len, 0644, false);
+        rc = azki_atomic_write_path(a->out_file, buf, len, 0644, false);
         if (rc != 0) {
             free(buf);
-            return azk_cli_fail(cli, rc, NULL, "cannot write %s", a->out_file);
+            return cli_fail(rc, NULL, "cannot write %s", a->out_file);
         }
     }
     if (cli->json) {
-        cJSON *o = azk_cred_cli_json(tag, (int)type);
+        cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddNumberToObject(o, "size", (double)len);
         cJSON_AddStringToObject(o, "sha256", hex);
         cJSON_AddStringToObject(o, "content", buf);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else if (a->out_file == NULL) {
         fwrite(buf, 1, len, stdout);
         fputc('\n', stdout);
@@ -202,135 +202,135 @@ static int cmd_read(const struct azk_cli *cli, struct cmd_args *a, const char *u
         printf("wrote %zu bytes to %s\n", len, a->out_file);
     }
     free(buf);
-    return AZK_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-static int cmd_delete(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_delete(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
     struct azk_credstore *s;
-    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    int rc = cli_cred_begin(cli, a, usage, true, &tag, &type, &s);
     if (rc != 0)
         return rc;
     rc = azk_cred_delete(s, tag, type);
     azk_credstore_close(s);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot delete sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, NULL, "cannot delete sec_tag %u type %d", (unsigned)tag, (int)type);
     if (cli->json) {
-        cJSON *o = azk_cred_cli_json(tag, (int)type);
+        cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddBoolToObject(o, "deleted", true);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else {
         printf("deleted sec_tag %u type %d (%s)\n", (unsigned)tag, (int)type,
                azk_cred_type_nrf_name((int)type));
     }
-    return AZK_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-static int cmd_exists(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_exists(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
     struct azk_credstore *s;
-    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    int rc = cli_cred_begin(cli, a, usage, true, &tag, &type, &s);
     if (rc != 0)
         return rc;
     bool exists = false;
     rc = azk_cred_exists(s, tag, type, &exists);
     azk_credstore_close(s);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot check sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, NULL, "cannot check sec_tag %u type %d", (unsigned)tag, (int)type);
     if (cli->json) {
-        cJSON *o = azk_cred_cli_json(tag, (int)type);
+        cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddBoolToObject(o, "exists", exists);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else {
         printf("sec_tag %u type %d (%s) %s\n", (unsigned)tag, (int)type,
                azk_cred_type_nrf_name((int)type), exists ? "exists" : "does not exist");
     }
-    return exists ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+    return exists ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-static int cmd_cmp(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_cmp(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
-    int rc = azk_cred_cli_tag_type(a, usage, true, &tag, &type);
+    int rc = cli_cred_tag_type(a, usage, true, &tag, &type);
     if (rc != 0)
         return rc;
     if (a->file == NULL)
-        return azk_cli_usage(usage, "missing FILE to compare with");
+        return cli_usage(usage, "missing FILE to compare with");
     char *buf;
     size_t len;
-    if ((rc = azk_cred_cli_read_input(cli, a->file, &buf, &len)) != 0)
+    if ((rc = cli_cred_read_input(a->file, &buf, &len)) != 0)
         return rc;
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0) {
-        azk_cred_cli_free_input(buf, len);
+    if ((rc = cli_cred_open(cli, &s)) != 0) {
+        cli_cred_free_input(buf, len);
         return rc;
     }
     rc = azk_cred_cmp(s, tag, type, buf, len);
     azk_credstore_close(s);
-    azk_cred_cli_free_input(buf, len);
+    cli_cred_free_input(buf, len);
     if (rc < 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot compare sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, NULL, "cannot compare sec_tag %u type %d", (unsigned)tag, (int)type);
     if (cli->json) {
-        cJSON *o = azk_cred_cli_json(tag, (int)type);
+        cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddBoolToObject(o, "match", rc == 0);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else {
         printf("sec_tag %u type %d %s %s\n", (unsigned)tag, (int)type,
                rc == 0 ? "matches" : "differs from", a->file);
     }
-    return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-static int cmd_digest(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_digest(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     enum azk_cred_type type;
     struct azk_credstore *s;
-    int rc = azk_cred_cli_begin(cli, a, usage, true, &tag, &type, &s);
+    int rc = cli_cred_begin(cli, a, usage, true, &tag, &type, &s);
     if (rc != 0)
         return rc;
     uint8_t dg[AZK_CRED_DIGEST_SIZE];
     rc = azk_cred_digest(s, tag, type, dg);
     azk_credstore_close(s);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "no digest for sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, NULL, "no digest for sec_tag %u type %d", (unsigned)tag, (int)type);
     char hex[65];
     azk_digest_hex(dg, hex);
     if (cli->json) {
-        cJSON *o = azk_cred_cli_json(tag, (int)type);
+        cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddStringToObject(o, "sha256", hex);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else {
         printf("%s\n", hex);
     }
-    return AZK_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-static int cmd_clear(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+static int cmd_clear(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     struct azk_credstore *s;
-    int rc = azk_cred_cli_begin(cli, a, usage, false, &tag, NULL, &s);
+    int rc = cli_cred_begin(cli, a, usage, false, &tag, NULL, &s);
     if (rc != 0)
         return rc;
     rc = azk_cred_clear(s, tag);
     azk_credstore_close(s);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot clear sec_tag %u", (unsigned)tag);
+        return cli_fail(rc, NULL, "cannot clear sec_tag %u", (unsigned)tag);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "sec_tag", tag);
         cJSON_AddBoolToObject(o, "cleared", true);
-        azk_cli_json_emit(o);
+        cli_json_emit(o);
     } else {
         printf("cleared sec_tag %u\n", (unsigned)tag);
     }
-    return AZK_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
@@ -361,7 +361,7 @@ static const struct cmd cmds[] = {
     {"list",
      "usage: azkit cred list [TAG [TYPE]]\n"
      "Tag, type, size, SHA-256 and, for certificates, subject CN and expiry; plus warnings.\n",
-     azk_cred_cli_list, "ty"},
+     cli_cred_list, "ty"},
     {"clear", "usage: azkit cred clear TAG\nDeletes every credential in the tag.\n", cmd_clear, "t"},
     {"provision",
      "usage: azkit cred provision --sec-tag N --cert DEVICE_CHAIN.pem --key DEVICE.key\n"
@@ -372,32 +372,32 @@ static const struct cmd cmds[] = {
      "tag, G2 in the primary and Microsoft RSA 2017 in the secondary, chain and key in both).\n"
      "--ca replaces the roots (e.g. a local azkit-hub's CA): the first in the primary tag, the\n"
      "others in the secondary (a single --ca goes in both).\n",
-     azk_cred_cli_provision, "tpv"},
+     cli_cred_provision, "tpv"},
     {"export",
      "usage: azkit cred export --c FILE --sec-tag N [--include-key]\n"
      "Writes a C header with the tag's credentials as string literals and\n"
      "azkit_provision_sec_tag_N(), which writes them with modem_key_mgmt_write() using\n"
      "strlen() lengths. The private key and PSK are left out unless --include-key is given.\n",
-     azk_cred_cli_export, "tc"},
+     cli_cred_export, "tc"},
 };
 
-int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
+int cli_cred(const struct cli_opts *cli, int argc, char **argv)
 {
     if (argc < 2) {
         fputs(group_usage, stderr);
-        return AZK_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(group_usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     const struct cmd *c = NULL;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0)
             c = &cmds[i];
     if (c == NULL)
-        return azk_cli_usage(group_usage, "unknown cred command '%s'", argv[1]);
+        return cli_usage(group_usage, "unknown cred command '%s'", argv[1]);
 
     struct cmd_args a;
     memset(&a, 0, sizeof(a));
@@ -409,15 +409,15 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
     while ((opt = getopt_long(sub_argc, sub_argv, "ho:", long_opts, &idx)) != -1) {
         if (opt == 'h') {
             fputs(c->usage, stdout);
-            return AZK_EXIT_OK;
+            return CLI_EXIT_OK;
         }
         if (opt == '?' || opt == ':') {
             const char *bad = sub_argv[optind - 1];
-            return azk_cli_usage(c->usage, "%s: unknown option or missing value: %s", c->name,
+            return cli_usage(c->usage, "%s: unknown option or missing value: %s", c->name,
                                  bad);
         }
         if (strchr(c->allowed, opt_char(opt)) == NULL)
-            return azk_cli_usage(c->usage, "%s does not take --%s", c->name,
+            return cli_usage(c->usage, "%s does not take --%s", c->name,
                                  opt == 'o' ? "output (-o)" : long_opts[idx].name);
         switch (opt) {
         case OPT_TAG: a.tag_text = optarg; break;
@@ -429,8 +429,8 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
         case OPT_KEY: a.key = optarg; break;
         case OPT_SECONDARY: a.secondary = optarg; break;
         case OPT_CA:
-            if (a.ca_count >= AZK_CLI_MAX_CA)
-                return azk_cli_usage(c->usage, "at most %d --ca files", AZK_CLI_MAX_CA);
+            if (a.ca_count >= CLI_MAX_CA)
+                return cli_usage(c->usage, "at most %d --ca files", CLI_MAX_CA);
             a.cas[a.ca_count++] = optarg;
             break;
         case OPT_C: a.c_file = optarg; break;
@@ -442,7 +442,7 @@ int azk_cli_cred(const struct azk_cli *cli, int argc, char **argv)
         if (strcmp(sub_argv[i], "--") == 0)
             continue;
         if (a.positional_count >= 4)
-            return azk_cli_usage(c->usage, "too many arguments");
+            return cli_usage(c->usage, "too many arguments");
         a.positional[a.positional_count++] = sub_argv[i];
     }
     return c->run(cli, &a, c->usage);

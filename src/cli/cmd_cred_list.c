@@ -56,31 +56,31 @@ static void print_row(const struct azk_cred_info *info, const char *hex)
            azk_cred_type_nrf_name(info->type), size, hex, details);
 }
 
-int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     struct collect c;
     memset(&c, 0, sizeof(c));
     if (a->tag_text != NULL || a->positional_count > 0) {
         enum azk_cred_type type;
         bool want_type = a->type_text != NULL || a->positional_count > 1;
-        int rc = azk_cred_cli_tag_type(a, usage, want_type, &c.tag, &type);
+        int rc = cli_cred_tag_type(a, usage, want_type, &c.tag, &type);
         if (rc != 0)
             return rc;
         if (a->file != NULL)
-            return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
+            return cli_usage(usage, "unexpected argument '%s'", a->file);
         c.filter_tag = true;
         c.filter_type = want_type;
         c.type = (int)type;
     } else if (a->type_text != NULL) {
-        return azk_cli_usage(usage, "--type needs a tag too (as AT%%CMNG=1,<tag>,<type>)");
+        return cli_usage(usage, "--type needs a tag too (as AT%%CMNG=1,<tag>,<type>)");
     }
     struct azk_credstore *s;
-    int rc = azk_cred_cli_open(cli, &s);
+    int rc = cli_cred_open(cli, &s);
     if (rc != 0)
         return rc;
     rc = azk_cred_list(s, collect_cb, &c);
     if (rc != 0) {
-        rc = azk_cli_fail(cli, rc, NULL, "cannot list %s", azk_credstore_describe(s));
+        rc = cli_fail(rc, NULL, "cannot list %s", azk_credstore_describe(s));
         azk_credstore_close(s);
         free(c.items);
         return rc;
@@ -108,15 +108,15 @@ int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char 
         char hex[65];
         azk_digest_hex(info->digest, hex);
         if (cli->json) {
-            cJSON *o = azk_cred_cli_json(info->tag, info->type);
+            cJSON *o = cli_cred_json(info->tag, info->type);
             cJSON_AddNumberToObject(o, "size", (double)info->size);
             cJSON_AddStringToObject(o, "sha256", hex);
             if (info->type == AZK_CRED_PRIVATE_KEY)
                 cJSON_AddStringToObject(o, "key_type", info->key_type);
             cJSON *certs = cJSON_AddArrayToObject(o, "certificates");
             for (size_t k = 0; k < info->cert_count && k < AZK_CRED_MAX_CERTS; k++)
-                cJSON_AddItemToArray(certs, azk_cli_cert_json(&info->certs[k]));
-            cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
+                cJSON_AddItemToArray(certs, cli_cert_json(&info->certs[k]));
+            cJSON_AddItemToObject(o, "findings", cli_findings_json(&d));
             cJSON_AddItemToArray(arr, o);
         } else {
             print_row(info, hex);
@@ -131,6 +131,6 @@ int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char 
     free(c.items);
     azk_credstore_close(s);
     if (root != NULL)
-        azk_cli_json_emit(root);
-    return failures ? AZK_EXIT_FAIL : AZK_EXIT_OK;
+        cli_json_emit(root);
+    return failures ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -10,38 +10,38 @@
 #include "cli/cred_cli.h"
 #include "common/fileio.h"
 
-int azk_cred_cli_provision(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     struct azk_provision_opts o;
     memset(&o, 0, sizeof(o));
     if (a->positional_count > 0)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->positional[0]);
+        return cli_usage(usage, "unexpected argument '%s'", a->positional[0]);
     if (a->tag_text == NULL)
-        return azk_cli_usage(usage, "missing --sec-tag");
+        return cli_usage(usage, "missing --sec-tag");
     if (a->cert == NULL || a->key == NULL)
-        return azk_cli_usage(usage, "missing --cert or --key");
+        return cli_usage(usage, "missing --cert or --key");
     struct azk_diag d;
     azk_diag_init(&d);
     if (azk_sec_tag_parse(a->tag_text, &o.sec_tag, &d) != 0 ||
         (a->secondary && azk_sec_tag_parse(a->secondary, &o.secondary_sec_tag, &d) != 0)) {
-        azk_cli_print_findings(&d);
-        return AZK_EXIT_USAGE;
+        cli_print_findings(&d);
+        return CLI_EXIT_USAGE;
     }
     o.has_secondary = a->secondary != NULL;
 
-    char *bufs[2 + AZK_CLI_MAX_CA] = {0};
-    size_t lens[2 + AZK_CLI_MAX_CA] = {0};
-    struct azk_pem_input cas[AZK_CLI_MAX_CA];
+    char *bufs[2 + CLI_MAX_CA] = {0};
+    size_t lens[2 + CLI_MAX_CA] = {0};
+    struct azk_pem_input cas[CLI_MAX_CA];
     char *pass_owned = NULL;
-    int rc = azk_cred_cli_passphrase(cli, a, &pass_owned, &o.passphrase);
-    const char *paths[2 + AZK_CLI_MAX_CA] = {a->cert, a->key};
+    int rc = cli_cred_passphrase(a, &pass_owned, &o.passphrase);
+    const char *paths[2 + CLI_MAX_CA] = {a->cert, a->key};
     for (int i = 0; i < a->ca_count; i++)
         paths[2 + i] = a->cas[i];
     for (int i = 0; rc == 0 && i < 2 + a->ca_count; i++)
-        rc = azk_cred_cli_read_input(cli, paths[i], &bufs[i], &lens[i]);
+        rc = cli_cred_read_input(paths[i], &bufs[i], &lens[i]);
     struct azk_credstore *s = NULL;
     if (rc == 0)
-        rc = azk_cred_cli_open(cli, &s);
+        rc = cli_cred_open(cli, &s);
     if (rc == 0) {
         o.cert = (struct azk_pem_input){bufs[0], lens[0], a->cert};
         o.key = (struct azk_pem_input){bufs[1], lens[1], a->key};
@@ -52,22 +52,22 @@ int azk_cred_cli_provision(const struct azk_cli *cli, struct cmd_args *a, const 
         struct azk_provision_report rep;
         int prc = azk_cred_provision(s, &o, &rep, &d);
         if (prc != 0) {
-            rc = azk_cli_fail(cli, prc, &d, "provisioning failed%s",
+            rc = cli_fail(prc, &d, "provisioning failed%s",
                               rep.count ? "" : "; nothing was written");
         } else if (cli->json) {
             cJSON *root = cJSON_CreateObject();
             cJSON_AddStringToObject(root, "store", azk_credstore_describe(s));
             cJSON *steps = cJSON_AddArrayToObject(root, "steps");
             for (size_t i = 0; i < rep.count; i++) {
-                cJSON *st = azk_cred_cli_json(rep.steps[i].tag, rep.steps[i].type);
+                cJSON *st = cli_cred_json(rep.steps[i].tag, rep.steps[i].type);
                 cJSON_AddNumberToObject(st, "size", (double)rep.steps[i].size);
                 cJSON_AddStringToObject(st, "what", rep.steps[i].what);
                 cJSON_AddStringToObject(st, "why", rep.steps[i].why);
                 cJSON_AddItemToArray(steps, st);
             }
-            cJSON_AddItemToObject(root, "findings", azk_cli_findings_json(&d));
-            azk_cli_json_emit(root);
-            azk_cli_print_findings(&d);
+            cJSON_AddItemToObject(root, "findings", cli_findings_json(&d));
+            cli_json_emit(root);
+            cli_print_findings(&d);
         } else {
             printf("provisioned into %s:\n", azk_credstore_describe(s));
             for (size_t i = 0; i < rep.count; i++) {
@@ -79,33 +79,33 @@ int azk_cred_cli_provision(const struct azk_cli *cli, struct cmd_args *a, const 
                    "never offered.\n",
                    (unsigned)o.sec_tag, o.has_secondary ? " and " : "",
                    o.has_secondary ? a->secondary : "");
-            azk_cli_print_findings(&d);
+            cli_print_findings(&d);
         }
     }
     azk_credstore_close(s);
     for (int i = 0; i < 2 + a->ca_count; i++)
-        azk_cred_cli_free_input(bufs[i], lens[i]);
-    azk_cred_cli_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
+        cli_cred_free_input(bufs[i], lens[i]);
+    cli_cred_free_input(pass_owned, pass_owned ? strlen(pass_owned) : 0);
     return rc;
 }
 
-int azk_cred_cli_export(const struct azk_cli *cli, struct cmd_args *a, const char *usage)
+int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
     if (a->c_file == NULL)
-        return azk_cli_usage(usage, "missing --c FILE");
-    int rc = azk_cred_cli_tag_type(a, usage, false, &tag, NULL);
+        return cli_usage(usage, "missing --c FILE");
+    int rc = cli_cred_tag_type(a, usage, false, &tag, NULL);
     if (rc != 0)
         return rc;
     if (a->file != NULL)
-        return azk_cli_usage(usage, "unexpected argument '%s'", a->file);
+        return cli_usage(usage, "unexpected argument '%s'", a->file);
     bool to_stdout = strcmp(a->c_file, "-") == 0;
     if (to_stdout && a->include_key)
-        return azk_cli_usage(usage, "--include-key writes a secret: give a file, not '-'");
+        return cli_usage(usage, "--include-key writes a secret: give a file, not '-'");
     if (to_stdout && cli->json)
-        return azk_cli_usage(usage, "--json and --c - both want stdout; give a file");
+        return cli_usage(usage, "--json and --c - both want stdout; give a file");
     struct azk_credstore *s;
-    if ((rc = azk_cred_cli_open(cli, &s)) != 0)
+    if ((rc = cli_cred_open(cli, &s)) != 0)
         return rc;
     char *text = NULL;
     size_t len = 0;
@@ -121,7 +121,7 @@ int azk_cred_cli_export(const struct azk_cli *cli, struct cmd_args *a, const cha
             fwrite(text, 1, len, stdout);
         } else {
             /* A header with a key is a secret: 0600 like the store. */
-            rc = azk_atomic_write_path(a->c_file, text, len, a->include_key ? 0600 : 0644, false);
+            rc = azki_atomic_write_path(a->c_file, text, len, a->include_key ? 0600 : 0644, false);
             if (rc != 0)
                 azk_diag_add(&d, AZK_SEV_ERROR, "cli.write-failed", NULL, "cannot write %s",
                              a->c_file);
@@ -131,18 +131,18 @@ int azk_cred_cli_export(const struct azk_cli *cli, struct cmd_args *a, const cha
         memset(text, 0, len);
     free(text);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, &d, "export of sec_tag %u failed", (unsigned)tag);
+        return cli_fail(rc, &d, "export of sec_tag %u failed", (unsigned)tag);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "sec_tag", tag);
         cJSON_AddStringToObject(o, "file", a->c_file);
         cJSON_AddBoolToObject(o, "include_key", a->include_key);
-        cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
-        azk_cli_json_emit(o);
+        cJSON_AddItemToObject(o, "findings", cli_findings_json(&d));
+        cli_json_emit(o);
     } else if (!to_stdout) {
         printf("wrote %s: call azkit_provision_sec_tag_%u() in your firmware before LTE "
                "connects\n", a->c_file, (unsigned)tag);
     }
-    azk_cli_print_findings(&d);
-    return AZK_EXIT_OK;
+    cli_print_findings(&d);
+    return CLI_EXIT_OK;
 }

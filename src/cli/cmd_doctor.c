@@ -35,7 +35,7 @@ static const char usage[] =
 enum { O_OFFLINE = 1000 };
 
 static const struct option opts[] = {
-    AZK_CLI_DEVICE_OPTIONS,
+    CLI_DEVICE_OPTIONS,
     {"offline", no_argument, NULL, O_OFFLINE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -100,15 +100,15 @@ static void print_human(const struct azk_doctor_report *r)
     }
 }
 
-int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv)
+int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
 {
-    struct azk_cli_device dv = {0};
+    struct cli_device dv = {0};
     bool offline = false;
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int taken = azk_cli_device_take(&dv, ch, optarg, usage);
+        int taken = cli_device_take(&dv, ch, optarg, usage);
         if (taken > 1)
             return taken;
         if (taken == 1)
@@ -116,19 +116,19 @@ int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv)
         switch (ch) {
         case 'h':
             fputs(usage, stdout);
-            return AZK_EXIT_OK;
+            return CLI_EXIT_OK;
         case O_OFFLINE: offline = true; break;
         default:
-            return azk_cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
+            return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
-    int urc = azk_cli_device_finish(&dv, usage, false);
+        return cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    int urc = cli_device_finish(&dv, usage, false);
     if (urc != 0)
         return urc;
     struct azk_credstore *store = NULL;
-    int rc = azk_cred_cli_open(cli, &store);
+    int rc = cli_cred_open(cli, &store);
     if (rc != 0)
         return rc;
     static struct azk_doctor_report report;
@@ -143,7 +143,7 @@ int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv)
     rc = azk_doctor_check_store(&o, &report);
     if (rc != 0) {
         azk_credstore_close(store);
-        return azk_cli_fail(cli, rc, NULL, "cannot check the store");
+        return cli_fail(rc, NULL, "cannot check the store");
     }
     /* The connection test, when there is somewhere to connect and the credentials allow it. */
     if ((dv.scope || dv.hub) && !offline) {
@@ -160,7 +160,7 @@ int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv)
             struct live l = {.r = &report};
             struct azk_client_config cfg = {.on_event = live_event, .ctx = &l,
                                             .response_timeout_ms = 20000};
-            azk_cli_device_client_config(&dv, &ti, &cfg);
+            cli_device_client_config(&dv, &ti, &cfg);
             static uint8_t work[32 * 1024];
             struct azk_client c;
             if (azk_client_init(&c, &cfg, work, sizeof(work)) != 0) {
@@ -192,12 +192,12 @@ int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv)
             cJSON_AddStringToObject(e, "fix", c->fix);
             cJSON_AddItemToArray(arr, e);
         }
-        azk_cli_json_emit(o2);
+        cli_json_emit(o2);
     } else {
         print_human(&report);
         printf("%s\n", worst == AZK_CHECK_FAIL ? "doctor: problems found (see [FAIL] above)"
                        : worst == AZK_CHECK_WARN ? "doctor: no failures; see the warnings"
                                                  : "doctor: all good");
     }
-    return worst == AZK_CHECK_FAIL ? AZK_EXIT_FAIL : AZK_EXIT_OK;
+    return worst == AZK_CHECK_FAIL ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

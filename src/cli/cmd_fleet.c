@@ -57,7 +57,7 @@ static const struct option opts[] = {
 
 static void progress(void *ctx, const struct azk_fleet_stats *s)
 {
-    const struct azk_cli *cli = ctx;
+    const struct cli_opts *cli = ctx;
     if (cli->json)
         return;
     fprintf(stderr, "[%6.1fs] started %zu/%zu  registered %zu  connected %zu  failed %zu  "
@@ -72,7 +72,7 @@ static void add_trust(SSL_CTX *ctx, STACK_OF(X509) *certs, char *names, size_t s
     for (int i = 0; i < sk_X509_num(certs); i++) {
         X509 *x = sk_X509_value(certs, i);
         char cn[128];
-        azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+        azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
         size_t used = strlen(names);
         snprintf(names + used, size - used, "%s'%s'", used ? ", " : "", cn);
         X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x);
@@ -81,7 +81,7 @@ static void add_trust(SSL_CTX *ctx, STACK_OF(X509) *certs, char *names, size_t s
     ERR_clear_error();
 }
 
-int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
+int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
 {
     struct azk_fleet_opts o = {.count = 100, .messages = 1, .qos = 1};
     const char *issuer = NULL, *trust[8];
@@ -92,7 +92,7 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'h': fputs(usage, stdout); return AZK_EXIT_OK;
+        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
         case O_ISSUER: issuer = optarg; break;
         case O_SCOPE: o.id_scope = optarg; break;
         case O_DPS: o.dps_host = optarg; break;
@@ -101,7 +101,7 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
         case O_ADDR: o.connect_address = optarg; break;
         case O_TRUST:
             if (ntrust == 8)
-                return azk_cli_usage(usage, "at most 8 --trust files");
+                return cli_usage(usage, "at most 8 --trust files");
             trust[ntrust++] = optarg;
             break;
         case O_COUNT:
@@ -112,8 +112,8 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
         case O_QOS:
         case O_DURATION: {
             long max = ch == O_COUNT ? 100000 : ch == O_QOS ? 1 : 100000000;
-            if (!azk_cli_parse_int(optarg, ch == O_COUNT || ch == O_RATE ? 1 : 0, max, &v))
-                return azk_cli_usage(usage, "%s needs a number (0..%ld)", argv[optind - 1], max);
+            if (!cli_parse_int(optarg, ch == O_COUNT || ch == O_RATE ? 1 : 0, max, &v))
+                return cli_usage(usage, "%s needs a number (0..%ld)", argv[optind - 1], max);
             if (ch == O_COUNT) o.count = (size_t)v;
             if (ch == O_FIRST) o.first_index = (size_t)v;
             if (ch == O_RATE) o.rate = (uint32_t)v;
@@ -124,16 +124,16 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
             break;
         }
         default:
-            return azk_cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
+            return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
+        return cli_usage(usage, "unexpected argument: %s", argv[optind]);
     if (issuer == NULL)
-        return azk_cli_usage(usage, "--issuer PREFIX is needed (the CA that issues the devices' "
+        return cli_usage(usage, "--issuer PREFIX is needed (the CA that issues the devices' "
                              "certificates: PREFIX.cert.pem and PREFIX.key.pem)");
     if ((o.id_scope == NULL) == (o.hub_host == NULL))
-        return azk_cli_usage(usage, "give --id-scope (DPS) or --hub");
+        return cli_usage(usage, "give --id-scope (DPS) or --hub");
 
     /* The issuing CA, as `azkit pki device --ca PREFIX` loads it: the certificate, its key,
      * and what devices send after their leaf (PREFIX.chain.pem, else the CA unless a root). */
@@ -142,11 +142,11 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     snprintf(key_path, sizeof(key_path), "%s.key.pem", issuer);
     struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .issuer_cert = cert_path,
                                   .issuer_key = key_path};
-    struct azk_pki_issuer iss = {0};
+    struct azki_pki_issuer iss = {0};
     struct azk_diag d;
     azk_diag_init(&d);
-    if (azk_pki_issuer_load(&req, &iss, &d) != 0)
-        return azk_cli_fail(cli, -EINVAL, &d, "cannot use %s.cert.pem / %s.key.pem as the "
+    if (azki_pki_issuer_load(&req, &iss, &d) != 0)
+        return cli_fail(-EINVAL, &d, "cannot use %s.cert.pem / %s.key.pem as the "
                             "issuing CA (`azkit pki intermediate --out PREFIX` makes one)",
                             issuer, issuer);
     static char names[1024];
@@ -156,10 +156,10 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
     for (size_t i = 0; i < ntrust; i++) {
         STACK_OF(X509) *certs = NULL;
-        if (azk_pki_read_certs(trust[i], "trust file", "fleet.trust", &certs, &d) != 0) {
+        if (azki_pki_read_certs(trust[i], "trust file", "fleet.trust", &certs, &d) != 0) {
             SSL_CTX_free(tls);
-            azk_pki_issuer_free(&iss);
-            return azk_cli_fail(cli, -EINVAL, &d, "--trust %s: no PEM certificate in it",
+            azki_pki_issuer_free(&iss);
+            return cli_fail(-EINVAL, &d, "--trust %s: no PEM certificate in it",
                                 trust[i]);
         }
         add_trust(tls, certs, names, sizeof(names));
@@ -167,7 +167,7 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     for (int r = AZK_ROOT_DIGICERT_G2; ntrust == 0 && r <= AZK_ROOT_MICROSOFT_RSA_2017; r++) {
         STACK_OF(X509) *certs = NULL;
         const char *pem = azk_azure_root(r)->pem;
-        if (azk_load_certs(pem, strlen(pem), &certs, NULL) == 0)
+        if (azki_load_certs(pem, strlen(pem), &certs, NULL) == 0)
             add_trust(tls, certs, names, sizeof(names));
     }
     o.tls = tls;
@@ -177,13 +177,13 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
     o.chain = iss.chain;
     o.progress = progress;
     o.ctx = (void *)cli;
-    o.stop = azk_cli_stop_flag();
+    o.stop = cli_stop_flag();
     struct azk_fleet_stats st;
     int rc = azk_fleet_run(&o, &st);
-    azk_pki_issuer_free(&iss);
+    azki_pki_issuer_free(&iss);
     SSL_CTX_free(tls);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot run the fleet%s",
+        return cli_fail(rc, NULL, "cannot run the fleet%s",
                             rc == -EMFILE ? " (raise `ulimit -n`: one socket per device)" : "");
     if (cli->json) {
         cJSON *j = cJSON_CreateObject();
@@ -198,7 +198,7 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
         cJSON_AddNumberToObject(j, "allConnectedMs", (double)st.all_connected_ms);
         if (st.first_failure[0])
             cJSON_AddStringToObject(j, "firstFailure", st.first_failure);
-        azk_cli_json_emit(j);
+        cli_json_emit(j);
     } else {
         printf("fleet: %zu devices: %zu registered, %zu connected, %zu failed; %llu messages "
                "sent, %llu acknowledged; %.1f s%s\n", st.devices, st.registered,
@@ -210,5 +210,5 @@ int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv)
         if (st.first_failure[0])
             printf("first failure: %s\n", st.first_failure);
     }
-    return st.failed ? AZK_EXIT_FAIL : AZK_EXIT_OK;
+    return st.failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -27,33 +27,33 @@ static const char usage[] =
     "root).\n"
     "Run 'azkit pki <command> --help' for the options of a command.\n";
 
-int azk_cli_pki_bad_option(const char *cmd_usage, int c, int argc, char **argv)
+int cli_pki_bad_option(const char *cmd_usage, int c, int argc, char **argv)
 {
     const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
     if (c == ':')
-        return azk_cli_usage(cmd_usage, "option '%s' needs a value", arg);
+        return cli_usage(cmd_usage, "option '%s' needs a value", arg);
     if (optopt != 0)
-        return azk_cli_usage(cmd_usage, "unknown option '-%c'", optopt);
-    return azk_cli_usage(cmd_usage, "unknown option '%s'", arg);
+        return cli_usage(cmd_usage, "unknown option '-%c'", optopt);
+    return cli_usage(cmd_usage, "unknown option '%s'", arg);
 }
 
-int azk_cli_pki(const struct azk_cli *cli, int argc, char **argv)
+int cli_pki(const struct cli_opts *cli, int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
-        return AZK_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     if (strcmp(cmd, "show") == 0)
-        return azk_cli_pki_show(cli, argc - 1, argv + 1);
+        return cli_pki_show(cli, argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
-        return azk_cli_pki_verify(cli, argc - 1, argv + 1);
-    int rc = azk_cli_pki_create(cli, argc - 1, argv + 1);
+        return cli_pki_verify(cli, argc - 1, argv + 1);
+    int rc = cli_pki_create(cli, argc - 1, argv + 1);
     if (rc >= 0)
         return rc;
-    return azk_cli_usage(usage, "unknown pki command '%s'", cmd);
+    return cli_usage(usage, "unknown pki command '%s'", cmd);
 }

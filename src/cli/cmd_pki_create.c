@@ -159,11 +159,11 @@ static int take_option(const struct create_cmd *c, int opt, struct create_args *
         else if (strcmp(optarg, "rsa") == 0)
             r->key_alg = AZK_KEY_RSA_2048;
         else
-            return azk_cli_usage(c->usage, "--key-type is 'ec' or 'rsa', not '%s'", optarg);
+            return cli_usage(c->usage, "--key-type is 'ec' or 'rsa', not '%s'", optarg);
         break;
     case O_DAYS:
-        if (!azk_cli_parse_int(optarg, 1, 36500, &v))
-            return azk_cli_usage(c->usage, "--days needs 1 to 36500, not '%s'", optarg);
+        if (!cli_parse_int(optarg, 1, 36500, &v))
+            return cli_usage(c->usage, "--days needs 1 to 36500, not '%s'", optarg);
         r->days = (int)v;
         break;
     case O_NO_BACKDATE: r->no_backdate = true; break;
@@ -175,13 +175,13 @@ static int take_option(const struct create_cmd *c, int opt, struct create_args *
     case O_CA_KEY: a->ca_key = optarg; break;
     case O_CA_CHAIN: r->issuer_chain = optarg; break;
     case O_PATH_LEN:
-        if (!azk_cli_parse_int(optarg, -1, 16, &v))
-            return azk_cli_usage(c->usage, "--path-len needs -1 to 16, not '%s'", optarg);
+        if (!cli_parse_int(optarg, -1, 16, &v))
+            return cli_usage(c->usage, "--path-len needs -1 to 16, not '%s'", optarg);
         r->path_len = (int)v;
         break;
     case O_SAN:
         if (r->san_count >= AZK_PKI_SAN_MAX)
-            return azk_cli_usage(c->usage, "at most %d --san options", AZK_PKI_SAN_MAX);
+            return cli_usage(c->usage, "at most %d --san options", AZK_PKI_SAN_MAX);
         a->san[r->san_count++] = optarg;
         r->san = a->san;
         break;
@@ -196,20 +196,20 @@ static int resolve_ca(const struct create_cmd *c, struct create_args *a)
     if (!(c->allowed & O_CA))
         return 0;
     if (a->ca != NULL && a->ca_cert != NULL)
-        return azk_cli_usage(c->usage, "give --ca or --ca-cert, not both");
+        return cli_usage(c->usage, "give --ca or --ca-cert, not both");
     if (a->ca == NULL && a->ca_cert == NULL)
-        return azk_cli_usage(c->usage, "%s needs a signing CA: --ca PREFIX, or --ca-cert F "
+        return cli_usage(c->usage, "%s needs a signing CA: --ca PREFIX, or --ca-cert F "
                              "--ca-key F", c->name);
     if (a->ca_cert != NULL) {
         if (a->ca_key == NULL)
-            return azk_cli_usage(c->usage, "--ca-cert needs --ca-key");
+            return cli_usage(c->usage, "--ca-cert needs --ca-key");
         a->req.issuer_cert = a->ca_cert;
         a->req.issuer_key = a->ca_key;
         return 0;
     }
     if (ends_with(a->ca, ".pem") && access(a->ca, F_OK) == 0) {
         if (a->ca_key == NULL)
-            return azk_cli_usage(c->usage, "--ca %s is a certificate file; add --ca-key F",
+            return cli_usage(c->usage, "--ca %s is a certificate file; add --ca-key F",
                                  a->ca);
         a->req.issuer_cert = a->ca;
         a->req.issuer_key = a->ca_key;
@@ -231,9 +231,9 @@ static int parse(const struct create_cmd *c, int argc, char **argv, struct creat
     int opt, idx = -1;
     while ((opt = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
         if (opt == '?' || opt == ':')
-            return azk_cli_pki_bad_option(c->usage, opt, argc, argv);
+            return cli_pki_bad_option(c->usage, opt, argc, argv);
         if (!(c->allowed & (unsigned)opt))
-            return azk_cli_usage(c->usage, "option '--%s' does not apply to 'pki %s'",
+            return cli_usage(c->usage, "option '--%s' does not apply to 'pki %s'",
                                  idx >= 0 ? long_opts[idx].name : "?", c->name);
         int rc = take_option(c, opt, a);
         if (rc != 0)
@@ -242,14 +242,14 @@ static int parse(const struct create_cmd *c, int argc, char **argv, struct creat
     int npos = argc - optind;
     if (c->default_cn == NULL) {
         if (npos != 1)
-            return azk_cli_usage(c->usage, "pki %s needs exactly one %s", c->name,
+            return cli_usage(c->usage, "pki %s needs exactly one %s", c->name,
                                  c->kind == AZK_PKI_VERIFICATION ? "verification CODE"
                                  : c->kind == AZK_PKI_SERVER     ? "NAME"
                                                                  : "DEVICE_ID");
         a->req.common_name = argv[optind];
     } else {
         if (npos != 0)
-            return azk_cli_usage(c->usage, "unexpected argument '%s'", argv[optind]);
+            return cli_usage(c->usage, "unexpected argument '%s'", argv[optind]);
         if (a->req.common_name == NULL)
             a->req.common_name = c->default_cn;
     }
@@ -312,11 +312,11 @@ static void print_human(const struct create_cmd *c, const struct azk_pki_request
     print_next(c, r, res);
 }
 
-static int run(const struct azk_cli *cli, const struct create_cmd *c, int argc, char **argv)
+static int run(const struct cli_opts *cli, const struct create_cmd *c, int argc, char **argv)
 {
-    if (azk_cli_wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(c->usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     struct create_args a;
     int rc = parse(c, argc, argv, &a);
@@ -327,7 +327,7 @@ static int run(const struct azk_cli *cli, const struct create_cmd *c, int argc, 
     azk_diag_init(&d);
     rc = azk_pki_create(&a.req, &res, &d);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, &d, "cannot create %s '%s'", c->name, a.req.common_name);
+        return cli_fail(rc, &d, "cannot create %s '%s'", c->name, a.req.common_name);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "kind", c->json_kind);
@@ -344,17 +344,17 @@ static int run(const struct azk_cli *cli, const struct create_cmd *c, int argc, 
             if (a.req.san_count == 0)
                 cJSON_AddItemToArray(san, cJSON_CreateString(a.req.common_name));
         }
-        cJSON_AddItemToObject(o, "certificate", azk_cli_cert_json(&res.cert));
-        cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(&d));
-        azk_cli_json_emit(o);
+        cJSON_AddItemToObject(o, "certificate", cli_cert_json(&res.cert));
+        cJSON_AddItemToObject(o, "findings", cli_findings_json(&d));
+        cli_json_emit(o);
     } else {
         print_human(c, &a.req, &res);
     }
-    azk_cli_print_findings(&d);
-    return AZK_EXIT_OK;
+    cli_print_findings(&d);
+    return CLI_EXIT_OK;
 }
 
-int azk_cli_pki_create(const struct azk_cli *cli, int argc, char **argv)
+int cli_pki_create(const struct cli_opts *cli, int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[0], cmds[i].name) == 0)

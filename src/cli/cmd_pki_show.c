@@ -40,11 +40,11 @@ static void print_one(size_t i, const struct azk_cert_summary *s)
     printf("    SHA-256      %s\n", s->sha256);
 }
 
-int azk_cli_pki_show(const struct azk_cli *cli, int argc, char **argv)
+int cli_pki_show(const struct cli_opts *cli, int argc, char **argv)
 {
-    if (azk_cli_wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(show_usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     const char *file = NULL;
     int npos = 0;
@@ -55,17 +55,17 @@ int azk_cli_pki_show(const struct azk_cli *cli, int argc, char **argv)
             continue;
         }
         if (!literal && argv[i][0] == '-' && argv[i][1] != '\0')
-            return azk_cli_usage(show_usage, "unknown option '%s'", argv[i]);
+            return cli_usage(show_usage, "unknown option '%s'", argv[i]);
         file = argv[i];
         npos++;
     }
     if (npos != 1)
-        return azk_cli_usage(show_usage, "pki show needs exactly one FILE");
+        return cli_usage(show_usage, "pki show needs exactly one FILE");
     char *text = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(file, &text, &len);
+    int rc = azki_file_read_all(file, &text, &len);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, NULL, "cannot read '%s'", file);
+        return cli_fail(rc, NULL, "cannot read '%s'", file);
     struct azk_diag d;
     azk_diag_init(&d);
     size_t count = 0;
@@ -78,20 +78,20 @@ int azk_cli_pki_show(const struct azk_cli *cli, int argc, char **argv)
     free(text);
     if (rc != 0) {
         free(s);
-        return azk_cli_fail(cli, rc, &d, "cannot show '%s'", file);
+        return cli_fail(rc, &d, "cannot show '%s'", file);
     }
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "file", file);
         cJSON *arr = cJSON_AddArrayToObject(o, "certificates");
         for (size_t i = 0; i < count; i++)
-            cJSON_AddItemToArray(arr, azk_cli_cert_json(&s[i]));
-        azk_cli_json_emit(o);
+            cJSON_AddItemToArray(arr, cli_cert_json(&s[i]));
+        cli_json_emit(o);
     } else {
         printf("%s: %zu certificate%s\n", file, count, count == 1 ? "" : "s");
         for (size_t i = 0; i < count; i++)
             print_one(i, &s[i]);
     }
     free(s);
-    return AZK_EXIT_OK;
+    return CLI_EXIT_OK;
 }

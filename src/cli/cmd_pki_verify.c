@@ -65,24 +65,24 @@ static int parse(int argc, char **argv, struct verify_args *a)
         switch (opt) {
         case V_CA:
             if (a->o.ca_count == MAX_FILES)
-                return azk_cli_usage(verify_usage, "at most %d --ca files", MAX_FILES);
+                return cli_usage(verify_usage, "at most %d --ca files", MAX_FILES);
             a->ca[a->o.ca_count] = ca_path(optarg, a->ca_buf[a->o.ca_count]);
             a->o.ca_count++;
             break;
         case V_UNTRUSTED:
             if (a->o.untrusted_count == MAX_FILES)
-                return azk_cli_usage(verify_usage, "at most %d --untrusted files", MAX_FILES);
+                return cli_usage(verify_usage, "at most %d --untrusted files", MAX_FILES);
             a->untrusted[a->o.untrusted_count++] = optarg;
             break;
         case V_EXPECT_CN: a->o.expect_cn = optarg; break;
         case V_PARTIAL: a->o.partial_chain = true; break;
-        default: return azk_cli_pki_bad_option(verify_usage, opt, argc, argv);
+        default: return cli_pki_bad_option(verify_usage, opt, argc, argv);
         }
     }
     if (argc - optind != 1)
-        return azk_cli_usage(verify_usage, "pki verify needs exactly one CERT file");
+        return cli_usage(verify_usage, "pki verify needs exactly one CERT file");
     if (a->o.ca_count == 0)
-        return azk_cli_usage(verify_usage, "pki verify needs at least one --ca");
+        return cli_usage(verify_usage, "pki verify needs at least one --ca");
     a->o.cert_file = argv[optind];
     return 0;
 }
@@ -96,15 +96,15 @@ static void emit_json(const char *cert, bool ok, const struct azk_cert_summary *
     cJSON *arr = cJSON_AddArrayToObject(o, "chain");
     for (size_t i = 0; i < n && i < MAX_CHAIN; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(chain[i].subject_cn));
-    cJSON_AddItemToObject(o, "findings", azk_cli_findings_json(d));
-    azk_cli_json_emit(o);
+    cJSON_AddItemToObject(o, "findings", cli_findings_json(d));
+    cli_json_emit(o);
 }
 
-int azk_cli_pki_verify(const struct azk_cli *cli, int argc, char **argv)
+int cli_pki_verify(const struct cli_opts *cli, int argc, char **argv)
 {
-    if (azk_cli_wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(verify_usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     static struct verify_args a;
     int rc = parse(argc, argv, &a);
@@ -119,10 +119,10 @@ int azk_cli_pki_verify(const struct azk_cli *cli, int argc, char **argv)
     azk_diag_init(&d);
     rc = azk_pki_verify(&a.o, &d);
     if (rc != 0 && rc != -EKEYREJECTED)
-        return azk_cli_fail(cli, rc, &d, "cannot verify '%s'", a.o.cert_file);
+        return cli_fail(rc, &d, "cannot verify '%s'", a.o.cert_file);
     if (cli->json) {
         emit_json(a.o.cert_file, rc == 0, chain, n, &d);
-        return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+        return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
     if (rc == 0) {
         for (size_t i = 0; i < d.count; i++)
@@ -132,9 +132,9 @@ int azk_cli_pki_verify(const struct azk_cli *cli, int argc, char **argv)
             if (d.items[i].severity != AZK_SEV_INFO)
                 fprintf(stderr, "%s: %s\n", azk_severity_name(d.items[i].severity),
                         d.items[i].message);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     fprintf(stderr, "azkit: '%s' does not verify\n", a.o.cert_file);
-    azk_cli_print_findings(&d);
-    return AZK_EXIT_FAIL;
+    cli_print_findings(&d);
+    return CLI_EXIT_FAIL;
 }

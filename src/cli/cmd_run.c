@@ -43,7 +43,7 @@ static const char usage[] =
 enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE };
 
 static const struct option opts[] = {
-    AZK_CLI_DEVICE_OPTIONS,
+    CLI_DEVICE_OPTIONS,
     {"count", required_argument, NULL, O_COUNT},
     {"interval", required_argument, NULL, O_INTERVAL},
     {"message", required_argument, NULL, O_MSG},
@@ -56,7 +56,7 @@ static const struct option opts[] = {
 
 
 struct run {
-    const struct azk_cli *cli;
+    const struct cli_opts *cli;
     struct azk_client *client;
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
@@ -283,16 +283,16 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     return (int64_t)(now + 10);
 }
 
-int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
+int cli_run(const struct cli_opts *cli, int argc, char **argv)
 {
-    struct azk_cli_device dv = {0};
+    struct cli_device dv = {0};
     struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
     long keepalive = 0;
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int taken = azk_cli_device_take(&dv, ch, optarg, usage);
+        int taken = cli_device_take(&dv, ch, optarg, usage);
         if (taken > 1)
             return taken;
         if (taken == 1)
@@ -300,34 +300,34 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         switch (ch) {
         case 'h':
             fputs(usage, stdout);
-            return AZK_EXIT_OK;
+            return CLI_EXIT_OK;
         case O_COUNT:
-            if (!azk_cli_parse_int(optarg, 0, 1000000, &r.count))
-                return azk_cli_usage(usage, "--count needs a number 0..1000000");
+            if (!cli_parse_int(optarg, 0, 1000000, &r.count))
+                return cli_usage(usage, "--count needs a number 0..1000000");
             break;
         case O_INTERVAL:
-            if (!azk_cli_parse_int(optarg, 0, 3600000, &r.interval_ms))
-                return azk_cli_usage(usage, "--interval needs milliseconds 0..3600000");
+            if (!cli_parse_int(optarg, 0, 3600000, &r.interval_ms))
+                return cli_usage(usage, "--interval needs milliseconds 0..3600000");
             break;
         case O_MSG: r.message = optarg; break;
         case O_QOS:
-            if (!azk_cli_parse_int(optarg, 0, 1, &r.qos))
-                return azk_cli_usage(usage, "--qos is 0 or 1");
+            if (!cli_parse_int(optarg, 0, 1, &r.qos))
+                return cli_usage(usage, "--qos is 0 or 1");
             break;
         case O_REPORT:
             r.report = optarg;
             break;
         case O_KEEPALIVE:
-            if (!azk_cli_parse_int(optarg, 1, 1177, &keepalive))
-                return azk_cli_usage(usage, "--keepalive needs seconds 1..1177 (Azure's limit)");
+            if (!cli_parse_int(optarg, 1, 1177, &keepalive))
+                return cli_usage(usage, "--keepalive needs seconds 1..1177 (Azure's limit)");
             break;
         default:
-            return azk_cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
+            return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return azk_cli_usage(usage, "unexpected argument: %s", argv[optind]);
-    int urc = azk_cli_device_finish(&dv, usage, true);
+        return cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    int urc = cli_device_finish(&dv, usage, true);
     if (urc != 0)
         return urc;
     if (r.report != NULL) {
@@ -335,11 +335,11 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         bool ok = cJSON_IsObject(j);
         cJSON_Delete(j);
         if (!ok)
-            return azk_cli_usage(usage, "--report must be a JSON object");
+            return cli_usage(usage, "--report must be a JSON object");
     }
 
     struct azk_credstore *store = NULL;
-    int rc = azk_cred_cli_open(cli, &store);
+    int rc = cli_cred_open(cli, &store);
     if (rc != 0)
         return rc;
     struct azk_diag d;
@@ -348,7 +348,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     rc = azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &r.tls, &d);
     azk_credstore_close(store);
     if (rc != 0)
-        return azk_cli_fail(cli, rc, &d, "cannot build the TLS connection from sec_tag %u%s",
+        return cli_fail(rc, &d, "cannot build the TLS connection from sec_tag %u%s",
                             (unsigned)dv.tags[0], dv.ntags > 1 ? " and the other tags" : "");
     if (!r.tls.has_client) {
         azk_diag_add(&d, AZK_SEV_ERROR, "run.no-client-cert",
@@ -356,7 +356,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
                      "--key KEY`.",
                      "no tag holds a client certificate (type 1): Azure X.509 devices need one");
         SSL_CTX_free(tls);
-        return azk_cli_fail(cli, -ENOKEY, &d, "cannot connect without a device certificate");
+        return cli_fail(-ENOKEY, &d, "cannot connect without a device certificate");
     }
     /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
     struct azk_client_config cfg = {
@@ -364,7 +364,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         .on_event = on_event,
         .ctx = &r,
     };
-    azk_cli_device_client_config(&dv, &r.tls, &cfg);
+    cli_device_client_config(&dv, &r.tls, &cfg);
     r.via_dps = dv.scope != NULL;
     r.id_for_hints = r.via_dps ? cfg.registration_id.ptr : cfg.device_id.ptr;
     static uint8_t work[64 * 1024];
@@ -373,14 +373,14 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
     if (rc != 0) {
         SSL_CTX_free(tls);
-        return azk_cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
+        return cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
     }
     struct azk_posix_opts po = {
         .tls = tls,
         .connect_address = dv.addr,
-        .stop = azk_cli_stop_flag(),
+        .stop = cli_stop_flag(),
         .on_turn = on_turn,
         .ctx = &r,
         .trusted_cas = r.tls.ca_subjects,
@@ -397,5 +397,5 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         printf("done: %ld message%s sent%s\n", r.sent, r.sent == 1 ? "" : "s",
                r.qos ? ", all acknowledged" : "");
     }
-    return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

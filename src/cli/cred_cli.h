@@ -8,7 +8,7 @@
 #include "azkit/cred.h"
 #include "cli/cli.h"
 
-#define AZK_CLI_MAX_CA 8
+#define CLI_MAX_CA 8
 
 struct cmd_args {
     const char *tag_text;
@@ -21,7 +21,7 @@ struct cmd_args {
     const char *cert;
     const char *key;
     const char *secondary;
-    const char *cas[AZK_CLI_MAX_CA];
+    const char *cas[CLI_MAX_CA];
     int ca_count;
     bool include_key;
     int positional_count;
@@ -30,27 +30,27 @@ struct cmd_args {
 
 
 /* Opens the store named by --store (or the default); prints open warnings. 0 or exit code. */
-int azk_cred_cli_open(const struct azk_cli *cli, struct azk_credstore **s);
+int cli_cred_open(const struct cli_opts *cli, struct azk_credstore **s);
 /* TAG and TYPE from --sec-tag/--type or the positionals; FILE from what follows. 0 or exit code. */
-int azk_cred_cli_tag_type(struct cmd_args *a, const char *usage, bool need_type,
+int cli_cred_tag_type(struct cmd_args *a, const char *usage, bool need_type,
                           azk_sec_tag_t *tag, enum azk_cred_type *type);
 /* Prologue of the commands that name one credential (or one tag, without need_type) and take
  * no FILE: TAG [TYPE], no extra arguments, store opened. 0 with *s open, or an exit status. */
-int azk_cred_cli_begin(const struct azk_cli *cli, struct cmd_args *a, const char *usage,
+int cli_cred_begin(const struct cli_opts *cli, struct cmd_args *a, const char *usage,
                        bool need_type, azk_sec_tag_t *tag, enum azk_cred_type *type,
                        struct azk_credstore **s);
 /* {"sec_tag","type","type_name"} */
-cJSON *azk_cred_cli_json(azk_sec_tag_t tag, int type);
+cJSON *cli_cred_json(azk_sec_tag_t tag, int type);
 /* Reads a file ("-" = stdin); reports failures. 0 or exit code. */
-int azk_cred_cli_read_input(const struct azk_cli *cli, const char *path, char **buf, size_t *len);
+int cli_cred_read_input(const char *path, char **buf, size_t *len);
 /* Wipes and frees an input buffer. */
-void azk_cred_cli_free_input(char *buf, size_t len);
+void cli_cred_free_input(char *buf, size_t len);
 /* Passphrase from --passphrase or --passphrase-file. 0 or exit code. */
-int azk_cred_cli_passphrase(const struct azk_cli *cli, struct cmd_args *a, char **owned,
+int cli_cred_passphrase(struct cmd_args *a, char **owned,
                             const char **pass);
 
-int azk_cred_cli_list(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
-int azk_cred_cli_provision(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
-int azk_cred_cli_export(const struct azk_cli *cli, struct cmd_args *a, const char *usage);
+int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
+int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
+int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
 
 #endif

@@ -3,13 +3,13 @@
 
 #include "cli/cli.h"
 
-int azk_cli_device_take(struct azk_cli_device *d, int ch, const char *arg, const char *usage)
+int cli_device_take(struct cli_device *d, int ch, const char *arg, const char *usage)
 {
     switch (ch) {
     case DEV_O_TAG: {
         long t;
-        if (d->ntags == AZK_TLS_TAGS_MAX || !azk_cli_parse_int(arg, 0, 2147483647L, &t))
-            return azk_cli_usage(usage, "--sec-tag needs a tag 0..2147483647 (at most %d)",
+        if (d->ntags == AZK_TLS_TAGS_MAX || !cli_parse_int(arg, 0, 2147483647L, &t))
+            return cli_usage(usage, "--sec-tag needs a tag 0..2147483647 (at most %d)",
                                  AZK_TLS_TAGS_MAX);
         d->tags[d->ntags++] = (azk_sec_tag_t)t;
         return 1;
@@ -24,20 +24,20 @@ int azk_cli_device_take(struct azk_cli_device *d, int ch, const char *arg, const
     }
 }
 
-int azk_cli_device_finish(struct azk_cli_device *d, const char *usage, bool need_endpoint)
+int cli_device_finish(struct cli_device *d, const char *usage, bool need_endpoint)
 {
     if (d->scope != NULL && d->hub != NULL)
-        return azk_cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
+        return cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
                              "to a hub directly), not both");
     if (need_endpoint && d->scope == NULL && d->hub == NULL)
-        return azk_cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
+        return cli_usage(usage, "give --id-scope (register through DPS) or --hub (connect "
                              "to a hub directly)");
     if (d->ntags == 0)
         d->tags[d->ntags++] = 10;
     return 0;
 }
 
-void azk_cli_device_client_config(const struct azk_cli_device *d,
+void cli_device_client_config(const struct cli_device *d,
                                   const struct azk_tls_tags_info *ti,
                                   struct azk_client_config *cfg)
 {

@@ -14,7 +14,7 @@ enum {
 };
 
 /* The getopt_long entries of the shared options (put first in a command's table). */
-#define AZK_CLI_DEVICE_OPTIONS                                                                 \
+#define CLI_DEVICE_OPTIONS                                                                 \
     {"sec-tag", required_argument, NULL, DEV_O_TAG},                                           \
         {"id-scope", required_argument, NULL, DEV_O_SCOPE},                                    \
         {"registration-id", required_argument, NULL, DEV_O_REG},                               \
@@ -23,7 +23,7 @@ enum {
         {"device-id", required_argument, NULL, DEV_O_DEV},                                     \
         {"connect-address", required_argument, NULL, DEV_O_ADDR}
 
-struct azk_cli_device {
+struct cli_device {
     azk_sec_tag_t tags[AZK_TLS_TAGS_MAX];
     size_t ntags;
     const char *scope, *reg, *dps, *hub, *dev, *addr;
@@ -31,15 +31,15 @@ struct azk_cli_device {
 
 /* Takes option `ch` with `arg` when it is a shared one: 1 taken, 0 not a shared option, or
  * the usage error's exit status (2). */
-int azk_cli_device_take(struct azk_cli_device *d, int ch, const char *arg, const char *usage);
+int cli_device_take(struct cli_device *d, int ch, const char *arg, const char *usage);
 
 /* After parsing: the default tag (10) and the DPS/hub exclusion (`need_endpoint`: one of the
  * two is required). 0 or the usage error's exit status. */
-int azk_cli_device_finish(struct azk_cli_device *d, const char *usage, bool need_endpoint);
+int cli_device_finish(struct cli_device *d, const char *usage, bool need_endpoint);
 
 /* Client settings for the endpoint; ids default to the certificate's CN (`ti`). The spans
  * point into `d` and `ti`. */
-void azk_cli_device_client_config(const struct azk_cli_device *d,
+void cli_device_client_config(const struct cli_device *d,
                                   const struct azk_tls_tags_info *ti,
                                   struct azk_client_config *cfg);
 

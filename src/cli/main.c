@@ -29,7 +29,7 @@ static const char usage[] =
     "Run 'azkit <group> --help' for the commands of a group. Docs: docs/cli.md, docs/guide.md\n";
 
 /* Removes --json and --store DIR from argv (before "--") so every command accepts them. */
-static int take_global_options(struct azk_cli *cli, int *argc, char **argv)
+static int take_global_options(struct cli_opts *cli, int *argc, char **argv)
 {
     int out = 1;
     bool literal = false;
@@ -39,11 +39,12 @@ static int take_global_options(struct azk_cli *cli, int *argc, char **argv)
             literal = true;
         if (!literal && strcmp(a, "--json") == 0) {
             cli->json = true;
+            cli_set_json(true);
             continue;
         }
         if (!literal && strcmp(a, "--store") == 0) {
             if (i + 1 >= *argc) {
-                azk_cli_usage(NULL, "--store needs a directory");
+                cli_usage(NULL, "--store needs a directory");
                 return -1;
             }
             cli->store_dir = argv[++i];
@@ -62,31 +63,32 @@ static int take_global_options(struct azk_cli *cli, int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    struct azk_cli cli = {0};
+    cli_set_program("azkit");
+    struct cli_opts cli = {0};
     if (take_global_options(&cli, &argc, argv) != 0)
-        return AZK_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     if (argc < 2) {
         fputs(usage, stderr);
-        return AZK_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     const char *group = argv[1];
     if (strcmp(group, "-h") == 0 || strcmp(group, "--help") == 0 || strcmp(group, "help") == 0) {
         fputs(usage, stdout);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     if (strcmp(group, "--version") == 0 || strcmp(group, "version") == 0) {
         printf("azkit %s\n", AZK_VERSION);
-        return AZK_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     if (strcmp(group, "cred") == 0)
-        return azk_cli_cred(&cli, argc - 1, argv + 1);
+        return cli_cred(&cli, argc - 1, argv + 1);
     if (strcmp(group, "pki") == 0)
-        return azk_cli_pki(&cli, argc - 1, argv + 1);
+        return cli_pki(&cli, argc - 1, argv + 1);
     if (strcmp(group, "run") == 0)
-        return azk_cli_run(&cli, argc - 1, argv + 1);
+        return cli_run(&cli, argc - 1, argv + 1);
     if (strcmp(group, "doctor") == 0)
-        return azk_cli_doctor(&cli, argc - 1, argv + 1);
+        return cli_doctor(&cli, argc - 1, argv + 1);
     if (strcmp(group, "fleet") == 0)
-        return azk_cli_fleet(&cli, argc - 1, argv + 1);
-    return azk_cli_usage(usage, "unknown command group '%s'", group);
+        return cli_fleet(&cli, argc - 1, argv + 1);
+    return cli_usage(usage, "unknown command group '%s'", group);
 }

@@ -2,7 +2,7 @@
 #include "azkit/x509.h"
 #include "cli/cli.h"
 
-cJSON *azk_cli_cert_json(const struct azk_cert_summary *s)
+cJSON *cli_cert_json(const struct azk_cert_summary *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "subject", s->subject);

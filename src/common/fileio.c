@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int azk_file_read_all(const char *path, char **out, size_t *len)
+int azki_file_read_all(const char *path, char **out, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -24,7 +24,7 @@ int azk_file_read_all(const char *path, char **out, size_t *len)
     }
     for (;;) {
         if (n == cap) {
-            if (cap >= AZK_FILE_MAX) {
+            if (cap >= AZKI_FILE_MAX) {
                 rc = -EFBIG;
                 goto out;
             }
@@ -58,7 +58,7 @@ out:
     return rc;
 }
 
-int azk_fsync_dir(const char *dir)
+int azki_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -84,13 +84,13 @@ static int write_full(int fd, const void *data, size_t len)
     return 0;
 }
 
-static int stop_at(azk_fault_hook hook, void *user, enum azk_write_step step)
+static int stop_at(azki_fault_hook hook, void *user, enum azki_write_step step)
 {
     return hook != NULL && hook(step, user) != 0;
 }
 
-int azk_atomic_write(const char *dir, const char *name, const void *data, size_t len,
-                     mode_t mode, bool exclusive, azk_fault_hook hook, void *hook_user)
+int azki_atomic_write(const char *dir, const char *name, const void *data, size_t len,
+                     mode_t mode, bool exclusive, azki_fault_hook hook, void *hook_user)
 {
     char tmp[PATH_MAX], dst[PATH_MAX];
     if (snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst) ||
@@ -102,7 +102,7 @@ int azk_atomic_write(const char *dir, const char *name, const void *data, size_t
     int rc = fchmod(fd, mode) == 0 ? 0 : -errno;
     if (rc == 0)
         rc = write_full(fd, data, len);
-    if (rc == 0 && stop_at(hook, hook_user, AZK_WSTEP_TMP_WRITTEN)) {
+    if (rc == 0 && stop_at(hook, hook_user, AZKI_WSTEP_TMP_WRITTEN)) {
         close(fd);
         return -EINTR;
     }
@@ -114,7 +114,7 @@ int azk_atomic_write(const char *dir, const char *name, const void *data, size_t
         unlink(tmp);
         return rc;
     }
-    if (stop_at(hook, hook_user, AZK_WSTEP_TMP_SYNCED))
+    if (stop_at(hook, hook_user, AZKI_WSTEP_TMP_SYNCED))
         return -EINTR;
     if (exclusive) {
         /* link() refuses to replace an existing name, atomically. */
@@ -127,20 +127,20 @@ int azk_atomic_write(const char *dir, const char *name, const void *data, size_t
     }
     if (rc != 0)
         return rc;
-    if (stop_at(hook, hook_user, AZK_WSTEP_RENAMED))
+    if (stop_at(hook, hook_user, AZKI_WSTEP_RENAMED))
         return -EINTR;
-    if (stop_at(hook, hook_user, AZK_WSTEP_DIR_SYNC))
+    if (stop_at(hook, hook_user, AZKI_WSTEP_DIR_SYNC))
         return -EINTR;
-    return azk_fsync_dir(dir);
+    return azki_fsync_dir(dir);
 }
 
-int azk_atomic_write_path(const char *path, const void *data, size_t len, mode_t mode,
+int azki_atomic_write_path(const char *path, const void *data, size_t len, mode_t mode,
                           bool exclusive)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
     if (slash == NULL)
-        return azk_atomic_write(".", path, data, len, mode, exclusive, NULL, NULL);
+        return azki_atomic_write(".", path, data, len, mode, exclusive, NULL, NULL);
     size_t dlen = (size_t)(slash - path);
     if (dlen == 0)
         dlen = 1; /* "/name" */
@@ -148,10 +148,10 @@ int azk_atomic_write_path(const char *path, const void *data, size_t len, mode_t
         return -ENAMETOOLONG;
     memcpy(dir, path, dlen);
     dir[dlen] = '\0';
-    return azk_atomic_write(dir, slash + 1, data, len, mode, exclusive, NULL, NULL);
+    return azki_atomic_write(dir, slash + 1, data, len, mode, exclusive, NULL, NULL);
 }
 
-int azk_mkdir_p(const char *path, mode_t mode)
+int azki_mkdir_p(const char *path, mode_t mode)
 {
     char buf[PATH_MAX];
     size_t n = strlen(path);

@@ -33,7 +33,7 @@ static bool text_outside_blocks(const char *text, size_t len)
     return false;
 }
 
-void azk_pem_free(struct azk_pem_block *blocks, size_t count)
+void azki_pem_free(struct azki_pem_block *blocks, size_t count)
 {
     if (blocks == NULL)
         return;
@@ -42,7 +42,7 @@ void azk_pem_free(struct azk_pem_block *blocks, size_t count)
     free(blocks);
 }
 
-int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, size_t *count,
+int azki_pem_parse(const char *text, size_t len, struct azki_pem_block **blocks, size_t *count,
                   bool *outside_text, struct azk_diag *d)
 {
     *blocks = NULL;
@@ -54,7 +54,7 @@ int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, s
     BIO *bio = BIO_new_mem_buf(text, (int)len);
     if (bio == NULL)
         return -ENOMEM;
-    struct azk_pem_block *arr = NULL;
+    struct azki_pem_block *arr = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     for (;;) {
@@ -79,7 +79,7 @@ int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, s
         }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 4;
-            struct azk_pem_block *na = realloc(arr, ncap * sizeof(*na));
+            struct azki_pem_block *na = realloc(arr, ncap * sizeof(*na));
             if (na == NULL) {
                 OPENSSL_free(name);
                 OPENSSL_free(header);
@@ -90,7 +90,7 @@ int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, s
             arr = na;
             cap = ncap;
         }
-        struct azk_pem_block *b = &arr[n++];
+        struct azki_pem_block *b = &arr[n++];
         memset(b, 0, sizeof(*b));
         strncpy(b->label, name, sizeof(b->label) - 1);
         b->has_headers = header != NULL && header[0] != '\0';
@@ -101,7 +101,7 @@ int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, s
     }
     BIO_free(bio);
     if (rc != 0) {
-        azk_pem_free(arr, n);
+        azki_pem_free(arr, n);
         return rc;
     }
     *blocks = arr;
@@ -109,12 +109,12 @@ int azk_pem_parse(const char *text, size_t len, struct azk_pem_block **blocks, s
     return 0;
 }
 
-int azk_load_certs(const char *pem, size_t len, STACK_OF(X509) **out, struct azk_diag *d)
+int azki_load_certs(const char *pem, size_t len, STACK_OF(X509) **out, struct azk_diag *d)
 {
-    struct azk_pem_block *blocks;
+    struct azki_pem_block *blocks;
     size_t count;
     *out = NULL;
-    int rc = azk_pem_parse(pem, len, &blocks, &count, NULL, d);
+    int rc = azki_pem_parse(pem, len, &blocks, &count, NULL, d);
     if (rc != 0)
         return rc;
     if (count == 0) {
@@ -126,7 +126,7 @@ int azk_load_certs(const char *pem, size_t len, STACK_OF(X509) **out, struct azk
     }
     STACK_OF(X509) *sk = sk_X509_new_null();
     if (sk == NULL) {
-        azk_pem_free(blocks, count);
+        azki_pem_free(blocks, count);
         return -ENOMEM;
     }
     for (size_t i = 0; i < count && rc == 0; i++) {
@@ -156,7 +156,7 @@ int azk_load_certs(const char *pem, size_t len, STACK_OF(X509) **out, struct azk
             rc = -ENOMEM;
         }
     }
-    azk_pem_free(blocks, count);
+    azki_pem_free(blocks, count);
     ERR_clear_error();
     if (rc != 0) {
         sk_X509_pop_free(sk, X509_free);

@@ -9,7 +9,7 @@
 
 #include "common/ossl.h"
 
-void azk_hex_upper(const unsigned char *b, size_t n, char *out)
+void azki_hex_upper(const unsigned char *b, size_t n, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
@@ -19,7 +19,7 @@ void azk_hex_upper(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-void azk_asn1_time_iso(const ASN1_TIME *t, char out[21])
+void azki_asn1_time_iso(const ASN1_TIME *t, char out[21])
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -34,7 +34,7 @@ void azk_asn1_time_iso(const ASN1_TIME *t, char out[21])
     out[20] = '\0';
 }
 
-void azk_x509_name_cn(const X509_NAME *name, char *out, size_t len)
+void azki_x509_name_cn(const X509_NAME *name, char *out, size_t len)
 {
     out[0] = '\0';
     int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
@@ -62,7 +62,7 @@ static void name_oneline(const X509_NAME *name, char *out, size_t len)
     BIO_free(b);
 }
 
-void azk_pkey_describe(const EVP_PKEY *k, char *out, size_t len)
+void azki_pkey_describe(const EVP_PKEY *k, char *out, size_t len)
 {
     int id = EVP_PKEY_get_base_id(k);
     if (id == EVP_PKEY_EC) {
@@ -83,17 +83,17 @@ void azk_pkey_describe(const EVP_PKEY *k, char *out, size_t len)
     }
 }
 
-bool azk_x509_is_ca(X509 *x)
+bool azki_x509_is_ca(X509 *x)
 {
     return X509_check_ca(x) != 0 && (X509_get_extension_flags(x) & EXFLAG_CA);
 }
 
-bool azk_x509_self_signed(X509 *x)
+bool azki_x509_self_signed(X509 *x)
 {
     return X509_self_signed(x, 1) == 1;
 }
 
-int azk_x509_validity(X509 *x)
+int azki_x509_validity(X509 *x)
 {
     if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
         return -1;
@@ -102,18 +102,18 @@ int azk_x509_validity(X509 *x)
     return 0;
 }
 
-void azk_x509_summarize(X509 *x, struct azk_cert_summary *s)
+void azki_x509_summarize(X509 *x, struct azk_cert_summary *s)
 {
     memset(s, 0, sizeof(*s));
     name_oneline(X509_get_subject_name(x), s->subject, sizeof(s->subject));
     name_oneline(X509_get_issuer_name(x), s->issuer, sizeof(s->issuer));
-    azk_x509_name_cn(X509_get_subject_name(x), s->subject_cn, sizeof(s->subject_cn));
-    azk_x509_name_cn(X509_get_issuer_name(x), s->issuer_cn, sizeof(s->issuer_cn));
-    azk_asn1_time_iso(X509_get0_notBefore(x), s->not_before);
-    azk_asn1_time_iso(X509_get0_notAfter(x), s->not_after);
+    azki_x509_name_cn(X509_get_subject_name(x), s->subject_cn, sizeof(s->subject_cn));
+    azki_x509_name_cn(X509_get_issuer_name(x), s->issuer_cn, sizeof(s->issuer_cn));
+    azki_asn1_time_iso(X509_get0_notBefore(x), s->not_before);
+    azki_asn1_time_iso(X509_get0_notAfter(x), s->not_after);
     EVP_PKEY *k = X509_get0_pubkey(x);
     if (k != NULL)
-        azk_pkey_describe(k, s->key_type, sizeof(s->key_type));
+        azki_pkey_describe(k, s->key_type, sizeof(s->key_type));
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     if (bn != NULL) {
         char *h = BN_bn2hex(bn);
@@ -125,17 +125,17 @@ void azk_x509_summarize(X509 *x, struct azk_cert_summary *s)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (X509_digest(x, EVP_sha1(), md, &mdlen) == 1)
-        azk_hex_upper(md, mdlen, s->sha1);
+        azki_hex_upper(md, mdlen, s->sha1);
     if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
-        azk_hex_upper(md, mdlen, s->sha256);
-    s->is_ca = azk_x509_is_ca(x);
+        azki_hex_upper(md, mdlen, s->sha256);
+    s->is_ca = azki_x509_is_ca(x);
     long pl = X509_get_pathlen(x);
     s->path_len = pl >= 0 && pl < 1000 ? (int)pl : -1;
-    s->self_signed = azk_x509_self_signed(x);
+    s->self_signed = azki_x509_self_signed(x);
     uint32_t xku = X509_get_extended_key_usage(x);
     s->has_eku = (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0;
     s->client_auth = !s->has_eku || (xku & XKU_SSL_CLIENT);
-    s->validity = azk_x509_validity(x);
+    s->validity = azki_x509_validity(x);
     ERR_clear_error();
 }
 
@@ -144,12 +144,12 @@ AZK_API int azk_x509_summarize_pem(const char *pem, size_t len, struct azk_cert_
 {
     STACK_OF(X509) *sk;
     *count = 0;
-    int rc = azk_load_certs(pem, len, &sk, diag);
+    int rc = azki_load_certs(pem, len, &sk, diag);
     if (rc != 0)
         return rc;
     int n = sk_X509_num(sk);
     for (int i = 0; i < n && (size_t)i < max; i++)
-        azk_x509_summarize(sk_X509_value(sk, i), &out[i]);
+        azki_x509_summarize(sk_X509_value(sk, i), &out[i]);
     *count = (size_t)n;
     sk_X509_pop_free(sk, X509_free);
     return 0;

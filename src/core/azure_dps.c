@@ -26,10 +26,10 @@ int azk_dps_client_id(struct azk_span registration_id, char *buf, size_t buf_siz
         return -EINVAL;
     if (azk_registration_id_validate(registration_id, err))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_span(&w, registration_id);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_span(&w, registration_id);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_dps_username_build(const struct azk_dps_username *u, char *buf, size_t buf_size,
@@ -39,29 +39,29 @@ int azk_dps_username_build(const struct azk_dps_username *u, char *buf, size_t b
         return -EINVAL;
     if (azk_registration_id_validate(u->registration_id, err))
         return -EINVAL;
-    if (!scope_ok(u->id_scope) || (u->api_version.len && !azk_token_ok(u->api_version)) ||
+    if (!scope_ok(u->id_scope) || (u->api_version.len && !azki_token_ok(u->api_version)) ||
         (u->client_version.ptr == NULL && u->client_version.len) ||
         (u->model_id.ptr == NULL && u->model_id.len))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_span(&w, u->id_scope);
-    azk_w_lit(&w, "/registrations/");
-    azk_w_span(&w, u->registration_id);
-    azk_w_lit(&w, "/api-version=");
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_span(&w, u->id_scope);
+    azki_w_lit(&w, "/registrations/");
+    azki_w_span(&w, u->registration_id);
+    azki_w_lit(&w, "/api-version=");
     if (u->api_version.len)
-        azk_w_span(&w, u->api_version);
+        azki_w_span(&w, u->api_version);
     else
-        azk_w_lit(&w, AZK_DPS_API_VERSION);
+        azki_w_lit(&w, AZK_DPS_API_VERSION);
     if (u->client_version.len) {
-        azk_w_lit(&w, "&ClientVersion=");
-        azk_w_pct(&w, u->client_version);
+        azki_w_lit(&w, "&ClientVersion=");
+        azki_w_pct(&w, u->client_version);
     }
     if (u->model_id.len) {
-        azk_w_lit(&w, "&model-id=");
-        azk_w_pct(&w, u->model_id);
+        azki_w_lit(&w, "&model-id=");
+        azki_w_pct(&w, u->model_id);
     }
-    return azk_w_done(&w, out_len);
+    return azki_w_done(&w, out_len);
 }
 
 /* Registration id, case-insensitively (the service side accepts what DPS accepts). */
@@ -74,7 +74,7 @@ static bool registration_id_ci_ok(struct azk_span id)
         char c = id.ptr[i];
         lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
-    return azk_registration_id_validate(azk_sp(lower, id.len), NULL) == 0;
+    return azk_registration_id_validate(azki_sp(lower, id.len), NULL) == 0;
 }
 
 int azk_dps_username_parse(struct azk_span username, struct azk_dps_username *out)
@@ -85,21 +85,21 @@ int azk_dps_username_parse(struct azk_span username, struct azk_dps_username *ou
     struct azk_dps_username u;
     memset(&u, 0, sizeof(u));
     struct azk_span s = username;
-    size_t slash = azk_find(s, '/');
-    u.id_scope = azk_sp(s.ptr, slash);
+    size_t slash = azki_find(s, '/');
+    u.id_scope = azki_sp(s.ptr, slash);
     if (slash == s.len || !scope_ok(u.id_scope))
         return -EBADMSG;
-    s = azk_skip(s, slash + 1);
-    if (!azk_starts(s, "registrations/"))
+    s = azki_skip(s, slash + 1);
+    if (!azki_starts(s, "registrations/"))
         return -EBADMSG;
-    s = azk_skip(s, strlen("registrations/"));
-    slash = azk_find(s, '/');
-    u.registration_id = azk_sp(s.ptr, slash);
+    s = azki_skip(s, strlen("registrations/"));
+    slash = azki_find(s, '/');
+    u.registration_id = azki_sp(s.ptr, slash);
     if (slash == s.len || !registration_id_ci_ok(u.registration_id))
         return -EBADMSG;
-    s = azk_skip(s, slash + 1);
+    s = azki_skip(s, slash + 1);
     if (s.len && s.ptr[0] == '?')
-        s = azk_skip(s, 1);
+        s = azki_skip(s, 1);
     struct azk_prop_iter it;
     struct azk_prop p;
     int rc;
@@ -125,45 +125,45 @@ int azk_dps_username_parse(struct azk_span username, struct azk_dps_username *ou
 
 int azk_dps_register_topic(struct azk_span rid, char *buf, size_t buf_size, size_t *out_len)
 {
-    if (out_len == NULL || !azk_token_ok(rid))
+    if (out_len == NULL || !azki_token_ok(rid))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_lit(&w, REGISTER_PREFIX "?$rid=");
-    azk_w_span(&w, rid);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_lit(&w, REGISTER_PREFIX "?$rid=");
+    azki_w_span(&w, rid);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_dps_operation_status_topic(struct azk_span rid, struct azk_span operation_id,
                                    char *buf, size_t buf_size, size_t *out_len)
 {
-    if (out_len == NULL || !azk_token_ok(rid) || !azk_token_ok(operation_id))
+    if (out_len == NULL || !azki_token_ok(rid) || !azki_token_ok(operation_id))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_lit(&w, STATUS_PREFIX "?$rid=");
-    azk_w_span(&w, rid);
-    azk_w_lit(&w, "&operationId=");
-    azk_w_span(&w, operation_id);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_lit(&w, STATUS_PREFIX "?$rid=");
+    azki_w_span(&w, rid);
+    azki_w_lit(&w, "&operationId=");
+    azki_w_span(&w, operation_id);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_dps_response_topic(int status, struct azk_span rid, int64_t retry_after, char *buf,
                            size_t buf_size, size_t *out_len)
 {
-    if (out_len == NULL || !azk_token_ok(rid) || retry_after > (int64_t)UINT32_MAX)
+    if (out_len == NULL || !azki_token_ok(rid) || retry_after > (int64_t)UINT32_MAX)
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_lit(&w, RESPONSE_PREFIX);
-    azk_w_int(&w, status);
-    azk_w_lit(&w, "/?$rid=");
-    azk_w_span(&w, rid);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_lit(&w, RESPONSE_PREFIX);
+    azki_w_int(&w, status);
+    azki_w_lit(&w, "/?$rid=");
+    azki_w_span(&w, rid);
     if (retry_after >= 0) {
-        azk_w_lit(&w, "&retry-after=");
-        azk_w_u64(&w, (uint64_t)retry_after);
+        azki_w_lit(&w, "&retry-after=");
+        azki_w_u64(&w, (uint64_t)retry_after);
     }
-    return azk_w_done(&w, out_len);
+    return azki_w_done(&w, out_len);
 }
 
 static int begin(struct azk_span topic, struct azk_dps_topic *out)
@@ -171,10 +171,10 @@ static int begin(struct azk_span topic, struct azk_dps_topic *out)
     if (out == NULL || (topic.ptr == NULL && topic.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    if (!azk_starts(topic, "$dps/"))
+    if (!azki_starts(topic, "$dps/"))
         return -ENOENT;
-    if (azk_find(topic, '\0') < topic.len || azk_find(topic, '+') < topic.len ||
-        azk_find(topic, '#') < topic.len)
+    if (azki_find(topic, '\0') < topic.len || azki_find(topic, '+') < topic.len ||
+        azki_find(topic, '#') < topic.len)
         return -EBADMSG;
     return 0;
 }
@@ -186,18 +186,18 @@ int azk_dps_parse_request_topic(struct azk_span topic, struct azk_dps_topic *out
         return rc;
     struct azk_dps_topic t = *out;
     const char *prefix;
-    if (azk_starts(topic, REGISTER_PREFIX)) {
+    if (azki_starts(topic, REGISTER_PREFIX)) {
         t.kind = AZK_DPS_TOPIC_REGISTER;
         prefix = REGISTER_PREFIX;
-    } else if (azk_starts(topic, STATUS_PREFIX)) {
+    } else if (azki_starts(topic, STATUS_PREFIX)) {
         t.kind = AZK_DPS_TOPIC_OPERATION_STATUS;
         prefix = STATUS_PREFIX;
     } else {
         return -ENOENT;
     }
-    struct azk_span rest = azk_skip(topic, strlen(prefix));
-    struct azk_topic_query q;
-    if (rest.len == 0 || rest.ptr[0] != '?' || azk_topic_query_parse(azk_skip(rest, 1), &q) ||
+    struct azk_span rest = azki_skip(topic, strlen(prefix));
+    struct azki_topic_query q;
+    if (rest.len == 0 || rest.ptr[0] != '?' || azki_topic_query_parse(azki_skip(rest, 1), &q) ||
         !q.has_rid || q.rid.len == 0)
         return -EBADMSG;
     if (t.kind == AZK_DPS_TOPIC_OPERATION_STATUS) {
@@ -215,19 +215,19 @@ int azk_dps_parse_response_topic(struct azk_span topic, struct azk_dps_topic *ou
     int rc = begin(topic, out);
     if (rc)
         return rc;
-    if (!azk_starts(topic, RESPONSE_PREFIX))
+    if (!azki_starts(topic, RESPONSE_PREFIX))
         return -ENOENT;
     struct azk_dps_topic t = *out;
     struct azk_span query;
-    struct azk_topic_query q;
+    struct azki_topic_query q;
     t.kind = AZK_DPS_TOPIC_RESPONSE;
-    if (azk_split_status_query(azk_skip(topic, strlen(RESPONSE_PREFIX)), &t.status, &query) ||
-        azk_topic_query_parse(query, &q) || !q.has_rid || q.rid.len == 0)
+    if (azki_split_status_query(azki_skip(topic, strlen(RESPONSE_PREFIX)), &t.status, &query) ||
+        azki_topic_query_parse(query, &q) || !q.has_rid || q.rid.len == 0)
         return -EBADMSG;
     t.rid = q.rid;
     if (q.has_retry_after) {
         uint64_t v;
-        if (azk_parse_u64(q.retry_after, UINT32_MAX, &v))
+        if (azki_parse_u64(q.retry_after, UINT32_MAX, &v))
             return -EBADMSG;
         t.has_retry_after = true;
         t.retry_after = (uint32_t)v;

@@ -5,17 +5,17 @@
 int azk_hub_c2d_filter(struct azk_span device_id, char *buf, size_t buf_size, size_t *out_len,
                        struct azk_id_error *err)
 {
-    struct azk_w w;
-    int rc = azk_w_device_messages(&w, device_id, "devicebound/#", buf, buf_size, out_len, err);
-    return rc ? rc : azk_w_done(&w, out_len);
+    struct azki_w w;
+    int rc = azki_w_device_messages(&w, device_id, "devicebound/#", buf, buf_size, out_len, err);
+    return rc ? rc : azki_w_done(&w, out_len);
 }
 
 int azk_hub_c2d_topic(struct azk_span device_id, const struct azk_prop *props, size_t count,
                       char *buf, size_t buf_size, size_t *out_len, struct azk_id_error *err)
 {
-    struct azk_w w;
-    int rc = azk_w_device_messages(&w, device_id, "devicebound/", buf, buf_size, out_len, err);
+    struct azki_w w;
+    int rc = azki_w_device_messages(&w, device_id, "devicebound/", buf, buf_size, out_len, err);
     if (rc == 0)
-        rc = azk_w_bag(&w, props, count);
-    return rc ? rc : azk_w_done(&w, out_len);
+        rc = azki_w_bag(&w, props, count);
+    return rc ? rc : azki_w_done(&w, out_len);
 }

@@ -32,14 +32,14 @@ int azk_hub_client_id(struct azk_span device_id, struct azk_span module_id, char
     if (azk_device_id_validate(device_id, err) ||
         (module_id.len && azk_device_id_validate(module_id, err)))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_span(&w, device_id);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_span(&w, device_id);
     if (module_id.len) {
-        azk_w_char(&w, '/');
-        azk_w_span(&w, module_id);
+        azki_w_char(&w, '/');
+        azki_w_span(&w, module_id);
     }
-    return azk_w_done(&w, out_len);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_hub_client_id_parse(struct azk_span client_id, struct azk_span *device_id,
@@ -47,10 +47,10 @@ int azk_hub_client_id_parse(struct azk_span client_id, struct azk_span *device_i
 {
     if (device_id == NULL || module_id == NULL || (client_id.ptr == NULL && client_id.len))
         return -EINVAL;
-    size_t slash = azk_find(client_id, '/');
-    struct azk_span dev = azk_sp(client_id.ptr, slash);
-    struct azk_span mod = slash < client_id.len ? azk_skip(client_id, slash + 1)
-                                                : azk_sp(client_id.ptr, 0);
+    size_t slash = azki_find(client_id, '/');
+    struct azk_span dev = azki_sp(client_id.ptr, slash);
+    struct azk_span mod = slash < client_id.len ? azki_skip(client_id, slash + 1)
+                                                : azki_sp(client_id.ptr, 0);
     if (azk_device_id_validate(dev, NULL) ||
         (slash < client_id.len && azk_device_id_validate(mod, NULL)))
         return -EBADMSG;
@@ -71,29 +71,29 @@ int azk_hub_username_build(const struct azk_hub_username *u, char *buf, size_t b
         (u->client_type.ptr == NULL && u->client_type.len) ||
         (u->model_id.ptr == NULL && u->model_id.len))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_span(&w, u->host);
-    azk_w_char(&w, '/');
-    azk_w_span(&w, u->device_id);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_span(&w, u->host);
+    azki_w_char(&w, '/');
+    azki_w_span(&w, u->device_id);
     if (u->module_id.len) {
-        azk_w_char(&w, '/');
-        azk_w_span(&w, u->module_id);
+        azki_w_char(&w, '/');
+        azki_w_span(&w, u->module_id);
     }
-    azk_w_lit(&w, "/?api-version=");
+    azki_w_lit(&w, "/?api-version=");
     if (u->api_version.len)
-        azk_w_span(&w, u->api_version);
+        azki_w_span(&w, u->api_version);
     else
-        azk_w_lit(&w, AZK_HUB_API_VERSION);
+        azki_w_lit(&w, AZK_HUB_API_VERSION);
     if (u->client_type.len) {
-        azk_w_lit(&w, "&DeviceClientType=");
-        azk_w_pct(&w, u->client_type);
+        azki_w_lit(&w, "&DeviceClientType=");
+        azki_w_pct(&w, u->client_type);
     }
     if (u->model_id.len) {
-        azk_w_lit(&w, "&model-id=");
-        azk_w_pct(&w, u->model_id);
+        azki_w_lit(&w, "&model-id=");
+        azki_w_pct(&w, u->model_id);
     }
-    return azk_w_done(&w, out_len);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_hub_username_parse(struct azk_span username, struct azk_hub_username *out)
@@ -102,31 +102,31 @@ int azk_hub_username_parse(struct azk_span username, struct azk_hub_username *ou
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     struct azk_span s = username;
-    size_t slash = azk_find(s, '/');
-    if (slash == s.len || !host_ok(azk_sp(s.ptr, slash)))
+    size_t slash = azki_find(s, '/');
+    if (slash == s.len || !host_ok(azki_sp(s.ptr, slash)))
         return -EBADMSG;
     struct azk_hub_username u;
     memset(&u, 0, sizeof(u));
-    u.host = azk_sp(s.ptr, slash);
-    s = azk_skip(s, slash + 1);
-    slash = azk_find(s, '/');
+    u.host = azki_sp(s.ptr, slash);
+    s = azki_skip(s, slash + 1);
+    slash = azki_find(s, '/');
     if (slash == s.len)
         return -EBADMSG; /* no query at all */
-    u.device_id = azk_sp(s.ptr, slash);
-    s = azk_skip(s, slash + 1);
+    u.device_id = azki_sp(s.ptr, slash);
+    s = azki_skip(s, slash + 1);
     if (azk_device_id_validate(u.device_id, NULL))
         return -EBADMSG;
     /* s: "?query" | "query" (legacy) | "{module}/?query" | "{module}/query". Query values are
      * percent-encoded, so a '/' after a segment that is a valid id means a module id (ids may
      * contain '?' and '=', so the segment's first byte does not tell). */
-    slash = azk_find(s, '/');
-    if (slash < s.len && azk_device_id_validate(azk_sp(s.ptr, slash), NULL) == 0) {
-        u.module_id = azk_sp(s.ptr, slash);
-        s = azk_skip(s, slash + 1);
+    slash = azki_find(s, '/');
+    if (slash < s.len && azk_device_id_validate(azki_sp(s.ptr, slash), NULL) == 0) {
+        u.module_id = azki_sp(s.ptr, slash);
+        s = azki_skip(s, slash + 1);
     }
     if (s.len && s.ptr[0] == '?') {
         u.has_question_mark = true;
-        s = azk_skip(s, 1);
+        s = azki_skip(s, 1);
     }
     struct azk_prop_iter it;
     struct azk_prop p;

@@ -17,27 +17,27 @@ static bool name_ok(struct azk_span n)
 int azk_hub_method_request_topic(struct azk_span name, struct azk_span rid, char *buf,
                                  size_t buf_size, size_t *out_len)
 {
-    if (out_len == NULL || !name_ok(name) || !azk_token_ok(rid))
+    if (out_len == NULL || !name_ok(name) || !azki_token_ok(rid))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_lit(&w, "$iothub/methods/POST/");
-    azk_w_span(&w, name);
-    azk_w_lit(&w, "/?$rid=");
-    azk_w_span(&w, rid);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_lit(&w, "$iothub/methods/POST/");
+    azki_w_span(&w, name);
+    azki_w_lit(&w, "/?$rid=");
+    azki_w_span(&w, rid);
+    return azki_w_done(&w, out_len);
 }
 
 int azk_hub_method_response_topic(int status, struct azk_span rid, char *buf, size_t buf_size,
                                   size_t *out_len)
 {
-    if (out_len == NULL || !azk_token_ok(rid))
+    if (out_len == NULL || !azki_token_ok(rid))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_lit(&w, "$iothub/methods/res/");
-    azk_w_int(&w, status);
-    azk_w_lit(&w, "/?$rid=");
-    azk_w_span(&w, rid);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_lit(&w, "$iothub/methods/res/");
+    azki_w_int(&w, status);
+    azki_w_lit(&w, "/?$rid=");
+    azki_w_span(&w, rid);
+    return azki_w_done(&w, out_len);
 }

@@ -4,7 +4,7 @@
 
 static bool has_byte(struct azk_span s, char c)
 {
-    return azk_find(s, c) < s.len;
+    return azki_find(s, c) < s.len;
 }
 
 static bool has_wildcard(struct azk_span s)
@@ -15,7 +15,7 @@ static bool has_wildcard(struct azk_span s)
 static int64_t version_number(struct azk_span v)
 {
     uint64_t n;
-    return azk_parse_u64(v, (uint64_t)INT64_MAX, &n) == 0 ? (int64_t)n : -1;
+    return azki_parse_u64(v, (uint64_t)INT64_MAX, &n) == 0 ? (int64_t)n : -1;
 }
 
 /* devices/{id}{suffix}[bag]: finds the id segment, checks the suffix ("/messages/events" or
@@ -23,21 +23,21 @@ static int64_t version_number(struct azk_span v)
 static int parse_devices_topic(struct azk_span topic, const char *suffix,
                                struct azk_span connected, struct azk_hub_topic *t)
 {
-    struct azk_span rest = azk_skip(topic, strlen("devices/"));
-    size_t slash = azk_find(rest, '/');
+    struct azk_span rest = azki_skip(topic, strlen("devices/"));
+    size_t slash = azki_find(rest, '/');
     if (slash == rest.len)
         return -ENOENT;
-    struct azk_span seg = azk_sp(rest.ptr, slash);
-    struct azk_span after = azk_skip(rest, slash);
-    if (!azk_starts(after, suffix))
+    struct azk_span seg = azki_sp(rest.ptr, slash);
+    struct azk_span after = azki_skip(rest, slash);
+    if (!azki_starts(after, suffix))
         return -ENOENT;
-    after = azk_skip(after, strlen(suffix));
+    after = azki_skip(after, strlen(suffix));
     if (after.len) {
         if (after.ptr[0] != '/')
             return -ENOENT;
-        after = azk_skip(after, 1);
+        after = azki_skip(after, 1);
     }
-    int rc = azk_check_topic_device(seg, connected);
+    int rc = azki_check_topic_device(seg, connected);
     if (rc)
         return rc;
     if (has_wildcard(after))
@@ -49,8 +49,8 @@ static int parse_devices_topic(struct azk_span topic, const char *suffix,
 
 static int need_rid(struct azk_span query, struct azk_hub_topic *t)
 {
-    struct azk_topic_query q;
-    if (azk_topic_query_parse(query, &q) || !q.has_rid || q.rid.len == 0)
+    struct azki_topic_query q;
+    if (azki_topic_query_parse(query, &q) || !q.has_rid || q.rid.len == 0)
         return -EBADMSG;
     t->rid = q.rid;
     if (q.has_version) {
@@ -63,10 +63,10 @@ static int need_rid(struct azk_span query, struct azk_hub_topic *t)
 /* After `prefix` (ending in '/') the topic must continue with "?{query}". */
 static int query_after(struct azk_span topic, const char *prefix, struct azk_span *query)
 {
-    struct azk_span rest = azk_skip(topic, strlen(prefix));
+    struct azk_span rest = azki_skip(topic, strlen(prefix));
     if (rest.len == 0 || rest.ptr[0] != '?')
         return -EBADMSG;
-    *query = azk_skip(rest, 1);
+    *query = azki_skip(rest, 1);
     return 0;
 }
 
@@ -89,24 +89,24 @@ int azk_hub_parse_device_topic(struct azk_span topic, struct azk_span connected,
         return rc;
     struct azk_hub_topic t = *out;
     struct azk_span query;
-    if (azk_starts(topic, "devices/")) {
+    if (azki_starts(topic, "devices/")) {
         rc = parse_devices_topic(topic, "/messages/events", connected, &t);
         t.kind = AZK_HUB_TOPIC_TELEMETRY;
-    } else if (!azk_starts(topic, "$iothub/")) {
+    } else if (!azki_starts(topic, "$iothub/")) {
         rc = -ENOENT;
     } else if (has_wildcard(topic)) {
         rc = -EBADMSG;
-    } else if (azk_starts(topic, "$iothub/twin/GET/")) {
+    } else if (azki_starts(topic, "$iothub/twin/GET/")) {
         t.kind = AZK_HUB_TOPIC_TWIN_GET;
         rc = query_after(topic, "$iothub/twin/GET/", &query);
         rc = rc ? rc : need_rid(query, &t);
-    } else if (azk_starts(topic, "$iothub/twin/PATCH/properties/reported/")) {
+    } else if (azki_starts(topic, "$iothub/twin/PATCH/properties/reported/")) {
         t.kind = AZK_HUB_TOPIC_TWIN_PATCH;
         rc = query_after(topic, "$iothub/twin/PATCH/properties/reported/", &query);
         rc = rc ? rc : need_rid(query, &t);
-    } else if (azk_starts(topic, "$iothub/methods/res/")) {
+    } else if (azki_starts(topic, "$iothub/methods/res/")) {
         t.kind = AZK_HUB_TOPIC_METHOD_RESPONSE;
-        rc = azk_split_status_query(azk_skip(topic, strlen("$iothub/methods/res/")), &t.status,
+        rc = azki_split_status_query(azki_skip(topic, strlen("$iothub/methods/res/")), &t.status,
                                     &query);
         rc = rc ? rc : need_rid(query, &t);
     } else {
@@ -134,37 +134,37 @@ int azk_hub_parse_service_topic(struct azk_span topic, struct azk_span device_id
         return rc;
     struct azk_hub_topic t = *out;
     struct azk_span query;
-    if (azk_starts(topic, "devices/")) {
+    if (azki_starts(topic, "devices/")) {
         rc = parse_devices_topic(topic, "/messages/devicebound", device_id, &t);
         t.kind = AZK_HUB_TOPIC_C2D;
-    } else if (!azk_starts(topic, "$iothub/")) {
+    } else if (!azki_starts(topic, "$iothub/")) {
         rc = -ENOENT;
     } else if (has_wildcard(topic)) {
         rc = -EBADMSG;
-    } else if (azk_starts(topic, "$iothub/twin/res/")) {
+    } else if (azki_starts(topic, "$iothub/twin/res/")) {
         t.kind = AZK_HUB_TOPIC_TWIN_RESPONSE;
-        rc = azk_split_status_query(azk_skip(topic, strlen("$iothub/twin/res/")), &t.status,
+        rc = azki_split_status_query(azki_skip(topic, strlen("$iothub/twin/res/")), &t.status,
                                     &query);
         rc = rc ? rc : need_rid(query, &t);
-    } else if (azk_starts(topic, "$iothub/twin/PATCH/properties/desired/")) {
+    } else if (azki_starts(topic, "$iothub/twin/PATCH/properties/desired/")) {
         t.kind = AZK_HUB_TOPIC_TWIN_DESIRED;
-        struct azk_topic_query q;
+        struct azki_topic_query q;
         rc = query_after(topic, "$iothub/twin/PATCH/properties/desired/", &query);
-        if (rc == 0 && (azk_topic_query_parse(query, &q) || !q.has_version || !q.version.len))
+        if (rc == 0 && (azki_topic_query_parse(query, &q) || !q.has_version || !q.version.len))
             rc = -EBADMSG;
         if (rc == 0) {
             t.version = q.version;
             t.version_num = version_number(q.version);
         }
-    } else if (azk_starts(topic, "$iothub/methods/POST/")) {
+    } else if (azki_starts(topic, "$iothub/methods/POST/")) {
         t.kind = AZK_HUB_TOPIC_METHOD_REQUEST;
-        struct azk_span rest = azk_skip(topic, strlen("$iothub/methods/POST/"));
+        struct azk_span rest = azki_skip(topic, strlen("$iothub/methods/POST/"));
         size_t at = find_last_slash_q(rest);
-        if (at == rest.len || at == 0 || has_byte(azk_sp(rest.ptr, at), '/')) {
+        if (at == rest.len || at == 0 || has_byte(azki_sp(rest.ptr, at), '/')) {
             rc = -EBADMSG;
         } else {
-            t.method_name = azk_sp(rest.ptr, at);
-            rc = need_rid(azk_skip(rest, at + 2), &t);
+            t.method_name = azki_sp(rest.ptr, at);
+            rc = need_rid(azki_skip(rest, at + 2), &t);
         }
     } else {
         rc = -ENOENT;
@@ -193,15 +193,15 @@ int azk_hub_parse_filter(struct azk_span filter, struct azk_span connected,
         return 0;
     }
     static const char suffix[] = "/messages/devicebound/#";
-    if (!azk_starts(filter, "devices/"))
+    if (!azki_starts(filter, "devices/"))
         return -ENOENT;
-    struct azk_span rest = azk_skip(filter, strlen("devices/"));
-    size_t slash = azk_find(rest, '/');
-    struct azk_span seg = azk_sp(rest.ptr, slash);
-    if (!azk_span_eq(azk_skip(rest, slash), AZK_SPAN_LIT(suffix)))
+    struct azk_span rest = azki_skip(filter, strlen("devices/"));
+    size_t slash = azki_find(rest, '/');
+    struct azk_span seg = azki_sp(rest.ptr, slash);
+    if (!azk_span_eq(azki_skip(rest, slash), AZK_SPAN_LIT(suffix)))
         return -ENOENT;
     if (!azk_span_eq(seg, AZK_SPAN_LIT("+"))) {
-        int rc = azk_check_topic_device(seg, connected);
+        int rc = azki_check_topic_device(seg, connected);
         if (rc)
             return rc;
     }

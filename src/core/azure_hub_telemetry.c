@@ -5,9 +5,9 @@ int azk_hub_telemetry_topic(struct azk_span device_id, const struct azk_prop *pr
                             size_t count, char *buf, size_t buf_size, size_t *out_len,
                             struct azk_id_error *err)
 {
-    struct azk_w w;
-    int rc = azk_w_device_messages(&w, device_id, "events/", buf, buf_size, out_len, err);
+    struct azki_w w;
+    int rc = azki_w_device_messages(&w, device_id, "events/", buf, buf_size, out_len, err);
     if (rc == 0)
-        rc = azk_w_bag(&w, props, count);
-    return rc ? rc : azk_w_done(&w, out_len);
+        rc = azki_w_bag(&w, props, count);
+    return rc ? rc : azki_w_done(&w, out_len);
 }

@@ -78,8 +78,8 @@ static void put_str(struct text *t, const char *s)
 
 static void put_size(struct text *t, size_t v)
 {
-    char tmp[AZK_DEC_MAX];
-    put(t, tmp, azk_u64_to_dec((uint64_t)v, tmp));
+    char tmp[AZKI_DEC_MAX];
+    put(t, tmp, azki_u64_to_dec((uint64_t)v, tmp));
 }
 
 size_t azk_id_error_format(const struct azk_id_error *err, char *buf, size_t size)

@@ -11,15 +11,15 @@ static bool unreserved(unsigned char c)
            c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-void azk_w_pct(struct azk_w *w, struct azk_span s)
+void azki_w_pct(struct azki_w *w, struct azk_span s)
 {
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
         if (unreserved(c)) {
-            azk_w_char(w, (char)c);
+            azki_w_char(w, (char)c);
         } else {
             char e[3] = {'%', hex_digits[c >> 4], hex_digits[c & 15]};
-            azk_w_bytes(w, e, 3);
+            azki_w_bytes(w, e, 3);
         }
     }
 }
@@ -28,10 +28,10 @@ int azk_pct_encode(struct azk_span in, char *buf, size_t buf_size, size_t *out_l
 {
     if (out_len == NULL || (in.ptr == NULL && in.len))
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
-    azk_w_pct(&w, in);
-    return azk_w_done(&w, out_len);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
+    azki_w_pct(&w, in);
+    return azki_w_done(&w, out_len);
 }
 
 static int hexval(char c)
@@ -115,14 +115,14 @@ static int peek(struct azk_span rest, struct azk_prop *p, size_t *consumed)
         *consumed = i;
         return -ENOENT;
     }
-    struct azk_span seg = azk_sp(rest.ptr + i, 0);
-    size_t amp = azk_find(azk_skip(rest, i), '&');
+    struct azk_span seg = azki_sp(rest.ptr + i, 0);
+    size_t amp = azki_find(azki_skip(rest, i), '&');
     seg.len = amp;
     *consumed = i + amp;
-    size_t eq = azk_find(seg, '=');
-    p->key = azk_sp(seg.ptr, eq);
+    size_t eq = azki_find(seg, '=');
+    p->key = azki_sp(seg.ptr, eq);
     p->has_value = eq < seg.len;
-    p->value = p->has_value ? azk_sp(seg.ptr + eq + 1, seg.len - eq - 1) : azk_sp(seg.ptr, 0);
+    p->value = p->has_value ? azki_sp(seg.ptr + eq + 1, seg.len - eq - 1) : azki_sp(seg.ptr, 0);
     if (!p->has_value)
         p->value.ptr = seg.ptr + seg.len;
     return eq == 0 ? -EBADMSG : 0;
@@ -134,7 +134,7 @@ int azk_prop_next(struct azk_prop_iter *it, struct azk_prop *raw)
         return -EINVAL;
     size_t used;
     int rc = peek(it->rest, raw, &used);
-    it->rest = azk_skip(it->rest, used);
+    it->rest = azki_skip(it->rest, used);
     return rc;
 }
 
@@ -147,28 +147,28 @@ int azk_prop_next_decoded(struct azk_prop_iter *it, char *key_buf, size_t key_si
     size_t used;
     int rc = peek(it->rest, &raw, &used);
     if (rc == -ENOENT) {
-        it->rest = azk_skip(it->rest, used);
+        it->rest = azki_skip(it->rest, used);
         return rc;
     }
     size_t kl = 0, vl = 0;
     int rk = rc == 0 ? azk_pct_decode(raw.key, NULL, 0, &kl) : rc;
     int rv = rc == 0 ? azk_pct_decode(raw.value, NULL, 0, &vl) : rc;
     if (rk == -EBADMSG || rv == -EBADMSG) {
-        it->rest = azk_skip(it->rest, used);
+        it->rest = azki_skip(it->rest, used);
         return -EBADMSG;
     }
     if (kl > key_size || vl > value_size || (kl && !key_buf) || (vl && !value_buf)) {
-        out->key = azk_sp(NULL, kl);
-        out->value = azk_sp(NULL, vl);
+        out->key = azki_sp(NULL, kl);
+        out->value = azki_sp(NULL, vl);
         out->has_value = raw.has_value;
         return -ENOBUFS;
     }
     azk_pct_decode(raw.key, key_buf, key_size, &kl);
     azk_pct_decode(raw.value, value_buf, value_size, &vl);
-    out->key = azk_sp(key_buf, kl);
-    out->value = azk_sp(value_buf, vl);
+    out->key = azki_sp(key_buf, kl);
+    out->value = azki_sp(value_buf, vl);
     out->has_value = raw.has_value;
-    it->rest = azk_skip(it->rest, used);
+    it->rest = azki_skip(it->rest, used);
     return 0;
 }
 
@@ -192,7 +192,7 @@ int azk_prop_find(struct azk_span bag, const char *name, struct azk_prop *raw)
     return -ENOENT;
 }
 
-static int write_bag(struct azk_w *w, const struct azk_prop *props, size_t count)
+static int write_bag(struct azki_w *w, const struct azk_prop *props, size_t count)
 {
     if (count && props == NULL)
         return -EINVAL;
@@ -201,11 +201,11 @@ static int write_bag(struct azk_w *w, const struct azk_prop *props, size_t count
             (props[i].value.ptr == NULL && props[i].value.len))
             return -EINVAL;
         if (i)
-            azk_w_char(w, '&');
-        azk_w_pct(w, props[i].key);
+            azki_w_char(w, '&');
+        azki_w_pct(w, props[i].key);
         if (props[i].has_value) {
-            azk_w_char(w, '=');
-            azk_w_pct(w, props[i].value);
+            azki_w_char(w, '=');
+            azki_w_pct(w, props[i].value);
         }
     }
     return 0;
@@ -216,13 +216,13 @@ int azk_prop_bag_build(const struct azk_prop *props, size_t count, char *buf, si
 {
     if (out_len == NULL)
         return -EINVAL;
-    struct azk_w w;
-    azk_w_init(&w, buf, buf_size);
+    struct azki_w w;
+    azki_w_init(&w, buf, buf_size);
     int rc = write_bag(&w, props, count);
-    return rc ? rc : azk_w_done(&w, out_len);
+    return rc ? rc : azki_w_done(&w, out_len);
 }
 
-int azk_w_bag(struct azk_w *w, const struct azk_prop *props, size_t count)
+int azki_w_bag(struct azki_w *w, const struct azk_prop *props, size_t count)
 {
     return write_bag(w, props, count);
 }
@@ -252,7 +252,7 @@ int azk_rid_next(uint32_t *counter, enum azk_rid_format format, char *buf, size_
     return 0;
 }
 
-bool azk_token_ok(struct azk_span s)
+bool azki_token_ok(struct azk_span s)
 {
     if (s.len == 0 || s.len > 128 || s.ptr == NULL)
         return false;
@@ -267,32 +267,32 @@ bool azk_token_ok(struct azk_span s)
 
 bool azk_rid_is_valid(struct azk_span rid)
 {
-    return azk_token_ok(rid);
+    return azki_token_ok(rid);
 }
 
-int azk_parse_u64(struct azk_span s, uint64_t max, uint64_t *out)
+int azki_parse_u64(struct azk_span s, uint64_t max, uint64_t *out)
 {
-    return azk_dec_to_u64(s, max, out);
+    return azki_dec_to_u64(s, max, out);
 }
 
-int azk_parse_int(struct azk_span s, int *out)
+int azki_parse_int(struct azk_span s, int *out)
 {
     bool neg = s.len && s.ptr[0] == '-';
     uint64_t v;
-    if (azk_parse_u64(neg ? azk_skip(s, 1) : s, neg ? (uint64_t)INT_MAX + 1u : INT_MAX, &v))
+    if (azki_parse_u64(neg ? azki_skip(s, 1) : s, neg ? (uint64_t)INT_MAX + 1u : INT_MAX, &v))
         return -EBADMSG;
     *out = neg ? (int)(-(int64_t)v) : (int)v;
     return 0;
 }
 
-int azk_split_status_query(struct azk_span rest, int *status, struct azk_span *query)
+int azki_split_status_query(struct azk_span rest, int *status, struct azk_span *query)
 {
-    size_t slash = azk_find(rest, '/');
+    size_t slash = azki_find(rest, '/');
     if (slash == rest.len || slash + 1 >= rest.len || rest.ptr[slash + 1] != '?')
         return -EBADMSG;
-    if (azk_parse_int(azk_sp(rest.ptr, slash), status))
+    if (azki_parse_int(azki_sp(rest.ptr, slash), status))
         return -EBADMSG;
-    *query = azk_skip(rest, slash + 2);
+    *query = azki_skip(rest, slash + 2);
     return 0;
 }
 
@@ -305,7 +305,7 @@ static int take(struct azk_span *dst, bool *has, const struct azk_prop *p)
     return 0;
 }
 
-int azk_topic_query_parse(struct azk_span query, struct azk_topic_query *q)
+int azki_topic_query_parse(struct azk_span query, struct azki_topic_query *q)
 {
     memset(q, 0, sizeof(*q));
     struct azk_prop_iter it;
@@ -331,10 +331,10 @@ int azk_topic_query_parse(struct azk_span query, struct azk_topic_query *q)
 
 static bool has_wildcard(struct azk_span s)
 {
-    return azk_find(s, '+') < s.len || azk_find(s, '#') < s.len;
+    return azki_find(s, '+') < s.len || azki_find(s, '#') < s.len;
 }
 
-int azk_check_topic_device(struct azk_span seg, struct azk_span connected)
+int azki_check_topic_device(struct azk_span seg, struct azk_span connected)
 {
     bool same = connected.len > 0 && azk_span_eq(seg, connected);
     if (has_wildcard(seg) && !same)
@@ -346,16 +346,16 @@ int azk_check_topic_device(struct azk_span seg, struct azk_span connected)
     return 0;
 }
 
-int azk_w_device_messages(struct azk_w *w, struct azk_span device_id, const char *kind,
+int azki_w_device_messages(struct azki_w *w, struct azk_span device_id, const char *kind,
                           char *buf, size_t buf_size, const size_t *out_len,
                           struct azk_id_error *err)
 {
     if (out_len == NULL || azk_device_id_validate(device_id, err))
         return -EINVAL;
-    azk_w_init(w, buf, buf_size);
-    azk_w_lit(w, "devices/");
-    azk_w_span(w, device_id);
-    azk_w_lit(w, "/messages/");
-    azk_w_lit(w, kind);
+    azki_w_init(w, buf, buf_size);
+    azki_w_lit(w, "devices/");
+    azki_w_span(w, device_id);
+    azki_w_lit(w, "/messages/");
+    azki_w_lit(w, kind);
     return 0;
 }

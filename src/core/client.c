@@ -30,7 +30,7 @@ static int copy_span(char *dst, size_t size, struct azk_span s)
 }
 
 /* "name[:port]": checks the name and the port. */
-int azk_client_host_valid(const char *h)
+int azki_client_host_valid(const char *h)
 {
     size_t n = strlen(h), i = 0;
     if (n == 0)
@@ -98,7 +98,7 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
             copy_span(CL(c)->reg_id, sizeof(CL(c)->reg_id), cfg->registration_id) != 0 ||
             azk_registration_id_validate(cfg->registration_id, NULL) != 0 ||
             copy_span(CL(c)->dps_host, sizeof(CL(c)->dps_host), dh) != 0 ||
-            azk_client_host_valid(CL(c)->dps_host) != 0 ||
+            azki_client_host_valid(CL(c)->dps_host) != 0 ||
             copy_span(CL(c)->payload, sizeof(CL(c)->payload), cfg->register_payload) != 0 ||
             (cfg->register_payload.len > 0 &&
              azk_json_validate(cfg->register_payload, NULL, NULL) != 0))
@@ -110,7 +110,7 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         }
         CL(c)->payload_len = cfg->register_payload.len;
     } else if (copy_span(CL(c)->hub_host, sizeof(CL(c)->hub_host), cfg->hub_host) != 0 ||
-               azk_client_host_valid(CL(c)->hub_host) != 0 ||
+               azki_client_host_valid(CL(c)->hub_host) != 0 ||
                copy_span(CL(c)->device_id, sizeof(CL(c)->device_id), cfg->device_id) != 0 ||
                azk_device_id_validate(cfg->device_id, NULL) != 0) {
         return -EINVAL;
@@ -148,25 +148,25 @@ int azk_client_start(struct azk_client *c, uint64_t now)
     return 0;
 }
 
-void azk_client_emit(struct azk_client *c, struct azk_client_event *ev)
+void azki_client_emit(struct azk_client *c, struct azk_client_event *ev)
 {
     CL(c)->cfg.on_event(CL(c)->cfg.ctx, ev);
 }
 
-void azk_client_close_transport(struct azk_client *c)
+void azki_client_close_transport(struct azk_client *c)
 {
     if (CL(c)->transport_up && !CL(c)->closing) {
         uint8_t *at;
         size_t room, n = 0;
-        if (azk_client_out_reserve(c, &at, &room) == 0 &&
+        if (azki_client_out_reserve(c, &at, &room) == 0 &&
             azk_mqtt_encode_disconnect(at, room, &n) == 0)
-            azk_client_out_commit(c, n);
+            azki_client_out_commit(c, n);
     }
     CL(c)->closing = true;
     CL(c)->deadline = 0;
 }
 
-void azk_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
+void azki_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
                      struct azk_span text)
 {
     if (CL(c)->state == AZK_CLIENT_FAILED || CL(c)->state == AZK_CLIENT_STOPPED)
@@ -175,12 +175,12 @@ void azk_client_fail(struct azk_client *c, enum azk_client_failure f, int code, 
     CL(c)->fail_err = err < 0 ? err : -EPROTO;
     CL(c)->want_transport = false;
     CL(c)->wake = 0;
-    azk_client_close_transport(c);
+    azki_client_close_transport(c);
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_FAILED, .failure = f, .code = code,
                                   .err = err, .text = text};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
-    azk_client_emit(c, &ev);
+    azki_client_emit(c, &ev);
 }
 
 void azk_client_stop(struct azk_client *c)
@@ -190,7 +190,7 @@ void azk_client_stop(struct azk_client *c)
     CL(c)->state = AZK_CLIENT_STOPPED;
     CL(c)->want_transport = false;
     CL(c)->wake = 0;
-    azk_client_close_transport(c);
+    azki_client_close_transport(c);
 }
 
 bool azk_client_endpoint(const struct azk_client *c, struct azk_client_endpoint *ep)
@@ -212,14 +212,14 @@ bool azk_client_wants_close(const struct azk_client *c)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
-int azk_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room)
+int azki_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room)
 {
     *at = CL(c)->tx + CL(c)->tx_len;
     *room = CL(c)->tx_size - CL(c)->tx_len;
     return CL(c)->transport_up && !CL(c)->closing ? 0 : -ENOTCONN;
 }
 
-void azk_client_out_commit(struct azk_client *c, size_t n)
+void azki_client_out_commit(struct azk_client *c, size_t n)
 {
     CL(c)->tx_len += n;
     CL(c)->last_tx = CL(c)->now;
@@ -231,25 +231,25 @@ static void flush_pending_acks(struct azk_client *c)
     while (CL(c)->n_pending_acks > 0) {
         uint8_t *at;
         size_t room, n = 0;
-        if (azk_client_out_reserve(c, &at, &room) != 0 ||
+        if (azki_client_out_reserve(c, &at, &room) != 0 ||
             azk_mqtt_encode_ack(AZK_MQTT_PUBACK, CL(c)->pending_acks[0], at, room, &n) != 0)
             return;
-        azk_client_out_commit(c, n);
+        azki_client_out_commit(c, n);
         CL(c)->n_pending_acks--;
         memmove(CL(c)->pending_acks, CL(c)->pending_acks + 1,
                 CL(c)->n_pending_acks * sizeof(CL(c)->pending_acks[0]));
     }
 }
 
-void azk_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p)
+void azki_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p)
 {
     if (p->qos != 1)
         return;
     uint8_t *at;
     size_t room, n = 0;
-    if (CL(c)->n_pending_acks == 0 && azk_client_out_reserve(c, &at, &room) == 0 &&
+    if (CL(c)->n_pending_acks == 0 && azki_client_out_reserve(c, &at, &room) == 0 &&
         azk_mqtt_encode_ack(AZK_MQTT_PUBACK, p->packet_id, at, room, &n) == 0) {
-        azk_client_out_commit(c, n);
+        azki_client_out_commit(c, n);
         return;
     }
     /* No room now: acknowledge as soon as output drains (the hub keeps the message until). */
@@ -274,12 +274,12 @@ void azk_client_output_consumed(struct azk_client *c, size_t n)
     flush_pending_acks(c);
 }
 
-int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
+int azki_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
                        int qos, uint16_t *packet_id)
 {
     uint8_t *at;
     size_t room, n = 0;
-    if (azk_client_out_reserve(c, &at, &room) != 0)
+    if (azki_client_out_reserve(c, &at, &room) != 0)
         return -ENOTCONN;
     struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos};
     if (qos == 1) {
@@ -292,13 +292,13 @@ int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_s
         return -EMSGSIZE;
     if (rc != 0)
         return rc;
-    azk_client_out_commit(c, n);
+    azki_client_out_commit(c, n);
     if (packet_id != NULL)
         *packet_id = p.packet_id;
     return 0;
 }
 
-int azk_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len)
+int azki_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len)
 {
     if (size < 2 || azk_rid_next(&CL(c)->rid_counter, AZK_RID_DECIMAL, buf, size - 1, len) != 0)
         return -ENOBUFS;
@@ -315,7 +315,7 @@ static void send_connect(struct azk_client *c)
     size_t ulen = 0;
     int rc;
     if (dps) {
-        rc = azk_client_dps_connect_fields(c, user, sizeof(user), &ulen);
+        rc = azki_client_dps_connect_fields(c, user, sizeof(user), &ulen);
     } else {
         struct azk_hub_username u = {0};
         uint16_t port;
@@ -334,15 +334,15 @@ static void send_connect(struct azk_client *c)
     uint8_t *at;
     size_t room, n = 0;
     if (rc == 0)
-        rc = azk_client_out_reserve(c, &at, &room);
+        rc = azki_client_out_reserve(c, &at, &room);
     if (rc == 0)
         rc = azk_mqtt_encode_connect(&m, at, room, &n);
     if (rc != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
                         azk_span_from_str("cannot encode CONNECT (work buffer too small?)"));
         return;
     }
-    azk_client_out_commit(c, n);
+    azki_client_out_commit(c, n);
     CL(c)->awaiting_connack = true;
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
@@ -384,14 +384,14 @@ static void hub_subscribe(struct azk_client *c)
         CL(c)->next_packet_id = 1;
     CL(c)->sub_packet_id = CL(c)->next_packet_id;
     if (rc == 0)
-        rc = azk_client_out_reserve(c, &at, &room);
+        rc = azki_client_out_reserve(c, &at, &room);
     if (rc == 0)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, subs, 4, at, room, &n);
     if (rc != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc, azk_span_from_str("cannot encode SUBSCRIBE"));
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc, azk_span_from_str("cannot encode SUBSCRIBE"));
         return;
     }
-    azk_client_out_commit(c, n);
+    azki_client_out_commit(c, n);
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
@@ -400,7 +400,7 @@ static void retry_later(struct azk_client *c, const char *why)
 {
     CL(c)->lost_reason = why;
     CL(c)->deadline = 0;
-    azk_client_close_transport(c);
+    azki_client_close_transport(c);
 }
 
 static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
@@ -416,14 +416,14 @@ static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
          * firmware flash is not spent on sentences. */
-        azk_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
+        azki_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
                         (struct azk_span){0});
         return 0;
     }
     CL(c)->deadline = 0;
     CL(c)->mqtt_up = true;
     if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING)
-        azk_client_dps_subscribed(c); /* subscribes, then registers on SUBACK */
+        azki_client_dps_subscribed(c); /* subscribes, then registers on SUBACK */
     else
         hub_subscribe(c);
     return 0;
@@ -440,14 +440,14 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     azk_mqtt_iter_init(&it, p);
     while (azk_mqtt_iter_next_suback_code(&it, &code)) {
         if (code == 0x80) {
-            azk_client_fail(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
+            azki_client_fail(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
                             azk_span_from_str("the server refused a subscription"));
             return;
         }
     }
     if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING) {
         CL(c)->state = AZK_CLIENT_DPS_REGISTERING;
-        azk_client_dps_wake(c); /* the register request */
+        azki_client_dps_wake(c); /* the register request */
         return;
     }
     CL(c)->state = AZK_CLIENT_CONNECTED;
@@ -456,14 +456,14 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_CONNECTED};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
-    azk_client_emit(c, &ev);
+    azki_client_emit(c, &ev);
 }
 
 /* ---- incoming messages (IoT Hub) ------------------------------------------------------------ */
 
 static void hub_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
 {
-    azk_client_ack(c, p);
+    azki_client_ack(c, p);
     struct azk_hub_topic t;
     if (azk_hub_parse_service_topic(p->topic, azk_span_from_str(CL(c)->device_id), &t) != 0)
         return; /* not a topic this client asked for: ignore */
@@ -491,7 +491,7 @@ static void hub_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
     default:
         return;
     }
-    azk_client_emit(c, &ev);
+    azki_client_emit(c, &ev);
 }
 
 static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
@@ -514,12 +514,12 @@ static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
         if (!dps) {
             struct azk_client_event ev = {.kind = AZK_CLIENT_EV_TELEMETRY_ACKED,
                                           .packet_id = p->u.packet_id};
-            azk_client_emit(c, &ev);
+            azki_client_emit(c, &ev);
         }
         return 0;
     case AZK_MQTT_PUBLISH:
         if (dps)
-            azk_client_dps_publish(c, &p->u.publish);
+            azki_client_dps_publish(c, &p->u.publish);
         else
             hub_publish(c, &p->u.publish);
         return 0;
@@ -544,7 +544,7 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
         int rc = azk_mqtt_decoder_feed(&CL(c)->dec, d, len, &used, &p);
         if (rc < 0) {
             enum azk_mqtt_reason why = azk_mqtt_decoder_reason(&CL(c)->dec);
-            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)why, rc,
+            azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)why, rc,
                             rc == -EMSGSIZE
                                 ? azk_span_from_str("the server sent a packet larger than the "
                                                     "receive half of the work buffer: give the "
@@ -557,7 +557,7 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
         if (rc == AZK_MQTT_PACKET) {
             rc = on_packet(c, &p);
             if (rc != 0) {
-                azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)p.type, rc,
+                azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)p.type, rc,
                                 azk_span_from_str("unexpected packet from the server"));
                 return rc;
             }
@@ -619,7 +619,7 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     switch (CL(c)->state) {
     case AZK_CLIENT_DPS_CONNECTING:
     case AZK_CLIENT_DPS_REGISTERING:
-        azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
+        azki_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
                         text.len ? text
                                  : azk_span_from_str(was_up ? "DPS closed the connection"
                                                             : "cannot connect to DPS"));
@@ -627,7 +627,7 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     case AZK_CLIENT_HUB_CONNECTING:
         if (!CL(c)->ever_connected) {
             /* Never connected yet: tell why, and stop (a certificate does not fix itself). */
-            azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
+            azki_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
                             text.len ? text
                                      : azk_span_from_str(was_up ? "the hub closed the connection"
                                                                 : "cannot connect to the hub"));
@@ -644,7 +644,7 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
                                       .text = text};
         ev.hub = azk_span_from_str(CL(c)->hub_host);
         ev.device_id = azk_span_from_str(CL(c)->device_id);
-        azk_client_emit(c, &ev);
+        azki_client_emit(c, &ev);
         return;
     }
     default:
@@ -671,7 +671,7 @@ static void deadline_passed(struct azk_client *c)
         retry_later(c, "the hub did not answer CONNECT or SUBSCRIBE in time: retrying");
         return;
     }
-    azk_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
+    azki_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
                     azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
                                           ? "DPS did not answer in time"
                                           : "the server did not answer in time"));
@@ -690,7 +690,7 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
             CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
             CL(c)->want_transport = true;
         } else if (CL(c)->state == AZK_CLIENT_DPS_REGISTERING) {
-            azk_client_dps_wake(c);
+            azki_client_dps_wake(c);
         }
     }
     flush_pending_acks(c);
@@ -702,9 +702,9 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
         if (now >= CL(c)->last_tx + keepalive_ms) {
             uint8_t *at;
             size_t room, n = 0;
-            if (azk_client_out_reserve(c, &at, &room) == 0 &&
+            if (azki_client_out_reserve(c, &at, &room) == 0 &&
                 azk_mqtt_encode_pingreq(at, room, &n) == 0) {
-                azk_client_out_commit(c, n);
+                azki_client_out_commit(c, n);
                 CL(c)->ping_out = true;
                 CL(c)->deadline = now + CL(c)->cfg.response_timeout_ms;
             } else {

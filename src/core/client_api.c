@@ -31,7 +31,7 @@ int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
         return -EINVAL;
     if (props.len > 0)
         memcpy(topic + n, props.ptr, props.len);
-    return azk_client_publish(c, (struct azk_span){topic, n + props.len}, payload, qos,
+    return azki_client_publish(c, (struct azk_span){topic, n + props.len}, payload, qos,
                               packet_id);
 }
 
@@ -53,13 +53,13 @@ int azk_client_twin_get(struct azk_client *c, char *rid_out, size_t rid_size)
         return -ENOTCONN;
     char rid[16], topic[64];
     size_t rl = 0, n = 0;
-    int rc = azk_client_rid(c, rid, sizeof(rid), &rl);
+    int rc = azki_client_rid(c, rid, sizeof(rid), &rl);
     if (rc == 0)
         rc = azk_hub_twin_get_topic((struct azk_span){rid, rl}, topic, sizeof(topic), &n);
     if (rc == 0)
         rc = copy_rid(rid, rl, rid_out, rid_size);
     if (rc == 0)
-        rc = azk_client_publish(c, (struct azk_span){topic, n}, (struct azk_span){0}, 0, NULL);
+        rc = azki_client_publish(c, (struct azk_span){topic, n}, (struct azk_span){0}, 0, NULL);
     return rc;
 }
 
@@ -72,13 +72,13 @@ int azk_client_twin_report(struct azk_client *c, struct azk_span json, char *rid
         return -ENOTCONN;
     char rid[16], topic[80];
     size_t rl = 0, n = 0;
-    int rc = azk_client_rid(c, rid, sizeof(rid), &rl);
+    int rc = azki_client_rid(c, rid, sizeof(rid), &rl);
     if (rc == 0)
         rc = azk_hub_twin_patch_topic((struct azk_span){rid, rl}, topic, sizeof(topic), &n);
     if (rc == 0)
         rc = copy_rid(rid, rl, rid_out, rid_size);
     if (rc == 0)
-        rc = azk_client_publish(c, (struct azk_span){topic, n}, json, 0, NULL);
+        rc = azki_client_publish(c, (struct azk_span){topic, n}, json, 0, NULL);
     return rc;
 }
 
@@ -95,5 +95,5 @@ int azk_client_method_respond(struct azk_client *c, struct azk_span rid, int sta
     if (rc != 0)
         return rc == -ENOBUFS ? -EINVAL : rc;
     struct azk_span body = json.len ? json : azk_span_from_str("null");
-    return azk_client_publish(c, (struct azk_span){topic, n}, body, 0, NULL);
+    return azki_client_publish(c, (struct azk_span){topic, n}, body, 0, NULL);
 }

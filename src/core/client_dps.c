@@ -10,7 +10,7 @@
 
 #define DPS_RETRY_AFTER_DEFAULT_S 3u /* what DPS sends; used when a 202 has no retry-after */
 
-int azk_client_dps_connect_fields(struct azk_client *c, char *user, size_t size, size_t *len)
+int azki_client_dps_connect_fields(struct azk_client *c, char *user, size_t size, size_t *len)
 {
     struct azk_dps_username u = {
         .id_scope = azk_span_from_str(CL(c)->scope),
@@ -20,7 +20,7 @@ int azk_client_dps_connect_fields(struct azk_client *c, char *user, size_t size,
     return azk_dps_username_build(&u, user, size, len, NULL);
 }
 
-void azk_client_dps_subscribed(struct azk_client *c)
+void azki_client_dps_subscribed(struct azk_client *c)
 {
     struct azk_mqtt_subscription sub = {azk_span_from_str(AZK_DPS_RESPONSE_FILTER), 1};
     if (++CL(c)->next_packet_id == 0)
@@ -28,15 +28,15 @@ void azk_client_dps_subscribed(struct azk_client *c)
     CL(c)->sub_packet_id = CL(c)->next_packet_id;
     uint8_t *at;
     size_t room, n = 0;
-    int rc = azk_client_out_reserve(c, &at, &room);
+    int rc = azki_client_out_reserve(c, &at, &room);
     if (rc == 0)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, &sub, 1, at, room, &n);
     if (rc != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
                         azk_span_from_str("cannot encode the DPS SUBSCRIBE"));
         return;
     }
-    azk_client_out_commit(c, n);
+    azki_client_out_commit(c, n);
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
@@ -66,11 +66,11 @@ static int register_body(char *buf, size_t size, const char *reg_id, const char 
 }
 
 /* The register request (no operation yet) or an operation-status poll. */
-void azk_client_dps_wake(struct azk_client *c)
+void azki_client_dps_wake(struct azk_client *c)
 {
     char rid[16], topic[200], body[700];
     size_t rid_len = 0, tlen = 0, blen = 0;
-    int rc = azk_client_rid(c, rid, sizeof(rid), &rid_len);
+    int rc = azki_client_rid(c, rid, sizeof(rid), &rid_len);
     struct azk_span r = {rid, rid_len};
     if (rc == 0 && CL(c)->operation_id[0] == '\0') {
         rc = azk_dps_register_topic(r, topic, sizeof(topic), &tlen);
@@ -85,10 +85,10 @@ void azk_client_dps_wake(struct azk_client *c)
                                             sizeof(topic), &tlen);
     }
     if (rc == 0)
-        rc = azk_client_publish(c, (struct azk_span){topic, tlen}, (struct azk_span){body, blen},
+        rc = azki_client_publish(c, (struct azk_span){topic, tlen}, (struct azk_span){body, blen},
                                 0, NULL);
     if (rc != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
                         azk_span_from_str("cannot encode the DPS request"));
         return;
     }
@@ -108,7 +108,7 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     if (rs->assigned_hub.len >= sizeof(CL(c)->hub_host) ||
         rs->device_id.len >= sizeof(CL(c)->device_id) ||
         azk_device_id_validate(rs->device_id, NULL) != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
                         azk_span_from_str("DPS assigned a hub or device id this client cannot use"));
         return;
     }
@@ -116,8 +116,8 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     CL(c)->hub_host[rs->assigned_hub.len] = '\0';
     memcpy(CL(c)->device_id, rs->device_id.ptr, rs->device_id.len);
     CL(c)->device_id[rs->device_id.len] = '\0';
-    if (azk_client_host_valid(CL(c)->hub_host) != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
+    if (azki_client_host_valid(CL(c)->hub_host) != 0) {
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
                         azk_span_from_str("DPS assigned a hub whose name is not a host name"));
         return;
     }
@@ -131,15 +131,15 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
     CL(c)->want_transport = false;
     CL(c)->dps_handoff = true;
-    azk_client_close_transport(c);
-    azk_client_emit(c, &ev);
+    azki_client_close_transport(c);
+    azki_client_emit(c, &ev);
 }
 
-void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
+void azki_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish *p)
 {
     struct azk_dps_topic t;
     struct azk_dps_response r;
-    azk_client_ack(c, p);
+    azki_client_ack(c, p);
     if (CL(c)->state != AZK_CLIENT_DPS_REGISTERING ||
         azk_dps_parse_response_topic(p->topic, &t) != 0)
         return; /* not an answer to us */
@@ -148,13 +148,13 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
         return;
     }
     if (azk_dps_response_parse(p->payload, &r) != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, t.status, -EBADMSG,
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, t.status, -EBADMSG,
                         azk_span_from_str("DPS sent a response body that is not valid JSON"));
         return;
     }
     if (t.status == 202) {
         if (r.operation_id.len == 0 || r.operation_id.len >= sizeof(CL(c)->operation_id)) {
-            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 202, -EBADMSG,
+            azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 202, -EBADMSG,
                             azk_span_from_str("DPS answered 202 without an operationId"));
             return;
         }
@@ -167,18 +167,18 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
         const struct azk_dps_registration_state *rs = &r.registration_state;
         enum azk_dps_status st = r.status != AZK_DPS_STATUS_NONE ? r.status : rs->status;
         if (st == AZK_DPS_STATUS_ASSIGNED && !r.has_registration_state) {
-            azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
+            azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
                             azk_span_from_str("DPS answered \"assigned\" without a "
                                               "registrationState"));
         } else if (st == AZK_DPS_STATUS_ASSIGNED) {
             assigned(c, rs);
         } else if (st == AZK_DPS_STATUS_DISABLED) {
-            azk_client_fail(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
+            azki_client_fail(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
                             azk_span_from_str("the enrollment or registration is disabled in DPS"));
         } else if (st == AZK_DPS_STATUS_ASSIGNING) {
             later(c, &t);
         } else {
-            azk_client_fail(c, AZK_CLIENT_F_DPS_FAILED,
+            azki_client_fail(c, AZK_CLIENT_F_DPS_FAILED,
                             rs->has_error_code ? rs->error_code : 0, -EPROTO,
                             rs->error_message.len ? rs->error_message
                                                   : azk_span_from_str("DPS could not assign a hub"));
@@ -188,7 +188,7 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
     struct azk_span why = r.message.len ? r.message : azk_span_from_str("DPS refused the request");
     int code = r.has_error_code ? r.error_code : t.status;
     if (t.status == 401)
-        azk_client_fail(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why);
+        azki_client_fail(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why);
     else
-        azk_client_fail(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why);
+        azki_client_fail(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why);
 }

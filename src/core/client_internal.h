@@ -8,31 +8,31 @@
 #define CL(c) (&(c)->_internal)
 
 /* Appends an encoded packet to the output (via the encoder's -ENOBUFS protocol). */
-int azk_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room);
-void azk_client_out_commit(struct azk_client *c, size_t n);
+int azki_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room);
+void azki_client_out_commit(struct azk_client *c, size_t n);
 /* PUBLISH of `topic` with `payload` at QoS 0/1 (packet id allocated for QoS 1). */
-int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
+int azki_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
                        int qos, uint16_t *packet_id);
 /* PUBACK of a QoS 1 PUBLISH (queued for later when the output is full). */
-void azk_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p);
+void azki_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p);
 /* A fresh decimal $rid into buf (NUL-terminated). */
-int azk_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len);
+int azki_client_rid(struct azk_client *c, char *buf, size_t size, size_t *len);
 
 /* Reports an event (fills kind; the rest is the caller's). */
-void azk_client_emit(struct azk_client *c, struct azk_client_event *ev);
+void azki_client_emit(struct azk_client *c, struct azk_client_event *ev);
 /* Stops for good with a reason (and asks for the transport to close). */
-void azk_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
+void azki_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
                      struct azk_span text);
 /* Queues DISCONNECT and asks the driver to close the transport. */
-void azk_client_close_transport(struct azk_client *c);
+void azki_client_close_transport(struct azk_client *c);
 
 /* "name[:port]" with a DNS-like name and a port 1..65535: 0 or -EINVAL. */
-int azk_client_host_valid(const char *h);
+int azki_client_host_valid(const char *h);
 
 /* DPS phase (client_dps.c). */
-int azk_client_dps_connect_fields(struct azk_client *c, char *user, size_t size, size_t *len);
-void azk_client_dps_subscribed(struct azk_client *c);
-void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish *p);
-void azk_client_dps_wake(struct azk_client *c);
+int azki_client_dps_connect_fields(struct azk_client *c, char *user, size_t size, size_t *len);
+void azki_client_dps_subscribed(struct azk_client *c);
+void azki_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish *p);
+void azki_client_dps_wake(struct azk_client *c);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-static const uint64_t pow10[AZK_DEC_MAX - 1] = {
+static const uint64_t pow10[AZKI_DEC_MAX - 1] = {
     10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
     1000000000000000u,     100000000000000u,     10000000000000u,     1000000000000u,
     100000000000u,         10000000000u,         1000000000u,         100000000u,
@@ -12,7 +12,7 @@ static const uint64_t pow10[AZK_DEC_MAX - 1] = {
     1000u,                 100u,                 10u,
 };
 
-size_t azk_u64_to_dec(uint64_t v, char out[AZK_DEC_MAX])
+size_t azki_u64_to_dec(uint64_t v, char out[AZKI_DEC_MAX])
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof(pow10) / sizeof(pow10[0]); i++) {
@@ -28,22 +28,22 @@ size_t azk_u64_to_dec(uint64_t v, char out[AZK_DEC_MAX])
     return n;
 }
 
-size_t azk_i64_to_dec(int64_t v, char out[AZK_DEC_MAX])
+size_t azki_i64_to_dec(int64_t v, char out[AZKI_DEC_MAX])
 {
     if (v >= 0)
-        return azk_u64_to_dec((uint64_t)v, out);
+        return azki_u64_to_dec((uint64_t)v, out);
     out[0] = '-';
     /* 0 - (uint64_t)v is the magnitude, INT64_MIN included; it has at most 19 digits. */
-    char tmp[AZK_DEC_MAX];
-    size_t n = azk_u64_to_dec((uint64_t)0 - (uint64_t)v, tmp);
+    char tmp[AZKI_DEC_MAX];
+    size_t n = azki_u64_to_dec((uint64_t)0 - (uint64_t)v, tmp);
     for (size_t i = 0; i < n; i++)
         out[1 + i] = tmp[i];
     return n + 1;
 }
 
-int azk_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out)
+int azki_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out)
 {
-    if (s.len == 0 || s.len > AZK_DEC_MAX)
+    if (s.len == 0 || s.len > AZKI_DEC_MAX)
         return -EBADMSG;
     uint64_t v = 0;
     for (size_t i = 0; i < s.len; i++) {
@@ -60,19 +60,19 @@ int azk_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-void azk_w_u64(struct azk_w *w, uint64_t v)
+void azki_w_u64(struct azki_w *w, uint64_t v)
 {
-    char tmp[AZK_DEC_MAX];
-    azk_w_bytes(w, tmp, azk_u64_to_dec(v, tmp));
+    char tmp[AZKI_DEC_MAX];
+    azki_w_bytes(w, tmp, azki_u64_to_dec(v, tmp));
 }
 
-void azk_w_i64(struct azk_w *w, int64_t v)
+void azki_w_i64(struct azki_w *w, int64_t v)
 {
-    char tmp[AZK_DEC_MAX];
-    azk_w_bytes(w, tmp, azk_i64_to_dec(v, tmp));
+    char tmp[AZKI_DEC_MAX];
+    azki_w_bytes(w, tmp, azki_i64_to_dec(v, tmp));
 }
 
-void azk_w_int(struct azk_w *w, int v)
+void azki_w_int(struct azki_w *w, int v)
 {
-    azk_w_i64(w, v);
+    azki_w_i64(w, v);
 }

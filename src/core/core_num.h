@@ -11,15 +11,15 @@
 #include "azkit/span.h"
 
 /* Longest decimal form of an int64_t: "-9223372036854775808". */
-#define AZK_DEC_MAX 20
+#define AZKI_DEC_MAX 20
 
 /* Writes `v` in decimal into out (no NUL); returns the number of characters. */
-size_t azk_u64_to_dec(uint64_t v, char out[AZK_DEC_MAX]);
+size_t azki_u64_to_dec(uint64_t v, char out[AZKI_DEC_MAX]);
 /* Same for a signed value (with a leading '-'). */
-size_t azk_i64_to_dec(int64_t v, char out[AZK_DEC_MAX]);
+size_t azki_i64_to_dec(int64_t v, char out[AZKI_DEC_MAX]);
 
 /* Parses 1..20 decimal digits (nothing else) into *out, refusing values above `max`.
  * Returns 0, or -EBADMSG for an empty span, a non-digit, or a value over `max`. */
-int azk_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out);
+int azki_dec_to_u64(struct azk_span s, uint64_t max, uint64_t *out);
 
 #endif

@@ -12,20 +12,20 @@
 
 /* Appends to buf[0..size) and counts the full length even when it does not fit: nothing is
  * ever written at or past buf[size]. `len` saturates at SIZE_MAX (overflow-safe on 32 bits). */
-struct azk_w {
+struct azki_w {
     char *buf;
     size_t size;
     size_t len;
 };
 
-static inline void azk_w_init(struct azk_w *w, char *buf, size_t size)
+static inline void azki_w_init(struct azki_w *w, char *buf, size_t size)
 {
     w->buf = buf;
     w->size = buf ? size : 0;
     w->len = 0;
 }
 
-static inline void azk_w_bytes(struct azk_w *w, const char *p, size_t n)
+static inline void azki_w_bytes(struct azki_w *w, const char *p, size_t n)
 {
     if (n == 0)
         return;
@@ -36,23 +36,23 @@ static inline void azk_w_bytes(struct azk_w *w, const char *p, size_t n)
     w->len = (SIZE_MAX - w->len < n) ? SIZE_MAX : w->len + n;
 }
 
-static inline void azk_w_char(struct azk_w *w, char c)
+static inline void azki_w_char(struct azki_w *w, char c)
 {
-    azk_w_bytes(w, &c, 1);
+    azki_w_bytes(w, &c, 1);
 }
 
-static inline void azk_w_span(struct azk_w *w, struct azk_span s)
+static inline void azki_w_span(struct azki_w *w, struct azk_span s)
 {
-    azk_w_bytes(w, s.ptr, s.len);
+    azki_w_bytes(w, s.ptr, s.len);
 }
 
-static inline void azk_w_lit(struct azk_w *w, const char *s)
+static inline void azki_w_lit(struct azki_w *w, const char *s)
 {
-    azk_w_bytes(w, s, strlen(s));
+    azki_w_bytes(w, s, strlen(s));
 }
 
 /* Finishes a builder: 0 and *out_len = length, or -ENOBUFS and *out_len = size needed. */
-static inline int azk_w_done(const struct azk_w *w, size_t *out_len)
+static inline int azki_w_done(const struct azki_w *w, size_t *out_len)
 {
     if (out_len)
         *out_len = w->len;
@@ -60,8 +60,8 @@ static inline int azk_w_done(const struct azk_w *w, size_t *out_len)
 }
 
 /* Decimal numbers (core_num.c: no 64-bit division). */
-void azk_w_u64(struct azk_w *w, uint64_t v);
-void azk_w_i64(struct azk_w *w, int64_t v);
-void azk_w_int(struct azk_w *w, int v);
+void azki_w_u64(struct azki_w *w, uint64_t v);
+void azki_w_i64(struct azki_w *w, int64_t v);
+void azki_w_int(struct azki_w *w, int v);
 
 #endif

@@ -126,12 +126,12 @@ AZK_API int azk_dps_register_request_parse(struct azk_span body,
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    azk_json__trim(&p, &n);
+    azki_json__trim(&p, &n);
     if (n == 0) {
         out->empty = true;
         return 0;
     }
-    rc = azk_json__open_object(&r, body);
+    rc = azki_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -153,7 +153,7 @@ AZK_API int azk_dps_register_request_parse(struct azk_span body,
         if (rc < 0)
             return rc;
     }
-    return azk_json__close_document(&r);
+    return azki_json__close_document(&r);
 }
 
 /* ---- response ---------------------------------------------------------------------------- */
@@ -223,7 +223,7 @@ AZK_API int azk_dps_response_parse(struct azk_span body, struct azk_dps_response
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = azk_json__open_object(&r, body);
+    rc = azki_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -259,7 +259,7 @@ AZK_API int azk_dps_response_parse(struct azk_span body, struct azk_dps_response
         if (rc < 0)
             return rc;
     }
-    return azk_json__close_document(&r);
+    return azki_json__close_document(&r);
 }
 
 static void put_string(struct azk_json_writer *w, const char *name, struct azk_span value)

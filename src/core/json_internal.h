@@ -9,15 +9,15 @@
 /* Length (2..4) of the valid UTF-8 sequence starting with p[0] >= 0x80 within n bytes; 0 when
  * invalid (bad lead byte, bad continuation, overlong, surrogate, above U+10FFFF); -1 when the
  * n bytes end before the sequence does although its prefix is valid. */
-int azk_json__utf8_seq(const unsigned char *p, size_t n);
+int azki_json__utf8_seq(const unsigned char *p, size_t n);
 
 /* Trims JSON whitespace (space, tab, CR, LF) on both sides. */
-void azk_json__trim(const char **p, size_t *n);
+void azki_json__trim(const char **p, size_t *n);
 
 /* Starts reading `body`, whose first token must open an object. 0, -EBADMSG or the reader's
  * error. (Shared by the DPS and twin payload parsers.) */
-int azk_json__open_object(struct azk_json_reader *r, struct azk_span body);
+int azki_json__open_object(struct azk_json_reader *r, struct azk_span body);
 /* After the top-level object: only whitespace may follow. 0, -EBADMSG or the reader's error. */
-int azk_json__close_document(struct azk_json_reader *r);
+int azki_json__close_document(struct azk_json_reader *r);
 
 #endif

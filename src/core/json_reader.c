@@ -49,7 +49,7 @@ static int hex_val(unsigned char c)
     return -1;
 }
 
-int azk_json__utf8_seq(const unsigned char *p, size_t n)
+int azki_json__utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xBF;
     size_t need, i;
@@ -86,7 +86,7 @@ int azk_json__utf8_seq(const unsigned char *p, size_t n)
     return (int)need + 1;
 }
 
-void azk_json__trim(const char **p, size_t *n)
+void azki_json__trim(const char **p, size_t *n)
 {
     while (*n > 0 && is_ws((unsigned char)(*p)[0])) {
         (*p)++;
@@ -255,7 +255,7 @@ static enum azk_json_error scan_string(const unsigned char *p, size_t n, size_t 
             continue;
         }
         if (c >= 0x80) {
-            int len = azk_json__utf8_seq(p + i, n - i);
+            int len = azki_json__utf8_seq(p + i, n - i);
             if (len < 0) {
                 *err_at = n;
                 return AZK_JSON_ERR_TRUNCATED;
@@ -704,7 +704,7 @@ AZK_API int azk_json_number_to_int64(struct azk_span text, int64_t *out)
     limit = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
     /* scan_number() accepted the text, so only digits follow the sign. */
     struct azk_span digits = {(const char *)p + i, text.len - i};
-    if (azk_dec_to_u64(digits, limit, &mag) != 0)
+    if (azki_dec_to_u64(digits, limit, &mag) != 0)
         return -ERANGE;
     if (neg)
         *out = mag == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)mag;
@@ -786,7 +786,7 @@ AZK_API const char *azk_json_error_str(enum azk_json_error err)
     return "unknown JSON error";
 }
 
-int azk_json__open_object(struct azk_json_reader *r, struct azk_span body)
+int azki_json__open_object(struct azk_json_reader *r, struct azk_span body)
 {
     int rc = azk_json_reader_init(r, body);
     if (rc < 0)
@@ -797,7 +797,7 @@ int azk_json__open_object(struct azk_json_reader *r, struct azk_span body)
     return r->token.kind == AZK_JSON_BEGIN_OBJECT ? 0 : -EBADMSG;
 }
 
-int azk_json__close_document(struct azk_json_reader *r)
+int azki_json__close_document(struct azk_json_reader *r)
 {
     int rc = azk_json_reader_next(r);
     return rc < 0 ? rc : rc == 0 ? 0 : -EBADMSG;

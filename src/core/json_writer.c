@@ -74,7 +74,7 @@ static bool utf8_valid(const unsigned char *p, size_t n)
         if (p[i] < 0x80) {
             i++;
         } else {
-            int k = azk_json__utf8_seq(p + i, n - i);
+            int k = azki_json__utf8_seq(p + i, n - i);
             if (k <= 0)
                 return false;
             i += (size_t)k;
@@ -238,8 +238,8 @@ static int put_literal(struct azk_json_writer *w, const char *text, size_t len)
 
 AZK_API int azk_json_writer_int64(struct azk_json_writer *w, int64_t value)
 {
-    char tmp[AZK_DEC_MAX];
-    return put_literal(w, tmp, azk_i64_to_dec(value, tmp));
+    char tmp[AZKI_DEC_MAX];
+    return put_literal(w, tmp, azki_i64_to_dec(value, tmp));
 }
 
 AZK_API int azk_json_writer_bool(struct azk_json_writer *w, bool value)

@@ -19,7 +19,7 @@ static int check_object(struct azk_span json, struct azk_span *obj)
     int rc = azk_json_validate(json, NULL, NULL);
     if (rc < 0)
         return rc;
-    azk_json__trim(&p, &n);
+    azki_json__trim(&p, &n);
     if (n == 0 || p[0] != '{')
         return -EBADMSG;
     obj->ptr = p;
@@ -83,7 +83,7 @@ AZK_API int azk_twin_document_parse(struct azk_span body, struct azk_twin_docume
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = azk_json__open_object(&r, body);
+    rc = azki_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -116,7 +116,7 @@ AZK_API int azk_twin_document_parse(struct azk_span body, struct azk_twin_docume
         if (rc < 0)
             return rc;
     }
-    return azk_json__close_document(&r);
+    return azki_json__close_document(&r);
 }
 
 AZK_API int azk_twin_desired_patch_parse(struct azk_span body, struct azk_twin_desired_patch *out)
@@ -127,31 +127,31 @@ AZK_API int azk_twin_desired_patch_parse(struct azk_span body, struct azk_twin_d
     if (!out || (!body.ptr && body.len))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = azk_json__open_object(&r, body);
+    rc = azki_json__open_object(&r, body);
     if (rc < 0)
         return rc;
     rc = walk_versioned_object(&r, &out->patch, &out->has_version, &out->version);
     if (rc < 0)
         return rc;
-    return azk_json__close_document(&r);
+    return azki_json__close_document(&r);
 }
 
 /* Writes object `obj` (validated, trimmed, no "$version") with "$version":v appended as its
  * last member; whitespace just inside its braces is dropped. */
-static void put_with_version(struct azk_w *o, struct azk_span obj, int64_t v)
+static void put_with_version(struct azki_w *o, struct azk_span obj, int64_t v)
 {
     const char *inner = obj.ptr + 1;
     size_t inner_len = obj.len - 2;
 
-    azk_json__trim(&inner, &inner_len);
-    azk_w_char(o, '{');
+    azki_json__trim(&inner, &inner_len);
+    azki_w_char(o, '{');
     if (inner_len) {
-        azk_w_bytes(o, inner, inner_len);
-        azk_w_char(o, ',');
+        azki_w_bytes(o, inner, inner_len);
+        azki_w_char(o, ',');
     }
-    azk_w_lit(o, "\"$version\":");
-    azk_w_i64(o, v);
-    azk_w_char(o, '}');
+    azki_w_lit(o, "\"$version\":");
+    azki_w_i64(o, v);
+    azki_w_char(o, '}');
 }
 
 /* Validates a section for the builders: a JSON object without a top-level "$version". */
@@ -166,14 +166,14 @@ static int check_unversioned(struct azk_span json, struct azk_span *obj)
     return rc == -ENOENT ? 0 : rc;
 }
 
-static int start_out(struct azk_w *o, char *buf, size_t buf_size, size_t *out_len)
+static int start_out(struct azki_w *o, char *buf, size_t buf_size, size_t *out_len)
 {
     if (!out_len)
         return -EINVAL;
     *out_len = 0;
     if (!buf && buf_size)
         return -EINVAL;
-    azk_w_init(o, buf, buf_size);
+    azki_w_init(o, buf, buf_size);
     return 0;
 }
 
@@ -182,7 +182,7 @@ AZK_API int azk_twin_document_build(struct azk_span desired, int64_t desired_ver
                                     char *buf, size_t buf_size, size_t *out_len)
 {
     struct azk_span d, rep;
-    struct azk_w o;
+    struct azki_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
@@ -191,19 +191,19 @@ AZK_API int azk_twin_document_build(struct azk_span desired, int64_t desired_ver
         return -EINVAL;
     if ((rc = check_unversioned(desired, &d)) < 0 || (rc = check_unversioned(reported, &rep)) < 0)
         return rc;
-    azk_w_lit(&o, "{\"desired\":");
+    azki_w_lit(&o, "{\"desired\":");
     put_with_version(&o, d, desired_version);
-    azk_w_lit(&o, ",\"reported\":");
+    azki_w_lit(&o, ",\"reported\":");
     put_with_version(&o, rep, reported_version);
-    azk_w_char(&o, '}');
-    return azk_w_done(&o, out_len);
+    azki_w_char(&o, '}');
+    return azki_w_done(&o, out_len);
 }
 
 AZK_API int azk_twin_desired_patch_build(struct azk_span patch, int64_t version, char *buf,
                                          size_t buf_size, size_t *out_len)
 {
     struct azk_span obj;
-    struct azk_w o;
+    struct azki_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
@@ -213,7 +213,7 @@ AZK_API int azk_twin_desired_patch_build(struct azk_span patch, int64_t version,
     if ((rc = check_unversioned(patch, &obj)) < 0)
         return rc;
     put_with_version(&o, obj, version);
-    return azk_w_done(&o, out_len);
+    return azki_w_done(&o, out_len);
 }
 
 AZK_API int azk_twin_reported_patch_parse(struct azk_span body, struct azk_span *patch)
@@ -235,15 +235,15 @@ AZK_API int azk_twin_reported_patch_build(struct azk_span patch_json, char *buf,
                                           size_t buf_size, size_t *out_len)
 {
     struct azk_span obj;
-    struct azk_w o;
+    struct azki_w o;
     int rc = start_out(&o, buf, buf_size, out_len);
 
     if (rc < 0)
         return rc;
     if ((rc = azk_twin_reported_patch_parse(patch_json, &obj)) < 0)
         return rc;
-    azk_w_span(&o, obj);
-    return azk_w_done(&o, out_len);
+    azki_w_span(&o, obj);
+    return azki_w_done(&o, out_len);
 }
 
 AZK_API int azk_method_payload_validate(struct azk_span body, struct azk_span *payload)
@@ -258,7 +258,7 @@ AZK_API int azk_method_payload_validate(struct azk_span body, struct azk_span *p
     }
     if (!body.ptr && body.len)
         return -EINVAL;
-    azk_json__trim(&p, &n);
+    azki_json__trim(&p, &n);
     if (n == 0)
         return 0;
     rc = azk_json_validate(body, NULL, NULL);

@@ -1,5 +1,5 @@
 /* Directory backend. Layout: <root>/<tag>/<N-name.ext>, e.g. creds/10/1-cert.pem.
- * Every write goes through azk_atomic_write (temporary file, fsync, rename, fsync of the
+ * Every write goes through azki_atomic_write (temporary file, fsync, rename, fsync of the
  * directory), so a crash leaves the old or the new credential, and concurrent writers each
  * replace the file whole. */
 #include "cred/backend_dir.h"
@@ -18,7 +18,7 @@
 
 struct dir_ctx {
     char *root;
-    azk_fault_hook hook;
+    azki_fault_hook hook;
     void *hook_user;
 };
 
@@ -26,7 +26,7 @@ static const char *const type_files[AZK_CRED_TYPE_COUNT] = {
     "0-ca.pem", "1-cert.pem", "2-key.pem", "3-psk.txt", "4-identity.txt",
 };
 
-const char *azk_dir_type_file(int type)
+const char *azki_dir_type_file(int type)
 {
     return type >= 0 && type < AZK_CRED_TYPE_COUNT ? type_files[type] : NULL;
 }
@@ -46,13 +46,13 @@ static int cred_path(const struct dir_ctx *c, azk_sec_tag_t tag, int type, char 
 static int ensure_tag_dir(const struct dir_ctx *c, const char *dir)
 {
     if (mkdir(dir, 0700) == 0)
-        return azk_fsync_dir(c->root);
+        return azki_fsync_dir(c->root);
     if (errno == ENOENT) { /* first write into a new store: create it (0700 all the way) */
-        int rc = azk_mkdir_p(c->root, 0700);
+        int rc = azki_mkdir_p(c->root, 0700);
         if (rc != 0)
             return rc;
         if (mkdir(dir, 0700) == 0)
-            return azk_fsync_dir(c->root);
+            return azki_fsync_dir(c->root);
     }
     return errno == EEXIST ? 0 : -errno;
 }
@@ -67,7 +67,7 @@ static int dir_write(void *ctx, azk_sec_tag_t tag, int type, const char *content
         rc = ensure_tag_dir(c, dir);
         if (rc != 0)
             break;
-        rc = azk_atomic_write(dir, type_files[type], content, len, 0600, false, c->hook,
+        rc = azki_atomic_write(dir, type_files[type], content, len, 0600, false, c->hook,
                               c->hook_user);
         if (rc != -ENOENT)
             break;
@@ -123,10 +123,10 @@ static int dir_remove(void *ctx, azk_sec_tag_t tag, int type)
         return rc;
     if (unlink(path) != 0)
         return errno == ENOENT ? -ENOENT : -errno;
-    rc = azk_fsync_dir(dir);
+    rc = azki_fsync_dir(dir);
     /* Drop the tag directory once it holds nothing (fails harmlessly when not empty). */
     if (rmdir(dir) == 0)
-        azk_fsync_dir(c->root);
+        azki_fsync_dir(c->root);
     return rc;
 }
 
@@ -152,7 +152,7 @@ static int dir_clear(void *ctx, azk_sec_tag_t tag)
     closedir(d);
     if (rc == 0 && rmdir(dir) != 0 && errno != ENOENT && errno != ENOTEMPTY)
         rc = -errno;
-    int src = azk_fsync_dir(c->root);
+    int src = azki_fsync_dir(c->root);
     return rc != 0 ? rc : src;
 }
 
@@ -302,7 +302,7 @@ AZK_API int azk_credstore_open_dir(const char *dir, struct azk_credstore **out,
     return rc;
 }
 
-void azk_credstore_dir_set_fault_hook(struct azk_credstore *store, azk_fault_hook hook,
+void azki_credstore_dir_set_fault_hook(struct azk_credstore *store, azki_fault_hook hook,
                                       void *user)
 {
     if (store == NULL || store->ops != &dir_ops)

@@ -7,11 +7,11 @@
 
 /* File name of a type inside a tag directory ("0-ca.pem", "1-cert.pem", "2-key.pem",
  * "3-psk.txt", "4-identity.txt"). */
-const char *azk_dir_type_file(int type);
+const char *azki_dir_type_file(int type);
 
 /* Test hook: stop every following write at a step, as a crash would. Only for a store opened
  * with azk_credstore_open_dir(). */
-void azk_credstore_dir_set_fault_hook(struct azk_credstore *store, azk_fault_hook hook,
+void azki_credstore_dir_set_fault_hook(struct azk_credstore *store, azki_fault_hook hook,
                                       void *user);
 
 #endif

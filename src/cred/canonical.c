@@ -13,7 +13,7 @@ static bool is_trailing_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-int azk_canonicalize(const void *buf, size_t len, struct azk_canon *out, struct azk_diag *d)
+int azki_canonicalize(const void *buf, size_t len, struct azki_canon *out, struct azk_diag *d)
 {
     memset(out, 0, sizeof(*out));
     const char *in = buf;
@@ -58,7 +58,7 @@ int azk_canonicalize(const void *buf, size_t len, struct azk_canon *out, struct 
     return 0;
 }
 
-void azk_canon_free(struct azk_canon *c)
+void azki_canon_free(struct azki_canon *c)
 {
     if (c->data != NULL) {
         /* May hold a private key. */

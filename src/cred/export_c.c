@@ -37,7 +37,7 @@ static void emit_literal(FILE *out, const char *data, size_t len)
 AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bool include_key,
                               FILE *out, struct azk_diag *diag)
 {
-    int rc = azk_check_tag_type(tag, 0, diag);
+    int rc = azki_check_tag_type(tag, 0, diag);
     if (rc != 0)
         return rc;
     char *data[AZK_CRED_TYPE_COUNT] = {0};
@@ -55,7 +55,7 @@ AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bo
             skipped_secret++;
             continue;
         }
-        rc = azk_store_read_alloc(store, tag, t, &data[t], &len[t]);
+        rc = azki_store_read_alloc(store, tag, t, &data[t], &len[t]);
         if (rc != 0)
             goto done;
         found++;
@@ -113,6 +113,6 @@ AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bo
     rc = ferror(out) ? -EIO : 0;
 done:
     for (int t = 0; t < AZK_CRED_TYPE_COUNT; t++)
-        azk_secure_free(data[t], len[t]);
+        azki_secure_free(data[t], len[t]);
     return rc;
 }

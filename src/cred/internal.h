@@ -20,7 +20,7 @@ struct azk_credstore {
 /* ---- canonical.c ---- */
 
 /* Content in canonical form (heap) and what had to change to get there. */
-struct azk_canon {
+struct azki_canon {
     char *data;
     size_t len;
     bool had_crlf;         /* CRLF or lone CR line endings converted to LF */
@@ -30,13 +30,13 @@ struct azk_canon {
 /* Canonicalises `buf`: trailing NULs dropped, CRLF/CR -> LF, trailing whitespace removed.
  * Returns 0; -EBADMSG for a NUL inside the content (binary data such as DER); -EINVAL when
  * nothing is left; -ENOMEM. Findings explain errors; warnings are left to the caller. */
-int azk_canonicalize(const void *buf, size_t len, struct azk_canon *out, struct azk_diag *d);
-void azk_canon_free(struct azk_canon *c);
+int azki_canonicalize(const void *buf, size_t len, struct azki_canon *out, struct azk_diag *d);
+void azki_canon_free(struct azki_canon *c);
 
 /* ---- validate.c ---- */
 
 /* Result of validating canonical content for a type. */
-struct azk_validated {
+struct azki_validated {
     STACK_OF(X509) *certs; /* types 0 and 1 */
     EVP_PKEY *key;         /* type 2 */
     char *replacement;     /* type 2 decrypted with a passphrase: the PKCS#8 PEM to store */
@@ -46,34 +46,34 @@ struct azk_validated {
 /* Validates canonical content. Errors (nothing may be written) and content warnings (type
  * misuse, expiry, retired roots, outside text) go to `d`. Returns 0, -EBADMSG, -EKEYREJECTED
  * or -ENOMEM. */
-int azk_validate(int type, const char *content, size_t len, const char *passphrase,
-                 struct azk_validated *v, struct azk_diag *d);
-void azk_validated_free(struct azk_validated *v);
+int azki_validate(int type, const char *content, size_t len, const char *passphrase,
+                 struct azki_validated *v, struct azk_diag *d);
+void azki_validated_free(struct azki_validated *v);
 
 /* Warnings about certificates, shared by write and describe. */
-void azk_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d);
+void azki_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d);
 /* Warning when content of `len` bytes would not fit one AT%CMNG write. */
-void azk_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d);
+void azki_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d);
 
 /* ---- checks across credentials (store.c) ---- */
 
 /* Warns when the key and the leaf certificate of `tag` do not belong together. `cert` and
  * `key` may be NULL, in which case they are loaded from the store. */
-void azk_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
+void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
                            EVP_PKEY *key, struct azk_diag *d);
 
 /* Reads any credential, keys included, into a heap buffer (cleansed and freed with
- * azk_secure_free). Internal only: never hand the result of a type-2 read to a caller. */
-int azk_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
+ * azki_secure_free). Internal only: never hand the result of a type-2 read to a caller. */
+int azki_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
                          size_t *len);
-void azk_secure_free(char *buf, size_t len);
+void azki_secure_free(char *buf, size_t len);
 
 /* A certificate credential (type 0 or 1) as a stack (free with sk_X509_pop_free). Returns 0,
  * the read's error (-ENOENT when absent), or -EBADMSG when it does not parse (`d` says why). */
-int azk_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
+int azki_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
                          STACK_OF(X509) **out, struct azk_diag *d);
 
 /* Tag and type checks shared by every front operation. */
-int azk_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);
+int azki_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);
 
 #endif

@@ -10,6 +10,6 @@
 /* Loads the private key (type 2) of `tag`. Returns 0 with *out set (free with EVP_PKEY_free),
  * -ENOENT when the tag has no key, -EACCES when the backend cannot release keys (a modem does
  * TLS itself), -EBADMSG when the stored key does not parse, -ENOMEM. */
-int azk_cred_load_private_key(struct azk_credstore *store, azk_sec_tag_t tag, EVP_PKEY **out);
+int azki_cred_load_private_key(struct azk_credstore *store, azk_sec_tag_t tag, EVP_PKEY **out);
 
 #endif

@@ -12,15 +12,15 @@
 
 /* Validates one input as `type` the way a write would; the findings name the input. */
 static int check_input(int type, const struct azk_pem_input *in, const char *passphrase,
-                       struct azk_validated *v, struct azk_diag *d)
+                       struct azki_validated *v, struct azk_diag *d)
 {
     struct azk_diag local;
     azk_diag_init(&local);
-    struct azk_canon canon;
-    int rc = azk_canonicalize(in->data, in->len, &canon, &local);
+    struct azki_canon canon;
+    int rc = azki_canonicalize(in->data, in->len, &canon, &local);
     if (rc == 0) {
-        rc = azk_validate(type, canon.data, canon.len, passphrase, v, &local);
-        azk_canon_free(&canon);
+        rc = azki_validate(type, canon.data, canon.len, passphrase, v, &local);
+        azki_canon_free(&canon);
     }
     if (rc != 0)
         for (size_t i = 0; i < local.count; i++)
@@ -101,9 +101,9 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
 {
     if (report)
         memset(report, 0, sizeof(*report));
-    int rc = azk_check_tag_type(o->sec_tag, 0, diag);
+    int rc = azki_check_tag_type(o->sec_tag, 0, diag);
     if (rc == 0 && o->has_secondary)
-        rc = azk_check_tag_type(o->secondary_sec_tag, 0, diag);
+        rc = azki_check_tag_type(o->secondary_sec_tag, 0, diag);
     if (rc != 0)
         return rc;
     if (o->has_secondary && o->secondary_sec_tag == o->sec_tag) {
@@ -119,7 +119,7 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
     }
 
     /* 1. Validate every input before writing anything. */
-    struct azk_validated cert, key, ca;
+    struct azki_validated cert, key, ca;
     memset(&key, 0, sizeof(key));
     rc = check_input(AZK_CRED_CLIENT_CERT, &o->cert, NULL, &cert, diag);
     if (rc != 0)
@@ -129,7 +129,7 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
         X509 *leaf = sk_X509_value(cert.certs, 0);
         if (EVP_PKEY_eq(X509_get0_pubkey(leaf), key.key) != 1) {
             char cn[128];
-            azk_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
+            azki_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
             azk_diag_add(diag, AZK_SEV_ERROR, "cred.key-mismatch",
                          "Use the key file created together with this certificate.",
                          "%s does not belong to the certificate '%s' in %s",
@@ -142,10 +142,10 @@ AZK_API int azk_cred_provision(struct azk_credstore *store, const struct azk_pro
     for (size_t i = 0; rc == 0 && i < o->ca_count; i++) {
         rc = check_input(AZK_CRED_CA_CHAIN, &o->cas[i], NULL, &ca, diag);
         if (rc == 0)
-            azk_validated_free(&ca);
+            azki_validated_free(&ca);
     }
-    azk_validated_free(&cert);
-    azk_validated_free(&key);
+    azki_validated_free(&cert);
+    azki_validated_free(&key);
     if (rc != 0)
         return rc;
 

@@ -46,7 +46,7 @@ AZK_API const char *azk_credstore_describe(const struct azk_credstore *store)
     return store->description;
 }
 
-int azk_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d)
+int azki_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d)
 {
     if (tag > AZK_SEC_TAG_MAX) {
         azk_diag_add(d, AZK_SEV_ERROR, "cred.reserved-sec-tag",
@@ -63,13 +63,13 @@ int azk_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d)
     return 0;
 }
 
-void azk_secure_free(char *buf, size_t len)
+void azki_secure_free(char *buf, size_t len)
 {
     if (buf != NULL)
         OPENSSL_clear_free(buf, len + 1);
 }
 
-int azk_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
+int azki_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
                          size_t *len)
 {
     size_t cap = 8192;
@@ -93,36 +93,36 @@ int azk_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, c
     return -EIO;
 }
 
-int azk_cred_load_private_key(struct azk_credstore *store, azk_sec_tag_t tag, EVP_PKEY **out)
+int azki_cred_load_private_key(struct azk_credstore *store, azk_sec_tag_t tag, EVP_PKEY **out)
 {
     char *buf;
     size_t len;
-    int rc = azk_store_read_alloc(store, tag, AZK_CRED_PRIVATE_KEY, &buf, &len);
+    int rc = azki_store_read_alloc(store, tag, AZK_CRED_PRIVATE_KEY, &buf, &len);
     if (rc != 0)
         return rc;
     BIO *bio = BIO_new_mem_buf(buf, (int)len);
     if (bio == NULL) {
-        azk_secure_free(buf, len);
+        azki_secure_free(buf, len);
         return -ENOMEM;
     }
     *out = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
     BIO_free(bio);
-    azk_secure_free(buf, len);
+    azki_secure_free(buf, len);
     ERR_clear_error();
     return *out != NULL ? 0 : -EBADMSG;
 }
 
-int azk_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
+int azki_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
                          STACK_OF(X509) **out, struct azk_diag *d)
 {
     char *buf;
     size_t len;
     *out = NULL;
-    int rc = azk_store_read_alloc(s, tag, type, &buf, &len);
+    int rc = azki_store_read_alloc(s, tag, type, &buf, &len);
     if (rc != 0)
         return rc;
-    rc = azk_load_certs(buf, len, out, d);
-    azk_secure_free(buf, len);
+    rc = azki_load_certs(buf, len, out, d);
+    azki_secure_free(buf, len);
     return rc;
 }
 
@@ -130,27 +130,27 @@ static X509 *load_leaf(struct azk_credstore *s, azk_sec_tag_t tag)
 {
     STACK_OF(X509) *sk = NULL;
     X509 *leaf = NULL;
-    if (azk_store_load_certs(s, tag, AZK_CRED_CLIENT_CERT, &sk, NULL) == 0) {
+    if (azki_store_load_certs(s, tag, AZK_CRED_CLIENT_CERT, &sk, NULL) == 0) {
         leaf = sk_X509_shift(sk);
         sk_X509_pop_free(sk, X509_free);
     }
     return leaf;
 }
 
-void azk_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
+void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
                            EVP_PKEY *key, struct azk_diag *d)
 {
     X509 *own_cert = NULL;
     EVP_PKEY *own_key = NULL;
     if (cert == NULL)
         cert = own_cert = load_leaf(s, tag);
-    if (key == NULL && cert != NULL && azk_cred_load_private_key(s, tag, &own_key) == 0)
+    if (key == NULL && cert != NULL && azki_cred_load_private_key(s, tag, &own_key) == 0)
         key = own_key;
     if (cert != NULL && key != NULL) {
         EVP_PKEY *pub = X509_get0_pubkey(cert);
         if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
             char cn[128];
-            azk_x509_name_cn(X509_get_subject_name(cert), cn, sizeof(cn));
+            azki_x509_name_cn(X509_get_subject_name(cert), cn, sizeof(cn));
             azk_diag_add(d, AZK_SEV_WARNING, "cred.key-mismatch",
                          "Write the key that was generated with this certificate (the pair "
                          "from the same 'azkit pki device' run), or the certificate issued for "
@@ -168,15 +168,15 @@ AZK_API int azk_cred_write_ex(struct azk_credstore *store, azk_sec_tag_t tag,
                               enum azk_cred_type type, const void *buf, size_t len,
                               const struct azk_cred_write_opts *opts, struct azk_diag *diag)
 {
-    int rc = azk_check_tag_type(tag, (int)type, diag);
+    int rc = azki_check_tag_type(tag, (int)type, diag);
     if (rc != 0)
         return rc;
     if (buf == NULL) {
         azk_diag_add(diag, AZK_SEV_ERROR, "cred.empty", NULL, "no content given");
         return -EINVAL;
     }
-    struct azk_canon canon;
-    rc = azk_canonicalize(buf, len, &canon, diag);
+    struct azki_canon canon;
+    rc = azki_canonicalize(buf, len, &canon, diag);
     if (rc != 0)
         return rc;
     if (canon.had_trailing_nul)
@@ -194,19 +194,19 @@ AZK_API int azk_cred_write_ex(struct azk_credstore *store, azk_sec_tag_t tag,
     if (opts != NULL && opts->passphrase != NULL && type != AZK_CRED_PRIVATE_KEY)
         azk_diag_add(diag, AZK_SEV_WARNING, "cred.passphrase-unused", NULL,
                      "a passphrase only applies to private keys (type 2); it was ignored");
-    struct azk_validated v;
-    rc = azk_validate((int)type, canon.data, canon.len, opts ? opts->passphrase : NULL, &v, diag);
+    struct azki_validated v;
+    rc = azki_validate((int)type, canon.data, canon.len, opts ? opts->passphrase : NULL, &v, diag);
     if (rc != 0) {
-        azk_canon_free(&canon);
+        azki_canon_free(&canon);
         return rc;
     }
     const char *content = v.replacement ? v.replacement : canon.data;
     size_t clen = v.replacement ? v.replacement_len : canon.len;
-    azk_check_size(tag, (int)type, clen, diag);
+    azki_check_size(tag, (int)type, clen, diag);
     if (type == AZK_CRED_CLIENT_CERT)
-        azk_check_key_matches(store, tag, sk_X509_value(v.certs, 0), NULL, diag);
+        azki_check_key_matches(store, tag, sk_X509_value(v.certs, 0), NULL, diag);
     else if (type == AZK_CRED_PRIVATE_KEY)
-        azk_check_key_matches(store, tag, NULL, v.key, diag);
+        azki_check_key_matches(store, tag, NULL, v.key, diag);
 
     rc = store->ops->write(store->ctx, tag, (int)type, content, clen);
     if (rc != 0)
@@ -215,8 +215,8 @@ AZK_API int azk_cred_write_ex(struct azk_credstore *store, azk_sec_tag_t tag,
                      "credential, if any, is unchanged.",
                      "storing sec_tag %u type %d failed: %s", (unsigned)tag, (int)type,
                      azk_strerror(rc));
-    azk_validated_free(&v);
-    azk_canon_free(&canon);
+    azki_validated_free(&v);
+    azki_canon_free(&canon);
     return rc;
 }
 
@@ -229,7 +229,7 @@ AZK_API int azk_cred_write(struct azk_credstore *store, azk_sec_tag_t tag,
 AZK_API int azk_cred_read(struct azk_credstore *store, azk_sec_tag_t tag,
                           enum azk_cred_type type, void *buf, size_t *len)
 {
-    int rc = azk_check_tag_type(tag, (int)type, NULL);
+    int rc = azki_check_tag_type(tag, (int)type, NULL);
     if (rc != 0)
         return rc;
     if (type == AZK_CRED_PRIVATE_KEY)
@@ -240,13 +240,13 @@ AZK_API int azk_cred_read(struct azk_credstore *store, azk_sec_tag_t tag,
 AZK_API int azk_cred_delete(struct azk_credstore *store, azk_sec_tag_t tag,
                             enum azk_cred_type type)
 {
-    int rc = azk_check_tag_type(tag, (int)type, NULL);
+    int rc = azki_check_tag_type(tag, (int)type, NULL);
     return rc != 0 ? rc : store->ops->remove(store->ctx, tag, (int)type);
 }
 
 AZK_API int azk_cred_clear(struct azk_credstore *store, azk_sec_tag_t tag)
 {
-    int rc = azk_check_tag_type(tag, 0, NULL);
+    int rc = azki_check_tag_type(tag, 0, NULL);
     if (rc != 0)
         return rc;
     if (store->ops->clear)
@@ -262,19 +262,19 @@ AZK_API int azk_cred_clear(struct azk_credstore *store, azk_sec_tag_t tag)
 AZK_API int azk_cred_digest(struct azk_credstore *store, azk_sec_tag_t tag,
                             enum azk_cred_type type, uint8_t out[AZK_CRED_DIGEST_SIZE])
 {
-    int rc = azk_check_tag_type(tag, (int)type, NULL);
+    int rc = azki_check_tag_type(tag, (int)type, NULL);
     if (rc != 0)
         return rc;
     if (store->ops->digest)
         return store->ops->digest(store->ctx, tag, (int)type, out);
     char *buf;
     size_t len;
-    rc = azk_store_read_alloc(store, tag, (int)type, &buf, &len);
+    rc = azki_store_read_alloc(store, tag, (int)type, &buf, &len);
     if (rc != 0)
         return rc;
     unsigned int mdlen = 0;
     rc = EVP_Digest(buf, len, out, &mdlen, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
-    azk_secure_free(buf, len);
+    azki_secure_free(buf, len);
     return rc;
 }
 
@@ -299,15 +299,15 @@ AZK_API int azk_cred_cmp(struct azk_credstore *store, azk_sec_tag_t tag,
     int rc = azk_cred_digest(store, tag, type, stored);
     if (rc != 0)
         return rc;
-    struct azk_canon canon;
-    rc = azk_canonicalize(buf, len, &canon, NULL);
+    struct azki_canon canon;
+    rc = azki_canonicalize(buf, len, &canon, NULL);
     if (rc == -EINVAL || rc == -EBADMSG)
         return 1; /* empty or binary content cannot equal a stored credential */
     if (rc != 0)
         return rc;
     unsigned int mdlen = 0;
     rc = EVP_Digest(canon.data, canon.len, given, &mdlen, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
-    azk_canon_free(&canon);
+    azki_canon_free(&canon);
     if (rc != 0)
         return rc;
     return CRYPTO_memcmp(stored, given, sizeof(stored)) == 0 ? 0 : 1;
@@ -322,7 +322,7 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
                               struct azk_cred_info *info, struct azk_diag *diag)
 {
     memset(info, 0, sizeof(*info));
-    int rc = azk_check_tag_type(tag, type, diag);
+    int rc = azki_check_tag_type(tag, type, diag);
     if (rc != 0)
         return rc;
     info->tag = tag;
@@ -332,23 +332,23 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
         return rc;
     char *buf;
     size_t len;
-    rc = azk_store_read_alloc(store, tag, type, &buf, &len);
+    rc = azki_store_read_alloc(store, tag, type, &buf, &len);
     if (rc == -EACCES) /* a backend that cannot release keys: digest is all there is */
         return 0;
     if (rc != 0)
         return rc;
     info->size = len;
-    azk_check_size(tag, type, len, diag);
+    azki_check_size(tag, type, len, diag);
     if (type == AZK_CRED_CA_CHAIN || type == AZK_CRED_CLIENT_CERT) {
         STACK_OF(X509) *sk = NULL;
-        if (azk_load_certs(buf, len, &sk, NULL) == 0) {
+        if (azki_load_certs(buf, len, &sk, NULL) == 0) {
             int n = sk_X509_num(sk);
             info->cert_count = (size_t)n;
             for (int i = 0; i < n && i < AZK_CRED_MAX_CERTS; i++)
-                azk_x509_summarize(sk_X509_value(sk, i), &info->certs[i]);
-            azk_check_certs(type, sk, diag);
+                azki_x509_summarize(sk_X509_value(sk, i), &info->certs[i]);
+            azki_check_certs(type, sk, diag);
             if (type == AZK_CRED_CLIENT_CERT)
-                azk_check_key_matches(store, tag, sk_X509_value(sk, 0), NULL, diag);
+                azki_check_key_matches(store, tag, sk_X509_value(sk, 0), NULL, diag);
             sk_X509_pop_free(sk, X509_free);
         } else {
             azk_diag_add(diag, AZK_SEV_WARNING, "cred.stored-unparsable",
@@ -358,13 +358,13 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
         }
     } else if (type == AZK_CRED_PRIVATE_KEY) {
         EVP_PKEY *k = NULL;
-        if (azk_cred_load_private_key(store, tag, &k) == 0) {
-            azk_pkey_describe(k, info->key_type, sizeof(info->key_type));
-            azk_check_key_matches(store, tag, NULL, k, diag);
+        if (azki_cred_load_private_key(store, tag, &k) == 0) {
+            azki_pkey_describe(k, info->key_type, sizeof(info->key_type));
+            azki_check_key_matches(store, tag, NULL, k, diag);
         }
         EVP_PKEY_free(k);
     }
-    azk_secure_free(buf, len);
+    azki_secure_free(buf, len);
     ERR_clear_error();
     return 0;
 }

@@ -40,11 +40,11 @@ static int check_modem_charset(int type, const char *c, size_t len, struct azk_d
 
 static void warn_outside_text(int type, const char *c, size_t len, struct azk_diag *d)
 {
-    struct azk_pem_block *b;
+    struct azki_pem_block *b;
     size_t n;
     bool outside = false;
-    if (azk_pem_parse(c, len, &b, &n, &outside, NULL) == 0)
-        azk_pem_free(b, n);
+    if (azki_pem_parse(c, len, &b, &n, &outside, NULL) == 0)
+        azki_pem_free(b, n);
     if (outside)
         azk_diag_add(d, AZK_SEV_WARNING, "cred.text-outside-pem",
                      "Keep only the -----BEGIN/-----END blocks (for example, drop the 'Bag "
@@ -57,15 +57,15 @@ static void warn_outside_text(int type, const char *c, size_t len, struct azk_di
 static void warn_validity(X509 *x, size_t index, struct azk_diag *d)
 {
     char cn[128], when[21];
-    azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
-    int v = azk_x509_validity(x);
+    azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+    int v = azki_x509_validity(x);
     if (v > 0) {
-        azk_asn1_time_iso(X509_get0_notAfter(x), when);
+        azki_asn1_time_iso(X509_get0_notAfter(x), when);
         azk_diag_add(d, AZK_SEV_WARNING, "cred.cert-expired",
                      "Replace it with a certificate that is valid now; TLS will refuse it.",
                      "certificate %zu ('%s') expired on %s", index + 1, cn, when);
     } else if (v < 0) {
-        azk_asn1_time_iso(X509_get0_notBefore(x), when);
+        azki_asn1_time_iso(X509_get0_notBefore(x), when);
         azk_diag_add(d, AZK_SEV_WARNING, "cred.cert-not-yet-valid",
                      "Check the clock of the machine that issued it, or wait; a device whose "
                      "clock is behind will refuse it.",
@@ -80,7 +80,7 @@ static void warn_known_root(X509 *x, struct azk_diag *d)
     char hex[65];
     if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
         return;
-    azk_hex_upper(md, 32, hex);
+    azki_hex_upper(md, 32, hex);
     const struct azk_root_info *r = azk_azure_root_by_fingerprint(hex);
     if (r != NULL && r->retired)
         azk_diag_add(d, AZK_SEV_WARNING, "cred.retired-root",
@@ -93,17 +93,17 @@ static void warn_known_root(X509 *x, struct azk_diag *d)
                      r->name, r->not_after);
 }
 
-void azk_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d)
+void azki_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d)
 {
     int n = sk_X509_num(certs);
     for (int i = 0; i < n; i++) {
         X509 *x = sk_X509_value(certs, i);
         char cn[128];
-        azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+        azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
         warn_validity(x, (size_t)i, d);
         if (type == AZK_CRED_CA_CHAIN) {
             warn_known_root(x, d);
-            if (!azk_x509_is_ca(x))
+            if (!azki_x509_is_ca(x))
                 azk_diag_add(d, AZK_SEV_WARNING, "cred.leaf-as-ca",
                              "Type 0 holds the root CA(s) that verify the server. A device "
                              "certificate belongs in type 1 (cert).",
@@ -113,9 +113,9 @@ void azk_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d)
     }
     if (type == AZK_CRED_CLIENT_CERT && n > 0) {
         X509 *leaf = sk_X509_value(certs, 0);
-        if (azk_x509_is_ca(leaf)) {
+        if (azki_x509_is_ca(leaf)) {
             char cn[128];
-            azk_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
+            azki_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
             azk_diag_add(d, AZK_SEV_WARNING, "cred.ca-as-client-cert",
                          "Root CAs go in type 0 (ca): that is the list the modem trusts. Type 1 "
                          "is the device's own certificate, then its intermediates.",
@@ -125,7 +125,7 @@ void azk_check_certs(int type, STACK_OF(X509) *certs, struct azk_diag *d)
     }
 }
 
-void azk_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d)
+void azki_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d)
 {
     size_t cmd = azk_cmng_command_length(tag, type, len);
     if (cmd > AZK_CMNG_MAX_COMMAND)
@@ -137,10 +137,10 @@ void azk_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d)
                      azk_cred_type_description(type), len, cmd, AZK_CMNG_MAX_COMMAND);
 }
 
-static int validate_certs(int type, const char *c, size_t len, struct azk_validated *v,
+static int validate_certs(int type, const char *c, size_t len, struct azki_validated *v,
                           struct azk_diag *d)
 {
-    int rc = azk_load_certs(c, len, &v->certs, d);
+    int rc = azki_load_certs(c, len, &v->certs, d);
     if (rc != 0)
         return rc;
     int n = sk_X509_num(v->certs);
@@ -150,8 +150,8 @@ static int validate_certs(int type, const char *c, size_t len, struct azk_valida
             if (X509_check_issued(parent, child) == X509_V_OK)
                 continue;
             char ccn[128], pcn[128];
-            azk_x509_name_cn(X509_get_subject_name(child), ccn, sizeof(ccn));
-            azk_x509_name_cn(X509_get_subject_name(parent), pcn, sizeof(pcn));
+            azki_x509_name_cn(X509_get_subject_name(child), ccn, sizeof(ccn));
+            azki_x509_name_cn(X509_get_subject_name(parent), pcn, sizeof(pcn));
             bool reversed = X509_check_issued(child, parent) == X509_V_OK;
             azk_diag_add(d, AZK_SEV_ERROR, "cred.chain-order",
                          "Put the device certificate first, then the CA that issued it, then "
@@ -197,11 +197,11 @@ static bool is_key_label(const char *l)
 }
 
 static int validate_key(const char *c, size_t len, const char *passphrase,
-                        struct azk_validated *v, struct azk_diag *d)
+                        struct azki_validated *v, struct azk_diag *d)
 {
-    struct azk_pem_block *blocks;
+    struct azki_pem_block *blocks;
     size_t count;
-    int rc = azk_pem_parse(c, len, &blocks, &count, NULL, d);
+    int rc = azki_pem_parse(c, len, &blocks, &count, NULL, d);
     if (rc != 0)
         return rc;
     const char *fix_one = "Type 2 holds exactly one private key in PEM (PKCS#8 'PRIVATE KEY', "
@@ -222,11 +222,11 @@ static int validate_key(const char *c, size_t len, const char *passphrase,
         else
             azk_diag_add(d, AZK_SEV_ERROR, "cred.not-private-key", fix_one,
                          "the PEM block is a %s, not a private key", blocks[0].label);
-        azk_pem_free(blocks, count);
+        azki_pem_free(blocks, count);
         return -EBADMSG;
     }
     bool encrypted = strcmp(blocks[0].label, "ENCRYPTED PRIVATE KEY") == 0 || blocks[0].has_headers;
-    azk_pem_free(blocks, count);
+    azki_pem_free(blocks, count);
 
     if (encrypted && passphrase == NULL) {
         azk_diag_add(d, AZK_SEV_ERROR, "cred.key-encrypted",
@@ -321,8 +321,8 @@ static int validate_identity(const char *c, size_t len, struct azk_diag *d)
     return 0;
 }
 
-int azk_validate(int type, const char *content, size_t len, const char *passphrase,
-                 struct azk_validated *v, struct azk_diag *d)
+int azki_validate(int type, const char *content, size_t len, const char *passphrase,
+                 struct azki_validated *v, struct azk_diag *d)
 {
     memset(v, 0, sizeof(*v));
     int rc = check_modem_charset(type, content, len, d);
@@ -334,7 +334,7 @@ int azk_validate(int type, const char *content, size_t len, const char *passphra
         rc = validate_certs(type, content, len, v, d);
         if (rc == 0) {
             warn_outside_text(type, content, len, d);
-            azk_check_certs(type, v->certs, d);
+            azki_check_certs(type, v->certs, d);
         }
         break;
     case AZK_CRED_PRIVATE_KEY:
@@ -352,11 +352,11 @@ int azk_validate(int type, const char *content, size_t len, const char *passphra
         rc = -EINVAL;
     }
     if (rc != 0)
-        azk_validated_free(v);
+        azki_validated_free(v);
     return rc;
 }
 
-void azk_validated_free(struct azk_validated *v)
+void azki_validated_free(struct azki_validated *v)
 {
     sk_X509_pop_free(v->certs, X509_free);
     EVP_PKEY_free(v->key);

@@ -76,7 +76,7 @@ static bool is_azure_host(const char *host)
 static STACK_OF(X509) *load(struct azk_credstore *s, azk_sec_tag_t tag, int type)
 {
     STACK_OF(X509) *certs = NULL;
-    return azk_store_load_certs(s, tag, type, &certs, NULL) == 0 ? certs : NULL;
+    return azki_store_load_certs(s, tag, type, &certs, NULL) == 0 ? certs : NULL;
 }
 
 struct roots_seen {
@@ -88,7 +88,7 @@ struct roots_seen {
 static void note_root(struct roots_seen *rs, X509 *x)
 {
     struct azk_cert_summary s;
-    azk_x509_summarize(x, &s);
+    azki_x509_summarize(x, &s);
     const struct azk_root_info *ri = azk_azure_root_by_fingerprint(s.sha256);
     if (ri == azk_azure_root(AZK_ROOT_DIGICERT_G2))
         rs->g2 = true;
@@ -131,7 +131,7 @@ static int hunt_cb(azk_sec_tag_t tag, int type, void *user)
     if (type != AZK_CRED_PRIVATE_KEY || h->hit)
         return 0;
     EVP_PKEY *k = NULL;
-    if (azk_cred_load_private_key(h->store, tag, &k) == 0) {
+    if (azki_cred_load_private_key(h->store, tag, &k) == 0) {
         if (X509_check_private_key(h->leaf, k) == 1) {
             h->hit = true;
             h->found = tag;
@@ -219,7 +219,7 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
     }
     X509 *leaf = sk_X509_value(chain, 0);
     struct azk_cert_summary s;
-    azk_x509_summarize(leaf, &s);
+    azki_x509_summarize(leaf, &s);
     int n = sk_X509_num(chain);
     if (s.is_ca) {
         azk_doctor_add(r, "client.cert", AZK_CHECK_FAIL,
@@ -268,7 +268,7 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
 
     /* The key: in the same tag, and matching. */
     EVP_PKEY *key = NULL;
-    int krc = azk_cred_load_private_key(o->store, tag, &key);
+    int krc = azki_cred_load_private_key(o->store, tag, &key);
     if (krc == 0 && X509_check_private_key(leaf, key) == 1) {
         azk_doctor_add(r, "client.key", AZK_CHECK_OK, NULL,
                        "sec_tag %u holds the private key of the device certificate",

@@ -149,7 +149,7 @@ static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *p
                      d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs);
     /* The connection string holds the service key: the file is 0600 like the key. */
     if (n > 0 && (size_t)n < sizeof(text))
-        azk_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
+        azki_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
 }
 
 int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)

@@ -90,7 +90,7 @@ static void write_service_json(const struct hub_daemon *d)
     snprintf(path, sizeof(path), "%s/service.json", d->cfg.data_dir);
     size_t l = strlen(s);
     s[l] = '\n';
-    if (azk_atomic_write_path(path, s, l + 1, 0600, false) != 0)
+    if (azki_atomic_write_path(path, s, l + 1, 0600, false) != 0)
         hub_log(HUB_LOG_WARN, "cannot write %s: admin commands then need --service-port", path);
     free(s);
 }

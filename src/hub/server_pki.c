@@ -207,10 +207,10 @@ static int load_certs_file(const char *path, STACK_OF(X509) **out)
 {
     char *buf;
     size_t len;
-    int rc = azk_file_read_all(path, &buf, &len);
+    int rc = azki_file_read_all(path, &buf, &len);
     if (rc != 0)
         return rc;
-    rc = azk_load_certs(buf, len, out, NULL);
+    rc = azki_load_certs(buf, len, out, NULL);
     free(buf);
     return rc;
 }
@@ -277,7 +277,7 @@ static int issue_server(const char *dir, const struct san_list *sans, const char
         if (rc == 0)
             rc = rename_in(dir, SERVER_NEW ".cert.pem", "server.pem");
         if (rc == 0)
-            rc = azk_fsync_dir(dir);
+            rc = azki_fsync_dir(dir);
     }
     if (rc != 0) {
         unlink_in(dir, SERVER_NEW ".key.pem");
@@ -296,7 +296,7 @@ static int make_service_key(const char *dir, struct azk_diag *d)
     int n = EVP_EncodeBlock(b64, raw, sizeof(raw));
     OPENSSL_cleanse(raw, sizeof(raw));
     b64[n] = '\n';
-    int rc = azk_atomic_write(dir, "service.key", b64, (size_t)n + 1, 0600, true, NULL, NULL);
+    int rc = azki_atomic_write(dir, "service.key", b64, (size_t)n + 1, 0600, true, NULL, NULL);
     OPENSSL_cleanse(b64, sizeof(b64));
     if (rc != 0)
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-write-failed", NULL,
@@ -377,7 +377,7 @@ static int create_all(const char *data, const char *pki_dir, const struct san_li
     if (rc == 0 && rename(staging, pki_dir) != 0)
         rc = -errno;
     if (rc == 0)
-        rc = azk_fsync_dir(data);
+        rc = azki_fsync_dir(data);
     if (rc != 0)
         rm_flat(staging);
     return rc;
@@ -411,7 +411,7 @@ static void server_check(const char *dir, X509 *inter, const struct san_list *wa
         snprintf(why, wlen, "server-chain.pem is not the server certificate + intermediate.pem");
         goto out;
     }
-    if (azk_pki_key_load(key, "server key", &k, NULL) != 0 || pub == NULL ||
+    if (azki_pki_key_load(key, "server key", &k, NULL) != 0 || pub == NULL ||
         EVP_PKEY_eq(pub, k) != 1) {
         snprintf(why, wlen, "server.key.pem is missing or does not belong to the certificate");
         goto out;
@@ -419,7 +419,7 @@ static void server_check(const char *dir, X509 *inter, const struct san_list *wa
     time_t soon = time(NULL) + HUB_PKI_RENEW_SECONDS;
     if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) <= 0) {
         char when[21];
-        azk_asn1_time_iso(X509_get0_notAfter(leaf), when);
+        azki_asn1_time_iso(X509_get0_notAfter(leaf), when);
         snprintf(why, wlen, "it expires on %s", when);
         goto out;
     }
@@ -444,7 +444,7 @@ static int load_service_key(const char *dir, struct hub_pki *p, struct azk_diag 
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(p->service_key_path, &buf, &len);
+    int rc = azki_file_read_all(p->service_key_path, &buf, &len);
     if (rc == -ENOENT) {
         azk_diag_add(d, AZK_SEV_INFO, "hub.pki-service-key-created", NULL,
                      "%s was missing; a new service key was made (old connection strings no "
@@ -452,7 +452,7 @@ static int load_service_key(const char *dir, struct hub_pki *p, struct azk_diag 
                      p->service_key_path);
         rc = make_service_key(dir, d);
         if (rc == 0)
-            rc = azk_file_read_all(p->service_key_path, &buf, &len);
+            rc = azki_file_read_all(p->service_key_path, &buf, &len);
     }
     if (rc != 0) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-service-key", NULL, "cannot read %s: %s",
@@ -574,7 +574,7 @@ static int check_opts(const struct hub_pki_opts *o, struct san_list *want,
     req.san_count = want->n;
     struct azk_diag sub;
     azk_diag_init(&sub);
-    if (azk_pki_san_check(&req, &sub) != 0) {
+    if (azki_pki_san_check(&req, &sub) != 0) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-bad-hostname",
                      "Give a DNS name (letters, digits, '-', '.') or an IP address.", "%s",
                      pki_error(&sub));
@@ -608,7 +608,7 @@ int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *p,
         rc = -ENAMETOOLONG;
         goto out;
     }
-    rc = azk_mkdir_p(data, 0700);
+    rc = azki_mkdir_p(data, 0700);
     if (rc != 0) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-data-dir", NULL,
                      "cannot create the data directory %s: %s", data, azk_strerror(rc));

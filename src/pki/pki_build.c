@@ -130,7 +130,7 @@ static int add_extensions(const struct azk_pki_request *req, X509 *x, X509 *issu
         if (rc == 0)
             rc = add_conf_ext(x, &ctx, NID_ext_key_usage, "serverAuth");
         if (rc == 0)
-            rc = azk_pki_san_add(x, req);
+            rc = azki_pki_san_add(x, req);
         break;
     }
     if (rc == 0)
@@ -140,8 +140,8 @@ static int add_extensions(const struct azk_pki_request *req, X509 *x, X509 *issu
     return rc;
 }
 
-int azk_pki_build(const struct azk_pki_request *req, EVP_PKEY *key,
-                  const struct azk_pki_issuer *iss, time_t nb, time_t na, X509 **out,
+int azki_pki_build(const struct azk_pki_request *req, EVP_PKEY *key,
+                  const struct azki_pki_issuer *iss, time_t nb, time_t na, X509 **out,
                   struct azk_diag *d)
 {
     *out = NULL;
@@ -170,7 +170,7 @@ fail:
     X509_free(x);
     azk_diag_add(d, AZK_SEV_ERROR, "pki.build-failed",
                  "This is a bug or a broken OpenSSL installation; please report it.",
-                 "could not build the %s '%s'", azk_pki_kind_name(req->kind),
+                 "could not build the %s '%s'", azki_pki_kind_name(req->kind),
                  req->common_name);
     return rc;
 }

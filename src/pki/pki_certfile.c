@@ -6,13 +6,13 @@
 #include "common/ossl.h"
 #include "pki/pki_internal.h"
 
-int azk_pki_read_certs(const char *path, const char *what, const char *missing_code,
+int azki_pki_read_certs(const char *path, const char *what, const char *missing_code,
                        STACK_OF(X509) **out, struct azk_diag *d)
 {
     *out = NULL;
     char *text = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(path, &text, &len);
+    int rc = azki_file_read_all(path, &text, &len);
     if (rc == -ENOENT) {
         azk_diag_add(d, AZK_SEV_ERROR, missing_code,
                      "Check the path; CA files made by azkit are named <prefix>.cert.pem.",
@@ -24,7 +24,7 @@ int azk_pki_read_certs(const char *path, const char *what, const char *missing_c
                      path, azk_strerror(rc));
         return rc;
     }
-    rc = azk_load_certs(text, len, out, d);
+    rc = azki_load_certs(text, len, out, d);
     free(text);
     if (rc == -EBADMSG)
         azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-certificate-file",

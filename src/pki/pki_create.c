@@ -11,7 +11,7 @@
 /* X.509 upper bound for a commonName (RFC 5280 ub-common-name). */
 #define CN_MAX 64
 
-const char *azk_pki_kind_name(enum azk_pki_kind kind)
+const char *azki_pki_kind_name(enum azk_pki_kind kind)
 {
     switch (kind) {
     case AZK_PKI_ROOT: return "root CA";
@@ -34,7 +34,7 @@ static int check_name(const struct azk_pki_request *req, struct azk_diag *d)
     const char *cn = req->common_name;
     if (cn == NULL || cn[0] == '\0') {
         azk_diag_add(d, AZK_SEV_ERROR, "pki.no-name", "Give the common name (CN).",
-                     "a %s needs a common name", azk_pki_kind_name(req->kind));
+                     "a %s needs a common name", azki_pki_kind_name(req->kind));
         return -EINVAL;
     }
     char why[256];
@@ -83,7 +83,7 @@ static int check_request(const struct azk_pki_request *req, struct azk_diag *d)
         return -EINVAL;
     }
     int rc = check_name(req, d);
-    return rc != 0 ? rc : azk_pki_san_check(req, d);
+    return rc != 0 ? rc : azki_pki_san_check(req, d);
 }
 
 static bool needs_issuer(enum azk_pki_kind kind)
@@ -102,33 +102,33 @@ AZK_API int azk_pki_create(const struct azk_pki_request *req, struct azk_pki_res
     if (rc != 0)
         return rc;
     time_t nb, na;
-    rc = azk_pki_validity(req, time(NULL), &nb, &na, diag);
+    rc = azki_pki_validity(req, time(NULL), &nb, &na, diag);
     if (rc != 0)
         return rc;
-    struct azk_pki_outputs out;
-    rc = azk_pki_outputs_plan(req, &out, diag);
+    struct azki_pki_outputs out;
+    rc = azki_pki_outputs_plan(req, &out, diag);
     if (rc != 0)
         return rc;
-    struct azk_pki_issuer iss;
+    struct azki_pki_issuer iss;
     memset(&iss, 0, sizeof(iss));
-    if (needs_issuer(req->kind) && (rc = azk_pki_issuer_load(req, &iss, diag)) != 0)
+    if (needs_issuer(req->kind) && (rc = azki_pki_issuer_load(req, &iss, diag)) != 0)
         return rc;
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    rc = azk_pki_key_generate(req->key_alg, &key);
+    rc = azki_pki_key_generate(req->key_alg, &key);
     if (rc == 0)
-        rc = azk_pki_build(req, key, needs_issuer(req->kind) ? &iss : NULL, nb, na, &cert,
+        rc = azki_pki_build(req, key, needs_issuer(req->kind) ? &iss : NULL, nb, na, &cert,
                            diag);
     if (rc == 0)
-        rc = azk_pki_outputs_write(req, &out, cert, key, iss.chain, diag);
+        rc = azki_pki_outputs_write(req, &out, cert, key, iss.chain, diag);
     if (rc == 0) {
         memcpy(res->cert_path, out.cert, sizeof(res->cert_path));
         memcpy(res->key_path, out.key, sizeof(res->key_path));
         memcpy(res->chain_path, out.chain, sizeof(res->chain_path));
-        azk_x509_summarize(cert, &res->cert);
+        azki_x509_summarize(cert, &res->cert);
     }
     X509_free(cert);
     EVP_PKEY_free(key);
-    azk_pki_issuer_free(&iss);
+    azki_pki_issuer_free(&iss);
     return rc;
 }

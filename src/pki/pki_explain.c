@@ -9,7 +9,7 @@
 
 static void cn_of(const X509_NAME *name, char *out, size_t len)
 {
-    azk_x509_name_cn(name, out, len);
+    azki_x509_name_cn(name, out, len);
     if (out[0] == '\0')
         snprintf(out, len, "(no CN)");
 }
@@ -17,7 +17,7 @@ static void cn_of(const X509_NAME *name, char *out, size_t len)
 static void missing_issuer(int depth, X509 *cert, const char *cn, const char *icn,
                            struct azk_diag *d)
 {
-    if (depth == 0 && !azk_x509_is_ca(cert)) {
+    if (depth == 0 && !azki_x509_is_ca(cert)) {
         char fix[AZK_DIAG_TEXT];
         snprintf(fix, sizeof(fix),
                  "Send leaf + intermediates (credential type 1 holds the chain, leaf first) or "
@@ -38,7 +38,7 @@ static void missing_issuer(int depth, X509 *cert, const char *cn, const char *ic
                  cn, icn);
 }
 
-void azk_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d)
+void azki_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d)
 {
     char cn[128] = "(unknown)", icn[128] = "(unknown)", when[21] = "";
     if (cert != NULL) {
@@ -67,7 +67,7 @@ void azk_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d)
         break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
         if (cert != NULL)
-            azk_asn1_time_iso(X509_get0_notAfter(cert), when);
+            azki_asn1_time_iso(X509_get0_notAfter(cert), when);
         azk_diag_add(d, AZK_SEV_ERROR, "pki.expired",
                      depth == 0 ? "Issue a new certificate (azkit pki device ...)."
                                 : "Create a new CA, upload it, and reissue what it signed.",
@@ -75,7 +75,7 @@ void azk_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d)
         break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
         if (cert != NULL)
-            azk_asn1_time_iso(X509_get0_notBefore(cert), when);
+            azki_asn1_time_iso(X509_get0_notBefore(cert), when);
         azk_diag_add(d, AZK_SEV_ERROR, "pki.not-yet-valid",
                      "Check the clock (UTC), or reissue without --not-before; azkit backdates "
                      "notBefore by one hour by default.",

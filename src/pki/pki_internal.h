@@ -12,7 +12,7 @@
 #include "azkit/pki.h"
 
 /* The CA that signs a new certificate. */
-struct azk_pki_issuer {
+struct azki_pki_issuer {
     X509 *cert;            /* the issuing CA */
     EVP_PKEY *key;         /* its private key */
     STACK_OF(X509) *chain; /* what goes after the new certificate in its chain file: the issuer
@@ -21,54 +21,54 @@ struct azk_pki_issuer {
 
 /* Reads every certificate of a PEM file (pki_certfile.c). -ENOENT with finding `missing_code`
  * naming `what` and the path; -EBADMSG (findings say which block) ; -EACCES, -EIO. */
-int azk_pki_read_certs(const char *path, const char *what, const char *missing_code,
+int azki_pki_read_certs(const char *path, const char *what, const char *missing_code,
                        STACK_OF(X509) **out, struct azk_diag *d);
 
 /* Verification failures in words (pki_explain.c): one finding for error `err` (an
  * X509_V_ERR_*) reported at `depth` on `cert`. */
-void azk_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d);
+void azki_pki_explain(int err, int depth, X509 *cert, struct azk_diag *d);
 
 /* Keys (pki_keys.c). */
-int azk_pki_key_generate(enum azk_key_alg alg, EVP_PKEY **out);
+int azki_pki_key_generate(enum azk_key_alg alg, EVP_PKEY **out);
 /* Loads an unencrypted PEM private key; -ENOENT, -EBADMSG (finding says why). */
-int azk_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct azk_diag *d);
+int azki_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct azk_diag *d);
 /* PKCS#8 PEM of a private key; free with OPENSSL_clear_free(*pem, *len). */
-int azk_pki_key_pem(EVP_PKEY *k, char **pem, size_t *len);
+int azki_pki_key_pem(EVP_PKEY *k, char **pem, size_t *len);
 
 /* Issuer (pki_issuer.c): loads and checks req->issuer_cert/key/chain. */
-int azk_pki_issuer_load(const struct azk_pki_request *req, struct azk_pki_issuer *iss,
+int azki_pki_issuer_load(const struct azk_pki_request *req, struct azki_pki_issuer *iss,
                         struct azk_diag *d);
-void azk_pki_issuer_free(struct azk_pki_issuer *iss);
+void azki_pki_issuer_free(struct azki_pki_issuer *iss);
 
 /* Validity (pki_time.c). Parses "YYYY-MM-DDTHH:MM:SSZ" strictly; -EINVAL otherwise. */
-int azk_pki_time_parse(const char *s, time_t *out);
+int azki_pki_time_parse(const char *s, time_t *out);
 /* Works out notBefore/notAfter for a request; -EINVAL (with a finding) for bad dates. */
-int azk_pki_validity(const struct azk_pki_request *req, time_t now, time_t *nb, time_t *na,
+int azki_pki_validity(const struct azk_pki_request *req, time_t now, time_t *nb, time_t *na,
                      struct azk_diag *d);
 
 /* Certificate construction (pki_build.c). `iss` is NULL for self-signed kinds. */
-int azk_pki_build(const struct azk_pki_request *req, EVP_PKEY *key,
-                  const struct azk_pki_issuer *iss, time_t nb, time_t na, X509 **out,
+int azki_pki_build(const struct azk_pki_request *req, EVP_PKEY *key,
+                  const struct azki_pki_issuer *iss, time_t nb, time_t na, X509 **out,
                   struct azk_diag *d);
 
 /* Output files (pki_output.c). */
-struct azk_pki_outputs {
+struct azki_pki_outputs {
     char cert[512];
     char key[512];
     char chain[512]; /* "" when no chain file */
 };
-int azk_pki_outputs_plan(const struct azk_pki_request *req, struct azk_pki_outputs *o,
+int azki_pki_outputs_plan(const struct azk_pki_request *req, struct azki_pki_outputs *o,
                          struct azk_diag *d);
-int azk_pki_outputs_write(const struct azk_pki_request *req, const struct azk_pki_outputs *o,
+int azki_pki_outputs_write(const struct azk_pki_request *req, const struct azki_pki_outputs *o,
                           X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
                           struct azk_diag *d);
 
 /* subjectAltName of server certificates (pki_san.c): checks req->san (-EINVAL with a
  * finding; entries on other kinds are refused), and adds the extension to `x`. */
-int azk_pki_san_check(const struct azk_pki_request *req, struct azk_diag *d);
-int azk_pki_san_add(X509 *x, const struct azk_pki_request *req);
+int azki_pki_san_check(const struct azk_pki_request *req, struct azk_diag *d);
+int azki_pki_san_add(X509 *x, const struct azk_pki_request *req);
 
 /* Human name of a kind: "root CA", "device certificate", ... */
-const char *azk_pki_kind_name(enum azk_pki_kind kind);
+const char *azki_pki_kind_name(enum azk_pki_kind kind);
 
 #endif

@@ -10,7 +10,7 @@
 #include "common/ossl.h"
 #include "pki/pki_internal.h"
 
-void azk_pki_issuer_free(struct azk_pki_issuer *iss)
+void azki_pki_issuer_free(struct azki_pki_issuer *iss)
 {
     X509_free(iss->cert);
     EVP_PKEY_free(iss->key);
@@ -27,7 +27,7 @@ static bool ends_with(const char *s, const char *suffix)
 /* Appends `x` (up-ref) unless it is self-signed or already present. */
 static int chain_add(STACK_OF(X509) *chain, X509 *x)
 {
-    if (azk_x509_self_signed(x))
+    if (azki_x509_self_signed(x))
         return 0;
     for (int i = 0; i < sk_X509_num(chain); i++)
         if (X509_cmp(sk_X509_value(chain, i), x) == 0)
@@ -53,7 +53,7 @@ static int chain_add_all(STACK_OF(X509) *chain, STACK_OF(X509) *from, int start)
 
 /* The issuer's chain file: explicit, or <prefix>.chain.pem next to <prefix>.cert.pem. */
 static int load_chain(const struct azk_pki_request *req, STACK_OF(X509) *certs,
-                      struct azk_pki_issuer *iss, struct azk_diag *d)
+                      struct azki_pki_issuer *iss, struct azk_diag *d)
 {
     int rc = chain_add_all(iss->chain, certs, 0);
     if (rc != 0)
@@ -71,7 +71,7 @@ static int load_chain(const struct azk_pki_request *req, STACK_OF(X509) *certs,
     if (path == NULL)
         return 0;
     STACK_OF(X509) *more = NULL;
-    rc = azk_pki_read_certs(path, "issuer chain", "pki.issuer-missing", &more, d);
+    rc = azki_pki_read_certs(path, "issuer chain", "pki.issuer-missing", &more, d);
     if (rc != 0)
         return rc;
     rc = chain_add_all(iss->chain, more, 0);
@@ -79,12 +79,12 @@ static int load_chain(const struct azk_pki_request *req, STACK_OF(X509) *certs,
     return rc;
 }
 
-static int check_issuer(const struct azk_pki_request *req, struct azk_pki_issuer *iss,
+static int check_issuer(const struct azk_pki_request *req, struct azki_pki_issuer *iss,
                         struct azk_diag *d)
 {
     char cn[128];
-    azk_x509_name_cn(X509_get_subject_name(iss->cert), cn, sizeof(cn));
-    if (!azk_x509_is_ca(iss->cert)) {
+    azki_x509_name_cn(X509_get_subject_name(iss->cert), cn, sizeof(cn));
+    if (!azki_x509_is_ca(iss->cert)) {
         azk_diag_add(d, AZK_SEV_ERROR, "pki.issuer-not-ca",
                      "Sign with a CA made by 'azkit pki root' or 'azkit pki intermediate'; "
                      "device certificates cannot sign other certificates.",
@@ -103,10 +103,10 @@ static int check_issuer(const struct azk_pki_request *req, struct azk_pki_issuer
                      req->issuer_key, cn, req->issuer_cert);
         return -EKEYREJECTED;
     }
-    int v = azk_x509_validity(iss->cert);
+    int v = azki_x509_validity(iss->cert);
     if (v != 0) {
         char when[21];
-        azk_asn1_time_iso(v > 0 ? X509_get0_notAfter(iss->cert) : X509_get0_notBefore(iss->cert),
+        azki_asn1_time_iso(v > 0 ? X509_get0_notAfter(iss->cert) : X509_get0_notBefore(iss->cert),
                           when);
         azk_diag_add(d, AZK_SEV_WARNING, "pki.issuer-expired",
                      "Certificates it signs will not verify; create a new CA.",
@@ -123,7 +123,7 @@ static int check_issuer(const struct azk_pki_request *req, struct azk_pki_issuer
     return 0;
 }
 
-int azk_pki_issuer_load(const struct azk_pki_request *req, struct azk_pki_issuer *iss,
+int azki_pki_issuer_load(const struct azk_pki_request *req, struct azki_pki_issuer *iss,
                         struct azk_diag *d)
 {
     memset(iss, 0, sizeof(*iss));
@@ -131,11 +131,11 @@ int azk_pki_issuer_load(const struct azk_pki_request *req, struct azk_pki_issuer
         azk_diag_add(d, AZK_SEV_ERROR, "pki.issuer-required",
                      "Name the signing CA (--ca PREFIX, or --ca-cert FILE --ca-key FILE).",
                      "a %s needs an issuing CA certificate and key",
-                     azk_pki_kind_name(req->kind));
+                     azki_pki_kind_name(req->kind));
         return -EINVAL;
     }
     STACK_OF(X509) *certs = NULL;
-    int rc = azk_pki_read_certs(req->issuer_cert, "issuer certificate", "pki.issuer-missing",
+    int rc = azki_pki_read_certs(req->issuer_cert, "issuer certificate", "pki.issuer-missing",
                             &certs, d);
     if (rc != 0)
         return rc;
@@ -144,13 +144,13 @@ int azk_pki_issuer_load(const struct azk_pki_request *req, struct azk_pki_issuer
     if (iss->chain == NULL)
         rc = -ENOMEM;
     if (rc == 0)
-        rc = azk_pki_key_load(req->issuer_key, "issuer key", &iss->key, d);
+        rc = azki_pki_key_load(req->issuer_key, "issuer key", &iss->key, d);
     if (rc == 0)
         rc = check_issuer(req, iss, d);
     if (rc == 0 && (rc = chain_add(iss->chain, iss->cert)) == 0)
         rc = load_chain(req, certs, iss, d);
     sk_X509_pop_free(certs, X509_free);
     if (rc != 0)
-        azk_pki_issuer_free(iss);
+        azki_pki_issuer_free(iss);
     return rc;
 }

@@ -12,7 +12,7 @@
 #include "common/fileio.h"
 #include "pki/pki_internal.h"
 
-int azk_pki_key_generate(enum azk_key_alg alg, EVP_PKEY **out)
+int azki_pki_key_generate(enum azk_key_alg alg, EVP_PKEY **out)
 {
     *out = NULL;
     EVP_PKEY *k = NULL;
@@ -36,12 +36,12 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-int azk_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct azk_diag *d)
+int azki_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct azk_diag *d)
 {
     *out = NULL;
     char *text = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(path, &text, &len);
+    int rc = azki_file_read_all(path, &text, &len);
     if (rc != 0) {
         if (rc == -ENOENT)
             azk_diag_add(d, AZK_SEV_ERROR, "pki.issuer-missing",
@@ -69,7 +69,7 @@ int azk_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct 
     return 0;
 }
 
-int azk_pki_key_pem(EVP_PKEY *k, char **pem, size_t *len)
+int azki_pki_key_pem(EVP_PKEY *k, char **pem, size_t *len)
 {
     *pem = NULL;
     *len = 0;

@@ -17,7 +17,7 @@ static bool has_chain(enum azk_pki_kind kind)
     return kind == AZK_PKI_INTERMEDIATE || kind == AZK_PKI_DEVICE || kind == AZK_PKI_SERVER;
 }
 
-int azk_pki_outputs_plan(const struct azk_pki_request *req, struct azk_pki_outputs *o,
+int azki_pki_outputs_plan(const struct azk_pki_request *req, struct azki_pki_outputs *o,
                          struct azk_diag *d)
 {
     memset(o, 0, sizeof(*o));
@@ -87,7 +87,7 @@ static int ensure_dir(const char *path)
     struct stat st;
     if (stat(dir, &st) == 0)
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-    return azk_mkdir_p(dir, 0755);
+    return azki_mkdir_p(dir, 0755);
 }
 
 static int write_certs(const char *path, X509 *first, STACK_OF(X509) *rest, bool exclusive)
@@ -98,12 +98,12 @@ static int write_certs(const char *path, X509 *first, STACK_OF(X509) *rest, bool
     int rc = pem_of_certs(first, rest, &buf, &len, &b);
     if (rc != 0)
         return rc;
-    rc = azk_atomic_write_path(path, buf, len, 0644, exclusive);
+    rc = azki_atomic_write_path(path, buf, len, 0644, exclusive);
     BIO_free(b);
     return rc;
 }
 
-int azk_pki_outputs_write(const struct azk_pki_request *req, const struct azk_pki_outputs *o,
+int azki_pki_outputs_write(const struct azk_pki_request *req, const struct azki_pki_outputs *o,
                           X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
                           struct azk_diag *d)
 {
@@ -115,9 +115,9 @@ int azk_pki_outputs_write(const struct azk_pki_request *req, const struct azk_pk
     if (rc == 0) {
         char *pem;
         size_t len;
-        rc = azk_pki_key_pem(key, &pem, &len);
+        rc = azki_pki_key_pem(key, &pem, &len);
         if (rc == 0) {
-            rc = azk_atomic_write_path(o->key, pem, len, 0600, exclusive);
+            rc = azki_atomic_write_path(o->key, pem, len, 0600, exclusive);
             OPENSSL_clear_free(pem, len);
         }
     }

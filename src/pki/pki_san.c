@@ -73,14 +73,14 @@ static size_t entries(const struct azk_pki_request *req, const char *const **out
     return 1;
 }
 
-int azk_pki_san_check(const struct azk_pki_request *req, struct azk_diag *d)
+int azki_pki_san_check(const struct azk_pki_request *req, struct azk_diag *d)
 {
     if (req->kind != AZK_PKI_SERVER) {
         if (req->san_count == 0)
             return 0;
         azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-san",
                      "Only server certificates carry subjectAltName entries.",
-                     "a %s takes no subjectAltName", azk_pki_kind_name(req->kind));
+                     "a %s takes no subjectAltName", azki_pki_kind_name(req->kind));
         return -EINVAL;
     }
     if (req->san_count > AZK_PKI_SAN_MAX || (req->san_count > 0 && req->san == NULL)) {
@@ -155,7 +155,7 @@ static int push_name(GENERAL_NAMES *names, int type, const void *data, size_t le
     return 0;
 }
 
-int azk_pki_san_add(X509 *x, const struct azk_pki_request *req)
+int azki_pki_san_add(X509 *x, const struct azk_pki_request *req)
 {
     GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
     if (names == NULL)

@@ -9,7 +9,7 @@
 #define BACKDATE_SECONDS 3600
 #define MAX_DAYS 36500
 
-int azk_pki_time_parse(const char *s, time_t *out)
+int azki_pki_time_parse(const char *s, time_t *out)
 {
     /* YYYY-MM-DDTHH:MM:SSZ */
     static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
@@ -48,7 +48,7 @@ static int default_days(enum azk_pki_kind kind)
 
 static int parse_field(const char *value, const char *name, time_t *out, struct azk_diag *d)
 {
-    if (azk_pki_time_parse(value, out) == 0)
+    if (azki_pki_time_parse(value, out) == 0)
         return 0;
     azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-date",
                  "Write the time in UTC as YYYY-MM-DDTHH:MM:SSZ, e.g. 2030-01-31T12:00:00Z.",
@@ -56,7 +56,7 @@ static int parse_field(const char *value, const char *name, time_t *out, struct 
     return -EINVAL;
 }
 
-int azk_pki_validity(const struct azk_pki_request *req, time_t now, time_t *nb, time_t *na,
+int azki_pki_validity(const struct azk_pki_request *req, time_t now, time_t *nb, time_t *na,
                      struct azk_diag *d)
 {
     int days = req->days;

@@ -76,7 +76,7 @@ static int load_trusted(const struct azk_pki_verify_opts *o, X509_STORE *store,
 {
     for (size_t i = 0; i < o->ca_count; i++) {
         STACK_OF(X509) *sk;
-        int rc = azk_pki_read_certs(o->ca_files[i], "CA file", "pki.file-missing", &sk, d);
+        int rc = azki_pki_read_certs(o->ca_files[i], "CA file", "pki.file-missing", &sk, d);
         if (rc != 0)
             return rc;
         for (int j = 0; j < sk_X509_num(sk) && rc == 0; j++)
@@ -94,7 +94,7 @@ static int load_untrusted(const struct azk_pki_verify_opts *o, STACK_OF(X509) *u
                           X509 **leaf, struct azk_diag *d)
 {
     STACK_OF(X509) *sk;
-    int rc = azk_pki_read_certs(o->cert_file, "certificate file", "pki.file-missing", &sk, d);
+    int rc = azki_pki_read_certs(o->cert_file, "certificate file", "pki.file-missing", &sk, d);
     if (rc != 0)
         return rc;
     *leaf = sk_X509_value(sk, 0);
@@ -102,7 +102,7 @@ static int load_untrusted(const struct azk_pki_verify_opts *o, STACK_OF(X509) *u
     rc = add_all(untrusted, sk, 1);
     sk_X509_pop_free(sk, X509_free);
     for (size_t i = 0; rc == 0 && i < o->untrusted_count; i++) {
-        rc = azk_pki_read_certs(o->untrusted_files[i], "untrusted file", "pki.file-missing",
+        rc = azki_pki_read_certs(o->untrusted_files[i], "untrusted file", "pki.file-missing",
                                 &sk, d);
         if (rc == 0) {
             rc = add_all(untrusted, sk, 0);
@@ -118,7 +118,7 @@ static void describe_chain(STACK_OF(X509) *chain, char *out, size_t len)
     out[0] = '\0';
     for (int i = 0; i < sk_X509_num(chain) && used < len; i++) {
         char cn[128];
-        azk_x509_name_cn(X509_get_subject_name(sk_X509_value(chain, i)), cn, sizeof(cn));
+        azki_x509_name_cn(X509_get_subject_name(sk_X509_value(chain, i)), cn, sizeof(cn));
         int n = snprintf(out + used, len - used, "%s'%s'", i ? " -> " : "", cn);
         if (n < 0)
             break;
@@ -132,7 +132,7 @@ static void report_chain(const struct azk_pki_verify_opts *o, STACK_OF(X509) *ch
     if (o->chain_count != NULL)
         *o->chain_count = n;
     for (size_t i = 0; o->chain_out != NULL && i < n && i < o->chain_max; i++)
-        azk_x509_summarize(sk_X509_value(chain, (int)i), &o->chain_out[i]);
+        azki_x509_summarize(sk_X509_value(chain, (int)i), &o->chain_out[i]);
 }
 
 static bool check_cn(const struct azk_pki_verify_opts *o, X509 *leaf, struct azk_diag *d)
@@ -140,7 +140,7 @@ static bool check_cn(const struct azk_pki_verify_opts *o, X509 *leaf, struct azk
     if (o->expect_cn == NULL)
         return true;
     char cn[128];
-    azk_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
+    azki_x509_name_cn(X509_get_subject_name(leaf), cn, sizeof(cn));
     if (strcmp(cn, o->expect_cn) == 0)
         return true;
     azk_diag_add(d, AZK_SEV_ERROR, "pki.cn-mismatch",
@@ -171,10 +171,10 @@ static int run(const struct azk_pki_verify_opts *o, X509_STORE *store, X509 *lea
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     report_chain(o, chain);
     if (ok <= 0 && is.n == 0)
-        azk_pki_explain(X509_STORE_CTX_get_error(ctx), X509_STORE_CTX_get_error_depth(ctx),
+        azki_pki_explain(X509_STORE_CTX_get_error(ctx), X509_STORE_CTX_get_error_depth(ctx),
                         X509_STORE_CTX_get_current_cert(ctx), d);
     for (size_t i = 0; i < is.n; i++) {
-        azk_pki_explain(is.items[i].err, is.items[i].depth, is.items[i].cert, d);
+        azki_pki_explain(is.items[i].err, is.items[i].depth, is.items[i].cert, d);
         X509_free(is.items[i].cert);
     }
     bool good = ok > 0 && is.n == 0;

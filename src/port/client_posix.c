@@ -74,7 +74,7 @@ static int tcp_connect(const char *host, uint16_t port, uint64_t deadline, int *
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     int g = getaddrinfo(host, portstr, &hints, &res);
     if (g != 0) {
-        azk_explain_resolve(host, gai_strerror(g), why, whylen);
+        azki_explain_resolve(host, gai_strerror(g), why, whylen);
         return -EHOSTUNREACH;
     }
     int rc = -ECONNREFUSED;
@@ -102,7 +102,7 @@ static int tcp_connect(const char *host, uint16_t port, uint64_t deadline, int *
         close(fd);
     }
     freeaddrinfo(res);
-    azk_explain_connect(host, port, rc, why, whylen);
+    azki_explain_connect(host, port, rc, why, whylen);
     return rc;
 }
 
@@ -132,7 +132,7 @@ static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uin
             snprintf(why, whylen, "the TLS handshake with %s did not finish in time", host);
             return w;
         }
-        azk_explain_tls(k->ssl, host, trusted, why, whylen);
+        azki_explain_tls(k->ssl, host, trusted, why, whylen);
         return -ECONNABORTED;
     }
 }
@@ -194,9 +194,9 @@ int azk_client_run_posix(struct azk_client *c, const struct azk_posix_opts *o)
     if (azk_client_state(c) == AZK_CLIENT_IDLE)
         azk_client_start(c, azk_posix_now_ms());
     sigset_t old_mask;
-    azk_sigpipe_block(&old_mask);
+    azki_sigpipe_block(&old_mask);
     int result = run_loop(c, o, ct);
-    azk_sigpipe_restore(&old_mask);
+    azki_sigpipe_restore(&old_mask);
     return result;
 }
 
@@ -250,7 +250,7 @@ static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32
                 continue;
             }
             if (rc != 0) {
-                azk_explain_lost(k.rx, rc, true, why, sizeof(why));
+                azki_explain_lost(k.rx, rc, true, why, sizeof(why));
                 conn_close(&k);
                 azk_client_transport_down(c, rc, azk_span_from_str(why), azk_posix_now_ms());
                 continue;
@@ -280,7 +280,7 @@ static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32
         if (k.fd >= 0 && (n > 0 || SSL_pending(k.ssl) > 0)) {
             int rc = read_in(c, &k);
             if (rc != 0) {
-                azk_explain_lost(k.rx, rc, false, why, sizeof(why));
+                azki_explain_lost(k.rx, rc, false, why, sizeof(why));
                 conn_close(&k);
                 azk_client_transport_down(c, rc > 0 ? -ECONNRESET : rc, azk_span_from_str(why),
                                           azk_posix_now_ms());

@@ -26,14 +26,14 @@ const char *azk_connack_text(int code)
     }
 }
 
-void azk_explain_resolve(const char *host, const char *gai_text, char *out, size_t size)
+void azki_explain_resolve(const char *host, const char *gai_text, char *out, size_t size)
 {
     snprintf(out, size, "the host name '%s' does not resolve (%s): check the name (DPS: "
              "global.azure-devices-provisioning.net; IoT Hub: the assignedHub DPS returned), "
              "DNS, or the network", host, gai_text);
 }
 
-void azk_explain_connect(const char *host, uint16_t port, int err, char *out, size_t size)
+void azki_explain_connect(const char *host, uint16_t port, int err, char *out, size_t size)
 {
     switch (err) {
     case -ECONNREFUSED:
@@ -66,12 +66,12 @@ static void chain_top(SSL *ssl, char *out, size_t size)
         return;
     X509 *top = sk_X509_value(chain, n - 1);
     char subj[128], iss[128];
-    azk_x509_name_cn(X509_get_subject_name(top), subj, sizeof(subj));
-    azk_x509_name_cn(X509_get_issuer_name(top), iss, sizeof(iss));
+    azki_x509_name_cn(X509_get_subject_name(top), subj, sizeof(subj));
+    azki_x509_name_cn(X509_get_issuer_name(top), iss, sizeof(iss));
     snprintf(out, size, "the server's chain ends at '%s', issued by '%s'", subj, iss);
 }
 
-void azk_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out, size_t size)
+void azki_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out, size_t size)
 {
     long v = SSL_get_verify_result(ssl);
     unsigned long e = ERR_peek_last_error();
@@ -115,7 +115,7 @@ void azk_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out,
 /* Why a connection was lost, in words. Before the server said anything after the handshake,
  * the likely reason is the device's certificate (TLS 1.3 clients finish the handshake before
  * the server has checked it). */
-void azk_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size)
+void azki_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size)
 {
     unsigned long e = ERR_peek_last_error();
     const char *alert = e ? ERR_reason_error_string(e) : NULL;

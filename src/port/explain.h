@@ -9,15 +9,15 @@
 
 #include <openssl/ssl.h>
 
-void azk_explain_resolve(const char *host, const char *gai_text, char *out, size_t size);
+void azki_explain_resolve(const char *host, const char *gai_text, char *out, size_t size);
 /* `err` a negative errno of connect(). */
-void azk_explain_connect(const char *host, uint16_t port, int err, char *out, size_t size);
+void azki_explain_connect(const char *host, uint16_t port, int err, char *out, size_t size);
 /* After a failed SSL_connect on `ssl` to `host`; `trusted` names the CAs the device trusts. */
-void azk_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out, size_t size);
+void azki_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out, size_t size);
 
 /* A connection lost after the handshake: `rx` bytes had come since; `rc` > 0 for an orderly
  * close, else a negative errno; `sending` when it broke on a write. Reads OpenSSL's error
  * queue (an alert) and clears it. */
-void azk_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size);
+void azki_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size);
 
 #endif

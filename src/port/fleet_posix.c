@@ -71,13 +71,13 @@ static int issue(const struct azk_fleet_opts *o, const char *cn, X509 **cert, EV
 {
     struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .common_name = cn,
                                   .key_alg = AZK_KEY_EC_P256};
-    struct azk_pki_issuer iss = {o->issuer, o->issuer_key, o->chain};
+    struct azki_pki_issuer iss = {o->issuer, o->issuer_key, o->chain};
     time_t nb, na;
-    int rc = azk_pki_key_generate(AZK_KEY_EC_P256, key);
+    int rc = azki_pki_key_generate(AZK_KEY_EC_P256, key);
     if (rc == 0)
-        rc = azk_pki_validity(&req, time(NULL), &nb, &na, NULL);
+        rc = azki_pki_validity(&req, time(NULL), &nb, &na, NULL);
     if (rc == 0)
-        rc = azk_pki_build(&req, *key, &iss, nb, na, cert, NULL);
+        rc = azki_pki_build(&req, *key, &iss, nb, na, cert, NULL);
     return rc;
 }
 
@@ -175,7 +175,7 @@ static const struct addr_entry *resolve(struct fleet *f, const char *host, uint1
     const char *target = f->o->connect_address ? f->o->connect_address : host;
     int g = getaddrinfo(target, ps, &hints, &res);
     if (g != 0) {
-        azk_explain_resolve(target, gai_strerror(g), why, wl);
+        azki_explain_resolve(target, gai_strerror(g), why, wl);
         return NULL;
     }
     struct addr_entry *e = &f->addrs[f->n_addrs < ADDR_CACHE ? f->n_addrs++ : ADDR_CACHE - 1];
@@ -211,7 +211,7 @@ static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, 
     }
     d->handshake_deadline = now + 30000;
     if (connect(d->fd, (const struct sockaddr *)&a->addr, a->len) != 0 && errno != EINPROGRESS) {
-        azk_explain_connect(d->host, ep->port, -errno, why, sizeof(why));
+        azki_explain_connect(d->host, ep->port, -errno, why, sizeof(why));
         drop(d, -errno, why, now);
         return;
     }
@@ -259,7 +259,7 @@ static void handshake(struct dev *d, uint64_t now)
         watch(d, EPOLLOUT);
         return;
     }
-    azk_explain_tls(d->ssl, d->host, d->f->o->trusted_cas, why, sizeof(why));
+    azki_explain_tls(d->ssl, d->host, d->f->o->trusted_cas, why, sizeof(why));
     drop(d, -ECONNABORTED, why, now);
 }
 
@@ -281,7 +281,7 @@ static void flush_out(struct dev *d, uint64_t now)
             return;
         }
         char why[512];
-        azk_explain_lost(d->rx, -EPIPE, true, why, sizeof(why));
+        azki_explain_lost(d->rx, -EPIPE, true, why, sizeof(why));
         drop(d, -EPIPE, why, now);
         return;
     }
@@ -305,7 +305,7 @@ static void read_in(struct dev *d, uint64_t now)
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
             return;
         char why[512];
-        azk_explain_lost(d->rx, e == SSL_ERROR_ZERO_RETURN ? 1 : -ECONNRESET, false, why,
+        azki_explain_lost(d->rx, e == SSL_ERROR_ZERO_RETURN ? 1 : -ECONNRESET, false, why,
                          sizeof(why));
         drop(d, -ECONNRESET, why, now);
         return;
@@ -320,7 +320,7 @@ static void on_io(struct dev *d, uint32_t events, uint64_t now)
         getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
         if (soerr != 0 || (events & (EPOLLERR | EPOLLHUP))) {
             char why[512];
-            azk_explain_connect(d->host, d->port, -(soerr ? soerr : ECONNREFUSED), why,
+            azki_explain_connect(d->host, d->port, -(soerr ? soerr : ECONNREFUSED), why,
                                 sizeof(why));
             drop(d, -(soerr ? soerr : ECONNREFUSED), why, now);
             return;
@@ -427,7 +427,7 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         rc = azk_client_init(&d->c, &cfg, d->work, ws);
     }
     sigset_t old_mask;
-    azk_sigpipe_block(&old_mask);
+    azki_sigpipe_block(&old_mask);
     uint64_t t0 = azk_posix_now_ms(), last_progress = t0;
     uint32_t rate = o->rate ? o->rate : 200;
     size_t launched = 0;
@@ -490,7 +490,7 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     free(f.devs);
     if (f.ep >= 0)
         close(f.ep);
-    azk_sigpipe_restore(&old_mask);
+    azki_sigpipe_restore(&old_mask);
     f.st.elapsed_ms = azk_posix_now_ms() - t0;
     *out = f.st;
     if (o->progress && rc == 0)

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <time.h>
 
-void azk_sigpipe_block(sigset_t *old)
+void azki_sigpipe_block(sigset_t *old)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -12,7 +12,7 @@ void azk_sigpipe_block(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-void azk_sigpipe_restore(const sigset_t *old)
+void azki_sigpipe_restore(const sigset_t *old)
 {
     if (!sigismember(old, SIGPIPE)) {
         sigset_t set;

@@ -6,7 +6,7 @@
 
 #include <signal.h>
 
-void azk_sigpipe_block(sigset_t *old);
-void azk_sigpipe_restore(const sigset_t *old);
+void azki_sigpipe_block(sigset_t *old);
+void azki_sigpipe_restore(const sigset_t *old);
 
 #endif

@@ -17,7 +17,7 @@
 static int read_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type, STACK_OF(X509) **out,
                       struct azk_diag *d)
 {
-    int rc = azk_store_load_certs(s, tag, type, out, d);
+    int rc = azki_store_load_certs(s, tag, type, out, d);
     if (rc == -EBADMSG)
         azk_diag_add(d, AZK_SEV_ERROR, "tls.bad-credential",
                      "Write it again with `azkit cred write` (it validates the content).",
@@ -28,7 +28,7 @@ static int read_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type, STAC
 static void append_subject(struct azk_tls_tags_info *info, X509 *x)
 {
     char cn[128];
-    azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+    azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
     size_t used = strlen(info->ca_subjects);
     if (used + strlen(cn) + 3 < sizeof(info->ca_subjects))
         snprintf(info->ca_subjects + used, sizeof(info->ca_subjects) - used, "%s%s",
@@ -40,7 +40,7 @@ static int use_client(SSL_CTX *ctx, struct azk_credstore *s, azk_sec_tag_t tag,
                       STACK_OF(X509) *chain, struct azk_tls_tags_info *info, struct azk_diag *d)
 {
     EVP_PKEY *key = NULL;
-    int rc = azk_cred_load_private_key(s, tag, &key);
+    int rc = azki_cred_load_private_key(s, tag, &key);
     if (rc == -ENOENT) {
         azk_diag_add(d, AZK_SEV_ERROR, "tls.key-missing",
                      "Write the device's private key into the same tag as its certificate: "
@@ -77,7 +77,7 @@ static int use_client(SSL_CTX *ctx, struct azk_credstore *s, azk_sec_tag_t tag,
     info->has_client = true;
     info->client_tag = tag;
     info->client_chain_len = (size_t)sk_X509_num(chain);
-    azk_x509_name_cn(X509_get_subject_name(leaf), info->client_cn, sizeof(info->client_cn));
+    azki_x509_name_cn(X509_get_subject_name(leaf), info->client_cn, sizeof(info->client_cn));
     return 0;
 }
 

@@ -15,15 +15,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int type = data[0] % AZK_CRED_TYPE_COUNT;
     struct azk_diag d;
     azk_diag_init(&d);
-    struct azk_canon canon;
-    if (azk_canonicalize(data + 1, size - 1, &canon, &d) != 0)
+    struct azki_canon canon;
+    if (azki_canonicalize(data + 1, size - 1, &canon, &d) != 0)
         return 0;
-    struct azk_validated v;
+    struct azki_validated v;
     const char *pass = (data[0] & 0x80) ? "fuzz" : NULL;
-    if (azk_validate(type, canon.data, canon.len, pass, &v, &d) == 0) {
-        azk_check_size(10, type, canon.len, &d);
-        azk_validated_free(&v);
+    if (azki_validate(type, canon.data, canon.len, pass, &v, &d) == 0) {
+        azki_check_size(10, type, canon.len, &d);
+        azki_validated_free(&v);
     }
-    azk_canon_free(&canon);
+    azki_canon_free(&canon);
     return 0;
 }

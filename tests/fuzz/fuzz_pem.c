@@ -9,11 +9,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct azk_pem_block *blocks;
+    struct azki_pem_block *blocks;
     size_t count;
     bool outside;
-    if (azk_pem_parse((const char *)data, size, &blocks, &count, &outside, NULL) == 0)
-        azk_pem_free(blocks, count);
+    if (azki_pem_parse((const char *)data, size, &blocks, &count, &outside, NULL) == 0)
+        azki_pem_free(blocks, count);
     struct azk_cert_summary s[4];
     size_t n;
     azk_x509_summarize_pem((const char *)data, size, s, 4, &n, NULL);

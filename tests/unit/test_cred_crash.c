@@ -64,10 +64,10 @@ static int which_version(const char *store)
     return v;
 }
 
-static enum azk_write_step stop_step;
+static enum azki_write_step stop_step;
 static int hook_calls;
 
-static int stop_hook(enum azk_write_step step, void *user)
+static int stop_hook(enum azki_write_step step, void *user)
 {
     (void)user;
     hook_calls++;
@@ -85,20 +85,20 @@ static int count_cb(azk_sec_tag_t tag, int type, void *user)
 static void test_stop_at_each_step(void **state)
 {
     (void)state;
-    for (int step = 1; step <= AZK_WSTEP_COUNT; step++) {
+    for (int step = 1; step <= AZKI_WSTEP_COUNT; step++) {
         char store[600];
         snprintf(store, sizeof(store), "%s/step%d", dir, step);
         struct azk_credstore *s;
         assert_int_equal(azk_credstore_open_dir(store, &s, NULL), 0);
         assert_int_equal(azk_cred_write(s, 5, AZK_CRED_CA_CHAIN, old_pem, old_len), 0);
-        stop_step = (enum azk_write_step)step;
+        stop_step = (enum azki_write_step)step;
         hook_calls = 0;
-        azk_credstore_dir_set_fault_hook(s, stop_hook, NULL);
+        azki_credstore_dir_set_fault_hook(s, stop_hook, NULL);
         assert_int_equal(azk_cred_write(s, 5, AZK_CRED_CA_CHAIN, new_pem, new_len), -EINTR);
         assert_int_equal(hook_calls, step);
         azk_credstore_close(s);
         /* Before the rename the old credential survives; from the rename on, the new one. */
-        assert_int_equal(which_version(store), step >= AZK_WSTEP_RENAMED ? 1 : 0);
+        assert_int_equal(which_version(store), step >= AZKI_WSTEP_RENAMED ? 1 : 0);
         /* Leftover temporary files are invisible to list, and a later write succeeds. */
         assert_int_equal(azk_credstore_open_dir(store, &s, NULL), 0);
         int count = 0;

@@ -31,7 +31,7 @@ cJSON *hub_admin_read_json(const char *path)
 {
     char *text = NULL;
     size_t len = 0;
-    if (azk_file_read_all(path, &text, &len) != 0)
+    if (azki_file_read_all(path, &text, &len) != 0)
         return NULL;
     cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
@@ -103,7 +103,7 @@ int hub_admin_resolve(struct hub_admin_target *t)
         snprintf(path, sizeof(path), "%s/pki/service.key", data);
         char *k = NULL;
         size_t kl = 0;
-        int rc = azk_file_read_all(path, &k, &kl);
+        int rc = azki_file_read_all(path, &k, &kl);
         if (rc != 0)
             return cli_fail_status(rc, 0, "hub.no-key",
                         "cannot read the service key %s -- fix: pass --data DIR of the hub, or "
@@ -213,6 +213,6 @@ char *hub_admin_read_pem(const char *file, int *rc_out)
 {
     char *pem = NULL;
     size_t len = 0;
-    *rc_out = azk_file_read_all(file, &pem, &len);
+    *rc_out = azki_file_read_all(file, &pem, &len);
     return *rc_out == 0 ? pem : NULL;
 }

@@ -57,7 +57,7 @@ static int ca_verify_with_key(struct hub_admin_call *c, const char *name, const 
     snprintf(ca_path, sizeof(ca_path), "%s/ca.cert.pem", dir);
     snprintf(prefix, sizeof(prefix), "%s/verification", dir);
     snprintf(code_copy, sizeof(code_copy), "%s", code);
-    int rc = azk_atomic_write_path(ca_path, pem, strlen(pem), 0600, false);
+    int rc = azki_atomic_write_path(ca_path, pem, strlen(pem), 0600, false);
     hub_admin_call_done(c);
     struct azk_diag dg;
     azk_diag_init(&dg);
@@ -76,7 +76,7 @@ static int ca_verify_with_key(struct hub_admin_call *c, const char *name, const 
     char *vpem = NULL;
     size_t vlen = 0;
     if (rc == 0)
-        rc = azk_file_read_all(res.cert_path, &vpem, &vlen);
+        rc = azki_file_read_all(res.cert_path, &vpem, &vlen);
     char cmdbuf[PATH_MAX + 32];
     const char *files[] = {"ca.cert.pem", "verification.cert.pem", "verification.key.pem",
                            "verification.chain.pem"};

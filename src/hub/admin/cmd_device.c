@@ -31,7 +31,7 @@ static int cert_thumbprint(const char *file, char out[65])
 {
     char *pem = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(file, &pem, &len);
+    int rc = azki_file_read_all(file, &pem, &len);
     if (rc != 0)
         return rc;
     BIO *b = BIO_new_mem_buf(pem, (int)len);

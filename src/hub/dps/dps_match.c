@@ -51,7 +51,7 @@ const char *dps_refuse_reason_name(enum dps_refuse_reason r)
 static X509 *first_cert(const char *pem)
 {
     STACK_OF(X509) *sk = NULL;
-    if (!pem || azk_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
+    if (!pem || azki_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
         ERR_clear_error();
         return NULL;
     }
@@ -70,7 +70,7 @@ static bool same_cert(const char *pem, X509 *x)
 
 static const char *cn_of(X509 *x, char *buf, size_t len)
 {
-    azk_x509_name_cn(X509_get_subject_name(x), buf, len);
+    azki_x509_name_cn(X509_get_subject_name(x), buf, len);
     return buf;
 }
 
@@ -87,14 +87,14 @@ static int validity(X509 *x, time_t now, const char *what, struct dps_match_resu
         return -1;
     }
     if (nb > 0) {
-        azk_asn1_time_iso(X509_get0_notBefore(x), when);
+        azki_asn1_time_iso(X509_get0_notBefore(x), when);
         refuse(r, DPS_REFUSE_NOT_YET_VALID,
                "%s '%s' is not valid until %s; check the device's clock or reissue it", what,
                cn, when);
         return -1;
     }
     if (na < 0) {
-        azk_asn1_time_iso(X509_get0_notAfter(x), when);
+        azki_asn1_time_iso(X509_get0_notAfter(x), when);
         refuse(r, DPS_REFUSE_EXPIRED, "%s '%s' expired on %s; issue a new certificate", what,
                cn, when);
         return -1;
@@ -266,7 +266,7 @@ static void groups(const struct dps_match_input *in, struct dps_match_result *r)
     /* A root the device did not send, above the topmost certificate it sent. */
     X509 *top = sent ? sk_X509_value(in->intermediates, sent - 1) : in->leaf;
     for (size_t k = 0; k < n && !hit; k++)
-        if (azk_x509_self_signed(c[k].x) && X509_check_issued(c[k].x, top) == X509_V_OK)
+        if (azki_x509_self_signed(c[k].x) && X509_check_issued(c[k].x, top) == X509_V_OK)
             hit = &c[k];
     ERR_clear_error();
     if (hit) {
@@ -278,7 +278,7 @@ static void groups(const struct dps_match_input *in, struct dps_match_result *r)
                 missing = &c[k];
         ERR_clear_error();
         char issuer[128] = "";
-        azk_x509_name_cn(X509_get_issuer_name(top), issuer, sizeof issuer);
+        azki_x509_name_cn(X509_get_issuer_name(top), issuer, sizeof issuer);
         if (missing) {
             r->index = missing->group;
             refuse(r, DPS_REFUSE_CHAIN_INCOMPLETE,
@@ -313,9 +313,9 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *r
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdn = 0;
     if (X509_digest(in->leaf, EVP_sha1(), md, &mdn) == 1 && mdn == 20)
-        azk_hex_upper(md, mdn, r->leaf_sha1);
+        azki_hex_upper(md, mdn, r->leaf_sha1);
     if (X509_digest(in->leaf, EVP_sha256(), md, &mdn) == 1 && mdn == 32)
-        azk_hex_upper(md, mdn, r->leaf_sha256);
+        azki_hex_upper(md, mdn, r->leaf_sha256);
     cn_of(in->leaf, r->leaf_cn, sizeof r->leaf_cn);
     ERR_clear_error();
     if (validity(in->leaf, in->now, "certificate", r) != 0)

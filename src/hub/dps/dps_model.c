@@ -254,7 +254,7 @@ int dps_group_id_check(const char *id, char *err, size_t errlen)
 static X509 *one_cert(const char *pem, const char *what, char *err, size_t errlen)
 {
     STACK_OF(X509) *sk = NULL;
-    if (!pem || azk_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
+    if (!pem || azki_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
         ERR_clear_error();
         fail(err, errlen, "%s is not a PEM certificate (-----BEGIN CERTIFICATE-----)", what);
         return NULL;
@@ -275,9 +275,9 @@ static void thumbs(X509 *x, char sha1[41], char sha256[65])
     unsigned int n = 0;
     sha1[0] = sha256[0] = '\0';
     if (X509_digest(x, EVP_sha1(), md, &n) == 1 && n == 20)
-        azk_hex_upper(md, n, sha1);
+        azki_hex_upper(md, n, sha1);
     if (X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32)
-        azk_hex_upper(md, n, sha256);
+        azki_hex_upper(md, n, sha256);
 }
 
 int dps_ca_set_pem(struct dps_ca *ca, const char *pem, char *err, size_t errlen)
@@ -310,13 +310,13 @@ static void azure_name(const char *in, char *out, size_t len)
 cJSON *dps_cert_info_json(const char *pem)
 {
     STACK_OF(X509) *sk = NULL;
-    if (!pem || azk_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
+    if (!pem || azki_load_certs(pem, strlen(pem), &sk, NULL) != 0) {
         ERR_clear_error();
         return NULL;
     }
     X509 *x = sk_X509_value(sk, 0);
     struct azk_cert_summary s;
-    azk_x509_summarize(x, &s);
+    azki_x509_summarize(x, &s);
     long version = X509_get_version(x) + 1;
     sk_X509_pop_free(sk, X509_free);
     ERR_clear_error();

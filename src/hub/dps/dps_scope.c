@@ -33,7 +33,7 @@ int hub_dps_scope_load(const char *data_dir, char out[HUB_DPS_SCOPE_MAX + 1])
     snprintf(path, sizeof(path), "%s/dps.json", data_dir);
     char *text = NULL;
     size_t len = 0;
-    int rc = azk_file_read_all(path, &text, &len);
+    int rc = azki_file_read_all(path, &text, &len);
     if (rc == 0) {
         cJSON *j = cJSON_ParseWithLength(text, len);
         free(text);
@@ -58,7 +58,7 @@ int hub_dps_scope_load(const char *data_dir, char out[HUB_DPS_SCOPE_MAX + 1])
     snprintf(out, HUB_DPS_SCOPE_MAX + 1, "0ne%02X%02X%02X%02X", r[0], r[1], r[2], r[3]);
     char json[64];
     int n = snprintf(json, sizeof(json), "{\"id_scope\":\"%s\"}\n", out);
-    rc = azk_atomic_write_path(path, json, (size_t)n, 0600, false);
+    rc = azki_atomic_write_path(path, json, (size_t)n, 0600, false);
     if (rc != 0)
         hub_log(HUB_LOG_ERROR, "cannot write %s: %s", path, strerror(-rc));
     return rc;

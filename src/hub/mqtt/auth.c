@@ -126,7 +126,7 @@ static void self_signed(const struct hub_x509_input *in, struct hub_x509_verdict
 static int validity(X509 *x, time_t now, const char *what, struct hub_x509_verdict *v)
 {
     char cn[128], when[21];
-    azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+    azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
     int nb = X509_cmp_time(X509_get0_notBefore(x), &now);
     int na = X509_cmp_time(X509_get0_notAfter(x), &now);
     ERR_clear_error();
@@ -136,7 +136,7 @@ static int validity(X509 *x, time_t now, const char *what, struct hub_x509_verdi
         return -1;
     }
     if (nb > 0) {
-        azk_asn1_time_iso(X509_get0_notBefore(x), when);
+        azki_asn1_time_iso(X509_get0_notBefore(x), when);
         refuse(v, HUB_X509_REFUSE_NOT_YET_VALID,
                "%s '%s' is not valid until %s; check the device's clock or reissue the "
                "certificate",
@@ -144,7 +144,7 @@ static int validity(X509 *x, time_t now, const char *what, struct hub_x509_verdi
         return -1;
     }
     if (na < 0) {
-        azk_asn1_time_iso(X509_get0_notAfter(x), when);
+        azki_asn1_time_iso(X509_get0_notAfter(x), when);
         refuse(v, HUB_X509_REFUSE_EXPIRED, "%s '%s' expired on %s; issue a new certificate", what,
                cn, when);
         return -1;
@@ -159,7 +159,7 @@ static X509_STORE *verified_store(const struct hub_x509_input *in, int *count)
     for (size_t i = 0; store != NULL && i < in->verified_ca_count; i++) {
         const char *pem = in->verified_ca_pems[i];
         STACK_OF(X509) *sk = NULL;
-        if (pem == NULL || azk_load_certs(pem, strlen(pem), &sk, NULL) != 0)
+        if (pem == NULL || azki_load_certs(pem, strlen(pem), &sk, NULL) != 0)
             continue; /* a damaged entry verifies nothing */
         for (int j = 0; j < sk_X509_num(sk); j++)
             if (X509_STORE_add_cert(store, sk_X509_value(sk, j)) == 1)
@@ -178,8 +178,8 @@ static void chain_failure(const struct hub_x509_input *in, X509_STORE_CTX *sc,
     X509 *at = X509_STORE_CTX_get_current_cert(sc);
     char cn[128] = "", issuer[128] = "";
     if (at != NULL) {
-        azk_x509_name_cn(X509_get_subject_name(at), cn, sizeof(cn));
-        azk_x509_name_cn(X509_get_issuer_name(at), issuer, sizeof(issuer));
+        azki_x509_name_cn(X509_get_subject_name(at), cn, sizeof(cn));
+        azki_x509_name_cn(X509_get_issuer_name(at), issuer, sizeof(issuer));
     }
     int sent = in->intermediates != NULL ? sk_X509_num(in->intermediates) : 0;
     switch (err) {
@@ -233,7 +233,7 @@ static void ca_signed(const struct hub_x509_input *in, struct hub_x509_verdict *
     }
     if (count == 0) {
         char issuer[128];
-        azk_x509_name_cn(X509_get_issuer_name(in->leaf), issuer, sizeof(issuer));
+        azki_x509_name_cn(X509_get_issuer_name(in->leaf), issuer, sizeof(issuer));
         refuse(v, HUB_X509_REFUSE_CA_NOT_VERIFIED,
                "certificate '%s' is issued by '%s', but the hub has no verified CA; upload "
                "and verify the CA first",
@@ -262,7 +262,7 @@ static void ca_signed(const struct hub_x509_input *in, struct hub_x509_verdict *
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sc);
     char anchor[128] = "";
     if (chain != NULL && sk_X509_num(chain) > 0)
-        azk_x509_name_cn(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)),
+        azki_x509_name_cn(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)),
                          anchor, sizeof(anchor));
     v->accepted = true;
     snprintf(v->message, sizeof(v->message), "certificateAuthority: chain to verified CA '%s'",
@@ -284,10 +284,10 @@ void hub_x509_decide(const struct hub_x509_input *in, struct hub_x509_verdict *v
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
         if (X509_digest(in->leaf, EVP_sha1(), md, &n) == 1 && n == 20)
-            azk_hex_upper(md, n, v->leaf_sha1);
+            azki_hex_upper(md, n, v->leaf_sha1);
         if (X509_digest(in->leaf, EVP_sha256(), md, &n) == 1 && n == 32)
-            azk_hex_upper(md, n, v->leaf_sha256);
-        azk_x509_name_cn(X509_get_subject_name(in->leaf), v->leaf_cn, sizeof(v->leaf_cn));
+            azki_hex_upper(md, n, v->leaf_sha256);
+        azki_x509_name_cn(X509_get_subject_name(in->leaf), v->leaf_cn, sizeof(v->leaf_cn));
         ERR_clear_error();
     }
     const char *id = in->device_id != NULL ? in->device_id : "";

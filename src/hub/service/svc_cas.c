@@ -39,8 +39,8 @@ static cJSON *ca_json(const struct hub_ca *ca)
     char t[40];
     if (x != NULL) {
         char cn[256], exp[21];
-        azk_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
-        azk_asn1_time_iso(X509_get0_notAfter(x), exp);
+        azki_x509_name_cn(X509_get_subject_name(x), cn, sizeof(cn));
+        azki_asn1_time_iso(X509_get0_notAfter(x), exp);
         cJSON_AddStringToObject(p, "subject", cn);
         cJSON_AddStringToObject(p, "expiry", exp);
         X509_free(x);
@@ -140,7 +140,7 @@ const char *svc_ca_pem_problem(const char *pem)
 {
     X509 *x = parse_pem(pem);
     const char *why = x == NULL ? "The certificate is not a PEM X.509 certificate."
-                      : !azk_x509_is_ca(x)
+                      : !azki_x509_is_ca(x)
                           ? "The certificate is not a CA certificate (basicConstraints CA:TRUE)."
                           : NULL;
     X509_free(x);
@@ -168,7 +168,7 @@ const char *svc_ca_proof_problem(const char *ca_pem, const char *code,
         why = "the stored CA certificate cannot be read";
     } else {
         char cn[HUB_CA_CODE_MAX + 64];
-        azk_x509_name_cn(X509_get_subject_name(vx), cn, sizeof(cn));
+        azki_x509_name_cn(X509_get_subject_name(vx), cn, sizeof(cn));
         EVP_PKEY *pub = X509_get0_pubkey(cax);
         if (strcmp(cn, code) != 0)
             why = "the verification certificate's CN is not the current verification code";
@@ -221,9 +221,9 @@ static void put_ca(struct svc_req *r, const char *name)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     X509_digest(x, EVP_sha1(), md, &mdlen);
-    azk_hex_upper(md, mdlen, ca.thumbprint_sha1);
+    azki_hex_upper(md, mdlen, ca.thumbprint_sha1);
     X509_digest(x, EVP_sha256(), md, &mdlen);
-    azk_hex_upper(md, mdlen, ca.thumbprint_sha256);
+    azki_hex_upper(md, mdlen, ca.thumbprint_sha256);
     X509_free(x);
     char ifm_buf[HUB_ETAG_MAX + 8];
     const char *ifm = svc_if_match(r, ifm_buf, sizeof(ifm_buf));

@@ -190,7 +190,7 @@ static int not_writable(struct hub_store *st, struct azk_diag *diag, const char 
 
 int store_schema_open(struct hub_store *st, struct azk_diag *diag)
 {
-    int rc = azk_mkdir_p(st->dir, 0700);
+    int rc = azki_mkdir_p(st->dir, 0700);
     if (rc < 0)
         return not_writable(st, diag, "data directory", rc);
     struct stat sb;
