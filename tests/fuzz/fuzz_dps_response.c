@@ -9,14 +9,8 @@
 
 #include "azkit/azure_payloads.h"
 #include "azkit/json.h"
+#include "fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                              \
-    do {                                                                                        \
-        if (!(c))                                                                               \
-            __builtin_trap();                                                                   \
-    } while (0)
 
 /* Decodes a raw string field into the arena (absent stays absent). */
 static struct azk_span dec(struct azk_span raw, char **arena, char *arena_end)

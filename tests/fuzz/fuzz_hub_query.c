@@ -1,4 +1,4 @@
-/* libFuzzer target: the hub's IoT Hub query parser (src/hub/query_parse.c), the text of
+/* libFuzzer target: the hub's IoT Hub query parser (src/hub/service/query_parse.c), the text of
  * POST /devices/query. Any input either parses or fails with an error text that names a
  * character; a parsed query is evaluated, projected and aggregated over fixed twins. */
 #include <errno.h>
@@ -9,14 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "hub/service/query.h"
+#include "fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                              \
-    do {                                                                                        \
-        if (!(c))                                                                               \
-            __builtin_trap();                                                                   \
-    } while (0)
 
 static const char *const twin_text[] = {
     ("{\"deviceId\":\"dev-a\",\"status\":\"enabled\",\"connectionState\":\"Connected\","

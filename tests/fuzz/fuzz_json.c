@@ -8,14 +8,8 @@
 #include <string.h>
 
 #include "azkit/json.h"
+#include "fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                              \
-    do {                                                                                        \
-        if (!(c))                                                                               \
-            __builtin_trap();                                                                   \
-    } while (0)
 
 /* Re-serialises the tokens of a valid document; returns the writer's finish() code. */
 static int reserialise(struct azk_span in, char *out, size_t out_size, size_t *out_len,

@@ -9,14 +9,8 @@
 
 #include "azkit/azure_payloads.h"
 #include "azkit/json.h"
+#include "fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                              \
-    do {                                                                                        \
-        if (!(c))                                                                               \
-            __builtin_trap();                                                                   \
-    } while (0)
 
 /* "$version" of an object span as the generic helper sees it. */
 static void check_version(struct azk_span obj, bool has, int64_t version)

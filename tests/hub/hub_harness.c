@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "support/test_util.h"
@@ -317,8 +318,8 @@ int test_dev_connect(struct test_dev *d, const char *client_id, const char *user
     return d->pkt.u.connack.return_code;
 }
 
-void test_dev_publish(struct test_dev *d, const char *topic, const char *payload, int qos,
-                      uint16_t packet_id)
+size_t test_mqtt_publish_bytes(uint8_t *buf, size_t cap, const char *topic, const char *payload,
+                               int qos, uint16_t packet_id)
 {
     struct azk_mqtt_publish p;
     memset(&p, 0, sizeof(p));
@@ -326,10 +327,33 @@ void test_dev_publish(struct test_dev *d, const char *topic, const char *payload
     p.payload = azk_span_from_str(payload);
     p.qos = (uint8_t)qos;
     p.packet_id = packet_id;
-    uint8_t out[8192];
     size_t n = 0;
-    assert_int_equal(azk_mqtt_encode_publish(&p, out, sizeof(out), &n), 0);
-    test_dev_send(d, out, n);
+    assert_int_equal(azk_mqtt_encode_publish(&p, buf, cap, &n), 0);
+    return n;
+}
+
+void test_dev_publish(struct test_dev *d, const char *topic, const char *payload, int qos,
+                      uint16_t packet_id)
+{
+    uint8_t out[8192];
+    test_dev_send(d, out, test_mqtt_publish_bytes(out, sizeof(out), topic, payload, qos, packet_id));
+}
+
+void test_hub_finish(struct test_hub *h, const char *scratch)
+{
+    test_hub_stop(h);
+    test_hub_cleanup(h);
+    if (scratch != NULL)
+        azk_test_rmrf(scratch);
+}
+
+void test_hub_start_with_device(struct test_hub *h, char scratch[512], const char *id,
+                                char cert[700], char key[700])
+{
+    azk_test_mkdtemp(scratch);
+    test_hub_init(h);
+    test_hub_self_signed_device(h, scratch, id, EVP_sha256(), cert, key);
+    test_hub_start(h, NULL);
 }
 
 void test_dev_subscribe(struct test_dev *d, uint16_t packet_id, const char *const *filters,

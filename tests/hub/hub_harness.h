@@ -110,6 +110,19 @@ void test_hub_self_signed_device(struct test_hub *h, const char *pki_dir, const 
  * the test when it is missing. */
 void test_hub_ready_str(const struct test_hub *h, const char *name, char *out, size_t size);
 
+/* Stops the hub (asserting a clean exit: no crash along the way), removes its files and the
+ * scratch directory `scratch` (may be NULL). */
+void test_hub_finish(struct test_hub *h, const char *scratch);
+
+/* A new scratch directory `scratch`, a hub with the self-signed device `id` registered (its
+ * files' paths in cert and key), started with no extra arguments. */
+void test_hub_start_with_device(struct test_hub *h, char scratch[512], const char *id,
+                                char cert[700], char key[700]);
+
+/* Encodes a PUBLISH into buf (fails the test when it does not fit); returns its length. */
+size_t test_mqtt_publish_bytes(uint8_t *buf, size_t cap, const char *topic, const char *payload,
+                               int qos, uint16_t packet_id);
+
 /* kill -9 the daemon (no clean shutdown). */
 void test_hub_kill9(struct test_hub *h);
 #endif

@@ -111,9 +111,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_hub_stop(&hub);
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(g_dir);
+    test_hub_finish(&hub, g_dir);
     return 0;
 }
 

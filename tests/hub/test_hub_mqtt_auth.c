@@ -62,9 +62,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    test_hub_stop(&hub);
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(pki);
+    test_hub_finish(&hub, pki);
     return 0;
 }
 

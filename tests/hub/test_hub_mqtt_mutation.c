@@ -46,25 +46,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_hub_stop(&hub); /* asserts a clean exit */
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(pki);
+    test_hub_finish(&hub, pki);
     return 0;
-}
-
-/* Appends an encoded packet (azk_mqtt_encode_*) to buf. */
-static size_t add_publish(uint8_t *buf, size_t cap, const char *topic, const char *payload,
-                          int qos, uint16_t id)
-{
-    struct azk_mqtt_publish p;
-    memset(&p, 0, sizeof(p));
-    p.topic = azk_span_from_str(topic);
-    p.payload = azk_span_from_str(payload);
-    p.qos = (uint8_t)qos;
-    p.packet_id = id;
-    size_t n = 0;
-    assert_int_equal(azk_mqtt_encode_publish(&p, buf, cap, &n), 0);
-    return n;
 }
 
 static size_t add_subscribe(uint8_t *buf, size_t cap, const char *filter, uint16_t id)
@@ -119,21 +102,21 @@ static size_t valid_sequence(uint8_t *buf, size_t cap, bool dps)
                                dps ? "$dps/registrations/res/#" : "$iothub/twin/res/#", id);
             break;
         case 3:
-            n += add_publish(buf + n, cap - n,
+            n += test_mqtt_publish_bytes(buf + n, cap - n,
                              dps ? "$dps/registrations/PUT/iotdps-register/?$rid=1"
                                  : "devices/" DEVICE "/messages/events/a=1&b=2",
                              "{\"registrationId\":\"reg-m\",\"x\":[1,2,3]}", (int)(next_rand() % 2),
                              id);
             break;
         case 4:
-            n += add_publish(buf + n, cap - n,
+            n += test_mqtt_publish_bytes(buf + n, cap - n,
                              dps ? "$dps/registrations/GET/iotdps-get-operationstatus/"
                                    "?$rid=2&operationId=4.x.y"
                                  : "$iothub/twin/PATCH/properties/reported/?$rid=3",
                              "{\"a\":{\"b\":1}}", (int)(next_rand() % 2), id);
             break;
         default:
-            n += add_publish(buf + n, cap - n, dps ? "$dps/x" : "$iothub/twin/GET/?$rid=9", "",
+            n += test_mqtt_publish_bytes(buf + n, cap - n, dps ? "$dps/x" : "$iothub/twin/GET/?$rid=9", "",
                              (int)(next_rand() % 2), id);
             break;
         }

@@ -92,9 +92,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     assert_string_equal(cJSON_GetObjectItem(auth, "type")->valuestring, "selfSigned");
     cJSON_Delete(j);
     test_dev_close(&dev);
-    test_hub_stop(&hub);
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(pki);
+    test_hub_finish(&hub, pki);
 }
 
 /* `serve` on `data` must refuse to start because `db` (a path under it) is empty, with a

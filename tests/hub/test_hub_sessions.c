@@ -20,19 +20,14 @@ static char pki[512], cert[700], key[700];
 static int setup(void **state)
 {
     (void)state;
-    azk_test_mkdtemp(pki);
-    test_hub_init(&hub);
-    test_hub_self_signed_device(&hub, pki, DEV, EVP_sha256(), cert, key);
-    test_hub_start(&hub, NULL);
+    test_hub_start_with_device(&hub, pki, DEV, cert, key);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    test_hub_stop(&hub);
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(pki);
+    test_hub_finish(&hub, pki);
     return 0;
 }
 

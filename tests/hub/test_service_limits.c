@@ -70,9 +70,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_hub_stop(&hub);
-    test_hub_cleanup(&hub);
-    azk_test_rmrf(pki);
+    test_hub_finish(&hub, pki);
     return 0;
 }
 
