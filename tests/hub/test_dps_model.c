@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "azkit/pki.h"
 #include "hub_harness.h"
 #include "hub/dps/dps_model.h"
+#include "hub/iothub/cert_text.h"
 
 static char g_dir[512];
 static char *g_dev, *g_inter, *g_root;
@@ -404,6 +407,43 @@ static void test_ca_and_registration(void **state)
     dps_registration_clear(&r);
 }
 
+/* Azure's three certificate forms: PEM, base64(PEM), base64(DER) with line breaks; anything
+ * else refused with a sentence naming the forms. */
+static void test_certificate_forms(void **state)
+{
+    (void)state;
+    char *pem = NULL, *out = NULL;
+    char why[160];
+    assert_int_equal(hub_cert_text_to_pem(g_dev, &pem, why, sizeof(why)), 0);
+    assert_string_equal(pem, g_dev);
+    /* base64 of the PEM text, with a line break in the middle */
+    unsigned char b64[8192];
+    int n = EVP_EncodeBlock(b64, (const unsigned char *)g_dev, (int)strlen(g_dev));
+    assert_true(n > 80);
+    char wrapped[8300];
+    snprintf(wrapped, sizeof(wrapped), "%.64s\r\n%s", (char *)b64, (char *)b64 + 64);
+    assert_int_equal(hub_cert_text_to_pem(wrapped, &out, why, sizeof(why)), 0);
+    assert_string_equal(out, g_dev);
+    free(out);
+    /* base64 of the DER: the PEM's body */
+    char der64[8192] = "";
+    const char *p = strchr(g_dev, '\n') + 1;
+    const char *end = strstr(p, "-----END");
+    memcpy(der64, p, (size_t)(end - p));
+    assert_int_equal(hub_cert_text_to_pem(der64, &out, why, sizeof(why)), 0);
+    assert_string_equal(out, g_dev); /* the same certificate, written as PEM again */
+    free(out);
+    free(pem);
+    /* not base64; base64 of something else; a truncated DER; empty */
+    const char *bad[] = {"not base64!", "aGVsbG8gd29ybGQ=", "MIIB", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(hub_cert_text_to_pem(bad[i], &out, why, sizeof(why)), -EINVAL);
+        assert_null(out);
+        assert_non_null(strstr(why, "base64 of the DER"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_group_shapes),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_ca_and_registration),
+        cmocka_unit_test(test_certificate_forms),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -497,8 +497,50 @@ async function linkedScenario() {
   await sendViaAssignedHub(second, cert, key);
 }
 
+// (5) Certificates in the three forms Azure accepts: PEM, the base64 of the PEM text (what this
+// SDK's own tests send) and the base64 of the DER (what the .NET SDK sends), in individual
+// enrollments and a group; each device then registers. Something else is refused with 400.
+const b64Pem = (file) => Buffer.from(pem(file), 'utf8').toString('base64');
+const b64Der = (file) => pem(file).replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+
+async function certFormsScenario() {
+  const svc = serviceClient();
+  const forms = [['pem', pem], ['base64(PEM)', b64Pem], ['base64(DER)', b64Der]];
+  for (let i = 0; i < forms.length; i++) {
+    const [name, encode] = forms[i];
+    const id = `node-dps-form-${i + 1}`;
+    step(`createOrUpdateIndividualEnrollment ${id}: clientCertificates.primary as ${name}`);
+    const en = (await svc.createOrUpdateIndividualEnrollment({
+      registrationId: id,
+      attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: encode(`${id}.cert.pem`) } } } },
+      provisioningStatus: 'enabled',
+    })).responseBody;
+    const info = en.attestation.x509.clientCertificates.primary.info;
+    step(`  info: ${JSON.stringify(info)}`);
+    assert.match(info.sha256Thumbprint, /^[0-9A-F]{64}$/, 'the certificate info Azure returns');
+    checkAssigned(await register(id, `${id}.cert.pem`, `${id}.key.pem`), id, id);
+  }
+  const gid = 'node-dps-form-group';
+  step(`createOrUpdateEnrollmentGroup ${gid}: signingCertificates.primary = base64(DER) of root 2`);
+  await svc.createOrUpdateEnrollmentGroup({
+    enrollmentGroupId: gid,
+    attestation: { type: 'x509', x509: { signingCertificates: { primary: { certificate: b64Der('root2.cert.pem') } } } },
+    provisioningStatus: 'enabled',
+  });
+  checkAssigned(await register('node-dps-form-grp', 'node-dps-form-grp.cert.pem', 'node-dps-form-grp.key.pem'),
+                'node-dps-form-grp', 'node-dps-form-grp');
+  step('a certificate that is none of the three forms -> 400');
+  await assert.rejects(svc.createOrUpdateIndividualEnrollment({
+    registrationId: 'node-dps-form-bad',
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: 'bm90IGEgY2VydGlmaWNhdGU=' } } } },
+  }), (err) => {
+    step(`  ${describe(err)}`);
+    return err.response && err.response.statusCode === 400 && /base64 of the DER/.test(err.responseBody || err.message);
+  });
+}
+
 const scenarios = { service: serviceScenario, register: registerScenario, group: groupScenario,
-                    negative: negativeScenario, linked: linkedScenario };
+                    negative: negativeScenario, linked: linkedScenario, certforms: certFormsScenario };
 if (!scenarios[mode]) {
   console.error(`usage: dps-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

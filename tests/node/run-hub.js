@@ -194,9 +194,13 @@ async function mainDps() {
   azkit('pki', 'root', '--cn', 'Node DPS Root', '--out', p('root'));
   azkit('pki', 'intermediate', '--ca', p('root'), '--cn', 'Node DPS Intermediate', '--out', p('inter'));
   for (const id of ['node-dps-grp-1', 'node-dps-grp-2']) azkit('pki', 'device', id, '--ca', p('inter'), '--out', p(id));
-  for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none', 'node-dps-linked-1']) {
+  for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none', 'node-dps-linked-1',
+                    'node-dps-form-1', 'node-dps-form-2', 'node-dps-form-3']) {
     azkit('pki', 'self-signed', id, '--out', p(id));
   }
+  // A second root whose device registers through a group given as base64(DER).
+  azkit('pki', 'root', '--cn', 'Node DPS Root 2', '--out', p('root2'));
+  azkit('pki', 'device', 'node-dps-form-grp', '--ca', p('root2'), '--out', p('node-dps-form-grp'));
 
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --linked-hub ${LINKED_HUB}`);
   const ready = await startHub(['--linked-hub', LINKED_HUB]);
@@ -220,6 +224,7 @@ async function mainDps() {
   await dps('group', { deviceId: 'node-dps-grp-1' });
   await dps('negative', { deviceId: 'node-dps-none' });
   await dps('linked', { deviceId: 'node-dps-linked-1' });
+  await dps('certforms', {});
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -14,6 +14,7 @@
 
 #include "azkit/azure_ids.h"
 #include "common/ossl.h"
+#include "hub/iothub/cert_text.h"
 #include "hub/iothub/twin_limits.h"
 
 /* ---- small helpers ---- */
@@ -280,16 +281,22 @@ static void thumbs(X509 *x, char sha1[41], char sha256[65])
         azki_hex_upper(md, n, sha256);
 }
 
-int dps_ca_set_pem(struct dps_ca *ca, const char *pem, char *err, size_t errlen)
+int dps_ca_set_pem(struct dps_ca *ca, const char *text, char *err, size_t errlen)
 {
-    X509 *x = one_cert(pem, "the certificate", err, errlen);
-    if (!x)
+    char *p = NULL;
+    char why[160];
+    int rc = hub_cert_text_to_pem(text, &p, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc != 0)
+        return fail(err, errlen, "the certificate is %s", why);
+    X509 *x = one_cert(p, "the certificate", err, errlen);
+    if (!x) {
+        free(p);
         return -EINVAL;
+    }
     thumbs(x, ca->thumbprint_sha1, ca->thumbprint_sha256);
     X509_free(x);
-    char *p = dup_or_null(pem);
-    if (!p)
-        return -ENOMEM;
     free(ca->pem);
     ca->pem = p;
     return 0;
@@ -349,12 +356,21 @@ static int cert_entry(const cJSON *entry, const char *what, const char *existing
         return fail(err, errlen, "%s must be an object {\"certificate\": \"PEM\"}", what);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(entry, "certificate");
     if (cJSON_IsString(c) && c->valuestring[0]) {
-        X509 *x = one_cert(c->valuestring, what, err, errlen);
-        if (!x)
+        char *pem = NULL;
+        char why[160];
+        int rc = hub_cert_text_to_pem(c->valuestring, &pem, why, sizeof(why));
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc != 0)
+            return fail(err, errlen, "%s.certificate is %s", what, why);
+        X509 *x = one_cert(pem, what, err, errlen);
+        if (!x) {
+            free(pem);
             return -EINVAL;
+        }
         X509_free(x);
-        *out = dup_or_null(c->valuestring);
-        return *out ? 0 : -ENOMEM;
+        *out = pem;
+        return 0;
     }
     if (c && !cJSON_IsNull(c) && !cJSON_IsString(c))
         return fail(err, errlen, "%s.certificate must be a string (PEM)", what);

@@ -147,9 +147,9 @@ int dps_ca_copy(struct dps_ca *dst, const struct dps_ca *src);
 void dps_registration_clear(struct dps_registration *r);
 int dps_registration_copy(struct dps_registration *dst, const struct dps_registration *src);
 
-/* Sets a CA's PEM (exactly one certificate) and its thumbprints. Returns 0, -EINVAL (err
- * says why), -ENOMEM. */
-int dps_ca_set_pem(struct dps_ca *ca, const char *pem, char *err, size_t errlen);
+/* Sets a CA's certificate (exactly one; PEM, base64 of PEM or base64 of DER: cert_text.h),
+ * stored as PEM, and its thumbprints. Returns 0, -EINVAL (err says why), -ENOMEM. */
+int dps_ca_set_pem(struct dps_ca *ca, const char *text, char *err, size_t errlen);
 
 /* Which group attestation: true when the group uses caReferences. */
 static inline bool dps_group_uses_ca_refs(const struct dps_group *g)

@@ -14,6 +14,7 @@
 #include "common/ossl.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
+#include "hub/iothub/cert_text.h"
 #include "hub/service/svc_common.h"
 
 static X509 *parse_pem(const char *pem)
@@ -123,11 +124,14 @@ char *svc_ca_body_pem(struct svc_req *r, bool dps)
     if (c == NULL)
         c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "properties"),
                                              "certificate");
-    char *pem = cJSON_IsString(c) && c->valuestring[0] ? strdup(c->valuestring) : NULL;
+    char *pem = NULL;
+    if (cJSON_IsString(c) && hub_cert_text_to_pem(c->valuestring, &pem, NULL, 0) != 0)
+        pem = NULL;
     cJSON_Delete(j);
     if (pem == NULL) {
         static const char why[] =
-            "The body must be {\"certificate\":\"-----BEGIN CERTIFICATE-----...\"}.";
+            "The body must be {\"certificate\":\"-----BEGIN CERTIFICATE-----...\"} (PEM text, "
+            "the base64 of the PEM text, or the base64 of the DER).";
         if (dps)
             svc_dps_reply_error(r->req, 400, 400004, "ArgumentInvalid", "%s", why);
         else
