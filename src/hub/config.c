@@ -24,4 +24,5 @@ void hub_config_defaults(struct hub_config *c)
     c->connect_timeout_ms = 10000;
     c->dps_retry_after_s = 3;
     c->dps_assign_delay_s = 0;
+    c->dps_webhook_timeout_s = 10;
 }

@@ -28,6 +28,9 @@ struct hub_config {
     unsigned dps_retry_after_s;    /* --dps-retry-after S: retry-after of 202s; default 3 */
     unsigned dps_assign_delay_s;   /* --dps-assign-delay S: assignment time; default 0 (done
                                       by the first poll) */
+    unsigned dps_webhook_timeout_s; /* --dps-webhook-timeout S: custom allocation; default 10 */
+    const char *dps_webhook_ca;    /* --dps-webhook-ca FILE: CAs trusted for https webhooks, in
+                                      addition to the system's; NULL = the system's only */
     /* Limits (Azure's): */
     size_t max_telemetry_packet;   /* 256 KB */
     size_t max_method_response;    /* 128 KB */

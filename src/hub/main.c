@@ -68,6 +68,10 @@ static const char usage_serve[] =
     "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3)\n"
     "  --dps-assign-delay S  DPS: seconds an assignment takes (default 0: done by the\n"
     "                        first poll)\n"
+    "  --dps-webhook-timeout S  DPS custom allocation: seconds the webhook may take (default\n"
+    "                        10; then the registration fails with 400207)\n"
+    "  --dps-webhook-ca FILE DPS custom allocation: CA certificates (PEM) trusted for https\n"
+    "                        webhooks besides the system's\n"
     "  --log-level L         error, warn, info (default) or debug\n"
     "  --ready-file F        written (0600, JSON) once listening: ports, CA path, connection\n"
     "                        string\n";
@@ -145,6 +149,12 @@ static int cmd_serve(int argc, char **argv)
             if (!cli_parse_int(v, 1, 3600, &n))
                 return cli_usage(usage_serve, "--dps-retry-after needs seconds 1..3600");
             cfg.dps_retry_after_s = (unsigned)n;
+        } else if (strcmp(a, "--dps-webhook-timeout") == 0 && v) {
+            if (!cli_parse_int(v, 1, 600, &n))
+                return cli_usage(usage_serve, "--dps-webhook-timeout needs seconds 1..600");
+            cfg.dps_webhook_timeout_s = (unsigned)n;
+        } else if (strcmp(a, "--dps-webhook-ca") == 0 && v) {
+            cfg.dps_webhook_ca = v;
         } else if (strcmp(a, "--dps-assign-delay") == 0 && v) {
             if (!cli_parse_int(v, 0, 3600, &n))
                 return cli_usage(usage_serve, "--dps-assign-delay needs seconds 0..3600");

@@ -539,8 +539,88 @@ async function certFormsScenario() {
   });
 }
 
+// (6) Custom allocation: a webhook (a small HTTP server here) picks the linked hub, sets the
+// initial twin and returns a payload the device receives; a webhook that answers 500, refuses
+// (401), names a hub DPS is not linked to, or does not answer in time fails the registration.
+async function customScenario() {
+  const http = require('http');
+  const svc = serviceClient();
+  const id = cfg.deviceId;
+  const seen = [];
+  let mode = 'ok';
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      seen.push({ url: req.url, body: JSON.parse(body) });
+      if (mode === 'slow') return; // never answers
+      if (mode === '500') { res.writeHead(500); res.end('boom'); return; }
+      if (mode === '401') { res.writeHead(401); res.end(); return; }
+      const hub = mode === 'unlinked' ? 'not-linked.azkit.test' : cfg.linkedHub;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ iotHubHostName: hub,
+                               initialTwin: { tags: { allocatedBy: 'webhook' }, properties: { desired: { mode: 'eco' } } },
+                               payload: { greeting: `hello ${id}`, echo: seen[seen.length - 1].body.deviceRuntimeContext.payload } }));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/api/allocate?code=secret`;
+  try {
+    step(`createOrUpdateIndividualEnrollment ${id}: allocationPolicy custom, webhook ${url}`);
+    await svc.createOrUpdateIndividualEnrollment({
+      registrationId: id,
+      attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: pem(`${id}.cert.pem`) } } } },
+      provisioningStatus: 'enabled',
+      allocationPolicy: 'custom',
+      customAllocationDefinition: { webhookUrl: url, apiVersion: '2021-10-01' },
+    });
+    const got = (await svc.getIndividualEnrollment(id)).responseBody;
+    assert.strictEqual(got.allocationPolicy, 'custom');
+    assert.strictEqual(got.customAllocationDefinition.webhookUrl, url);
+
+    const client = provisioningClient(id, `${id}.cert.pem`, `${id}.key.pem`);
+    client.setProvisioningPayload({ model: 'thermostat-2' });
+    step('register with payload {model: "thermostat-2"}');
+    const result = await withTimeout('register', 30000, client.register());
+    checkAssigned(result, id, id);
+    assert.strictEqual(hostOf(result.assignedHub), cfg.linkedHub, 'the hub the webhook chose');
+    assert.deepStrictEqual(result.payload, { greeting: `hello ${id}`, echo: { model: 'thermostat-2' } },
+                           'the webhook\'s payload reaches the device');
+    const call = seen[0];
+    step(`the webhook got ${call.url}: ${JSON.stringify(call.body).slice(0, 300)}...`);
+    assert.strictEqual(call.url, '/api/allocate?code=secret');
+    assert.strictEqual(call.body.individualEnrollment.registrationId, id);
+    assert.strictEqual(call.body.deviceRuntimeContext.registrationId, id);
+    assert.deepStrictEqual(call.body.deviceRuntimeContext.payload, { model: 'thermostat-2' });
+    assert.match(call.body.deviceRuntimeContext.x509.clientCertificate.sha256Thumbprint, /^[0-9A-F]{64}$/);
+    assert.deepStrictEqual([...call.body.linkedHubs].sort(), [...cfg.hubs].sort());
+    const twin = (await registryFor(cfg.linkedHub).getTwin(id)).responseBody;
+    assert.deepStrictEqual(twin.tags, { allocatedBy: 'webhook' });
+    assert.strictEqual(twin.properties.desired.mode, 'eco');
+
+    for (const [m, code] of [['500', 400207], ['401', 400209], ['unlinked', 400207], ['slow', 400207]]) {
+      mode = m;
+      step(`webhook ${m} -> registration fails with ${code}`);
+      const n = seen.length;
+      await assert.rejects(register(id, `${id}.cert.pem`, `${id}.key.pem`), (err) => {
+        step(`  ${describe(err)}`);
+        const r = err.result || {};
+        const rs = r.registrationState || r;
+        return rs.errorCode === code || new RegExp(String(code)).test(err.message);
+      });
+      assert.strictEqual(seen.length, n + 1, 'the webhook was called');
+      if (m === '500') // right after the assignment (a failed one leaves no current hub)
+        assert.strictEqual(seen[n].body.deviceRuntimeContext.currentIotHubHostName, cfg.linkedHub,
+                           'the webhook is told where the device is now');
+    }
+  } finally {
+    server.close();
+  }
+}
+
 const scenarios = { service: serviceScenario, register: registerScenario, group: groupScenario,
-                    negative: negativeScenario, linked: linkedScenario, certforms: certFormsScenario };
+                    negative: negativeScenario, linked: linkedScenario, certforms: certFormsScenario,
+                    custom: customScenario };
 if (!scenarios[mode]) {
   console.error(`usage: dps-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

@@ -195,7 +195,7 @@ async function mainDps() {
   azkit('pki', 'intermediate', '--ca', p('root'), '--cn', 'Node DPS Intermediate', '--out', p('inter'));
   for (const id of ['node-dps-grp-1', 'node-dps-grp-2']) azkit('pki', 'device', id, '--ca', p('inter'), '--out', p(id));
   for (const id of ['node-dps-ss-1', 'node-dps-crud-1', 'node-dps-none', 'node-dps-linked-1',
-                    'node-dps-form-1', 'node-dps-form-2', 'node-dps-form-3']) {
+                    'node-dps-form-1', 'node-dps-form-2', 'node-dps-form-3', 'node-dps-custom-1']) {
     azkit('pki', 'self-signed', id, '--out', p(id));
   }
   // A second root whose device registers through a group given as base64(DER).
@@ -203,7 +203,7 @@ async function mainDps() {
   azkit('pki', 'device', 'node-dps-form-grp', '--ca', p('root2'), '--out', p('node-dps-form-grp'));
 
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --linked-hub ${LINKED_HUB}`);
-  const ready = await startHub(['--linked-hub', LINKED_HUB]);
+  const ready = await startHub(['--linked-hub', LINKED_HUB, '--dps-webhook-timeout', '2']);
   step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, hubs: ready.hubs, id_scope: ready.id_scope, dps_host: ready.dps_host })}`);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   assert.match(String(ready.id_scope), /^0ne[0-9A-Fa-f]{8}$/, 'id_scope in the ready file');
@@ -225,6 +225,7 @@ async function mainDps() {
   await dps('negative', { deviceId: 'node-dps-none' });
   await dps('linked', { deviceId: 'node-dps-linked-1' });
   await dps('certforms', {});
+  await dps('custom', { deviceId: 'node-dps-custom-1' });
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -14,6 +14,7 @@
 #include "hub/daemon.h"
 #include "hub/dps/dps_allocate.h"
 #include "hub/dps/dps_ops.h"
+#include "hub/dps/dps_webhook.h"
 #include "hub/log.h"
 #include "hub/store/store_dps.h"
 
@@ -187,39 +188,17 @@ static void fail(struct dps_registration *rec, int code, const char *fmt, ...)
             rec->error_message);
 }
 
-void dps_assign(struct dps_op *op)
+/* Everything after the choice of hub: the reprovisioning decision, the device and its twin in
+ * that hub, the record. `twin` (may be NULL) replaces the enrollment's initial twin and any
+ * migration (a custom allocation webhook's initialTwin). */
+static void assign_to(struct dps_op *op, const char *allocated, const char *twin)
 {
     struct hub_daemon *d = op->d;
     bool individual = op->kind == DPS_MATCH_INDIVIDUAL;
     const struct dps_common *com = individual ? &op->enr.c : &op->grp.c;
     const char *device_id = individual ? dps_enrollment_device_id(&op->enr)
                                        : op->registration_id;
-
     struct dps_registration *rec = &op->result;
-    dps_registration_clear(rec);
-    memset(rec, 0, sizeof(*rec));
-    snprintf(rec->registration_id, sizeof(rec->registration_id), "%s", op->registration_id);
-    if (!individual)
-        snprintf(rec->group_id, sizeof(rec->group_id), "%s", op->grp.group_id);
-    snprintf(rec->thumbprint_sha1, sizeof(rec->thumbprint_sha1), "%s", op->leaf_sha1);
-    snprintf(rec->thumbprint_sha256, sizeof(rec->thumbprint_sha256), "%s", op->leaf_sha256);
-    if (op->payload != NULL && (rec->payload = strdup(op->payload)) == NULL) {
-        fail(rec, 500000, "out of memory");
-        record(op);
-        return;
-    }
-
-    /* Allocation over the served hubs (DPS is linked to all of them). */
-    const char *linked[1 + HUB_LINKED_MAX];
-    for (size_t i = 0; i < d->hub_count; i++)
-        linked[i] = d->hubs[i].hostname;
-    struct dps_alloc_input ai = {op->registration_id, com, linked, d->hub_count};
-    char allocated[DPS_HOST_MAX + 1], why[256] = "";
-    if (dps_allocate(&ai, allocated, why, sizeof(why)) != 0) {
-        fail(rec, DPS_ERR_NO_HUB, "%s", why);
-        record(op);
-        return;
-    }
     struct dps_registration prev;
     bool have_prev = hub_store_dps_registration_get(d->dps_store, op->registration_id,
                                                     &prev) == 0;
@@ -252,9 +231,11 @@ void dps_assign(struct dps_op *op)
         return;
     }
     bool migrated = false;
-    if (dec.migrate_twin && from != NULL)
+    if (twin != NULL)
+        apply_initial_twin(hub->store, device_id, twin, created);
+    else if (dec.migrate_twin && from != NULL)
         migrated = migrate_twin(from, hub, prev_device) == 0;
-    if (!migrated && (created || dec.initial_twin))
+    if (twin == NULL && !migrated && (created || dec.initial_twin))
         apply_initial_twin(hub->store, device_id, com->initial_twin, created);
     if (from != NULL)
         leave_previous(from, prev_device, op->registration_id, hub->hostname);
@@ -273,4 +254,77 @@ void dps_assign(struct dps_op *op)
     op->in_flight = true;
     if (hub->store == d->dps_store || hub_store_sync(hub->store, device_committed, op) != 0)
         record(op);
+}
+
+/* The custom allocation webhook answered (or failed). */
+static void webhook_done(struct dps_op *op, struct dps_webhook_result *r)
+{
+    if (r->error_code != 0) {
+        fail(&op->result, r->error_code, "custom allocation: %s", r->message);
+        record(op);
+        return;
+    }
+    /* The device (and the registration record) get the webhook's payload, not the device's. */
+    free(op->result.payload);
+    op->result.payload = r->payload ? strdup(r->payload) : NULL;
+    free(op->payload);
+    op->payload = r->payload;
+    r->payload = NULL;
+    assign_to(op, r->iot_hub, r->initial_twin);
+}
+
+/* A custom allocation: the webhook decides, told where the device is now. */
+static void call_webhook(struct dps_op *op)
+{
+    struct dps_registration prev;
+    char prev_hub[DPS_HOST_MAX + 1] = "", prev_device[HUB_DEVICE_ID_MAX + 1] = "";
+    if (hub_store_dps_registration_get(op->d->dps_store, op->registration_id, &prev) == 0) {
+        if (prev.status == DPS_REG_ASSIGNED) {
+            snprintf(prev_hub, sizeof(prev_hub), "%s", prev.assigned_hub);
+            snprintf(prev_device, sizeof(prev_device), "%s", prev.device_id);
+        }
+        dps_registration_clear(&prev);
+    }
+    if (dps_webhook_call(op, prev_hub, prev_device, webhook_done) != 0) {
+        fail(&op->result, 500000, "out of memory");
+        record(op);
+    }
+}
+
+void dps_assign(struct dps_op *op)
+{
+    struct hub_daemon *d = op->d;
+    bool individual = op->kind == DPS_MATCH_INDIVIDUAL;
+    const struct dps_common *com = individual ? &op->enr.c : &op->grp.c;
+
+    struct dps_registration *rec = &op->result;
+    dps_registration_clear(rec);
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->registration_id, sizeof(rec->registration_id), "%s", op->registration_id);
+    if (!individual)
+        snprintf(rec->group_id, sizeof(rec->group_id), "%s", op->grp.group_id);
+    snprintf(rec->thumbprint_sha1, sizeof(rec->thumbprint_sha1), "%s", op->leaf_sha1);
+    snprintf(rec->thumbprint_sha256, sizeof(rec->thumbprint_sha256), "%s", op->leaf_sha256);
+    if (op->payload != NULL && (rec->payload = strdup(op->payload)) == NULL) {
+        fail(rec, 500000, "out of memory");
+        record(op);
+        return;
+    }
+    if (com->allocation == DPS_ALLOC_CUSTOM) {
+        call_webhook(op);
+        return;
+    }
+
+    /* Allocation over the served hubs (DPS is linked to all of them). */
+    const char *linked[1 + HUB_LINKED_MAX];
+    for (size_t i = 0; i < d->hub_count; i++)
+        linked[i] = d->hubs[i].hostname;
+    struct dps_alloc_input ai = {op->registration_id, com, linked, d->hub_count};
+    char allocated[DPS_HOST_MAX + 1], why[256] = "";
+    if (dps_allocate(&ai, allocated, why, sizeof(why)) != 0) {
+        fail(rec, DPS_ERR_NO_HUB, "%s", why);
+        record(op);
+        return;
+    }
+    assign_to(op, allocated, NULL);
 }

@@ -205,6 +205,7 @@ const char *dps_alloc_policy_name(enum dps_alloc_policy p)
     case DPS_ALLOC_HASHED: return "hashed";
     case DPS_ALLOC_STATIC: return "static";
     case DPS_ALLOC_GEO: return "geoLatency";
+    case DPS_ALLOC_CUSTOM: return "custom";
     }
     return "hashed";
 }
@@ -503,6 +504,33 @@ static int host_check(const char *h, const char *what, char *err, size_t errlen)
     return 0;
 }
 
+/* customAllocationDefinition: {"webhookUrl": "http(s)://...", "apiVersion": "..."}, required
+ * with allocationPolicy "custom" (as DPS requires it), ignored otherwise. */
+static int custom_from_json(const cJSON *b, struct dps_common *c, char *err, size_t errlen)
+{
+    c->webhook_url[0] = c->webhook_api_version[0] = '\0';
+    const cJSON *cd = item(b, "customAllocationDefinition");
+    if (c->allocation != DPS_ALLOC_CUSTOM)
+        return 0;
+    if (!cJSON_IsObject(cd))
+        return fail(err, errlen, "allocationPolicy \"custom\" needs customAllocationDefinition "
+                    "{\"webhookUrl\": \"https://...\", \"apiVersion\": \"2021-10-01\"}");
+    const char *url = NULL, *ver = NULL;
+    int rc;
+    if ((rc = opt_str(cd, "webhookUrl", &url, err, errlen)) < 0 ||
+        (rc = opt_str(cd, "apiVersion", &ver, err, errlen)) < 0)
+        return rc;
+    if (url == NULL || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+        return fail(err, errlen, "customAllocationDefinition.webhookUrl must be an http:// or "
+                    "https:// URL");
+    if (copy_text(c->webhook_url, sizeof c->webhook_url, url) < 0)
+        return fail(err, errlen, "customAllocationDefinition.webhookUrl is longer than %d "
+                    "characters", DPS_WEBHOOK_URL_MAX);
+    if (ver != NULL && copy_text(c->webhook_api_version, sizeof c->webhook_api_version, ver) < 0)
+        return fail(err, errlen, "customAllocationDefinition.apiVersion is too long");
+    return 0;
+}
+
 static int common_from_json(const cJSON *b, struct dps_common *c, char *err, size_t errlen)
 {
     const char *s;
@@ -523,13 +551,14 @@ static int common_from_json(const cJSON *b, struct dps_common *c, char *err, siz
     else if (s && strcmp(s, "geoLatency") == 0)
         c->allocation = DPS_ALLOC_GEO;
     else if (s && strcmp(s, "custom") == 0)
-        return fail(err, errlen,
-                    "allocationPolicy \"custom\" (Azure Functions webhooks) is not supported by "
-                    "azkit-hub; use \"hashed\" or \"static\"");
+        c->allocation = DPS_ALLOC_CUSTOM;
     else if (s && strcmp(s, "hashed") != 0)
         return fail(err, errlen,
-                    "allocationPolicy '%s' is not one of \"hashed\", \"static\", \"geoLatency\"",
+                    "allocationPolicy '%s' is not one of \"hashed\", \"static\", "
+                    "\"geoLatency\", \"custom\"",
                     s);
+    if ((rc = custom_from_json(b, c, err, errlen)) < 0)
+        return rc;
 
     if ((rc = opt_str(b, "iotHubHostName", &s, err, errlen)) < 0)
         return rc;
@@ -643,6 +672,13 @@ static void common_to_json(cJSON *o, const struct dps_common *c)
     cJSON_AddStringToObject(o, "allocationPolicy", dps_alloc_policy_name(c->allocation));
     if (c->iot_hub_host_name[0])
         cJSON_AddStringToObject(o, "iotHubHostName", c->iot_hub_host_name);
+    if (c->allocation == DPS_ALLOC_CUSTOM) {
+        cJSON *cd = cJSON_AddObjectToObject(o, "customAllocationDefinition");
+        if (cd) {
+            cJSON_AddStringToObject(cd, "webhookUrl", c->webhook_url);
+            cJSON_AddStringToObject(cd, "apiVersion", c->webhook_api_version);
+        }
+    }
     cJSON *hubs = cJSON_AddArrayToObject(o, "iotHubs");
     for (size_t i = 0; hubs && i < c->n_iot_hubs; i++)
         cJSON_AddItemToArray(hubs, cJSON_CreateString(c->iot_hubs[i]));

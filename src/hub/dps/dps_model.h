@@ -54,7 +54,11 @@ enum dps_alloc_policy {
     DPS_ALLOC_HASHED = 0,  /* "hashed" (the default): evenly weighted */
     DPS_ALLOC_STATIC = 1,  /* "static": iotHubHostName, or the single entry of iotHubs */
     DPS_ALLOC_GEO = 2,     /* "geoLatency": one region here, allocated like hashed */
+    DPS_ALLOC_CUSTOM = 3,  /* "custom": a webhook picks the hub (dps_webhook.h) */
 };
+
+#define DPS_WEBHOOK_URL_MAX 1024
+#define DPS_API_VERSION_MAX 32
 
 struct dps_reprovision_policy {
     bool update_hub_assignment; /* default true */
@@ -71,6 +75,9 @@ struct dps_common {
     struct dps_reprovision_policy reprovision;
     char *initial_twin;    /* JSON object text {"tags":{},"properties":{"desired":{}}}, or NULL */
     bool iot_edge;         /* capabilities.iotEdge */
+    /* customAllocationDefinition (allocationPolicy "custom"): http:// or https:// URL. */
+    char webhook_url[DPS_WEBHOOK_URL_MAX + 1];
+    char webhook_api_version[DPS_API_VERSION_MAX + 1];
 };
 
 struct dps_enrollment {

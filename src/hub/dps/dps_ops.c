@@ -11,6 +11,7 @@
 
 #include "hub/daemon.h"
 #include "hub/dps/dps.h"
+#include "hub/dps/dps_webhook.h"
 
 #define OPS_KEEP_MS (15 * 60 * 1000LL) /* a finished operation can be polled this long */
 #define OPS_MAX 10000                  /* most operations kept */
@@ -31,6 +32,8 @@ void dps_uuid4(char out[37])
 
 static void op_free(struct dps_op *op)
 {
+    if (op->webhook)
+        dps_webhook_cancel(op->webhook);
     if (op->timer)
         event_free(op->timer);
     dps_enrollment_clear(&op->enr);

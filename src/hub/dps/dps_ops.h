@@ -31,6 +31,7 @@ struct dps_op {
     char leaf_sha1[41];
     char leaf_sha256[65];
     char *payload;             /* the request's "payload" JSON, or NULL */
+    struct dps_webhook_call *webhook; /* custom allocation call in flight, or NULL */
     struct dps_registration result;
 };
 
