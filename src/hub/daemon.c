@@ -222,6 +222,7 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     if (rc != 0)
         return rc;
 
+    snprintf(d->service_key, sizeof(d->service_key), "%s", pki.service_key);
     rc = hub_service_start(d, &pki, &d->service);
     if (rc < 0)
         return rc;
@@ -284,6 +285,7 @@ void hub_daemon_stop(struct hub_daemon *d)
     if (d->sig_term)
         event_free(d->sig_term);
     SSL_CTX_free(d->tls);
+    OPENSSL_cleanse(d->service_key, sizeof(d->service_key));
     if (d->base)
         event_base_free(d->base);
     hub_log(HUB_LOG_INFO, "stopped");

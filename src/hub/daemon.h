@@ -32,6 +32,9 @@ struct hub_daemon {
     size_t hub_count;
     struct hub_store *dps_store; /* DPS's state: the primary hub's database */
     struct hub_service *service;
+    /* The key of the hub-level policy iothubowner (the service key): devices may connect with
+     * a token of that policy, as Azure's iothubowner grants DeviceConnect. Cleared at stop. */
+    char service_key[64];
     struct event *sig_int, *sig_term;
     uint64_t next_conn_id;
     size_t open_conns;

@@ -51,7 +51,7 @@ void test_hub_init(struct test_hub *h)
 }
 
 struct dev_args {
-    const char *id, *t1, *t2;
+    const char *id, *t1, *t2; /* thumbprints, or (sas) base64 keys */
     bool enabled;
     enum hub_auth_type auth;
 };
@@ -63,10 +63,15 @@ static void add_device(struct hub_store *st, void *arg)
     memset(&d, 0, sizeof(d));
     snprintf(d.device_id, sizeof(d.device_id), "%s", a->id);
     d.auth = a->auth;
-    if (a->t1)
-        snprintf(d.primary_thumbprint, sizeof(d.primary_thumbprint), "%s", a->t1);
-    if (a->t2)
-        snprintf(d.secondary_thumbprint, sizeof(d.secondary_thumbprint), "%s", a->t2);
+    if (a->auth == HUB_AUTH_SAS) {
+        snprintf(d.primary_key, sizeof(d.primary_key), "%s", a->t1 ? a->t1 : "");
+        snprintf(d.secondary_key, sizeof(d.secondary_key), "%s", a->t2 ? a->t2 : "");
+    } else {
+        if (a->t1)
+            snprintf(d.primary_thumbprint, sizeof(d.primary_thumbprint), "%s", a->t1);
+        if (a->t2)
+            snprintf(d.secondary_thumbprint, sizeof(d.secondary_thumbprint), "%s", a->t2);
+    }
     d.status = a->enabled ? HUB_DEVICE_ENABLED : HUB_DEVICE_DISABLED;
     int n = 0;
     assert_int_equal(hub_store_device_create(st, &d, NULL, done_flag, &n), 0);
@@ -76,6 +81,13 @@ void test_hub_add_self_signed(struct test_hub *h, const char *id, const char *th
                               const char *thumb2, bool enabled)
 {
     struct dev_args a = {id, thumb1, thumb2, enabled, HUB_AUTH_SELF_SIGNED};
+    with_store(h, add_device, &a);
+}
+
+void test_hub_add_sas_device(struct test_hub *h, const char *id, const char *key1,
+                             const char *key2, bool enabled)
+{
+    struct dev_args a = {id, key1, key2, enabled, HUB_AUTH_SAS};
     with_store(h, add_device, &a);
 }
 

@@ -32,6 +32,9 @@ void test_hub_init(struct test_hub *h);
 void test_hub_add_self_signed(struct test_hub *h, const char *id, const char *thumb1,
                               const char *thumb2, bool enabled);
 void test_hub_add_ca_device(struct test_hub *h, const char *id, bool enabled);
+/* A device with symmetric keys (base64; key2 may be NULL). */
+void test_hub_add_sas_device(struct test_hub *h, const char *id, const char *key1,
+                             const char *key2, bool enabled);
 void test_hub_add_verified_ca(struct test_hub *h, const char *name, const char *pem_file,
                               bool verified);
 /* Starts `azkit-hub serve` with extra args (NULL-terminated list, may be NULL). */

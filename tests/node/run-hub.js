@@ -175,6 +175,7 @@ async function main() {
                                cert: path.join(pki, 'node-reg-1.cert.pem'),
                                key: path.join(pki, 'node-reg-1.key.pem') }, ready);
   await scenario('query', common, ready);
+  await scenario('sas', common, ready);
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -15,6 +15,7 @@ struct hub_admin_target {
     char skn[80];           /* policy; "" = iothubowner */
     char key[128];          /* the policy's base64 key (never printed) */
     int timeout_s;          /* connect/read timeout; 0 = 60 */
+    int mqtt_port;          /* the hub's MQTT port, when known (0: not known) */
     const char *authorization; /* a fixed Authorization value (tests, a token made elsewhere);
                                   NULL = sign a token with `key` */
 };

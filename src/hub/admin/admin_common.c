@@ -61,6 +61,9 @@ int hub_admin_resolve(struct hub_admin_target *t)
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "service_port");
         if (cJSON_IsNumber(sp))
             port = (long)sp->valuedouble;
+        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(j, "mqtt_port");
+        if (cJSON_IsNumber(mp))
+            t->mqtt_port = (int)mp->valuedouble;
         const char *h = hub_admin_jstr(j, "hostname"), *ca = hub_admin_jstr(j, "ca"), *cs = hub_admin_jstr(j, "connection_string");
         if (h)
             snprintf(t->sr, sizeof(t->sr), "%s", h);
@@ -88,6 +91,9 @@ int hub_admin_resolve(struct hub_admin_target *t)
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "service_port");
         if (cJSON_IsNumber(sp))
             port = (long)sp->valuedouble;
+        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(sj, "mqtt_port");
+        if (cJSON_IsNumber(mp))
+            t->mqtt_port = (int)mp->valuedouble;
         const char *h = hub_admin_jstr(sj, "hostname"), *l = hub_admin_jstr(sj, "listen");
         if (h && !t->sr[0])
             snprintf(t->sr, sizeof(t->sr), "%s", h);

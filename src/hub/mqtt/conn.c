@@ -166,13 +166,21 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (c->state != HUB_CONN_CONNECTED)
         return;
-    int64_t idle = hub_now_ms() - c->last_rx_ms;
+    int64_t now = hub_now_ms();
+    int64_t idle = now - c->last_rx_ms;
     if (idle >= c->timeout_ms) {
         hub_conn_close(c, true, "keepalive: nothing received for %lld s",
                        (long long)(idle / 1000));
         return;
     }
-    arm_timer(c, c->timeout_ms - idle);
+    if (c->token_expires_ms != 0 && now >= c->token_expires_ms) {
+        hub_conn_close(c, true, "its SAS token expired (the device must connect with a new one)");
+        return;
+    }
+    int64_t wait = c->timeout_ms - idle;
+    if (c->token_expires_ms != 0 && c->token_expires_ms - now < wait)
+        wait = c->token_expires_ms - now;
+    arm_timer(c, wait);
 }
 
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
@@ -180,7 +188,10 @@ void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
     int64_t t = keepalive_s ? (int64_t)keepalive_s * 1500 : AZURE_MAX_IDLE_MS;
     c->timeout_ms = t < AZURE_MAX_IDLE_MS ? t : AZURE_MAX_IDLE_MS;
     event_del(c->timer);
-    arm_timer(c, c->timeout_ms);
+    int64_t wait = c->timeout_ms;
+    if (c->token_expires_ms != 0 && c->token_expires_ms - hub_now_ms() < wait)
+        wait = c->token_expires_ms - hub_now_ms();
+    arm_timer(c, wait > 0 ? wait : 0);
 }
 
 /* Before CONNECT, only CONNECT (MQTT 3.1.1 section 3.1: the first packet must be CONNECT). */

@@ -72,6 +72,7 @@ struct hub_conn {
     struct event *timer;        /* CONNECT timeout, then keepalive */
     int64_t last_rx_ms;
     int64_t timeout_ms;         /* silence allowed once connected */
+    int64_t token_expires_ms;   /* SAS devices: the connection ends then, as on Azure (0: no) */
     char device_id[HUB_DEVICE_ID_MAX + 1];
     const struct hub_conn_kind *kind; /* what this connection handles (never NULL) */
     struct hub_iothub *hub;     /* the IoT hub of an accepted device connection (else NULL) */

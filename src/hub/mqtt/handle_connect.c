@@ -12,6 +12,7 @@
 #include "hub/daemon.h"
 #include "hub/dps/dps.h"
 #include "hub/log.h"
+#include "hub/service/sas.h"
 #include "hub/mqtt/session.h"
 #include "hub/tls.h"
 
@@ -84,6 +85,54 @@ static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_
     free(cas);
 }
 
+/* The SAS verdict of a device with symmetric keys: its token (the CONNECT password) must name
+ * this hub and the device, be signed with one of its keys (or the hub-level policy's), and not
+ * have expired; the connection then ends when the token does (c->token_expires_ms). 0, or -1
+ * with `why` saying which rule failed. */
+static int sas_decide(struct hub_conn *c, struct hub_iothub *h, const struct azk_mqtt_connect *m,
+                      const struct hub_device *dev, char *why, size_t whylen)
+{
+    if (dev->status != HUB_DEVICE_ENABLED) {
+        snprintf(why, whylen, "the device is disabled");
+        return -1;
+    }
+    if (!m->has_password || m->password.len == 0 || m->password.len > HUB_SAS_TOKEN_MAX) {
+        snprintf(why, whylen, "the device authenticates with a SAS token: send "
+                 "'SharedAccessSignature sr=%.100s/devices/%.64s&sig=...&se=...' as the password",
+                 h->hostname, dev->device_id);
+        return -1;
+    }
+    char token[HUB_SAS_TOKEN_MAX + 1];
+    memcpy(token, m->password.ptr, m->password.len);
+    token[m->password.len] = '\0';
+    /* The hub's names: its own, and for the primary hub every name of its certificate. */
+    const char *hosts[HUB_MAX_HOSTNAMES + 4];
+    size_t n = 0;
+    hosts[n++] = h->hostname;
+    if (h->primary) {
+        for (size_t i = 0; i < c->d->cfg.hostname_count; i++)
+            hosts[n++] = c->d->cfg.hostnames[i];
+        hosts[n++] = "localhost";
+        hosts[n++] = "127.0.0.1";
+        hosts[n++] = "::1";
+    }
+    struct hub_sas_device sd = {dev->device_id, dev->primary_key, dev->secondary_key};
+    struct hub_sas_policy owner = {HUB_SAS_POLICY_HUB, c->d->service_key};
+    int64_t expires_s = 0;
+    enum hub_sas_result r = hub_sas_verify_device(token, &sd, &owner, hosts, n,
+                                                  hub_now_ms() / 1000, &expires_s);
+    OPENSSL_cleanse(token, sizeof(token));
+    if (r != HUB_SAS_OK) {
+        snprintf(why, whylen, "%s", r == HUB_SAS_WRONG_RESOURCE
+                 ? "the token's resource (sr) is not this hub's '<host>/devices/<device id>'"
+                 : hub_sas_result_text(r));
+        return -1;
+    }
+    c->token_expires_ms = expires_s * 1000;
+    snprintf(why, whylen, "sas: token valid until %lld", (long long)expires_s);
+    return 0;
+}
+
 static void keep_will(struct hub_conn *c, const struct azk_mqtt_connect *m)
 {
     c->has_will = m->will;
@@ -151,10 +200,20 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
         hub_conn_close(c, false, "fault injection");
         return -1;
     }
-    struct hub_x509_verdict v;
-    decide(c, h, client_id, &v);
-    if (!v.accepted)
-        return refuse(c, client_id, hub_x509_reason_name(v.reason), v.message);
+    /* A device registered with symmetric keys authenticates with a SAS token; every other
+     * device with its X.509 certificate. */
+    char how[384];
+    struct hub_device dev;
+    if (hub_store_device_get(h->store, client_id, &dev) == 0 && dev.auth == HUB_AUTH_SAS) {
+        if (sas_decide(c, h, m, &dev, how, sizeof(how)) != 0)
+            return refuse(c, client_id, "sas", how);
+    } else {
+        struct hub_x509_verdict v;
+        decide(c, h, client_id, &v);
+        if (!v.accepted)
+            return refuse(c, client_id, hub_x509_reason_name(v.reason), v.message);
+        snprintf(how, sizeof(how), "%s", v.message);
+    }
 
     /* One connection per device: a new one drops the old. */
     struct hub_conn *old = hub_devmap_get(&h->conns, client_id);
@@ -164,7 +223,7 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
     snprintf(c->device_id, sizeof(c->device_id), "%s", client_id);
     c->kind = &hub_kind_device;
     c->hub = h;
-    snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", v.message);
+    snprintf(c->auth_desc, sizeof(c->auth_desc), "%s", how);
     c->clean_session = m->clean_session;
     bool session_present = hub_session_open(c);
     keep_will(c, m);
@@ -178,7 +237,7 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
     connack(c, AZK_MQTT_CONNACK_ACCEPTED, session_present);
     hub_conn_start_keepalive(c, m->keep_alive);
     hub_log(HUB_LOG_INFO, "conn %s device '%s': connected to %s (%s; %s, keepalive %u s, clean "
-            "session %d%s)", c->peer, client_id, h->hostname, v.message, SSL_get_version(c->ssl),
+            "session %d%s)", c->peer, client_id, h->hostname, how, SSL_get_version(c->ssl),
             m->keep_alive, m->clean_session, session_present ? ", session present" : "");
     hub_c2d_pump(c);
     return 0;

@@ -266,6 +266,67 @@ static bool const_eq(const char *a, const char *b)
     return CRYPTO_memcmp(a, b, la) == 0;
 }
 
+/* Whether `t` was signed with `key_b64`: over sr as sent, or over its canonical encoding. */
+static bool signed_with(const struct hub_sas_token *t, const char *key_b64)
+{
+    char sig[64], canon[HUB_SAS_SR_MAX * 3 + 1];
+    bool ok = false;
+    if (key_b64 == NULL || *key_b64 == '\0')
+        return false;
+    if (sign_encoded(key_b64, t->sr_raw, t->se, sig, sizeof(sig)) == 0)
+        ok = const_eq(sig, t->sig);
+    if (!ok && encode_str(t->sr, canon, sizeof(canon)) == 0 &&
+        sign_encoded(key_b64, canon, t->se, sig, sizeof(sig)) == 0)
+        ok = const_eq(sig, t->sig);
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return ok;
+}
+
+/* The part of a decoded resource after its host (and ":port"): "" or "/...". */
+static const char *resource_path(const char *sr)
+{
+    const char *p = sr;
+    if (strncasecmp(p, "https://", 8) == 0)
+        p += 8;
+    if (p[0] == '[') {
+        const char *e = strchr(p, ']');
+        p = e ? e + 1 : p + strlen(p);
+    }
+    const char *slash = strchr(p, '/');
+    return slash ? slash : p + strlen(p);
+}
+
+enum hub_sas_result hub_sas_verify_device(const char *password, const struct hub_sas_device *dev,
+                                          const struct hub_sas_policy *policy,
+                                          const char *const *hosts, size_t host_count,
+                                          int64_t now_s, int64_t *expires_s)
+{
+    struct hub_sas_token t;
+    *expires_s = 0;
+    if (password == NULL || hub_sas_parse(password, &t) != 0)
+        return HUB_SAS_MALFORMED;
+    enum hub_sas_result res = HUB_SAS_OK;
+    const char *path = resource_path(t.sr);
+    char device_path[HUB_SAS_SR_MAX + 16];
+    snprintf(device_path, sizeof(device_path), "/devices/%s", dev->device_id);
+    bool device_resource = strcmp(path, device_path) == 0;
+    if (t.skn[0] != '\0' && (policy == NULL || strcmp(t.skn, policy->name) != 0))
+        res = HUB_SAS_UNKNOWN_POLICY;
+    else if (!resource_matches(t.sr, hosts, host_count) ||
+             !(device_resource || (t.skn[0] != '\0' && *path == '\0')))
+        res = HUB_SAS_WRONG_RESOURCE;
+    else if (t.se <= now_s)
+        res = HUB_SAS_EXPIRED;
+    else if (t.skn[0] != '\0' ? !signed_with(&t, policy->key_b64)
+                              : !signed_with(&t, dev->primary_key) &&
+                                    !signed_with(&t, dev->secondary_key))
+        res = HUB_SAS_BAD_SIGNATURE;
+    OPENSSL_cleanse(t.sig, sizeof(t.sig));
+    if (res == HUB_SAS_OK)
+        *expires_s = t.se;
+    return res;
+}
+
 bool hub_sas_policy_allows(const char *name, enum hub_sas_scope scope)
 {
     if (name == NULL)
@@ -297,15 +358,7 @@ enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_poli
     else if (t.se <= now_s)
         res = HUB_SAS_EXPIRED;
     else {
-        char sig[64], canon[HUB_SAS_SR_MAX * 3 + 1];
-        bool ok = false;
-        if (sign_encoded(pol->key_b64, t.sr_raw, t.se, sig, sizeof(sig)) == 0)
-            ok = const_eq(sig, t.sig);
-        if (!ok && encode_str(t.sr, canon, sizeof(canon)) == 0 &&
-            sign_encoded(pol->key_b64, canon, t.se, sig, sizeof(sig)) == 0)
-            ok = const_eq(sig, t.sig);
-        OPENSSL_cleanse(sig, sizeof(sig));
-        if (!ok)
+        if (!signed_with(&t, pol->key_b64))
             res = HUB_SAS_BAD_SIGNATURE;
     }
     OPENSSL_cleanse(t.sig, sizeof(t.sig));

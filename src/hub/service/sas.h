@@ -89,6 +89,27 @@ enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_poli
                                    size_t host_count, int64_t now_s,
                                    const struct hub_sas_policy **matched);
 
+/* A device with symmetric keys, as its token is checked. */
+struct hub_sas_device {
+    const char *device_id;
+    const char *primary_key;   /* base64; "" or NULL: none */
+    const char *secondary_key;
+};
+
+/*
+ * Verifies the token a device sends as its MQTT CONNECT password, as IoT Hub does
+ * ("Control access to IoT Hub with shared access signatures", Microsoft Learn): the resource
+ * names one of `hosts` (the hub; ":port" and "https://" allowed) followed by
+ * "/devices/<device id>"; without skn it is signed with the device's primary or secondary key;
+ * with skn it must name `policy` (may be NULL: none accepted), a hub-level policy that may
+ * connect devices, and then the resource may also be the hub alone. `*expires_s` receives the
+ * token's expiry on success (the connection must end then).
+ */
+enum hub_sas_result hub_sas_verify_device(const char *password, const struct hub_sas_device *dev,
+                                          const struct hub_sas_policy *policy,
+                                          const char *const *hosts, size_t host_count,
+                                          int64_t now_s, int64_t *expires_s);
+
 /* "HostName=..;SharedAccessKeyName=..;SharedAccessKey=.." (any order; DeviceId etc. ignored;
  * keys case-sensitive as Azure's; values may contain '='). */
 struct hub_conn_string {
