@@ -477,6 +477,42 @@ static void test_twin_limits(void **state)
                                             "bytes"));
 }
 
+/* A twin section set to null is cleared as Azure clears it: every key gone, $version bumped, and
+ * the device gets the patch (a null for each key). */
+static void test_twin_section_null(void **state)
+{
+    (void)state;
+    struct hub_admin_target t;
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+    struct test_dev d;
+    const char *f[] = {"$iothub/twin/PATCH/properties/desired/#"};
+    open_dev(&d, f, 1);
+    struct svc_resp r;
+    svc_test_request_if(&t, &r, "PATCH", "/twins/svc-1",
+                        "{\"tags\":{\"site\":\"lab\"},\"properties\":{\"desired\":{\"a\":1,\"b\":{\"c\":2}}}}",
+                        "*");
+    svc_test_check(&r, 200, NULL);
+    assert_int_equal(test_dev_read(&d, 5000), 1); /* the first patch */
+    svc_test_request_if(&t, &r, "PATCH", "/twins/svc-1",
+                        "{\"tags\":null,\"properties\":{\"desired\":null}}", "*");
+    assert_int_equal(r.r.status, 200);
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(r.j, "properties");
+    const cJSON *des = cJSON_GetObjectItemCaseSensitive(props, "desired");
+    assert_null(cJSON_GetObjectItemCaseSensitive(des, "a"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(des, "b"));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(des, "$version")->valueint, 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.j, "tags")), 0);
+    svc_resp_free(&r);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    assert_true(azk_span_eq_str(d.pkt.u.publish.topic,
+                                "$iothub/twin/PATCH/properties/desired/?$version=3"));
+    cJSON *patch = cJSON_ParseWithLength(d.pkt.u.publish.payload.ptr, d.pkt.u.publish.payload.len);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(patch, "a")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(patch, "b")));
+    cJSON_Delete(patch);
+    test_dev_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_desired_pushed_and_telemetry_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_twin_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twin_section_null, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,10 +164,24 @@ static void update_twin(struct svc_req *r, const char *id, bool replace)
         cJSON_Delete(old_des);
         cJSON_Delete(empty);
     } else {
-        if (cJSON_IsObject(tags))
+        /* A section set to null is cleared, as Azure does: every key removed (the device gets
+         * the patch with a null for each), $version bumped. */
+        cJSON *empty = cJSON_CreateObject();
+        if (cJSON_IsObject(tags)) {
             tag_patch = cJSON_Duplicate(tags, 1);
-        if (cJSON_IsObject(desired))
+        } else if (cJSON_IsNull(tags)) {
+            cJSON *old_tags = cJSON_Parse(tw->tags ? tw->tags : "{}");
+            tag_patch = replace_patch(old_tags, empty);
+            cJSON_Delete(old_tags);
+        }
+        if (cJSON_IsObject(desired)) {
             des_patch = cJSON_Duplicate(desired, 1);
+        } else if (cJSON_IsNull(desired)) {
+            cJSON *old_des = cJSON_Parse(tw->desired ? tw->desired : "{}");
+            des_patch = replace_patch(old_des, empty);
+            cJSON_Delete(old_des);
+        }
+        cJSON_Delete(empty);
     }
     cJSON_Delete(j);
     /* IoT Hub's limits, for both parts before either is written: a refused update changes
