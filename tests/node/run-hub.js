@@ -176,6 +176,7 @@ async function main() {
                                key: path.join(pki, 'node-reg-1.key.pem') }, ready);
   await scenario('query', common, ready);
   await scenario('sas', common, ready);
+  await scenario('bulk', common, ready);
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -496,8 +496,44 @@ async function sasScenario() {
   await assert.rejects(withTimeout('open (disabled)', 10000, off.open()), (err) => !/^timeout/.test(err.message));
 }
 
+// Bulk registry operations (POST /devices) as Registry.addDevices/updateDevices/removeDevices
+// send them, with a mix of valid and invalid entries: each entry succeeds or fails on its own.
+async function bulkScenario() {
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const bodyOf = (err) => JSON.parse(err.responseBody || (err.response && err.response.body) || '{}');
+  step('addDevices([bulk-1, bulk-2 disabled])');
+  const r1 = (await registry.addDevices([{ deviceId: 'bulk-1' }, { deviceId: 'bulk-2', status: 'disabled' }])).responseBody;
+  assert.deepStrictEqual(r1, { isSuccessful: true, errors: [], warnings: [] });
+  assert.strictEqual((await registry.get('bulk-2')).responseBody.status, 'disabled');
+  assert.strictEqual((await registry.get('bulk-1')).responseBody.authentication.type, 'sas');
+
+  step('addDevices([bulk-3, bulk-1 (exists)]) -> 400, bulk-3 created, bulk-1 DeviceAlreadyExists');
+  await assert.rejects(registry.addDevices([{ deviceId: 'bulk-3' }, { deviceId: 'bulk-1' }]), (err) => {
+    const b = bodyOf(err);
+    step(`  ${JSON.stringify(b)}`);
+    return b.isSuccessful === false && b.errors.length === 1 && b.errors[0].deviceId === 'bulk-1' &&
+      b.errors[0].errorCode === 'DeviceAlreadyExists';
+  });
+  assert.strictEqual((await registry.get('bulk-3')).responseBody.deviceId, 'bulk-3');
+
+  step('updateDevices([bulk-1 disabled], force)');
+  const r3 = (await registry.updateDevices([{ deviceId: 'bulk-1', status: 'disabled' }], true)).responseBody;
+  assert.strictEqual(r3.isSuccessful, true);
+  assert.strictEqual((await registry.get('bulk-1')).responseBody.status, 'disabled');
+
+  step('removeDevices([bulk-1, bulk-2, bulk-3, never-was], force) -> never-was DeviceNotFound, the rest gone');
+  await assert.rejects(registry.removeDevices([{ deviceId: 'bulk-1' }, { deviceId: 'bulk-2' },
+                                               { deviceId: 'bulk-3' }, { deviceId: 'never-was' }], true), (err) => {
+    const b = bodyOf(err);
+    step(`  ${JSON.stringify(b)}`);
+    return b.errors.length === 1 && b.errors[0].deviceId === 'never-was' && b.errors[0].errorCode === 'DeviceNotFound';
+  });
+  for (const id of ['bulk-1', 'bulk-2', 'bulk-3'])
+    await assert.rejects(registry.get(id), (err) => err.constructor.name === 'DeviceNotFoundError');
+}
+
 const scenarios = { device: deviceScenario, registry: registryScenario, query: queryScenario,
-                    sas: sasScenario };
+                    sas: sasScenario, bulk: bulkScenario };
 if (!scenarios[mode]) {
   console.error(`usage: sdk-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

@@ -102,6 +102,12 @@ bool svc_query(const struct svc_req *r, const char *name, char *buf, size_t size
 /* ISO-8601 UTC with milliseconds; 0 -> "0001-01-01T00:00:00Z". */
 void svc_time_iso(int64_t ms, char out[40]);
 cJSON *svc_device_json(const struct hub_device *dev);
+/* Fills `dev` from a device body over `existing` (NULL on create: no authentication means sas
+ * with generated keys). Returns NULL, or what is wrong in a sentence. */
+const char *svc_device_from_json(const cJSON *j, const struct hub_device *existing,
+                                 struct hub_device *dev);
+/* A deleted or disabled device loses its connection, as on Azure; `why` goes to the log. */
+void svc_device_kick(struct hub_iothub *h, const char *id, const char *why);
 /* The full twin of a device (NULL when it or its twin is missing). */
 cJSON *svc_twin_json(struct hub_iothub *h, const char *device_id, char etag_out[HUB_ETAG_MAX + 1]);
 /* Random lowercase hex of `bytes` random bytes into out (2*bytes+1). */
@@ -110,6 +116,7 @@ void svc_random_hex(size_t bytes, char *out);
 /* ---- resource handlers (svc_*.c) -------------------------------------------------------- */
 
 void svc_devices(struct svc_req *r);   /* /devices[/{id}] */
+void svc_devices_bulk(struct svc_req *r); /* POST /devices (svc_devices_bulk.c) */
 void svc_devices_query(struct svc_req *r); /* POST /devices/query (svc_query.c) */
 void svc_twins(struct svc_req *r);     /* /twins/{id} */
 void svc_methods(struct svc_req *r);   /* /twins/{id}/methods */

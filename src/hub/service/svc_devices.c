@@ -81,8 +81,7 @@ static bool copy_str(const cJSON *v, char *out, size_t size)
     return true;
 }
 
-/* Fills `dev` from the body over `existing` (NULL on create). Returns NULL or an error text. */
-static const char *device_from_json(const cJSON *j, const struct hub_device *existing,
+const char *svc_device_from_json(const cJSON *j, const struct hub_device *existing,
                                     struct hub_device *dev)
 {
     if (!cJSON_IsObject(j))
@@ -174,8 +173,7 @@ static const char *device_from_json(const cJSON *j, const struct hub_device *exi
 
 enum { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
 
-/* A deleted or disabled device loses its connection, as on Azure. */
-static void kick(struct hub_iothub *h, const char *id, const char *why)
+void svc_device_kick(struct hub_iothub *h, const char *id, const char *why)
 {
     char text[128];
     snprintf(text, sizeof(text), "%s (service API)", why);
@@ -192,7 +190,7 @@ static void device_done(void *ctx, int rc)
     if (rc != 0) {
         svc_reply_store_error(op->req, rc, op->id);
     } else if (op->kind == OP_DELETE) {
-        kick(op->hub, op->id, "the device was deleted");
+        svc_device_kick(op->hub, op->id, "the device was deleted");
         svc_reply_empty(op->req, 204);
     } else {
         struct hub_device dev;
@@ -200,7 +198,7 @@ static void device_done(void *ctx, int rc)
             svc_reply_store_error(op->req, -ENOENT, op->id);
         else {
             if (dev.status == HUB_DEVICE_DISABLED)
-                kick(op->hub, op->id, "the device was disabled");
+                svc_device_kick(op->hub, op->id, "the device was disabled");
             svc_reply_json(op->req, 200, svc_device_json(&dev), dev.etag);
         }
     }
@@ -238,7 +236,7 @@ static void put_device(struct svc_req *r, const char *id)
     else
         memset(&dev, 0, sizeof(dev));
     snprintf(dev.device_id, sizeof(dev.device_id), "%s", id);
-    const char *bad = device_from_json(j, exists ? &existing : NULL, &dev);
+    const char *bad = svc_device_from_json(j, exists ? &existing : NULL, &dev);
     cJSON_Delete(j);
     if (bad != NULL) {
         svc_reply_error(r->req, 400, "ArgumentInvalid", "Invalid device: %s.", bad);
@@ -262,8 +260,13 @@ static void put_device(struct svc_req *r, const char *id)
 void svc_devices(struct svc_req *r)
 {
     if (r->nseg == 1) {
+        if (r->method == SVC_POST) {
+            svc_devices_bulk(r);
+            return;
+        }
         if (r->method != SVC_GET) {
-            svc_reply_error(r->req, 405, "MethodNotAllowed", "Use GET /devices.");
+            svc_reply_error(r->req, 405, "MethodNotAllowed",
+                            "Use GET /devices, or POST /devices for bulk operations.");
             return;
         }
         char topb[32];
