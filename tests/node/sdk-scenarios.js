@@ -530,6 +530,15 @@ async function bulkScenario() {
   });
   for (const id of ['bulk-1', 'bulk-2', 'bulk-3'])
     await assert.rejects(registry.get(id), (err) => err.constructor.name === 'DeviceNotFoundError');
+
+  step('an IoT Edge device gets its deviceScope; a child keeps it, with parentScopes');
+  const edge = (await registry.create({ deviceId: 'edge-1', capabilities: { iotEdge: true } })).responseBody;
+  assert.strictEqual(edge.deviceScope, `ms-azure-iot-edge://edge-1-${edge.generationId}`);
+  const child = (await registry.create({ deviceId: 'leaf-1', deviceScope: edge.deviceScope })).responseBody;
+  assert.strictEqual(child.deviceScope, edge.deviceScope);
+  assert.deepStrictEqual(child.parentScopes, [edge.deviceScope]);
+  const again = (await registry.get('leaf-1')).responseBody;
+  assert.strictEqual(again.deviceScope, edge.deviceScope, 'kept by the registry');
 }
 
 const scenarios = { device: deviceScenario, registry: registryScenario, query: queryScenario,

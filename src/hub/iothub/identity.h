@@ -14,6 +14,8 @@
 #define HUB_STATUS_REASON_MAX 128
 #define HUB_GENERATION_ID_MAX 32
 #define HUB_ETAG_MAX 32             /* device/CA etag text, e.g. "MA==" */
+#define HUB_DEVICE_SCOPE_MAX 256    /* "ms-azure-iot-edge://{deviceId}-{generationId}" */
+#define HUB_DEVICE_SCOPE_PREFIX "ms-azure-iot-edge://"
 #define HUB_CA_NAME_MAX 128
 #define HUB_CA_CODE_MAX 128         /* verification code */
 #define HUB_C2D_ID_MAX 128          /* message id */

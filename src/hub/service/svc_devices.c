@@ -59,6 +59,12 @@ cJSON *svc_device_json(const struct hub_device *dev)
                           str_or_null(ss ? dev->secondary_thumbprint : NULL));
     cJSON *cap = cJSON_AddObjectToObject(o, "capabilities");
     cJSON_AddBoolToObject(cap, "iotEdge", dev->iot_edge);
+    /* An Edge device's own scope; a child's parent scope, also listed in parentScopes. */
+    if (dev->device_scope[0])
+        cJSON_AddStringToObject(o, "deviceScope", dev->device_scope);
+    cJSON *parents = cJSON_AddArrayToObject(o, "parentScopes");
+    if (dev->device_scope[0] && !dev->iot_edge)
+        cJSON_AddItemToArray(parents, cJSON_CreateString(dev->device_scope));
     return o;
 }
 
@@ -108,6 +114,19 @@ const char *svc_device_from_json(const cJSON *j, const struct hub_device *existi
             return "capabilities.iotEdge must be a boolean";
         if (edge != NULL)
             dev->iot_edge = cJSON_IsTrue(edge);
+    }
+    const cJSON *scope = cJSON_GetObjectItemCaseSensitive(j, "deviceScope");
+    if (cJSON_IsNull(scope) || (scope == NULL && existing == NULL)) {
+        dev->device_scope[0] = '\0';
+    } else if (scope != NULL) {
+        /* A child names its parent's scope; an Edge device's own is set by the hub. */
+        if (!cJSON_IsString(scope) ||
+            (scope->valuestring[0] != '\0' &&
+             strncmp(scope->valuestring, HUB_DEVICE_SCOPE_PREFIX,
+                     strlen(HUB_DEVICE_SCOPE_PREFIX)) != 0) ||
+            !copy_str(scope, dev->device_scope, sizeof(dev->device_scope)))
+            return "deviceScope must be an Edge device's scope (\"" HUB_DEVICE_SCOPE_PREFIX
+                   "{deviceId}-{generationId}\")";
     }
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "authentication");
     if (a == NULL || cJSON_IsNull(a)) {

@@ -116,6 +116,9 @@ struct hub_device {
     enum hub_device_status status;
     char status_reason[HUB_STATUS_REASON_MAX + 1];
     bool iot_edge;                                  /* capabilities.iotEdge */
+    /* deviceScope: an Edge device's own scope (the store sets it: HUB_DEVICE_SCOPE_PREFIX
+     * "{deviceId}-{generationId}"), or a child device's parent's scope; "" = none. */
+    char device_scope[HUB_DEVICE_SCOPE_MAX + 1];
     /* Set by the store (ignored on input, except generation_id on create when non-empty): */
     char generation_id[HUB_GENERATION_ID_MAX + 1];  /* e.g. "638412345678901234" */
     uint64_t etag_counter;                          /* 0 at create, +1 per update */

@@ -152,8 +152,23 @@ static int take_fields(struct hub_device *d, const struct hub_device *in)
     memcpy(d->secondary_key, in->secondary_key, sizeof d->secondary_key);
     d->status = in->status;
     memcpy(d->status_reason, in->status_reason, sizeof d->status_reason);
+    if (memchr(in->device_scope, '\0', sizeof in->device_scope) == NULL)
+        return -EINVAL;
+    memcpy(d->device_scope, in->device_scope, sizeof d->device_scope);
     d->iot_edge = in->iot_edge;
     return 0;
+}
+
+/* An Edge device's scope is its own, as IoT Hub sets it; a device that stops being an Edge
+ * device loses it. */
+static void set_edge_scope(struct hub_device *d)
+{
+    char own[HUB_DEVICE_SCOPE_MAX + 1];
+    snprintf(own, sizeof own, "%s%s-%s", HUB_DEVICE_SCOPE_PREFIX, d->device_id, d->generation_id);
+    if (d->iot_edge)
+        memcpy(d->device_scope, own, sizeof own);
+    else if (strcmp(d->device_scope, own) == 0)
+        d->device_scope[0] = '\0';
 }
 
 static void fill_out(const struct dev_entry *e, struct hub_device *out)
@@ -202,6 +217,7 @@ int hub_store_device_create(struct hub_store *st, const struct hub_device *in,
         memcpy(e->dev.generation_id, in->generation_id, sizeof e->dev.generation_id);
     else
         generation_id(e->dev.generation_id);
+    set_edge_scope(&e->dev);
     e->dev.etag_counter = 0;
     hub_etag_from_counter(0, e->dev.etag);
     int64_t now = store_now_ms();
@@ -239,6 +255,7 @@ int hub_store_device_update(struct hub_store *st, const struct hub_device *in,
     int rc = take_fields(&d, in);
     if (rc < 0)
         return rc;
+    set_edge_scope(&d);
     int64_t now = store_now_ms();
     if (d.status != e->dev.status)
         d.status_updated_ms = now;
@@ -391,8 +408,8 @@ static int put_device(sqlite3 *db, const struct hub_device *d)
                      "INSERT OR REPLACE INTO devices(id, auth, primary_thumbprint,"
                      " secondary_thumbprint, primary_key, secondary_key, status, status_reason,"
                      " iot_edge, generation_id, etag, created_ms, updated_ms, status_updated_ms,"
-                     " connected, conn_updated_ms, last_activity_ms, session)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     " connected, conn_updated_ms, last_activity_ms, session, device_scope)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      &s);
     if (rc < 0)
         return rc;
@@ -414,6 +431,7 @@ static int put_device(sqlite3 *db, const struct hub_device *d)
     sqlite3_bind_int64(s, 16, d->connection_state_updated_ms);
     sqlite3_bind_int64(s, 17, d->last_activity_ms);
     sqlite3_bind_int64(s, 18, store_session_column(d));
+    sqlite3_bind_text(s, 19, d->device_scope, -1, SQLITE_STATIC);
     return step_done(s);
 }
 
@@ -483,7 +501,7 @@ int store_registry_load(struct hub_store *st)
                      "SELECT id, auth, primary_thumbprint, secondary_thumbprint, primary_key,"
                      " secondary_key, status, status_reason, iot_edge, generation_id, etag,"
                      " created_ms, updated_ms, status_updated_ms, connected, conn_updated_ms,"
-                     " last_activity_ms, session FROM devices",
+                     " last_activity_ms, session, device_scope FROM devices",
                      &s);
     if (rc < 0)
         return rc;
@@ -523,6 +541,8 @@ int store_registry_load(struct hub_store *st)
         int64_t session = sqlite3_column_int64(s, 17);
         d->has_session = session >= 0;
         d->session_subs = session >= 0 ? (unsigned)session : 0;
+        if (rc == 0)
+            rc = col_str(s, 18, d->device_scope, sizeof d->device_scope);
         if (rc == 0 && (d->auth < HUB_AUTH_NONE || d->auth > HUB_AUTH_SAS))
             rc = -EILSEQ;
         if (rc == 0)

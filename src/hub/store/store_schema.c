@@ -118,6 +118,8 @@ static const char *const hub_steps[] = {
     "CREATE INDEX telemetry_device ON telemetry(device_id, seq);",
     /* 1 -> 2: persistent MQTT sessions (the subscriptions, or -1: no session) */
     "ALTER TABLE devices ADD COLUMN session INTEGER NOT NULL DEFAULT -1;",
+    /* 2 -> 3: deviceScope of Edge devices and their children */
+    "ALTER TABLE devices ADD COLUMN device_scope TEXT NOT NULL DEFAULT '';",
 };
 
 static int exec(sqlite3 *db, const char *sql)
