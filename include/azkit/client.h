@@ -27,6 +27,14 @@
  * refused-as-unavailable (CONNACK 3) or unanswered hub connection is retried with backoff;
  * only a refusal that will not change (CONNACK 1, 2, 4, 5, a refused subscription) is final.
  *
+ * Delivery: QoS 1 telemetry is delivered at least once or reported failed, never dropped
+ * silently. With an outbox (azkit/outbox.h) accepted messages wait there until their PUBACK and
+ * are sent again (DUP) after a reconnect; without one, a message whose PUBACK did not come
+ * before its connection was lost is reported (AZK_CLIENT_EV_TELEMETRY_FAILED). At most
+ * `inflight_max` messages wait for a PUBACK at a time. A dead link is found while traffic flows:
+ * PINGREQ when nothing was sent or received for the keepalive period, and a connection with
+ * messages in flight and no PUBACK for `response_timeout_ms` is closed and retried.
+ *
  * Protocol (reference: azure-protocol.md): DPS over MQTT with the Embedded C SDK's username
  * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
  * `retry-after`; then IoT Hub `{host}/{deviceId}/?api-version=2021-04-12`, subscriptions to
@@ -45,6 +53,7 @@
 
 #include "azkit/core.h"
 #include "azkit/mqtt.h"
+#include "azkit/outbox.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +64,8 @@ extern "C" {
 #define AZK_CLIENT_SCOPE_MAX 32   /**< Longest DPS id scope. */
 #define AZK_CLIENT_DPS_HOST_DEFAULT "global.azure-devices-provisioning.net"
 #define AZK_CLIENT_MQTT_PORT 8883 /**< Port when a host has no ":port". */
+#define AZK_CLIENT_INFLIGHT_MAX 32  /**< Largest in-flight window (QoS 1 without PUBACK). */
+#define AZK_CLIENT_INFLIGHT_DEFAULT 8
 
 struct azk_client_event;
 
@@ -79,6 +90,16 @@ struct azk_client_config {
     /** After a lost hub connection: first retry delay, doubled up to `retry_max_ms`
      *  (0 = 1000 and 60000). DPS is not repeated: the client reconnects to the hub it got. */
     uint32_t retry_min_ms, retry_max_ms;
+    /** Where accepted QoS 1 telemetry waits for its PUBACK (azkit/outbox.h), or NULL. With
+     *  an outbox, azk_client_send_telemetry() at QoS 1 accepts messages in any state (also
+     *  before the first connection and while reconnecting) and every accepted message is
+     *  delivered at least once: unacknowledged ones are sent again, with DUP, after a
+     *  reconnect. Without one, QoS 1 needs a connection, and messages whose PUBACK did not
+     *  come before the connection was lost are reported (AZK_CLIENT_EV_TELEMETRY_FAILED). */
+    struct azk_outbox *outbox;
+    /** QoS 1 messages sent and not yet acknowledged at most (0 = AZK_CLIENT_INFLIGHT_DEFAULT;
+     *  at most AZK_CLIENT_INFLIGHT_MAX). */
+    uint8_t inflight_max;
     /** Event callback (required) and its context. */
     void (*on_event)(void *ctx, const struct azk_client_event *ev);
     void *ctx;
@@ -116,11 +137,15 @@ enum azk_client_event_kind {
     AZK_CLIENT_EV_CONNECTED,        /**< connected to IoT Hub and subscribed (hub, device_id) */
     AZK_CLIENT_EV_DISCONNECTED,     /**< the hub connection is gone; the client retries */
     AZK_CLIENT_EV_FAILED,           /**< stopped for good: failure, code, err, text */
-    AZK_CLIENT_EV_TELEMETRY_ACKED,  /**< packet_id: a QoS 1 telemetry message was PUBACKed */
+    AZK_CLIENT_EV_TELEMETRY_ACKED,  /**< msg_id, packet_id: a QoS 1 telemetry message was PUBACKed */
     AZK_CLIENT_EV_TWIN,             /**< status, rid, version, payload: a twin GET/PATCH answer */
     AZK_CLIENT_EV_DESIRED,          /**< version, payload: a desired-properties patch */
     AZK_CLIENT_EV_METHOD,           /**< name, rid, payload: answer with azk_client_method_respond() */
     AZK_CLIENT_EV_C2D,              /**< payload, properties (the raw property bag) */
+    /** msg_id, packet_id, err, text: without an outbox, a QoS 1 message whose PUBACK did not
+     *  come before its connection was lost (it may or may not have arrived: send it again to be
+     *  sure). Never reported with an outbox: the outbox sends it again. */
+    AZK_CLIENT_EV_TELEMETRY_FAILED,
 };
 
 /** One event. Spans point into the client's buffers: valid during the callback only. */
@@ -133,7 +158,8 @@ struct azk_client_event {
     struct azk_span hub;         /**< DPS_ASSIGNED, CONNECTED: the hub host (":port" kept) */
     struct azk_span device_id;
     struct azk_span substatus;   /**< DPS_ASSIGNED */
-    uint16_t packet_id;          /**< TELEMETRY_ACKED */
+    uint16_t packet_id;          /**< TELEMETRY_ACKED, _FAILED: the MQTT packet id */
+    uint32_t msg_id;             /**< TELEMETRY_ACKED, _FAILED: what send_telemetry returned */
     int status;                  /**< TWIN */
     struct azk_span rid;         /**< TWIN, METHOD */
     int64_t version;             /**< TWIN (PATCH answers), DESIRED */
@@ -176,6 +202,11 @@ struct azk_client {
         uint64_t deadline;       /* an answer is due by then (0 = none) */
         uint64_t wake;           /* retry/poll/backoff timer (0 = none) */
         uint64_t last_tx, last_rx;
+        uint64_t ack_deadline;   /* the oldest in-flight PUBLISH must be acknowledged by then */
+        struct { uint32_t msg_id; uint16_t packet_id; } inflight[AZK_CLIENT_INFLIGHT_MAX];
+        uint8_t n_inflight;
+        uint32_t out_cursor;     /* the last outbox id sent on this connection (0 = none) */
+        uint32_t dup_hi;         /* the highest outbox id ever sent: resent ones carry DUP */
         bool ping_out;
         uint32_t backoff_ms;
         int fail_err;
@@ -267,18 +298,28 @@ AZK_API uint64_t azk_client_tick(struct azk_client *c, uint64_t now);
 
 /**
  * @brief Sends telemetry (`devices/{id}/messages/events/{props}`).
- * @param c        A connected client.
+ *
+ * QoS 0 goes into the output now or not at all. QoS 1 is tracked until its PUBACK: with an
+ * outbox (azk_client_config.outbox) the message is put there and sent when the connection and
+ * the in-flight window allow, sent again after a reconnect, and removed when acknowledged
+ * (AZK_CLIENT_EV_TELEMETRY_ACKED with its msg_id); without one it is sent now, and a
+ * connection lost before its PUBACK reports AZK_CLIENT_EV_TELEMETRY_FAILED.
+ *
+ * @param c        The client. Without an outbox (or at QoS 0) it must be connected.
  * @param props    A property bag, already encoded (`a=1&%24.ct=application%2Fjson`), or empty.
  * @param payload  The message.
  * @param qos      0 or 1.
- * @param packet_id Receives the packet id with QoS 1 (AZK_CLIENT_EV_TELEMETRY_ACKED names it);
- *                 may be NULL.
- * @return 0; -ENOTCONN when not connected; -ENOBUFS when the output buffer cannot hold it now
- *         (write out, then retry); -EMSGSIZE when it can never fit (larger than the send half
- *         of the work buffer); -EINVAL for bad arguments.
+ * @param msg_id   Receives the message's id with QoS 1 (the outbox's id, or the packet id
+ *                 without an outbox; the ACKED/FAILED events name it); may be NULL.
+ * @return 0 (accepted); -ENOTCONN when not connected (QoS 0, or QoS 1 without an outbox);
+ *         -ENOBUFS when it cannot be taken now: the output buffer is full or, without an
+ *         outbox, the in-flight window is (write out / wait for PUBACKs, then retry);
+ *         -ENOSPC when the outbox is full (nothing was evicted: retry after acknowledgements);
+ *         -EMSGSIZE when it can never fit (the send half of the work buffer, or the outbox);
+ *         -EIO when the outbox could not store it; -EINVAL for bad arguments.
  */
 AZK_API int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
-                                      struct azk_span payload, int qos, uint16_t *packet_id);
+                                      struct azk_span payload, int qos, uint32_t *msg_id);
 
 /**
  * @brief Asks for the twin (`$iothub/twin/GET/?$rid=`); the answer is an AZK_CLIENT_EV_TWIN.

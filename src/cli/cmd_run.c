@@ -11,6 +11,7 @@
 
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
+#include "azkit/outbox_file.h"
 #include "azkit/tls_tags.h"
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
@@ -35,12 +36,17 @@ static const char usage[] =
     "  --count N            telemetry messages to send (default 1; 0 = until Ctrl-C)\n"
     "  --interval MS        between messages (default 1000)\n"
     "  --message JSON       the message (default {\"n\":<number>}); %%d is replaced by the number\n"
-    "  --qos 0|1            telemetry QoS (default 1: wait for each PUBACK)\n"
+    "  --qos 0|1            telemetry QoS (default 1: kept in the outbox until its PUBACK,\n"
+    "                       sent again after a reconnect)\n"
+    "  --outbox FILE        keep accepted QoS 1 messages in FILE (crash-safe: after kill -9\n"
+    "                       or a power cut the next run sends what was not acknowledged);\n"
+    "                       default: in memory (1 MiB)\n"
+    "  --inflight N         QoS 1 messages sent without PUBACK at most (1..32, default 8)\n"
     "  --report JSON        reported properties to send once connected\n"
     "  --keepalive S        MQTT keepalive (default 240)\n"
     "  --json               one JSON object per event on stdout\n";
 
-enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE };
+enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT };
 
 static const struct option opts[] = {
     AZK_CLI_DEVICE_OPTIONS,
@@ -50,6 +56,8 @@ static const struct option opts[] = {
     {"qos", required_argument, NULL, O_QOS},
     {"report", required_argument, NULL, O_REPORT},
     {"keepalive", required_argument, NULL, O_KEEPALIVE},
+    {"outbox", required_argument, NULL, O_OUTBOX},
+    {"inflight", required_argument, NULL, O_INFLIGHT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -61,7 +69,9 @@ struct run {
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
     const char *message, *report;
-    long sent, acked;
+    long sent, acked, lost;
+    struct azk_outbox_mem mem_outbox;
+    struct azk_outbox_file *file_outbox;
     uint64_t next_send;
     bool reported;
     const char *id_for_hints;   /* the device/registration id the user asked for */
@@ -192,6 +202,18 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         if (o) {
             cJSON_AddStringToObject(o, "event", "acked");
             cJSON_AddNumberToObject(o, "packetId", ev->packet_id);
+            cJSON_AddNumberToObject(o, "messageId", ev->msg_id);
+        }
+        break;
+    case AZK_CLIENT_EV_TELEMETRY_FAILED:
+        r->lost++;
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "telemetry-failed");
+            cJSON_AddNumberToObject(o, "messageId", ev->msg_id);
+            add_span(o, "reason", ev->text);
+        } else {
+            fprintf(stderr, "azkit run: telemetry message %u was not delivered: %.*s\n",
+                    (unsigned)ev->msg_id, (int)ev->text.len, ev->text.ptr);
         }
         break;
     case AZK_CLIENT_EV_TWIN:
@@ -248,17 +270,26 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     fflush(stdout);
 }
 
+/* Accepted QoS 1 messages not acknowledged yet. */
+static size_t pending(const struct run *r)
+{
+    return r->file_outbox ? azk_outbox_file_count(r->file_outbox)
+                          : azk_outbox_mem_count(&r->mem_outbox);
+}
+
 static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
-    if (azk_client_state(c) != AZK_CLIENT_CONNECTED)
-        return 0;
-    if (r->report != NULL && !r->reported &&
+    bool connected = azk_client_state(c) == AZK_CLIENT_CONNECTED;
+    if (connected && r->report != NULL && !r->reported &&
         azk_client_twin_report(c, azk_span_from_str(r->report), NULL, 0) == 0)
         r->reported = true;
     bool all_sent = r->count > 0 && r->sent >= r->count;
     if (all_sent)
-        return r->qos == 0 || r->acked >= r->count ? -1 : 0;
+        return r->qos == 0 || pending(r) == 0 ? -1 : 0;
+    /* QoS 1 goes into the outbox in any state (it waits there for a connection). */
+    if (!connected && r->qos == 0)
+        return 0;
     if (now < r->next_send)
         return (int64_t)r->next_send;
     char msg[1024];
@@ -270,24 +301,38 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
                  r->sent + 1, pct + 2);
     else
         snprintf(msg, sizeof(msg), "%s", r->message);
-    uint16_t pid = 0;
+    uint32_t id = 0;
     int rc = azk_client_send_telemetry(c, azk_span_from_str("%24.ct=application%2Fjson&%24.ce=utf-8"),
-                                       azk_span_from_str(msg), (int)r->qos, &pid);
+                                       azk_span_from_str(msg), (int)r->qos, &id);
     if (rc == 0) {
         r->sent++;
-        if (!r->cli->json)
+        if (r->cli->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "accepted");
+            cJSON_AddNumberToObject(o, "n", (double)r->sent);
+            if (r->qos)
+                cJSON_AddNumberToObject(o, "messageId", id);
+            out_json(o);
+        } else {
             printf("sent telemetry #%ld: %s\n", r->sent, msg);
+        }
         r->next_send = now + (uint64_t)r->interval_ms;
         return (int64_t)r->next_send;
     }
-    return (int64_t)(now + 10);
+    if (rc == -EMSGSIZE || rc == -EINVAL) {
+        fprintf(stderr, "azkit run: telemetry #%ld cannot be sent: %s\n", r->sent + 1,
+                azk_strerror(rc));
+        return -1;
+    }
+    return (int64_t)(now + 10); /* output, window or outbox full: a little later */
 }
 
 int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
 {
     struct azk_cli_device dv = {0};
     struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
-    long keepalive = 0;
+    long keepalive = 0, inflight = 0;
+    const char *outbox_path = NULL;
     optind = 1;
     opterr = 0;
     int ch;
@@ -316,6 +361,13 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
             break;
         case O_REPORT:
             r.report = optarg;
+            break;
+        case O_OUTBOX:
+            outbox_path = optarg;
+            break;
+        case O_INFLIGHT:
+            if (!azk_cli_parse_int(optarg, 1, AZK_CLIENT_INFLIGHT_MAX, &inflight))
+                return azk_cli_usage(usage, "--inflight needs a number 1..32");
             break;
         case O_KEEPALIVE:
             if (!azk_cli_parse_int(optarg, 1, 1177, &keepalive))
@@ -359,7 +411,26 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         return azk_cli_fail(cli, -ENOKEY, &d, "cannot connect without a device certificate");
     }
     /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
+    static uint8_t outbox_mem[1024 * 1024];
+    azk_outbox_mem_init(&r.mem_outbox, outbox_mem, sizeof(outbox_mem));
+    struct azk_outbox *outbox = &r.mem_outbox.ob;
+    if (outbox_path != NULL) {
+        struct azk_outbox_file_info oi = {0};
+        rc = azk_outbox_file_open(outbox_path, 0, &r.file_outbox, &oi);
+        if (rc != 0) {
+            SSL_CTX_free(tls);
+            return azk_cli_fail(cli, rc, NULL, "cannot open the outbox %s%s", outbox_path,
+                                rc == -EBUSY ? " (another azkit run uses it)" : "");
+        }
+        outbox = azk_outbox_file_outbox(r.file_outbox);
+        if (!cli->json && (oi.messages > 0 || oi.torn_bytes > 0))
+            printf("outbox %s: %zu message%s from an earlier run to send first%s\n", outbox_path,
+                   oi.messages, oi.messages == 1 ? "" : "s",
+                   oi.torn_bytes ? " (an unfinished last write was cut)" : "");
+    }
     struct azk_client_config cfg = {
+        .outbox = outbox,
+        .inflight_max = (uint8_t)inflight,
         .keepalive_s = (uint16_t)keepalive,
         .on_event = on_event,
         .ctx = &r,
@@ -373,6 +444,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
     if (rc != 0) {
         SSL_CTX_free(tls);
+        azk_outbox_file_close(r.file_outbox);
         return azk_cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
@@ -387,15 +459,24 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     };
     rc = azk_client_run_posix(&c, &po);
     SSL_CTX_free(tls);
+    size_t left = r.qos ? pending(&r) : 0;
+    azk_outbox_file_close(r.file_outbox);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", rc == 0 ? "done" : "exit");
         cJSON_AddNumberToObject(o, "sent", (double)r.sent);
         cJSON_AddNumberToObject(o, "acked", (double)r.acked);
+        cJSON_AddNumberToObject(o, "unacknowledged", (double)left);
         out_json(o);
     } else if (rc == 0) {
-        printf("done: %ld message%s sent%s\n", r.sent, r.sent == 1 ? "" : "s",
-               r.qos ? ", all acknowledged" : "");
+        printf("done: %ld message%s sent", r.sent, r.sent == 1 ? "" : "s");
+        if (r.qos && left == 0)
+            printf(", all acknowledged\n");
+        else if (r.qos)
+            printf(", %zu not acknowledged yet%s\n", left,
+                   r.file_outbox ? " (kept in the outbox for the next run)" : " (lost)");
+        else
+            printf("\n");
     }
     return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
 }

@@ -75,7 +75,10 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
                     size_t work_size)
 {
     if (c == NULL || cfg == NULL || cfg->on_event == NULL || work == NULL ||
-        work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S)
+        work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S ||
+        cfg->inflight_max > AZK_CLIENT_INFLIGHT_MAX ||
+        (cfg->outbox != NULL &&
+         (cfg->outbox->put == NULL || cfg->outbox->next == NULL || cfg->outbox->remove == NULL)))
         return -EINVAL;
     memset(c, 0, sizeof(*c));
     struct azk_client_config *k = &CL(c)->cfg;
@@ -84,6 +87,8 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         k->keepalive_s = KEEPALIVE_DEFAULT_S;
     if (k->response_timeout_ms == 0)
         k->response_timeout_ms = RESPONSE_TIMEOUT_MS;
+    if (k->inflight_max == 0)
+        k->inflight_max = AZK_CLIENT_INFLIGHT_DEFAULT;
     if (k->retry_min_ms == 0)
         k->retry_min_ms = RETRY_MIN_MS;
     if (k->retry_max_ms == 0)
@@ -272,16 +277,18 @@ void azk_client_output_consumed(struct azk_client *c, size_t n)
         CL(c)->tx_len -= n;
     }
     flush_pending_acks(c);
+    azk_client_pump(c);
 }
 
 int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
-                       int qos, uint16_t *packet_id)
+                       int qos, bool dup, uint16_t *packet_id)
 {
     uint8_t *at;
     size_t room, n = 0;
     if (azk_client_out_reserve(c, &at, &room) != 0)
         return -ENOTCONN;
-    struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos};
+    struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos,
+                                 .dup = dup};
     if (qos == 1) {
         if (++CL(c)->next_packet_id == 0)
             CL(c)->next_packet_id = 1;
@@ -339,7 +346,7 @@ static void send_connect(struct azk_client *c)
         rc = azk_mqtt_encode_connect(&m, at, room, &n);
     if (rc != 0) {
         azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode CONNECT (work buffer too small?)"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azk_client_out_commit(c, n);
@@ -388,7 +395,8 @@ static void hub_subscribe(struct azk_client *c)
     if (rc == 0)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, subs, 4, at, room, &n);
     if (rc != 0) {
-        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc, azk_span_from_str("cannot encode SUBSCRIBE"));
+        azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azk_client_out_commit(c, n);
@@ -457,6 +465,7 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
     azk_client_emit(c, &ev);
+    azk_client_pump(c); /* what waited in the outbox */
 }
 
 /* ---- incoming messages (IoT Hub) ------------------------------------------------------------ */
@@ -511,11 +520,8 @@ static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
         }
         return 0;
     case AZK_MQTT_PUBACK:
-        if (!dps) {
-            struct azk_client_event ev = {.kind = AZK_CLIENT_EV_TELEMETRY_ACKED,
-                                          .packet_id = p->u.packet_id};
-            azk_client_emit(c, &ev);
-        }
+        if (!dps)
+            azk_client_puback(c, p->u.packet_id);
         return 0;
     case AZK_MQTT_PUBLISH:
         if (dps)
@@ -610,6 +616,7 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     if (text.len == 0 && CL(c)->lost_reason != NULL)
         text = azk_span_from_str(CL(c)->lost_reason);
     CL(c)->lost_reason = NULL;
+    azk_client_inflight_lost(c, err ? err : -ECONNRESET, text);
     if (CL(c)->dps_handoff) {
         /* DPS assigned a hub and the DPS connection is closed: now the hub. */
         CL(c)->dps_handoff = false;
@@ -664,7 +671,7 @@ static void deadline_passed(struct azk_client *c)
 {
     if (CL(c)->ping_out) {
         /* No PINGRESP: the connection is dead (DPS: fails; hub: backoff). */
-        retry_later(c, "no PINGRESP within the response timeout: the connection is dead");
+        retry_later(c, "no PINGRESP or PUBACK in time: the connection is dead");
         return;
     }
     if (CL(c)->state == AZK_CLIENT_HUB_CONNECTING && CL(c)->ever_connected) {
@@ -693,13 +700,21 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
             azk_client_dps_wake(c);
         }
     }
+    if (CL(c)->ack_deadline != 0 && now >= CL(c)->ack_deadline) {
+        CL(c)->ack_deadline = 0;
+        retry_later(c, "no PINGRESP or PUBACK in time: the connection is dead");
+    }
     flush_pending_acks(c);
-    /* Keepalive wherever MQTT is up -- also while DPS's retry-after runs. */
+    azk_client_pump(c);
+    /* Keepalive wherever MQTT is up -- also while DPS's retry-after runs: a PINGREQ when
+     * nothing was sent, or nothing received, for the keepalive period (a link that swallows
+     * what the device sends is found while telemetry flows). */
     uint64_t keepalive_ms = (uint64_t)CL(c)->cfg.keepalive_s * 1000u;
     bool mqtt_up = CL(c)->mqtt_up && CL(c)->transport_up && !CL(c)->closing;
     uint64_t next = 0;
     if (mqtt_up && !CL(c)->ping_out) {
-        if (now >= CL(c)->last_tx + keepalive_ms) {
+        uint64_t quiet = CL(c)->last_tx < CL(c)->last_rx ? CL(c)->last_tx : CL(c)->last_rx;
+        if (now >= quiet + keepalive_ms) {
             uint8_t *at;
             size_t room, n = 0;
             if (azk_client_out_reserve(c, &at, &room) == 0 &&
@@ -711,10 +726,10 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
                 next = now + 100; /* the output is full: try again once it drained */
             }
         } else {
-            next = CL(c)->last_tx + keepalive_ms;
+            next = quiet + keepalive_ms;
         }
     }
-    next = earliest(next, earliest(CL(c)->deadline, CL(c)->wake));
+    next = earliest(next, earliest(CL(c)->deadline, earliest(CL(c)->wake, CL(c)->ack_deadline)));
     return next != 0 && next <= now ? now + 1 : next;
 }
 

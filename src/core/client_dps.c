@@ -33,7 +33,7 @@ void azk_client_dps_subscribed(struct azk_client *c)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, &sub, 1, at, room, &n);
     if (rc != 0) {
         azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode the DPS SUBSCRIBE"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azk_client_out_commit(c, n);
@@ -86,10 +86,10 @@ void azk_client_dps_wake(struct azk_client *c)
     }
     if (rc == 0)
         rc = azk_client_publish(c, (struct azk_span){topic, tlen}, (struct azk_span){body, blen},
-                                0, NULL);
+                                0, false, NULL);
     if (rc != 0) {
         azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode the DPS request"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
@@ -118,7 +118,7 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     CL(c)->device_id[rs->device_id.len] = '\0';
     if (azk_client_host_valid(CL(c)->hub_host) != 0) {
         azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
-                        azk_span_from_str("DPS assigned a hub whose name is not a host name"));
+                        azk_span_from_str("DPS assigned a hub or device id this client cannot use"));
         return;
     }
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DPS_ASSIGNED};

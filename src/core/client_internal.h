@@ -10,9 +10,16 @@
 /* Appends an encoded packet to the output (via the encoder's -ENOBUFS protocol). */
 int azk_client_out_reserve(struct azk_client *c, uint8_t **at, size_t *room);
 void azk_client_out_commit(struct azk_client *c, size_t n);
-/* PUBLISH of `topic` with `payload` at QoS 0/1 (packet id allocated for QoS 1). */
+/* PUBLISH of `topic` with `payload` at QoS 0/1 (packet id allocated for QoS 1; `dup` marks a
+ * message sent again). */
 int azk_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
-                       int qos, uint16_t *packet_id);
+                       int qos, bool dup, uint16_t *packet_id);
+/* Sends what the outbox holds while the connection and the in-flight window allow. */
+void azk_client_pump(struct azk_client *c);
+/* A PUBACK: forgets the in-flight message, removes it from the outbox, reports it. */
+void azk_client_puback(struct azk_client *c, uint16_t packet_id);
+/* The connection is gone: what was in flight is sent again (outbox) or reported failed. */
+void azk_client_inflight_lost(struct azk_client *c, int err, struct azk_span text);
 /* PUBACK of a QoS 1 PUBLISH (queued for later when the output is full). */
 void azk_client_ack(struct azk_client *c, const struct azk_mqtt_publish *p);
 /* A fresh decimal $rid into buf (NUL-terminated). */

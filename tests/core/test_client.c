@@ -207,7 +207,7 @@ static void test_dps_then_hub(void)
     CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
     CHECK_INT(rec.ev[1].kind, AZK_CLIENT_EV_CONNECTED);
 
-    uint16_t pid = 0;
+    uint32_t pid = 0;
     CHECK_INT(azk_client_send_telemetry(&c, azk_span_from_str("a=1"), azk_span_from_str("{\"t\":1}"),
                                         1, &pid),
               0);
@@ -218,7 +218,7 @@ static void test_dps_then_hub(void)
     CHECK_INT(p.u.publish.qos, 1);
     uint8_t ack[4];
     size_t an = 0;
-    azk_mqtt_encode_ack(AZK_MQTT_PUBACK, pid, ack, sizeof(ack), &an);
+    azk_mqtt_encode_ack(AZK_MQTT_PUBACK, (uint16_t)pid, ack, sizeof(ack), &an);
     azk_client_receive(&c, ack, an, 3300);
     CHECK_INT(rec.ev[2].kind, AZK_CLIENT_EV_TELEMETRY_ACKED);
     CHECK_INT(rec.ev[2].packet_id, pid);
@@ -388,25 +388,39 @@ static void test_failures(void)
     CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_PROTOCOL);
 }
 
-/* A connected hub client (device "d1"), its subscriptions acknowledged. */
-static void hub_connected(struct azk_client *c, int stop_on_disconnect)
+/* CONNECT, CONNACK, SUBSCRIBE, SUBACK on a fresh transport at `now` (.. now + 2). */
+static void hub_handshake(struct azk_client *c, uint64_t now)
 {
     struct azk_mqtt_packet p;
+    azk_client_transport_up(c, now);
+    take(c, &p);
+    feed_connack(c, 0, now + 1);
+    take(c, &p);
+    uint8_t codes[4] = {0, 0, 0, 1};
+    feed_suback(c, p.u.subscribe.packet_id, codes, 4, now + 2);
+}
+
+/* A hub client (device "d1", keepalive 10 s) with an outbox (or NULL) and a window. */
+static void hub_client(struct azk_client *c, struct azk_outbox *ob, uint8_t inflight)
+{
     memset(&rec, 0, sizeof(rec));
     struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
                                     .device_id = azk_span_from_str("d1"),
                                     .keepalive_s = 10,
+                                    .outbox = ob,
+                                    .inflight_max = inflight,
                                     .on_event = on_event,
                                     .ctx = &rec};
-    (void)stop_on_disconnect;
-    azk_client_init(c, &cfg, work, 2048);
+    CHECK_INT(azk_client_init(c, &cfg, work, 2048), 0);
     azk_client_start(c, 0);
-    azk_client_transport_up(c, 0);
-    take(c, &p);
-    feed_connack(c, 0, 1);
-    take(c, &p);
-    uint8_t codes[4] = {0, 0, 0, 1};
-    feed_suback(c, p.u.subscribe.packet_id, codes, 4, 2);
+}
+
+/* A connected hub client (device "d1"), its subscriptions acknowledged. */
+static void hub_connected(struct azk_client *c, int stop_on_disconnect)
+{
+    (void)stop_on_disconnect;
+    hub_client(c, NULL, 0);
+    hub_handshake(c, 0);
 }
 
 static struct azk_client *g_stop_target;
@@ -478,6 +492,195 @@ static void test_edge_cases(void)
     CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_PROTOCOL);
 }
 
+static void feed_puback(struct azk_client *c, uint16_t pid, uint64_t now)
+{
+    uint8_t b[4];
+    size_t n = 0;
+    azk_mqtt_encode_ack(AZK_MQTT_PUBACK, pid, b, sizeof(b), &n);
+    azk_client_receive(c, b, n, now);
+}
+
+/* The memory outbox: FIFO, out-of-order removal, full without eviction. */
+static void test_outbox_mem(void)
+{
+    struct azk_outbox_mem m;
+    static uint8_t buf[100];
+    CHECK_INT(azk_outbox_mem_init(&m, buf, 8), -EINVAL);
+    CHECK_INT(azk_outbox_mem_init(&m, buf, sizeof(buf)), 0);
+    struct azk_outbox *ob = &m.ob;
+    uint32_t id = 0;
+    /* 12 + 2 + 10 = 24 bytes each: four fit in 100. */
+    for (uint32_t i = 1; i <= 4; i++) {
+        CHECK_INT(ob->put(ob, azk_span_from_str("p="), azk_span_from_str("0123456789"), &id), 0);
+        CHECK_INT(id, i);
+    }
+    CHECK_INT(ob->put(ob, azk_span_from_str("p="), azk_span_from_str("0123456789"), &id),
+              -ENOSPC);
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str(
+                                                   "0123456789012345678901234567890123456789"
+                                                   "0123456789012345678901234567890123456789"
+                                                   "0123456789"),
+                      &id),
+              -EMSGSIZE);
+    CHECK_INT(azk_outbox_mem_count(&m), 4);
+    struct azk_outbox_msg msg;
+    CHECK_INT(ob->next(ob, 0, &msg), 0);
+    CHECK_INT(msg.id, 1);
+    CHECK_MEM_STR(msg.props.ptr, msg.props.len, "p=");
+    CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "0123456789");
+    /* Out of order: 2 goes, 1 stays first; then 1 goes and both leave the memory. */
+    CHECK_INT(ob->remove(ob, 2), 0);
+    CHECK_INT(ob->remove(ob, 2), -ENOENT);
+    CHECK_INT(ob->next(ob, 1, &msg), 0);
+    CHECK_INT(msg.id, 3);
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str("x"), &id), -ENOSPC);
+    CHECK_INT(ob->remove(ob, 1), 0);
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str("x"), &id), 0);
+    CHECK_INT(id, 5);
+    CHECK_INT(ob->next(ob, 0, &msg), 0);
+    CHECK_INT(msg.id, 3);
+    CHECK_INT(ob->next(ob, 4, &msg), 0);
+    CHECK_INT(msg.id, 5);
+    CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "x");
+    CHECK_INT(ob->next(ob, 5, &msg), -ENOENT);
+    CHECK_INT(azk_outbox_mem_count(&m), 3);
+}
+
+/* With an outbox: accepted before connecting, sent within the window, acknowledged ones
+ * removed, the rest sent again with DUP after a reconnect; nothing reported lost. */
+static void test_outbox_delivery(void)
+{
+    struct azk_outbox_mem m;
+    static uint8_t buf[1024];
+    azk_outbox_mem_init(&m, buf, sizeof(buf));
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    hub_client(&c, &m.ob, 2);
+    uint32_t id = 0;
+    for (int i = 1; i <= 3; i++) {
+        char body[8] = {'{', '"', 'n', '"', ':', (char)('0' + i), '}', 0};
+        CHECK_INT(azk_client_send_telemetry(&c, azk_span_from_str("a=1"), azk_span_from_str(body),
+                                            1, &id),
+                  0);
+        CHECK_INT(id, (uint32_t)i);
+    }
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("q0"), 0,
+                                        NULL),
+              -ENOTCONN); /* QoS 0 is not kept */
+    hub_handshake(&c, 0);
+    uint16_t pids[3];
+    for (int i = 0; i < 2; i++) { /* the window: two */
+        CHECK_INT(take(&c, &p), 0);
+        CHECK_INT(p.type, AZK_MQTT_PUBLISH);
+        CHECK_INT(p.u.publish.qos, 1);
+        CHECK(!p.u.publish.dup);
+        CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                      "devices/d1/messages/events/a=1");
+        pids[i] = p.u.publish.packet_id;
+    }
+    CHECK_MEM_STR(p.u.publish.payload.ptr, p.u.publish.payload.len, "{\"n\":2}");
+    CHECK_INT(take(&c, &p), -ENOENT);
+    feed_puback(&c, pids[0], 10);
+    CHECK_INT(rec.ev[rec.n - 1].kind, AZK_CLIENT_EV_TELEMETRY_ACKED);
+    CHECK_INT(rec.ev[rec.n - 1].msg_id, 1);
+    CHECK_INT(take(&c, &p), 0); /* the third now */
+    CHECK_MEM_STR(p.u.publish.payload.ptr, p.u.publish.payload.len, "{\"n\":3}");
+    CHECK_INT(azk_outbox_mem_count(&m), 2);
+
+    /* The connection goes: 2 and 3 stay, sent again (DUP) on the next connection. */
+    int before = rec.n;
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 20);
+    for (int i = before; i < rec.n; i++)
+        CHECK(rec.ev[i].kind != AZK_CLIENT_EV_TELEMETRY_FAILED);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("{\"n\":4}"),
+                                        1, &id),
+              0); /* accepted while away */
+    azk_client_tick(&c, 20 + 1000);
+    hub_handshake(&c, 2000);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(take(&c, &p), 0);
+        CHECK_INT(p.type, AZK_MQTT_PUBLISH);
+        CHECK(p.u.publish.dup);
+        pids[i] = p.u.publish.packet_id;
+    }
+    CHECK_MEM_STR(p.u.publish.payload.ptr, p.u.publish.payload.len, "{\"n\":3}");
+    /* Acknowledged out of order: 3 first; then 4 (never sent before: no DUP) goes out. */
+    feed_puback(&c, pids[1], 2010);
+    CHECK_INT(rec.ev[rec.n - 1].msg_id, 3);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK(!p.u.publish.dup);
+    pids[2] = p.u.publish.packet_id;
+    feed_puback(&c, pids[0], 2020);
+    feed_puback(&c, pids[2], 2030);
+    CHECK_INT(azk_outbox_mem_count(&m), 0);
+    CHECK_INT(take(&c, &p), -ENOENT);
+
+    /* Full: an error to the caller, nothing evicted. */
+    static uint8_t small[64];
+    azk_outbox_mem_init(&m, small, sizeof(small));
+    hub_client(&c, &m.ob, 1);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("0123456789"),
+                                        1, &id),
+              0);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("0123456789"),
+                                        1, &id),
+              0);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("0123456789"),
+                                        1, &id),
+              -ENOSPC);
+    CHECK_INT(azk_outbox_mem_count(&m), 2);
+}
+
+/* A link that swallows everything is found while telemetry flows: PINGREQ when nothing was
+ * received for the keepalive period, and a PUBACK deadline. Without an outbox, what was in
+ * flight is reported, and the window is enforced. */
+static void test_dead_link(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    hub_client(&c, NULL, 1);
+    hub_handshake(&c, 0);
+    /* QoS 0 every second: sending alone does not hold off the PINGREQ. */
+    uint64_t t = 1000;
+    for (; t < 10000; t += 1000) {
+        CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("x"), 0,
+                                            NULL),
+                  0);
+        take(&c, &p);
+        CHECK(azk_client_tick(&c, t) <= 10002);
+        CHECK_INT(take(&c, &p), -ENOENT);
+    }
+    azk_client_tick(&c, 10002); /* 10 s after the last byte received */
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PINGREQ);
+    uint8_t pr[2] = {0xD0, 0x00};
+    azk_client_receive(&c, pr, 2, 10010);
+
+    /* QoS 1 without an answer: the PUBACK deadline (30 s) closes the connection. */
+    uint32_t id = 0;
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("y"), 1, &id),
+              0);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("z"), 1, NULL),
+              -ENOBUFS); /* window of one */
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.u.publish.packet_id, id);
+    CHECK(azk_client_tick(&c, 10020) <= 10020 + 30000);
+    azk_client_tick(&c, 10020 + 30000);
+    CHECK(azk_client_wants_close(&c));
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 40030);
+    int failed = -1, disconnected = -1;
+    for (int i = 0; i < rec.n; i++) {
+        if (rec.ev[i].kind == AZK_CLIENT_EV_TELEMETRY_FAILED)
+            failed = i;
+        if (rec.ev[i].kind == AZK_CLIENT_EV_DISCONNECTED)
+            disconnected = i;
+    }
+    CHECK(failed >= 0 && disconnected >= 0);
+    CHECK_INT(rec.ev[failed].msg_id, id);
+    CHECK_STR(rec.text[disconnected],
+              "no PINGRESP or PUBACK in time: the connection is dead");
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -515,5 +718,8 @@ int main(void)
     RUN_TEST(test_failures);
     RUN_TEST(test_bad_config);
     RUN_TEST(test_edge_cases);
+    RUN_TEST(test_outbox_mem);
+    RUN_TEST(test_outbox_delivery);
+    RUN_TEST(test_dead_link);
     TEST_MAIN_END();
 }

@@ -1,0 +1,269 @@
+/*
+ * At least once, against the real azkit-hub over TLS: every QoS 1 message `azkit run` accepted
+ * is stored at the hub, whatever happens in between --
+ *  - the hub is killed (kill -9) and restarted five times while the device sends every 10 ms;
+ *  - the device process itself is killed (kill -9) with an --outbox file, at a fixed point
+ *    (the hub down, messages waiting) and while messages flow, then started again.
+ * Losses must be 0; duplicates are allowed and counted. Points in the run are chosen by what
+ * the device reported (messages accepted, acknowledged), never by elapsed time.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "hub_harness.h"
+#include "support/test_util.h"
+
+#define MAX_N 4096
+#define GUARD_POLLS 4000 /* 50 ms each: a hang guard, not a timing assertion */
+
+static struct test_hub hub;
+static char g_dir[512], g_store[600], g_hubhost[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    azk_test_mkdtemp(g_dir);
+    char cert[700], key[700];
+    test_hub_init(&hub);
+    test_hub_self_signed_device(&hub, g_dir, "dlv-1", EVP_sha256(), cert, key);
+    test_hub_start(&hub, NULL);
+    snprintf(g_store, sizeof(g_store), "%s/store", g_dir);
+    snprintf(g_hubhost, sizeof(g_hubhost), "localhost:%d", hub.mqtt_port);
+    const char *argv[] = {"--store", g_store, "cred", "provision", "--sec-tag", "10", "--cert",
+                          cert, "--key", key, "--ca", hub.ca, NULL};
+    azk_must(argv);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_hub_cleanup(&hub);
+    azk_test_rmrf(g_dir);
+    return 0;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts `azkit --store S --json run --hub H ARGS...` with its output in `out`. */
+static pid_t spawn_run(const char *out, ...)
+{
+    const char *argv[40] = {AZKIT_BIN, "--store", g_store, "--json", "run", "--hub", g_hubhost};
+    int n = 7;
+    va_list ap;
+    va_start(ap, out);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 39)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(out, "w", stdout);
+        (void)f;
+        execv(AZKIT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* How many output lines are events of `kind`; the largest "n" of "accepted" events into
+ * *max_n (may be NULL). */
+static int count_events(const char *out, const char *kind, long *max_n)
+{
+    char *text = azk_test_exists(out) ? azk_test_read(out, NULL) : NULL;
+    int count = 0;
+    char want[64];
+    snprintf(want, sizeof(want), "\"event\":\"%s\"", kind);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl == NULL)
+            break; /* a line being written */
+        *nl = '\0';
+        if (strstr(line, want) != NULL) {
+            count++;
+            cJSON *j = cJSON_Parse(line);
+            cJSON *nn = cJSON_GetObjectItem(j, "n");
+            if (max_n && cJSON_IsNumber(nn) && nn->valueint > *max_n)
+                *max_n = nn->valueint;
+            cJSON_Delete(j);
+        }
+        line = nl + 1;
+    }
+    free(text);
+    return count;
+}
+
+/* Waits until `out` has at least `want` events of `kind` (fails after the hang guard). */
+static void wait_events(const char *out, const char *kind, int want)
+{
+    for (int i = 0; i < GUARD_POLLS; i++) {
+        if (count_events(out, kind, NULL) >= want)
+            return;
+        pause_ms(50);
+    }
+    char *text = azk_test_read(out, NULL);
+    fail_msg("fewer than %d '%s' events:\n%s", want, kind, text);
+}
+
+/* Waits for the process to exit; its exit status. */
+static int wait_exit(pid_t pid, const char *out)
+{
+    for (int i = 0; i < GUARD_POLLS; i++) {
+        int ws = 0;
+        if (waitpid(pid, &ws, WNOHANG) == pid)
+            return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        pause_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    char *text = azk_test_read(out, NULL);
+    fail_msg("azkit run did not finish:\n%s", text);
+    return -1;
+}
+
+static void kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Counts, per value of `key` in the stored telemetry bodies ({"<key>":N}), how often the hub
+ * stored it (hub stopped). */
+static void stored(const char *key, int counts[MAX_N + 1])
+{
+    memset(counts, 0, sizeof(int) * (MAX_N + 1));
+    struct hub_telemetry *recs;
+    size_t n = test_hub_telemetry(&hub, &recs);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *j = cJSON_ParseWithLength(recs[i].payload, recs[i].payload_len);
+        cJSON *v = cJSON_GetObjectItem(j, key);
+        if (cJSON_IsNumber(v) && v->valueint > 0 && v->valueint <= MAX_N)
+            counts[v->valueint]++;
+        cJSON_Delete(j);
+    }
+    hub_telemetry_free_array(recs, n);
+}
+
+/* Every message 1..accepted stored at least once; returns the duplicates. */
+static int check_all_stored(const char *key, long accepted, const char *out)
+{
+    static int counts[MAX_N + 1];
+    stored(key, counts);
+    int dups = 0;
+    for (long k = 1; k <= accepted; k++) {
+        if (counts[k] == 0) {
+            char *text = azk_test_read(out, NULL);
+            fail_msg("message %s=%ld was accepted but never stored at the hub\n%s", key, k, text);
+        }
+        dups += counts[k] - 1;
+    }
+    return dups;
+}
+
+/* The hub killed and restarted five times while the device sends QoS 1 every 10 ms. */
+static void test_hub_kill9_loses_nothing(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof(out), "%s/kill9.out", g_dir);
+    pid_t pid = spawn_run(out, "--count", "500", "--interval", "10", "--qos", "1",
+                          "--message", "{\"k\":%d}", NULL);
+    int acked = 0;
+    for (int round = 0; round < 5; round++) {
+        /* Connected and acknowledged messages flow ... */
+        wait_events(out, "acked", acked + 15);
+        test_hub_kill9(&hub);
+        /* ... the device keeps accepting while the hub is gone ... */
+        wait_events(out, "accepted", count_events(out, "accepted", NULL) + 10);
+        test_hub_restart(&hub, NULL);
+        acked = count_events(out, "acked", NULL);
+    }
+    int status = wait_exit(pid, out);
+    long max_n = 0;
+    int accepted = count_events(out, "accepted", &max_n);
+    char *text = azk_test_read(out, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_int_equal(accepted, 500);
+    assert_int_equal(max_n, 500);
+    assert_non_null(strstr(text, "\"unacknowledged\":0"));
+    free(text);
+    test_hub_stop(&hub);
+    int dups = check_all_stored("k", accepted, out);
+    print_message("hub kill -9 x5: %d accepted, 0 lost, %d duplicates\n", accepted, dups);
+    test_hub_restart(&hub, NULL);
+}
+
+/* The device killed with an outbox file: what it accepted is sent by the next run. */
+static void test_device_kill9_with_outbox(void **state)
+{
+    (void)state;
+    char outbox[700], out1[700], out2[700], out3[700];
+    snprintf(outbox, sizeof(outbox), "%s/outbox.log", g_dir);
+    snprintf(out1, sizeof(out1), "%s/dev1.out", g_dir);
+    snprintf(out2, sizeof(out2), "%s/dev2.out", g_dir);
+    snprintf(out3, sizeof(out3), "%s/dev3.out", g_dir);
+
+    /* Run 1: connected, then the hub goes away and messages pile up in the outbox; the
+     * device is killed at that fixed point. */
+    pid_t pid = spawn_run(out1, "--outbox", outbox, "--count", "0", "--interval", "10",
+                          "--message", "{\"a\":%d}", NULL);
+    wait_events(out1, "acked", 10);
+    test_hub_kill9(&hub);
+    wait_events(out1, "accepted", count_events(out1, "accepted", NULL) + 20);
+    kill9(pid);
+    long a_max = 0;
+    count_events(out1, "accepted", &a_max);
+    test_hub_restart(&hub, NULL);
+
+    /* Run 2: sends what run 1 left, then its own messages; killed while they flow. */
+    pid = spawn_run(out2, "--outbox", outbox, "--count", "0", "--interval", "10", "--message",
+                    "{\"b\":%d}", NULL);
+    wait_events(out2, "acked", (int)a_max / 2 + 20);
+    kill9(pid);
+    long b_max = 0;
+    count_events(out2, "accepted", &b_max);
+
+    /* Run 3: sends the rest and stops once the outbox is empty. */
+    pid = spawn_run(out3, "--outbox", outbox, "--count", "3", "--interval", "10", "--message",
+                    "{\"c\":%d}", NULL);
+    int status = wait_exit(pid, out3);
+    char *text = azk_test_read(out3, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_non_null(strstr(text, "\"unacknowledged\":0"));
+    free(text);
+    test_hub_stop(&hub);
+    int dups = check_all_stored("a", a_max, out1) + check_all_stored("b", b_max, out2) +
+               check_all_stored("c", 3, out3);
+    print_message("device kill -9 x2 with --outbox: %ld + %ld + 3 accepted, 0 lost, %d "
+                  "duplicates\n", a_max, b_max, dups);
+    test_hub_restart(&hub, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hub_kill9_loses_nothing),
+        cmocka_unit_test(test_device_kill9_with_outbox),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
