@@ -22,10 +22,21 @@
  * azk_client_twin_*(), azk_client_method_respond()); the event's spans are valid only during
  * the callback.
  *
- * Failures are final (AZK_CLIENT_FAILED) until the client has once been connected to its hub:
- * a certificate, an enrollment or a host name does not fix itself. After that, a lost or
- * refused-as-unavailable (CONNACK 3) or unanswered hub connection is retried with backoff;
- * only a refusal that will not change (CONNACK 1, 2, 4, 5, a refused subscription) is final.
+ * Retries: failures that fix themselves are retried, before the first connection as well as
+ * after it, DPS and hub alike: a name that does not resolve, a refused or reset TCP connection,
+ * a TLS handshake cut by an I/O error, no answer in time (CONNACK, SUBACK, DPS, PINGRESP,
+ * PUBACK), CONNACK 3 (server unavailable), a lost connection. Each retry is reported
+ * (AZK_CLIENT_EV_RETRYING: the reason and the wait) and waits with exponential backoff and full
+ * jitter: the n-th consecutive failure waits a uniformly drawn time in
+ * 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)), from the random source `random` (injected:
+ * a hardware RNG on a device, a fixed sequence in tests). DPS answers 429 and 5xx are asked again
+ * after their `retry-after` within the same connection. Refusals that will not fix themselves
+ * -- CONNACK 1, 2, 4, 5; DPS 401, a disabled enrollment, a failed assignment, another DPS
+ * error; a refused subscription; a TLS handshake refused (the driver reports -ECONNABORTED: an
+ * untrusted server, a client certificate the server refuses) -- stop the client
+ * (AZK_CLIENT_FAILED) unless `retry_refusals` asks for slow retries (every retry_max_ms, spread
+ * over its second half). `max_retries` bounds the consecutive failures; `no_retry` makes the
+ * first failure final. A successful connection to the hub resets the count.
  *
  * Delivery: QoS 1 telemetry is delivered at least once or reported failed, never dropped
  * silently. With an outbox (azkit/outbox.h) accepted messages wait there until their PUBACK and
@@ -87,9 +98,25 @@ struct azk_client_config {
     uint16_t keepalive_s;
     /** How long CONNACK, SUBACK and DPS answers may take (0 = 30000 ms). */
     uint32_t response_timeout_ms;
-    /** After a lost hub connection: first retry delay, doubled up to `retry_max_ms`
-     *  (0 = 1000 and 60000). DPS is not repeated: the client reconnects to the hub it got. */
+    /** Backoff between attempts after a failure: the n-th consecutive failure waits a random
+     *  time in 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)) (full jitter; 0 = 1000 and
+     *  300000). After a lost hub connection the client reconnects to the hub it had; before
+     *  DPS answered it registers again. */
     uint32_t retry_min_ms, retry_max_ms;
+    /** The random source of the waits (uniform 32-bit values; a hardware RNG on a device) and
+     *  its context. NULL: a sequence seeded from the registration or device id (spreads a
+     *  fleet, but is not random). */
+    uint32_t (*random)(void *random_ctx);
+    void *random_ctx;
+    /** Consecutive failed attempts before the client gives up (AZK_CLIENT_FAILED with the last
+     *  reason); 0 = no limit. */
+    uint32_t max_retries;
+    /** Give up at the first failure (no retries at all): for diagnostics and scripts. */
+    bool no_retry;
+    /** Refusals that will not fix themselves (see the top of this file): false = stop the
+     *  client (for a diagnostic tool); true = retry slowly, every retry_max_ms spread over its
+     *  second half (for a device in the field, which has nobody to restart it). */
+    bool retry_refusals;
     /** Where accepted QoS 1 telemetry waits for its PUBACK (azkit/outbox.h), or NULL. With
      *  an outbox, azk_client_send_telemetry() at QoS 1 accepts messages in any state (also
      *  before the first connection and while reconnecting) and every accepted message is
@@ -112,7 +139,7 @@ enum azk_client_state {
     AZK_CLIENT_DPS_REGISTERING, /**< registered the request, waits for the assignment */
     AZK_CLIENT_HUB_CONNECTING,  /**< wants a transport to the hub, or waits for CONNACK/SUBACK */
     AZK_CLIENT_CONNECTED,       /**< connected to IoT Hub and subscribed */
-    AZK_CLIENT_BACKOFF,         /**< lost the hub; waits before connecting again */
+    AZK_CLIENT_BACKOFF,         /**< after a failure: waits before connecting again */
     AZK_CLIENT_FAILED,          /**< stopped for good (see the AZK_CLIENT_EV_FAILED event) */
     AZK_CLIENT_STOPPED,         /**< azk_client_stop() */
 };
@@ -146,6 +173,9 @@ enum azk_client_event_kind {
      *  come before its connection was lost (it may or may not have arrived: send it again to be
      *  sure). Never reported with an outbox: the outbox sends it again. */
     AZK_CLIENT_EV_TELEMETRY_FAILED,
+    /** failure, code, err, text, retry_in_ms, attempt: a failure that will be retried after
+     *  retry_in_ms (attempt = consecutive failures so far). */
+    AZK_CLIENT_EV_RETRYING,
 };
 
 /** One event. Spans point into the client's buffers: valid during the callback only. */
@@ -160,6 +190,8 @@ struct azk_client_event {
     struct azk_span substatus;   /**< DPS_ASSIGNED */
     uint16_t packet_id;          /**< TELEMETRY_ACKED, _FAILED: the MQTT packet id */
     uint32_t msg_id;             /**< TELEMETRY_ACKED, _FAILED: what send_telemetry returned */
+    uint32_t retry_in_ms;        /**< RETRYING: the wait before the next attempt */
+    uint32_t attempt;            /**< RETRYING: consecutive failures so far (1, 2, ...) */
     int status;                  /**< TWIN */
     struct azk_span rid;         /**< TWIN, METHOD */
     int64_t version;             /**< TWIN (PATCH answers), DESIRED */
@@ -180,11 +212,10 @@ struct azk_client {
     struct {
         struct azk_client_config cfg;
         enum azk_client_state state;
-        bool transport_up, want_transport, closing, ever_connected, dps_handoff;
+        bool transport_up, want_transport, closing, dps_handoff;
         bool awaiting_connack, mqtt_up;  /* CONNECT sent / CONNACK 0 received */
         uint16_t pending_acks[8];        /* PUBACKs that did not fit the output yet */
         uint8_t n_pending_acks;
-        const char *lost_reason;         /* why the client closed a connection itself */
         char scope[AZK_CLIENT_SCOPE_MAX + 1];
         char reg_id[AZK_CLIENT_ID_MAX + 1];
         char device_id[AZK_CLIENT_ID_MAX + 1];
@@ -208,7 +239,8 @@ struct azk_client {
         uint32_t out_cursor;     /* the last outbox id sent on this connection (0 = none) */
         uint32_t dup_hi;         /* the highest outbox id ever sent: resent ones carry DUP */
         bool ping_out;
-        uint32_t backoff_ms;
+        uint32_t attempts;       /* consecutive failures since the last hub connection */
+        uint32_t rng;            /* the fallback random sequence */
         int fail_err;
         uint64_t now;
     } _internal;

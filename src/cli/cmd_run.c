@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "azkit/client.h"
@@ -42,11 +43,21 @@ static const char usage[] =
     "                       or a power cut the next run sends what was not acknowledged);\n"
     "                       default: in memory (1 MiB)\n"
     "  --inflight N         QoS 1 messages sent without PUBACK at most (1..32, default 8)\n"
-    "  --report JSON        reported properties to send once connected\n"
+    "  --report JSON        reported properties to send once connected (sent again after a\n"
+    "                       reconnect, or after a wait when the hub answers 429 or 5xx, until\n"
+    "                       it is accepted; the run ends only then)\n"
     "  --keepalive S        MQTT keepalive (default 240)\n"
+    "  --max-retries N      give up after N consecutive failed attempts (default: never);\n"
+    "                       every retry is printed with its reason and wait\n"
+    "  --once               give up at the first failure (no retries)\n"
+    "  --retry-refusals     retry refusals that will not fix themselves (CONNACK 5, DPS 401,\n"
+    "                       an untrusted server) every 5 min instead of stopping\n"
     "  --json               one JSON object per event on stdout\n";
 
-enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT };
+enum {
+    O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT,
+    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS,
+};
 
 static const struct option opts[] = {
     AZK_CLI_DEVICE_OPTIONS,
@@ -58,6 +69,9 @@ static const struct option opts[] = {
     {"keepalive", required_argument, NULL, O_KEEPALIVE},
     {"outbox", required_argument, NULL, O_OUTBOX},
     {"inflight", required_argument, NULL, O_INFLIGHT},
+    {"max-retries", required_argument, NULL, O_MAX_RETRIES},
+    {"once", no_argument, NULL, O_ONCE},
+    {"retry-refusals", no_argument, NULL, O_RETRY_REFUSALS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -69,11 +83,16 @@ struct run {
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
     const char *message, *report;
-    long sent, acked, lost;
+    long sent, acked, lost, retries;
+    bool report_failed;
     struct azk_outbox_mem mem_outbox;
     struct azk_outbox_file *file_outbox;
     uint64_t next_send;
-    bool reported;
+    bool reported;              /* the patch was sent on this connection and awaits its answer */
+    bool report_done;           /* the hub accepted it (or refused it for good) */
+    char report_rid[16];
+    uint64_t report_next;       /* not before (after a 429/5xx) */
+    uint32_t report_wait_ms;
     const char *id_for_hints;   /* the device/registration id the user asked for */
     bool via_dps;
     int failure;                /* enum azk_client_failure of the FAILED event */
@@ -135,6 +154,14 @@ static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
         fprintf(stderr, "  hint: %s\n", buf);
 }
 
+/* The event's reason in words (CONNACK refusals carry only their code). */
+static struct azk_span reason_of(const struct azk_client_event *ev)
+{
+    if (ev->failure == AZK_CLIENT_F_CONNACK && ev->text.len == 0)
+        return azk_span_from_str(azk_connack_text(ev->code));
+    return ev->text;
+}
+
 static void on_event(void *ctx, const struct azk_client_event *ev)
 {
     struct run *r = ctx;
@@ -153,6 +180,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_CONNECTED:
+        r->reported = false; /* a patch unanswered on the last connection goes again */
         if (o) {
             cJSON_AddStringToObject(o, "event", "connected");
             add_span(o, "hub", ev->hub);
@@ -162,20 +190,41 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
                    (int)ev->device_id.len, ev->device_id.ptr);
         }
         break;
-    case AZK_CLIENT_EV_DISCONNECTED:
+    case AZK_CLIENT_EV_DISCONNECTED: {
+        struct azk_span reason = reason_of(ev);
         if (o) {
             cJSON_AddStringToObject(o, "event", "disconnected");
-            add_span(o, "reason", ev->text);
+            add_span(o, "reason", reason);
         } else {
-            printf("disconnected: %.*s (reconnecting)\n", (int)ev->text.len, ev->text.ptr);
+            printf("disconnected: %.*s\n", (int)reason.len, reason.ptr);
         }
         break;
+    }
+    case AZK_CLIENT_EV_RETRYING: {
+        r->retries++;
+        struct azk_span reason = reason_of(ev);
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "retrying");
+            cJSON_AddStringToObject(o, "failure", azk_client_failure_name(ev->failure));
+            cJSON_AddNumberToObject(o, "code", ev->code);
+            cJSON_AddNumberToObject(o, "errno", ev->err);
+            add_span(o, "reason", reason);
+            cJSON_AddNumberToObject(o, "attempt", ev->attempt);
+            cJSON_AddNumberToObject(o, "retryInMs", ev->retry_in_ms);
+        } else {
+            char code[24] = "";
+            if (ev->code != 0)
+                snprintf(code, sizeof(code), ", code %d", ev->code);
+            printf("retry %u in %u.%03u s (%s%s): %.*s\n", (unsigned)ev->attempt,
+                   (unsigned)(ev->retry_in_ms / 1000), (unsigned)(ev->retry_in_ms % 1000),
+                   azk_client_failure_name(ev->failure), code, (int)reason.len, reason.ptr);
+        }
+        break;
+    }
     case AZK_CLIENT_EV_FAILED: {
         r->failure = ev->failure;
         r->failure_code = ev->code;
-        struct azk_span reason = ev->text;
-        if (ev->failure == AZK_CLIENT_F_CONNACK && reason.len == 0)
-            reason = azk_span_from_str(azk_connack_text(ev->code));
+        struct azk_span reason = reason_of(ev);
         cJSON *h = cJSON_CreateArray();
         if (o) {
             cJSON_AddStringToObject(o, "event", "failed");
@@ -217,6 +266,26 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_TWIN:
+        if (r->reported && !r->report_done && azk_span_eq_str(ev->rid, r->report_rid)) {
+            r->reported = false;
+            if (ev->status == 429 || ev->status >= 500) {
+                /* Throttled or busy: the same patch again after a wait (doubling to 60 s). */
+                r->report_wait_ms = r->report_wait_ms ? r->report_wait_ms * 2 : 1000;
+                if (r->report_wait_ms > 60000)
+                    r->report_wait_ms = 60000;
+                r->report_next = azk_posix_now_ms() + r->report_wait_ms;
+                if (!o)
+                    printf("reported properties answered %d: sending them again in %u ms\n",
+                           ev->status, (unsigned)r->report_wait_ms);
+            } else {
+                r->report_done = true;
+                if (ev->status >= 300) {
+                    r->report_failed = true;
+                    fprintf(stderr, "azkit run: the hub refused the reported properties (%d)\n",
+                            ev->status);
+                }
+            }
+        }
         if (o) {
             cJSON_AddStringToObject(o, "event", "twin");
             cJSON_AddNumberToObject(o, "status", ev->status);
@@ -270,6 +339,16 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     fflush(stdout);
 }
 
+/* The backoff's random source: the kernel's. */
+static uint32_t random32(void *ctx)
+{
+    (void)ctx;
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        v = (uint32_t)azk_posix_now_ms() * 2654435761u;
+    return v;
+}
+
 /* Accepted QoS 1 messages not acknowledged yet. */
 static size_t pending(const struct run *r)
 {
@@ -281,10 +360,14 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
     bool connected = azk_client_state(c) == AZK_CLIENT_CONNECTED;
-    if (connected && r->report != NULL && !r->reported &&
-        azk_client_twin_report(c, azk_span_from_str(r->report), NULL, 0) == 0)
+    if (connected && r->report != NULL && !r->reported && !r->report_done &&
+        now >= r->report_next &&
+        azk_client_twin_report(c, azk_span_from_str(r->report), r->report_rid,
+                               sizeof(r->report_rid)) == 0)
         r->reported = true;
     bool all_sent = r->count > 0 && r->sent >= r->count;
+    if (all_sent && r->report != NULL && !r->report_done)
+        return r->report_next > now ? (int64_t)r->report_next : 0;
     if (all_sent)
         return r->qos == 0 || pending(r) == 0 ? -1 : 0;
     /* QoS 1 goes into the outbox in any state (it waits there for a connection). */
@@ -331,7 +414,8 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
 {
     struct azk_cli_device dv = {0};
     struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
-    long keepalive = 0, inflight = 0;
+    long keepalive = 0, inflight = 0, max_retries = 0;
+    bool once = false, retry_refusals = false;
     const char *outbox_path = NULL;
     optind = 1;
     opterr = 0;
@@ -369,6 +453,12 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
             if (!azk_cli_parse_int(optarg, 1, AZK_CLIENT_INFLIGHT_MAX, &inflight))
                 return azk_cli_usage(usage, "--inflight needs a number 1..32");
             break;
+        case O_MAX_RETRIES:
+            if (!azk_cli_parse_int(optarg, 1, 1000000, &max_retries))
+                return azk_cli_usage(usage, "--max-retries needs a number 1..1000000");
+            break;
+        case O_ONCE: once = true; break;
+        case O_RETRY_REFUSALS: retry_refusals = true; break;
         case O_KEEPALIVE:
             if (!azk_cli_parse_int(optarg, 1, 1177, &keepalive))
                 return azk_cli_usage(usage, "--keepalive needs seconds 1..1177 (Azure's limit)");
@@ -431,6 +521,10 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     struct azk_client_config cfg = {
         .outbox = outbox,
         .inflight_max = (uint8_t)inflight,
+        .random = random32,
+        .max_retries = (uint32_t)max_retries,
+        .no_retry = once,
+        .retry_refusals = retry_refusals,
         .keepalive_s = (uint16_t)keepalive,
         .on_event = on_event,
         .ctx = &r,
@@ -478,5 +572,5 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
         else
             printf("\n");
     }
-    return rc == 0 ? AZK_EXIT_OK : AZK_EXIT_FAIL;
+    return rc == 0 && !r.report_failed ? AZK_EXIT_OK : AZK_EXIT_FAIL;
 }

@@ -14,7 +14,7 @@
 #define KEEPALIVE_MAX_S 1177 /* Azure times out at min(1.5 x keepalive, 1767 s) */
 #define RESPONSE_TIMEOUT_MS 30000u
 #define RETRY_MIN_MS 1000u
-#define RETRY_MAX_MS 60000u
+#define RETRY_MAX_MS 300000u
 #define WORK_MIN 1024u
 
 enum { SUB_C2D_QOS = 1 };
@@ -129,7 +129,11 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         return -EINVAL;
     CL(c)->tx = (uint8_t *)work + rx;
     CL(c)->tx_size = work_size - rx;
-    CL(c)->backoff_ms = k->retry_min_ms;
+    /* The fallback random sequence starts from the id (FNV-1a): devices differ. */
+    uint32_t h = 2166136261u;
+    for (const char *p = CL(c)->scope[0] ? CL(c)->reg_id : CL(c)->device_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    CL(c)->rng = h ? h : 1u;
     return 0;
 }
 
@@ -366,7 +370,6 @@ void azk_client_transport_up(struct azk_client *c, uint64_t now)
     CL(c)->sub_packet_id = 0;
     CL(c)->mqtt_up = false;
     CL(c)->n_pending_acks = 0;
-    CL(c)->lost_reason = NULL;
     CL(c)->last_rx = now;
     azk_mqtt_decoder_reset(&CL(c)->dec);
     send_connect(c);
@@ -403,29 +406,16 @@ static void hub_subscribe(struct azk_client *c)
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
 }
 
-/* The hub connection is to be closed and tried again later (transport_down: backoff). */
-static void retry_later(struct azk_client *c, const char *why)
-{
-    CL(c)->lost_reason = why;
-    CL(c)->deadline = 0;
-    azk_client_close_transport(c);
-}
-
 static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
 {
     if (!CL(c)->awaiting_connack)
         return -EPROTO;
     CL(c)->awaiting_connack = false;
-    if (a->return_code == 3 && CL(c)->ever_connected &&
-        CL(c)->state == AZK_CLIENT_HUB_CONNECTING) {
-        retry_later(c, "the hub is unavailable (CONNACK 3): retrying");
-        return 0;
-    }
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
-         * firmware flash is not spent on sentences. */
-        azk_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
-                        (struct azk_span){0});
+         * firmware flash is not spent on sentences. 3 (unavailable) fixes itself. */
+        azk_client_setback(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
+                           (struct azk_span){0}, a->return_code != 3);
         return 0;
     }
     CL(c)->deadline = 0;
@@ -448,8 +438,8 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     azk_mqtt_iter_init(&it, p);
     while (azk_mqtt_iter_next_suback_code(&it, &code)) {
         if (code == 0x80) {
-            azk_client_fail(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
-                            azk_span_from_str("the server refused a subscription"));
+            azk_client_setback(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
+                               azk_span_from_str("the server refused a subscription"), true);
             return;
         }
     }
@@ -459,8 +449,7 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
         return;
     }
     CL(c)->state = AZK_CLIENT_CONNECTED;
-    CL(c)->ever_connected = true;
-    CL(c)->backoff_ms = CL(c)->cfg.retry_min_ms;
+    CL(c)->attempts = 0;
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_CONNECTED};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
@@ -576,34 +565,72 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
 
 /* ---- the transport goes away ---------------------------------------------------------------- */
 
-/* A per-device spread in 0..range: FNV-1a of the device id mixed with the attempt, so that a
- * fleet that lost its hub at once does not reconnect in lockstep (no RNG in the core). */
-static uint32_t jitter(const struct azk_client *c, uint32_t range)
+/* A uniform value in 0..range: the injected random source, else the fallback sequence
+ * (xorshift32). */
+static uint32_t draw(struct azk_client *c, uint32_t range)
 {
-    uint32_t h = 2166136261u ^ CL(c)->backoff_ms;
-    for (const char *p = CL(c)->device_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h ^= h >> 15;
-    return range ? h % (range + 1u) : 0;
+    uint32_t r;
+    if (CL(c)->cfg.random != NULL) {
+        r = CL(c)->cfg.random(CL(c)->cfg.random_ctx);
+    } else {
+        r = CL(c)->rng;
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        CL(c)->rng = r;
+    }
+    /* r * (range + 1) / 2^32: uniform over 0..range without a 64-bit division. */
+    return (uint32_t)(((uint64_t)r * ((uint64_t)range + 1u)) >> 32);
 }
 
-/* Lost the hub: wait, then connect again (doubling the wait up to the maximum; each wait is
- * between half and all of it). */
-static void backoff(struct azk_client *c, uint64_t now)
+void azk_client_setback(struct azk_client *c, enum azk_client_failure f, int code, int err,
+                        struct azk_span text, bool refusal)
 {
+    const struct azk_client_config *k = &CL(c)->cfg;
+    if (CL(c)->state == AZK_CLIENT_FAILED || CL(c)->state == AZK_CLIENT_STOPPED)
+        return;
+    if (k->no_retry || (refusal && !k->retry_refusals) ||
+        (k->max_retries != 0 && CL(c)->attempts >= k->max_retries)) {
+        azk_client_fail(c, f, code, err, text);
+        return;
+    }
+    bool was_connected = CL(c)->state == AZK_CLIENT_CONNECTED;
+    uint32_t n = ++CL(c)->attempts, wait;
+    if (refusal) {
+        wait = k->retry_max_ms / 2u + draw(c, k->retry_max_ms - k->retry_max_ms / 2u);
+    } else {
+        /* Full jitter over min(max, min * 2^(n-1)). */
+        uint32_t window = k->retry_min_ms;
+        while (--n > 0 && window < k->retry_max_ms)
+            window = window > k->retry_max_ms / 2u ? k->retry_max_ms : window * 2u;
+        wait = draw(c, window < k->retry_max_ms ? window : k->retry_max_ms);
+    }
     CL(c)->state = AZK_CLIENT_BACKOFF;
-    uint32_t half = CL(c)->backoff_ms / 2u;
-    CL(c)->wake = now + half + jitter(c, CL(c)->backoff_ms - half);
-    uint32_t next = CL(c)->backoff_ms * 2u;
-    CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
-                            ? CL(c)->cfg.retry_max_ms
-                            : next;
+    CL(c)->want_transport = false;
+    CL(c)->deadline = 0;
+    CL(c)->wake = CL(c)->now + wait;
+    if (CL(c)->wake == 0)
+        CL(c)->wake = 1;
+    if (CL(c)->transport_up)
+        azk_client_close_transport(c);
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED, .failure = f, .code = code,
+                                  .err = err, .text = text, .retry_in_ms = wait,
+                                  .attempt = CL(c)->attempts};
+    ev.hub = azk_span_from_str(CL(c)->hub_host);
+    ev.device_id = azk_span_from_str(CL(c)->device_id);
+    if (was_connected) {
+        azk_client_emit(c, &ev);
+        if (CL(c)->state != AZK_CLIENT_BACKOFF)
+            return; /* the callback stopped the client */
+    }
+    ev.kind = AZK_CLIENT_EV_RETRYING;
+    azk_client_emit(c, &ev);
 }
 
 void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text, uint64_t now)
 {
     CL(c)->now = now;
-    bool was_up = CL(c)->transport_up;
+    bool was_up = CL(c)->transport_up, asked = CL(c)->closing;
     CL(c)->transport_up = false;
     CL(c)->closing = false;
     CL(c)->tx_len = 0;
@@ -613,9 +640,6 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     CL(c)->awaiting_connack = false;
     CL(c)->sub_packet_id = 0;
     CL(c)->n_pending_acks = 0;
-    if (text.len == 0 && CL(c)->lost_reason != NULL)
-        text = azk_span_from_str(CL(c)->lost_reason);
-    CL(c)->lost_reason = NULL;
     azk_client_inflight_lost(c, err ? err : -ECONNRESET, text);
     if (CL(c)->dps_handoff) {
         /* DPS assigned a hub and the DPS connection is closed: now the hub. */
@@ -623,40 +647,16 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
         CL(c)->want_transport = CL(c)->state == AZK_CLIENT_HUB_CONNECTING;
         return;
     }
-    switch (CL(c)->state) {
-    case AZK_CLIENT_DPS_CONNECTING:
-    case AZK_CLIENT_DPS_REGISTERING:
-        azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
-                        text.len ? text
-                                 : azk_span_from_str(was_up ? "DPS closed the connection"
-                                                            : "cannot connect to DPS"));
-        return;
-    case AZK_CLIENT_HUB_CONNECTING:
-        if (!CL(c)->ever_connected) {
-            /* Never connected yet: tell why, and stop (a certificate does not fix itself). */
-            azk_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
-                            text.len ? text
-                                     : azk_span_from_str(was_up ? "the hub closed the connection"
-                                                                : "cannot connect to the hub"));
-            return;
-        }
-        backoff(c, now);
-        return;
-    case AZK_CLIENT_CONNECTED: {
-        /* The state first: the callback may stop the client. */
-        backoff(c, now);
-        struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED,
-                                      .failure = AZK_CLIENT_F_TRANSPORT,
-                                      .err = err ? err : -ECONNRESET,
-                                      .text = text};
-        ev.hub = azk_span_from_str(CL(c)->hub_host);
-        ev.device_id = azk_span_from_str(CL(c)->device_id);
-        azk_client_emit(c, &ev);
-        return;
-    }
-    default:
-        return; /* idle, stopped, failed, backoff: nothing to do */
-    }
+    enum azk_client_state st = CL(c)->state;
+    if (asked || st == AZK_CLIENT_IDLE || st >= AZK_CLIENT_BACKOFF)
+        return; /* closed because the client asked: the reason was handled then */
+    if (text.len == 0)
+        text = azk_span_from_str(was_up ? "the server closed the connection"
+                                        : "cannot connect to the server");
+    /* A TLS handshake the server or the device refused (-ECONNABORTED) will not fix itself;
+     * anything else on the way may. */
+    azk_client_setback(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET, text,
+                       err == -ECONNABORTED && st != AZK_CLIENT_CONNECTED);
 }
 
 /* ---- timers --------------------------------------------------------------------------------- */
@@ -666,22 +666,14 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a == 0 ? b : b == 0 ? a : a < b ? a : b;
 }
 
-/* An answer did not come in time. */
+/* An answer did not come in time: the connection is dead or the server is stuck. */
 static void deadline_passed(struct azk_client *c)
 {
-    if (CL(c)->ping_out) {
-        /* No PINGRESP: the connection is dead (DPS: fails; hub: backoff). */
-        retry_later(c, "no PINGRESP or PUBACK in time: the connection is dead");
-        return;
-    }
-    if (CL(c)->state == AZK_CLIENT_HUB_CONNECTING && CL(c)->ever_connected) {
-        retry_later(c, "the hub did not answer CONNECT or SUBSCRIBE in time: retrying");
-        return;
-    }
-    azk_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
-                    azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
-                                          ? "DPS did not answer in time"
-                                          : "the server did not answer in time"));
+    azk_client_setback(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
+                       azk_span_from_str(CL(c)->ping_out ? "no PINGRESP or PUBACK in time: the "
+                                                           "connection is dead"
+                                                         : "the server did not answer in time"),
+                       false);
 }
 
 uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
@@ -694,7 +686,10 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
     if (CL(c)->wake != 0 && now >= CL(c)->wake) {
         CL(c)->wake = 0;
         if (CL(c)->state == AZK_CLIENT_BACKOFF) {
-            CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
+            /* Again: to the hub once DPS named one, else DPS from the start. */
+            CL(c)->state = CL(c)->hub_host[0] ? AZK_CLIENT_HUB_CONNECTING
+                                              : AZK_CLIENT_DPS_CONNECTING;
+            CL(c)->operation_id[0] = '\0';
             CL(c)->want_transport = true;
         } else if (CL(c)->state == AZK_CLIENT_DPS_REGISTERING) {
             azk_client_dps_wake(c);
@@ -702,7 +697,8 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
     }
     if (CL(c)->ack_deadline != 0 && now >= CL(c)->ack_deadline) {
         CL(c)->ack_deadline = 0;
-        retry_later(c, "no PINGRESP or PUBACK in time: the connection is dead");
+        CL(c)->ping_out = true; /* the words of a dead connection */
+        deadline_passed(c);
     }
     flush_pending_acks(c);
     azk_client_pump(c);

@@ -173,22 +173,26 @@ void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish 
         } else if (st == AZK_DPS_STATUS_ASSIGNED) {
             assigned(c, rs);
         } else if (st == AZK_DPS_STATUS_DISABLED) {
-            azk_client_fail(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
-                            azk_span_from_str("the enrollment or registration is disabled in DPS"));
+            azk_client_setback(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
+                               azk_span_from_str("the enrollment or registration is disabled in "
+                                                 "DPS"),
+                               true);
         } else if (st == AZK_DPS_STATUS_ASSIGNING) {
             later(c, &t);
         } else {
-            azk_client_fail(c, AZK_CLIENT_F_DPS_FAILED,
-                            rs->has_error_code ? rs->error_code : 0, -EPROTO,
-                            rs->error_message.len ? rs->error_message
-                                                  : azk_span_from_str("DPS could not assign a hub"));
+            azk_client_setback(c, AZK_CLIENT_F_DPS_FAILED,
+                               rs->has_error_code ? rs->error_code : 0, -EPROTO,
+                               rs->error_message.len
+                                   ? rs->error_message
+                                   : azk_span_from_str("DPS could not assign a hub"),
+                               true);
         }
         return;
     }
     struct azk_span why = r.message.len ? r.message : azk_span_from_str("DPS refused the request");
     int code = r.has_error_code ? r.error_code : t.status;
     if (t.status == 401)
-        azk_client_fail(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why);
+        azk_client_setback(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why, true);
     else
-        azk_client_fail(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why);
+        azk_client_setback(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why, true);
 }

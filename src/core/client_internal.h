@@ -30,6 +30,11 @@ void azk_client_emit(struct azk_client *c, struct azk_client_event *ev);
 /* Stops for good with a reason (and asks for the transport to close). */
 void azk_client_fail(struct azk_client *c, enum azk_client_failure f, int code, int err,
                      struct azk_span text);
+/* A failure on the way to or at the hub: retried after a backoff wait (AZK_CLIENT_EV_RETRYING;
+ * closes the transport if it is up), or final (azk_client_fail) when `refusal` and the policy
+ * says stop, or retries are exhausted or off. */
+void azk_client_setback(struct azk_client *c, enum azk_client_failure f, int code, int err,
+                        struct azk_span text, bool refusal);
 /* Queues DISCONNECT and asks the driver to close the transport. */
 void azk_client_close_transport(struct azk_client *c);
 

@@ -297,14 +297,14 @@ static void test_incoming(void)
     CHECK_INT(rec.ev[5].kind, AZK_CLIENT_EV_DISCONNECTED);
     CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
     CHECK(!azk_client_endpoint(&c, &ep));
-    uint64_t w1 = azk_client_tick(&c, 101); /* 0.5 .. 1 s later, spread per device */
-    CHECK(w1 >= 600 && w1 <= 1100);
+    uint64_t w1 = azk_client_tick(&c, 101); /* full jitter: 0 .. 1 s after the loss */
+    CHECK(w1 > 100 && w1 <= 1100);
     azk_client_tick(&c, w1);
     CHECK(azk_client_endpoint(&c, &ep));
     /* A second loss doubles the wait. */
     azk_client_transport_down(&c, -ECONNREFUSED, (struct azk_span){0}, w1);
     uint64_t w2 = azk_client_tick(&c, w1);
-    CHECK(w2 >= w1 + 1000 && w2 <= w1 + 2000);
+    CHECK(w2 > w1 && w2 <= w1 + 2000);
 }
 
 /* A DPS client that sent its register request (taken from the output). */
@@ -681,6 +681,192 @@ static void test_dead_link(void)
               "no PINGRESP or PUBACK in time: the connection is dead");
 }
 
+/* Injected random source: a per-client LCG, or a fixed value. */
+struct rnd {
+    uint32_t state;
+    int fixed; /* 1: return `value` */
+    uint32_t value;
+    int64_t wait; /* the last RETRYING event's wait (-1: none) */
+};
+
+static uint32_t rnd_next(void *ctx)
+{
+    struct rnd *r = ctx;
+    if (r->fixed)
+        return r->value;
+    r->state = r->state * 1664525u + 1013904223u;
+    return r->state ^ (r->state >> 16);
+}
+
+static void keep_wait(void *ctx, const struct azk_client_event *ev)
+{
+    if (ev->kind == AZK_CLIENT_EV_RETRYING)
+        ((struct rnd *)ctx)->wait = ev->retry_in_ms;
+}
+
+/* The wake schedule is full jitter as promised, checked on the schedule itself (injected clock
+ * and random source): windows 1 s, 2 s, 4 s ... capped at 5 min, each wait uniform in
+ * 0..window, before the first connection as after; 1,000 clients that fail at once spread
+ * evenly over the first second. */
+static void test_full_jitter_schedule(void)
+{
+    static struct azk_client fleet[1000];
+    static struct rnd rnds[1000];
+    static uint8_t works[1000][1024];
+    int buckets[10] = {0};
+    for (int i = 0; i < 1000; i++) {
+        rnds[i].state = (uint32_t)i * 2654435761u + 1u;
+        rnds[i].wait = -1;
+        struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
+                                        .device_id = azk_span_from_str("d"),
+                                        .random = rnd_next,
+                                        .random_ctx = &rnds[i],
+                                        .on_event = keep_wait,
+                                        .ctx = &rnds[i]};
+        CHECK_INT(azk_client_init(&fleet[i], &cfg, works[i], sizeof(works[i])), 0);
+        azk_client_start(&fleet[i], 5000);
+        /* Never connected: the hub refuses TCP. Not final: a wait. */
+        azk_client_transport_down(&fleet[i], -ECONNREFUSED, (struct azk_span){0}, 5000);
+        CHECK_INT(azk_client_state(&fleet[i]), AZK_CLIENT_BACKOFF);
+        int64_t w = rnds[i].wait;
+        CHECK(w >= 0 && w <= 1000);
+        /* The schedule: the driver is woken exactly then (a 0 wait reconnects at once). */
+        if (w > 0)
+            CHECK_INT(azk_client_tick(&fleet[i], 5000), 5000 + (uint64_t)w);
+        azk_client_tick(&fleet[i], 5000 + (uint64_t)w);
+        struct azk_client_endpoint ep;
+        CHECK(azk_client_endpoint(&fleet[i], &ep));
+        buckets[w == 1000 ? 9 : w / 100]++;
+    }
+    for (int b = 0; b < 10; b++) /* 100 expected per 100 ms; binomial sd ~9.5 */
+        CHECK(buckets[b] >= 60 && buckets[b] <= 140);
+
+    /* The windows: a random source at its maximum waits the whole window. */
+    struct azk_client c;
+    struct rnd top = {.fixed = 1, .value = 0xffffffffu};
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
+                                    .device_id = azk_span_from_str("d"),
+                                    .random = rnd_next,
+                                    .random_ctx = &top,
+                                    .max_retries = 12,
+                                    .on_event = on_event,
+                                    .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    uint64_t now = 0;
+    const uint32_t want[12] = {1000,  2000,  4000,   8000,   16000,  32000,
+                               64000, 128000, 256000, 300000, 300000, 300000};
+    for (int n = 0; n < 12; n++) {
+        rec.n = 0;
+        azk_client_transport_down(&c, -ETIMEDOUT, (struct azk_span){0}, now);
+        CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_RETRYING);
+        CHECK_INT(rec.ev[0].attempt, (uint32_t)n + 1);
+        CHECK_INT(rec.ev[0].retry_in_ms, want[n]);
+        CHECK_INT(azk_client_tick(&c, now), now + want[n]);
+        now += want[n];
+        azk_client_tick(&c, now);
+        struct azk_client_endpoint ep;
+        CHECK(azk_client_endpoint(&c, &ep)); /* connects again */
+    }
+    /* --max-retries: the 13th consecutive failure is final, with its reason. */
+    rec.n = 0;
+    azk_client_transport_down(&c, -ETIMEDOUT, azk_span_from_str("slow"), now);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_FAILED);
+    CHECK_STR(rec.text[0], "slow");
+
+    /* At its minimum: no wait at all (full jitter reaches 0), still a wake in the future. */
+    top.value = 0;
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 100);
+    rec.n = 0;
+    azk_client_transport_down(&c, -ECONNREFUSED, (struct azk_span){0}, 100);
+    CHECK_INT(rec.ev[0].retry_in_ms, 0);
+    azk_client_tick(&c, 100);
+    struct azk_client_endpoint ep0;
+    CHECK(azk_client_endpoint(&c, &ep0));
+
+    /* A refusal: final by default; with retry_refusals a slow retry in the second half of
+     * retry_max_ms. A successful connection resets the windows. */
+    top.value = 0x80000000u;
+    cfg.retry_refusals = true;
+    cfg.max_retries = 0;
+    CHECK_INT(azk_client_init(&c, &cfg, work, 2048), 0);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    struct azk_mqtt_packet p;
+    take(&c, &p);
+    rec.n = 0;
+    feed_connack(&c, 5, 10);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
+    CHECK(azk_client_wants_close(&c));
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_RETRYING);
+    CHECK_INT(rec.ev[0].failure, AZK_CLIENT_F_CONNACK);
+    CHECK_INT(rec.ev[0].code, 5);
+    CHECK_INT(rec.ev[0].retry_in_ms, 150000 + 75000);
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 20); /* asked for: no new failure */
+    CHECK_INT(rec.n, 1);
+    azk_client_tick(&c, 10 + 225000);
+    hub_handshake(&c, 10 + 225000);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
+    rec.n = 0;
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 300000);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_DISCONNECTED);
+    CHECK_INT(rec.ev[1].kind, AZK_CLIENT_EV_RETRYING);
+    CHECK_INT(rec.ev[1].attempt, 1);
+    CHECK_INT(rec.ev[1].retry_in_ms, 500); /* half of the first window again */
+    cfg.retry_refusals = false;
+    CHECK_INT(azk_client_init(&c, &cfg, work, 2048), 0);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    take(&c, &p);
+    feed_connack(&c, 5, 10);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+}
+
+/* Before the first connection, DPS alike: a refused TCP connection to DPS is retried and DPS
+ * is asked again from the start; a TLS refusal (-ECONNABORTED) is final; --once makes any
+ * failure final. */
+static void test_retry_before_first_connection(void)
+{
+    struct azk_client c;
+    struct azk_client_endpoint ep;
+    struct azk_mqtt_packet p;
+    dps_registering(&c);
+    rec.n = 0;
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 50);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_RETRYING);
+    CHECK_STR(rec.text[0], "the server closed the connection");
+    azk_client_tick(&c, 50 + rec.ev[0].retry_in_ms);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK(ep.dps);
+    azk_client_transport_up(&c, 2000);
+    take(&c, &p);
+    feed_connack(&c, 0, 2001);
+    take(&c, &p);
+    uint8_t one = 1;
+    feed_suback(&c, p.u.subscribe.packet_id, &one, 1, 2002);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                  "$dps/registrations/PUT/iotdps-register/?$rid=2"); /* registers again */
+
+    init_dps(&c);
+    azk_client_start(&c, 0);
+    azk_client_transport_down(&c, -ECONNABORTED, azk_span_from_str("untrusted"), 0);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+
+    struct azk_client_config cfg = {.hub_host = azk_span_from_str("hub.example"),
+                                    .device_id = azk_span_from_str("d"),
+                                    .no_retry = true,
+                                    .on_event = on_event,
+                                    .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    azk_client_transport_down(&c, -ECONNREFUSED, (struct azk_span){0}, 0);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -721,5 +907,7 @@ int main(void)
     RUN_TEST(test_outbox_mem);
     RUN_TEST(test_outbox_delivery);
     RUN_TEST(test_dead_link);
+    RUN_TEST(test_full_jitter_schedule);
+    RUN_TEST(test_retry_before_first_connection);
     TEST_MAIN_END();
 }

@@ -4,7 +4,8 @@
  *  - the hub is killed (kill -9) and restarted five times while the device sends every 10 ms;
  *  - the device process itself is killed (kill -9) with an --outbox file, at a fixed point
  *    (the hub down, messages waiting) and while messages flow, then started again.
- * Losses must be 0; duplicates are allowed and counted. Points in the run are chosen by what
+ * Losses must be 0; duplicates are allowed and counted. And a device that boots while the hub
+ * is down retries until it is up. Points in the run are chosen by what
  * the device reported (messages accepted, acknowledged), never by elapsed time.
  */
 #include <setjmp.h>
@@ -259,9 +260,73 @@ static void test_device_kill9_with_outbox(void **state)
     test_hub_restart(&hub, NULL);
 }
 
+/* A device that boots while the hub is down keeps retrying (each retry printed) and connects
+ * once the hub is up; what it accepted meanwhile is delivered. */
+static void test_boot_with_hub_down(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof(out), "%s/boot.out", g_dir);
+    test_hub_kill9(&hub);
+    pid_t pid = spawn_run(out, "--count", "3", "--interval", "10", "--message", "{\"d\":%d}",
+                          NULL);
+    wait_events(out, "retrying", 2);
+    wait_events(out, "accepted", 3); /* QoS 1 waits in the outbox */
+    test_hub_restart(&hub, NULL);
+    int status = wait_exit(pid, out);
+    char *text = azk_test_read(out, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_non_null(strstr(text, "nothing accepts connections on localhost"));
+    assert_non_null(strstr(text, "\"event\":\"connected\""));
+    assert_non_null(strstr(text, "\"unacknowledged\":0"));
+    free(text);
+    test_hub_stop(&hub);
+    check_all_stored("d", 3, out);
+    test_hub_restart(&hub, NULL);
+}
+
+static int occurrences(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *at = text; (at = strstr(at, what)) != NULL; at++)
+        n++;
+    return n;
+}
+
+/* A busy hub: CONNACK 3 twice before the first connection (retried, not final), then the
+ * reported properties throttled (429) twice (sent again until accepted; the run ends only
+ * then). */
+static void test_busy_hub_and_throttled_report(void **state)
+{
+    (void)state;
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "refuse-connects", "2", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "twin-throttle", "2", NULL));
+    char out[700];
+    snprintf(out, sizeof(out), "%s/busy.out", g_dir);
+    pid_t pid = spawn_run(out, "--count", "1", "--report", "{\"fw\":\"3.0\"}", NULL);
+    int status = wait_exit(pid, out);
+    char *text = azk_test_read(out, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_int_equal(occurrences(text, "\"event\":\"retrying\",\"failure\":\"connack-refused\","
+                                       "\"code\":3"),
+                     2);
+    assert_int_equal(occurrences(text, "\"event\":\"twin\",\"status\":429"), 2);
+    assert_int_equal(occurrences(text, "\"event\":\"twin\",\"status\":204"), 1);
+    free(text);
+    cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "dlv-1", NULL);
+    text = cJSON_PrintUnformatted(tw);
+    assert_non_null(strstr(text, "\"fw\":\"3.0\""));
+    free(text);
+    cJSON_Delete(tw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_boot_with_hub_down),
+        cmocka_unit_test(test_busy_hub_and_throttled_report),
         cmocka_unit_test(test_hub_kill9_loses_nothing),
         cmocka_unit_test(test_device_kill9_with_outbox),
     };

@@ -291,14 +291,29 @@ static void test_mistakes(void **state)
     assert_non_null(strstr(str(f, "reason"), "DigiCert Global Root G2"));
     cJSON_Delete(ev);
 
-    /* Nothing listens there: ECONNREFUSED (-111) in plain words. */
+    /* Nothing listens there: ECONNREFUSED (-111) in plain words; retried (each retry printed
+     * with its reason) until --max-retries, then the run fails with that reason. */
     const char *argv[] = {"--store", g_store, "--json", "run", "--id-scope", g_scope,
-                          "--dps-host", "localhost:1", NULL};
+                          "--dps-host", "localhost:1", "--max-retries", "2", NULL};
     struct azk_run r;
     azk_run(&r, NULL, argv);
     assert_int_equal(r.status, 1);
+    int retries = 0;
+    for (const char *at = r.out; (at = strstr(at, "\"event\":\"retrying\"")) != NULL; at++)
+        retries++;
+    assert_int_equal(retries, 2);
+    assert_non_null(strstr(r.out, "\"attempt\":2"));
     assert_non_null(strstr(r.out, "nothing accepts connections on localhost:1"));
+    assert_non_null(strstr(r.out, "\"failed\",\"failure\":\"transport\""));
     assert_non_null(strstr(r.out, "\"errno\":-111"));
+    azk_run_free(&r);
+    /* --once: the first failure is final. */
+    const char *argv_once[] = {"--store", g_store, "--json", "run", "--id-scope", g_scope,
+                               "--dps-host", "localhost:1", "--once", NULL};
+    azk_run(&r, NULL, argv_once);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.out, "\"event\":\"retrying\""));
+    assert_non_null(strstr(r.out, "nothing accepts connections on localhost:1"));
     azk_run_free(&r);
 
     /* Straight to the hub with a device id the certificate does not name: CONNACK 5. */
