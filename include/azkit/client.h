@@ -80,6 +80,39 @@ extern "C" {
 
 struct azk_client_event;
 
+/**
+ * Where the DPS assignment is kept between starts, so that a device registers with DPS once,
+ * not at every boot (flash on a device; a crash-safe file on Linux: azkit/assignment_file.h).
+ * An implementation keys what it keeps by the id scope, the registration id and the client
+ * certificate (its thumbprint, which the implementation knows and the client does not): a new
+ * certificate means a new registration.
+ */
+struct azk_assignment_store {
+    /**
+     * @brief The assignment kept for this id scope and registration id (and certificate).
+     * @param s        The store.
+     * @param id_scope, registration_id  What it must have been kept for.
+     * @param hub      Receives the hub "host[:port]", NUL-terminated.
+     * @param hub_size Its size (AZK_CLIENT_HOST_MAX + 7).
+     * @param device_id Receives the device id, NUL-terminated.
+     * @param device_id_size Its size (AZK_CLIENT_ID_MAX + 1).
+     * @return 0; -ENOENT when none is kept for these (or for this certificate); another
+     *         negative errno when it cannot be read (the client then asks DPS).
+     */
+    int (*load)(struct azk_assignment_store *s, struct azk_span id_scope,
+                struct azk_span registration_id, char *hub, size_t hub_size, char *device_id,
+                size_t device_id_size);
+    /**
+     * @brief Keeps an assignment DPS just gave (replacing any other). Crash-safe: after a
+     *        crash the store holds the old or the new one, never a mix.
+     * @return 0 or a negative errno (the client goes on; the next start asks DPS again).
+     */
+    int (*save)(struct azk_assignment_store *s, struct azk_span id_scope,
+                struct azk_span registration_id, struct azk_span hub, struct azk_span device_id);
+    /** @brief Forgets it (the hub refused the device repeatedly). 0 or a negative errno. */
+    int (*forget)(struct azk_assignment_store *s);
+};
+
 /** Settings (zero-initialise, then set what you need). Spans are copied at init. */
 struct azk_client_config {
     /** DPS: id scope and registration id. With an empty id scope the client skips DPS and
@@ -117,6 +150,15 @@ struct azk_client_config {
      *  client (for a diagnostic tool); true = retry slowly, every retry_max_ms spread over its
      *  second half (for a device in the field, which has nobody to restart it). */
     bool retry_refusals;
+    /** DPS: where the assignment is kept between starts (NULL: DPS at every start). With a
+     *  kept assignment for this id scope and registration id the client connects to its hub
+     *  without contacting DPS (AZK_CLIENT_EV_DPS_ASSIGNED with `stored`). */
+    struct azk_assignment_store *assignment;
+    /** DPS: CONNACK 5 (not authorized) refusals in a row at the assigned hub after which the
+     *  client forgets the assignment and registers with DPS again, once -- a device DPS moved
+     *  to another hub follows it (0 = 3). Before that count each refusal is retried; after a
+     *  new registration a refusal is a refusal (see retry_refusals). */
+    uint8_t dps_again_after;
     /** Where accepted QoS 1 telemetry waits for its PUBACK (azkit/outbox.h), or NULL. With
      *  an outbox, azk_client_send_telemetry() at QoS 1 accepts messages in any state (also
      *  before the first connection and while reconnecting) and every accepted message is
@@ -188,6 +230,7 @@ struct azk_client_event {
     struct azk_span hub;         /**< DPS_ASSIGNED, CONNECTED: the hub host (":port" kept) */
     struct azk_span device_id;
     struct azk_span substatus;   /**< DPS_ASSIGNED */
+    bool stored;                 /**< DPS_ASSIGNED: from the assignment store, DPS not asked */
     uint16_t packet_id;          /**< TELEMETRY_ACKED, _FAILED: the MQTT packet id */
     uint32_t msg_id;             /**< TELEMETRY_ACKED, _FAILED: what send_telemetry returned */
     uint32_t retry_in_ms;        /**< RETRYING: the wait before the next attempt */
@@ -240,6 +283,8 @@ struct azk_client {
         uint32_t dup_hi;         /* the highest outbox id ever sent: resent ones carry DUP */
         bool ping_out;
         uint32_t attempts;       /* consecutive failures since the last hub connection */
+        uint8_t hub_refusals;    /* CONNACK 5 in a row at the assigned hub */
+        bool registered_again;   /* DPS was asked again after refusals */
         uint32_t rng;            /* the fallback random sequence */
         int fail_err;
         uint64_t now;
@@ -261,7 +306,8 @@ AZK_API int azk_client_init(struct azk_client *c, const struct azk_client_config
                             void *work, size_t work_size);
 
 /**
- * @brief Starts: DPS registration when an id scope is set, else the hub connection.
+ * @brief Starts: DPS registration when an id scope is set (or the kept assignment, see
+ *        azk_client_config.assignment), else the hub connection.
  * @param c   An initialised client.
  * @param now The time.
  * @return 0; -EALREADY when already started.

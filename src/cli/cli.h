@@ -25,6 +25,7 @@ int azk_cli_pki(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_run(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_doctor(const struct azk_cli *cli, int argc, char **argv);
 int azk_cli_fleet(const struct azk_cli *cli, int argc, char **argv);
+int azk_cli_dps(const struct azk_cli *cli, int argc, char **argv);
 
 /* True when argv holds -h or --help (before a "--"). */
 bool azk_cli_wants_help(int argc, char **argv);

@@ -12,6 +12,7 @@
 
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
+#include "azkit/assignment_file.h"
 #include "azkit/outbox_file.h"
 #include "azkit/tls_tags.h"
 #include "cli/cli.h"
@@ -28,7 +29,10 @@ static const char usage[] =
     "                       chain (type 1) and key (type 2) of the first tag that has one\n"
     "  --id-scope S         DPS id scope (then --registration-id; the default is the CN of\n"
     "                       the client certificate)\n"
-    "  --registration-id R  DPS registration id\n"
+    "  --registration-id R  DPS registration id (the assignment DPS gives is kept beside the\n"
+    "                       credential store and reused by the next run without asking DPS,\n"
+    "                       for the same id scope, registration id and certificate; after 3\n"
+    "                       refusals at that hub DPS is asked again; see `azkit dps`)\n"
     "  --dps-host H[:P]     DPS host (default global.azure-devices-provisioning.net)\n"
     "  --hub H[:P]          skip DPS: connect to this IoT hub (with --device-id)\n"
     "  --device-id D        the device id (without DPS; default: the certificate's CN)\n"
@@ -168,7 +172,16 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     cJSON *o = r->cli->json ? cJSON_CreateObject() : NULL;
     switch (ev->kind) {
     case AZK_CLIENT_EV_DPS_ASSIGNED:
-        if (o) {
+        if (ev->stored && o) {
+            cJSON_AddStringToObject(o, "event", "registered");
+            cJSON_AddBoolToObject(o, "stored", true);
+            add_span(o, "assignedHub", ev->hub);
+            add_span(o, "deviceId", ev->device_id);
+        } else if (ev->stored) {
+            printf("DPS assignment kept from an earlier run: hub %.*s, device '%.*s' (DPS not "
+                   "asked; `azkit dps reset` forgets it)\n", (int)ev->hub.len, ev->hub.ptr,
+                   (int)ev->device_id.len, ev->device_id.ptr);
+        } else if (o) {
             cJSON_AddStringToObject(o, "event", "registered");
             add_span(o, "assignedHub", ev->hub);
             add_span(o, "deviceId", ev->device_id);
@@ -518,7 +531,12 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
                    oi.messages, oi.messages == 1 ? "" : "s",
                    oi.torn_bytes ? " (an unfinished last write was cut)" : "");
     }
+    struct azk_assignment_file *assignment = NULL;
+    char apath[4200];
+    if (dv.scope != NULL && azk_cli_dps_assignment_path(cli->store_dir, apath, sizeof(apath)) == 0)
+        azk_assignment_file_open(apath, r.tls.client_thumbprint, &assignment);
     struct azk_client_config cfg = {
+        .assignment = assignment ? azk_assignment_file_store(assignment) : NULL,
         .outbox = outbox,
         .inflight_max = (uint8_t)inflight,
         .random = random32,
@@ -539,6 +557,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     if (rc != 0) {
         SSL_CTX_free(tls);
         azk_outbox_file_close(r.file_outbox);
+        azk_assignment_file_close(assignment);
         return azk_cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
@@ -555,6 +574,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     SSL_CTX_free(tls);
     size_t left = r.qos ? pending(&r) : 0;
     azk_outbox_file_close(r.file_outbox);
+    azk_assignment_file_close(assignment);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", rc == 0 ? "done" : "exit");

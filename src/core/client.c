@@ -76,9 +76,7 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
 {
     if (c == NULL || cfg == NULL || cfg->on_event == NULL || work == NULL ||
         work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S ||
-        cfg->inflight_max > AZK_CLIENT_INFLIGHT_MAX ||
-        (cfg->outbox != NULL &&
-         (cfg->outbox->put == NULL || cfg->outbox->next == NULL || cfg->outbox->remove == NULL)))
+        cfg->inflight_max > AZK_CLIENT_INFLIGHT_MAX)
         return -EINVAL;
     memset(c, 0, sizeof(*c));
     struct azk_client_config *k = &CL(c)->cfg;
@@ -154,6 +152,8 @@ int azk_client_start(struct azk_client *c, uint64_t now)
     CL(c)->now = now;
     CL(c)->state = CL(c)->scope[0] ? AZK_CLIENT_DPS_CONNECTING : AZK_CLIENT_HUB_CONNECTING;
     CL(c)->want_transport = true;
+    if (CL(c)->scope[0])
+        azk_client_dps_stored(c);
     return 0;
 }
 
@@ -411,6 +411,8 @@ static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
     if (!CL(c)->awaiting_connack)
         return -EPROTO;
     CL(c)->awaiting_connack = false;
+    if (a->return_code == 5 && azk_client_dps_refused(c))
+        return 0;
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
          * firmware flash is not spent on sentences. 3 (unavailable) fixes itself. */
@@ -450,6 +452,8 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     }
     CL(c)->state = AZK_CLIENT_CONNECTED;
     CL(c)->attempts = 0;
+    CL(c)->hub_refusals = 0;
+    CL(c)->registered_again = false;
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_CONNECTED};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
@@ -541,9 +545,8 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
             enum azk_mqtt_reason why = azk_mqtt_decoder_reason(&CL(c)->dec);
             azk_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)why, rc,
                             rc == -EMSGSIZE
-                                ? azk_span_from_str("the server sent a packet larger than the "
-                                                    "receive half of the work buffer: give the "
-                                                    "client a larger work buffer")
+                                ? azk_span_from_str("a packet larger than the receive half of "
+                                                    "the work buffer")
                                 : azk_span_from_str(azk_mqtt_reason_str(why)));
             return rc;
         }

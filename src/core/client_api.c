@@ -30,15 +30,6 @@ static int telemetry_topic(const struct azk_client *c, struct azk_span props, ch
     return 0;
 }
 
-/* -EMSGSIZE when the PUBLISH can never fit the send half of the work buffer. */
-static int fits(const struct azk_client *c, size_t topic_len, struct azk_span payload, int qos)
-{
-    /* topic (2 + len), packet id (QoS 1), payload; then the fixed header: 1 + the length */
-    uint64_t rem = 2u + (uint64_t)topic_len + (qos ? 2u : 0u) + payload.len;
-    uint64_t need = rem + 1u + (rem < 128u ? 1u : rem < 16384u ? 2u : rem < 2097152u ? 3u : 4u);
-    return need > CL(c)->tx_size ? -EMSGSIZE : 0;
-}
-
 static void track(struct azk_client *c, uint32_t msg_id, uint16_t packet_id)
 {
     if (CL(c)->n_inflight == 0)
@@ -61,12 +52,13 @@ int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
     char topic[TOPIC_MAX];
     size_t n = 0;
     int rc = 0;
-    /* Before DPS named the device, the topic is not known yet: the outbox takes the message
-     * and sending reports one that cannot go (AZK_CLIENT_EV_TELEMETRY_FAILED). */
+    /* Before DPS named the device the topic is not known: the outbox takes the message, and
+     * one that cannot go is reported when it is sent (AZK_CLIENT_EV_TELEMETRY_FAILED). */
     if (!queued || CL(c)->device_id[0] != '\0')
         rc = telemetry_topic(c, props, topic, &n);
-    if (rc == 0 && n > 0)
-        rc = fits(c, n, payload, qos);
+    /* Topic length, packet id, at most 5 bytes of fixed header: never fits the output. */
+    if (rc == 0 && (payload.len > CL(c)->tx_size || n + payload.len + 9u > CL(c)->tx_size))
+        rc = -EMSGSIZE;
     if (rc != 0)
         return rc;
     if (queued) {
@@ -105,8 +97,6 @@ void azk_client_pump(struct azk_client *c)
         size_t n = 0;
         uint16_t pid = 0;
         int rc = telemetry_topic(c, m.props, topic, &n);
-        if (rc == 0)
-            rc = fits(c, n, m.payload, 1);
         if (rc == 0)
             rc = azk_client_publish(c, (struct azk_span){topic, n}, m.payload, 1,
                                     m.id <= CL(c)->dup_hi, &pid);

@@ -46,5 +46,9 @@ int azk_client_dps_connect_fields(struct azk_client *c, char *user, size_t size,
 void azk_client_dps_subscribed(struct azk_client *c);
 void azk_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish *p);
 void azk_client_dps_wake(struct azk_client *c);
+/* At start: the kept assignment, if any, replaces DPS. */
+void azk_client_dps_stored(struct azk_client *c);
+/* CONNACK 5 at the assigned hub: true when handled (retried, or DPS asked again). */
+bool azk_client_dps_refused(struct azk_client *c);
 
 #endif

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
+
 #define MAGIC 0x424f5a41u /* "AZOB" */
 #define HDR 20u           /* magic, kind, id, props length, payload length */
 #define TRAILER 4u        /* CRC-32 */
@@ -177,20 +179,6 @@ static int replay(struct azk_outbox_file *f, const uint8_t *buf, size_t size, si
     return 0;
 }
 
-static int fsync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return -ENOMEM;
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (dfd < 0)
-        return -errno;
-    int rc = fsync(dfd) == 0 ? 0 : -errno;
-    close(dfd);
-    return rc;
-}
-
 /* Writes the live messages to PATH.tmp, fsync, rename over PATH, fsync the directory. */
 static int compact(struct azk_outbox_file *f)
 {
@@ -227,7 +215,10 @@ static int compact(struct azk_outbox_file *f)
         return rc;
     }
     free(tmp);
-    fsync_dir(f->path);
+    char *copy = strdup(f->path);
+    if (copy != NULL)
+        azk_fsync_dir(dirname(copy));
+    free(copy);
     close(f->fd);
     f->fd = fd;
     f->file_size = size;

@@ -867,6 +867,140 @@ static void test_retry_before_first_connection(void)
     CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED);
 }
 
+/* An assignment store in memory (as firmware would keep it in flash). */
+struct mem_assignment {
+    struct azk_assignment_store st;
+    char scope[40], reg[140], hub[270], dev[140];
+    int saves, forgets;
+};
+
+static int ma_load(struct azk_assignment_store *s, struct azk_span scope, struct azk_span reg,
+                   char *hub, size_t hub_size, char *dev, size_t dev_size)
+{
+    struct mem_assignment *m = (struct mem_assignment *)s;
+    if (!m->hub[0] || !azk_span_eq_str(scope, m->scope) || !azk_span_eq_str(reg, m->reg))
+        return -ENOENT;
+    snprintf(hub, hub_size, "%s", m->hub);
+    snprintf(dev, dev_size, "%s", m->dev);
+    return 0;
+}
+
+static int ma_save(struct azk_assignment_store *s, struct azk_span scope, struct azk_span reg,
+                   struct azk_span hub, struct azk_span dev)
+{
+    struct mem_assignment *m = (struct mem_assignment *)s;
+    snprintf(m->scope, sizeof(m->scope), "%.*s", (int)scope.len, scope.ptr);
+    snprintf(m->reg, sizeof(m->reg), "%.*s", (int)reg.len, reg.ptr);
+    snprintf(m->hub, sizeof(m->hub), "%.*s", (int)hub.len, hub.ptr);
+    snprintf(m->dev, sizeof(m->dev), "%.*s", (int)dev.len, dev.ptr);
+    m->saves++;
+    return 0;
+}
+
+static int ma_forget(struct azk_assignment_store *s)
+{
+    struct mem_assignment *m = (struct mem_assignment *)s;
+    m->hub[0] = '\0';
+    m->forgets++;
+    return 0;
+}
+
+/* DPS once: the assignment DPS gave is saved; the next start connects to that hub without DPS;
+ * three CONNACK 5 there in a row make the client forget it and register again (DPS may have
+ * moved the device); a refusal after that is final. */
+static void test_dps_assignment(void)
+{
+    struct mem_assignment m = {.st = {ma_load, ma_save, ma_forget}};
+    struct azk_client c;
+    struct azk_client_endpoint ep;
+    struct azk_mqtt_packet p;
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config cfg = {
+        .id_scope = azk_span_from_str("0ne0000ABCD"),
+        .registration_id = azk_span_from_str("dev-1"),
+        .dps_host = azk_span_from_str("dps.example"),
+        .assignment = &m.st,
+        .on_event = on_event,
+        .ctx = &rec,
+    };
+    /* First start: DPS, and the assignment is saved. */
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    CHECK(azk_client_endpoint(&c, &ep) && ep.dps);
+    azk_client_transport_up(&c, 0);
+    take(&c, &p);
+    feed_connack(&c, 0, 1);
+    take(&c, &p);
+    uint8_t one = 1;
+    feed_suback(&c, p.u.subscribe.packet_id, &one, 1, 2);
+    take(&c, &p);
+    feed_publish(&c, "$dps/registrations/res/200/?$rid=1",
+                 "{\"operationId\":\"o\",\"status\":\"assigned\",\"registrationState\":"
+                 "{\"assignedHub\":\"hub-a.example\",\"deviceId\":\"dev-1\",\"status\":"
+                 "\"assigned\"}}",
+                 0, 3);
+    CHECK_INT(m.saves, 1);
+    CHECK_STR(m.hub, "hub-a.example");
+    CHECK_STR(m.scope, "0ne0000ABCD");
+
+    /* Next start: straight to hub-a, DPS not asked. */
+    memset(&rec, 0, sizeof(rec));
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 100);
+    CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_DPS_ASSIGNED);
+    CHECK(rec.ev[0].stored);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK(!ep.dps);
+    CHECK_MEM_STR(ep.host.ptr, ep.host.len, "hub-a.example");
+    hub_handshake(&c, 100);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
+
+    /* Another registration id: not this assignment. */
+    cfg.registration_id = azk_span_from_str("dev-2");
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    CHECK(azk_client_endpoint(&c, &ep) && ep.dps);
+    cfg.registration_id = azk_span_from_str("dev-1");
+
+    /* The hub no longer knows the device: two refusals are retried, the third asks DPS. */
+    CHECK_INT(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    uint64_t now = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK(azk_client_endpoint(&c, &ep));
+        CHECK(!ep.dps);
+        azk_client_transport_up(&c, now);
+        take(&c, &p);
+        feed_connack(&c, 5, now + 1);
+        CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
+        azk_client_transport_down(&c, 0, (struct azk_span){0}, now + 2);
+        now += 400000;
+        azk_client_tick(&c, now);
+    }
+    CHECK_INT(m.forgets, 1);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK(ep.dps); /* registers again */
+    azk_client_transport_up(&c, now);
+    take(&c, &p);
+    feed_connack(&c, 0, now + 1);
+    take(&c, &p);
+    feed_suback(&c, p.u.subscribe.packet_id, &one, 1, now + 2);
+    take(&c, &p);
+    feed_publish(&c, "$dps/registrations/res/200/?$rid=1",
+                 "{\"operationId\":\"o\",\"status\":\"assigned\",\"registrationState\":"
+                 "{\"assignedHub\":\"hub-b.example\",\"deviceId\":\"dev-1\",\"status\":"
+                 "\"assigned\",\"substatus\":\"reprovisionedToNewHub\"}}",
+                 0, now + 3);
+    CHECK_STR(m.hub, "hub-b.example"); /* followed */
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, now + 4);
+    CHECK(azk_client_endpoint(&c, &ep));
+    CHECK_MEM_STR(ep.host.ptr, ep.host.len, "hub-b.example");
+    azk_client_transport_up(&c, now + 5);
+    take(&c, &p);
+    feed_connack(&c, 5, now + 6);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED); /* refused after registering again */
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -909,5 +1043,6 @@ int main(void)
     RUN_TEST(test_dead_link);
     RUN_TEST(test_full_jitter_schedule);
     RUN_TEST(test_retry_before_first_connection);
+    RUN_TEST(test_dps_assignment);
     TEST_MAIN_END();
 }
