@@ -14,6 +14,7 @@
 #include "azkit/client_posix.h"
 #include "azkit/assignment_file.h"
 #include "azkit/outbox_file.h"
+#include "azkit/twin_sync.h"
 #include "azkit/tls_tags.h"
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
@@ -88,6 +89,7 @@ struct run {
     long count, interval_ms, qos;
     const char *message, *report;
     long sent, acked, lost, retries;
+    struct azk_twin_sync twin;
     bool report_failed;
     struct azk_outbox_mem mem_outbox;
     struct azk_outbox_file *file_outbox;
@@ -308,15 +310,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_DESIRED:
-        if (o) {
-            cJSON_AddStringToObject(o, "event", "desired");
-            cJSON_AddNumberToObject(o, "version", (double)ev->version);
-            add_span(o, "patch", ev->payload);
-        } else {
-            printf("desired properties (version %lld): %.*s\n", (long long)ev->version,
-                   (int)ev->payload.len, ev->payload.ptr);
-        }
-        break;
+        break; /* through the twin sync below: in $version order */
     case AZK_CLIENT_EV_METHOD: {
         /* Answer every method with 200 and its name (the client may be called from here). */
         char body[300];
@@ -348,6 +342,23 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
             out_json(o);
         else
             cJSON_Delete(o);
+    }
+    /* Desired properties: the full twin after every connection, then patches in order. */
+    struct azk_twin_sync_update u;
+    if (azk_twin_sync_event(&r->twin, r->client, ev, &u) == 1) {
+        bool full = u.kind == AZK_TWIN_SYNC_FULL;
+        if (r->cli->json) {
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddStringToObject(d, "event", "desired");
+            cJSON_AddBoolToObject(d, "full", full);
+            cJSON_AddNumberToObject(d, "version", (double)u.version);
+            add_span(d, full ? "desired" : "patch", u.desired);
+            out_json(d);
+        } else {
+            printf("desired properties (%s, version %lld): %.*s\n",
+                   full ? "full twin" : "patch", (long long)u.version, (int)u.desired.len,
+                   u.desired.ptr);
+        }
     }
     fflush(stdout);
 }
@@ -553,6 +564,7 @@ int azk_cli_run(const struct azk_cli *cli, int argc, char **argv)
     static uint8_t work[64 * 1024];
     struct azk_client c;
     r.client = &c;
+    azk_twin_sync_init(&r.twin);
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
     if (rc != 0) {
         SSL_CTX_free(tls);

@@ -6,6 +6,7 @@
 #include "azkit/azure_dps.h"
 #include "azkit/client.h"
 #include "azkit/mqtt.h"
+#include "azkit/twin_sync.h"
 #include "core_test.h"
 
 /* ---- a scripted server ------------------------------------------------------------------- */
@@ -1001,6 +1002,89 @@ static void test_dps_assignment(void)
     CHECK_INT(azk_client_state(&c), AZK_CLIENT_FAILED); /* refused after registering again */
 }
 
+/* A GET the twin sync sent: its rid matches the state's. */
+static void expect_get(struct azk_client *c, struct azk_twin_sync *s)
+{
+    struct azk_mqtt_packet p;
+    char want[64];
+    CHECK_INT(take(c, &p), 0);
+    snprintf(want, sizeof(want), "$iothub/twin/GET/?$rid=%s", s->_internal.rid);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len, want);
+}
+
+static int sync_twin(struct azk_twin_sync *s, struct azk_client *c, int status, const char *doc,
+                     struct azk_twin_sync_update *u)
+{
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_TWIN, .status = status,
+                                  .rid = azk_span_from_str(s->_internal.rid),
+                                  .payload = azk_span_from_str(doc)};
+    return azk_twin_sync_event(s, c, &ev, u);
+}
+
+static int sync_patch(struct azk_twin_sync *s, struct azk_client *c, int64_t v, const char *body,
+                      struct azk_twin_sync_update *u)
+{
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DESIRED, .version = v,
+                                  .payload = azk_span_from_str(body)};
+    return azk_twin_sync_event(s, c, &ev, u);
+}
+
+/* The twin in sync: GET on every connection, patches by $version, a GET on a gap and when a
+ * patch overtook the GET answer, 429 asked again, older patches ignored. */
+static void test_twin_sync(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    struct azk_twin_sync s;
+    struct azk_twin_sync_update u;
+    hub_client(&c, NULL, 0);
+    hub_handshake(&c, 0);
+    azk_twin_sync_init(&s);
+    struct azk_client_event conn = {.kind = AZK_CLIENT_EV_CONNECTED};
+    CHECK_INT(azk_twin_sync_event(&s, &c, &conn, &u), 0);
+    expect_get(&c, &s);
+    /* v5 overtakes the answer (a snapshot at v4): the answer is applied, then a new GET. */
+    CHECK_INT(sync_patch(&s, &c, 5, "{\"a\":5,\"$version\":5}", &u), 0);
+    CHECK_INT(sync_twin(&s, &c, 200, "{\"desired\":{\"a\":4,\"$version\":4},\"reported\":"
+                                     "{\"$version\":1}}", &u),
+              1);
+    CHECK_INT(u.kind, AZK_TWIN_SYNC_FULL);
+    CHECK_INT(u.version, 4);
+    CHECK_MEM_STR(u.desired.ptr, u.desired.len, "{\"a\":4,\"$version\":4}");
+    expect_get(&c, &s);
+    CHECK_INT(sync_twin(&s, &c, 200, "{\"desired\":{\"a\":5,\"$version\":5},\"reported\":{}}",
+                        &u),
+              1);
+    CHECK_INT(u.version, 5);
+    CHECK_INT(take(&c, &p), -ENOENT);
+    /* In order: applied; seen or older: ignored; a gap: the full twin again. */
+    CHECK_INT(sync_patch(&s, &c, 5, "{\"a\":5,\"$version\":5}", &u), 0);
+    CHECK_INT(sync_patch(&s, &c, 6, "{\"a\":6,\"$version\":6}", &u), 1);
+    CHECK_INT(u.kind, AZK_TWIN_SYNC_PATCH);
+    CHECK_MEM_STR(u.desired.ptr, u.desired.len, "{\"a\":6,\"$version\":6}");
+    CHECK_INT(sync_patch(&s, &c, 3, "{\"a\":3,\"$version\":3}", &u), 0);
+    CHECK_INT(take(&c, &p), -ENOENT);
+    CHECK_INT(sync_patch(&s, &c, 8, "{\"a\":8,\"$version\":8}", &u), 0);
+    expect_get(&c, &s);
+    /* Throttled: asked again; then the answer. */
+    CHECK_INT(sync_twin(&s, &c, 429, "", &u), 0);
+    expect_get(&c, &s);
+    CHECK_INT(sync_twin(&s, &c, 200, "{\"desired\":{\"a\":8,\"$version\":8}}", &u), 1);
+    CHECK_INT(azk_twin_sync_version(&s), 8);
+    /* Offline, desired changed twice: after the reconnect the full twin brings v10. */
+    struct azk_client_event lost = {.kind = AZK_CLIENT_EV_DISCONNECTED};
+    azk_twin_sync_event(&s, &c, &lost, &u);
+    CHECK_INT(azk_twin_sync_event(&s, &c, &conn, &u), 0);
+    expect_get(&c, &s);
+    CHECK_INT(sync_twin(&s, &c, 200, "{\"desired\":{\"a\":10,\"$version\":10}}", &u), 1);
+    CHECK_INT(u.kind, AZK_TWIN_SYNC_FULL);
+    CHECK_INT(u.version, 10);
+    /* Another rid (the application's own GET): not this one's business. */
+    struct azk_client_event other = {.kind = AZK_CLIENT_EV_TWIN, .status = 200,
+                                     .rid = azk_span_from_str("x")};
+    CHECK_INT(azk_twin_sync_event(&s, &c, &other, &u), 0);
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -1044,5 +1128,6 @@ int main(void)
     RUN_TEST(test_full_jitter_schedule);
     RUN_TEST(test_retry_before_first_connection);
     RUN_TEST(test_dps_assignment);
+    RUN_TEST(test_twin_sync);
     TEST_MAIN_END();
 }

@@ -27,7 +27,7 @@
 #include "support/test_util.h"
 
 #define MAX_N 4096
-#define GUARD_POLLS 4000 /* 50 ms each: a hang guard, not a timing assertion */
+#define GUARD_POLLS 1200 /* 50 ms each: a hang guard, not a timing assertion */
 
 static struct test_hub hub;
 static char g_dir[512], g_store[600], g_hubhost[64];
@@ -294,14 +294,15 @@ static int occurrences(const char *text, const char *what)
     return n;
 }
 
-/* A busy hub: CONNACK 3 twice before the first connection (retried, not final), then the
- * reported properties throttled (429) twice (sent again until accepted; the run ends only
- * then). */
+/* A busy hub: CONNACK 3 twice before the first connection (retried, not final), then twin
+ * requests throttled (429) four times -- the twin GET after connecting and the reported
+ * properties are each sent again until answered; the run ends only once the report was
+ * accepted. */
 static void test_busy_hub_and_throttled_report(void **state)
 {
     (void)state;
     cJSON_Delete(test_hub_admin(&hub, 0, "fault", "refuse-connects", "2", NULL));
-    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "twin-throttle", "2", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "twin-throttle", "4", NULL));
     char out[700];
     snprintf(out, sizeof(out), "%s/busy.out", g_dir);
     pid_t pid = spawn_run(out, "--count", "1", "--report", "{\"fw\":\"3.0\"}", NULL);
@@ -312,8 +313,9 @@ static void test_busy_hub_and_throttled_report(void **state)
     assert_int_equal(occurrences(text, "\"event\":\"retrying\",\"failure\":\"connack-refused\","
                                        "\"code\":3"),
                      2);
-    assert_int_equal(occurrences(text, "\"event\":\"twin\",\"status\":429"), 2);
+    assert_int_equal(occurrences(text, "\"event\":\"twin\",\"status\":429"), 4);
     assert_int_equal(occurrences(text, "\"event\":\"twin\",\"status\":204"), 1);
+    assert_non_null(strstr(text, "\"event\":\"desired\",\"full\":true"));
     free(text);
     cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "dlv-1", NULL);
     text = cJSON_PrintUnformatted(tw);
@@ -322,11 +324,47 @@ static void test_busy_hub_and_throttled_report(void **state)
     cJSON_Delete(tw);
 }
 
+/* The twin in sync: desired properties changed while the device is offline are applied after
+ * the reconnect (the full twin is asked for on every connection). */
+static void test_desired_while_offline(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof(out), "%s/twin.out", g_dir);
+    pid_t pid = spawn_run(out, "--count", "0", "--qos", "0", "--interval", "1000", NULL);
+    wait_events(out, "desired", 1); /* the full twin after connecting */
+    /* Offline: the connection dropped, reconnects refused (CONNACK 3) ... */
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "refuse-connects", "1000", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "drop", "dlv-1", NULL));
+    wait_events(out, "retrying", 2);
+    /* ... while the service changes the desired properties twice. */
+    cJSON_Delete(test_hub_admin(&hub, 0, "twin", "set-desired", "dlv-1", "{\"rate\":7}", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "twin", "set-desired", "dlv-1", "{\"mode\":\"eco\"}",
+                                NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "clear", NULL));
+    wait_events(out, "desired", 2);
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid, out), 0);
+    char *text = azk_test_read(out, NULL);
+    /* The second "desired" is the full twin after the reconnect, with both changes. */
+    const char *second = strstr(strstr(text, "\"event\":\"desired\"") + 1,
+                                "\"event\":\"desired\"");
+    assert_non_null(second);
+    const char *eol = strchr(second, '\n');
+    char line[2048];
+    snprintf(line, sizeof(line), "%.*s", (int)(eol - second), second);
+    if (!strstr(line, "\"full\":true") || !strstr(line, "\\\"rate\\\":7") ||
+        !strstr(line, "eco"))
+        fail_msg("not the full twin with both changes: %s\n%s", line, text);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_boot_with_hub_down),
         cmocka_unit_test(test_busy_hub_and_throttled_report),
+        cmocka_unit_test(test_desired_while_offline),
         cmocka_unit_test(test_hub_kill9_loses_nothing),
         cmocka_unit_test(test_device_kill9_with_outbox),
     };
