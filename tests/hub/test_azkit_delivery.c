@@ -31,6 +31,9 @@
 
 static struct test_hub hub;
 static char g_dir[512], g_store[600], g_hubhost[64];
+/* Devices started and not yet reaped: killed by the teardown when a test failed midway (they
+ * must not outlive the test and keep its output pipe open). */
+static pid_t g_live[8];
 
 static int setup(void **state)
 {
@@ -48,9 +51,22 @@ static int setup(void **state)
     return 0;
 }
 
+static void forget_pid(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof(g_live) / sizeof(g_live[0]); i++)
+        if (g_live[i] == pid)
+            g_live[i] = 0;
+}
+
 static int teardown(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof(g_live) / sizeof(g_live[0]); i++) {
+        if (g_live[i] > 0) {
+            kill(g_live[i], SIGKILL);
+            waitpid(g_live[i], NULL, 0);
+        }
+    }
     test_hub_cleanup(&hub);
     azk_test_rmrf(g_dir);
     return 0;
@@ -77,10 +93,18 @@ static pid_t spawn_run(const char *out, ...)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        FILE *f = freopen(out, "w", stdout);
-        (void)f;
+        char err[720];
+        snprintf(err, sizeof(err), "%s.err", out);
+        if (freopen(out, "w", stdout) == NULL || freopen(err, "w", stderr) == NULL)
+            _exit(126);
         execv(AZKIT_BIN, (char *const *)argv);
         _exit(127);
+    }
+    for (size_t i = 0; i < sizeof(g_live) / sizeof(g_live[0]); i++) {
+        if (g_live[i] == 0) {
+            g_live[i] = pid;
+            break;
+        }
     }
     return pid;
 }
@@ -129,12 +153,15 @@ static int wait_exit(pid_t pid, const char *out)
 {
     for (int i = 0; i < GUARD_POLLS; i++) {
         int ws = 0;
-        if (waitpid(pid, &ws, WNOHANG) == pid)
+        if (waitpid(pid, &ws, WNOHANG) == pid) {
+            forget_pid(pid);
             return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        }
         pause_ms(50);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    forget_pid(pid);
     char *text = azk_test_read(out, NULL);
     fail_msg("azkit run did not finish:\n%s", text);
     return -1;
@@ -144,6 +171,7 @@ static void kill9(pid_t pid)
 {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    forget_pid(pid);
 }
 
 /* Counts, per value of `key` in the stored telemetry bodies ({"<key>":N}), how often the hub
