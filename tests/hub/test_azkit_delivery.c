@@ -387,12 +387,39 @@ static void test_desired_while_offline(void **state)
     free(text);
 }
 
+/* PUBACKs delayed, then the connection dropped: the run does not hang with messages that
+ * will never be acknowledged on that connection -- they are sent again on the next one. */
+static void test_delayed_pubacks_then_drop(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof(out), "%s/delay.out", g_dir);
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "puback-delay", "60000", NULL));
+    pid_t pid = spawn_run(out, "--count", "3", "--interval", "10", "--message", "{\"p\":%d}",
+                          NULL);
+    wait_events(out, "accepted", 3);
+    wait_events(out, "connected", 1);
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "puback-delay", "0", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "drop", "dlv-1", NULL));
+    int status = wait_exit(pid, out);
+    char *text = azk_test_read(out, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_non_null(strstr(text, "\"event\":\"disconnected\""));
+    assert_non_null(strstr(text, "\"unacknowledged\":0"));
+    free(text);
+    test_hub_stop(&hub);
+    check_all_stored("p", 3, out);
+    test_hub_restart(&hub, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_boot_with_hub_down),
         cmocka_unit_test(test_busy_hub_and_throttled_report),
         cmocka_unit_test(test_desired_while_offline),
+        cmocka_unit_test(test_delayed_pubacks_then_drop),
         cmocka_unit_test(test_hub_kill9_loses_nothing),
         cmocka_unit_test(test_device_kill9_with_outbox),
     };
