@@ -25,12 +25,13 @@
  * Retries: failures that fix themselves are retried, before the first connection as well as
  * after it, DPS and hub alike: a name that does not resolve, a refused or reset TCP connection,
  * a TLS handshake cut by an I/O error, no answer in time (CONNACK, SUBACK, DPS, PINGRESP,
- * PUBACK), CONNACK 3 (server unavailable), a lost connection. Each retry is reported
- * (AZK_CLIENT_EV_RETRYING: the reason and the wait) and waits with exponential backoff and full
- * jitter: the n-th consecutive failure waits a uniformly drawn time in
- * 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)), from the random source `random` (injected:
- * a hardware RNG on a device, a fixed sequence in tests). DPS answers 429 and 5xx are asked again
- * after their `retry-after` within the same connection. Refusals that will not fix themselves
+ * PUBACK, the whole DPS registration), CONNACK 3 (server unavailable), a lost connection.
+ * Each retry is reported (AZK_CLIENT_EV_RETRYING: the reason and the wait) and waits with
+ * exponential backoff and full jitter: the n-th consecutive failure waits a uniformly drawn
+ * time in 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)), from the random source `random`
+ * (injected: a hardware RNG on a device, a fixed sequence in tests). DPS answers 429 and 5xx
+ * are asked again after their `retry-after` within the same connection; a registration that
+ * has not assigned a hub within `dps_timeout_ms` is a timeout. Refusals that will not fix themselves
  * -- CONNACK 1, 2, 4, 5; DPS 401, a disabled enrollment, a failed assignment, another DPS
  * error; a refused subscription; a TLS handshake refused (the driver reports -ECONNABORTED: an
  * untrusted server, a client certificate the server refuses) -- stop the client
@@ -131,6 +132,10 @@ struct azk_client_config {
     uint16_t keepalive_s;
     /** How long CONNACK, SUBACK and DPS answers may take (0 = 30000 ms). */
     uint32_t response_timeout_ms;
+    /** DPS: the overall deadline of one registration (connection, register request, status
+     *  polls with their retry-after): not assigned by then, it is retried with backoff like a
+     *  lost connection (0 = 300000 ms). */
+    uint32_t dps_timeout_ms;
     /** Backoff between attempts after a failure: the n-th consecutive failure waits a random
      *  time in 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)) (full jitter; 0 = 1000 and
      *  300000). After a lost hub connection the client reconnects to the hub it had; before
@@ -277,6 +282,7 @@ struct azk_client {
         uint64_t wake;           /* retry/poll/backoff timer (0 = none) */
         uint64_t last_tx, last_rx;
         uint64_t ack_deadline;   /* the oldest in-flight PUBLISH must be acknowledged by then */
+        uint64_t dps_deadline;   /* DPS must have assigned a hub by then (0 = none) */
         struct { uint32_t msg_id; uint16_t packet_id; } inflight[AZK_CLIENT_INFLIGHT_MAX];
         uint8_t n_inflight;
         uint32_t out_cursor;     /* the last outbox id sent on this connection (0 = none) */

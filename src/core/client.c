@@ -13,6 +13,7 @@
 #define KEEPALIVE_DEFAULT_S 240
 #define KEEPALIVE_MAX_S 1177 /* Azure times out at min(1.5 x keepalive, 1767 s) */
 #define RESPONSE_TIMEOUT_MS 30000u
+#define DPS_TIMEOUT_MS 300000u
 #define RETRY_MIN_MS 1000u
 #define RETRY_MAX_MS 300000u
 #define WORK_MIN 1024u
@@ -85,6 +86,8 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         k->keepalive_s = KEEPALIVE_DEFAULT_S;
     if (k->response_timeout_ms == 0)
         k->response_timeout_ms = RESPONSE_TIMEOUT_MS;
+    if (k->dps_timeout_ms == 0)
+        k->dps_timeout_ms = DPS_TIMEOUT_MS;
     if (k->inflight_max == 0)
         k->inflight_max = AZK_CLIENT_INFLIGHT_DEFAULT;
     if (k->retry_min_ms == 0)
@@ -372,6 +375,9 @@ void azk_client_transport_up(struct azk_client *c, uint64_t now)
     CL(c)->n_pending_acks = 0;
     CL(c)->last_rx = now;
     azk_mqtt_decoder_reset(&CL(c)->dec);
+    CL(c)->dps_deadline = CL(c)->state == AZK_CLIENT_DPS_CONNECTING
+                              ? now + CL(c)->cfg.dps_timeout_ms
+                              : 0;
     send_connect(c);
 }
 
@@ -633,7 +639,7 @@ void azk_client_setback(struct azk_client *c, enum azk_client_failure f, int cod
 void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text, uint64_t now)
 {
     CL(c)->now = now;
-    bool was_up = CL(c)->transport_up, asked = CL(c)->closing;
+    bool asked = CL(c)->closing;
     CL(c)->transport_up = false;
     CL(c)->closing = false;
     CL(c)->tx_len = 0;
@@ -653,9 +659,7 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     enum azk_client_state st = CL(c)->state;
     if (asked || st == AZK_CLIENT_IDLE || st >= AZK_CLIENT_BACKOFF)
         return; /* closed because the client asked: the reason was handled then */
-    if (text.len == 0)
-        text = azk_span_from_str(was_up ? "the server closed the connection"
-                                        : "cannot connect to the server");
+    /* The words (text) are the driver's. */
     /* A TLS handshake the server or the device refused (-ECONNABORTED) will not fix itself;
      * anything else on the way may. */
     azk_client_setback(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET, text,
@@ -698,6 +702,12 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
             azk_client_dps_wake(c);
         }
     }
+    if (CL(c)->dps_deadline != 0 && now >= CL(c)->dps_deadline) {
+        CL(c)->dps_deadline = 0;
+        if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING ||
+            CL(c)->state == AZK_CLIENT_DPS_REGISTERING)
+            deadline_passed(c);
+    }
     if (CL(c)->ack_deadline != 0 && now >= CL(c)->ack_deadline) {
         CL(c)->ack_deadline = 0;
         CL(c)->ping_out = true; /* the words of a dead connection */
@@ -728,6 +738,8 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
             next = quiet + keepalive_ms;
         }
     }
+    /* (The DPS deadline needs no wake of its own: while DPS runs, an answer deadline or a
+     * retry-after wake is always pending, and it is checked then.) */
     next = earliest(next, earliest(CL(c)->deadline, earliest(CL(c)->wake, CL(c)->ack_deadline)));
     return next != 0 && next <= now ? now + 1 : next;
 }

@@ -836,9 +836,9 @@ static void test_retry_before_first_connection(void)
     struct azk_mqtt_packet p;
     dps_registering(&c);
     rec.n = 0;
-    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 50);
+    azk_client_transport_down(&c, -ECONNRESET, azk_span_from_str("reset by the peer"), 50);
     CHECK_INT(rec.ev[0].kind, AZK_CLIENT_EV_RETRYING);
-    CHECK_STR(rec.text[0], "the server closed the connection");
+    CHECK_STR(rec.text[0], "reset by the peer"); /* the driver's words */
     azk_client_tick(&c, 50 + rec.ev[0].retry_in_ms);
     CHECK(azk_client_endpoint(&c, &ep));
     CHECK(ep.dps);
@@ -851,6 +851,22 @@ static void test_retry_before_first_connection(void)
     CHECK_INT(take(&c, &p), 0);
     CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
                   "$dps/registrations/PUT/iotdps-register/?$rid=2"); /* registers again */
+
+    /* The overall DPS deadline (300 s): "assigning" for ever is retried from the start. */
+    dps_registering(&c);
+    rec.n = 0;
+    uint64_t t = 10;
+    for (int i = 0; i < 8 && azk_client_state(&c) == AZK_CLIENT_DPS_REGISTERING; i++) {
+        feed_publish(&c, "$dps/registrations/res/202/?$rid=1&retry-after=60",
+                     "{\"operationId\":\"o\",\"status\":\"assigning\"}", 0, t);
+        t += 60000;
+        azk_client_tick(&c, t);
+        azk_client_output_consumed(&c, 100000); /* the polls and PINGREQs went out */
+    }
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_BACKOFF);
+    CHECK(t > 300000 && t <= 360010);
+    CHECK_INT(rec.ev[rec.n - 1].kind, AZK_CLIENT_EV_RETRYING);
+    CHECK_INT(rec.ev[rec.n - 1].failure, AZK_CLIENT_F_TIMEOUT);
 
     init_dps(&c);
     azk_client_start(&c, 0);
