@@ -46,7 +46,7 @@ int main(void)
         if (azk_client_wants_close(&client))
             azk_client_transport_down(&client, 0, (struct azk_span){0}, clock_ms);
         sink += (size_t)azk_client_tick(&client, clock_ms);
-        uint16_t pid;
+        uint32_t pid;
         azk_client_send_telemetry(&client, azk_span_from_str("a=1"), azk_span_from_str("{}"), 1,
                                   &pid);
         azk_client_twin_get(&client, NULL, 0);

@@ -22,10 +22,30 @@
  * azk_client_twin_*(), azk_client_method_respond()); the event's spans are valid only during
  * the callback.
  *
- * Failures are final (AZK_CLIENT_FAILED) until the client has once been connected to its hub:
- * a certificate, an enrollment or a host name does not fix itself. After that, a lost or
- * refused-as-unavailable (CONNACK 3) or unanswered hub connection is retried with backoff;
- * only a refusal that will not change (CONNACK 1, 2, 4, 5, a refused subscription) is final.
+ * Retries: failures that fix themselves are retried, before the first connection as well as
+ * after it, DPS and hub alike: a name that does not resolve, a refused or reset TCP connection,
+ * a TLS handshake cut by an I/O error, no answer in time (CONNACK, SUBACK, DPS, PINGRESP,
+ * PUBACK, the whole DPS registration), CONNACK 3 (server unavailable), a lost connection.
+ * Each retry is reported (AZK_CLIENT_EV_RETRYING: the reason and the wait) and waits with
+ * exponential backoff and full jitter: the n-th consecutive failure waits a uniformly drawn
+ * time in 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)), from the random source `random`
+ * (injected: a hardware RNG on a device, a fixed sequence in tests). DPS answers 429 and 5xx
+ * are asked again after their `retry-after` within the same connection; a registration that
+ * has not assigned a hub within `dps_timeout_ms` is a timeout. Refusals that will not fix themselves
+ * -- CONNACK 1, 2, 4, 5; DPS 401, a disabled enrollment, a failed assignment, another DPS
+ * error; a refused subscription; a TLS handshake refused (the driver reports -ECONNABORTED: an
+ * untrusted server, a client certificate the server refuses) -- stop the client
+ * (AZK_CLIENT_FAILED) unless `retry_refusals` asks for slow retries (every retry_max_ms, spread
+ * over its second half). `max_retries` bounds the consecutive failures; `no_retry` makes the
+ * first failure final. A successful connection to the hub resets the count.
+ *
+ * Delivery: QoS 1 telemetry is delivered at least once or reported failed, never dropped
+ * silently. With an outbox (azkit/outbox.h) accepted messages wait there until their PUBACK and
+ * are sent again (DUP) after a reconnect; without one, a message whose PUBACK did not come
+ * before its connection was lost is reported (AZK_CLIENT_EV_TELEMETRY_FAILED). At most
+ * `inflight_max` messages wait for a PUBACK at a time. A dead link is found while traffic flows:
+ * PINGREQ when nothing was sent or received for the keepalive period, and a connection with
+ * messages in flight and no PUBACK for `response_timeout_ms` is closed and retried.
  *
  * Protocol (Microsoft Learn: "Communicate with DPS using the MQTT protocol"): DPS over MQTT with the Embedded C SDK's username
  * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
@@ -45,6 +65,7 @@
 
 #include "azkit/core.h"
 #include "azkit/mqtt.h"
+#include "azkit/outbox.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,8 +76,43 @@ extern "C" {
 #define AZK_CLIENT_SCOPE_MAX 32   /**< Longest DPS id scope. */
 #define AZK_CLIENT_DPS_HOST_DEFAULT "global.azure-devices-provisioning.net"
 #define AZK_CLIENT_MQTT_PORT 8883 /**< Port when a host has no ":port". */
+#define AZK_CLIENT_INFLIGHT_MAX 32  /**< Largest in-flight window (QoS 1 without PUBACK). */
+#define AZK_CLIENT_INFLIGHT_DEFAULT 8
 
 struct azk_client_event;
+
+/**
+ * Where the DPS assignment is kept between starts, so that a device registers with DPS once,
+ * not at every boot (flash on a device; a crash-safe file on Linux: azkit/assignment_file.h).
+ * An implementation keys what it keeps by the id scope, the registration id and the client
+ * certificate (its thumbprint, which the implementation knows and the client does not): a new
+ * certificate means a new registration.
+ */
+struct azk_assignment_store {
+    /**
+     * @brief The assignment kept for this id scope and registration id (and certificate).
+     * @param s        The store.
+     * @param id_scope, registration_id  What it must have been kept for.
+     * @param hub      Receives the hub "host[:port]", NUL-terminated.
+     * @param hub_size Its size (AZK_CLIENT_HOST_MAX + 7).
+     * @param device_id Receives the device id, NUL-terminated.
+     * @param device_id_size Its size (AZK_CLIENT_ID_MAX + 1).
+     * @return 0; -ENOENT when none is kept for these (or for this certificate); another
+     *         negative errno when it cannot be read (the client then asks DPS).
+     */
+    int (*load)(struct azk_assignment_store *s, struct azk_span id_scope,
+                struct azk_span registration_id, char *hub, size_t hub_size, char *device_id,
+                size_t device_id_size);
+    /**
+     * @brief Keeps an assignment DPS just gave (replacing any other). Crash-safe: after a
+     *        crash the store holds the old or the new one, never a mix.
+     * @return 0 or a negative errno (the client goes on; the next start asks DPS again).
+     */
+    int (*save)(struct azk_assignment_store *s, struct azk_span id_scope,
+                struct azk_span registration_id, struct azk_span hub, struct azk_span device_id);
+    /** @brief Forgets it (the hub refused the device repeatedly). 0 or a negative errno. */
+    int (*forget)(struct azk_assignment_store *s);
+};
 
 /** Settings (zero-initialise, then set what you need). Spans are copied at init. */
 struct azk_client_config {
@@ -76,9 +132,48 @@ struct azk_client_config {
     uint16_t keepalive_s;
     /** How long CONNACK, SUBACK and DPS answers may take (0 = 30000 ms). */
     uint32_t response_timeout_ms;
-    /** After a lost hub connection: first retry delay, doubled up to `retry_max_ms`
-     *  (0 = 1000 and 60000). DPS is not repeated: the client reconnects to the hub it got. */
+    /** DPS: the overall deadline of one registration (connection, register request, status
+     *  polls with their retry-after): not assigned by then, it is retried with backoff like a
+     *  lost connection (0 = 300000 ms). */
+    uint32_t dps_timeout_ms;
+    /** Backoff between attempts after a failure: the n-th consecutive failure waits a random
+     *  time in 0 .. min(retry_max_ms, retry_min_ms * 2^(n-1)) (full jitter; 0 = 1000 and
+     *  300000). After a lost hub connection the client reconnects to the hub it had; before
+     *  DPS answered it registers again. */
     uint32_t retry_min_ms, retry_max_ms;
+    /** The random source of the waits (uniform 32-bit values; a hardware RNG on a device) and
+     *  its context. NULL: a sequence seeded from the registration or device id (spreads a
+     *  fleet, but is not random). */
+    uint32_t (*random)(void *random_ctx);
+    void *random_ctx;
+    /** Consecutive failed attempts before the client gives up (AZK_CLIENT_FAILED with the last
+     *  reason); 0 = no limit. */
+    uint32_t max_retries;
+    /** Give up at the first failure (no retries at all): for diagnostics and scripts. */
+    bool no_retry;
+    /** Refusals that will not fix themselves (see the top of this file): false = stop the
+     *  client (for a diagnostic tool); true = retry slowly, every retry_max_ms spread over its
+     *  second half (for a device in the field, which has nobody to restart it). */
+    bool retry_refusals;
+    /** DPS: where the assignment is kept between starts (NULL: DPS at every start). With a
+     *  kept assignment for this id scope and registration id the client connects to its hub
+     *  without contacting DPS (AZK_CLIENT_EV_DPS_ASSIGNED with `stored`). */
+    struct azk_assignment_store *assignment;
+    /** DPS: CONNACK 5 (not authorized) refusals in a row at the assigned hub after which the
+     *  client forgets the assignment and registers with DPS again, once -- a device DPS moved
+     *  to another hub follows it (0 = 3). Before that count each refusal is retried; after a
+     *  new registration a refusal is a refusal (see retry_refusals). */
+    uint8_t dps_again_after;
+    /** Where accepted QoS 1 telemetry waits for its PUBACK (azkit/outbox.h), or NULL. With
+     *  an outbox, azk_client_send_telemetry() at QoS 1 accepts messages in any state (also
+     *  before the first connection and while reconnecting) and every accepted message is
+     *  delivered at least once: unacknowledged ones are sent again, with DUP, after a
+     *  reconnect. Without one, QoS 1 needs a connection, and messages whose PUBACK did not
+     *  come before the connection was lost are reported (AZK_CLIENT_EV_TELEMETRY_FAILED). */
+    struct azk_outbox *outbox;
+    /** QoS 1 messages sent and not yet acknowledged at most (0 = AZK_CLIENT_INFLIGHT_DEFAULT;
+     *  at most AZK_CLIENT_INFLIGHT_MAX). */
+    uint8_t inflight_max;
     /** Event callback (required) and its context. */
     void (*on_event)(void *ctx, const struct azk_client_event *ev);
     void *ctx;
@@ -91,7 +186,7 @@ enum azk_client_state {
     AZK_CLIENT_DPS_REGISTERING, /**< registered the request, waits for the assignment */
     AZK_CLIENT_HUB_CONNECTING,  /**< wants a transport to the hub, or waits for CONNACK/SUBACK */
     AZK_CLIENT_CONNECTED,       /**< connected to IoT Hub and subscribed */
-    AZK_CLIENT_BACKOFF,         /**< lost the hub; waits before connecting again */
+    AZK_CLIENT_BACKOFF,         /**< after a failure: waits before connecting again */
     AZK_CLIENT_FAILED,          /**< stopped for good (see the AZK_CLIENT_EV_FAILED event) */
     AZK_CLIENT_STOPPED,         /**< azk_client_stop() */
 };
@@ -116,11 +211,18 @@ enum azk_client_event_kind {
     AZK_CLIENT_EV_CONNECTED,        /**< connected to IoT Hub and subscribed (hub, device_id) */
     AZK_CLIENT_EV_DISCONNECTED,     /**< the hub connection is gone; the client retries */
     AZK_CLIENT_EV_FAILED,           /**< stopped for good: failure, code, err, text */
-    AZK_CLIENT_EV_TELEMETRY_ACKED,  /**< packet_id: a QoS 1 telemetry message was PUBACKed */
+    AZK_CLIENT_EV_TELEMETRY_ACKED,  /**< msg_id, packet_id: a QoS 1 telemetry message was PUBACKed */
     AZK_CLIENT_EV_TWIN,             /**< status, rid, version, payload: a twin GET/PATCH answer */
     AZK_CLIENT_EV_DESIRED,          /**< version, payload: a desired-properties patch */
     AZK_CLIENT_EV_METHOD,           /**< name, rid, payload: answer with azk_client_method_respond() */
     AZK_CLIENT_EV_C2D,              /**< payload, properties (the raw property bag) */
+    /** msg_id, packet_id, err, text: without an outbox, a QoS 1 message whose PUBACK did not
+     *  come before its connection was lost (it may or may not have arrived: send it again to be
+     *  sure). Never reported with an outbox: the outbox sends it again. */
+    AZK_CLIENT_EV_TELEMETRY_FAILED,
+    /** failure, code, err, text, retry_in_ms, attempt: a failure that will be retried after
+     *  retry_in_ms (attempt = consecutive failures so far). */
+    AZK_CLIENT_EV_RETRYING,
 };
 
 /** One event. Spans point into the client's buffers: valid during the callback only. */
@@ -133,7 +235,11 @@ struct azk_client_event {
     struct azk_span hub;         /**< DPS_ASSIGNED, CONNECTED: the hub host (":port" kept) */
     struct azk_span device_id;
     struct azk_span substatus;   /**< DPS_ASSIGNED */
-    uint16_t packet_id;          /**< TELEMETRY_ACKED */
+    bool stored;                 /**< DPS_ASSIGNED: from the assignment store, DPS not asked */
+    uint16_t packet_id;          /**< TELEMETRY_ACKED, _FAILED: the MQTT packet id */
+    uint32_t msg_id;             /**< TELEMETRY_ACKED, _FAILED: what send_telemetry returned */
+    uint32_t retry_in_ms;        /**< RETRYING: the wait before the next attempt */
+    uint32_t attempt;            /**< RETRYING: consecutive failures so far (1, 2, ...) */
     int status;                  /**< TWIN */
     struct azk_span rid;         /**< TWIN, METHOD */
     int64_t version;             /**< TWIN (PATCH answers), DESIRED */
@@ -154,11 +260,10 @@ struct azk_client {
     struct {
         struct azk_client_config cfg;
         enum azk_client_state state;
-        bool transport_up, want_transport, closing, ever_connected, dps_handoff;
+        bool transport_up, want_transport, closing, dps_handoff;
         bool awaiting_connack, mqtt_up;  /* CONNECT sent / CONNACK 0 received */
         uint16_t pending_acks[8];        /* PUBACKs that did not fit the output yet */
         uint8_t n_pending_acks;
-        const char *lost_reason;         /* why the client closed a connection itself */
         char scope[AZK_CLIENT_SCOPE_MAX + 1];
         char reg_id[AZK_CLIENT_ID_MAX + 1];
         char device_id[AZK_CLIENT_ID_MAX + 1];
@@ -176,8 +281,17 @@ struct azk_client {
         uint64_t deadline;       /* an answer is due by then (0 = none) */
         uint64_t wake;           /* retry/poll/backoff timer (0 = none) */
         uint64_t last_tx, last_rx;
+        uint64_t ack_deadline;   /* the oldest in-flight PUBLISH must be acknowledged by then */
+        uint64_t dps_deadline;   /* DPS must have assigned a hub by then (0 = none) */
+        struct { uint32_t msg_id; uint16_t packet_id; } inflight[AZK_CLIENT_INFLIGHT_MAX];
+        uint8_t n_inflight;
+        uint32_t out_cursor;     /* the last outbox id sent on this connection (0 = none) */
+        uint32_t dup_hi;         /* the highest outbox id ever sent: resent ones carry DUP */
         bool ping_out;
-        uint32_t backoff_ms;
+        uint32_t attempts;       /* consecutive failures since the last hub connection */
+        uint8_t hub_refusals;    /* CONNACK 5 in a row at the assigned hub */
+        bool registered_again;   /* DPS was asked again after refusals */
+        uint32_t rng;            /* the fallback random sequence */
         int fail_err;
         uint64_t now;
     } _internal;
@@ -198,7 +312,8 @@ AZK_API int azk_client_init(struct azk_client *c, const struct azk_client_config
                             void *work, size_t work_size);
 
 /**
- * @brief Starts: DPS registration when an id scope is set, else the hub connection.
+ * @brief Starts: DPS registration when an id scope is set (or the kept assignment, see
+ *        azk_client_config.assignment), else the hub connection.
  * @param c   An initialised client.
  * @param now The time.
  * @return 0; -EALREADY when already started.
@@ -267,18 +382,28 @@ AZK_API uint64_t azk_client_tick(struct azk_client *c, uint64_t now);
 
 /**
  * @brief Sends telemetry (`devices/{id}/messages/events/{props}`).
- * @param c        A connected client.
+ *
+ * QoS 0 goes into the output now or not at all. QoS 1 is tracked until its PUBACK: with an
+ * outbox (azk_client_config.outbox) the message is put there and sent when the connection and
+ * the in-flight window allow, sent again after a reconnect, and removed when acknowledged
+ * (AZK_CLIENT_EV_TELEMETRY_ACKED with its msg_id); without one it is sent now, and a
+ * connection lost before its PUBACK reports AZK_CLIENT_EV_TELEMETRY_FAILED.
+ *
+ * @param c        The client. Without an outbox (or at QoS 0) it must be connected.
  * @param props    A property bag, already encoded (`a=1&%24.ct=application%2Fjson`), or empty.
  * @param payload  The message.
  * @param qos      0 or 1.
- * @param packet_id Receives the packet id with QoS 1 (AZK_CLIENT_EV_TELEMETRY_ACKED names it);
- *                 may be NULL.
- * @return 0; -ENOTCONN when not connected; -ENOBUFS when the output buffer cannot hold it now
- *         (write out, then retry); -EMSGSIZE when it can never fit (larger than the send half
- *         of the work buffer); -EINVAL for bad arguments.
+ * @param msg_id   Receives the message's id with QoS 1 (the outbox's id, or the packet id
+ *                 without an outbox; the ACKED/FAILED events name it); may be NULL.
+ * @return 0 (accepted); -ENOTCONN when not connected (QoS 0, or QoS 1 without an outbox);
+ *         -ENOBUFS when it cannot be taken now: the output buffer is full or, without an
+ *         outbox, the in-flight window is (write out / wait for PUBACKs, then retry);
+ *         -ENOSPC when the outbox is full (nothing was evicted: retry after acknowledgements);
+ *         -EMSGSIZE when it can never fit (the send half of the work buffer, or the outbox);
+ *         -EIO when the outbox could not store it; -EINVAL for bad arguments.
  */
 AZK_API int azk_client_send_telemetry(struct azk_client *c, struct azk_span props,
-                                      struct azk_span payload, int qos, uint16_t *packet_id);
+                                      struct azk_span payload, int qos, uint32_t *msg_id);
 
 /**
  * @brief Asks for the twin (`$iothub/twin/GET/?$rid=`); the answer is an AZK_CLIENT_EV_TWIN.

@@ -31,6 +31,7 @@ struct azk_tls_tags_info {
     bool has_client;              /**< a client certificate and key are offered */
     azk_sec_tag_t client_tag;     /**< the tag they came from */
     char client_cn[128];          /**< the leaf's subject CN ("" without a client certificate) */
+    char client_thumbprint[65];   /**< the leaf's SHA-256 thumbprint, uppercase hex ("" without) */
     size_t client_chain_len;      /**< certificates in the client chain (leaf included) */
 };
 

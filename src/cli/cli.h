@@ -24,6 +24,7 @@ int cli_pki(const struct cli_opts *cli, int argc, char **argv);
 int cli_run(const struct cli_opts *cli, int argc, char **argv);
 int cli_doctor(const struct cli_opts *cli, int argc, char **argv);
 int cli_fleet(const struct cli_opts *cli, int argc, char **argv);
+int cli_dps(const struct cli_opts *cli, int argc, char **argv);
 
 /* A certificate summary as JSON (the same shape in every command). */
 struct azk_cert_summary;

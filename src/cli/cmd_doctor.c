@@ -158,8 +158,9 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
                            "connection");
         } else {
             struct live l = {.r = &report};
+            /* One attempt: the doctor reports the first failure, it does not wait it out. */
             struct azk_client_config cfg = {.on_event = live_event, .ctx = &l,
-                                            .response_timeout_ms = 20000};
+                                            .response_timeout_ms = 20000, .no_retry = true};
             cli_device_client_config(&dv, &ti, &cfg);
             static uint8_t work[32 * 1024];
             struct azk_client c;

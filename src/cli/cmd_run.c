@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
+#include "azkit/assignment_file.h"
+#include "azkit/outbox_file.h"
+#include "azkit/twin_sync.h"
 #include "azkit/tls_tags.h"
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
@@ -26,7 +30,10 @@ static const char usage[] =
     "                       chain (type 1) and key (type 2) of the first tag that has one\n"
     "  --id-scope S         DPS id scope (then --registration-id; the default is the CN of\n"
     "                       the client certificate)\n"
-    "  --registration-id R  DPS registration id\n"
+    "  --registration-id R  DPS registration id (the assignment DPS gives is kept beside the\n"
+    "                       credential store and reused by the next run without asking DPS,\n"
+    "                       for the same id scope, registration id and certificate; after 3\n"
+    "                       refusals at that hub DPS is asked again; see `azkit dps`)\n"
     "  --dps-host H[:P]     DPS host (default global.azure-devices-provisioning.net)\n"
     "  --hub H[:P]          skip DPS: connect to this IoT hub (with --device-id)\n"
     "  --device-id D        the device id (without DPS; default: the certificate's CN)\n"
@@ -35,12 +42,27 @@ static const char usage[] =
     "  --count N            telemetry messages to send (default 1; 0 = until Ctrl-C)\n"
     "  --interval MS        between messages (default 1000)\n"
     "  --message JSON       the message (default {\"n\":<number>}); %%d is replaced by the number\n"
-    "  --qos 0|1            telemetry QoS (default 1: wait for each PUBACK)\n"
-    "  --report JSON        reported properties to send once connected\n"
+    "  --qos 0|1            telemetry QoS (default 1: kept in the outbox until its PUBACK,\n"
+    "                       sent again after a reconnect)\n"
+    "  --outbox FILE        keep accepted QoS 1 messages in FILE (crash-safe: after kill -9\n"
+    "                       or a power cut the next run sends what was not acknowledged);\n"
+    "                       default: in memory (1 MiB)\n"
+    "  --inflight N         QoS 1 messages sent without PUBACK at most (1..32, default 8)\n"
+    "  --report JSON        reported properties to send once connected (sent again after a\n"
+    "                       reconnect, or after a wait when the hub answers 429 or 5xx, until\n"
+    "                       it is accepted; the run ends only then)\n"
     "  --keepalive S        MQTT keepalive (default 240)\n"
+    "  --max-retries N      give up after N consecutive failed attempts (default: never);\n"
+    "                       every retry is printed with its reason and wait\n"
+    "  --once               give up at the first failure (no retries)\n"
+    "  --retry-refusals     retry refusals that will not fix themselves (CONNACK 5, DPS 401,\n"
+    "                       an untrusted server) every 5 min instead of stopping\n"
     "  --json               one JSON object per event on stdout\n";
 
-enum { O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE };
+enum {
+    O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT,
+    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS,
+};
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
@@ -50,6 +72,11 @@ static const struct option opts[] = {
     {"qos", required_argument, NULL, O_QOS},
     {"report", required_argument, NULL, O_REPORT},
     {"keepalive", required_argument, NULL, O_KEEPALIVE},
+    {"outbox", required_argument, NULL, O_OUTBOX},
+    {"inflight", required_argument, NULL, O_INFLIGHT},
+    {"max-retries", required_argument, NULL, O_MAX_RETRIES},
+    {"once", no_argument, NULL, O_ONCE},
+    {"retry-refusals", no_argument, NULL, O_RETRY_REFUSALS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -61,9 +88,17 @@ struct run {
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
     const char *message, *report;
-    long sent, acked;
+    long sent, acked, lost, retries;
+    struct azk_twin_sync twin;
+    bool report_failed;
+    struct azk_outbox_mem mem_outbox;
+    struct azk_outbox_file *file_outbox;
     uint64_t next_send;
-    bool reported;
+    bool reported;              /* the patch was sent on this connection and awaits its answer */
+    bool report_done;           /* the hub accepted it (or refused it for good) */
+    char report_rid[16];
+    uint64_t report_next;       /* not before (after a 429/5xx) */
+    uint32_t report_wait_ms;
     const char *id_for_hints;   /* the device/registration id the user asked for */
     bool via_dps;
     int failure;                /* enum azk_client_failure of the FAILED event */
@@ -125,13 +160,30 @@ static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
         fprintf(stderr, "  hint: %s\n", buf);
 }
 
+/* The event's reason in words (CONNACK refusals carry only their code). */
+static struct azk_span reason_of(const struct azk_client_event *ev)
+{
+    if (ev->failure == AZK_CLIENT_F_CONNACK && ev->text.len == 0)
+        return azk_span_from_str(azk_connack_text(ev->code));
+    return ev->text;
+}
+
 static void on_event(void *ctx, const struct azk_client_event *ev)
 {
     struct run *r = ctx;
     cJSON *o = r->cli->json ? cJSON_CreateObject() : NULL;
     switch (ev->kind) {
     case AZK_CLIENT_EV_DPS_ASSIGNED:
-        if (o) {
+        if (ev->stored && o) {
+            cJSON_AddStringToObject(o, "event", "registered");
+            cJSON_AddBoolToObject(o, "stored", true);
+            add_span(o, "assignedHub", ev->hub);
+            add_span(o, "deviceId", ev->device_id);
+        } else if (ev->stored) {
+            printf("DPS assignment kept from an earlier run: hub %.*s, device '%.*s' (DPS not "
+                   "asked; `azkit dps reset` forgets it)\n", (int)ev->hub.len, ev->hub.ptr,
+                   (int)ev->device_id.len, ev->device_id.ptr);
+        } else if (o) {
             cJSON_AddStringToObject(o, "event", "registered");
             add_span(o, "assignedHub", ev->hub);
             add_span(o, "deviceId", ev->device_id);
@@ -143,6 +195,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_CONNECTED:
+        r->reported = false; /* a patch unanswered on the last connection goes again */
         if (o) {
             cJSON_AddStringToObject(o, "event", "connected");
             add_span(o, "hub", ev->hub);
@@ -152,20 +205,41 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
                    (int)ev->device_id.len, ev->device_id.ptr);
         }
         break;
-    case AZK_CLIENT_EV_DISCONNECTED:
+    case AZK_CLIENT_EV_DISCONNECTED: {
+        struct azk_span reason = reason_of(ev);
         if (o) {
             cJSON_AddStringToObject(o, "event", "disconnected");
-            add_span(o, "reason", ev->text);
+            add_span(o, "reason", reason);
         } else {
-            printf("disconnected: %.*s (reconnecting)\n", (int)ev->text.len, ev->text.ptr);
+            printf("disconnected: %.*s\n", (int)reason.len, reason.ptr);
         }
         break;
+    }
+    case AZK_CLIENT_EV_RETRYING: {
+        r->retries++;
+        struct azk_span reason = reason_of(ev);
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "retrying");
+            cJSON_AddStringToObject(o, "failure", azk_client_failure_name(ev->failure));
+            cJSON_AddNumberToObject(o, "code", ev->code);
+            cJSON_AddNumberToObject(o, "errno", ev->err);
+            add_span(o, "reason", reason);
+            cJSON_AddNumberToObject(o, "attempt", ev->attempt);
+            cJSON_AddNumberToObject(o, "retryInMs", ev->retry_in_ms);
+        } else {
+            char code[24] = "";
+            if (ev->code != 0)
+                snprintf(code, sizeof(code), ", code %d", ev->code);
+            printf("retry %u in %u.%03u s (%s%s): %.*s\n", (unsigned)ev->attempt,
+                   (unsigned)(ev->retry_in_ms / 1000), (unsigned)(ev->retry_in_ms % 1000),
+                   azk_client_failure_name(ev->failure), code, (int)reason.len, reason.ptr);
+        }
+        break;
+    }
     case AZK_CLIENT_EV_FAILED: {
         r->failure = ev->failure;
         r->failure_code = ev->code;
-        struct azk_span reason = ev->text;
-        if (ev->failure == AZK_CLIENT_F_CONNACK && reason.len == 0)
-            reason = azk_span_from_str(azk_connack_text(ev->code));
+        struct azk_span reason = reason_of(ev);
         cJSON *h = cJSON_CreateArray();
         if (o) {
             cJSON_AddStringToObject(o, "event", "failed");
@@ -192,9 +266,41 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         if (o) {
             cJSON_AddStringToObject(o, "event", "acked");
             cJSON_AddNumberToObject(o, "packetId", ev->packet_id);
+            cJSON_AddNumberToObject(o, "messageId", ev->msg_id);
+        }
+        break;
+    case AZK_CLIENT_EV_TELEMETRY_FAILED:
+        r->lost++;
+        if (o) {
+            cJSON_AddStringToObject(o, "event", "telemetry-failed");
+            cJSON_AddNumberToObject(o, "messageId", ev->msg_id);
+            add_span(o, "reason", ev->text);
+        } else {
+            fprintf(stderr, "azkit run: telemetry message %u was not delivered: %.*s\n",
+                    (unsigned)ev->msg_id, (int)ev->text.len, ev->text.ptr);
         }
         break;
     case AZK_CLIENT_EV_TWIN:
+        if (r->reported && !r->report_done && azk_span_eq_str(ev->rid, r->report_rid)) {
+            r->reported = false;
+            if (ev->status == 429 || ev->status >= 500) {
+                /* Throttled or busy: the same patch again after a wait (doubling to 60 s). */
+                r->report_wait_ms = r->report_wait_ms ? r->report_wait_ms * 2 : 1000;
+                if (r->report_wait_ms > 60000)
+                    r->report_wait_ms = 60000;
+                r->report_next = azk_posix_now_ms() + r->report_wait_ms;
+                if (!o)
+                    printf("reported properties answered %d: sending them again in %u ms\n",
+                           ev->status, (unsigned)r->report_wait_ms);
+            } else {
+                r->report_done = true;
+                if (ev->status >= 300) {
+                    r->report_failed = true;
+                    fprintf(stderr, "azkit run: the hub refused the reported properties (%d)\n",
+                            ev->status);
+                }
+            }
+        }
         if (o) {
             cJSON_AddStringToObject(o, "event", "twin");
             cJSON_AddNumberToObject(o, "status", ev->status);
@@ -204,15 +310,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_DESIRED:
-        if (o) {
-            cJSON_AddStringToObject(o, "event", "desired");
-            cJSON_AddNumberToObject(o, "version", (double)ev->version);
-            add_span(o, "patch", ev->payload);
-        } else {
-            printf("desired properties (version %lld): %.*s\n", (long long)ev->version,
-                   (int)ev->payload.len, ev->payload.ptr);
-        }
-        break;
+        break; /* through the twin sync below: in $version order */
     case AZK_CLIENT_EV_METHOD: {
         /* Answer every method with 200 and its name (the client may be called from here). */
         char body[300];
@@ -245,20 +343,60 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         else
             cJSON_Delete(o);
     }
+    /* Desired properties: the full twin after every connection, then patches in order. */
+    struct azk_twin_sync_update u;
+    if (azk_twin_sync_event(&r->twin, r->client, ev, &u) == 1) {
+        bool full = u.kind == AZK_TWIN_SYNC_FULL;
+        if (r->cli->json) {
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddStringToObject(d, "event", "desired");
+            cJSON_AddBoolToObject(d, "full", full);
+            cJSON_AddNumberToObject(d, "version", (double)u.version);
+            add_span(d, full ? "desired" : "patch", u.desired);
+            out_json(d);
+        } else {
+            printf("desired properties (%s, version %lld): %.*s\n",
+                   full ? "full twin" : "patch", (long long)u.version, (int)u.desired.len,
+                   u.desired.ptr);
+        }
+    }
     fflush(stdout);
+}
+
+/* The backoff's random source: the kernel's. */
+static uint32_t random32(void *ctx)
+{
+    (void)ctx;
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        v = (uint32_t)azk_posix_now_ms() * 2654435761u;
+    return v;
+}
+
+/* Accepted QoS 1 messages not acknowledged yet. */
+static size_t pending(const struct run *r)
+{
+    return r->file_outbox ? azk_outbox_file_count(r->file_outbox)
+                          : azk_outbox_mem_count(&r->mem_outbox);
 }
 
 static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
-    if (azk_client_state(c) != AZK_CLIENT_CONNECTED)
-        return 0;
-    if (r->report != NULL && !r->reported &&
-        azk_client_twin_report(c, azk_span_from_str(r->report), NULL, 0) == 0)
+    bool connected = azk_client_state(c) == AZK_CLIENT_CONNECTED;
+    if (connected && r->report != NULL && !r->reported && !r->report_done &&
+        now >= r->report_next &&
+        azk_client_twin_report(c, azk_span_from_str(r->report), r->report_rid,
+                               sizeof(r->report_rid)) == 0)
         r->reported = true;
     bool all_sent = r->count > 0 && r->sent >= r->count;
+    if (all_sent && r->report != NULL && !r->report_done)
+        return r->report_next > now ? (int64_t)r->report_next : 0;
     if (all_sent)
-        return r->qos == 0 || r->acked >= r->count ? -1 : 0;
+        return r->qos == 0 || pending(r) == 0 ? -1 : 0;
+    /* QoS 1 goes into the outbox in any state (it waits there for a connection). */
+    if (!connected && r->qos == 0)
+        return 0;
     if (now < r->next_send)
         return (int64_t)r->next_send;
     char msg[1024];
@@ -270,24 +408,39 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
                  r->sent + 1, pct + 2);
     else
         snprintf(msg, sizeof(msg), "%s", r->message);
-    uint16_t pid = 0;
+    uint32_t id = 0;
     int rc = azk_client_send_telemetry(c, azk_span_from_str("%24.ct=application%2Fjson&%24.ce=utf-8"),
-                                       azk_span_from_str(msg), (int)r->qos, &pid);
+                                       azk_span_from_str(msg), (int)r->qos, &id);
     if (rc == 0) {
         r->sent++;
-        if (!r->cli->json)
+        if (r->cli->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "accepted");
+            cJSON_AddNumberToObject(o, "n", (double)r->sent);
+            if (r->qos)
+                cJSON_AddNumberToObject(o, "messageId", id);
+            out_json(o);
+        } else {
             printf("sent telemetry #%ld: %s\n", r->sent, msg);
+        }
         r->next_send = now + (uint64_t)r->interval_ms;
         return (int64_t)r->next_send;
     }
-    return (int64_t)(now + 10);
+    if (rc == -EMSGSIZE || rc == -EINVAL) {
+        fprintf(stderr, "azkit run: telemetry #%ld cannot be sent: %s\n", r->sent + 1,
+                azk_strerror(rc));
+        return -1;
+    }
+    return (int64_t)(now + 10); /* output, window or outbox full: a little later */
 }
 
 int cli_run(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
     struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
-    long keepalive = 0;
+    long keepalive = 0, inflight = 0, max_retries = 0;
+    bool once = false, retry_refusals = false;
+    const char *outbox_path = NULL;
     optind = 1;
     opterr = 0;
     int ch;
@@ -317,6 +470,19 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         case O_REPORT:
             r.report = optarg;
             break;
+        case O_OUTBOX:
+            outbox_path = optarg;
+            break;
+        case O_INFLIGHT:
+            if (!cli_parse_int(optarg, 1, AZK_CLIENT_INFLIGHT_MAX, &inflight))
+                return cli_usage(usage, "--inflight needs a number 1..32");
+            break;
+        case O_MAX_RETRIES:
+            if (!cli_parse_int(optarg, 1, 1000000, &max_retries))
+                return cli_usage(usage, "--max-retries needs a number 1..1000000");
+            break;
+        case O_ONCE: once = true; break;
+        case O_RETRY_REFUSALS: retry_refusals = true; break;
         case O_KEEPALIVE:
             if (!cli_parse_int(optarg, 1, 1177, &keepalive))
                 return cli_usage(usage, "--keepalive needs seconds 1..1177 (Azure's limit)");
@@ -359,7 +525,35 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         return cli_fail(-ENOKEY, &d, "cannot connect without a device certificate");
     }
     /* Ids default to the certificate's CN (what DPS and the hub compare them with). */
+    static uint8_t outbox_mem[1024 * 1024];
+    azk_outbox_mem_init(&r.mem_outbox, outbox_mem, sizeof(outbox_mem));
+    struct azk_outbox *outbox = &r.mem_outbox.ob;
+    if (outbox_path != NULL) {
+        struct azk_outbox_file_info oi = {0};
+        rc = azk_outbox_file_open(outbox_path, 0, &r.file_outbox, &oi);
+        if (rc != 0) {
+            SSL_CTX_free(tls);
+            return cli_fail(rc, NULL, "cannot open the outbox %s%s", outbox_path,
+                                rc == -EBUSY ? " (another azkit run uses it)" : "");
+        }
+        outbox = azk_outbox_file_outbox(r.file_outbox);
+        if (!cli->json && (oi.messages > 0 || oi.torn_bytes > 0))
+            printf("outbox %s: %zu message%s from an earlier run to send first%s\n", outbox_path,
+                   oi.messages, oi.messages == 1 ? "" : "s",
+                   oi.torn_bytes ? " (an unfinished last write was cut)" : "");
+    }
+    struct azk_assignment_file *assignment = NULL;
+    char apath[4200];
+    if (dv.scope != NULL && cli_dps_assignment_path(cli->store_dir, apath, sizeof(apath)) == 0)
+        azk_assignment_file_open(apath, r.tls.client_thumbprint, &assignment);
     struct azk_client_config cfg = {
+        .assignment = assignment ? azk_assignment_file_store(assignment) : NULL,
+        .outbox = outbox,
+        .inflight_max = (uint8_t)inflight,
+        .random = random32,
+        .max_retries = (uint32_t)max_retries,
+        .no_retry = once,
+        .retry_refusals = retry_refusals,
         .keepalive_s = (uint16_t)keepalive,
         .on_event = on_event,
         .ctx = &r,
@@ -370,9 +564,12 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     static uint8_t work[64 * 1024];
     struct azk_client c;
     r.client = &c;
+    azk_twin_sync_init(&r.twin);
     rc = azk_client_init(&c, &cfg, work, sizeof(work));
     if (rc != 0) {
         SSL_CTX_free(tls);
+        azk_outbox_file_close(r.file_outbox);
+        azk_assignment_file_close(assignment);
         return cli_usage(usage, "invalid settings: check the id scope (letters and digits), "
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
@@ -387,15 +584,25 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     };
     rc = azk_client_run_posix(&c, &po);
     SSL_CTX_free(tls);
+    size_t left = r.qos ? pending(&r) : 0;
+    azk_outbox_file_close(r.file_outbox);
+    azk_assignment_file_close(assignment);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", rc == 0 ? "done" : "exit");
         cJSON_AddNumberToObject(o, "sent", (double)r.sent);
         cJSON_AddNumberToObject(o, "acked", (double)r.acked);
+        cJSON_AddNumberToObject(o, "unacknowledged", (double)left);
         out_json(o);
     } else if (rc == 0) {
-        printf("done: %ld message%s sent%s\n", r.sent, r.sent == 1 ? "" : "s",
-               r.qos ? ", all acknowledged" : "");
+        printf("done: %ld message%s sent", r.sent, r.sent == 1 ? "" : "s");
+        if (r.qos && left == 0)
+            printf(", all acknowledged\n");
+        else if (r.qos)
+            printf(", %zu not acknowledged yet%s\n", left,
+                   r.file_outbox ? " (kept in the outbox for the next run)" : " (lost)");
+        else
+            printf("\n");
     }
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return rc == 0 && !r.report_failed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

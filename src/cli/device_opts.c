@@ -1,7 +1,31 @@
 /* Options shared by `azkit run` and `azkit doctor` (cli/device_opts.h). */
 #include "cli/device_opts.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "azkit/cred.h"
 #include "cli/cli.h"
+
+int cli_dps_assignment_path(const char *store_dir, char *out, size_t size)
+{
+    char dir[4096];
+    int rc = azk_credstore_resolve_dir(store_dir, dir, sizeof(dir));
+    if (rc != 0)
+        return rc;
+    if (strncmp(dir, "nrf91:", 6) == 0) { /* a modem: keep it on this computer */
+        const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+        if (xdg != NULL && *xdg == '/')
+            snprintf(dir, sizeof(dir), "%s/azkit/nrf91", xdg);
+        else if (home != NULL && *home)
+            snprintf(dir, sizeof(dir), "%s/.local/share/azkit/nrf91", home);
+        else
+            return -ENOENT;
+    }
+    return snprintf(out, size, "%s.dps-assignment", dir) < (int)size ? 0 : -ENAMETOOLONG;
+}
 
 int cli_device_take(struct cli_device *d, int ch, const char *arg, const char *usage)
 {

@@ -43,4 +43,9 @@ void cli_device_client_config(const struct cli_device *d,
                                   const struct azk_tls_tags_info *ti,
                                   struct azk_client_config *cfg);
 
+/* Where the DPS assignment is kept (azkit/assignment_file.h): beside the credential store,
+ * "<store dir>.dps-assignment"; for a modem store, in the default data directory. 0 or a
+ * negative errno (-ENOENT: no HOME, -ENAMETOOLONG). */
+int cli_dps_assignment_path(const char *store_dir, char *out, size_t size);
+
 #endif

@@ -16,6 +16,7 @@ static const char usage[] =
     "  run      the device: DPS registration, IoT Hub, telemetry (TLS from security tags)\n"
     "  doctor   checks the tags' credentials as Azure will, and tries the connection\n"
     "  fleet    many devices in one process (load tests against DPS / IoT Hub)\n"
+    "  dps      the DPS assignment `run` keeps (show, reset)\n"
     "\n"
     "options accepted everywhere:\n"
     "  --store DIR   credential store directory (default $AZKIT_STORE, else\n"
@@ -90,5 +91,7 @@ int main(int argc, char **argv)
         return cli_doctor(&cli, argc - 1, argv + 1);
     if (strcmp(group, "fleet") == 0)
         return cli_fleet(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "dps") == 0)
+        return cli_dps(&cli, argc - 1, argv + 1);
     return cli_usage(usage, "unknown command group '%s'", group);
 }

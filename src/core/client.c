@@ -13,8 +13,9 @@
 #define KEEPALIVE_DEFAULT_S 240
 #define KEEPALIVE_MAX_S 1177 /* Azure times out at min(1.5 x keepalive, 1767 s) */
 #define RESPONSE_TIMEOUT_MS 30000u
+#define DPS_TIMEOUT_MS 300000u
 #define RETRY_MIN_MS 1000u
-#define RETRY_MAX_MS 60000u
+#define RETRY_MAX_MS 300000u
 #define WORK_MIN 1024u
 
 enum { SUB_C2D_QOS = 1 };
@@ -75,7 +76,8 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
                     size_t work_size)
 {
     if (c == NULL || cfg == NULL || cfg->on_event == NULL || work == NULL ||
-        work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S)
+        work_size < WORK_MIN || cfg->keepalive_s > KEEPALIVE_MAX_S ||
+        cfg->inflight_max > AZK_CLIENT_INFLIGHT_MAX)
         return -EINVAL;
     memset(c, 0, sizeof(*c));
     struct azk_client_config *k = &CL(c)->cfg;
@@ -84,6 +86,10 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         k->keepalive_s = KEEPALIVE_DEFAULT_S;
     if (k->response_timeout_ms == 0)
         k->response_timeout_ms = RESPONSE_TIMEOUT_MS;
+    if (k->dps_timeout_ms == 0)
+        k->dps_timeout_ms = DPS_TIMEOUT_MS;
+    if (k->inflight_max == 0)
+        k->inflight_max = AZK_CLIENT_INFLIGHT_DEFAULT;
     if (k->retry_min_ms == 0)
         k->retry_min_ms = RETRY_MIN_MS;
     if (k->retry_max_ms == 0)
@@ -124,7 +130,11 @@ int azk_client_init(struct azk_client *c, const struct azk_client_config *cfg, v
         return -EINVAL;
     CL(c)->tx = (uint8_t *)work + rx;
     CL(c)->tx_size = work_size - rx;
-    CL(c)->backoff_ms = k->retry_min_ms;
+    /* The fallback random sequence starts from the id (FNV-1a): devices differ. */
+    uint32_t h = 2166136261u;
+    for (const char *p = CL(c)->scope[0] ? CL(c)->reg_id : CL(c)->device_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    CL(c)->rng = h ? h : 1u;
     return 0;
 }
 
@@ -145,6 +155,8 @@ int azk_client_start(struct azk_client *c, uint64_t now)
     CL(c)->now = now;
     CL(c)->state = CL(c)->scope[0] ? AZK_CLIENT_DPS_CONNECTING : AZK_CLIENT_HUB_CONNECTING;
     CL(c)->want_transport = true;
+    if (CL(c)->scope[0])
+        azki_client_dps_stored(c);
     return 0;
 }
 
@@ -272,16 +284,18 @@ void azk_client_output_consumed(struct azk_client *c, size_t n)
         CL(c)->tx_len -= n;
     }
     flush_pending_acks(c);
+    azki_client_pump(c);
 }
 
 int azki_client_publish(struct azk_client *c, struct azk_span topic, struct azk_span payload,
-                       int qos, uint16_t *packet_id)
+                       int qos, bool dup, uint16_t *packet_id)
 {
     uint8_t *at;
     size_t room, n = 0;
     if (azki_client_out_reserve(c, &at, &room) != 0)
         return -ENOTCONN;
-    struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos};
+    struct azk_mqtt_publish p = {.topic = topic, .payload = payload, .qos = (uint8_t)qos,
+                                 .dup = dup};
     if (qos == 1) {
         if (++CL(c)->next_packet_id == 0)
             CL(c)->next_packet_id = 1;
@@ -339,7 +353,7 @@ static void send_connect(struct azk_client *c)
         rc = azk_mqtt_encode_connect(&m, at, room, &n);
     if (rc != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode CONNECT (work buffer too small?)"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azki_client_out_commit(c, n);
@@ -359,9 +373,11 @@ void azk_client_transport_up(struct azk_client *c, uint64_t now)
     CL(c)->sub_packet_id = 0;
     CL(c)->mqtt_up = false;
     CL(c)->n_pending_acks = 0;
-    CL(c)->lost_reason = NULL;
     CL(c)->last_rx = now;
     azk_mqtt_decoder_reset(&CL(c)->dec);
+    CL(c)->dps_deadline = CL(c)->state == AZK_CLIENT_DPS_CONNECTING
+                              ? now + CL(c)->cfg.dps_timeout_ms
+                              : 0;
     send_connect(c);
 }
 
@@ -388,19 +404,12 @@ static void hub_subscribe(struct azk_client *c)
     if (rc == 0)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, subs, 4, at, room, &n);
     if (rc != 0) {
-        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc, azk_span_from_str("cannot encode SUBSCRIBE"));
+        azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azki_client_out_commit(c, n);
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
-}
-
-/* The hub connection is to be closed and tried again later (transport_down: backoff). */
-static void retry_later(struct azk_client *c, const char *why)
-{
-    CL(c)->lost_reason = why;
-    CL(c)->deadline = 0;
-    azki_client_close_transport(c);
 }
 
 static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
@@ -408,16 +417,13 @@ static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
     if (!CL(c)->awaiting_connack)
         return -EPROTO;
     CL(c)->awaiting_connack = false;
-    if (a->return_code == 3 && CL(c)->ever_connected &&
-        CL(c)->state == AZK_CLIENT_HUB_CONNECTING) {
-        retry_later(c, "the hub is unavailable (CONNACK 3): retrying");
+    if (a->return_code == 5 && azki_client_dps_refused(c))
         return 0;
-    }
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
-         * firmware flash is not spent on sentences. */
-        azki_client_fail(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
-                        (struct azk_span){0});
+         * firmware flash is not spent on sentences. 3 (unavailable) fixes itself. */
+        azki_client_setback(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
+                           (struct azk_span){0}, a->return_code != 3);
         return 0;
     }
     CL(c)->deadline = 0;
@@ -440,8 +446,8 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     azk_mqtt_iter_init(&it, p);
     while (azk_mqtt_iter_next_suback_code(&it, &code)) {
         if (code == 0x80) {
-            azki_client_fail(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
-                            azk_span_from_str("the server refused a subscription"));
+            azki_client_setback(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
+                               azk_span_from_str("the server refused a subscription"), true);
             return;
         }
     }
@@ -451,12 +457,14 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
         return;
     }
     CL(c)->state = AZK_CLIENT_CONNECTED;
-    CL(c)->ever_connected = true;
-    CL(c)->backoff_ms = CL(c)->cfg.retry_min_ms;
+    CL(c)->attempts = 0;
+    CL(c)->hub_refusals = 0;
+    CL(c)->registered_again = false;
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_CONNECTED};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
     azki_client_emit(c, &ev);
+    azki_client_pump(c); /* what waited in the outbox */
 }
 
 /* ---- incoming messages (IoT Hub) ------------------------------------------------------------ */
@@ -511,11 +519,8 @@ static int on_packet(struct azk_client *c, const struct azk_mqtt_packet *p)
         }
         return 0;
     case AZK_MQTT_PUBACK:
-        if (!dps) {
-            struct azk_client_event ev = {.kind = AZK_CLIENT_EV_TELEMETRY_ACKED,
-                                          .packet_id = p->u.packet_id};
-            azki_client_emit(c, &ev);
-        }
+        if (!dps)
+            azki_client_puback(c, p->u.packet_id);
         return 0;
     case AZK_MQTT_PUBLISH:
         if (dps)
@@ -546,9 +551,8 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
             enum azk_mqtt_reason why = azk_mqtt_decoder_reason(&CL(c)->dec);
             azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, (int)why, rc,
                             rc == -EMSGSIZE
-                                ? azk_span_from_str("the server sent a packet larger than the "
-                                                    "receive half of the work buffer: give the "
-                                                    "client a larger work buffer")
+                                ? azk_span_from_str("a packet larger than the receive half of "
+                                                    "the work buffer")
                                 : azk_span_from_str(azk_mqtt_reason_str(why)));
             return rc;
         }
@@ -570,34 +574,72 @@ int azk_client_receive(struct azk_client *c, const void *data, size_t len, uint6
 
 /* ---- the transport goes away ---------------------------------------------------------------- */
 
-/* A per-device spread in 0..range: FNV-1a of the device id mixed with the attempt, so that a
- * fleet that lost its hub at once does not reconnect in lockstep (no RNG in the core). */
-static uint32_t jitter(const struct azk_client *c, uint32_t range)
+/* A uniform value in 0..range: the injected random source, else the fallback sequence
+ * (xorshift32). */
+static uint32_t draw(struct azk_client *c, uint32_t range)
 {
-    uint32_t h = 2166136261u ^ CL(c)->backoff_ms;
-    for (const char *p = CL(c)->device_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h ^= h >> 15;
-    return range ? h % (range + 1u) : 0;
+    uint32_t r;
+    if (CL(c)->cfg.random != NULL) {
+        r = CL(c)->cfg.random(CL(c)->cfg.random_ctx);
+    } else {
+        r = CL(c)->rng;
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        CL(c)->rng = r;
+    }
+    /* r * (range + 1) / 2^32: uniform over 0..range without a 64-bit division. */
+    return (uint32_t)(((uint64_t)r * ((uint64_t)range + 1u)) >> 32);
 }
 
-/* Lost the hub: wait, then connect again (doubling the wait up to the maximum; each wait is
- * between half and all of it). */
-static void backoff(struct azk_client *c, uint64_t now)
+void azki_client_setback(struct azk_client *c, enum azk_client_failure f, int code, int err,
+                        struct azk_span text, bool refusal)
 {
+    const struct azk_client_config *k = &CL(c)->cfg;
+    if (CL(c)->state == AZK_CLIENT_FAILED || CL(c)->state == AZK_CLIENT_STOPPED)
+        return;
+    if (k->no_retry || (refusal && !k->retry_refusals) ||
+        (k->max_retries != 0 && CL(c)->attempts >= k->max_retries)) {
+        azki_client_fail(c, f, code, err, text);
+        return;
+    }
+    bool was_connected = CL(c)->state == AZK_CLIENT_CONNECTED;
+    uint32_t n = ++CL(c)->attempts, wait;
+    if (refusal) {
+        wait = k->retry_max_ms / 2u + draw(c, k->retry_max_ms - k->retry_max_ms / 2u);
+    } else {
+        /* Full jitter over min(max, min * 2^(n-1)). */
+        uint32_t window = k->retry_min_ms;
+        while (--n > 0 && window < k->retry_max_ms)
+            window = window > k->retry_max_ms / 2u ? k->retry_max_ms : window * 2u;
+        wait = draw(c, window < k->retry_max_ms ? window : k->retry_max_ms);
+    }
     CL(c)->state = AZK_CLIENT_BACKOFF;
-    uint32_t half = CL(c)->backoff_ms / 2u;
-    CL(c)->wake = now + half + jitter(c, CL(c)->backoff_ms - half);
-    uint32_t next = CL(c)->backoff_ms * 2u;
-    CL(c)->backoff_ms = next > CL(c)->cfg.retry_max_ms || next < CL(c)->backoff_ms
-                            ? CL(c)->cfg.retry_max_ms
-                            : next;
+    CL(c)->want_transport = false;
+    CL(c)->deadline = 0;
+    CL(c)->wake = CL(c)->now + wait;
+    if (CL(c)->wake == 0)
+        CL(c)->wake = 1;
+    if (CL(c)->transport_up)
+        azki_client_close_transport(c);
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED, .failure = f, .code = code,
+                                  .err = err, .text = text, .retry_in_ms = wait,
+                                  .attempt = CL(c)->attempts};
+    ev.hub = azk_span_from_str(CL(c)->hub_host);
+    ev.device_id = azk_span_from_str(CL(c)->device_id);
+    if (was_connected) {
+        azki_client_emit(c, &ev);
+        if (CL(c)->state != AZK_CLIENT_BACKOFF)
+            return; /* the callback stopped the client */
+    }
+    ev.kind = AZK_CLIENT_EV_RETRYING;
+    azki_client_emit(c, &ev);
 }
 
 void azk_client_transport_down(struct azk_client *c, int err, struct azk_span text, uint64_t now)
 {
     CL(c)->now = now;
-    bool was_up = CL(c)->transport_up;
+    bool asked = CL(c)->closing;
     CL(c)->transport_up = false;
     CL(c)->closing = false;
     CL(c)->tx_len = 0;
@@ -607,49 +649,21 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     CL(c)->awaiting_connack = false;
     CL(c)->sub_packet_id = 0;
     CL(c)->n_pending_acks = 0;
-    if (text.len == 0 && CL(c)->lost_reason != NULL)
-        text = azk_span_from_str(CL(c)->lost_reason);
-    CL(c)->lost_reason = NULL;
+    azki_client_inflight_lost(c, err ? err : -ECONNRESET, text);
     if (CL(c)->dps_handoff) {
         /* DPS assigned a hub and the DPS connection is closed: now the hub. */
         CL(c)->dps_handoff = false;
         CL(c)->want_transport = CL(c)->state == AZK_CLIENT_HUB_CONNECTING;
         return;
     }
-    switch (CL(c)->state) {
-    case AZK_CLIENT_DPS_CONNECTING:
-    case AZK_CLIENT_DPS_REGISTERING:
-        azki_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
-                        text.len ? text
-                                 : azk_span_from_str(was_up ? "DPS closed the connection"
-                                                            : "cannot connect to DPS"));
-        return;
-    case AZK_CLIENT_HUB_CONNECTING:
-        if (!CL(c)->ever_connected) {
-            /* Never connected yet: tell why, and stop (a certificate does not fix itself). */
-            azki_client_fail(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET,
-                            text.len ? text
-                                     : azk_span_from_str(was_up ? "the hub closed the connection"
-                                                                : "cannot connect to the hub"));
-            return;
-        }
-        backoff(c, now);
-        return;
-    case AZK_CLIENT_CONNECTED: {
-        /* The state first: the callback may stop the client. */
-        backoff(c, now);
-        struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DISCONNECTED,
-                                      .failure = AZK_CLIENT_F_TRANSPORT,
-                                      .err = err ? err : -ECONNRESET,
-                                      .text = text};
-        ev.hub = azk_span_from_str(CL(c)->hub_host);
-        ev.device_id = azk_span_from_str(CL(c)->device_id);
-        azki_client_emit(c, &ev);
-        return;
-    }
-    default:
-        return; /* idle, stopped, failed, backoff: nothing to do */
-    }
+    enum azk_client_state st = CL(c)->state;
+    if (asked || st == AZK_CLIENT_IDLE || st >= AZK_CLIENT_BACKOFF)
+        return; /* closed because the client asked: the reason was handled then */
+    /* The words (text) are the driver's. */
+    /* A TLS handshake the server or the device refused (-ECONNABORTED) will not fix itself;
+     * anything else on the way may. */
+    azki_client_setback(c, AZK_CLIENT_F_TRANSPORT, 0, err ? err : -ECONNRESET, text,
+                       err == -ECONNABORTED && st != AZK_CLIENT_CONNECTED);
 }
 
 /* ---- timers --------------------------------------------------------------------------------- */
@@ -659,22 +673,14 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a == 0 ? b : b == 0 ? a : a < b ? a : b;
 }
 
-/* An answer did not come in time. */
+/* An answer did not come in time: the connection is dead or the server is stuck. */
 static void deadline_passed(struct azk_client *c)
 {
-    if (CL(c)->ping_out) {
-        /* No PINGRESP: the connection is dead (DPS: fails; hub: backoff). */
-        retry_later(c, "no PINGRESP within the response timeout: the connection is dead");
-        return;
-    }
-    if (CL(c)->state == AZK_CLIENT_HUB_CONNECTING && CL(c)->ever_connected) {
-        retry_later(c, "the hub did not answer CONNECT or SUBSCRIBE in time: retrying");
-        return;
-    }
-    azki_client_fail(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
-                    azk_span_from_str(CL(c)->state == AZK_CLIENT_DPS_REGISTERING
-                                          ? "DPS did not answer in time"
-                                          : "the server did not answer in time"));
+    azki_client_setback(c, AZK_CLIENT_F_TIMEOUT, 0, -ETIMEDOUT,
+                       azk_span_from_str(CL(c)->ping_out ? "no PINGRESP or PUBACK in time: the "
+                                                           "connection is dead"
+                                                         : "the server did not answer in time"),
+                       false);
 }
 
 uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
@@ -687,19 +693,37 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
     if (CL(c)->wake != 0 && now >= CL(c)->wake) {
         CL(c)->wake = 0;
         if (CL(c)->state == AZK_CLIENT_BACKOFF) {
-            CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
+            /* Again: to the hub once DPS named one, else DPS from the start. */
+            CL(c)->state = CL(c)->hub_host[0] ? AZK_CLIENT_HUB_CONNECTING
+                                              : AZK_CLIENT_DPS_CONNECTING;
+            CL(c)->operation_id[0] = '\0';
             CL(c)->want_transport = true;
         } else if (CL(c)->state == AZK_CLIENT_DPS_REGISTERING) {
             azki_client_dps_wake(c);
         }
     }
+    if (CL(c)->dps_deadline != 0 && now >= CL(c)->dps_deadline) {
+        CL(c)->dps_deadline = 0;
+        if (CL(c)->state == AZK_CLIENT_DPS_CONNECTING ||
+            CL(c)->state == AZK_CLIENT_DPS_REGISTERING)
+            deadline_passed(c);
+    }
+    if (CL(c)->ack_deadline != 0 && now >= CL(c)->ack_deadline) {
+        CL(c)->ack_deadline = 0;
+        CL(c)->ping_out = true; /* the words of a dead connection */
+        deadline_passed(c);
+    }
     flush_pending_acks(c);
-    /* Keepalive wherever MQTT is up -- also while DPS's retry-after runs. */
+    azki_client_pump(c);
+    /* Keepalive wherever MQTT is up -- also while DPS's retry-after runs: a PINGREQ when
+     * nothing was sent, or nothing received, for the keepalive period (a link that swallows
+     * what the device sends is found while telemetry flows). */
     uint64_t keepalive_ms = (uint64_t)CL(c)->cfg.keepalive_s * 1000u;
     bool mqtt_up = CL(c)->mqtt_up && CL(c)->transport_up && !CL(c)->closing;
     uint64_t next = 0;
     if (mqtt_up && !CL(c)->ping_out) {
-        if (now >= CL(c)->last_tx + keepalive_ms) {
+        uint64_t quiet = CL(c)->last_tx < CL(c)->last_rx ? CL(c)->last_tx : CL(c)->last_rx;
+        if (now >= quiet + keepalive_ms) {
             uint8_t *at;
             size_t room, n = 0;
             if (azki_client_out_reserve(c, &at, &room) == 0 &&
@@ -711,10 +735,12 @@ uint64_t azk_client_tick(struct azk_client *c, uint64_t now)
                 next = now + 100; /* the output is full: try again once it drained */
             }
         } else {
-            next = CL(c)->last_tx + keepalive_ms;
+            next = quiet + keepalive_ms;
         }
     }
-    next = earliest(next, earliest(CL(c)->deadline, CL(c)->wake));
+    /* (The DPS deadline needs no wake of its own: while DPS runs, an answer deadline or a
+     * retry-after wake is always pending, and it is checked then.) */
+    next = earliest(next, earliest(CL(c)->deadline, earliest(CL(c)->wake, CL(c)->ack_deadline)));
     return next != 0 && next <= now ? now + 1 : next;
 }
 

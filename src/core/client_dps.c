@@ -9,6 +9,9 @@
 #include "client_internal.h"
 
 #define DPS_RETRY_AFTER_DEFAULT_S 3u /* what DPS sends; used when a 202 has no retry-after */
+/* One sentence for every DPS answer the client cannot use (no JSON, no operationId or
+ * registrationState, a hub or device id it cannot use): flash is not spent on more. */
+#define BAD_ANSWER "DPS sent an answer this client cannot use"
 
 int azki_client_dps_connect_fields(struct azk_client *c, char *user, size_t size, size_t *len)
 {
@@ -33,7 +36,7 @@ void azki_client_dps_subscribed(struct azk_client *c)
         rc = azk_mqtt_encode_subscribe(CL(c)->sub_packet_id, &sub, 1, at, room, &n);
     if (rc != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode the DPS SUBSCRIBE"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     azki_client_out_commit(c, n);
@@ -86,10 +89,10 @@ void azki_client_dps_wake(struct azk_client *c)
     }
     if (rc == 0)
         rc = azki_client_publish(c, (struct azk_span){topic, tlen}, (struct azk_span){body, blen},
-                                0, NULL);
+                                0, false, NULL);
     if (rc != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 0, rc,
-                        azk_span_from_str("cannot encode the DPS request"));
+                        azk_span_from_str("cannot encode a packet (work buffer too small?)"));
         return;
     }
     CL(c)->deadline = CL(c)->now + CL(c)->cfg.response_timeout_ms;
@@ -109,7 +112,7 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
         rs->device_id.len >= sizeof(CL(c)->device_id) ||
         azk_device_id_validate(rs->device_id, NULL) != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
-                        azk_span_from_str("DPS assigned a hub or device id this client cannot use"));
+                        azk_span_from_str(BAD_ANSWER));
         return;
     }
     memcpy(CL(c)->hub_host, rs->assigned_hub.ptr, rs->assigned_hub.len);
@@ -118,9 +121,13 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     CL(c)->device_id[rs->device_id.len] = '\0';
     if (azki_client_host_valid(CL(c)->hub_host) != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
-                        azk_span_from_str("DPS assigned a hub whose name is not a host name"));
+                        azk_span_from_str(BAD_ANSWER));
         return;
     }
+    struct azk_assignment_store *st = CL(c)->cfg.assignment;
+    if (st != NULL)
+        st->save(st, azk_span_from_str(CL(c)->scope), azk_span_from_str(CL(c)->reg_id),
+                 azk_span_from_str(CL(c)->hub_host), azk_span_from_str(CL(c)->device_id));
     struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DPS_ASSIGNED};
     ev.hub = azk_span_from_str(CL(c)->hub_host);
     ev.device_id = azk_span_from_str(CL(c)->device_id);
@@ -149,13 +156,13 @@ void azki_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish
     }
     if (azk_dps_response_parse(p->payload, &r) != 0) {
         azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, t.status, -EBADMSG,
-                        azk_span_from_str("DPS sent a response body that is not valid JSON"));
+                        azk_span_from_str(BAD_ANSWER));
         return;
     }
     if (t.status == 202) {
         if (r.operation_id.len == 0 || r.operation_id.len >= sizeof(CL(c)->operation_id)) {
             azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 202, -EBADMSG,
-                            azk_span_from_str("DPS answered 202 without an operationId"));
+                            azk_span_from_str(BAD_ANSWER));
             return;
         }
         memcpy(CL(c)->operation_id, r.operation_id.ptr, r.operation_id.len);
@@ -168,27 +175,66 @@ void azki_client_dps_publish(struct azk_client *c, const struct azk_mqtt_publish
         enum azk_dps_status st = r.status != AZK_DPS_STATUS_NONE ? r.status : rs->status;
         if (st == AZK_DPS_STATUS_ASSIGNED && !r.has_registration_state) {
             azki_client_fail(c, AZK_CLIENT_F_PROTOCOL, 200, -EBADMSG,
-                            azk_span_from_str("DPS answered \"assigned\" without a "
-                                              "registrationState"));
+                            azk_span_from_str(BAD_ANSWER));
         } else if (st == AZK_DPS_STATUS_ASSIGNED) {
             assigned(c, rs);
         } else if (st == AZK_DPS_STATUS_DISABLED) {
-            azki_client_fail(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
-                            azk_span_from_str("the enrollment or registration is disabled in DPS"));
+            azki_client_setback(c, AZK_CLIENT_F_DPS_DISABLED, 0, -EACCES,
+                               azk_span_from_str("the enrollment or registration is disabled in "
+                                                 "DPS"),
+                               true);
         } else if (st == AZK_DPS_STATUS_ASSIGNING) {
             later(c, &t);
         } else {
-            azki_client_fail(c, AZK_CLIENT_F_DPS_FAILED,
-                            rs->has_error_code ? rs->error_code : 0, -EPROTO,
-                            rs->error_message.len ? rs->error_message
-                                                  : azk_span_from_str("DPS could not assign a hub"));
+            azki_client_setback(c, AZK_CLIENT_F_DPS_FAILED,
+                               rs->has_error_code ? rs->error_code : 0, -EPROTO,
+                               rs->error_message.len
+                                   ? rs->error_message
+                                   : azk_span_from_str("DPS could not assign a hub"),
+                               true);
         }
         return;
     }
     struct azk_span why = r.message.len ? r.message : azk_span_from_str("DPS refused the request");
     int code = r.has_error_code ? r.error_code : t.status;
     if (t.status == 401)
-        azki_client_fail(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why);
+        azki_client_setback(c, AZK_CLIENT_F_DPS_UNAUTHORIZED, code, -EACCES, why, true);
     else
-        azki_client_fail(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why);
+        azki_client_setback(c, AZK_CLIENT_F_DPS_ERROR, code, -EPROTO, why, true);
+}
+
+void azki_client_dps_stored(struct azk_client *c)
+{
+    struct azk_assignment_store *st = CL(c)->cfg.assignment;
+    /* The store gives back what save() was given (checked then); keeping it intact is the
+     * store's business. */
+    if (st == NULL ||
+        st->load(st, azk_span_from_str(CL(c)->scope), azk_span_from_str(CL(c)->reg_id),
+                 CL(c)->hub_host, sizeof(CL(c)->hub_host), CL(c)->device_id,
+                 sizeof(CL(c)->device_id)) != 0 ||
+        !CL(c)->hub_host[0] || !CL(c)->device_id[0]) {
+        CL(c)->hub_host[0] = CL(c)->device_id[0] = '\0';
+        return; /* none (or unusable): DPS */
+    }
+    CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
+    struct azk_client_event ev = {.kind = AZK_CLIENT_EV_DPS_ASSIGNED, .stored = true};
+    ev.hub = azk_span_from_str(CL(c)->hub_host);
+    ev.device_id = azk_span_from_str(CL(c)->device_id);
+    azki_client_emit(c, &ev);
+}
+
+bool azki_client_dps_refused(struct azk_client *c)
+{
+    if (!CL(c)->scope[0] || CL(c)->registered_again || CL(c)->state != AZK_CLIENT_HUB_CONNECTING)
+        return false;
+    uint8_t limit = CL(c)->cfg.dps_again_after ? CL(c)->cfg.dps_again_after : 3u;
+    if (++CL(c)->hub_refusals >= limit) {
+        /* The hub does not know the device (any more): DPS may have moved it. */
+        CL(c)->registered_again = true;
+        CL(c)->hub_host[0] = CL(c)->device_id[0] = '\0';
+        if (CL(c)->cfg.assignment != NULL)
+            CL(c)->cfg.assignment->forget(CL(c)->cfg.assignment);
+    }
+    azki_client_setback(c, AZK_CLIENT_F_CONNACK, 5, -ECONNREFUSED, (struct azk_span){0}, false);
+    return true;
 }

@@ -132,8 +132,15 @@ static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uin
             snprintf(why, whylen, "the TLS handshake with %s did not finish in time", host);
             return w;
         }
+        /* An I/O error or the peer gone mid-handshake may fix itself (-ECONNRESET: retried);
+         * a certificate or protocol refusal will not (-ECONNABORTED). */
+        unsigned long oe = ERR_peek_error();
+        bool io = w != -EPROTO || e == SSL_ERROR_SYSCALL ||
+                  (ERR_GET_LIB(oe) == ERR_LIB_SSL &&
+                   ERR_GET_REASON(oe) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+        io = io && SSL_get_verify_result(k->ssl) == X509_V_OK;
         azki_explain_tls(k->ssl, host, trusted, why, whylen);
-        return -ECONNABORTED;
+        return io ? -ECONNRESET : -ECONNABORTED;
     }
 }
 
@@ -180,6 +187,12 @@ static int read_in(struct azk_client *c, struct conn *k)
         if (e == SSL_ERROR_ZERO_RETURN)
             return 1;
         k->broken = true;
+        /* A TLS alert from the server (e.g. it refused the client certificate after a TLS 1.3
+         * handshake): a refusal, not a network problem. */
+        unsigned long oe = ERR_peek_error();
+        if (e == SSL_ERROR_SSL && ERR_GET_LIB(oe) == ERR_LIB_SSL &&
+            ERR_GET_REASON(oe) >= SSL_AD_REASON_OFFSET)
+            return -ECONNABORTED;
         return e == SSL_ERROR_SYSCALL && errno != 0 ? -errno : 1;
     }
 }

@@ -78,6 +78,11 @@ static int use_client(SSL_CTX *ctx, struct azk_credstore *s, azk_sec_tag_t tag,
     info->client_tag = tag;
     info->client_chain_len = (size_t)sk_X509_num(chain);
     azki_x509_name_cn(X509_get_subject_name(leaf), info->client_cn, sizeof(info->client_cn));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (X509_digest(leaf, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32)
+        for (unsigned int i = 0; i < mdlen; i++)
+            snprintf(info->client_thumbprint + 2 * i, 3, "%02X", md[i]);
     return 0;
 }
 

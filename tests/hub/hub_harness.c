@@ -189,6 +189,20 @@ void test_hub_start(struct test_hub *h, const char *const *extra)
     free(text);
 }
 
+void test_hub_restart(struct test_hub *h, const char *const *extra)
+{
+    char mqtt[16], svc[16];
+    snprintf(mqtt, sizeof(mqtt), "%d", h->mqtt_port);
+    snprintf(svc, sizeof(svc), "%d", h->service_port);
+    /* The later --mqtt-port/--service-port win over test_hub_start's "0". */
+    const char *args[24] = {"--mqtt-port", mqtt, "--service-port", svc};
+    int n = 4;
+    for (int i = 0; extra && extra[i] && n < 23; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    test_hub_start(h, args);
+}
+
 void test_hub_stop(struct test_hub *h)
 {
     if (h->pid <= 0)

@@ -39,6 +39,9 @@ void test_hub_add_verified_ca(struct test_hub *h, const char *name, const char *
                               bool verified);
 /* Starts `azkit-hub serve` with extra args (NULL-terminated list, may be NULL). */
 void test_hub_start(struct test_hub *h, const char *const *extra);
+/* Starts it again on the ports it had (after test_hub_kill9/test_hub_stop), so that devices
+ * reconnect to the same address. */
+void test_hub_restart(struct test_hub *h, const char *const *extra);
 /* SIGTERM, waits, checks a clean exit. */
 void test_hub_stop(struct test_hub *h);
 void test_hub_cleanup(struct test_hub *h);

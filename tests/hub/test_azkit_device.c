@@ -289,14 +289,31 @@ static void test_mistakes(void **state)
     assert_non_null(strstr(str(f, "reason"), "DigiCert Global Root G2"));
     cJSON_Delete(ev);
 
-    /* Nothing listens there: ECONNREFUSED (-111) in plain words. */
+    /* Nothing listens there: ECONNREFUSED (-111) in plain words; retried (each retry printed
+     * with its reason) until --max-retries, then the run fails with that reason. (Without the
+     * assignment an earlier run kept, which would skip DPS.) */
+    AZK_MUST("--store", g_store, "dps", "reset");
     const char *argv[] = {"--store", g_store, "--json", "run", "--id-scope", g_scope,
-                          "--dps-host", "localhost:1", NULL};
+                          "--dps-host", "localhost:1", "--max-retries", "2", NULL};
     struct azk_run r;
     azk_run(&r, NULL, argv);
     assert_int_equal(r.status, 1);
+    int retries = 0;
+    for (const char *at = r.out; (at = strstr(at, "\"event\":\"retrying\"")) != NULL; at++)
+        retries++;
+    assert_int_equal(retries, 2);
+    assert_non_null(strstr(r.out, "\"attempt\":2"));
     assert_non_null(strstr(r.out, "nothing accepts connections on localhost:1"));
+    assert_non_null(strstr(r.out, "\"failed\",\"failure\":\"transport\""));
     assert_non_null(strstr(r.out, "\"errno\":-111"));
+    azk_run_free(&r);
+    /* --once: the first failure is final. */
+    const char *argv_once[] = {"--store", g_store, "--json", "run", "--id-scope", g_scope,
+                               "--dps-host", "localhost:1", "--once", NULL};
+    azk_run(&r, NULL, argv_once);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.out, "\"event\":\"retrying\""));
+    assert_non_null(strstr(r.out, "nothing accepts connections on localhost:1"));
     azk_run_free(&r);
 
     /* Straight to the hub with a device id the certificate does not name: CONNACK 5. */
@@ -319,6 +336,79 @@ static void test_mistakes(void **state)
     const char *argv4[] = {"--store", g_store, "run", "--hub", "h", "--report", "[1]", NULL};
     azk_run(&r, NULL, argv4);
     assert_int_equal(r.status, 2);
+    azk_run_free(&r);
+}
+
+/* How often the hub's log says a DPS registration was accepted. */
+static int registrations(void)
+{
+    char *log = azk_test_read(hub.log, NULL);
+    int n = 0;
+    for (const char *at = log; (at = strstr(at, "register accepted")) != NULL; at++)
+        n++;
+    free(log);
+    return n;
+}
+
+/* DPS once per device: three starts, one registration; `azkit dps show/reset`; a new
+ * certificate registers again. */
+static void test_dps_assignment_kept(void **state)
+{
+    (void)state;
+    struct azk_run r;
+    const char *reset[] = {"--store", g_store, "dps", "reset", NULL};
+    azk_run(&r, NULL, reset);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    int before = registrations();
+    for (int i = 0; i < 3; i++) {
+        int st;
+        cJSON *ev = run(g_store, &st, "--count", "1", NULL);
+        if (st != 0)
+            fail_msg("run %d failed", i);
+        const cJSON *reg = event(ev, "registered");
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(reg, "stored")), i > 0);
+        event(ev, "connected");
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(registrations(), before + 1);
+
+    const char *show[] = {"--store", g_store, "--json", "dps", "show", NULL};
+    azk_run(&r, NULL, show);
+    assert_int_equal(r.status, 0);
+    cJSON *j = azk_run_json(&r);
+    char want_hub[320];
+    snprintf(want_hub, sizeof(want_hub), "localhost:%d", hub.mqtt_port);
+    assert_string_equal(cJSON_GetObjectItem(j, "assignedHub")->valuestring, want_hub);
+    assert_string_equal(cJSON_GetObjectItem(j, "deviceId")->valuestring, "run-dev");
+    assert_string_equal(cJSON_GetObjectItem(j, "idScope")->valuestring, g_scope);
+    char thumb[65];
+    test_hub_thumbprint(file("run-dev", "cert"), EVP_sha256(), thumb);
+    assert_string_equal(cJSON_GetObjectItem(j, "thumbprint")->valuestring, thumb);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+
+    /* The same assignment file with another certificate (a new key, the same CN): DPS. */
+    char other[700], kept[800], copy[800];
+    test_hub_make_cert(g_dir, AZK_PKI_DEVICE, "run-dev", "run-dev-new", "inter", NULL, NULL);
+    snprintf(other, sizeof(other), "%s/store-newcert", g_dir);
+    provision(other, file("run-dev-new", "chain"), file("run-dev-new", "key"), hub.ca);
+    snprintf(kept, sizeof(kept), "%s.dps-assignment", g_store);
+    snprintf(copy, sizeof(copy), "%s.dps-assignment", other);
+    size_t len = 0;
+    char *text = azk_test_read(kept, &len);
+    azk_test_write(copy, text, len);
+    free(text);
+    int st;
+    cJSON *ev = run(other, &st, "--count", "1", NULL);
+    assert_int_equal(st, 0);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(event(ev, "registered"), "stored")));
+    cJSON_Delete(ev);
+    assert_int_equal(registrations(), before + 2);
+
+    azk_run(&r, NULL, reset);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "forgot the DPS assignment"));
     azk_run_free(&r);
 }
 
@@ -545,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_receives),
         cmocka_unit_test(test_mistakes),
         cmocka_unit_test(test_direct_hub),
+        cmocka_unit_test(test_dps_assignment_kept),
         cmocka_unit_test(test_doctor_good),
         cmocka_unit_test(test_doctor_mistakes),
         cmocka_unit_test(test_doctor_human_output),
