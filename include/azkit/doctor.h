@@ -47,15 +47,20 @@ struct azk_doctor_report {
 /** What to check. */
 struct azk_doctor_opts {
     struct azk_credstore *store;    /**< required */
-    const azk_sec_tag_t *tags;      /**< the socket's tags, in order (1..8) */
+    /** The socket's tags, in order (1..8). More than two gives the warning "tags.count" (NCS
+     *  offers a primary and a secondary tag); a client certificate only in a tag not listed
+     *  is reported by "client.cert" naming that tag. */
+    const azk_sec_tag_t *tags;
     size_t ntags;
     /** The registration id (DPS) or device id the device will use; NULL: not checked (the
      *  report says which id the certificate implies). */
     const char *id;
     bool id_is_registration;        /**< `id` is a DPS registration id (else a device id) */
-    /** The host the device connects to (DPS or hub); NULL or an Azure host name
+    /** The host the device connects to (DPS or hub). An Azure host name
      *  (*.azure-devices.net, *.azure-devices-provisioning.net): Azure's roots are required.
-     *  Another host (a local azkit-hub): the root check is skipped. */
+     *  Another host (a local azkit-hub): the root check is skipped. NULL (not known): a store
+     *  that trusts only Baltimore or only the backup root fails or warns as for Azure, one that
+     *  trusts none of Azure's roots gets an info ("right for a local azkit-hub"). */
     const char *host;
 };
 

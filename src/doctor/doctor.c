@@ -116,6 +116,41 @@ static int client_tag(const struct azk_doctor_opts *o, azk_sec_tag_t *tag)
     return -ENOENT;
 }
 
+/* "10, 11" */
+static void tag_list(const struct azk_doctor_opts *o, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < o->ntags; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%u", i ? ", " : "", (unsigned)o->tags[i]);
+    }
+}
+
+static bool offered(const struct azk_doctor_opts *o, azk_sec_tag_t tag)
+{
+    for (size_t i = 0; i < o->ntags; i++)
+        if (o->tags[i] == tag)
+            return true;
+    return false;
+}
+
+/* The first tag the socket does not offer that holds a client certificate. */
+struct orphan_hunt {
+    const struct azk_doctor_opts *o;
+    azk_sec_tag_t tag;
+    bool found;
+};
+
+static int orphan_cb(azk_sec_tag_t tag, int type, void *user)
+{
+    struct orphan_hunt *h = user;
+    if (!h->found && type == AZK_CRED_CLIENT_CERT && !offered(h->o, tag)) {
+        h->found = true;
+        h->tag = tag;
+    }
+    return 0;
+}
+
 struct key_hunt {
     struct azk_credstore *store;
     X509 *leaf;
@@ -189,6 +224,14 @@ static void check_roots(const struct azk_doctor_opts *o, struct azk_doctor_repor
                        "Write DigiCert Global Root G2 as type 0 as well.",
                        "only the backup root (Microsoft RSA Root Certificate Authority 2017) is "
                        "trusted, not DigiCert Global Root G2, which Azure IoT Hub and DPS use");
+    } else if (o->host == NULL) {
+        /* No host: a store for a local azkit-hub (or another server) is not wrong. */
+        azk_doctor_add(r, "tags.azure-root", AZK_CHECK_INFO,
+                       "For Azure, write DigiCert Global Root G2 as type 0 (`azkit cred "
+                       "provision` adds it); give --hub or --id-scope to check for one host.",
+                       "the device trusts %s and none of Azure's roots: right for a local "
+                       "azkit-hub or another server, but Azure's servers could not be verified",
+                       rs.names);
     } else {
         azk_doctor_add(r, "tags.azure-root", AZK_CHECK_FAIL,
                        "Write DigiCert Global Root G2 as type 0 (`azkit cred provision` adds "
@@ -203,11 +246,41 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
 {
     azk_sec_tag_t tag;
     if (client_tag(o, &tag) != 0) {
+        char offered[120];
+        tag_list(o, offered, sizeof(offered));
+        struct orphan_hunt h = {.o = o};
+        azk_cred_list(o->store, orphan_cb, &h);
+        if (h.found) {
+            struct azk_cert_summary s;
+            bool named = false;
+            STACK_OF(X509) *other = load(o->store, h.tag, AZK_CRED_CLIENT_CERT);
+            if (other != NULL && sk_X509_num(other) > 0) {
+                azki_x509_summarize(sk_X509_value(other, 0), &s);
+                named = true;
+            }
+            sk_X509_pop_free(other, X509_free);
+            bool key = false;
+            azk_cred_exists(o->store, h.tag, AZK_CRED_PRIVATE_KEY, &key);
+            char fix[AZK_DOCTOR_TEXT];
+            snprintf(fix, sizeof(fix),
+                     "Make the socket offer sec_tag %u (NCS: CONFIG_MQTT_HELPER_SEC_TAG=%u; "
+                     "before NCS 2.3 CONFIG_AZURE_IOT_HUB_SEC_TAG=%u), or write the "
+                     "certificate and key into %s: `azkit cred provision --sec-tag %u --cert "
+                     "CHAIN --key KEY`.", (unsigned)h.tag, (unsigned)h.tag, (unsigned)h.tag,
+                     offered, (unsigned)o->tags[0]);
+            azk_doctor_add(r, "client.cert", AZK_CHECK_FAIL, fix,
+                           "none of the socket's tags (%s) holds a client certificate: sec_tag "
+                           "%u holds '%s' (type 1)%s, but the socket never offers sec_tag %u",
+                           offered, (unsigned)h.tag, named ? s.subject_cn : "?",
+                           key ? " and its private key (type 2)" : "", (unsigned)h.tag);
+            return;
+        }
         azk_doctor_add(r, "client.cert", AZK_CHECK_FAIL,
                        "Write the device's certificate (then its intermediates) as type 1 into "
                        "the tag: `azkit cred provision --sec-tag N --cert CHAIN --key KEY`.",
-                       "none of the socket's tags holds a client certificate (type 1): Azure "
-                       "X.509 devices authenticate with one");
+                       "none of the socket's tags (%s) holds a client certificate (type 1), "
+                       "and no other tag does: Azure X.509 devices authenticate with one",
+                       offered);
         return;
     }
     STACK_OF(X509) *chain = load(o->store, tag, AZK_CRED_CLIENT_CERT);
@@ -258,9 +331,11 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
         azk_doctor_add(r, "client.chain", AZK_CHECK_WARN,
                        "Write the leaf followed by its intermediate(s) as type 1 (the .chain.pem "
                        "of `azkit pki device`).",
-                       "type 1 holds only the leaf (issued by '%s'): a DPS enrollment group on "
-                       "an intermediate CA, or a hub CA that is an intermediate, never sees the "
-                       "intermediate and refuses the device (401002 / CONNACK 5)", s.issuer_cn);
+                       "type 1 holds only the leaf (issued by '%s'): every intermediate "
+                       "between the leaf and the enrolled CA must be sent, also for a DPS "
+                       "enrollment group (or hub CA) on the root, or the device is refused "
+                       "(401002 / CONNACK 5); only an individual enrollment of this leaf needs "
+                       "none", s.issuer_cn);
     else
         azk_doctor_add(r, "client.chain", AZK_CHECK_OK, NULL,
                        "the device sends %d certificates (leaf + %d intermediate%s)", n, n - 1,
@@ -370,6 +445,18 @@ int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_re
     memset(out, 0, sizeof(*out));
     if (o == NULL || o->store == NULL || o->tags == NULL || o->ntags == 0 || o->ntags > 8)
         return -EINVAL;
+    if (o->ntags > 2) {
+        char tags[120];
+        tag_list(o, tags, sizeof(tags));
+        azk_doctor_add(out, "tags.count", AZK_CHECK_WARN,
+                       "Keep the device's certificate, key and a root in the primary tag and at "
+                       "most a second root in the secondary one.",
+                       "%zu tags given (%s): NCS's azure_iot_hub library offers at most two, "
+                       "CONFIG_MQTT_HELPER_SEC_TAG and CONFIG_MQTT_HELPER_SECONDARY_SEC_TAG (NCS "
+                       "2.3 and later; before: CONFIG_AZURE_IOT_HUB_SEC_TAG and "
+                       "CONFIG_AZURE_IOT_HUB_SECONDARY_SEC_TAG); credentials in the other tags "
+                       "are never offered", o->ntags, tags);
+    }
     check_roots(o, out);
     check_client(o, out);
     check_each(o, out);
