@@ -62,6 +62,11 @@ struct azk_doctor_opts {
      *  that trusts only Baltimore or only the backup root fails or warns as for Azure, one that
      *  trusts none of Azure's roots gets an info ("right for a local azkit-hub"). */
     const char *host;
+    /** A PEM file holding the CA certificate a DPS enrollment group (or a hub CA) is on; NULL:
+     *  not checked. The check "client.enrollment-ca" fails when the chain in type 1 (leaf,
+     *  then intermediates) does not reach it, naming where the chain stops, or when the file
+     *  cannot be read. */
+    const char *enrollment_ca_file;
 };
 
 /**

@@ -18,7 +18,7 @@
 static const char usage[] =
     "usage: azkit doctor [--sec-tag N]... [--id-scope S [--registration-id R] [--dps-host H]\n"
     "                    | --hub H [--device-id D]] [--register] [--connect]\n"
-    "                    [--connect-address A]\n"
+    "                    [--connect-address A] [--enrollment-ca FILE]\n"
     "       azkit doctor --errno N|NAME   (the same as azkit errno N|NAME)\n"
     "Checks the credentials the device's TLS socket uses (tag by tag, type by type) the way\n"
     "Azure will judge them. It works offline and changes nothing unless asked:\n"
@@ -36,13 +36,15 @@ static const char usage[] =
     "  --dps-host H[:P]     default global.azure-devices-provisioning.net\n"
     "  --hub H[:P]          the IoT Hub the device connects to directly (--device-id D)\n"
     "  --connect-address A  connect here instead of resolving the names\n"
+    "  --enrollment-ca FILE the CA certificate the DPS enrollment group (or hub CA) is on:\n"
+    "                       checks offline that the chain in type 1 reaches it\n"
     "  --offline            no online work (the default; kept for old scripts)\n"
     "  --errno N|NAME       what an error number means on an nRF91 and on Linux\n"
     "  --json               {\"ok\":bool,\"online\":{\"attempted\",\"registered\",\"connected\"},\n"
     "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
     "exit status: 0 nothing failed, 1 a check failed, 2 usage error\n";
 
-enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO };
+enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA };
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
@@ -50,6 +52,7 @@ static const struct option opts[] = {
     {"register", no_argument, NULL, O_REGISTER},
     {"connect", no_argument, NULL, O_CONNECT},
     {"errno", required_argument, NULL, O_ERRNO},
+    {"enrollment-ca", required_argument, NULL, O_ENROLL_CA},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -123,7 +126,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
     bool reg = false, connect = false;
-    const char *errno_arg = NULL;
+    const char *errno_arg = NULL, *enroll_ca = NULL;
     optind = 1;
     opterr = 0;
     int ch;
@@ -141,6 +144,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         case O_REGISTER: reg = true; break;
         case O_CONNECT: connect = true; break;
         case O_ERRNO: errno_arg = optarg; break;
+        case O_ENROLL_CA: enroll_ca = optarg; break;
         default:
             return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
@@ -169,6 +173,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         .id = dv.reg ? dv.reg : dv.dev,
         .id_is_registration = dv.reg != NULL || (dv.hub == NULL && dv.dev == NULL),
         .host = dv.scope ? (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT) : dv.hub,
+        .enrollment_ca_file = enroll_ca,
     };
     rc = azk_doctor_check_store(&o, &report);
     if (rc != 0) {

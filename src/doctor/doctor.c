@@ -15,6 +15,7 @@
 
 #include "azkit/azure_ids.h"
 #include "azkit/cred_provision.h"
+#include "common/fileio.h"
 #include "common/ossl.h"
 #include "cred/internal.h"
 #include "cred/key_loader.h"
@@ -83,6 +84,8 @@ struct roots_seen {
     bool g2, ms2017, baltimore;
     size_t count;
     char names[400];
+    char sha256[16][65];
+    size_t seen;
 };
 
 static void note_root(struct roots_seen *rs, X509 *x)
@@ -96,6 +99,12 @@ static void note_root(struct roots_seen *rs, X509 *x)
         rs->ms2017 = true;
     else if (ri == azk_azure_root(AZK_ROOT_BALTIMORE))
         rs->baltimore = true;
+    /* The same CA in two tags counts once. */
+    for (size_t i = 0; i < rs->seen; i++)
+        if (strcmp(rs->sha256[i], s.sha256) == 0)
+            return;
+    if (rs->seen < sizeof(rs->sha256) / sizeof(rs->sha256[0]))
+        snprintf(rs->sha256[rs->seen++], sizeof(rs->sha256[0]), "%s", s.sha256);
     size_t used = strlen(rs->names);
     if (used + strlen(s.subject_cn) + 4 < sizeof(rs->names))
         snprintf(rs->names + used, sizeof(rs->names) - used, "%s'%s'", used ? ", " : "",
@@ -217,8 +226,8 @@ static void check_roots(const struct azk_doctor_opts *o, struct azk_doctor_repor
                        "Write DigiCert Global Root G2 as type 0 (`azkit cred provision --sec-tag "
                        "N ...` adds it); Baltimore can stay for old firmware but is useless.",
                        "the device trusts Baltimore CyberTrust Root but not DigiCert Global Root "
-                       "G2: Azure moved IoT Hub and DPS to G2 in 2023 and Baltimore expired on "
-                       "2025-05-12, so every TLS handshake with Azure fails");
+                       "G2: " AZKI_ROOT_MIGRATION ", and Baltimore expired on 2025-05-12, so "
+                       "every TLS handshake with Azure fails");
     } else if (rs.ms2017) {
         azk_doctor_add(r, "tags.azure-root", AZK_CHECK_WARN,
                        "Write DigiCert Global Root G2 as type 0 as well.",
@@ -239,6 +248,68 @@ static void check_roots(const struct azk_doctor_opts *o, struct azk_doctor_repor
                        "none of Azure's roots is trusted (%s): Azure's servers cannot be "
                        "verified", rs.names);
     }
+}
+
+/* Whether the chain the device sends (type 1: leaf, then intermediates) reaches the CA an
+ * enrollment is on. The CA may be an intermediate (partial chain); validity dates are checked
+ * elsewhere. */
+static void check_enrollment_ca(const struct azk_doctor_opts *o, STACK_OF(X509) *chain,
+                                azk_sec_tag_t tag, struct azk_doctor_report *r)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    STACK_OF(X509) *cas = NULL;
+    int rc = azki_file_read_all(o->enrollment_ca_file, &pem, &len);
+    if (rc == 0)
+        rc = azki_load_certs(pem, len, &cas, NULL);
+    free(pem);
+    if (rc != 0 || sk_X509_num(cas) <= 0) {
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_FAIL,
+                       "Give the PEM certificate of the CA the enrollment group is on.",
+                       "cannot read a CA certificate from %s: %s", o->enrollment_ca_file,
+                       azk_strerror(rc ? rc : -EBADMSG));
+        sk_X509_pop_free(cas, X509_free);
+        return;
+    }
+    struct azk_cert_summary ca;
+    azki_x509_summarize(sk_X509_value(cas, 0), &ca);
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    for (int i = 1; i < sk_X509_num(chain); i++)
+        sk_X509_push(untrusted, sk_X509_value(chain, i));
+    for (int i = 0; i < sk_X509_num(cas); i++)
+        X509_STORE_add_cert(st, sk_X509_value(cas, i));
+    X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+    int ok = st && ctx && untrusted &&
+             X509_STORE_CTX_init(ctx, st, sk_X509_value(chain, 0), untrusted) == 1 &&
+             X509_verify_cert(ctx) == 1;
+    int n = sk_X509_num(chain);
+    if (ok) {
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_OK, NULL,
+                       "the chain in sec_tag %u type 1 (%d certificate%s) reaches the enrollment "
+                       "CA '%s'", (unsigned)tag, n, n == 1 ? "" : "s", ca.subject_cn);
+    } else {
+        struct azk_cert_summary last;
+        azki_x509_summarize(sk_X509_value(chain, n - 1), &last);
+        int err = ctx ? X509_STORE_CTX_get_error(ctx) : X509_V_ERR_UNSPECIFIED;
+        char fix[AZK_DOCTOR_TEXT];
+        snprintf(fix, sizeof(fix),
+                 "Write the leaf followed by every intermediate up to '%s' as type 1 (`azkit "
+                 "cred write %u client_cert CHAIN.pem`), or enroll the CA that issued this "
+                 "chain.", ca.subject_cn, (unsigned)tag);
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_FAIL, fix,
+                       "the chain in sec_tag %u type 1 (%d certificate%s, ending at '%s' issued "
+                       "by '%s') does not reach the enrollment CA '%s' (%s): DPS refuses the "
+                       "registration (401002)", (unsigned)tag, n, n == 1 ? "" : "s",
+                       last.subject_cn, last.issuer_cn, ca.subject_cn,
+                       X509_verify_cert_error_string(err));
+    }
+    sk_X509_free(untrusted);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    sk_X509_pop_free(cas, X509_free);
+    ERR_clear_error();
 }
 
 /* Leaf, chain, key and id. */
@@ -340,6 +411,9 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
         azk_doctor_add(r, "client.chain", AZK_CHECK_OK, NULL,
                        "the device sends %d certificates (leaf + %d intermediate%s)", n, n - 1,
                        n == 2 ? "" : "s");
+
+    if (o->enrollment_ca_file != NULL)
+        check_enrollment_ca(o, chain, tag, r);
 
     /* The key: in the same tag, and matching. */
     EVP_PKEY *key = NULL;

@@ -414,6 +414,10 @@ static void test_doctor_mistakes(void **state)
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "ok")));
     expect(r, "tags.azure-root", "failed", "Baltimore CyberTrust Root but not DigiCert Global "
                                            "Root G2");
+    /* Microsoft's dates, the same in every message. */
+    expect(r, "tags.azure-root", "failed", "DPS (from 2024-01-15) to DigiCert Global Root G2, "
+                                           "complete for all resources on 2024-09-30");
+    expect(r, "cred.retired-root", "warning", "complete for all resources on 2024-09-30");
     expect(r, "client.key", "failed", "is in sec_tag 11, not in sec_tag 10");
     expect(r, "cred.retired-root", "warning", NULL);
     cJSON_Delete(r);
@@ -526,6 +530,11 @@ static void test_doctor_tags_and_chain(void **state)
     expect(r, "tags.count", "warning", "CONFIG_MQTT_HELPER_SECONDARY_SEC_TAG");
     expect(r, "tags.count", "warning", "3 tags given (10, 11, 12)");
     cJSON_Delete(r);
+    /* The same CA in both tags is one CA. */
+    cred(st12, "write", "11", "ca_chain", hub.ca, NULL);
+    r = doctor(st12, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
+    expect(r, "tags.ca", "ok", "trusts 1 CA certificate:");
+    cJSON_Delete(r);
     r = doctor(g_store, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
     char *two = cJSON_PrintUnformatted(r);
     assert_null(strstr(two, "tags.count"));
@@ -542,6 +551,13 @@ static void test_doctor_tags_and_chain(void **state)
     const char *leaf = store("rootleaf");
     cred(leaf, "provision", "--sec-tag", "10", "--cert", file("root-dev", "cert"), "--key",
          file("root-dev", "key"), "--ca", hub.ca, NULL);
+    /* Offline, given the enrollment's CA: the chain does not reach it. */
+    r = doctor(leaf, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "(1 certificate, ending at 'root-dev' issued by "
+                                                "'Group Inter') does not reach the enrollment "
+                                                "CA 'Group Root'");
+    cJSON_Delete(r);
     r = doctor(leaf, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
     assert_int_equal(st, 1);
     expect(r, "client.chain", "warning", "also for a DPS enrollment group (or hub CA) on the root");
@@ -554,6 +570,23 @@ static void test_doctor_tags_and_chain(void **state)
     r = doctor(full, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
     assert_int_equal(st, 0);
     expect(r, "connect.dps", "ok", "DPS assigned hub");
+    cJSON_Delete(r);
+    r = doctor(full, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 0);
+    expect(r, "client.enrollment-ca", "ok", "(2 certificates) reaches the enrollment CA 'Group "
+                                            "Root'");
+    cJSON_Delete(r);
+    /* A group on an intermediate (partial chain); another hierarchy; an unreadable file. */
+    r = doctor(g_store, &st, "--enrollment-ca", file("inter", "cert"), NULL);
+    expect(r, "client.enrollment-ca", "ok", "reaches the enrollment CA 'Run Intermediate'");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "does not reach the enrollment CA 'Group Root'");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--enrollment-ca", store("no-such.pem"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "cannot read a CA certificate from");
     cJSON_Delete(r);
 }
 
