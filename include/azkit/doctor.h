@@ -44,6 +44,15 @@ struct azk_doctor_report {
     struct azk_check checks[AZK_DOCTOR_MAX_CHECKS];
 };
 
+/** The device the checks assume, beyond Azure's own rules. */
+enum azk_doctor_profile {
+    AZK_DOCTOR_PROFILE_ANY = 0, /**< no device limits */
+    /** An nRF9160-family modem socket: at most 7 tags per socket
+     *  (NRF_SOCKET_TLS_MAX_SEC_TAG_LIST_SIZE in nrfxlib's nrf_socket.h), so more gives the
+     *  failure "tags.count"; the connection test (the CLI's) uses TLS 1.2 only. */
+    AZK_DOCTOR_PROFILE_NRF9160,
+};
+
 /** What to check. */
 struct azk_doctor_opts {
     struct azk_credstore *store;    /**< required */
@@ -67,6 +76,8 @@ struct azk_doctor_opts {
      *  then intermediates) does not reach it, naming where the chain stops, or when the file
      *  cannot be read. */
     const char *enrollment_ca_file;
+    /** The device's limits to check against (zero: none). */
+    enum azk_doctor_profile profile;
 };
 
 /**

@@ -18,7 +18,7 @@
 static const char usage[] =
     "usage: azkit doctor [--sec-tag N]... [--id-scope S [--registration-id R] [--dps-host H]\n"
     "                    | --hub H [--device-id D]] [--register] [--connect]\n"
-    "                    [--connect-address A] [--enrollment-ca FILE]\n"
+    "                    [--connect-address A] [--enrollment-ca FILE] [--profile nrf9160]\n"
     "       azkit doctor --errno N|NAME   (the same as azkit errno N|NAME)\n"
     "Checks the credentials the device's TLS socket uses (tag by tag, type by type) the way\n"
     "Azure will judge them. It works offline and changes nothing unless asked:\n"
@@ -38,13 +38,15 @@ static const char usage[] =
     "  --connect-address A  connect here instead of resolving the names\n"
     "  --enrollment-ca FILE the CA certificate the DPS enrollment group (or hub CA) is on:\n"
     "                       checks offline that the chain in type 1 reaches it\n"
+    "  --profile nrf9160    the modem's limits: at most 7 tags per socket; the connection\n"
+    "                       test uses TLS 1.2 only (the server chain size is not checked yet)\n"
     "  --offline            no online work (the default; kept for old scripts)\n"
     "  --errno N|NAME       what an error number means on an nRF91 and on Linux\n"
     "  --json               {\"ok\":bool,\"online\":{\"attempted\",\"registered\",\"connected\"},\n"
     "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
     "exit status: 0 nothing failed, 1 a check failed, 2 usage error\n";
 
-enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA };
+enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA, O_PROFILE };
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
@@ -53,6 +55,7 @@ static const struct option opts[] = {
     {"connect", no_argument, NULL, O_CONNECT},
     {"errno", required_argument, NULL, O_ERRNO},
     {"enrollment-ca", required_argument, NULL, O_ENROLL_CA},
+    {"profile", required_argument, NULL, O_PROFILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -127,6 +130,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
     struct cli_device dv = {0};
     bool reg = false, connect = false;
     const char *errno_arg = NULL, *enroll_ca = NULL;
+    enum azk_doctor_profile profile = AZK_DOCTOR_PROFILE_ANY;
     optind = 1;
     opterr = 0;
     int ch;
@@ -145,6 +149,12 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         case O_CONNECT: connect = true; break;
         case O_ERRNO: errno_arg = optarg; break;
         case O_ENROLL_CA: enroll_ca = optarg; break;
+        case O_PROFILE:
+            if (strcmp(optarg, "nrf9160") != 0 && strcmp(optarg, "any") != 0)
+                return cli_usage(usage, "--profile takes nrf9160 or any, not '%s'", optarg);
+            profile = strcmp(optarg, "nrf9160") == 0 ? AZK_DOCTOR_PROFILE_NRF9160
+                                                     : AZK_DOCTOR_PROFILE_ANY;
+            break;
         default:
             return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
@@ -174,6 +184,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         .id_is_registration = dv.reg != NULL || (dv.hub == NULL && dv.dev == NULL),
         .host = dv.scope ? (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT) : dv.hub,
         .enrollment_ca_file = enroll_ca,
+        .profile = profile,
     };
     rc = azk_doctor_check_store(&o, &report);
     if (rc != 0) {
@@ -194,6 +205,9 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
                            "no connection test: the credentials above cannot make a TLS client "
                            "connection");
         } else {
+            /* As the modem: TLS 1.2. */
+            if (profile == AZK_DOCTOR_PROFILE_NRF9160)
+                SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
             struct azk_client_config cfg = {.on_event = live_event, .ctx = &l,
                                             .response_timeout_ms = 20000};
             cli_device_client_config(&dv, &ti, &cfg);

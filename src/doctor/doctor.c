@@ -519,7 +519,15 @@ int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_re
     memset(out, 0, sizeof(*out));
     if (o == NULL || o->store == NULL || o->tags == NULL || o->ntags == 0 || o->ntags > 8)
         return -EINVAL;
-    if (o->ntags > 2) {
+    if (o->profile == AZK_DOCTOR_PROFILE_NRF9160 && o->ntags > 7) {
+        char tags[120];
+        tag_list(o, tags, sizeof(tags));
+        azk_doctor_add(out, "tags.count", AZK_CHECK_FAIL,
+                       "Use at most 7 tags (NCS's Azure library uses two).",
+                       "%zu tags given (%s): an nRF9160 socket takes at most 7 "
+                       "(NRF_SOCKET_TLS_MAX_SEC_TAG_LIST_SIZE), setsockopt(SO_SEC_TAG_LIST) "
+                       "refuses more", o->ntags, tags);
+    } else if (o->ntags > 2) {
         char tags[120];
         tag_list(o, tags, sizeof(tags));
         azk_doctor_add(out, "tags.count", AZK_CHECK_WARN,

@@ -535,6 +535,25 @@ static void test_doctor_tags_and_chain(void **state)
     r = doctor(st12, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
     expect(r, "tags.ca", "ok", "trusts 1 CA certificate:");
     cJSON_Delete(r);
+    /* The nRF9160 profile: 8 tags is more than the modem's socket takes. */
+    r = doctor(g_store, &st, "--profile", "nrf9160", "--sec-tag", "10", "--sec-tag", "11",
+               "--sec-tag", "12", "--sec-tag", "13", "--sec-tag", "14", "--sec-tag", "15",
+               "--sec-tag", "16", "--sec-tag", "17", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "tags.count", "failed", "an nRF9160 socket takes at most 7");
+    cJSON_Delete(r);
+    /* ... and its connection test speaks TLS 1.2, which the hub accepts. */
+    char hubhost[320];
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", hub.mqtt_port);
+    r = doctor(g_store, &st, "--profile", "nrf9160", "--hub", hubhost, "--connect", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect.hub", "ok", "connected to");
+    cJSON_Delete(r);
+    struct azk_run u;
+    const char *bad[] = {"--store", g_store, "doctor", "--profile", "esp32", NULL};
+    azk_run(&u, NULL, bad);
+    assert_int_equal(u.status, 2);
+    azk_run_free(&u);
     r = doctor(g_store, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
     char *two = cJSON_PrintUnformatted(r);
     assert_null(strstr(two, "tags.count"));
