@@ -385,12 +385,17 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
                        "Issue a new device certificate (and check the device's clock).",
                        "the device certificate is %s (valid %s to %s)",
                        s.validity > 0 ? "expired" : "not valid yet", s.not_before, s.not_after);
+    /* A warning: Microsoft documents no EKU requirement ("You can use any X.509 certificate
+     * to authenticate a device with IoT Hub", learn.microsoft.com/azure/iot-hub/
+     * authenticate-authorize-x509), and azkit-hub accepts such a device; strict TLS servers
+     * and brokers check it. */
     if (s.has_eku && !s.client_auth)
-        azk_doctor_add(r, "client.eku", AZK_CHECK_FAIL,
+        azk_doctor_add(r, "client.eku", AZK_CHECK_WARN,
                        "Issue the certificate with extendedKeyUsage clientAuth (`azkit pki "
-                       "device` does).",
+                       "device` does) if the server checks it.",
                        "the device certificate's extended key usage does not include "
-                       "clientAuth: TLS servers refuse it as a client certificate");
+                       "clientAuth: Azure documents no such requirement, but TLS servers that "
+                       "check the purpose refuse it as a client certificate");
 
     /* The chain: what DPS enrollment groups need. */
     if (s.self_signed)

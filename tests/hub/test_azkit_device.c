@@ -554,6 +554,16 @@ static void test_doctor_tags_and_chain(void **state)
     azk_run(&u, NULL, bad);
     assert_int_equal(u.status, 2);
     azk_run_free(&u);
+    /* A certificate without clientAuth (a server certificate as the device's): a warning,
+     * not a failure (Azure documents no EKU requirement). */
+    test_hub_make_cert(g_dir, AZK_PKI_SERVER, "eku-dev", "eku-dev", "inter", NULL, NULL);
+    const char *eku = store("eku");
+    cred(eku, "write", "10", "ca_chain", hub.ca, NULL);
+    cred(eku, "write", "10", "client_cert", file("eku-dev", "cert"), NULL);
+    cred(eku, "write", "10", "key", file("eku-dev", "key"), NULL);
+    r = doctor(eku, &st, NULL);
+    expect(r, "client.eku", "warning", "Azure documents no such requirement");
+    cJSON_Delete(r);
     r = doctor(g_store, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
     char *two = cJSON_PrintUnformatted(r);
     assert_null(strstr(two, "tags.count"));
