@@ -69,6 +69,43 @@ struct live {
     bool attempted, registered, connected;
 };
 
+/* The fix for a failed connection test, by what failed. */
+static const char *failure_fix(const struct azk_client_event *ev)
+{
+    struct azk_span t = ev->text;
+    char text[400];
+    snprintf(text, sizeof(text), "%.*s", (int)t.len, t.ptr);
+    switch (ev->failure) {
+    case AZK_CLIENT_F_TRANSPORT:
+        if (strstr(text, "does not resolve"))
+            return "Check the host name (DPS: --dps-host, default "
+                   "global.azure-devices-provisioning.net; a hub: the assignedHub DPS returned) "
+                   "and DNS: `getent hosts NAME`.";
+        if (strstr(text, "ECONNREFUSED") || strstr(text, "nothing accepts"))
+            return "Check the port (MQTT over TLS is 8883) and that the server runs.";
+        if (strstr(text, "certificate") || strstr(text, "TLS"))
+            return "Put the root that signed the server's certificate into a tag as type 0 "
+                   "(tags.azure-root above), and send the client chain (client.chain above).";
+        return "Check the network, the host and the port.";
+    case AZK_CLIENT_F_CONNACK:
+        return "The hub did not accept this certificate for this device id: register the "
+               "device (thumbprint, or CA-signed with the CA verified), enable it, and use the "
+               "certificate's CN as the device id; azkit-hub's log names the rule it applied.";
+    case AZK_CLIENT_F_DPS_UNAUTHORIZED:
+        return "No enabled enrollment matches: the registration id must be the CN, the chain in "
+               "type 1 must reach the enrolled CA (check with --enrollment-ca FILE), and the "
+               "id scope must be the DPS instance's.";
+    case AZK_CLIENT_F_DPS_DISABLED:
+        return "Enable the enrollment (or the device's registration) in DPS.";
+    case AZK_CLIENT_F_TIMEOUT:
+        return "No answer in time: the network, or a server that accepts TCP but does not "
+               "answer MQTT.";
+    default:
+        return "See the credential checks above; azkit-hub's log names the rule a local hub "
+               "applied.";
+    }
+}
+
 static void live_event(void *ctx, const struct azk_client_event *ev)
 {
     struct live *l = ctx;
@@ -93,9 +130,7 @@ static void live_event(void *ctx, const struct azk_client_event *ev)
         char code[32] = "";
         if (ev->code != 0)
             snprintf(code, sizeof(code), ", code %d", ev->code);
-        azk_doctor_add(l->r, stage, AZK_CHECK_FAIL,
-                       "See the credential checks above; `azkit-hub`'s log names the rule a "
-                       "local hub applied.",
+        azk_doctor_add(l->r, stage, AZK_CHECK_FAIL, failure_fix(ev),
                        "%s failed (%s%s): %.*s", at_hub ? "IoT Hub" : "DPS",
                        azk_client_failure_name(ev->failure), code, (int)why.len, why.ptr);
     }

@@ -488,6 +488,19 @@ static void test_doctor_online_opt_in(void **state)
     assert_int_equal(st, 1);
     expect(r, "connect.hub", "failed", "IoT Hub failed (connack-refused, code 5)");
     cJSON_Delete(r);
+    /* The fix line follows the failure: a refused device, a name that does not resolve. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--device-id", "other-dev", "--connect", NULL);
+    char *fixes = cJSON_PrintUnformatted(r);
+    assert_non_null(strstr(fixes, "register the device (thumbprint, or CA-signed"));
+    free(fixes);
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--hub", "no-such-host.invalid", "--connect", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "connect.hub", "failed", "does not resolve");
+    fixes = cJSON_PrintUnformatted(r);
+    assert_non_null(strstr(fixes, "getent hosts NAME"));
+    free(fixes);
+    cJSON_Delete(r);
     /* Usage: --register without DPS, --connect without a hub. */
     struct azk_run u;
     const char *a1[] = {"--store", g_store, "doctor", "--register", NULL};
