@@ -14,14 +14,19 @@
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
 #include "cli/device_opts.h"
+#include "cli/doctor_probe.h"
 
 static const char usage[] =
     "usage: azkit doctor [--sec-tag N]... [--id-scope S [--registration-id R] [--dps-host H]\n"
     "                    | --hub H [--device-id D]] [--register] [--connect]\n"
-    "                    [--connect-address A] [--enrollment-ca FILE] [--profile nrf9160]\n"
+    "                    [--handshake] [--connect-address A] [--enrollment-ca FILE]\n"
+    "                    [--profile nrf9160]\n"
     "       azkit doctor --errno N|NAME   (the same as azkit errno N|NAME)\n"
     "Checks the credentials the device's TLS socket uses (tag by tag, type by type) the way\n"
     "Azure will judge them. It works offline and changes nothing unless asked:\n"
+    "  --handshake resolves the host, connects and does a TLS handshake with the tags'\n"
+    "              credentials, no MQTT: the server's chain, whether the tags verify it and\n"
+    "              which of Azure's roots would (also done before --register / --connect)\n"
     "  --register  (with --id-scope) registers with DPS once, as the device: DPS creates or\n"
     "              updates the registration record and the device in the hub it assigns\n"
     "  --connect   connects to the hub as the device (with --hub, or after --register): IoT\n"
@@ -46,7 +51,7 @@ static const char usage[] =
     "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
     "exit status: 0 nothing failed, 1 a check failed, 2 usage error\n";
 
-enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA, O_PROFILE };
+enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA, O_PROFILE, O_HANDSHAKE };
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
@@ -56,6 +61,7 @@ static const struct option opts[] = {
     {"errno", required_argument, NULL, O_ERRNO},
     {"enrollment-ca", required_argument, NULL, O_ENROLL_CA},
     {"profile", required_argument, NULL, O_PROFILE},
+    {"handshake", no_argument, NULL, O_HANDSHAKE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -163,7 +169,7 @@ static void print_human(const struct azk_doctor_report *r)
 int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
-    bool reg = false, connect = false;
+    bool reg = false, connect = false, handshake = false;
     const char *errno_arg = NULL, *enroll_ca = NULL;
     enum azk_doctor_profile profile = AZK_DOCTOR_PROFILE_ANY;
     optind = 1;
@@ -181,6 +187,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
             return CLI_EXIT_OK;
         case O_OFFLINE: break;
         case O_REGISTER: reg = true; break;
+        case O_HANDSHAKE: handshake = true; break;
         case O_CONNECT: connect = true; break;
         case O_ERRNO: errno_arg = optarg; break;
         case O_ENROLL_CA: enroll_ca = optarg; break;
@@ -198,6 +205,8 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         return cli_usage(usage, "unexpected argument: %s", argv[optind]);
     if (errno_arg != NULL)
         return cli_errno_explain(cli, errno_arg);
+    if (handshake && dv.scope == NULL && dv.hub == NULL)
+        return cli_usage(usage, "--handshake needs --id-scope (DPS) or --hub H");
     if (reg && dv.scope == NULL)
         return cli_usage(usage, "--register needs --id-scope (the DPS to register with)");
     if (connect && dv.hub == NULL && !reg)
@@ -228,11 +237,11 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
     }
     /* Online work, only when asked (--register, --connect). */
     struct live l = {.r = &report, .direct = dv.hub != NULL, .connect = connect};
-    if (reg || connect) {
+    if (reg || connect || handshake) {
         l.attempted = true;
         struct azk_diag d;
         azk_diag_init(&d);
-        struct azk_tls_tags_info ti;
+        struct azk_tls_tags_info ti = {0};
         SSL_CTX *tls = NULL;
         if (azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &ti, &d) != 0 ||
             !ti.has_client) {
@@ -243,6 +252,12 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
             /* As the modem: TLS 1.2. */
             if (profile == AZK_DOCTOR_PROFILE_NRF9160)
                 SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
+            /* DNS, TCP, TLS: no MQTT, so nothing registered and nobody disconnected. */
+            cli_doctor_probe(&report, tls,
+                             dv.hub ? dv.hub : (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT),
+                             dv.addr, 0);
+        }
+        if (tls != NULL && ti.has_client && (reg || connect)) {
             struct azk_client_config cfg = {.on_event = live_event, .ctx = &l,
                                             .response_timeout_ms = 20000};
             cli_device_client_config(&dv, &ti, &cfg);
@@ -297,7 +312,10 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         cli_json_emit(o2);
     } else {
         print_human(&report);
-        if (l.attempted)
+        if (l.attempted && !reg && !connect)
+            printf("online: DNS, TCP and a TLS handshake only (nothing registered, no device "
+                   "connection)\n");
+        else if (l.attempted)
             printf("online: %s; %s\n",
                    l.registered ? "registered with DPS" : "not registered",
                    l.connected ? "connected to the hub as the device" : "not connected");

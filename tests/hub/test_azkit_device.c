@@ -474,6 +474,25 @@ static void test_doctor_online_opt_in(void **state)
     assert_int_equal(st, 0);
     expect(r, "connect", "skipped", "disconnects the device's own connection");
     cJSON_Delete(r);
+    /* --handshake: DNS, TCP, TLS stage by stage, the server's chain; no MQTT. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--handshake", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "online.dns", "ok", "resolves to");
+    expect(r, "online.tcp", "ok", "TCP connected to");
+    expect(r, "online.server-chain", "info", "bytes (DER)");
+    expect(r, "online.tls", "ok", "the tags' CAs verify its certificate");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
+                                                  "connected")));
+    cJSON_Delete(r);
+    /* Trusting only Azure's roots, against the local hub: the TLS stage fails and says so. */
+    r = doctor(g_store_azure, &st, "--hub", hubhost, "--handshake", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "online.tls", "failed", "the tags' CAs do not verify");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--hub", "localhost:1", "--handshake", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "online.tcp", "failed", "Connection refused");
+    cJSON_Delete(r);
     /* --register alone: DPS assigns, no hub connection. */
     r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
     assert_int_equal(st, 0);
