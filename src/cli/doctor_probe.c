@@ -17,6 +17,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <stdbool.h>
+
 #include "azkit/cred_provision.h"
 
 #define PROBE_TIMEOUT_S 10
@@ -70,6 +72,18 @@ static void cn_of(const X509_NAME *n, char *out, size_t size)
         snprintf(out, size, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
 }
 
+/* Notes whether the server sent a CertificateRequest (TLS 1.2 and 1.3 alike: OpenSSL passes
+ * the decrypted handshake messages). */
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg)
+{
+    (void)version;
+    (void)ssl;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+        ((const unsigned char *)buf)[0] == SSL3_MT_CERTIFICATE_REQUEST)
+        *(bool *)arg = true;
+}
+
 void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hostport,
                       const char *connect_address, size_t chain_limit)
 {
@@ -113,6 +127,9 @@ void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hos
     SSL_set_fd(ssl, fd);
     SSL_set_tlsext_host_name(ssl, host);
     SSL_set1_host(ssl, host);
+    bool asked = false;
+    SSL_set_msg_callback(ssl, msg_cb);
+    SSL_set_msg_callback_arg(ssl, &asked);
     ERR_clear_error();
     int hs = SSL_connect(ssl);
     long v = SSL_get_verify_result(ssl);
@@ -145,8 +162,12 @@ void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hos
                                                           : "");
     if (hs == 1 && v == X509_V_OK) {
         azk_doctor_add(r, "online.tls", AZK_CHECK_OK, NULL,
-                       "TLS handshake with %s done (%s); the tags' CAs verify its certificate",
-                       host, SSL_get_version(ssl));
+                       "TLS handshake with %s done (%s); the tags' CAs verify its certificate; "
+                       "%s", host, SSL_get_version(ssl),
+                       asked ? "the server asked for a client certificate and the device sent "
+                               "its chain"
+                             : "the server did not ask for a client certificate (an X.509 "
+                               "device cannot authenticate there)");
     } else if (v != X509_V_OK) {
         const char *would = n > 0 ? azure_root_for(chain) : NULL;
         char fix[AZK_DOCTOR_TEXT];

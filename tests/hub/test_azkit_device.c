@@ -481,6 +481,7 @@ static void test_doctor_online_opt_in(void **state)
     expect(r, "online.tcp", "ok", "TCP connected to");
     expect(r, "online.server-chain", "info", "bytes (DER)");
     expect(r, "online.tls", "ok", "the tags' CAs verify its certificate");
+    expect(r, "online.tls", "ok", "the server asked for a client certificate");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
                                                   "connected")));
     cJSON_Delete(r);
