@@ -25,7 +25,9 @@ extern "C" {
  * @brief Text for an azkit return code.
  * @param err A value returned by an azkit function: 0 or a negative errno value. A positive
  *            errno value is accepted too.
- * @return A static, NUL-terminated string; never NULL. Unknown codes give "unknown error".
+ * @return A static, NUL-terminated string; never NULL. Every code the library returns has its
+ *         own text; any other code gives "error code not known to azkit (`azkit errno N`
+ *         explains it)".
  */
 AZK_API const char *azk_strerror(int err);
 

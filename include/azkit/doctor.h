@@ -44,19 +44,40 @@ struct azk_doctor_report {
     struct azk_check checks[AZK_DOCTOR_MAX_CHECKS];
 };
 
+/** The device the checks assume, beyond Azure's own rules. */
+enum azk_doctor_profile {
+    AZK_DOCTOR_PROFILE_ANY = 0, /**< no device limits */
+    /** An nRF9160-family modem socket: at most 7 tags per socket
+     *  (NRF_SOCKET_TLS_MAX_SEC_TAG_LIST_SIZE in nrfxlib's nrf_socket.h), so more gives the
+     *  failure "tags.count"; the connection test (the CLI's) uses TLS 1.2 only. */
+    AZK_DOCTOR_PROFILE_NRF9160,
+};
+
 /** What to check. */
 struct azk_doctor_opts {
     struct azk_credstore *store;    /**< required */
-    const azk_sec_tag_t *tags;      /**< the socket's tags, in order (1..8) */
+    /** The socket's tags, in order (1..8). More than two gives the warning "tags.count" (NCS
+     *  offers a primary and a secondary tag); a client certificate only in a tag not listed
+     *  is reported by "client.cert" naming that tag. */
+    const azk_sec_tag_t *tags;
     size_t ntags;
     /** The registration id (DPS) or device id the device will use; NULL: not checked (the
      *  report says which id the certificate implies). */
     const char *id;
     bool id_is_registration;        /**< `id` is a DPS registration id (else a device id) */
-    /** The host the device connects to (DPS or hub); NULL or an Azure host name
+    /** The host the device connects to (DPS or hub). An Azure host name
      *  (*.azure-devices.net, *.azure-devices-provisioning.net): Azure's roots are required.
-     *  Another host (a local azkit-hub): the root check is skipped. */
+     *  Another host (a local azkit-hub): the root check is skipped. NULL (not known): a store
+     *  that trusts only Baltimore or only the backup root fails or warns as for Azure, one that
+     *  trusts none of Azure's roots gets an info ("right for a local azkit-hub"). */
     const char *host;
+    /** A PEM file holding the CA certificate a DPS enrollment group (or a hub CA) is on; NULL:
+     *  not checked. The check "client.enrollment-ca" fails when the chain in type 1 (leaf,
+     *  then intermediates) does not reach it, naming where the chain stops, or when the file
+     *  cannot be read. */
+    const char *enrollment_ca_file;
+    /** The device's limits to check against (zero: none). */
+    enum azk_doctor_profile profile;
 };
 
 /**

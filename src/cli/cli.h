@@ -25,6 +25,9 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv);
 int cli_doctor(const struct cli_opts *cli, int argc, char **argv);
 int cli_fleet(const struct cli_opts *cli, int argc, char **argv);
 int cli_dps(const struct cli_opts *cli, int argc, char **argv);
+int cli_errno(const struct cli_opts *cli, int argc, char **argv);
+/* What error number or name `arg` means (azkit errno, azkit doctor --errno): the exit status. */
+int cli_errno_explain(const struct cli_opts *cli, const char *arg);
 
 /* A certificate summary as JSON (the same shape in every command). */
 struct azk_cert_summary;

@@ -14,29 +14,54 @@
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
 #include "cli/device_opts.h"
+#include "cli/doctor_probe.h"
 
 static const char usage[] =
     "usage: azkit doctor [--sec-tag N]... [--id-scope S [--registration-id R] [--dps-host H]\n"
-    "                    | --hub H [--device-id D]] [--connect-address A] [--offline]\n"
+    "                    | --hub H [--device-id D]] [--register] [--connect]\n"
+    "                    [--handshake] [--connect-address A] [--enrollment-ca FILE]\n"
+    "                    [--profile nrf9160]\n"
+    "       azkit doctor --errno N|NAME   (the same as azkit errno N|NAME)\n"
     "Checks the credentials the device's TLS socket uses (tag by tag, type by type) the way\n"
-    "Azure will judge them, then -- given --id-scope or --hub, unless --offline -- registers\n"
-    "and connects once and says what failed.\n"
+    "Azure will judge them. It works offline and changes nothing unless asked:\n"
+    "  --handshake resolves the host, connects and does a TLS handshake with the tags'\n"
+    "              credentials, no MQTT: the server's chain, whether the tags verify it and\n"
+    "              which of Azure's roots would (also done before --register / --connect)\n"
+    "  --register  (with --id-scope) registers with DPS once, as the device: DPS creates or\n"
+    "              updates the registration record and the device in the hub it assigns\n"
+    "  --connect   connects to the hub as the device (with --hub, or after --register): IoT\n"
+    "              Hub keeps one connection per device id, so a running device with this id\n"
+    "              is disconnected while the test connects\n"
+    "The report says what was done online, and what was not.\n"
     "\n"
-    "  --sec-tag N          a tag the socket uses (repeatable, in order; default 10)\n"
-    "  --id-scope S         check DPS registration (the registration id defaults to the CN)\n"
+    "  --sec-tag N          a tag the socket uses (repeatable, in order; default 10). NCS\n"
+    "                       offers two: CONFIG_MQTT_HELPER_SEC_TAG and _SECONDARY_SEC_TAG\n"
+    "  --id-scope S         the DPS id scope (the registration id defaults to the CN)\n"
     "  --registration-id R  the id the device registers with\n"
     "  --dps-host H[:P]     default global.azure-devices-provisioning.net\n"
-    "  --hub H[:P]          check a direct IoT Hub connection (--device-id D)\n"
+    "  --hub H[:P]          the IoT Hub the device connects to directly (--device-id D)\n"
     "  --connect-address A  connect here instead of resolving the names\n"
-    "  --offline            only the credential checks\n"
-    "  --json               {\"ok\":bool,\"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
+    "  --enrollment-ca FILE the CA certificate the DPS enrollment group (or hub CA) is on:\n"
+    "                       checks offline that the chain in type 1 reaches it\n"
+    "  --profile nrf9160    the modem's limits: at most 7 tags per socket; the connection\n"
+    "                       test uses TLS 1.2 only (the server chain size is not checked yet)\n"
+    "  --offline            no online work (the default; kept for old scripts)\n"
+    "  --errno N|NAME       what an error number means on an nRF91 and on Linux\n"
+    "  --json               {\"ok\":bool,\"online\":{\"attempted\",\"registered\",\"connected\"},\n"
+    "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
     "exit status: 0 nothing failed, 1 a check failed, 2 usage error\n";
 
-enum { O_OFFLINE = 1000 };
+enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA, O_PROFILE, O_HANDSHAKE };
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
     {"offline", no_argument, NULL, O_OFFLINE},
+    {"register", no_argument, NULL, O_REGISTER},
+    {"connect", no_argument, NULL, O_CONNECT},
+    {"errno", required_argument, NULL, O_ERRNO},
+    {"enrollment-ca", required_argument, NULL, O_ENROLL_CA},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"handshake", no_argument, NULL, O_HANDSHAKE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -45,14 +70,54 @@ static const struct option opts[] = {
 struct live {
     struct azk_doctor_report *r;
     char assigned[300];
-    bool connected;
+    bool direct;      /* --hub: no DPS stage */
+    bool connect;     /* --connect: go on to the hub after DPS */
+    bool attempted, registered, connected;
 };
+
+/* The fix for a failed connection test, by what failed. */
+static const char *failure_fix(const struct azk_client_event *ev)
+{
+    struct azk_span t = ev->text;
+    char text[400];
+    snprintf(text, sizeof(text), "%.*s", (int)t.len, t.ptr);
+    switch (ev->failure) {
+    case AZK_CLIENT_F_TRANSPORT:
+        if (strstr(text, "does not resolve"))
+            return "Check the host name (DPS: --dps-host, default "
+                   "global.azure-devices-provisioning.net; a hub: the assignedHub DPS returned) "
+                   "and DNS: `getent hosts NAME`.";
+        if (strstr(text, "ECONNREFUSED") || strstr(text, "nothing accepts"))
+            return "Check the port (MQTT over TLS is 8883) and that the server runs.";
+        if (strstr(text, "certificate") || strstr(text, "TLS"))
+            return "Put the root that signed the server's certificate into a tag as type 0 "
+                   "(tags.azure-root above), and send the client chain (client.chain above).";
+        return "Check the network, the host and the port.";
+    case AZK_CLIENT_F_CONNACK:
+        return "The hub did not accept this certificate for this device id: register the "
+               "device (thumbprint, or CA-signed with the CA verified), enable it, and use the "
+               "certificate's CN as the device id; azkit-hub's log names the rule it applied.";
+    case AZK_CLIENT_F_DPS_UNAUTHORIZED:
+        return "No enabled enrollment matches: the registration id must be the CN, the chain in "
+               "type 1 must reach the enrolled CA (check with --enrollment-ca FILE), and the "
+               "id scope must be the DPS instance's.";
+    case AZK_CLIENT_F_DPS_DISABLED:
+        return "Enable the enrollment (or the device's registration) in DPS.";
+    case AZK_CLIENT_F_TIMEOUT:
+        return "No answer in time: the network, or a server that accepts TCP but does not "
+               "answer MQTT.";
+    default:
+        return "See the credential checks above; azkit-hub's log names the rule a local hub "
+               "applied.";
+    }
+}
 
 static void live_event(void *ctx, const struct azk_client_event *ev)
 {
     struct live *l = ctx;
     if (ev->kind == AZK_CLIENT_EV_DPS_ASSIGNED) {
         snprintf(l->assigned, sizeof(l->assigned), "%.*s", (int)ev->hub.len, ev->hub.ptr);
+        l->registered = true;
         azk_doctor_add(l->r, "connect.dps", AZK_CHECK_OK, NULL,
                        "DPS assigned hub %.*s, device '%.*s' (%.*s)", (int)ev->hub.len,
                        ev->hub.ptr, (int)ev->device_id.len, ev->device_id.ptr,
@@ -66,14 +131,13 @@ static void live_event(void *ctx, const struct azk_client_event *ev)
         struct azk_span why = ev->text;
         if (ev->failure == AZK_CLIENT_F_CONNACK && why.len == 0)
             why = azk_span_from_str(azk_connack_text(ev->code));
-        const char *stage = l->assigned[0] ? "connect.hub" : "connect.dps";
+        bool at_hub = l->direct || l->assigned[0];
+        const char *stage = at_hub ? "connect.hub" : "connect.dps";
         char code[32] = "";
         if (ev->code != 0)
             snprintf(code, sizeof(code), ", code %d", ev->code);
-        azk_doctor_add(l->r, stage, AZK_CHECK_FAIL,
-                       "See the credential checks above; `azkit-hub`'s log names the rule a "
-                       "local hub applied.",
-                       "%s failed (%s%s): %.*s", l->assigned[0] ? "IoT Hub" : "DPS",
+        azk_doctor_add(l->r, stage, AZK_CHECK_FAIL, failure_fix(ev),
+                       "%s failed (%s%s): %.*s", at_hub ? "IoT Hub" : "DPS",
                        azk_client_failure_name(ev->failure), code, (int)why.len, why.ptr);
     }
 }
@@ -82,7 +146,9 @@ static int64_t live_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     (void)c;
     (void)now;
-    return ((struct live *)ctx)->connected ? -1 : 0;
+    const struct live *l = ctx;
+    /* Registered and not asked to connect: stop before the hub connection starts. */
+    return l->connected || (l->registered && !l->connect) ? -1 : 0;
 }
 
 static void print_human(const struct azk_doctor_report *r)
@@ -103,7 +169,9 @@ static void print_human(const struct azk_doctor_report *r)
 int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
-    bool offline = false;
+    bool reg = false, connect = false, handshake = false;
+    const char *errno_arg = NULL, *enroll_ca = NULL;
+    enum azk_doctor_profile profile = AZK_DOCTOR_PROFILE_ANY;
     optind = 1;
     opterr = 0;
     int ch;
@@ -117,13 +185,33 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         case 'h':
             fputs(usage, stdout);
             return CLI_EXIT_OK;
-        case O_OFFLINE: offline = true; break;
+        case O_OFFLINE: break;
+        case O_REGISTER: reg = true; break;
+        case O_HANDSHAKE: handshake = true; break;
+        case O_CONNECT: connect = true; break;
+        case O_ERRNO: errno_arg = optarg; break;
+        case O_ENROLL_CA: enroll_ca = optarg; break;
+        case O_PROFILE:
+            if (strcmp(optarg, "nrf9160") != 0 && strcmp(optarg, "any") != 0)
+                return cli_usage(usage, "--profile takes nrf9160 or any, not '%s'", optarg);
+            profile = strcmp(optarg, "nrf9160") == 0 ? AZK_DOCTOR_PROFILE_NRF9160
+                                                     : AZK_DOCTOR_PROFILE_ANY;
+            break;
         default:
             return cli_usage(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    if (errno_arg != NULL)
+        return cli_errno_explain(cli, errno_arg);
+    if (handshake && dv.scope == NULL && dv.hub == NULL)
+        return cli_usage(usage, "--handshake needs --id-scope (DPS) or --hub H");
+    if (reg && dv.scope == NULL)
+        return cli_usage(usage, "--register needs --id-scope (the DPS to register with)");
+    if (connect && dv.hub == NULL && !reg)
+        return cli_usage(usage, "--connect needs --hub H, or --id-scope S --register (DPS "
+                         "names the hub)");
     int urc = cli_device_finish(&dv, usage, false);
     if (urc != 0)
         return urc;
@@ -139,17 +227,21 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         .id = dv.reg ? dv.reg : dv.dev,
         .id_is_registration = dv.reg != NULL || (dv.hub == NULL && dv.dev == NULL),
         .host = dv.scope ? (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT) : dv.hub,
+        .enrollment_ca_file = enroll_ca,
+        .profile = profile,
     };
     rc = azk_doctor_check_store(&o, &report);
     if (rc != 0) {
         azk_credstore_close(store);
         return cli_fail(rc, NULL, "cannot check the store");
     }
-    /* The connection test, when there is somewhere to connect and the credentials allow it. */
-    if ((dv.scope || dv.hub) && !offline) {
+    /* Online work, only when asked (--register, --connect). */
+    struct live l = {.r = &report, .direct = dv.hub != NULL, .connect = connect};
+    if (reg || connect || handshake) {
+        l.attempted = true;
         struct azk_diag d;
         azk_diag_init(&d);
-        struct azk_tls_tags_info ti;
+        struct azk_tls_tags_info ti = {0};
         SSL_CTX *tls = NULL;
         if (azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &ti, &d) != 0 ||
             !ti.has_client) {
@@ -157,7 +249,15 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
                            "no connection test: the credentials above cannot make a TLS client "
                            "connection");
         } else {
-            struct live l = {.r = &report};
+            /* As the modem: TLS 1.2. */
+            if (profile == AZK_DOCTOR_PROFILE_NRF9160)
+                SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
+            /* DNS, TCP, TLS: no MQTT, so nothing registered and nobody disconnected. */
+            cli_doctor_probe(&report, tls,
+                             dv.hub ? dv.hub : (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT),
+                             dv.addr, 0);
+        }
+        if (tls != NULL && ti.has_client && (reg || connect)) {
             /* One attempt: the doctor reports the first failure, it does not wait it out. */
             struct azk_client_config cfg = {.on_event = live_event, .ctx = &l,
                                             .response_timeout_ms = 20000, .no_retry = true};
@@ -174,15 +274,32 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
                                             .on_turn = live_turn, .ctx = &l,
                                             .trusted_cas = ti.ca_subjects};
                 azk_client_run_posix(&c, &po);
+                if (reg && !connect && l.registered)
+                    azk_doctor_add(&report, "connect.hub", AZK_CHECK_SKIPPED, NULL,
+                                   "not connected to the assigned hub (--connect would connect "
+                                   "as the device, disconnecting it if it is running)");
             }
         }
         SSL_CTX_free(tls);
+    } else if (dv.scope || dv.hub) {
+        azk_doctor_add(&report, "connect", AZK_CHECK_SKIPPED, NULL,
+                       "offline: nothing was sent to %s. %s",
+                       dv.hub ? dv.hub : (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT),
+                       dv.hub ? "--connect connects to the hub as the device (IoT Hub then "
+                                "disconnects the device's own connection while the test runs)"
+                              : "--register registers with DPS as the device (DPS creates or "
+                                "updates its registration and the hub device); add --connect "
+                                "to connect to the assigned hub as well");
     }
     azk_credstore_close(store);
     enum azk_check_status worst = azk_doctor_worst(&report);
     if (cli->json) {
         cJSON *o2 = cJSON_CreateObject();
         cJSON_AddBoolToObject(o2, "ok", worst != AZK_CHECK_FAIL);
+        cJSON *on = cJSON_AddObjectToObject(o2, "online");
+        cJSON_AddBoolToObject(on, "attempted", l.attempted);
+        cJSON_AddBoolToObject(on, "registered", l.registered);
+        cJSON_AddBoolToObject(on, "connected", l.connected);
         cJSON *arr = cJSON_AddArrayToObject(o2, "checks");
         for (size_t i = 0; i < report.count; i++) {
             const struct azk_check *c = &report.checks[i];
@@ -196,6 +313,16 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         cli_json_emit(o2);
     } else {
         print_human(&report);
+        if (l.attempted && !reg && !connect)
+            printf("online: DNS, TCP and a TLS handshake only (nothing registered, no device "
+                   "connection)\n");
+        else if (l.attempted)
+            printf("online: %s; %s\n",
+                   l.registered ? "registered with DPS" : "not registered",
+                   l.connected ? "connected to the hub as the device" : "not connected");
+        else
+            printf("online: nothing was sent (--register / --connect to test the "
+                   "connection)\n");
         printf("%s\n", worst == AZK_CHECK_FAIL ? "doctor: problems found (see [FAIL] above)"
                        : worst == AZK_CHECK_WARN ? "doctor: no failures; see the warnings"
                                                  : "doctor: all good");

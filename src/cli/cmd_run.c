@@ -141,10 +141,11 @@ static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
                  "%s is '%s': they must be equal", (unsigned)r->tls.client_tag,
                  r->tls.client_cn, r->via_dps ? "registration id" : "device id", id);
     } else if (f == AZK_CLIENT_F_DPS_UNAUTHORIZED && r->tls.client_chain_len == 1) {
-        snprintf(buf, sizeof(buf), "sec_tag %u type 1 holds only the leaf certificate: a DPS "
-                 "enrollment group on an intermediate CA needs the intermediate sent too (type "
-                 "1 = leaf, then its intermediates); otherwise no enrollment holds this "
-                 "certificate or its issuer", (unsigned)r->tls.client_tag);
+        snprintf(buf, sizeof(buf), "sec_tag %u type 1 holds only the leaf certificate: every "
+                 "intermediate between the leaf and the enrolled CA must be sent too, also for "
+                 "an enrollment group on the root (type 1 = leaf, then its intermediates); "
+                 "only an individual enrollment of this leaf needs none",
+                 (unsigned)r->tls.client_tag);
     } else if (f == AZK_CLIENT_F_DPS_UNAUTHORIZED) {
         snprintf(buf, sizeof(buf), "DPS has no enabled enrollment for this certificate chain "
                  "(individual enrollment with this leaf, or a group holding one of its CAs)");

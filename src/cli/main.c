@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         return cli_run(&cli, argc - 1, argv + 1);
     if (strcmp(group, "doctor") == 0)
         return cli_doctor(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "errno") == 0)
+        return cli_errno(&cli, argc - 1, argv + 1);
     if (strcmp(group, "fleet") == 0)
         return cli_fleet(&cli, argc - 1, argv + 1);
     if (strcmp(group, "dps") == 0)

@@ -33,7 +33,27 @@ AZK_API const char *azk_strerror(int err)
     case ETIMEDOUT: return "timed out";
     case ECONNREFUSED: return "connection refused";
     case EILSEQ: return "invalid or damaged data";
-    default: return "unknown error";
+    case EMFILE: return "too many open files";
+    case EALREADY: return "already done or in progress";
+    case ECANCELED: return "canceled";
+    case ENOTCONN: return "not connected";
+    case ECONNRESET: return "connection reset by the server";
+    case ECONNABORTED: return "connection aborted";
+    case EHOSTUNREACH: return "host unreachable";
+    case ENETUNREACH: return "network unreachable";
+    case EADDRINUSE: return "address already in use";
+    case EPIPE: return "connection closed by the server";
+    case EBUSY: return "busy";
+    case ENOEXEC: return "not allowed in this state";
+    case ESTALE: return "changed since it was read";
+#ifdef ENOKEY
+    case ENOKEY: return "private key missing";
+#endif
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+    case EOPNOTSUPP: return "operation not supported";
+#endif
+    /* Not a code azkit returns: the number is explained by `azkit errno N`. */
+    default: return "error code not known to azkit (`azkit errno N` explains it)";
     }
 }
 

@@ -87,9 +87,8 @@ static void warn_known_root(X509 *x, struct azk_diag *d)
                      "Azure's servers chain to DigiCert Global Root G2 now; provision it (and "
                      "Microsoft RSA Root Certificate Authority 2017 as backup): "
                      "azkit cred provision, or azkit cred write TAG ca with those roots.",
-                     "'%s' is retired: Azure moved IoT Hub and DPS to DigiCert Global Root G2 "
-                     "(complete 2024-09-30) and this root expired %.10s; a device trusting only "
-                     "it cannot connect",
+                     "'%s' is retired: " AZKI_ROOT_MIGRATION ", and this root expired %.10s; "
+                     "a device trusting only it cannot connect",
                      r->name, r->not_after);
 }
 

@@ -15,6 +15,7 @@
 
 #include "azkit/azure_ids.h"
 #include "azkit/cred_provision.h"
+#include "common/fileio.h"
 #include "common/ossl.h"
 #include "cred/internal.h"
 #include "cred/key_loader.h"
@@ -83,6 +84,8 @@ struct roots_seen {
     bool g2, ms2017, baltimore;
     size_t count;
     char names[400];
+    char sha256[16][65];
+    size_t seen;
 };
 
 static void note_root(struct roots_seen *rs, X509 *x)
@@ -96,6 +99,12 @@ static void note_root(struct roots_seen *rs, X509 *x)
         rs->ms2017 = true;
     else if (ri == azk_azure_root(AZK_ROOT_BALTIMORE))
         rs->baltimore = true;
+    /* The same CA in two tags counts once. */
+    for (size_t i = 0; i < rs->seen; i++)
+        if (strcmp(rs->sha256[i], s.sha256) == 0)
+            return;
+    if (rs->seen < sizeof(rs->sha256) / sizeof(rs->sha256[0]))
+        snprintf(rs->sha256[rs->seen++], sizeof(rs->sha256[0]), "%s", s.sha256);
     size_t used = strlen(rs->names);
     if (used + strlen(s.subject_cn) + 4 < sizeof(rs->names))
         snprintf(rs->names + used, sizeof(rs->names) - used, "%s'%s'", used ? ", " : "",
@@ -114,6 +123,41 @@ static int client_tag(const struct azk_doctor_opts *o, azk_sec_tag_t *tag)
         }
     }
     return -ENOENT;
+}
+
+/* "10, 11" */
+static void tag_list(const struct azk_doctor_opts *o, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < o->ntags; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%u", i ? ", " : "", (unsigned)o->tags[i]);
+    }
+}
+
+static bool offered(const struct azk_doctor_opts *o, azk_sec_tag_t tag)
+{
+    for (size_t i = 0; i < o->ntags; i++)
+        if (o->tags[i] == tag)
+            return true;
+    return false;
+}
+
+/* The first tag the socket does not offer that holds a client certificate. */
+struct orphan_hunt {
+    const struct azk_doctor_opts *o;
+    azk_sec_tag_t tag;
+    bool found;
+};
+
+static int orphan_cb(azk_sec_tag_t tag, int type, void *user)
+{
+    struct orphan_hunt *h = user;
+    if (!h->found && type == AZK_CRED_CLIENT_CERT && !offered(h->o, tag)) {
+        h->found = true;
+        h->tag = tag;
+    }
+    return 0;
 }
 
 struct key_hunt {
@@ -182,13 +226,21 @@ static void check_roots(const struct azk_doctor_opts *o, struct azk_doctor_repor
                        "Write DigiCert Global Root G2 as type 0 (`azkit cred provision --sec-tag "
                        "N ...` adds it); Baltimore can stay for old firmware but is useless.",
                        "the device trusts Baltimore CyberTrust Root but not DigiCert Global Root "
-                       "G2: Azure moved IoT Hub and DPS to G2 in 2023 and Baltimore expired on "
-                       "2025-05-12, so every TLS handshake with Azure fails");
+                       "G2: " AZKI_ROOT_MIGRATION ", and Baltimore expired on 2025-05-12, so "
+                       "every TLS handshake with Azure fails");
     } else if (rs.ms2017) {
         azk_doctor_add(r, "tags.azure-root", AZK_CHECK_WARN,
                        "Write DigiCert Global Root G2 as type 0 as well.",
                        "only the backup root (Microsoft RSA Root Certificate Authority 2017) is "
                        "trusted, not DigiCert Global Root G2, which Azure IoT Hub and DPS use");
+    } else if (o->host == NULL) {
+        /* No host: a store for a local azkit-hub (or another server) is not wrong. */
+        azk_doctor_add(r, "tags.azure-root", AZK_CHECK_INFO,
+                       "For Azure, write DigiCert Global Root G2 as type 0 (`azkit cred "
+                       "provision` adds it); give --hub or --id-scope to check for one host.",
+                       "the device trusts %s and none of Azure's roots: right for a local "
+                       "azkit-hub or another server, but Azure's servers could not be verified",
+                       rs.names);
     } else {
         azk_doctor_add(r, "tags.azure-root", AZK_CHECK_FAIL,
                        "Write DigiCert Global Root G2 as type 0 (`azkit cred provision` adds "
@@ -198,16 +250,108 @@ static void check_roots(const struct azk_doctor_opts *o, struct azk_doctor_repor
     }
 }
 
+/* Whether the chain the device sends (type 1: leaf, then intermediates) reaches the CA an
+ * enrollment is on. The CA may be an intermediate (partial chain); validity dates are checked
+ * elsewhere. */
+static void check_enrollment_ca(const struct azk_doctor_opts *o, STACK_OF(X509) *chain,
+                                azk_sec_tag_t tag, struct azk_doctor_report *r)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    STACK_OF(X509) *cas = NULL;
+    int rc = azki_file_read_all(o->enrollment_ca_file, &pem, &len);
+    if (rc == 0)
+        rc = azki_load_certs(pem, len, &cas, NULL);
+    free(pem);
+    if (rc != 0 || sk_X509_num(cas) <= 0) {
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_FAIL,
+                       "Give the PEM certificate of the CA the enrollment group is on.",
+                       "cannot read a CA certificate from %s: %s", o->enrollment_ca_file,
+                       azk_strerror(rc ? rc : -EBADMSG));
+        sk_X509_pop_free(cas, X509_free);
+        return;
+    }
+    struct azk_cert_summary ca;
+    azki_x509_summarize(sk_X509_value(cas, 0), &ca);
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    for (int i = 1; i < sk_X509_num(chain); i++)
+        sk_X509_push(untrusted, sk_X509_value(chain, i));
+    for (int i = 0; i < sk_X509_num(cas); i++)
+        X509_STORE_add_cert(st, sk_X509_value(cas, i));
+    X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+    int ok = st && ctx && untrusted &&
+             X509_STORE_CTX_init(ctx, st, sk_X509_value(chain, 0), untrusted) == 1 &&
+             X509_verify_cert(ctx) == 1;
+    int n = sk_X509_num(chain);
+    if (ok) {
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_OK, NULL,
+                       "the chain in sec_tag %u type 1 (%d certificate%s) reaches the enrollment "
+                       "CA '%s'", (unsigned)tag, n, n == 1 ? "" : "s", ca.subject_cn);
+    } else {
+        struct azk_cert_summary last;
+        azki_x509_summarize(sk_X509_value(chain, n - 1), &last);
+        int err = ctx ? X509_STORE_CTX_get_error(ctx) : X509_V_ERR_UNSPECIFIED;
+        char fix[AZK_DOCTOR_TEXT];
+        snprintf(fix, sizeof(fix),
+                 "Write the leaf followed by every intermediate up to '%s' as type 1 (`azkit "
+                 "cred write %u client_cert CHAIN.pem`), or enroll the CA that issued this "
+                 "chain.", ca.subject_cn, (unsigned)tag);
+        azk_doctor_add(r, "client.enrollment-ca", AZK_CHECK_FAIL, fix,
+                       "the chain in sec_tag %u type 1 (%d certificate%s, ending at '%s' issued "
+                       "by '%s') does not reach the enrollment CA '%s' (%s): DPS refuses the "
+                       "registration (401002)", (unsigned)tag, n, n == 1 ? "" : "s",
+                       last.subject_cn, last.issuer_cn, ca.subject_cn,
+                       X509_verify_cert_error_string(err));
+    }
+    sk_X509_free(untrusted);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    sk_X509_pop_free(cas, X509_free);
+    ERR_clear_error();
+}
+
 /* Leaf, chain, key and id. */
 static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_report *r)
 {
     azk_sec_tag_t tag;
     if (client_tag(o, &tag) != 0) {
+        char offered[120];
+        tag_list(o, offered, sizeof(offered));
+        struct orphan_hunt h = {.o = o};
+        azk_cred_list(o->store, orphan_cb, &h);
+        if (h.found) {
+            struct azk_cert_summary s;
+            bool named = false;
+            STACK_OF(X509) *other = load(o->store, h.tag, AZK_CRED_CLIENT_CERT);
+            if (other != NULL && sk_X509_num(other) > 0) {
+                azki_x509_summarize(sk_X509_value(other, 0), &s);
+                named = true;
+            }
+            sk_X509_pop_free(other, X509_free);
+            bool key = false;
+            azk_cred_exists(o->store, h.tag, AZK_CRED_PRIVATE_KEY, &key);
+            char fix[AZK_DOCTOR_TEXT];
+            snprintf(fix, sizeof(fix),
+                     "Make the socket offer sec_tag %u (NCS: CONFIG_MQTT_HELPER_SEC_TAG=%u; "
+                     "before NCS 2.3 CONFIG_AZURE_IOT_HUB_SEC_TAG=%u), or write the "
+                     "certificate and key into %s: `azkit cred provision --sec-tag %u --cert "
+                     "CHAIN --key KEY`.", (unsigned)h.tag, (unsigned)h.tag, (unsigned)h.tag,
+                     offered, (unsigned)o->tags[0]);
+            azk_doctor_add(r, "client.cert", AZK_CHECK_FAIL, fix,
+                           "none of the socket's tags (%s) holds a client certificate: sec_tag "
+                           "%u holds '%s' (type 1)%s, but the socket never offers sec_tag %u",
+                           offered, (unsigned)h.tag, named ? s.subject_cn : "?",
+                           key ? " and its private key (type 2)" : "", (unsigned)h.tag);
+            return;
+        }
         azk_doctor_add(r, "client.cert", AZK_CHECK_FAIL,
                        "Write the device's certificate (then its intermediates) as type 1 into "
                        "the tag: `azkit cred provision --sec-tag N --cert CHAIN --key KEY`.",
-                       "none of the socket's tags holds a client certificate (type 1): Azure "
-                       "X.509 devices authenticate with one");
+                       "none of the socket's tags (%s) holds a client certificate (type 1), "
+                       "and no other tag does: Azure X.509 devices authenticate with one",
+                       offered);
         return;
     }
     STACK_OF(X509) *chain = load(o->store, tag, AZK_CRED_CLIENT_CERT);
@@ -241,12 +385,17 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
                        "Issue a new device certificate (and check the device's clock).",
                        "the device certificate is %s (valid %s to %s)",
                        s.validity > 0 ? "expired" : "not valid yet", s.not_before, s.not_after);
+    /* A warning: Microsoft documents no EKU requirement ("You can use any X.509 certificate
+     * to authenticate a device with IoT Hub", learn.microsoft.com/azure/iot-hub/
+     * authenticate-authorize-x509), and azkit-hub accepts such a device; strict TLS servers
+     * and brokers check it. */
     if (s.has_eku && !s.client_auth)
-        azk_doctor_add(r, "client.eku", AZK_CHECK_FAIL,
+        azk_doctor_add(r, "client.eku", AZK_CHECK_WARN,
                        "Issue the certificate with extendedKeyUsage clientAuth (`azkit pki "
-                       "device` does).",
+                       "device` does) if the server checks it.",
                        "the device certificate's extended key usage does not include "
-                       "clientAuth: TLS servers refuse it as a client certificate");
+                       "clientAuth: Azure documents no such requirement, but TLS servers that "
+                       "check the purpose refuse it as a client certificate");
 
     /* The chain: what DPS enrollment groups need. */
     if (s.self_signed)
@@ -258,13 +407,18 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
         azk_doctor_add(r, "client.chain", AZK_CHECK_WARN,
                        "Write the leaf followed by its intermediate(s) as type 1 (the .chain.pem "
                        "of `azkit pki device`).",
-                       "type 1 holds only the leaf (issued by '%s'): a DPS enrollment group on "
-                       "an intermediate CA, or a hub CA that is an intermediate, never sees the "
-                       "intermediate and refuses the device (401002 / CONNACK 5)", s.issuer_cn);
+                       "type 1 holds only the leaf (issued by '%s'): every intermediate "
+                       "between the leaf and the enrolled CA must be sent, also for a DPS "
+                       "enrollment group (or hub CA) on the root, or the device is refused "
+                       "(401002 / CONNACK 5); only an individual enrollment of this leaf needs "
+                       "none", s.issuer_cn);
     else
         azk_doctor_add(r, "client.chain", AZK_CHECK_OK, NULL,
                        "the device sends %d certificates (leaf + %d intermediate%s)", n, n - 1,
                        n == 2 ? "" : "s");
+
+    if (o->enrollment_ca_file != NULL)
+        check_enrollment_ca(o, chain, tag, r);
 
     /* The key: in the same tag, and matching. */
     EVP_PKEY *key = NULL;
@@ -370,6 +524,26 @@ int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_re
     memset(out, 0, sizeof(*out));
     if (o == NULL || o->store == NULL || o->tags == NULL || o->ntags == 0 || o->ntags > 8)
         return -EINVAL;
+    if (o->profile == AZK_DOCTOR_PROFILE_NRF9160 && o->ntags > 7) {
+        char tags[120];
+        tag_list(o, tags, sizeof(tags));
+        azk_doctor_add(out, "tags.count", AZK_CHECK_FAIL,
+                       "Use at most 7 tags (NCS's Azure library uses two).",
+                       "%zu tags given (%s): an nRF9160 socket takes at most 7 "
+                       "(NRF_SOCKET_TLS_MAX_SEC_TAG_LIST_SIZE), setsockopt(SO_SEC_TAG_LIST) "
+                       "refuses more", o->ntags, tags);
+    } else if (o->ntags > 2) {
+        char tags[120];
+        tag_list(o, tags, sizeof(tags));
+        azk_doctor_add(out, "tags.count", AZK_CHECK_WARN,
+                       "Keep the device's certificate, key and a root in the primary tag and at "
+                       "most a second root in the secondary one.",
+                       "%zu tags given (%s): NCS's azure_iot_hub library offers at most two, "
+                       "CONFIG_MQTT_HELPER_SEC_TAG and CONFIG_MQTT_HELPER_SECONDARY_SEC_TAG (NCS "
+                       "2.3 and later; before: CONFIG_AZURE_IOT_HUB_SEC_TAG and "
+                       "CONFIG_AZURE_IOT_HUB_SECONDARY_SEC_TAG); credentials in the other tags "
+                       "are never offered", o->ntags, tags);
+    }
     check_roots(o, out);
     check_client(o, out);
     check_each(o, out);

@@ -479,11 +479,19 @@ static void test_doctor_good(void **state)
     expect(r, "client.id", "ok", "run-dev");
     cJSON_Delete(r);
     /* Against the local hub, with the connection test: DPS and the hub pass. */
-    r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, NULL);
+    r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
+               "--connect", NULL);
     assert_int_equal(st, 0);
     expect(r, "tags.azure-root", "skipped", "not an Azure host");
     expect(r, "connect.dps", "ok", "DPS assigned hub");
     expect(r, "connect.hub", "ok", "connected to");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
+                                                 "connected")));
+    cJSON_Delete(r);
+    /* The local-hub store without a host: trusting azkit-hub's CA is not a failure. */
+    r = doctor(g_store, &st, NULL);
+    assert_int_equal(st, 0);
+    expect(r, "tags.azure-root", "info", "none of Azure's roots");
     cJSON_Delete(r);
 }
 
@@ -496,6 +504,10 @@ static void test_doctor_mistakes(void **state)
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "ok")));
     expect(r, "tags.azure-root", "failed", "Baltimore CyberTrust Root but not DigiCert Global "
                                            "Root G2");
+    /* Microsoft's dates, the same in every message. */
+    expect(r, "tags.azure-root", "failed", "DPS (from 2024-01-15) to DigiCert Global Root G2, "
+                                           "complete for all resources on 2024-09-30");
+    expect(r, "cred.retired-root", "warning", "complete for all resources on 2024-09-30");
     expect(r, "client.key", "failed", "is in sec_tag 11, not in sec_tag 10");
     expect(r, "cred.retired-root", "warning", NULL);
     cJSON_Delete(r);
@@ -517,7 +529,8 @@ static void test_doctor_mistakes(void **state)
     cJSON_Delete(r);
 
     /* Only the leaf: a warning offline; the connection test shows DPS refusing it. */
-    r = doctor(g_store_leaf, &st, "--id-scope", g_scope, "--dps-host", g_dps, NULL);
+    r = doctor(g_store_leaf, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
+               NULL);
     assert_int_equal(st, 1);
     expect(r, "client.chain", "warning", "holds only the leaf");
     expect(r, "connect.dps", "failed", "dps-unauthorized, code 401002");
@@ -530,6 +543,203 @@ static void test_doctor_mistakes(void **state)
     azk_run(&u, NULL, argv);
     assert_int_equal(u.status, 2);
     azk_run_free(&u);
+}
+
+/* Online work only when asked, and the report says what was done. */
+static void test_doctor_online_opt_in(void **state)
+{
+    (void)state;
+    int st;
+    /* No flag: nothing sent; the check says what --register would do. */
+    cJSON *r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect", "skipped", "nothing was sent to");
+    expect(r, "connect", "skipped", "DPS creates or updates its registration");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
+                                                  "attempted")));
+    cJSON_Delete(r);
+    char hubhost[320];
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", hub.mqtt_port);
+    r = doctor(g_store, &st, "--hub", hubhost, NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect", "skipped", "disconnects the device's own connection");
+    cJSON_Delete(r);
+    /* --handshake: DNS, TCP, TLS stage by stage, the server's chain; no MQTT. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--handshake", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "online.dns", "ok", "resolves to");
+    expect(r, "online.tcp", "ok", "TCP connected to");
+    expect(r, "online.server-chain", "info", "bytes (DER)");
+    expect(r, "online.tls", "ok", "the tags' CAs verify its certificate");
+    expect(r, "online.tls", "ok", "the server asked for a client certificate");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
+                                                  "connected")));
+    cJSON_Delete(r);
+    /* Trusting only Azure's roots, against the local hub: the TLS stage fails and says so. */
+    r = doctor(g_store_azure, &st, "--hub", hubhost, "--handshake", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "online.tls", "failed", "the tags' CAs do not verify");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--hub", "localhost:1", "--handshake", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "online.tcp", "failed", "Connection refused");
+    cJSON_Delete(r);
+    /* --register alone: DPS assigns, no hub connection. */
+    r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect.dps", "ok", "DPS assigned hub");
+    expect(r, "connect.hub", "skipped", "--connect would connect");
+    const cJSON *on = cJSON_GetObjectItem(r, "online");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(on, "registered")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(on, "connected")));
+    cJSON_Delete(r);
+    /* A hub refusal straight to the hub is the hub's, not DPS's. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--device-id", "other-dev", "--connect", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "connect.hub", "failed", "IoT Hub failed (connack-refused, code 5)");
+    cJSON_Delete(r);
+    /* The fix line follows the failure: a refused device, a name that does not resolve. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--device-id", "other-dev", "--connect", NULL);
+    char *fixes = cJSON_PrintUnformatted(r);
+    assert_non_null(strstr(fixes, "register the device (thumbprint, or CA-signed"));
+    free(fixes);
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--hub", "no-such-host.invalid", "--connect", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "connect.hub", "failed", "does not resolve");
+    fixes = cJSON_PrintUnformatted(r);
+    assert_non_null(strstr(fixes, "getent hosts NAME"));
+    free(fixes);
+    cJSON_Delete(r);
+    /* Usage: --register without DPS, --connect without a hub. */
+    struct azk_run u;
+    const char *a1[] = {"--store", g_store, "doctor", "--register", NULL};
+    azk_run(&u, NULL, a1);
+    assert_int_equal(u.status, 2);
+    azk_run_free(&u);
+    const char *a2[] = {"--store", g_store, "doctor", "--id-scope", g_scope, "--connect", NULL};
+    azk_run(&u, NULL, a2);
+    assert_int_equal(u.status, 2);
+    azk_run_free(&u);
+    /* --help states the effects. */
+    const char *a3[] = {"doctor", "--help", NULL};
+    azk_run(&u, NULL, a3);
+    assert_non_null(strstr(u.out, "a running device with this id"));
+    assert_non_null(strstr(u.out, "creates or\n              updates the registration"));
+    azk_run_free(&u);
+}
+
+/* The thread's mistakes: certificate and key in a tag the socket does not offer (named), more
+ * than two tags (the NCS options named), and only the leaf under a group on the root. */
+static void test_doctor_tags_and_chain(void **state)
+{
+    (void)state;
+    int st;
+    const char *st12 = store("tag12");
+    cred(st12, "write", "10", "ca_chain", hub.ca, NULL);
+    cred(st12, "write", "12", "client_cert", file("run-dev", "chain"), NULL);
+    cred(st12, "write", "12", "key", file("run-dev", "key"), NULL);
+    cJSON *r = doctor(st12, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.cert", "failed", "sec_tag 12 holds 'run-dev' (type 1) and its private key "
+                                       "(type 2), but the socket never offers sec_tag 12");
+    expect(r, "client.cert", "failed", "(10, 11)");
+    char *text = cJSON_PrintUnformatted(r);
+    assert_non_null(strstr(text, "CONFIG_MQTT_HELPER_SEC_TAG=12"));
+    free(text);
+    cJSON_Delete(r);
+
+    r = doctor(g_store, &st, "--sec-tag", "10", "--sec-tag", "11", "--sec-tag", "12", NULL);
+    expect(r, "tags.count", "warning", "CONFIG_MQTT_HELPER_SECONDARY_SEC_TAG");
+    expect(r, "tags.count", "warning", "3 tags given (10, 11, 12)");
+    cJSON_Delete(r);
+    /* The same CA in both tags is one CA. */
+    cred(st12, "write", "11", "ca_chain", hub.ca, NULL);
+    r = doctor(st12, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
+    expect(r, "tags.ca", "ok", "trusts 1 CA certificate:");
+    cJSON_Delete(r);
+    /* The nRF9160 profile: 8 tags is more than the modem's socket takes. */
+    r = doctor(g_store, &st, "--profile", "nrf9160", "--sec-tag", "10", "--sec-tag", "11",
+               "--sec-tag", "12", "--sec-tag", "13", "--sec-tag", "14", "--sec-tag", "15",
+               "--sec-tag", "16", "--sec-tag", "17", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "tags.count", "failed", "an nRF9160 socket takes at most 7");
+    cJSON_Delete(r);
+    /* ... and its connection test speaks TLS 1.2, which the hub accepts. */
+    char hubhost[320];
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", hub.mqtt_port);
+    r = doctor(g_store, &st, "--profile", "nrf9160", "--hub", hubhost, "--connect", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect.hub", "ok", "connected to");
+    cJSON_Delete(r);
+    struct azk_run u;
+    const char *bad[] = {"--store", g_store, "doctor", "--profile", "esp32", NULL};
+    azk_run(&u, NULL, bad);
+    assert_int_equal(u.status, 2);
+    azk_run_free(&u);
+    /* A certificate without clientAuth (a server certificate as the device's): a warning,
+     * not a failure (Azure documents no EKU requirement). */
+    test_hub_make_cert(g_dir, AZK_PKI_SERVER, "eku-dev", "eku-dev", "inter", NULL, NULL);
+    const char *eku = store("eku");
+    cred(eku, "write", "10", "ca_chain", hub.ca, NULL);
+    cred(eku, "write", "10", "client_cert", file("eku-dev", "cert"), NULL);
+    cred(eku, "write", "10", "key", file("eku-dev", "key"), NULL);
+    r = doctor(eku, &st, NULL);
+    expect(r, "client.eku", "warning", "Azure documents no such requirement");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--sec-tag", "10", "--sec-tag", "11", NULL);
+    char *two = cJSON_PrintUnformatted(r);
+    assert_null(strstr(two, "tags.count"));
+    free(two);
+    cJSON_Delete(r);
+
+    /* A group on a root; the device's leaf is issued by an intermediate below it and sent
+     * alone: DPS refuses it, and the hint says the intermediate is needed here too. */
+    test_hub_make_cert(g_dir, AZK_PKI_ROOT, "Group Root", "groot", NULL, NULL, NULL);
+    test_hub_make_cert(g_dir, AZK_PKI_INTERMEDIATE, "Group Inter", "ginter", "groot", NULL, NULL);
+    test_hub_make_cert(g_dir, AZK_PKI_DEVICE, "root-dev", "root-dev", "ginter", NULL, NULL);
+    cJSON_Delete(test_hub_admin(&hub, 0, "enroll", "group", "root-group", "--cert",
+                                file("groot", "cert"), NULL));
+    const char *leaf = store("rootleaf");
+    cred(leaf, "provision", "--sec-tag", "10", "--cert", file("root-dev", "cert"), "--key",
+         file("root-dev", "key"), "--ca", hub.ca, NULL);
+    /* Offline, given the enrollment's CA: the chain does not reach it. */
+    r = doctor(leaf, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "(1 certificate, ending at 'root-dev' issued by "
+                                                "'Group Inter') does not reach the enrollment "
+                                                "CA 'Group Root'");
+    cJSON_Delete(r);
+    r = doctor(leaf, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.chain", "warning", "also for a DPS enrollment group (or hub CA) on the root");
+    expect(r, "connect.dps", "failed", "code 401002");
+    cJSON_Delete(r);
+    /* The full chain under the same group registers. */
+    const char *full = store("rootchain");
+    cred(full, "provision", "--sec-tag", "10", "--cert", file("root-dev", "chain"), "--key",
+         file("root-dev", "key"), "--ca", hub.ca, NULL);
+    r = doctor(full, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register", NULL);
+    assert_int_equal(st, 0);
+    expect(r, "connect.dps", "ok", "DPS assigned hub");
+    cJSON_Delete(r);
+    r = doctor(full, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 0);
+    expect(r, "client.enrollment-ca", "ok", "(2 certificates) reaches the enrollment CA 'Group "
+                                            "Root'");
+    cJSON_Delete(r);
+    /* A group on an intermediate (partial chain); another hierarchy; an unreadable file. */
+    r = doctor(g_store, &st, "--enrollment-ca", file("inter", "cert"), NULL);
+    expect(r, "client.enrollment-ca", "ok", "reaches the enrollment CA 'Run Intermediate'");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--enrollment-ca", file("groot", "cert"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "does not reach the enrollment CA 'Group Root'");
+    cJSON_Delete(r);
+    r = doctor(g_store, &st, "--enrollment-ca", store("no-such.pem"), NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.enrollment-ca", "failed", "cannot read a CA certificate from");
+    cJSON_Delete(r);
 }
 
 /* Human output: one line per check, fixes under failures, a verdict. */
@@ -639,6 +849,8 @@ int main(void)
         cmocka_unit_test(test_doctor_good),
         cmocka_unit_test(test_doctor_mistakes),
         cmocka_unit_test(test_doctor_human_output),
+        cmocka_unit_test(test_doctor_online_opt_in),
+        cmocka_unit_test(test_doctor_tags_and_chain),
         cmocka_unit_test(test_fleet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -720,7 +720,7 @@ static void test_strerror(void **state)
     (void)state;
     assert_string_equal(azk_strerror(-EACCES), "access denied");
     assert_string_equal(azk_strerror(0), "success");
-    assert_string_equal(azk_strerror(-123456), "unknown error");
+    assert_non_null(strstr(azk_strerror(-123456), "not known to azkit"));
 }
 
 int main(void)
