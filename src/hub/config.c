@@ -22,6 +22,7 @@ void hub_config_defaults(struct hub_config *c)
     c->max_telemetry_packet = 256 * 1024;
     c->max_method_response = 128 * 1024;
     c->connect_timeout_ms = 10000;
+    c->max_admitting = 256;
     c->dps_retry_after_s = 3;
     c->dps_assign_delay_s = 0;
     c->dps_webhook_timeout_s = 10;

@@ -35,6 +35,10 @@ struct hub_config {
     size_t max_telemetry_packet;   /* 256 KB */
     size_t max_method_response;    /* 128 KB */
     unsigned connect_timeout_ms;   /* CONNECT must arrive within 10 s of the handshake */
+    /* Accept pacing: at most this many connections in the TLS handshake or waiting for
+     * CONNECT (--max-handshakes); beyond it the listener pauses and new connections wait in
+     * the kernel's accept queue. */
+    unsigned max_admitting;
 };
 
 /* Defaults; data_dir resolved from the environment. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -24,6 +25,10 @@
 #include "hub/store/store.h"
 #include "hub/tls.h"
 
+/* The accept queue of the listeners: as deep as the kernel allows (it caps the value at
+ * net.core.somaxconn), so that connections wait there while the hub is busy (accept pacing). */
+#define HUB_LISTEN_BACKLOG 65535
+
 int64_t hub_now_ms(void)
 {
     struct timeval tv;
@@ -40,6 +45,48 @@ static void print_findings(const struct azk_diag *dg)
                                                   : HUB_LOG_INFO,
                 "%s%s%s", f->message, f->fix[0] ? " -- fix: " : "", f->fix);
     }
+}
+
+/* The listener accepts while fewer than --max-handshakes connections are being admitted (TLS
+ * handshake, then CONNECT) and file descriptors are left. Paused, new connections wait in the
+ * kernel's accept queue: a storm is served in arrival order at the speed the hub can go,
+ * instead of starting every handshake at once and timing out the ones it already paid for. */
+static void update_listening(struct hub_daemon *d)
+{
+    if (d->mqtt_listener == NULL)
+        return;
+    bool busy = d->admitting >= d->cfg.max_admitting;
+    if (busy && !d->paused_busy) {
+        d->busy_pauses++;
+        if (d->busy_since_ms == 0) {
+            d->busy_since_ms = hub_now_ms();
+            hub_log(HUB_LOG_WARN, "busy: %zu connections in the TLS handshake or awaiting "
+                    "CONNECT (--max-handshakes %u); new connections wait in the kernel's "
+                    "accept queue until one is done", d->admitting, d->cfg.max_admitting);
+        }
+    }
+    d->paused_busy = busy;
+    if (busy || d->paused_no_fds)
+        evconnlistener_disable(d->mqtt_listener);
+    else
+        evconnlistener_enable(d->mqtt_listener);
+}
+
+void hub_daemon_admitted(struct hub_daemon *d)
+{
+    d->admitting--;
+    if (d->busy_since_ms != 0 && d->admitting == 0) {
+        hub_log(HUB_LOG_INFO, "no longer busy: %llu connections accepted in %.1f s, accepting "
+                "paused %llu times (connections waited in the kernel's accept queue)",
+                (unsigned long long)d->busy_accepted,
+                (double)(hub_now_ms() - d->busy_since_ms) / 1000.0,
+                (unsigned long long)d->busy_pauses);
+        d->busy_since_ms = 0;
+        d->busy_pauses = 0;
+        d->busy_accepted = 0;
+    }
+    if (d->paused_busy)
+        update_listening(d);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -63,26 +110,56 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     evutil_make_socket_nonblocking(fd);
     hub_conn_accept(d, fd, peer);
+    if (d->busy_since_ms != 0)
+        d->busy_accepted++;
+    /* Disabling the listener inside its callback stops libevent's accept loop. */
+    if (d->admitting >= d->cfg.max_admitting)
+        update_listening(d);
 }
 
 static void resume_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    evconnlistener_enable(arg);
+    struct hub_daemon *d = arg;
+    d->paused_no_fds = false;
+    update_listening(d);
 }
 
-/* accept() failed, typically out of file descriptors: pause that listener for a second
+/* accept() failed, typically out of file descriptors: pause the listener for a second
  * instead of spinning on it (and filling the log). */
 static void accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)arg;
+    (void)l;
+    struct hub_daemon *d = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    hub_log(HUB_LOG_WARN, "accept failed: %s; not accepting connections for 1 s",
-            evutil_socket_error_to_string(err));
-    evconnlistener_disable(l);
+    struct rlimit rl = {0, 0};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    hub_log(HUB_LOG_WARN, "accept failed: %s (%zu connections open, open files limit %llu%s); "
+            "not accepting connections for 1 s", evutil_socket_error_to_string(err),
+            d->open_conns, (unsigned long long)rl.rlim_cur,
+            err == EMFILE || err == ENFILE ? ": raise `ulimit -n` (hard limit) for more devices"
+                                           : "");
+    d->paused_no_fds = true;
+    update_listening(d);
     struct timeval tv = {1, 0};
-    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, resume_accepting, l, &tv);
+    event_base_once(d->base, -1, EV_TIMEOUT, resume_accepting, d, &tv);
+}
+
+/* One file descriptor per connection: raise the soft limit to the hard one, and say what it
+ * allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+    }
+    hub_log(HUB_LOG_INFO, "open files limit %llu: about that many devices can be connected at "
+            "once (raise the hard limit, `ulimit -Hn`, for more)", (unsigned long long)rl.rlim_cur);
 }
 
 /* Binds ADDR:PORT (port 0: any free port) and returns the bound port, or -errno. */
@@ -101,7 +178,7 @@ static int listen_on(struct hub_daemon *d, const char *addr, int port,
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     *out = evconnlistener_new_bind(d->base, cb, arg,
                                    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                   512, (struct sockaddr *)&ss, sslen);
+                                   HUB_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (*out == NULL)
         return -errno ? -errno : -EADDRINUSE;
     evconnlistener_set_error_cb(*out, accept_error);
@@ -158,6 +235,7 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     d->cfg = *cfg;
     hub_log_set_level(cfg->log_level);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     /* The server certificate names every hub: the --hostname values, then the linked hubs. */
     const char *names[HUB_MAX_HOSTNAMES + HUB_LINKED_MAX];
@@ -265,6 +343,7 @@ void hub_daemon_stop(struct hub_daemon *d)
 {
     if (d->mqtt_listener)
         evconnlistener_free(d->mqtt_listener);
+    d->mqtt_listener = NULL;
     hub_methods_shutdown(d);
     hub_service_stop(d->service);
     /* Close every connection -- devices, DPS clients, and those still in the TLS handshake

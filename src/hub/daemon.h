@@ -38,6 +38,14 @@ struct hub_daemon {
     struct event *sig_int, *sig_term;
     uint64_t next_conn_id;
     size_t open_conns;
+    /* Accept pacing (conn.c counts, daemon.c pauses the listener): connections accepted and
+     * not yet past CONNECT, and why the listener is paused. */
+    size_t admitting;
+    bool paused_busy;          /* admitting reached cfg.max_admitting */
+    bool paused_no_fds;        /* accept() failed (out of file descriptors): 1 s pause */
+    int64_t busy_since_ms;     /* first pause of the current busy period (0: not busy) */
+    uint64_t busy_pauses;      /* pauses in the current busy period */
+    uint64_t busy_accepted;    /* connections accepted in the current busy period */
     struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
@@ -50,6 +58,10 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg);
 int hub_daemon_run(struct hub_daemon *d);
 /* Closes connections, flushes the store, frees everything. */
 void hub_daemon_stop(struct hub_daemon *d);
+
+/* A connection accepted by the listener left the admission phase (its CONNECT was handled, or
+ * it closed before): the listener resumes if it paused for being busy. */
+void hub_daemon_admitted(struct hub_daemon *d);
 
 /* Milliseconds since the Unix epoch (wall clock). */
 int64_t hub_now_ms(void);

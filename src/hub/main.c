@@ -72,6 +72,10 @@ static const char usage_serve[] =
     "                        10; then the registration fails with 400207)\n"
     "  --dps-webhook-ca FILE DPS custom allocation: CA certificates (PEM) trusted for https\n"
     "                        webhooks besides the system's\n"
+    "  --max-handshakes N    connections served at once in the TLS handshake or before\n"
+    "                        their CONNECT (default 256); more wait in the kernel's accept\n"
+    "                        queue, so a saturated hub slows down instead of timing out\n"
+    "                        handshakes it already started\n"
     "  --log-level L         error, warn, info (default) or debug\n"
     "  --ready-file F        written (0600, JSON) once listening: ports, CA path, connection\n"
     "                        string\n";
@@ -159,6 +163,10 @@ static int cmd_serve(int argc, char **argv)
             if (!cli_parse_int(v, 0, 3600, &n))
                 return cli_usage(usage_serve, "--dps-assign-delay needs seconds 0..3600");
             cfg.dps_assign_delay_s = (unsigned)n;
+        } else if (strcmp(a, "--max-handshakes") == 0 && v) {
+            if (!cli_parse_int(v, 1, 100000, &n))
+                return cli_usage(usage_serve, "--max-handshakes needs a number 1..100000");
+            cfg.max_admitting = (unsigned)n;
         } else if (strcmp(a, "--log-level") == 0 && v) {
             if (hub_log_parse_level(v, &cfg.log_level) != 0)
                 return cli_usage(usage_serve, "--log-level is error, warn, info or debug");

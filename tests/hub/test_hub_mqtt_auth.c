@@ -30,6 +30,9 @@ static int group_setup(void **state)
     AZK_MUST("pki", "device", "dev-2", "--ca", p("inter2"), "--out", p("dev-2"));
     AZK_MUST("pki", "root", "--cn", "Root Three", "--out", p("root3"));
     AZK_MUST("pki", "device", "dev-3", "--ca", p("root3"), "--out", p("dev-3"));
+    /* A fourth chain whose root is uploaded, verified and deleted while devices connect. */
+    AZK_MUST("pki", "root", "--cn", "Root Four", "--out", p("root4"));
+    AZK_MUST("pki", "device", "dev-4", "--ca", p("root4"), "--out", p("dev-4"));
     AZK_MUST("pki", "self-signed", "ss-old", "--out", p("ss-old"), "--not-before",
              "2020-01-01T00:00:00Z", "--not-after", "2021-01-01T00:00:00Z");
 
@@ -52,6 +55,7 @@ static int group_setup(void **state)
     test_hub_add_ca_device(&hub, "dev-2", true);
     test_hub_add_ca_device(&hub, "dev-3", true);
     test_hub_add_ca_device(&hub, "not-dev-1", true);
+    test_hub_add_ca_device(&hub, "dev-4", true);
     test_hub_add_verified_ca(&hub, "inter", p("inter.cert.pem"), true);   /* only the intermediate */
     test_hub_add_verified_ca(&hub, "root2", p("root2.cert.pem"), true);   /* only the root */
     test_hub_add_verified_ca(&hub, "root3", p("root3.cert.pem"), false);  /* uploaded, unverified */
@@ -168,6 +172,66 @@ static void test_identity_rules(void **state)
     test_dev_close(&d);
 }
 
+/* TLS up for dev-4 (its certificate was issued by root4); CONNECT comes later. */
+static void dev4_tls(struct test_dev *d, int tls_version)
+{
+    assert_int_equal(test_dev_tls(d, &hub, p("dev-4.cert.pem"), p("dev-4.key.pem"), tls_version,
+                                  NULL), 0);
+}
+
+/* CONNECT of dev-4 on a connection whose TLS is up; returns the CONNACK code. */
+static int dev4_connect(struct test_dev *d)
+{
+    int code = test_dev_connect(d, "dev-4", NULL, true, 60, NULL);
+    test_dev_close(d);
+    return code;
+}
+
+/* dev-1 (its intermediate verified from the start) connects whatever happens to root4. */
+static void dev1_still_accepted(void)
+{
+    struct test_dev d;
+    assert_int_equal(test_dev_open(&d, &hub, "dev-1", p("dev-1.chain.pem"), p("dev-1.key.pem"),
+                                   TLS1_3_VERSION), 0);
+    test_dev_close(&d);
+}
+
+/* The hub parses its verified CAs once and keeps them (iothub.c); adding, verifying and
+ * deleting a CA through the service API changes the next verdicts -- even for a connection
+ * whose TLS handshake happened before the change -- and leaves the other CAs' verdicts as
+ * they were. */
+static void test_ca_changes_while_devices_connect(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        int ver = v ? TLS1_3_VERSION : TLS1_2_VERSION;
+        struct test_dev d;
+        /* No CA for dev-4 yet (the cache holds inter, root2, root3). */
+        dev4_tls(&d, ver);
+        assert_int_equal(dev4_connect(&d), 5);
+        /* Uploaded, not verified: still refused. */
+        dev4_tls(&d, ver);
+        cJSON_Delete(test_hub_admin(&hub, 0, "ca", "add", "root4", p("root4.cert.pem"), NULL));
+        assert_int_equal(dev4_connect(&d), 5);
+        dev1_still_accepted();
+        /* Verified between the handshake and the CONNECT: accepted. */
+        dev4_tls(&d, ver);
+        cJSON_Delete(test_hub_admin(&hub, 0, "ca", "verify", "root4", "--ca-key",
+                                    p("root4.key.pem"), NULL));
+        assert_int_equal(dev4_connect(&d), 0);
+        dev4_tls(&d, ver);
+        assert_int_equal(dev4_connect(&d), 0);
+        dev1_still_accepted();
+        /* Deleted between the handshake and the CONNECT: refused again. */
+        dev4_tls(&d, ver);
+        cJSON_Delete(test_hub_admin(&hub, 0, "ca", "delete", "root4", NULL));
+        assert_int_equal(dev4_connect(&d), 5);
+        dev4_tls(&d, ver);
+        assert_int_equal(dev4_connect(&d), 5);
+        dev1_still_accepted();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_auth_tls13),
         cmocka_unit_test(test_resumption_checked_again),
         cmocka_unit_test(test_identity_rules),
+        cmocka_unit_test(test_ca_changes_while_devices_connect),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -350,8 +350,9 @@ static void test_peer_chain_to_verdict(void **state)
     char *root = azk_test_read(P("root.cert.pem"), NULL);
     const char *cas[] = {root};
     struct hub_x509_device dev = {HUB_X509_TYPE_CA, NULL, NULL, true};
-    struct hub_x509_input in = {pc.leaf, pc.intermediates, &dev, "dev-1", cas, 1,
-                                    time(NULL)};
+    struct hub_x509_input in = {.leaf = pc.leaf, .intermediates = pc.intermediates,
+                                .device = &dev, .device_id = "dev-1", .verified_ca_pems = cas,
+                                .verified_ca_count = 1, .now = time(NULL)};
     struct hub_x509_verdict v;
     hub_x509_decide(&in, &v);
     if (!v.accepted)

@@ -81,7 +81,33 @@ void hub_iothub_close(struct hub_iothub *h)
     hub_store_close(h->store);
     h->store = NULL;
     hub_devmap_free(&h->conns);
+    hub_x509_cas_clear(&h->verified_cas);
+    h->verified_cas_loaded = false;
     h->d = NULL;
+}
+
+const struct hub_x509_cas *hub_iothub_verified_cas(struct hub_iothub *h)
+{
+    uint64_t gen = hub_store_ca_generation(h->store);
+    if (h->verified_cas_loaded && h->verified_cas_generation == gen)
+        return &h->verified_cas;
+    struct hub_ca *cas = NULL;
+    size_t n = 0;
+    if (hub_store_ca_list(h->store, &cas, &n) != 0)
+        return NULL;
+    const char **pems = calloc(n ? n : 1, sizeof(*pems));
+    size_t verified = 0;
+    for (size_t i = 0; pems != NULL && i < n; i++)
+        if (cas[i].verified)
+            pems[verified++] = cas[i].pem;
+    int rc = pems != NULL ? hub_x509_cas_load(&h->verified_cas, pems, verified) : -ENOMEM;
+    free(pems);
+    for (size_t i = 0; i < n; i++)
+        hub_ca_clear(&cas[i]);
+    free(cas);
+    h->verified_cas_loaded = rc == 0;
+    h->verified_cas_generation = gen;
+    return rc == 0 ? &h->verified_cas : NULL;
 }
 
 struct hub_iothub *hub_iothub_find(struct hub_daemon *d, const char *host, size_t len)

@@ -16,6 +16,7 @@
 
 #include "hub/config.h"
 #include "hub/iothub/devmap.h"
+#include "hub/mqtt/auth.h"
 
 struct hub_daemon;
 struct hub_store;
@@ -29,6 +30,10 @@ struct hub_iothub {
     bool primary;
     struct hub_store *store;
     struct hub_devmap conns;    /* device id -> struct hub_conn* (authenticated connections) */
+    /* The verified CAs, parsed: rebuilt when the store's CA generation moves. */
+    struct hub_x509_cas verified_cas;
+    uint64_t verified_cas_generation;
+    bool verified_cas_loaded;
 };
 
 /* Checks a --linked-hub value: a DNS name (not an IP address: it must be told apart by SNI)
@@ -42,6 +47,11 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
                     bool primary, const char *data_dir, struct azk_diag *diag);
 /* Closes the store (flushing it) and frees the tables. Safe on a zeroed struct. */
 void hub_iothub_close(struct hub_iothub *h);
+
+/* The hub's verified CAs, parsed once and again only after its CA table changed (a CA added,
+ * deleted, verified or unverified): what every CONNECT of a CA-signed device checks against.
+ * NULL when out of memory. Loop thread. */
+const struct hub_x509_cas *hub_iothub_verified_cas(struct hub_iothub *h);
 
 /* The served hub named `host` (case-insensitive; a ":port" suffix is ignored), or NULL. */
 struct hub_iothub *hub_iothub_find(struct hub_daemon *d, const char *host, size_t len);

@@ -2,6 +2,7 @@
 #include "hub/mqtt/auth.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,22 +153,30 @@ static int validity(X509 *x, time_t now, const char *what, struct hub_x509_verdi
     return 0;
 }
 
-static X509_STORE *verified_store(const struct hub_x509_input *in, int *count)
+int hub_x509_cas_load(struct hub_x509_cas *cas, const char *const *pems, size_t n)
 {
-    X509_STORE *store = X509_STORE_new();
-    *count = 0;
-    for (size_t i = 0; store != NULL && i < in->verified_ca_count; i++) {
-        const char *pem = in->verified_ca_pems[i];
+    hub_x509_cas_clear(cas);
+    cas->store = X509_STORE_new();
+    if (cas->store == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
         STACK_OF(X509) *sk = NULL;
-        if (pem == NULL || azki_load_certs(pem, strlen(pem), &sk, NULL) != 0)
+        if (pems[i] == NULL || azki_load_certs(pems[i], strlen(pems[i]), &sk, NULL) != 0)
             continue; /* a damaged entry verifies nothing */
         for (int j = 0; j < sk_X509_num(sk); j++)
-            if (X509_STORE_add_cert(store, sk_X509_value(sk, j)) == 1)
-                (*count)++;
+            if (X509_STORE_add_cert(cas->store, sk_X509_value(sk, j)) == 1)
+                cas->count++;
         sk_X509_pop_free(sk, X509_free);
     }
     ERR_clear_error();
-    return store;
+    return 0;
+}
+
+void hub_x509_cas_clear(struct hub_x509_cas *cas)
+{
+    X509_STORE_free(cas->store);
+    cas->store = NULL;
+    cas->count = 0;
 }
 
 static void chain_failure(const struct hub_x509_input *in, X509_STORE_CTX *sc,
@@ -224,14 +233,17 @@ static void chain_failure(const struct hub_x509_input *in, X509_STORE_CTX *sc,
 
 static void ca_signed(const struct hub_x509_input *in, struct hub_x509_verdict *v)
 {
-    int count = 0;
-    X509_STORE *store = verified_store(in, &count);
+    /* The hub's parsed CAs, else the PEM texts parsed for this decision alone. */
+    struct hub_x509_cas own = {NULL, 0};
+    const struct hub_x509_cas *cas = in->verified_cas;
+    if (cas == NULL && hub_x509_cas_load(&own, in->verified_ca_pems, in->verified_ca_count) == 0)
+        cas = &own;
     X509_STORE_CTX *sc = X509_STORE_CTX_new();
-    if (store == NULL || sc == NULL) {
+    if (cas == NULL || cas->store == NULL || sc == NULL) {
         refuse(v, HUB_X509_REFUSE_INTERNAL, "out of memory");
         goto out;
     }
-    if (count == 0) {
+    if (cas->count == 0) {
         char issuer[128];
         azki_x509_name_cn(X509_get_issuer_name(in->leaf), issuer, sizeof(issuer));
         refuse(v, HUB_X509_REFUSE_CA_NOT_VERIFIED,
@@ -240,7 +252,7 @@ static void ca_signed(const struct hub_x509_input *in, struct hub_x509_verdict *
                v->leaf_cn, issuer);
         goto out;
     }
-    if (X509_STORE_CTX_init(sc, store, in->leaf, in->intermediates) != 1) {
+    if (X509_STORE_CTX_init(sc, cas->store, in->leaf, in->intermediates) != 1) {
         refuse(v, HUB_X509_REFUSE_INTERNAL, "cannot set up chain verification");
         goto out;
     }
@@ -269,7 +281,7 @@ static void ca_signed(const struct hub_x509_input *in, struct hub_x509_verdict *
              anchor);
 out:
     X509_STORE_CTX_free(sc);
-    X509_STORE_free(store);
+    hub_x509_cas_clear(&own);
     ERR_clear_error();
 }
 

@@ -59,12 +59,27 @@ enum hub_x509_reason {
     HUB_X509_REFUSE_INTERNAL,              /* out of memory, unparsable verified CA */
 };
 
+/* Verified CAs parsed once into an X509_STORE (a hub keeps one and rebuilds it only when its CA
+ * table changes, iothub.h), so a CONNECT does not parse PEM text. */
+struct hub_x509_cas {
+    X509_STORE *store; /* NULL until loaded */
+    int count;         /* certificates in it (a damaged PEM adds none) */
+};
+
+/* Parses the PEM texts (each may hold several certificates) into `cas`, replacing what it held.
+ * Returns 0, or -ENOMEM (then `cas` is empty). */
+int hub_x509_cas_load(struct hub_x509_cas *cas, const char *const *pems, size_t n);
+/* Frees what `cas` holds (safe on a zeroed or cleared struct). */
+void hub_x509_cas_clear(struct hub_x509_cas *cas);
+
 /* The inputs. */
 struct hub_x509_input {
     X509 *leaf;                          /* the device's certificate, or NULL when none */
     STACK_OF(X509) *intermediates;       /* what it sent after the leaf (untrusted), or NULL */
     const struct hub_x509_device *device; /* NULL: not registered */
     const char *device_id;               /* from the CONNECT (module: "deviceId/moduleId") */
+    const struct hub_x509_cas *verified_cas; /* verified CAs, parsed; when NULL, the PEM texts
+                                                below are parsed for this decision */
     const char *const *verified_ca_pems; /* verified CAs, PEM text (each may hold several) */
     size_t verified_ca_count;
     time_t now;                          /* the current time */

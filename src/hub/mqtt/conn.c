@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -115,20 +116,28 @@ static void closing_event(struct bufferevent *bev, short what, void *arg)
     write_drained(bev, arg);
 }
 
-void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
+/* The connection leaves the admission phase (accept pacing, daemon.c). */
+static void admitted(struct hub_conn *c)
+{
+    if (!c->admitting)
+        return;
+    c->admitting = false;
+    hub_daemon_admitted(c->d);
+}
+
+__attribute__((format(printf, 4, 0))) static void
+close_at(struct hub_conn *c, enum hub_log_level level, bool store_will, const char *why,
+         va_list ap)
 {
     if (c->state == HUB_CONN_CLOSING)
         return;
     char text[512];
-    va_list ap;
-    va_start(ap, why);
     vsnprintf(text, sizeof(text), why, ap);
-    va_end(ap);
     if (c->device_id[0])
-        hub_log(HUB_LOG_INFO, "conn %s device '%s': disconnected: %s", c->peer, c->device_id,
-                text);
+        hub_log(level, "conn %s device '%s': disconnected: %s", c->peer, c->device_id, text);
     else
-        hub_log(HUB_LOG_INFO, "conn %s: closed: %s", c->peer, text);
+        hub_log(level, "conn %s: closed: %s", c->peer, text);
+    admitted(c);
     if (store_will && c->has_will && c->state == HUB_CONN_CONNECTED && !c->got_disconnect)
         hub_telemetry_store_will(c);
     c->state = HUB_CONN_CLOSING;
@@ -148,6 +157,24 @@ void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
     }
 }
 
+void hub_conn_close(struct hub_conn *c, bool store_will, const char *why, ...)
+{
+    va_list ap;
+    va_start(ap, why);
+    close_at(c, HUB_LOG_INFO, store_will, why, ap);
+    va_end(ap);
+}
+
+/* A refusal the hub decided on its own (a timeout): logged as a warning. */
+__attribute__((format(printf, 2, 3))) static void refuse_close(struct hub_conn *c,
+                                                               const char *why, ...)
+{
+    va_list ap;
+    va_start(ap, why);
+    close_at(c, HUB_LOG_WARN, false, why, ap);
+    va_end(ap);
+}
+
 static void arm_timer(struct hub_conn *c, int64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
@@ -160,8 +187,20 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct hub_conn *c = arg;
     if (c->state == HUB_CONN_AWAIT_CONNECT || c->state == HUB_CONN_HANDSHAKE) {
-        hub_conn_close(c, false, "no CONNECT within %u s of the TLS handshake",
-                       c->d->cfg.connect_timeout_ms / 1000);
+        /* The device is charged only for time the hub waited for it: bytes it sent that the
+         * hub has not read yet mean the hub is behind (saturated), so the clock restarts. */
+        int unread = 0;
+        if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &unread) == 0 && unread > 0) {
+            arm_timer(c, c->d->cfg.connect_timeout_ms);
+            return;
+        }
+        if (c->state == HUB_CONN_HANDSHAKE)
+            refuse_close(c, "TLS handshake not finished %u s after the hub started it "
+                         "(%zu connections being admitted)", c->d->cfg.connect_timeout_ms / 1000,
+                         c->d->admitting);
+        else
+            refuse_close(c, "no CONNECT within %u s of the TLS handshake",
+                         c->d->cfg.connect_timeout_ms / 1000);
         return;
     }
     if (c->state != HUB_CONN_CONNECTED)
@@ -278,6 +317,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
         }
         c->last_rx_ms = hub_now_ms();
         int hrc = dispatch(c, &pkt);
+        if (c->state != HUB_CONN_AWAIT_CONNECT)
+            admitted(c);
         if (hub_conn_alive(c))
             evbuffer_drain(in, total);
         if (hrc != 0)
@@ -342,11 +383,14 @@ void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
     bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     d->open_conns++;
+    c->admitting = true;
+    d->admitting++;
     c->all_next = d->all_conns;
     if (d->all_conns)
         d->all_conns->all_prev = c;
     d->all_conns = c;
-    /* The handshake and the CONNECT together must not take forever either. */
+    /* The handshake must not take forever either; accepts are paced (daemon.c), so the clock
+     * starts when the hub starts serving the connection. */
     arm_timer(c, d->cfg.connect_timeout_ms);
 }
 

@@ -69,6 +69,7 @@ struct hub_conn {
     SSL *ssl;
     char peer[64];              /* "ip:port" */
     enum hub_conn_state state;
+    bool admitting;             /* counted in d->admitting (accepted, CONNECT not handled) */
     struct event *timer;        /* CONNECT timeout, then keepalive */
     int64_t last_rx_ms;
     int64_t timeout_ms;         /* silence allowed once connected */

@@ -57,14 +57,9 @@ static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_
         .secondary_thumbprint = registered ? dev.secondary_thumbprint : NULL,
         .enabled = registered && dev.status == HUB_DEVICE_ENABLED,
     };
-    struct hub_ca *cas = NULL;
-    size_t ca_count = 0;
-    hub_store_ca_list(h->store, &cas, &ca_count);
-    const char **pems = calloc(ca_count ? ca_count : 1, sizeof(*pems));
-    size_t verified = 0;
-    for (size_t i = 0; pems && i < ca_count; i++)
-        if (cas[i].verified)
-            pems[verified++] = cas[i].pem;
+    /* The verified CAs as parsed the last time the CA table changed (iothub.c). */
+    const struct hub_x509_cas *cas = hub_iothub_verified_cas(h);
+    const struct hub_x509_cas none = {NULL, 0}; /* out of memory: refused as internal */
     struct hub_peer_chain chain = {0};
     hub_tls_peer_chain(c->ssl, &chain);
     struct hub_x509_input in = {
@@ -72,17 +67,12 @@ static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_
         .intermediates = chain.intermediates,
         .device = registered ? &ad : NULL,
         .device_id = device_id,
-        .verified_ca_pems = pems,
-        .verified_ca_count = verified,
+        .verified_cas = cas != NULL ? cas : &none,
         .now = time(NULL),
     };
     hub_x509_decide(&in, v);
     /* The peer chain is not needed any more: free it (thousands of idle connections). */
     hub_tls_peer_chain_free(&chain);
-    free(pems);
-    for (size_t i = 0; i < ca_count; i++)
-        hub_ca_clear(&cas[i]);
-    free(cas);
 }
 
 /* The SAS verdict of a device with symmetric keys: its token (the CONNECT password) must name

@@ -221,6 +221,10 @@ int hub_store_ca_get(const struct hub_store *st, const char *name, struct hub_ca
  * Returns 0 or -ENOMEM. */
 int hub_store_ca_list(const struct hub_store *st, struct hub_ca **out, size_t *n);
 
+/* A number that changes whenever the CA table changes in memory (a CA added, replaced,
+ * deleted, verified or given a code): what a cache of the parsed CAs compares. */
+uint64_t hub_store_ca_generation(const struct hub_store *st);
+
 /* Returns 0, -ENOENT, -ESTALE. */
 int hub_store_ca_delete(struct hub_store *st, const char *name, const char *if_match,
                         hub_store_done_fn done, void *ctx);

@@ -102,6 +102,7 @@ int hub_store_ca_put(struct hub_store *st, const struct hub_ca *in, const char *
         cur = &st->cas[st->ncas++];
         *cur = ca;
     }
+    st->ca_generation++;
     if (out)
         store_ca_copy(out, cur); /* out->pem stays NULL if that allocation fails */
     return 0;
@@ -144,6 +145,11 @@ int hub_store_ca_list(const struct hub_store *st, struct hub_ca **out, size_t *n
     return 0;
 }
 
+uint64_t hub_store_ca_generation(const struct hub_store *st)
+{
+    return st->ca_generation;
+}
+
 int hub_store_ca_delete(struct hub_store *st, const char *name, const char *if_match,
                         hub_store_done_fn done, void *ctx)
 {
@@ -160,6 +166,7 @@ int hub_store_ca_delete(struct hub_store *st, const char *name, const char *if_m
     size_t i = (size_t)(ca - st->cas);
     memmove(&st->cas[i], &st->cas[i + 1], (st->ncas - i - 1) * sizeof *ca);
     st->ncas--;
+    st->ca_generation++;
     store_submit(st, op);
     return 0;
 }
@@ -185,6 +192,7 @@ static int modify(struct hub_store *st, const char *name, const bool *verified,
     if (rc < 0)
         return rc;
     *cur = ca;
+    st->ca_generation++;
     return 0;
 }
 
@@ -261,6 +269,7 @@ static int store_cas_load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx)
     }
     st->cas = arr;
     st->cas[st->ncas++] = ca;
+    st->ca_generation++;
     return 0;
 }
 

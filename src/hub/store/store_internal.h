@@ -91,6 +91,7 @@ struct hub_store {
     size_t conn_dirty_count;
     struct hub_ca *cas;
     size_t ncas;
+    uint64_t ca_generation; /* bumped by every change of `cas` (hub_store_ca_generation) */
     uint64_t c2d_next_seq;
     uint64_t tel_next_seq;
 
