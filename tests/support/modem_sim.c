@@ -15,7 +15,12 @@
  *    access (type-2 reads, tags above 2147483647: 1.2, 1.4), 515 full, 527 invalid content.
  *    A modem-reserved item at tag 4294967292 is pre-loaded (1.2) so clients must skip it.
  *  - AT+CGSN / AT+CGMR / AT+CFUN as the host tools use them (sections 2.2, 3).
+ *  - Items of types azkit does not write (5 and up; newer firmware has more) can be pre-loaded
+ *    with --preload TAG,TYPE (listed with the SHA-256 of a placeholder text).
+ *  - Failure injection: --fail-write N answers the N-th %CMNG write with +CME ERROR: 515
+ *    (memory full), e.g. the second credential of a provision.
  * Usage: azk_modem_sim --ready-file F [--log F] [--online] [--at-buffer N] [--no-cmee-default]
+ *        [--preload TAG,TYPE]... [--fail-write N]
  * The slave path is written to F (F.tmp, then rename) once ready; serves until SIGTERM/SIGINT,
  * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
 #define _GNU_SOURCE
@@ -59,6 +64,7 @@ static int master_fd = -1, log_fd = -1;
 static char *outq;
 static size_t outq_len, outq_cap;
 static volatile sig_atomic_t stop_flag;
+static unsigned writes_seen, fail_write;
 
 static void on_signal(int sig)
 {
@@ -318,6 +324,8 @@ static int cmd_cmng(const char *p)
         return error(514);
     if (!content_valid(type, content, clen))
         return error(527);
+    if (++writes_seen == fail_write)
+        return error(515);
     int rc = store(tag, type, content, clen);
     return rc ? error(rc) : ok();
 }
@@ -432,13 +440,23 @@ int main(int argc, char **argv)
             at_buffer = n;
             if (*end != '\0' || n < 2 || n > (1ul << 24))
                 bad = true;
+        } else if (strcmp(argv[i], "--fail-write") == 0 && i + 1 < argc) {
+            fail_write = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+            unsigned long tag, type;
+            static const char placeholder[] = "modem-internal item";
+            if (sscanf(argv[++i], "%lu,%lu", &tag, &type) != 2 || tag > UINT32_MAX ||
+                type > 255 || store((uint32_t)tag, (uint32_t)type, placeholder,
+                                    sizeof(placeholder) - 1) != 0)
+                bad = true;
         } else {
             bad = true;
         }
     }
     if (ready == NULL || bad) {
         fprintf(stderr, "usage: %s --ready-file F [--log F] [--online] [--at-buffer N] "
-                        "[--no-cmee-default]\n", argv[0]);
+                        "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N]\n",
+                argv[0]);
         return 2;
     }
     static const char reserved[] = "-----BEGIN CERTIFICATE-----\nMODEMRESERVEDFAKE\n"
