@@ -349,6 +349,54 @@ static void test_cme_errors(void **state)
     sim_stop();
 }
 
+/* A modem that echoes commands (ATE1) and interleaves unsolicited result codes with its
+ * answers: provision, list, digest and read work the same. */
+static void test_echo_and_urcs(void **state)
+{
+    (void)state;
+    sim_start4("--echo", "--urc", "+CEREG: 5,\"0A0B\",\"01020304\",7", "--online");
+    char spec[800];
+    snprintf(spec, sizeof(spec), "%s,offline=ok", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "provision", "--sec-tag", "10", "--cert",
+         azk_path(g_dir, "dev-1.chain.pem"), "--key", azk_path(g_dir, "dev-1.key.pem"), "--ca",
+         azk_path(g_dir, "root.cert.pem"), NULL);
+    if (r.status != 0)
+        fail_msg("%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    cred(&r, g_spec, "--json", "cred", "list", NULL);
+    assert_int_equal(r.status, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "firmware")->valuestring, "mfw_nrf9160_1.3.5");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "credentials")), 3);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+    char *ca = azk_test_read(azk_path(g_dir, "root.cert.pem"), NULL);
+    cred(&r, g_spec, "cred", "read", "10", "ca", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(ca, r.out));
+    free(ca);
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* A modem that never answers: a clear error once the timeout= has passed. */
+static void test_silent_modem(void **state)
+{
+    (void)state;
+    sim_start("--silent");
+    char spec[800];
+    snprintf(spec, sizeof(spec), "%s,timeout=1", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "list", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "does not answer AT commands (no answer)"));
+    assert_non_null(strstr(r.err, "eol="));
+    azk_run_free(&r);
+    sim_stop();
+}
+
 /* Serial options: command termination, flow control, timeout; a bad value is refused. */
 static void test_serial_options(void **state)
 {
@@ -440,6 +488,8 @@ int main(void)
         cmocka_unit_test(test_no_key_read),
         cmocka_unit_test(test_cme_errors),
         cmocka_unit_test(test_serial_options),
+        cmocka_unit_test(test_echo_and_urcs),
+        cmocka_unit_test(test_silent_modem),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_not_a_modem),
     };

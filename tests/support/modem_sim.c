@@ -19,8 +19,11 @@
  *    with --preload TAG,TYPE (listed with the SHA-256 of a placeholder text).
  *  - Failure injection: --fail-write N answers the N-th %CMNG write with +CME ERROR: 515
  *    (memory full), e.g. the second credential of a provision.
+ *  - Line behaviour: --echo (as after ATE1; ATE0/ATE1 switch it) sends each command line back
+ *    before the answer; --urc TEXT sends an unsolicited result code (e.g. '+CEREG: 1') between
+ *    every command and its answer; --silent logs commands and never answers.
  * Usage: azk_modem_sim --ready-file F [--log F] [--online] [--at-buffer N] [--no-cmee-default]
- *        [--preload TAG,TYPE]... [--fail-write N]
+ *        [--preload TAG,TYPE]... [--fail-write N] [--echo] [--urc TEXT] [--silent]
  * The slave path is written to F (F.tmp, then rename) once ready; serves until SIGTERM/SIGINT,
  * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
 #define _GNU_SOURCE
@@ -65,6 +68,8 @@ static char *outq;
 static size_t outq_len, outq_cap;
 static volatile sig_atomic_t stop_flag;
 static unsigned writes_seen, fail_write;
+static bool echo, silent;
+static const char *urc;
 
 static void on_signal(int sig)
 {
@@ -349,6 +354,10 @@ static int handle_command(const char *cmd)
     cmd += 2;
     if (*cmd == '\0')
         return ok();
+    if (strcasecmp(cmd, "E0") == 0 || strcasecmp(cmd, "E1") == 0) {
+        echo = cmd[1] == '1';
+        return ok();
+    }
     if (match(cmd, "+CGSN", "") || match(cmd, "+CGSN", "=0"))
         return out("352656100000001\r\nOK\r\n", 21);
     if (match(cmd, "+CGSN", "=1"))
@@ -394,8 +403,17 @@ static void feed(char c)
             error(ERR_PLAIN);
         } else if (cmd_total > 0) {
             log_command(cmd_buf, cmd_len, false);
+            if (echo) {
+                out(cmd_buf, cmd_len);
+                out("\r\n", 2);
+            }
+            if (urc != NULL) { /* an unsolicited result code between command and answer */
+                out(urc, strlen(urc));
+                out("\r\n", 2);
+            }
             cmd_buf[cmd_len] = '\0'; /* the modem gets it as "%s": it ends at a NUL */
-            handle_command(cmd_buf);
+            if (!silent)
+                handle_command(cmd_buf);
         }
         cmd_len = cmd_total = 0;
         return;
@@ -440,6 +458,12 @@ int main(int argc, char **argv)
             at_buffer = n;
             if (*end != '\0' || n < 2 || n > (1ul << 24))
                 bad = true;
+        } else if (strcmp(argv[i], "--echo") == 0) {
+            echo = true;
+        } else if (strcmp(argv[i], "--silent") == 0) {
+            silent = true;
+        } else if (strcmp(argv[i], "--urc") == 0 && i + 1 < argc) {
+            urc = argv[++i];
         } else if (strcmp(argv[i], "--fail-write") == 0 && i + 1 < argc) {
             fail_write = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
@@ -455,7 +479,8 @@ int main(int argc, char **argv)
     }
     if (ready == NULL || bad) {
         fprintf(stderr, "usage: %s --ready-file F [--log F] [--online] [--at-buffer N] "
-                        "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N]\n",
+                        "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N] [--echo] "
+                        "[--urc TEXT] [--silent]\n",
                 argv[0]);
         return 2;
     }
