@@ -24,6 +24,8 @@ int cli_pki(const struct cli_opts *cli, int argc, char **argv);
 int cli_run(const struct cli_opts *cli, int argc, char **argv);
 int cli_doctor(const struct cli_opts *cli, int argc, char **argv);
 int cli_fleet(const struct cli_opts *cli, int argc, char **argv);
+/* azkit modem-sim: replaces the process with azkit-modem-sim (argv[0] is "modem-sim"). */
+int cli_modem_sim(int argc, char **argv);
 
 /* A certificate summary as JSON (the same shape in every command). */
 struct azk_cert_summary;

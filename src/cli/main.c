@@ -16,6 +16,7 @@ static const char usage[] =
     "  run      the device: DPS registration, IoT Hub, telemetry (TLS from security tags)\n"
     "  doctor   checks the tags' credentials as Azure will, and tries the connection\n"
     "  fleet    many devices in one process (load tests against DPS / IoT Hub)\n"
+    "  modem-sim  an nRF91 modem simulator on a pseudo-terminal (AT%CMNG, +CFUN, ...)\n"
     "\n"
     "options accepted everywhere:\n"
     "  --store DIR   credential store directory (default $AZKIT_STORE, else\n"
@@ -91,5 +92,7 @@ int main(int argc, char **argv)
         return cli_doctor(&cli, argc - 1, argv + 1);
     if (strcmp(group, "fleet") == 0)
         return cli_fleet(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "modem-sim") == 0)
+        return cli_modem_sim(argc - 1, argv + 1);
     return cli_usage(usage, "unknown command group '%s'", group);
 }

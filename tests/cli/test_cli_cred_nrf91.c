@@ -1,6 +1,6 @@
 /*
  * `azkit --store nrf91:DEVICE cred ...`: the modem backend over a serial line, against the
- * nRF91 modem simulator on a pseudo-terminal (tests/support/modem_sim.c). The same commands as
+ * nRF91 modem simulator on a pseudo-terminal (`azkit modem-sim`, src/modem_sim/modem_sim.c). The same commands as
  * the directory store give the same digests (the modem hashes the exact bytes sent), keys are
  * never read back, writes go offline first, and the modem's refusals arrive as clear errors.
  */
@@ -43,8 +43,9 @@ static void sim_start4(const char *a, const char *b, const char *c, const char *
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
-        execl(AZK_MODEM_SIM_BIN, "azk_modem_sim", "--ready-file", ready, "--log", g_log,
-              a, b, c, e, (char *)NULL);
+        /* Through the command users run: `azkit modem-sim` execs azkit-modem-sim. */
+        execl(AZKIT_BIN, "azkit", "modem-sim", "--ready-file", ready, "--log", g_log, a, b, c,
+              e, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && !azk_test_exists(ready); i++)
@@ -455,6 +456,23 @@ static void test_too_large(void **state)
     sim_stop();
 }
 
+/* `azkit modem-sim` is a command users run: help, and a bad option refused. */
+static void test_modem_sim_command(void **state)
+{
+    (void)state;
+    struct azk_run r;
+    const char *help[] = {"modem-sim", "--help", NULL};
+    azk_run(&r, NULL, help);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "pseudo-terminal"));
+    azk_run_free(&r);
+    const char *bad[] = {"modem-sim", "--no-such-option", NULL};
+    azk_run(&r, NULL, bad);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "usage: azkit-modem-sim"));
+    azk_run_free(&r);
+}
+
 /* Something that is not a modem: a clear error, fast. */
 static void test_not_a_modem(void **state)
 {
@@ -491,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_echo_and_urcs),
         cmocka_unit_test(test_silent_modem),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_modem_sim_command),
         cmocka_unit_test(test_not_a_modem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

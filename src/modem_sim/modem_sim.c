@@ -1,5 +1,6 @@
-/* azk_modem_sim: an nRF91 modem's AT interface on a pseudo-terminal, for tests of the
- * credential backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
+/* azkit-modem-sim (also `azkit modem-sim`): an nRF91 modem's AT interface on a pseudo-terminal,
+ * for trying azkit and your own scripts without a modem, and for the tests of the credential
+ * backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
  *
  * What it emulates (facts from Nordic's nRF91 AT Commands reference for %CMNG and NCS modem_key_mgmt):
  *  - Line discipline of NCS AT Host (section 4): a '"' toggles "inside quotes"; CR or LF outside
@@ -22,9 +23,10 @@
  *  - Line behaviour: --echo (as after ATE1; ATE0/ATE1 switch it) sends each command line back
  *    before the answer; --urc TEXT sends an unsolicited result code (e.g. '+CEREG: 1') between
  *    every command and its answer; --silent logs commands and never answers.
- * Usage: azk_modem_sim --ready-file F [--log F] [--online] [--at-buffer N] [--no-cmee-default]
+ * Usage: azkit-modem-sim [--ready-file F] [--log F] [--online] [--at-buffer N] [--no-cmee-default]
  *        [--preload TAG,TYPE]... [--fail-write N] [--echo] [--urc TEXT] [--silent]
- * The slave path is written to F (F.tmp, then rename) once ready; serves until SIGTERM/SIGINT,
+ * The pty path is printed on stdout, and written to F (F.tmp, then rename), once ready;
+ * serves until SIGTERM/SIGINT,
  * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -153,7 +155,7 @@ static void log_command(const char *cmd, size_t len, bool overlong)
     }
     *p++ = '\n';
     if (write(log_fd, line, (size_t)(p - line)) < 0)
-        perror("azk_modem_sim: log");
+        perror("azkit-modem-sim: log");
     free(line);
 }
 
@@ -477,8 +479,8 @@ int main(int argc, char **argv)
             bad = true;
         }
     }
-    if (ready == NULL || bad) {
-        fprintf(stderr, "usage: %s --ready-file F [--log F] [--online] [--at-buffer N] "
+    if (bad) {
+        fprintf(stderr, "usage: %s [--ready-file F] [--log F] [--online] [--at-buffer N] "
                         "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N] [--echo] "
                         "[--urc TEXT] [--silent]\n",
                 argv[0]);
@@ -502,14 +504,14 @@ int main(int argc, char **argv)
         ptsname_r(master_fd, slave_path, sizeof(slave_path)) != 0 ||
         (slave_fd = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
         tcgetattr(slave_fd, &tio) != 0) {
-        perror("azk_modem_sim: pty");
+        perror("azkit-modem-sim: pty");
         return 1;
     }
     /* Our own slave fd keeps the pty alive while clients close and reopen it. */
     cfmakeraw(&tio);
     if (tcsetattr(slave_fd, TCSANOW, &tio) != 0 ||
         fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK) != 0) {
-        perror("azk_modem_sim: pty setup");
+        perror("azkit-modem-sim: pty setup");
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -524,7 +526,9 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &block, &orig);
     struct stat st;
     bool watch_stdin = fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-    if (write_ready_file(ready, slave_path) != 0) {
+    printf("%s\n", slave_path);
+    fflush(stdout);
+    if (ready != NULL && write_ready_file(ready, slave_path) != 0) {
         perror(ready);
         return 1;
     }
@@ -535,7 +539,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("azk_modem_sim: poll");
+            perror("azkit-modem-sim: poll");
             break;
         }
         if (watch_stdin && pfd[1].revents) {
