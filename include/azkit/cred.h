@@ -120,6 +120,23 @@ AZK_API void azk_credstore_close(struct azk_credstore *store);
 /** @brief A short description of where the store lives, e.g. "directory /home/u/.local/...". */
 AZK_API const char *azk_credstore_describe(const struct azk_credstore *store);
 
+/**
+ * @brief Why the store's last operation failed, in words, when its backend can tell more than
+ *        the error code (an nRF91 modem: "the modem is online (+CFUN: 1) ...", or the
+ *        +CME ERROR it answered).
+ * @param store An open store.
+ * @return The reason (valid until the next operation on the store), or NULL.
+ */
+AZK_API const char *azk_credstore_why(const struct azk_credstore *store);
+
+/**
+ * @brief The firmware revision of the device behind the store (an nRF91 modem's AT+CGMR,
+ *        e.g. "mfw_nrf9160_1.3.5"), which decides what the modem's answers contain.
+ * @param store An open store.
+ * @return The revision (valid while the store is open), or NULL (a directory store).
+ */
+AZK_API const char *azk_credstore_firmware(const struct azk_credstore *store);
+
 /* ---- The modem_key_mgmt-style operations --------------------------------------------- */
 
 /** Options for azk_cred_write_ex(). Zero-initialise, then set what you need. */
@@ -238,17 +255,21 @@ struct azk_cred_info {
     size_t cert_count;                           /**< Certificates found (types 0 and 1). */
     struct azk_cert_summary certs[AZK_CRED_MAX_CERTS];
     char key_type[32];                           /**< For type 2: "EC P-256", "RSA 2048", ... */
+    bool no_digest; /**< The store lists it without a digest (a modem type azkit does not
+                         write, on firmware that lists no SHA-256 for it); digest is zero. */
 };
 
 /**
  * @brief Describe a stored credential and re-run the write-time checks on it (for `list`).
  *
  * The private key is never copied out; for type 2 only its algorithm is reported, and whether
- * it matches the certificate in the same tag is checked through the internal key loader.
+ * it matches the certificate in the same tag is checked through the internal key loader (a
+ * modem never releases a key: there the digest is all there is). A type the store lists that
+ * azkit does not write (a modem's types 5 and up) is described by tag, type and digest only.
  * @param info Receives the description.
  * @param diag Optional: the same warnings a write gives (key mismatch, expiry, type misuse,
  *             size, retired roots).
- * @return 0; -ENOENT; -EINVAL/-ERANGE; -EIO.
+ * @return 0; -ENOENT; -EINVAL (a negative type)/-ERANGE; -EIO.
  */
 AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, int type,
                               struct azk_cred_info *info, struct azk_diag *diag);

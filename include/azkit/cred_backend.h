@@ -41,6 +41,11 @@ struct azk_cred_backend_ops {
     int (*digest)(void *ctx, azk_sec_tag_t tag, int type, uint8_t out[AZK_CRED_DIGEST_SIZE]);
     /** Release @p ctx. May be NULL. */
     void (*close)(void *ctx);
+    /** The reason the last operation failed, in words (a modem's refusal), or NULL. May be
+     *  NULL. */
+    const char *(*why)(void *ctx);
+    /** The device's firmware revision (a modem's AT+CGMR), or NULL. May be NULL. */
+    const char *(*firmware)(void *ctx);
 };
 
 /**

@@ -28,6 +28,8 @@ int cli_dps(const struct cli_opts *cli, int argc, char **argv);
 int cli_errno(const struct cli_opts *cli, int argc, char **argv);
 /* What error number or name `arg` means (azkit errno, azkit doctor --errno): the exit status. */
 int cli_errno_explain(const struct cli_opts *cli, const char *arg);
+/* azkit modem-sim: replaces the process with azkit-modem-sim (argv[0] is "modem-sim"). */
+int cli_modem_sim(int argc, char **argv);
 
 /* A certificate summary as JSON (the same shape in every command). */
 struct azk_cert_summary;

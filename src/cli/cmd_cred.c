@@ -214,9 +214,13 @@ static int cmd_delete(const struct cli_opts *cli, struct cmd_args *a, const char
     if (rc != 0)
         return rc;
     rc = azk_cred_delete(s, tag, type);
+    struct azk_diag d;
+    azk_diag_init(&d);
+    if (rc != 0 && azk_credstore_why(s) != NULL)
+        azk_diag_add(&d, AZK_SEV_ERROR, "cred.delete-failed", NULL, "%s", azk_credstore_why(s));
     azk_credstore_close(s);
     if (rc != 0)
-        return cli_fail(rc, NULL, "cannot delete sec_tag %u type %d", (unsigned)tag, (int)type);
+        return cli_fail(rc, &d, "cannot delete sec_tag %u type %d", (unsigned)tag, (int)type);
     if (cli->json) {
         cJSON *o = cli_cred_json(tag, (int)type);
         cJSON_AddBoolToObject(o, "deleted", true);

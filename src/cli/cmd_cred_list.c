@@ -50,7 +50,7 @@ static void print_row(const struct azk_cred_info *info, const char *hex)
         snprintf(details, sizeof(details), "%s", info->key_type[0] ? info->key_type : "private key");
     /* A modem does not tell how big a key is (it cannot be read): "-". */
     char size[24] = "-";
-    if (info->size > 0 || info->type != AZK_CRED_PRIVATE_KEY)
+    if (info->size > 0 || (info->type != AZK_CRED_PRIVATE_KEY && info->type < AZK_CRED_TYPE_COUNT))
         snprintf(size, sizeof(size), "%zu", info->size);
     printf("%-10u %d %-13s %6s  %s  %s\n", (unsigned)info->tag, info->type,
            azk_cred_type_nrf_name(info->type), size, hex, details);
@@ -89,11 +89,17 @@ int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *us
     if (cli->json) {
         root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "store", azk_credstore_describe(s));
+        if (azk_credstore_firmware(s) != NULL)
+            cJSON_AddStringToObject(root, "firmware", azk_credstore_firmware(s));
         arr = cJSON_AddArrayToObject(root, "credentials");
-    } else if (c.count == 0) {
-        printf("no credentials in %s\n", azk_credstore_describe(s));
     } else {
-        printf("%-10s %-15s %6s  %-64s  %s\n", "SEC_TAG", "TYPE", "SIZE", "SHA-256", "DETAILS");
+        if (azk_credstore_firmware(s) != NULL)
+            printf("%s, firmware %s\n", azk_credstore_describe(s), azk_credstore_firmware(s));
+        if (c.count == 0)
+            printf("no credentials in %s\n", azk_credstore_describe(s));
+        else
+                printf("%-10s %-15s %6s  %-64s  %s\n", "SEC_TAG", "TYPE", "SIZE", "SHA-256",
+                   "DETAILS");
     }
     int failures = 0;
     struct azk_cred_info *info = malloc(sizeof(*info));
@@ -105,12 +111,16 @@ int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *us
             failures += rc != -ENOENT;
             continue;
         }
-        char hex[65];
-        azk_digest_hex(info->digest, hex);
+        char hex[65] = "-";
+        if (!info->no_digest)
+            azk_digest_hex(info->digest, hex);
         if (cli->json) {
             cJSON *o = cli_cred_json(info->tag, info->type);
             cJSON_AddNumberToObject(o, "size", (double)info->size);
-            cJSON_AddStringToObject(o, "sha256", hex);
+            if (info->no_digest)
+                cJSON_AddNullToObject(o, "sha256");
+            else
+                cJSON_AddStringToObject(o, "sha256", hex);
             if (info->type == AZK_CRED_PRIVATE_KEY)
                 cJSON_AddStringToObject(o, "key_type", info->key_type);
             cJSON *certs = cJSON_AddArrayToObject(o, "certificates");

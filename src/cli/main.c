@@ -17,11 +17,13 @@ static const char usage[] =
     "  doctor   checks the tags' credentials as Azure will, and tries the connection\n"
     "  fleet    many devices in one process (load tests against DPS / IoT Hub)\n"
     "  dps      the DPS assignment `run` keeps (show, reset)\n"
+    "  modem-sim  an nRF91 modem simulator on a pseudo-terminal (AT%CMNG, +CFUN, ...)\n"
     "\n"
     "options accepted everywhere:\n"
     "  --store DIR   credential store directory (default $AZKIT_STORE, else\n"
     "                ${XDG_DATA_HOME:-~/.local/share}/azkit/credstore), or a modem:\n"
-    "                nrf91:/dev/ttyACM0[,baud=N][,online] (AT%CMNG over its AT port)\n"
+    "                nrf91:/dev/ttyACM0[,offline=ok][,OPTION]... (AT%CMNG over the\n"
+    "                modem's AT port; options in docs/cli.md)\n"
     "  --json        machine-readable output: one JSON object on stdout\n"
     "  -h, --help    help for the group or command\n"
     "  --version     print the version\n"
@@ -95,5 +97,7 @@ int main(int argc, char **argv)
         return cli_fleet(&cli, argc - 1, argv + 1);
     if (strcmp(group, "dps") == 0)
         return cli_dps(&cli, argc - 1, argv + 1);
+    if (strcmp(group, "modem-sim") == 0)
+        return cli_modem_sim(argc - 1, argv + 1);
     return cli_usage(usage, "unknown command group '%s'", group);
 }

@@ -37,6 +37,7 @@ AZK_API const char *azk_strerror(int err)
     case EALREADY: return "already done or in progress";
     case ECANCELED: return "canceled";
     case ENOTCONN: return "not connected";
+    case ENODATA: return "no data available";
     case ECONNRESET: return "connection reset by the server";
     case ECONNABORTED: return "connection aborted";
     case EHOSTUNREACH: return "host unreachable";

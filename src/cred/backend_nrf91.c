@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "azkit/cred_backend.h"
+#include "cred/at_reply.h"
 
 #define DEFAULT_BAUD 115200u
 #define DEFAULT_TIMEOUT_MS 15000u
@@ -24,16 +25,11 @@
 struct nrf91 {
     int fd;
     struct azk_nrf91_opts o;
-    bool offline; /* AT+CFUN=4 was accepted on this line */
-};
-
-/* A reply: the information lines (logical lines: a CR/LF inside quotes does not end one) and
- * the final result. */
-struct reply {
-    char *buf;
-    size_t len, cap;
-    int result; /* 0 OK, -EIO ERROR, else the CME errno */
-    int cme;    /* the +CME ERROR code, or -1 */
+    const char *eol;      /* what ends a command on the line */
+    int restore_cfun;     /* the functional mode to restore on close, or -1 */
+    bool mode_checked;    /* AT+CFUN? was asked (and the modem is offline now) */
+    char firmware[64];    /* AT+CGMR, or "" */
+    char why[400];        /* the last failure in words, or "" */
 };
 
 int azk_nrf91_cme_errno(int cme)
@@ -81,40 +77,18 @@ static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
     return 0;
 }
 
-static int append(struct reply *r, const char *p, size_t n)
+/* Sends `cmd` (not terminated) and reads until the final result (at_reply.h). Returns 0 (look
+ * at r->result) or -ETIMEDOUT / -EIO / -ENOMEM; r is to be freed either way. */
+static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct azki_at_reply *r)
 {
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 1024;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (b == NULL)
-            return -ENOMEM;
-        r->buf = b;
-        r->cap = cap;
-    }
-    memcpy(r->buf + r->len, p, n);
-    r->len += n;
-    r->buf[r->len] = '\0';
-    return 0;
-}
-
-/* Sends `cmd` (not terminated) and reads until the final result. Information lines go to
- * r->buf, each ending with '\n'. Returns 0 (look at r->result) or -ETIMEDOUT / -EIO. */
-static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct reply *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->cme = -1;
+    azki_at_reply_init(r);
     tcflush(m->fd, TCIFLUSH);
     uint64_t deadline = now_ms() + m->o.timeout_ms;
     int rc = write_all(m->fd, cmd, cmd_len, deadline);
     if (rc == 0)
-        rc = write_all(m->fd, "\r\n", 2, deadline);
+        rc = write_all(m->fd, m->eol, strlen(m->eol), deadline);
     if (rc != 0)
         return rc;
-    char line[8192];
-    size_t ll = 0;
-    bool quoted = false, partial = false; /* partial: part of this line is in r->buf already */
     for (;;) {
         uint64_t t = now_ms();
         if (t >= deadline)
@@ -131,105 +105,142 @@ static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct reply *r)
             continue;
         if (n <= 0)
             return -EIO;
-        for (ssize_t i = 0; i < n; i++) {
-            char ch = in[i];
-            if (ch == '"')
-                quoted = !quoted;
-            if (!quoted && (ch == '\n' || ch == '\r')) {
-                line[ll] = '\0';
-                if (ll == 0 && !partial)
-                    continue;
-                ll = 0;
-                if (partial) {
-                    /* The rest of a long information line. */
-                    partial = false;
-                    if (append(r, line, strlen(line)) != 0 || append(r, "\n", 1) != 0)
-                        return -ENOMEM;
-                    continue;
-                }
-                if (strcmp(line, "OK") == 0) {
-                    r->result = 0;
-                    return 0;
-                }
-                if (strcmp(line, "ERROR") == 0) {
-                    r->result = -EIO;
-                    return 0;
-                }
-                if (strncmp(line, "+CME ERROR:", 11) == 0) {
-                    r->cme = atoi(line + 11);
-                    r->result = azk_nrf91_cme_errno(r->cme);
-                    return 0;
-                }
-                if (append(r, line, strlen(line)) != 0 || append(r, "\n", 1) != 0)
-                    return -ENOMEM;
-                continue;
-            }
-            if (ll + 1 >= sizeof(line)) {
-                /* An information line longer than any credential: keep it in pieces. */
-                if (append(r, line, ll) != 0)
-                    return -ENOMEM;
-                ll = 0;
-                partial = true;
-            }
-            line[ll++] = ch;
-        }
+        rc = azki_at_reply_feed(r, in, (size_t)n, NULL);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
     }
 }
 
 static int at_simple(struct nrf91 *m, const char *cmd)
 {
-    struct reply r;
+    struct azki_at_reply r;
     int rc = at(m, cmd, strlen(cmd), &r);
-    free(r.buf);
+    azki_at_reply_free(&r);
     return rc != 0 ? rc : r.result;
 }
 
-/* Writes and deletes need the modem offline (not CFUN 1, 2 or 21): switched once per open
- * store (a provision writes three credentials). */
-static void offline(struct nrf91 *m)
+/* Writes and deletes need the modem out of normal operation (+CFUN 1, 2 or 21; Nordic's
+ * %CMNG set command). Asked once per open store (a provision writes three credentials): an
+ * active modem is refused unless the spec says offline=ok, and then switched to 4 (offline,
+ * as nrfcredstore does) and switched back by nrf_close(). */
+static int need_offline(struct nrf91 *m)
 {
-    if (!m->o.keep_online && !m->offline)
-        m->offline = at_simple(m, "AT+CFUN=4") == 0;
+    if (m->mode_checked)
+        return 0;
+    struct azki_at_reply r;
+    int rc = at(m, "AT+CFUN?", 8, &r);
+    int fun = rc == 0 && r.result == 0 ? azki_at_cfun(r.buf) : -1;
+    azki_at_reply_free(&r);
+    if (rc == 0)
+        rc = r.result;
+    if (rc == 0 && fun < 0)
+        rc = -EPROTO;
+    if (rc != 0) {
+        snprintf(m->why, sizeof(m->why),
+                 "the modem did not tell its functional mode (AT+CFUN?: %s)", azk_strerror(rc));
+        return rc;
+    }
+    if (fun != 1 && fun != 2 && fun != 21) {
+        m->mode_checked = true;
+        return 0;
+    }
+    if (!m->o.allow_offline) {
+        snprintf(m->why, sizeof(m->why),
+                 "the modem is online (+CFUN: %d) and stores credentials only offline; taking "
+                 "it offline drops its network connection. Add ',offline=ok' to the store spec "
+                 "(nrf91:DEVICE,offline=ok) to let azkit switch it to AT+CFUN=4 and back to %d "
+                 "when done, or stop the application that keeps it online.",
+                 fun, fun);
+        return -EPERM;
+    }
+    rc = at_simple(m, "AT+CFUN=4");
+    if (rc != 0) {
+        snprintf(m->why, sizeof(m->why), "the modem refused to go offline (AT+CFUN=4: %s)",
+                 azk_strerror(rc));
+        return rc;
+    }
+    m->restore_cfun = fun;
+    m->mode_checked = true;
+    return 0;
+}
+
+/* The reason for a %CMNG refusal, in words. */
+static int cmng_failed(struct nrf91 *m, const char *what, int rc, int cme)
+{
+    const char *fix = "";
+    switch (cme) {
+    case 513: fix = "not found"; break;
+    case 514: fix = "no access: the modem does not allow this on that tag or type"; break;
+    case 515: fix = "memory full: delete credentials no longer used (azkit cred list)"; break;
+    case 518: fix = "not allowed while the modem is online (+CFUN 1, 2 or 21)"; break;
+    case 519: fix = "already exists"; break;
+    case 527: fix = "invalid content: the modem does not accept this PEM"; break;
+    case 528: fix = "not allowed while the modem's power-off warning is active"; break;
+    default: break;
+    }
+    if (cme >= 0)
+        snprintf(m->why, sizeof(m->why), "%s: +CME ERROR: %d%s%s", what, cme, *fix ? ", " : "",
+                 fix);
+    else
+        snprintf(m->why, sizeof(m->why), "%s: %s", what,
+                 rc == -EIO ? "the modem answered ERROR" : azk_strerror(rc));
+    return rc;
 }
 
 static int nrf_write(void *ctx, azk_sec_tag_t tag, int type, const char *content, size_t len)
 {
     struct nrf91 *m = ctx;
-    if (memchr(content, '"', len) != NULL)
-        return -EINVAL; /* the modem has no escape for a quote inside the content */
+    m->why[0] = '\0';
+    if (memchr(content, '"', len) != NULL) {
+        snprintf(m->why, sizeof(m->why), "the content holds a '\"', which AT%%CMNG cannot carry "
+                 "(a quote ends the content; there is no escape)");
+        return -EINVAL;
+    }
     /* AT Host keeps at most sizeof(at_buf) - 1 characters of a command (then the NUL): a
      * longer one loses its closing quote and leaves the AT interface "inside quotes". */
     size_t need = azk_cmng_command_length(tag, type, len);
-    if (need >= m->o.at_buffer)
+    if (need >= m->o.at_buffer) {
+        snprintf(m->why, sizeof(m->why), "its AT%%CMNG command would be %zu bytes; the modem's AT "
+                 "buffer (%u bytes) holds %u. Nothing was sent. Use an ECDSA P-256 certificate, "
+                 "or fewer certificates in one tag.", need, (unsigned)m->o.at_buffer,
+                 (unsigned)m->o.at_buffer - 1);
         return -EMSGSIZE;
+    }
+    int rc = need_offline(m);
+    if (rc != 0)
+        return rc;
     char *cmd = malloc(need + 1);
     if (cmd == NULL)
         return -ENOMEM;
     int n = snprintf(cmd, need + 1, "AT%%CMNG=0,%u,%d,\"%.*s\"", (unsigned)tag, type, (int)len,
                      content);
-    offline(m);
-    struct reply r;
-    int rc = n > 0 ? at(m, cmd, (size_t)n, &r) : -EINVAL;
+    struct azki_at_reply r;
+    azki_at_reply_init(&r);
+    rc = n > 0 ? at(m, cmd, (size_t)n, &r) : -EINVAL;
     free(cmd);
-    if (rc != 0)
-        return rc;
-    free(r.buf);
-    return r.result;
+    azki_at_reply_free(&r);
+    if (rc == 0)
+        rc = r.result;
+    return rc != 0 ? cmng_failed(m, "the modem did not store it", rc, r.cme) : 0;
 }
 
-/* The text between the 3rd and 4th '"' of a read reply: `%CMNG: t,y,"sha","content"`. */
+/* The text between the 3rd and 4th '"' of a read reply: `%CMNG: t,y,"sha","content"`. A
+ * private key is never asked for: the modem refuses it (514) and nothing should ever try. */
 static int nrf_read(void *ctx, azk_sec_tag_t tag, int type, void *buf, size_t *len)
 {
     struct nrf91 *m = ctx;
+    m->why[0] = '\0';
+    if (type == AZK_CRED_PRIVATE_KEY)
+        return -EACCES;
     char cmd[64];
     int n = snprintf(cmd, sizeof(cmd), "AT%%CMNG=2,%u,%d", (unsigned)tag, type);
-    struct reply r;
+    struct azki_at_reply r;
     int rc = at(m, cmd, (size_t)n, &r);
-    if (rc != 0)
-        return rc;
-    if (r.result != 0) {
-        free(r.buf);
-        return r.result;
+    if (rc == 0)
+        rc = r.result;
+    if (rc != 0) {
+        azki_at_reply_free(&r);
+        return rc == -ENOENT ? rc : cmng_failed(m, "the modem did not read it", rc, r.cme);
     }
     const char *q[4] = {NULL};
     const char *p = r.buf ? strstr(r.buf, "%CMNG:") : NULL;
@@ -240,76 +251,68 @@ static int nrf_read(void *ctx, azk_sec_tag_t tag, int type, void *buf, size_t *l
             p++;
     }
     if (q[3] == NULL) {
-        free(r.buf);
+        azki_at_reply_free(&r);
         return -ENOENT; /* modem_key_mgmt_read: no quoted content */
     }
     size_t clen = (size_t)(q[3] - q[2] - 1);
     if (clen > *len) {
         *len = clen;
-        free(r.buf);
+        azki_at_reply_free(&r);
         return -ENOMEM;
     }
     memcpy(buf, q[2] + 1, clen);
     *len = clen;
-    free(r.buf);
+    azki_at_reply_free(&r);
     return 0;
 }
 
 static int nrf_remove(void *ctx, azk_sec_tag_t tag, int type)
 {
     struct nrf91 *m = ctx;
+    m->why[0] = '\0';
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "AT%%CMNG=3,%u,%d", (unsigned)tag, type);
-    offline(m);
-    return at_simple(m, cmd);
-}
-
-struct item {
-    unsigned long tag;
-    int type;
-    char sha[65];
-};
-
-/* Parses the `%CMNG: tag,type,"sha"` lines of a list reply. */
-static size_t parse_list(const char *text, struct item *items, size_t max)
-{
-    size_t n = 0;
-    for (const char *p = text; p && *p && n < max;) {
-        const char *eol = strchr(p, '\n');
-        struct item it = {0};
-        char sha[80] = "";
-        if (sscanf(p, "%%CMNG: %lu,%d,\"%79[0-9A-Fa-f]\"", &it.tag, &it.type, sha) >= 2) {
-            snprintf(it.sha, sizeof(it.sha), "%s", sha);
-            items[n++] = it;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    return n;
+    int rc = need_offline(m);
+    if (rc != 0)
+        return rc;
+    struct azki_at_reply r;
+    rc = at(m, cmd, strlen(cmd), &r);
+    azki_at_reply_free(&r);
+    if (rc == 0)
+        rc = r.result;
+    if (rc == -ENOENT || rc == 0)
+        return rc;
+    return cmng_failed(m, "the modem did not delete it", rc, r.cme);
 }
 
 static int cmp_item(const void *a, const void *b)
 {
-    const struct item *x = a, *y = b;
+    const struct azki_cmng_item *x = a, *y = b;
     if (x->tag != y->tag)
         return x->tag < y->tag ? -1 : 1;
     return x->type - y->type;
 }
 
+/* Every item the modem lists, whatever its type (newer firmware has more than 0-4), except
+ * the modem's own tags. */
 static int nrf_list(void *ctx, azk_cred_list_cb cb, void *user)
 {
     struct nrf91 *m = ctx;
-    struct reply r;
+    m->why[0] = '\0';
+    struct azki_at_reply r;
     int rc = at(m, "AT%CMNG=1", 9, &r);
     if (rc == 0)
         rc = r.result;
     enum { MAX_ITEMS = 1024 };
-    struct item *items = rc == 0 ? calloc(MAX_ITEMS, sizeof(*items)) : NULL;
+    struct azki_cmng_item *items = rc == 0 ? calloc(MAX_ITEMS, sizeof(*items)) : NULL;
     if (rc == 0 && items == NULL)
         rc = -ENOMEM;
-    size_t n = rc == 0 ? parse_list(r.buf, items, MAX_ITEMS) : 0;
-    free(r.buf);
-    if (rc != 0)
-        return rc;
+    size_t n = rc == 0 ? azki_cmng_parse_list(r.buf, items, MAX_ITEMS) : 0;
+    azki_at_reply_free(&r);
+    if (rc != 0) {
+        free(items);
+        return cmng_failed(m, "the modem did not list its credentials", rc, r.cme);
+    }
     qsort(items, n, sizeof(items[0]), cmp_item);
     for (size_t i = 0; i < n && rc == 0; i++)
         if (items[i].tag < FIRST_RESERVED_TAG)
@@ -318,24 +321,27 @@ static int nrf_list(void *ctx, azk_cred_list_cb cb, void *user)
     return rc;
 }
 
+/* From the modem's list line: checks of a key never read it. -ENODATA when the modem lists
+ * the item without a digest. */
 static int nrf_digest(void *ctx, azk_sec_tag_t tag, int type, uint8_t out[AZK_CRED_DIGEST_SIZE])
 {
     struct nrf91 *m = ctx;
+    m->why[0] = '\0';
     char cmd[64];
     int n = snprintf(cmd, sizeof(cmd), "AT%%CMNG=1,%u,%d", (unsigned)tag, type);
-    struct reply r;
+    struct azki_at_reply r;
     int rc = at(m, cmd, (size_t)n, &r);
     if (rc == 0)
         rc = r.result;
-    struct item it;
-    size_t found = rc == 0 ? parse_list(r.buf, &it, 1) : 0;
-    free(r.buf);
+    struct azki_cmng_item it;
+    size_t found = rc == 0 ? azki_cmng_parse_list(r.buf, &it, 1) : 0;
+    azki_at_reply_free(&r);
     if (rc != 0)
-        return rc;
+        return cmng_failed(m, "the modem did not list the credential", rc, r.cme);
     if (found == 0)
         return -ENOENT;
-    if (strlen(it.sha) != 2 * AZK_CRED_DIGEST_SIZE)
-        return -EPROTO;
+    if (!it.has_sha)
+        return -ENODATA;
     for (size_t i = 0; i < AZK_CRED_DIGEST_SIZE; i++) {
         unsigned v;
         if (sscanf(it.sha + 2 * i, "%2x", &v) != 1)
@@ -345,9 +351,27 @@ static int nrf_digest(void *ctx, azk_sec_tag_t tag, int type, uint8_t out[AZK_CR
     return 0;
 }
 
+static const char *nrf_why(void *ctx)
+{
+    struct nrf91 *m = ctx;
+    return m->why[0] ? m->why : NULL;
+}
+
+static const char *nrf_firmware(void *ctx)
+{
+    struct nrf91 *m = ctx;
+    return m->firmware[0] ? m->firmware : NULL;
+}
+
+/* Puts the modem back in the functional mode it had (also after a failure midway). */
 static void nrf_close(void *ctx)
 {
     struct nrf91 *m = ctx;
+    if (m->fd >= 0 && m->restore_cfun >= 0) {
+        char cmd[32];
+        snprintf(cmd, sizeof(cmd), "AT+CFUN=%d", m->restore_cfun);
+        at_simple(m, cmd);
+    }
     if (m->fd >= 0)
         close(m->fd);
     free(m);
@@ -362,6 +386,8 @@ static const struct azk_cred_backend_ops nrf91_ops = {
     .list = nrf_list,
     .digest = nrf_digest,
     .close = nrf_close,
+    .why = nrf_why,
+    .firmware = nrf_firmware,
 };
 
 static speed_t baud_const(uint32_t b)
@@ -389,12 +415,14 @@ int azk_credstore_open_nrf91(const char *device, const struct azk_nrf91_opts *op
         return -ENOMEM;
     if (opts)
         m->o = *opts;
+    m->restore_cfun = -1;
     if (m->o.baud == 0)
         m->o.baud = DEFAULT_BAUD;
     if (m->o.timeout_ms == 0)
         m->o.timeout_ms = DEFAULT_TIMEOUT_MS;
     if (m->o.at_buffer == 0)
         m->o.at_buffer = DEFAULT_AT_BUFFER;
+    m->eol = m->o.eol == AZK_NRF91_EOL_CR ? "\r" : m->o.eol == AZK_NRF91_EOL_LF ? "\n" : "\r\n";
     m->fd = open(device, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (m->fd < 0) {
         int e = -errno;
@@ -409,35 +437,102 @@ int azk_credstore_open_nrf91(const char *device, const struct azk_nrf91_opts *op
     if (tcgetattr(m->fd, &t) == 0) {
         cfmakeraw(&t);
         t.c_cflag |= CLOCAL | CREAD;
+        if (m->o.flow == AZK_NRF91_FLOW_RTSCTS)
+            t.c_cflag |= CRTSCTS;
+        else
+            t.c_cflag &= ~(tcflag_t)CRTSCTS;
         cfsetispeed(&t, baud_const(m->o.baud));
         cfsetospeed(&t, baud_const(m->o.baud));
         tcsetattr(m->fd, TCSANOW, &t);
     }
     /* Wake the line (as nrfcredstore does), then check that AT answers. */
-    write_all(m->fd, "\r\n", 2, now_ms() + 1000);
-    struct nrf91 probe = *m;
-    probe.o.timeout_ms = m->o.timeout_ms < 2000 ? m->o.timeout_ms : 2000;
+    write_all(m->fd, m->eol, strlen(m->eol), now_ms() + 1000);
+    uint32_t timeout = m->o.timeout_ms;
+    m->o.timeout_ms = timeout < 2000 ? timeout : 2000;
     int rc = -ETIMEDOUT;
     for (int i = 0; i < 3 && rc == -ETIMEDOUT; i++)
-        rc = at_simple(&probe, "AT");
+        rc = at_simple(m, "AT");
+    m->o.timeout_ms = timeout;
     if (rc == 0)
         rc = at_simple(m, "AT+CMEE=1");
     if (rc != 0) {
         azk_diag_add(diag, AZK_SEV_ERROR, "nrf91.no-answer",
                      "Flash the at_client sample (or firmware with AT Host / Serial Modem), "
-                     "check the baud rate, and that it is the modem's AT port.",
+                     "check the baud rate, the line ending (eol=) and flow control (flow=), "
+                     "and that it is the modem's AT port.",
                      "%s does not answer AT commands (%s)", device,
                      rc == -ETIMEDOUT ? "no answer" : strerror(-rc));
         close(m->fd);
         free(m);
         return rc == -ETIMEDOUT ? rc : -EPROTO;
     }
+    /* The firmware revision, once: what the modem's answers depend on (which types it lists,
+     * whether its list carries digests). */
+    struct azki_at_reply r;
+    if (at(m, "AT+CGMR", 7, &r) == 0 && r.result == 0)
+        azki_at_plain_line(r.buf, m->firmware, sizeof(m->firmware));
+    azki_at_reply_free(&r);
     char desc[300];
     snprintf(desc, sizeof(desc), "nrf91 modem on %s", device);
     rc = azk_credstore_open_backend(&nrf91_ops, m, desc, out);
     if (rc != 0)
         nrf_close(m);
     return rc;
+}
+
+#define SPEC_HELP "Use nrf91:DEVICE[,baud=N][,offline=ok][,flow=none|rtscts][,eol=crlf|cr|lf]" \
+                  "[,timeout=SECONDS]."
+
+/* One `name=value` option of a store spec into o; false when unknown or malformed. */
+static bool spec_option(const char *opt, struct azk_nrf91_opts *o)
+{
+    const char *v = strchr(opt, '=');
+    if (v == NULL)
+        return false;
+    size_t nl = (size_t)(v - opt);
+    v++;
+    char *end;
+    if (nl == 4 && strncmp(opt, "baud", 4) == 0) {
+        unsigned long b = strtoul(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || b == 0 || b > 4000000)
+            return false;
+        o->baud = (uint32_t)b;
+        return true;
+    }
+    if (nl == 7 && strncmp(opt, "timeout", 7) == 0) {
+        unsigned long t = strtoul(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || t == 0 || t > 3600)
+            return false;
+        o->timeout_ms = (uint32_t)t * 1000u;
+        return true;
+    }
+    if (nl == 7 && strncmp(opt, "offline", 7) == 0) {
+        if (strcmp(v, "ok") != 0 && strcmp(v, "no") != 0)
+            return false;
+        o->allow_offline = strcmp(v, "ok") == 0;
+        return true;
+    }
+    if (nl == 4 && strncmp(opt, "flow", 4) == 0) {
+        if (strcmp(v, "none") == 0)
+            o->flow = AZK_NRF91_FLOW_NONE;
+        else if (strcmp(v, "rtscts") == 0)
+            o->flow = AZK_NRF91_FLOW_RTSCTS;
+        else
+            return false;
+        return true;
+    }
+    if (nl == 3 && strncmp(opt, "eol", 3) == 0) {
+        if (strcmp(v, "crlf") == 0)
+            o->eol = AZK_NRF91_EOL_CRLF;
+        else if (strcmp(v, "cr") == 0)
+            o->eol = AZK_NRF91_EOL_CR;
+        else if (strcmp(v, "lf") == 0)
+            o->eol = AZK_NRF91_EOL_LF;
+        else
+            return false;
+        return true;
+    }
+    return false;
 }
 
 int azk_credstore_open(const char *spec, struct azk_credstore **out, struct azk_diag *diag)
@@ -459,20 +554,15 @@ int azk_credstore_open(const char *spec, struct azk_credstore **out, struct azk_
         char *next = strchr(opt, ',');
         if (next)
             *next++ = '\0';
-        if (strncmp(opt, "baud=", 5) == 0)
-            o.baud = (uint32_t)strtoul(opt + 5, NULL, 10);
-        else if (strcmp(opt, "online") == 0)
-            o.keep_online = true;
-        else {
-            azk_diag_add(diag, AZK_SEV_ERROR, "nrf91.spec",
-                         "Use nrf91:DEVICE[,baud=N][,online].", "unknown store option '%s'",
-                         opt);
+        if (!spec_option(opt, &o)) {
+            azk_diag_add(diag, AZK_SEV_ERROR, "nrf91.spec", SPEC_HELP,
+                         "unknown or malformed store option '%s'", opt);
             return -EINVAL;
         }
         opt = next;
     }
     if (dev[0] == '\0') {
-        azk_diag_add(diag, AZK_SEV_ERROR, "nrf91.spec", "Use nrf91:/dev/ttyACM0.",
+        azk_diag_add(diag, AZK_SEV_ERROR, "nrf91.spec", SPEC_HELP,
                      "the nrf91 store needs a serial device");
         return -EINVAL;
     }

@@ -46,6 +46,16 @@ AZK_API const char *azk_credstore_describe(const struct azk_credstore *store)
     return store->description;
 }
 
+AZK_API const char *azk_credstore_why(const struct azk_credstore *store)
+{
+    return store->ops->why ? store->ops->why(store->ctx) : NULL;
+}
+
+AZK_API const char *azk_credstore_firmware(const struct azk_credstore *store)
+{
+    return store->ops->firmware ? store->ops->firmware(store->ctx) : NULL;
+}
+
 int azki_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d)
 {
     if (tag > AZK_SEC_TAG_MAX) {
@@ -209,10 +219,12 @@ AZK_API int azk_cred_write_ex(struct azk_credstore *store, azk_sec_tag_t tag,
         azki_check_key_matches(store, tag, NULL, v.key, diag);
 
     rc = store->ops->write(store->ctx, tag, (int)type, content, clen);
+    const char *why = rc != 0 ? azk_credstore_why(store) : NULL;
     if (rc != 0)
         azk_diag_add(diag, AZK_SEV_ERROR, "cred.write-failed",
-                     "Check that the store is writable and the disk is not full; the previous "
-                     "credential, if any, is unchanged.",
+                     why ? why
+                         : "Check that the store is writable and the disk is not full; the "
+                           "previous credential, if any, is unchanged.",
                      "storing sec_tag %u type %d failed: %s", (unsigned)tag, (int)type,
                      azk_strerror(rc));
     azki_validated_free(&v);
@@ -322,6 +334,19 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
                               struct azk_cred_info *info, struct azk_diag *diag)
 {
     memset(info, 0, sizeof(*info));
+    if (type >= AZK_CRED_TYPE_COUNT && tag <= AZK_SEC_TAG_MAX) {
+        /* A type the store lists but azkit does not write (a modem's 5 and up): by number,
+         * with the digest the store gives, never read. */
+        info->tag = tag;
+        info->type = type;
+        int rc = store->ops->digest ? store->ops->digest(store->ctx, tag, type, info->digest)
+                                    : -ENODATA;
+        if (rc == -ENODATA || rc == -EPROTO) {
+            info->no_digest = true;
+            rc = 0;
+        }
+        return rc;
+    }
     int rc = azki_check_tag_type(tag, type, diag);
     if (rc != 0)
         return rc;

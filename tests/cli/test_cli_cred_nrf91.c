@@ -1,6 +1,6 @@
 /*
  * `azkit --store nrf91:DEVICE cred ...`: the modem backend over a serial line, against the
- * nRF91 modem simulator on a pseudo-terminal (tests/support/modem_sim.c). The same commands as
+ * nRF91 modem simulator on a pseudo-terminal (`azkit modem-sim`, src/modem_sim/modem_sim.c). The same commands as
  * the directory store give the same digests (the modem hashes the exact bytes sent), keys are
  * never read back, writes go offline first, and the modem's refusals arrive as clear errors.
  */
@@ -25,8 +25,9 @@ static char g_spec[700];
 static char g_log[600];
 static pid_t g_sim;
 
-/* Starts the simulator (extra option may be NULL) and waits for its pty path. */
-static void sim_start(const char *extra)
+/* Starts the simulator with up to four extra arguments (NULL ends them) and waits for its pty
+ * path. */
+static void sim_start4(const char *a, const char *b, const char *c, const char *e)
 {
     char ready[600];
     snprintf(ready, sizeof(ready), "%s/sim.ready", g_dir);
@@ -42,8 +43,9 @@ static void sim_start(const char *extra)
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
-        execl(AZK_MODEM_SIM_BIN, "azk_modem_sim", "--ready-file", ready, "--log", g_log,
-              extra, (char *)NULL);
+        /* Through the command users run: `azkit modem-sim` execs azkit-modem-sim. */
+        execl(AZKIT_BIN, "azkit", "modem-sim", "--ready-file", ready, "--log", g_log, a, b, c,
+              e, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && !azk_test_exists(ready); i++)
@@ -52,6 +54,11 @@ static void sim_start(const char *extra)
     path[strcspn(path, "\n")] = '\0';
     snprintf(g_spec, sizeof(g_spec), "nrf91:%s", path);
     free(path);
+}
+
+static void sim_start(const char *extra)
+{
+    sim_start4(extra, NULL, NULL, NULL);
 }
 
 static void sim_stop(void)
@@ -97,6 +104,32 @@ static bool log_has(const char *text)
     return found;
 }
 
+/* The last `AT+CFUN=<n>` the modem was sent, or "" when none. */
+static void last_cfun(char *out, size_t size)
+{
+    char *log = azk_test_read(g_log, NULL);
+    const char *last = NULL;
+    for (const char *p = log; (p = strstr(p, "AT+CFUN=")) != NULL; p++)
+        last = p;
+    out[0] = '\0';
+    if (last != NULL)
+        snprintf(out, size, "%.*s", (int)strcspn(last, "\n"), last);
+    free(log);
+}
+
+/* A private key read (AT%CMNG=2,<tag>,2) anywhere in the log. */
+static bool log_has_key_read(void)
+{
+    char *log = azk_test_read(g_log, NULL);
+    bool found = false;
+    for (const char *p = log; !found && (p = strstr(p, "AT%CMNG=2,")) != NULL; p++) {
+        const char *comma = strchr(p + 10, ',');
+        found = comma != NULL && comma[1] == '2' && (comma[2] == '\n' || comma[2] == '\0');
+    }
+    free(log);
+    return found;
+}
+
 /* Provision, list, digest, read, delete: as on the directory store. */
 static void test_provision_and_read(void **state)
 {
@@ -116,8 +149,10 @@ static void test_provision_and_read(void **state)
          "--ca", ca, NULL);
     assert_int_equal(d.status, 0);
     azk_run_free(&d);
-    /* What went over the line: offline first, LF line endings inside the quotes. */
-    assert_true(log_has("AT+CFUN=4"));
+    /* What went over the line: the mode asked (the simulator starts offline: nothing to
+     * switch), LF line endings inside the quotes. */
+    assert_true(log_has("AT+CFUN?"));
+    assert_false(log_has("AT+CFUN="));
     assert_true(log_has("AT%CMNG=0,10,0,\"-----BEGIN CERTIFICATE-----\\n"));
     assert_false(log_has("\\r\\n-----END"));
 
@@ -169,24 +204,229 @@ static void test_provision_and_read(void **state)
     sim_stop();
 }
 
-/* A modem that is online: with `,online` (keep it so) the write is refused -EPERM; without,
- * the backend takes it offline first and the write succeeds. */
+/* A modem that is online: refused with the reason and the fix, nothing written; with
+ * offline=ok taken offline for the write and put back (+CFUN=1) when done. */
 static void test_online_modem(void **state)
 {
     (void)state;
     sim_start("--online");
     const char *ca = azk_path(g_dir, "root.cert.pem");
-    char spec[800];
-    snprintf(spec, sizeof(spec), "%s,online", g_spec);
+    char spec[800], cfun[64];
     struct azk_run r;
-    cred(&r, spec, "cred", "write", "20", "ca", ca, NULL);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "ot permitted"));
-    azk_run_free(&r);
     cred(&r, g_spec, "cred", "write", "20", "ca", ca, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "the modem is online (+CFUN: 1)"));
+    assert_non_null(strstr(r.err, "offline=ok"));
+    azk_run_free(&r);
+    assert_true(log_has("AT+CFUN?"));
+    assert_false(log_has("AT+CFUN=4"));
+    assert_false(log_has("AT%CMNG=0,20"));
+    cred(&r, g_spec, "cred", "delete", "20", "ca", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "offline=ok"));
+    azk_run_free(&r);
+    assert_false(log_has("AT%CMNG=3,20"));
+
+    snprintf(spec, sizeof(spec), "%s,offline=ok", g_spec);
+    cred(&r, spec, "cred", "write", "20", "ca", ca, NULL);
     if (r.status != 0)
         fail_msg("%s\n%s", r.out, r.err);
     azk_run_free(&r);
+    assert_true(log_has("AT+CFUN=4\nAT%CMNG=0,20,0,"));
+    last_cfun(cfun, sizeof(cfun));
+    assert_string_equal(cfun, "AT+CFUN=1");
+    /* Online again: a write without permission is refused again; reading needs no change. */
+    cred(&r, g_spec, "cred", "write", "20", "ca", ca, NULL);
+    assert_int_equal(r.status, 1);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "exists", "20", "ca", NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    last_cfun(cfun, sizeof(cfun));
+    assert_string_equal(cfun, "AT+CFUN=1");
+    sim_stop();
+}
+
+/* A write that fails midway (the modem's memory full on the second credential of a
+ * provision): the error names the CME code, and the modem is still put back online. */
+static void test_restore_after_failure(void **state)
+{
+    (void)state;
+    sim_start4("--online", "--fail-write", "2", NULL);
+    char spec[800], cfun[64];
+    snprintf(spec, sizeof(spec), "%s,offline=ok", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "provision", "--sec-tag", "10", "--cert",
+         azk_path(g_dir, "dev-1.chain.pem"), "--key", azk_path(g_dir, "dev-1.key.pem"), "--ca",
+         azk_path(g_dir, "root.cert.pem"), NULL);
+    assert_int_equal(r.status, 1);
+    if (strstr(r.err, "+CME ERROR: 515, memory full") == NULL)
+        fail_msg("%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    assert_true(log_has("AT+CFUN=4"));
+    last_cfun(cfun, sizeof(cfun));
+    assert_string_equal(cfun, "AT+CFUN=1");
+    assert_false(log_has_key_read());
+    sim_stop();
+}
+
+/* Items of types beyond 4 (newer firmware: identity and endorsement keys, ...) are listed by
+ * number with the modem's digest; the firmware revision is shown. */
+static void test_types_beyond_4(void **state)
+{
+    (void)state;
+    sim_start4("--preload", "20,7", "--preload", "21,13");
+    struct azk_run r;
+    cred(&r, g_spec, "--json", "cred", "list", NULL);
+    if (r.status != 0)
+        fail_msg("%s\n%s", r.out, r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "firmware")->valuestring, "mfw_nrf9160_1.3.5");
+    cJSON *arr = cJSON_GetObjectItem(j, "credentials");
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    cJSON *first = cJSON_GetArrayItem(arr, 0), *second = cJSON_GetArrayItem(arr, 1);
+    assert_int_equal(cJSON_GetObjectItem(first, "sec_tag")->valueint, 20);
+    assert_int_equal(cJSON_GetObjectItem(first, "type")->valueint, 7);
+    assert_int_equal(strlen(cJSON_GetObjectItem(first, "sha256")->valuestring), 64);
+    assert_int_equal(cJSON_GetObjectItem(second, "type")->valueint, 13);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "list", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "firmware mfw_nrf9160_1.3.5"));
+    assert_non_null(strstr(r.out, "\n20         7 "));
+    assert_non_null(strstr(r.out, "\n21         13 "));
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* Keys are checked by the modem's digest listing: provision, list, read, cmp and the doctor
+ * never send a private-key read. */
+static void test_no_key_read(void **state)
+{
+    (void)state;
+    sim_start(NULL);
+    const char *key = azk_path(g_dir, "dev-1.key.pem");
+    struct azk_run r;
+    cred(&r, g_spec, "cred", "provision", "--sec-tag", "10", "--cert",
+         azk_path(g_dir, "dev-1.chain.pem"), "--key", key, "--ca",
+         azk_path(g_dir, "root.cert.pem"), NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    /* Provisioning the same again: compared by digest, not by reading. */
+    cred(&r, g_spec, "cred", "provision", "--sec-tag", "10", "--cert",
+         azk_path(g_dir, "dev-1.chain.pem"), "--key", key, "--ca",
+         azk_path(g_dir, "root.cert.pem"), NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "list", NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "read", "10", "key", NULL);
+    assert_int_equal(r.status, 1);
+    azk_run_free(&r);
+    cred(&r, g_spec, "cred", "cmp", "10", "key", key, NULL);
+    assert_int_equal(r.status, 0);
+    azk_run_free(&r);
+    cred(&r, g_spec, "doctor", "--sec-tag", "10", "--offline", NULL);
+    azk_run_free(&r);
+    assert_true(log_has("AT%CMNG=1,10,2"));
+    assert_false(log_has_key_read());
+    sim_stop();
+}
+
+/* CME errors on paths the CLI takes: deleting what is not there (513). */
+static void test_cme_errors(void **state)
+{
+    (void)state;
+    sim_start(NULL);
+    struct azk_run r;
+    cred(&r, g_spec, "cred", "delete", "77", "ca", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "cannot delete sec_tag 77 type 0"));
+    azk_run_free(&r);
+    assert_true(log_has("AT%CMNG=3,77,0"));
+    sim_stop();
+}
+
+/* A modem that echoes commands (ATE1) and interleaves unsolicited result codes with its
+ * answers: provision, list, digest and read work the same. */
+static void test_echo_and_urcs(void **state)
+{
+    (void)state;
+    sim_start4("--echo", "--urc", "+CEREG: 5,\"0A0B\",\"01020304\",7", "--online");
+    char spec[800];
+    snprintf(spec, sizeof(spec), "%s,offline=ok", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "provision", "--sec-tag", "10", "--cert",
+         azk_path(g_dir, "dev-1.chain.pem"), "--key", azk_path(g_dir, "dev-1.key.pem"), "--ca",
+         azk_path(g_dir, "root.cert.pem"), NULL);
+    if (r.status != 0)
+        fail_msg("%s\n%s", r.out, r.err);
+    azk_run_free(&r);
+    cred(&r, g_spec, "--json", "cred", "list", NULL);
+    assert_int_equal(r.status, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "firmware")->valuestring, "mfw_nrf9160_1.3.5");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "credentials")), 3);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+    char *ca = azk_test_read(azk_path(g_dir, "root.cert.pem"), NULL);
+    cred(&r, g_spec, "cred", "read", "10", "ca", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(ca, r.out));
+    free(ca);
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* A modem that never answers: a clear error once the timeout= has passed. */
+static void test_silent_modem(void **state)
+{
+    (void)state;
+    sim_start("--silent");
+    char spec[800];
+    snprintf(spec, sizeof(spec), "%s,timeout=1", g_spec);
+    struct azk_run r;
+    cred(&r, spec, "cred", "list", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "does not answer AT commands (no answer)"));
+    assert_non_null(strstr(r.err, "eol="));
+    azk_run_free(&r);
+    sim_stop();
+}
+
+/* Serial options: command termination, flow control, timeout; a bad value is refused. */
+static void test_serial_options(void **state)
+{
+    (void)state;
+    sim_start(NULL);
+    const char *ca = azk_path(g_dir, "root.cert.pem");
+    const char *variants[] = {",eol=cr", ",eol=lf", ",eol=crlf,flow=rtscts,timeout=30",
+                              ",flow=none,baud=115200"};
+    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        char spec[800];
+        snprintf(spec, sizeof(spec), "%s%s", g_spec, variants[i]);
+        struct azk_run r;
+        cred(&r, spec, "cred", "write", "40", "ca", ca, NULL);
+        if (r.status != 0)
+            fail_msg("%s: %s\n%s", variants[i], r.out, r.err);
+        azk_run_free(&r);
+    }
+    const char *bad[] = {",eol=crcr", ",flow=xon", ",timeout=0", ",timeout=x", ",offline=yes",
+                         ",baud="};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char spec[800];
+        snprintf(spec, sizeof(spec), "%s%s", g_spec, bad[i]);
+        struct azk_run r;
+        cred(&r, spec, "cred", "list", NULL);
+        assert_int_equal(r.status, 1);
+        if (strstr(r.err, "unknown or malformed store option") == NULL)
+            fail_msg("%s: %s", bad[i], r.err);
+        azk_run_free(&r);
+    }
     sim_stop();
 }
 
@@ -216,6 +456,23 @@ static void test_too_large(void **state)
     sim_stop();
 }
 
+/* `azkit modem-sim` is a command users run: help, and a bad option refused. */
+static void test_modem_sim_command(void **state)
+{
+    (void)state;
+    struct azk_run r;
+    const char *help[] = {"modem-sim", "--help", NULL};
+    azk_run(&r, NULL, help);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "pseudo-terminal"));
+    azk_run_free(&r);
+    const char *bad[] = {"modem-sim", "--no-such-option", NULL};
+    azk_run(&r, NULL, bad);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "usage: azkit-modem-sim"));
+    azk_run_free(&r);
+}
+
 /* Something that is not a modem: a clear error, fast. */
 static void test_not_a_modem(void **state)
 {
@@ -235,7 +492,7 @@ static void test_not_a_modem(void **state)
     azk_run_free(&r);
     cred(&r, "nrf91:/dev/null,speed=9", "cred", "list", NULL);
     assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "unknown store option 'speed=9'"));
+    assert_non_null(strstr(r.err, "unknown or malformed store option 'speed=9'"));
     azk_run_free(&r);
 }
 
@@ -244,7 +501,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provision_and_read),
         cmocka_unit_test(test_online_modem),
+        cmocka_unit_test(test_restore_after_failure),
+        cmocka_unit_test(test_types_beyond_4),
+        cmocka_unit_test(test_no_key_read),
+        cmocka_unit_test(test_cme_errors),
+        cmocka_unit_test(test_serial_options),
+        cmocka_unit_test(test_echo_and_urcs),
+        cmocka_unit_test(test_silent_modem),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_modem_sim_command),
         cmocka_unit_test(test_not_a_modem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,6 @@
-/* azk_modem_sim: an nRF91 modem's AT interface on a pseudo-terminal, for tests of the
- * credential backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
+/* azkit-modem-sim (also `azkit modem-sim`): an nRF91 modem's AT interface on a pseudo-terminal,
+ * for trying azkit and your own scripts without a modem, and for the tests of the credential
+ * backend that drives AT%CMNG over a serial line (a physical modem cannot run here).
  *
  * What it emulates (facts from Nordic's nRF91 AT Commands reference for %CMNG and NCS modem_key_mgmt):
  *  - Line discipline of NCS AT Host (section 4): a '"' toggles "inside quotes"; CR or LF outside
@@ -15,8 +16,17 @@
  *    access (type-2 reads, tags above 2147483647: 1.2, 1.4), 515 full, 527 invalid content.
  *    A modem-reserved item at tag 4294967292 is pre-loaded (1.2) so clients must skip it.
  *  - AT+CGSN / AT+CGMR / AT+CFUN as the host tools use them (sections 2.2, 3).
- * Usage: azk_modem_sim --ready-file F [--log F] [--online] [--at-buffer N] [--no-cmee-default]
- * The slave path is written to F (F.tmp, then rename) once ready; serves until SIGTERM/SIGINT,
+ *  - Items of types azkit does not write (5 and up; newer firmware has more) can be pre-loaded
+ *    with --preload TAG,TYPE (listed with the SHA-256 of a placeholder text).
+ *  - Failure injection: --fail-write N answers the N-th %CMNG write with +CME ERROR: 515
+ *    (memory full), e.g. the second credential of a provision.
+ *  - Line behaviour: --echo (as after ATE1; ATE0/ATE1 switch it) sends each command line back
+ *    before the answer; --urc TEXT sends an unsolicited result code (e.g. '+CEREG: 1') between
+ *    every command and its answer; --silent logs commands and never answers.
+ * Usage: azkit-modem-sim [--ready-file F] [--log F] [--online] [--at-buffer N] [--no-cmee-default]
+ *        [--preload TAG,TYPE]... [--fail-write N] [--echo] [--urc TEXT] [--silent]
+ * The pty path is printed on stdout, and written to F (F.tmp, then rename), once ready;
+ * serves until SIGTERM/SIGINT,
  * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -59,6 +69,9 @@ static int master_fd = -1, log_fd = -1;
 static char *outq;
 static size_t outq_len, outq_cap;
 static volatile sig_atomic_t stop_flag;
+static unsigned writes_seen, fail_write;
+static bool echo, silent;
+static const char *urc;
 
 static void on_signal(int sig)
 {
@@ -142,7 +155,7 @@ static void log_command(const char *cmd, size_t len, bool overlong)
     }
     *p++ = '\n';
     if (write(log_fd, line, (size_t)(p - line)) < 0)
-        perror("azk_modem_sim: log");
+        perror("azkit-modem-sim: log");
     free(line);
 }
 
@@ -318,6 +331,8 @@ static int cmd_cmng(const char *p)
         return error(514);
     if (!content_valid(type, content, clen))
         return error(527);
+    if (++writes_seen == fail_write)
+        return error(515);
     int rc = store(tag, type, content, clen);
     return rc ? error(rc) : ok();
 }
@@ -341,6 +356,10 @@ static int handle_command(const char *cmd)
     cmd += 2;
     if (*cmd == '\0')
         return ok();
+    if (strcasecmp(cmd, "E0") == 0 || strcasecmp(cmd, "E1") == 0) {
+        echo = cmd[1] == '1';
+        return ok();
+    }
     if (match(cmd, "+CGSN", "") || match(cmd, "+CGSN", "=0"))
         return out("352656100000001\r\nOK\r\n", 21);
     if (match(cmd, "+CGSN", "=1"))
@@ -386,8 +405,17 @@ static void feed(char c)
             error(ERR_PLAIN);
         } else if (cmd_total > 0) {
             log_command(cmd_buf, cmd_len, false);
+            if (echo) {
+                out(cmd_buf, cmd_len);
+                out("\r\n", 2);
+            }
+            if (urc != NULL) { /* an unsolicited result code between command and answer */
+                out(urc, strlen(urc));
+                out("\r\n", 2);
+            }
             cmd_buf[cmd_len] = '\0'; /* the modem gets it as "%s": it ends at a NUL */
-            handle_command(cmd_buf);
+            if (!silent)
+                handle_command(cmd_buf);
         }
         cmd_len = cmd_total = 0;
         return;
@@ -432,13 +460,30 @@ int main(int argc, char **argv)
             at_buffer = n;
             if (*end != '\0' || n < 2 || n > (1ul << 24))
                 bad = true;
+        } else if (strcmp(argv[i], "--echo") == 0) {
+            echo = true;
+        } else if (strcmp(argv[i], "--silent") == 0) {
+            silent = true;
+        } else if (strcmp(argv[i], "--urc") == 0 && i + 1 < argc) {
+            urc = argv[++i];
+        } else if (strcmp(argv[i], "--fail-write") == 0 && i + 1 < argc) {
+            fail_write = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+            unsigned long tag, type;
+            static const char placeholder[] = "modem-internal item";
+            if (sscanf(argv[++i], "%lu,%lu", &tag, &type) != 2 || tag > UINT32_MAX ||
+                type > 255 || store((uint32_t)tag, (uint32_t)type, placeholder,
+                                    sizeof(placeholder) - 1) != 0)
+                bad = true;
         } else {
             bad = true;
         }
     }
-    if (ready == NULL || bad) {
-        fprintf(stderr, "usage: %s --ready-file F [--log F] [--online] [--at-buffer N] "
-                        "[--no-cmee-default]\n", argv[0]);
+    if (bad) {
+        fprintf(stderr, "usage: %s [--ready-file F] [--log F] [--online] [--at-buffer N] "
+                        "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N] [--echo] "
+                        "[--urc TEXT] [--silent]\n",
+                argv[0]);
         return 2;
     }
     static const char reserved[] = "-----BEGIN CERTIFICATE-----\nMODEMRESERVEDFAKE\n"
@@ -459,14 +504,14 @@ int main(int argc, char **argv)
         ptsname_r(master_fd, slave_path, sizeof(slave_path)) != 0 ||
         (slave_fd = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
         tcgetattr(slave_fd, &tio) != 0) {
-        perror("azk_modem_sim: pty");
+        perror("azkit-modem-sim: pty");
         return 1;
     }
     /* Our own slave fd keeps the pty alive while clients close and reopen it. */
     cfmakeraw(&tio);
     if (tcsetattr(slave_fd, TCSANOW, &tio) != 0 ||
         fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK) != 0) {
-        perror("azk_modem_sim: pty setup");
+        perror("azkit-modem-sim: pty setup");
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -481,7 +526,9 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &block, &orig);
     struct stat st;
     bool watch_stdin = fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-    if (write_ready_file(ready, slave_path) != 0) {
+    printf("%s\n", slave_path);
+    fflush(stdout);
+    if (ready != NULL && write_ready_file(ready, slave_path) != 0) {
         perror(ready);
         return 1;
     }
@@ -492,7 +539,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("azk_modem_sim: poll");
+            perror("azkit-modem-sim: poll");
             break;
         }
         if (watch_stdin && pfd[1].revents) {
