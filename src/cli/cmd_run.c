@@ -149,7 +149,7 @@ static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
     } else if (f == AZK_CLIENT_F_DPS_UNAUTHORIZED) {
         snprintf(buf, sizeof(buf), "DPS has no enabled enrollment for this certificate chain "
                  "(individual enrollment with this leaf, or a group holding one of its CAs)");
-    } else if (f == AZK_CLIENT_F_CONNACK && r->failure_code == 5) {
+    } else if (f == AZK_CLIENT_F_CONNACK && r->failure_code == AZK_MQTT_CONNACK_NOT_AUTHORIZED) {
         snprintf(buf, sizeof(buf), "the hub refused the device: is it registered with this "
                  "certificate's thumbprint (or its CA verified), and enabled?");
     } else {

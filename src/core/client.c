@@ -417,13 +417,14 @@ static int on_connack(struct azk_client *c, const struct azk_mqtt_connack *a)
     if (!CL(c)->awaiting_connack)
         return -EPROTO;
     CL(c)->awaiting_connack = false;
-    if (a->return_code == 5 && azki_client_dps_refused(c))
+    if (a->return_code == AZK_MQTT_CONNACK_NOT_AUTHORIZED && azki_client_dps_refused(c))
         return 0;
     if (a->return_code != 0) {
         /* The code says it all; its meaning in words is the driver's (azk_connack_text):
          * firmware flash is not spent on sentences. 3 (unavailable) fixes itself. */
         azki_client_setback(c, AZK_CLIENT_F_CONNACK, a->return_code, -ECONNREFUSED,
-                           (struct azk_span){0}, a->return_code != 3);
+                           (struct azk_span){0},
+                           a->return_code != AZK_MQTT_CONNACK_SERVER_UNAVAILABLE);
         return 0;
     }
     CL(c)->deadline = 0;
@@ -445,8 +446,8 @@ static void on_suback(struct azk_client *c, const struct azk_mqtt_packet *p)
     uint8_t code;
     azk_mqtt_iter_init(&it, p);
     while (azk_mqtt_iter_next_suback_code(&it, &code)) {
-        if (code == 0x80) {
-            azki_client_setback(c, AZK_CLIENT_F_SUBSCRIBE, 0x80, -EACCES,
+        if (code == AZK_MQTT_SUBACK_FAILURE) {
+            azki_client_setback(c, AZK_CLIENT_F_SUBSCRIBE, AZK_MQTT_SUBACK_FAILURE, -EACCES,
                                azk_span_from_str("the server refused a subscription"), true);
             return;
         }
