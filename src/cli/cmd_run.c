@@ -39,9 +39,16 @@ static const char usage[] =
     "  --device-id D        the device id (without DPS; default: the certificate's CN)\n"
     "  --connect-address A  connect to this address instead of resolving the host names (which\n"
     "                       are still sent as SNI and checked in the server certificate)\n"
-    "  --count N            telemetry messages to send (default 1; 0 = until Ctrl-C)\n"
-    "  --interval MS        between messages (default 1000)\n"
-    "  --message JSON       the message (default {\"n\":<number>}); %%d is replaced by the number\n"
+    "  --count N            telemetry messages to send (default 1, or 0 with --duration;\n"
+    "                       0 = until Ctrl-C)\n"
+    "  --duration S         run S seconds, then stop (once what was sent is acknowledged)\n"
+    "  --interval MS        between messages (default 20000, as the nRF Connect SDK sample;\n"
+    "                       the desired property telemetryInterval, in seconds, changes it\n"
+    "                       and is reported back)\n"
+    "  --message JSON       the message (default the sample's {\"temperature\":<simulated>,\n"
+    "                       \"timestamp\":<ms>}); %%d is replaced by the message's number\n"
+    "  --answer-methods     answer every direct method with 200 (default, as the sample:\n"
+    "                       'led' with payload 0 or 1 gets 200 {\"it\":\"worked\"}, others 404)\n"
     "  --qos 0|1            telemetry QoS (default 1: kept in the outbox until its PUBACK,\n"
     "                       sent again after a reconnect)\n"
     "  --outbox FILE        keep accepted QoS 1 messages in FILE (crash-safe: after kill -9\n"
@@ -61,7 +68,7 @@ static const char usage[] =
 
 enum {
     O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT,
-    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS,
+    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS, O_DURATION, O_ANSWER_METHODS,
 };
 
 static const struct option opts[] = {
@@ -77,6 +84,8 @@ static const struct option opts[] = {
     {"max-retries", required_argument, NULL, O_MAX_RETRIES},
     {"once", no_argument, NULL, O_ONCE},
     {"retry-refusals", no_argument, NULL, O_RETRY_REFUSALS},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"answer-methods", no_argument, NULL, O_ANSWER_METHODS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -98,6 +107,9 @@ struct run {
     bool report_done;           /* the hub accepted it (or refused it for good) */
     char report_rid[16];
     uint64_t report_next;       /* not before (after a 429/5xx) */
+    long duration_s;            /* --duration (0: none) */
+    uint64_t stop_at;           /* when --duration ends (set at the first turn) */
+    bool answer_all;            /* --answer-methods */
     uint32_t report_wait_ms;
     const char *id_for_hints;   /* the device/registration id the user asked for */
     bool via_dps;
@@ -167,6 +179,31 @@ static struct azk_span reason_of(const struct azk_client_event *ev)
     if (ev->failure == AZK_CLIENT_F_CONNACK && ev->text.len == 0)
         return azk_span_from_str(azk_connack_text(ev->code));
     return ev->text;
+}
+
+/* The sample's desired property: telemetryInterval (seconds) becomes the interval and is
+ * reported back, as the nRF Connect SDK's Azure IoT Hub sample does. */
+static void adopt_interval(struct run *r, struct azk_span desired)
+{
+    cJSON *j = cJSON_ParseWithLength(desired.ptr, desired.len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "telemetryInterval");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 86400) {
+        long s = (long)v->valuedouble;
+        r->interval_ms = s * 1000;
+        char rep[64], rid[16];
+        snprintf(rep, sizeof(rep), "{\"telemetryInterval\":%ld}", s);
+        azk_client_twin_report(r->client, azk_span_from_str(rep), rid, sizeof(rid));
+        if (r->cli->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "telemetry-interval");
+            cJSON_AddNumberToObject(o, "seconds", (double)s);
+            out_json(o);
+        } else {
+            printf("telemetry interval: %ld s (desired property telemetryInterval, reported "
+                   "back)\n", s);
+        }
+    }
+    cJSON_Delete(j);
 }
 
 static void on_event(void *ctx, const struct azk_client_event *ev)
@@ -313,15 +350,31 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     case AZK_CLIENT_EV_DESIRED:
         break; /* through the twin sync below: in $version order */
     case AZK_CLIENT_EV_METHOD: {
-        /* Answer every method with 200 and its name (the client may be called from here). */
+        /* As the nRF Connect SDK sample: 'led' (payload 0 or 1), others 404; or, with
+         * --answer-methods, every method 200 with its name. The client may be called here. */
         char body[300];
-        snprintf(body, sizeof(body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
-                 (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
-        azk_client_method_respond(r->client, ev->rid, 200, azk_span_from_str(body));
+        int status = 200;
+        if (r->answer_all) {
+            snprintf(body, sizeof(body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
+                     (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
+        } else if (azk_span_eq_str(ev->name, "led")) {
+            bool on = azk_span_eq_str(ev->payload, "1"), off = azk_span_eq_str(ev->payload, "0");
+            status = on || off ? 200 : 400;
+            snprintf(body, sizeof(body), "%s", on || off ? "{\"it\":\"worked\"}"
+                                                         : "{\"error\":\"payload must be 0 or 1\"}");
+            if ((on || off) && !r->cli->json)
+                printf("LED %s\n", on ? "on" : "off");
+        } else {
+            status = 404;
+            snprintf(body, sizeof(body), "{\"error\":\"no method '%.*s' (this device has 'led')\"}",
+                     (int)(ev->name.len < 100 ? ev->name.len : 100), ev->name.ptr);
+        }
+        azk_client_method_respond(r->client, ev->rid, status, azk_span_from_str(body));
         if (o) {
             cJSON_AddStringToObject(o, "event", "method");
             add_span(o, "name", ev->name);
             add_span(o, "payload", ev->payload);
+            cJSON_AddNumberToObject(o, "status", status);
         } else {
             printf("direct method '%.*s': %.*s\n", (int)ev->name.len, ev->name.ptr,
                    (int)ev->payload.len, ev->payload.ptr);
@@ -334,7 +387,9 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
             add_span(o, "payload", ev->payload);
             add_span(o, "properties", ev->properties);
         } else {
-            printf("cloud-to-device message: %.*s\n", (int)ev->payload.len, ev->payload.ptr);
+            printf("cloud-to-device message: %.*s%s%.*s\n", (int)ev->payload.len, ev->payload.ptr,
+                   ev->properties.len ? " (properties: " : "", (int)ev->properties.len,
+                   ev->properties.ptr);
         }
         break;
     }
@@ -360,6 +415,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
                    full ? "full twin" : "patch", (long long)u.version, (int)u.desired.len,
                    u.desired.ptr);
         }
+        adopt_interval(r, u.desired);
     }
     fflush(stdout);
 }
@@ -381,6 +437,16 @@ static size_t pending(const struct run *r)
                           : azk_outbox_mem_count(&r->mem_outbox);
 }
 
+/* The sample's telemetry: a simulated temperature and the time it was taken. */
+static void sample_message(const struct run *r, char *out, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long tenths = 250 + (r->sent * 7) % 30; /* 25.0 .. 27.9 degrees */
+    snprintf(out, size, "{\"temperature\":%ld.%ld,\"timestamp\":%lld}", tenths / 10,
+             tenths % 10, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
@@ -390,7 +456,9 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
         azk_client_twin_report(c, azk_span_from_str(r->report), r->report_rid,
                                sizeof(r->report_rid)) == 0)
         r->reported = true;
-    bool all_sent = r->count > 0 && r->sent >= r->count;
+    if (r->duration_s > 0 && r->stop_at == 0)
+        r->stop_at = now + (uint64_t)r->duration_s * 1000;
+    bool all_sent = (r->count > 0 && r->sent >= r->count) || (r->stop_at && now >= r->stop_at);
     if (all_sent && r->report != NULL && !r->report_done)
         return r->report_next > now ? (int64_t)r->report_next : 0;
     if (all_sent)
@@ -403,7 +471,7 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     char msg[1024];
     const char *pct = r->message ? strstr(r->message, "%d") : NULL;
     if (r->message == NULL)
-        snprintf(msg, sizeof(msg), "{\"n\":%ld}", r->sent + 1);
+        sample_message(r, msg, sizeof(msg));
     else if (pct != NULL)
         snprintf(msg, sizeof(msg), "%.*s%ld%s", (int)(pct - r->message), r->message,
                  r->sent + 1, pct + 2);
@@ -438,7 +506,7 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
 int cli_run(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
-    struct run r = {.cli = cli, .count = 1, .interval_ms = 1000, .qos = 1};
+    struct run r = {.cli = cli, .count = -1, .interval_ms = 20000, .qos = 1};
     long keepalive = 0, inflight = 0, max_retries = 0;
     bool once = false, retry_refusals = false;
     const char *outbox_path = NULL;
@@ -483,6 +551,11 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
                 return cli_usage(usage, "--max-retries needs a number 1..1000000");
             break;
         case O_ONCE: once = true; break;
+        case O_DURATION:
+            if (!cli_parse_int(optarg, 1, 31536000, &r.duration_s))
+                return cli_usage(usage, "--duration needs seconds 1..31536000");
+            break;
+        case O_ANSWER_METHODS: r.answer_all = true; break;
         case O_RETRY_REFUSALS: retry_refusals = true; break;
         case O_KEEPALIVE:
             if (!cli_parse_int(optarg, 1, 1177, &keepalive))
@@ -494,6 +567,8 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage(usage, "unexpected argument: %s", argv[optind]);
+    if (r.count < 0) /* not given: one message, or as many as --duration allows */
+        r.count = r.duration_s > 0 ? 0 : 1;
     int urc = cli_device_finish(&dv, usage, true);
     if (urc != 0)
         return urc;

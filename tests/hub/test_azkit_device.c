@@ -223,14 +223,22 @@ static void test_receives(void **state)
             usleep(50000);
     }
     assert_true(connected);
-    cJSON *m = test_hub_admin(&hub, 0, "method", "invoke", "run-dev", "ping", "--payload",
-                              "{\"x\":1}", NULL);
+    /* As the nRF Connect SDK sample: 'led' answered, other methods 404. */
+    cJSON *m = test_hub_admin(&hub, 0, "method", "invoke", "run-dev", "led", "--payload", "1",
+                              NULL);
     char *text = cJSON_PrintUnformatted(m);
     assert_non_null(strstr(text, "\"status\":200"));
-    assert_non_null(strstr(text, "\"method\":\"ping\""));
+    assert_non_null(strstr(text, "\"it\":\"worked\""));
     free(text);
     cJSON_Delete(m);
-    cJSON_Delete(test_hub_admin(&hub, 0, "twin", "set-desired", "run-dev", "{\"rate\":5}", NULL));
+    m = test_hub_admin(&hub, 0, "method", "invoke", "run-dev", "ping", NULL);
+    text = cJSON_PrintUnformatted(m);
+    assert_non_null(strstr(text, "\"status\":404"));
+    free(text);
+    cJSON_Delete(m);
+    /* The desired telemetryInterval is adopted and reported back. */
+    cJSON_Delete(test_hub_admin(&hub, 0, "twin", "set-desired", "run-dev",
+                                "{\"rate\":5,\"telemetryInterval\":7}", NULL));
     cJSON_Delete(test_hub_admin(&hub, 0, "c2d", "send", "run-dev", "hello device", NULL));
     bool all = false;
     for (int i = 0; i < 100 && !all; i++) {
@@ -248,10 +256,22 @@ static void test_receives(void **state)
     if (!all)
         fail_msg("missing events in:\n%s", text);
     assert_non_null(strstr(text, "\"event\":\"method\""));
+    assert_non_null(strstr(text, "\"event\":\"telemetry-interval\",\"seconds\":7"));
     assert_non_null(strstr(text, "\"event\":\"done\"")); /* SIGTERM: a clean stop */
     free(text);
     assert_true(WIFEXITED(ws));
     assert_int_equal(WEXITSTATUS(ws), 0);
+    cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "run-dev", NULL);
+    text = cJSON_PrintUnformatted(tw);
+    const cJSON *rep = NULL;
+    for (const cJSON *o = tw; o != NULL && rep == NULL; o = o->child) /* {"twin":{...}} or the twin */
+        rep = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(o, "properties"), "reported");
+    const cJSON *ti = cJSON_GetObjectItemCaseSensitive(rep, "telemetryInterval");
+    if (!cJSON_IsNumber(ti) || ti->valueint != 7)
+        fail_msg("reported telemetryInterval is not 7: %s", text);
+    free(text);
+    cJSON_Delete(tw);
 }
 
 /* The usual mistakes, each with its reason and a hint. */
