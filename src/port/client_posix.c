@@ -134,13 +134,9 @@ static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uin
         }
         /* An I/O error or the peer gone mid-handshake may fix itself (-ECONNRESET: retried);
          * a certificate or protocol refusal will not (-ECONNABORTED). */
-        unsigned long oe = ERR_peek_error();
-        bool io = w != -EPROTO || e == SSL_ERROR_SYSCALL ||
-                  (ERR_GET_LIB(oe) == ERR_LIB_SSL &&
-                   ERR_GET_REASON(oe) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
-        io = io && SSL_get_verify_result(k->ssl) == X509_V_OK;
+        int err = azki_tls_handshake_error(k->ssl, e, w != -EPROTO);
         azki_explain_tls(k->ssl, host, trusted, why, whylen);
-        return io ? -ECONNRESET : -ECONNABORTED;
+        return err;
     }
 }
 

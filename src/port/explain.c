@@ -133,3 +133,12 @@ void azki_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size)
 }
 
 
+
+int azki_tls_handshake_error(SSL *ssl, int ssl_error, bool io_failed)
+{
+    unsigned long oe = ERR_peek_error();
+    bool io = io_failed || ssl_error == SSL_ERROR_SYSCALL ||
+              (ERR_GET_LIB(oe) == ERR_LIB_SSL &&
+               ERR_GET_REASON(oe) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    return io && SSL_get_verify_result(ssl) == X509_V_OK ? -ECONNRESET : -ECONNABORTED;
+}

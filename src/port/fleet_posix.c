@@ -259,8 +259,10 @@ static void handshake(struct dev *d, uint64_t now)
         watch(d, EPOLLOUT);
         return;
     }
+    /* A refusal ends the device; an I/O error (a saturated server resetting) is retried. */
+    int err = azki_tls_handshake_error(d->ssl, e, false);
     azki_explain_tls(d->ssl, d->host, d->f->o->trusted_cas, why, sizeof(why));
-    drop(d, -ECONNABORTED, why, now);
+    drop(d, err, why, now);
 }
 
 /* Writes what the client queued; waits for EPOLLOUT when the socket is full. */
