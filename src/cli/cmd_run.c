@@ -490,7 +490,8 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
                 cJSON_AddNumberToObject(o, "messageId", id);
             out_json(o);
         } else {
-            printf("sent telemetry #%ld: %s\n", r->sent, msg);
+            printf("%s telemetry #%ld: %s\n", connected ? "sent" : "queued (not connected yet)",
+                   r->sent, msg);
         }
         r->next_send = now + (uint64_t)r->interval_ms;
         return (int64_t)r->next_send;
