@@ -424,7 +424,14 @@ int cli_cred(const struct cli_opts *cli, int argc, char **argv)
             return cli_usage(c->usage, "%s does not take --%s", c->name,
                                  opt == 'o' ? "output (-o)" : long_opts[idx].name);
         switch (opt) {
-        case OPT_TAG: a.tag_text = optarg; break;
+        case OPT_TAG:
+            /* One tag per command: a second --sec-tag would silently win (cred export once
+             * wrote only the last tag of two). */
+            if (a.tag_text != NULL && strcmp(a.tag_text, optarg) != 0)
+                return cli_usage(c->usage, "%s takes one --sec-tag (given %s and %s); run it once "
+                                 "per tag", c->name, a.tag_text, optarg);
+            a.tag_text = optarg;
+            break;
         case OPT_TYPE: a.type_text = optarg; break;
         case OPT_PASS: a.passphrase = optarg; break;
         case OPT_PASSFILE: a.passphrase_file = optarg; break;

@@ -46,7 +46,7 @@ static const char usage[] =
     "                       the desired property telemetryInterval, in seconds, changes it\n"
     "                       and is reported back)\n"
     "  --message JSON       the message (default the sample's {\"temperature\":<simulated>,\n"
-    "                       \"timestamp\":<ms>}); %%d is replaced by the message's number\n"
+    "                       \"timestamp\":<ms>}); every %d is replaced by the message's number\n"
     "  --answer-methods     answer every direct method with 200 (default, as the sample:\n"
     "                       'led' with payload 0 or 1 gets 200 {\"it\":\"worked\"}, others 404)\n"
     "  --qos 0|1            telemetry QoS (default 1: kept in the outbox until its PUBACK,\n"
@@ -437,6 +437,22 @@ static size_t pending(const struct run *r)
                           : azk_outbox_mem_count(&r->mem_outbox);
 }
 
+/* --message with every "%d" replaced by the message's number. */
+static void number_message(const char *tmpl, long n, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = tmpl; *p && o + 1 < size; p++) {
+        if (p[0] == '%' && p[1] == 'd') {
+            int w = snprintf(out + o, size - o, "%ld", n);
+            o = w > 0 && (size_t)w < size - o ? o + (size_t)w : size - 1;
+            p++;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
 /* The sample's telemetry: a simulated temperature and the time it was taken. */
 static void sample_message(const struct run *r, char *out, size_t size)
 {
@@ -469,14 +485,10 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     if (now < r->next_send)
         return (int64_t)r->next_send;
     char msg[1024];
-    const char *pct = r->message ? strstr(r->message, "%d") : NULL;
     if (r->message == NULL)
         sample_message(r, msg, sizeof(msg));
-    else if (pct != NULL)
-        snprintf(msg, sizeof(msg), "%.*s%ld%s", (int)(pct - r->message), r->message,
-                 r->sent + 1, pct + 2);
     else
-        snprintf(msg, sizeof(msg), "%s", r->message);
+        number_message(r->message, r->sent + 1, msg, sizeof(msg));
     uint32_t id = 0;
     int rc = azk_client_send_telemetry(c, azk_span_from_str("%24.ct=application%2Fjson&%24.ce=utf-8"),
                                        azk_span_from_str(msg), (int)r->qos, &id);

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/ossl.h"
+#include "common/root_migration.h"
 
 const char *azk_connack_text(int code)
 {
@@ -83,8 +84,9 @@ void azki_explain_tls(SSL *ssl, const char *host, const char *trusted, char *out
         v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || v == X509_V_ERR_CERT_UNTRUSTED) {
         snprintf(out, size, "%s's certificate is not signed by a CA this device trusts: %s; the "
                  "device trusts %s. Put the root that signed it in a tag the socket uses as "
-                 "type 0 (ca_chain) -- for Azure that is DigiCert Global Root G2 since 2023 "
-                 "(devices that only trust Baltimore CyberTrust Root fail here)",
+                 "type 0 (ca_chain) -- for Azure that is DigiCert Global Root G2: "
+                 AZKI_ROOT_MIGRATION " (devices that only trust Baltimore CyberTrust Root fail "
+                 "here)",
                  host, top[0] ? top : "no chain", tr);
     } else if (v == X509_V_ERR_HOSTNAME_MISMATCH) {
         snprintf(out, size, "%s's certificate is not valid for the name '%s': connect with the "

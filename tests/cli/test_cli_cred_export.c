@@ -116,6 +116,13 @@ static void test_export_compiles_and_matches(void **state)
     azk_runv(&r, NULL, "--store", store, "cred", "export", "--sec-tag", "42", NULL);
     assert_int_equal(r.status, 2);
     azk_run_free(&r);
+    /* Two tags: refused, not the last one exported silently. */
+    azk_runv(&r, NULL, "--store", store, "cred", "export", "--c", azk_path(dir, "two.h"),
+             "--sec-tag", "42", "--sec-tag", "43", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "takes one --sec-tag (given 42 and 43)"));
+    assert_false(azk_test_exists(azk_path(dir, "two.h")));
+    azk_run_free(&r);
     azk_test_rmrf(dir);
 }
 
