@@ -1,8 +1,9 @@
-/* A device that DPS moves follows it: `azkit run` connected to the hub its kept assignment
+/* DPS as a device meets it in the field, through the real azkit and azkit-hub binaries over
+ * TLS: throttling (429 with retry-after) waited out; and a device that DPS moves follows it: `azkit run` connected to the hub its kept assignment
  * names; the enrollment moves to a linked hub and the device is removed from the first one (as
  * DPS's reprovisioning does); the device's reconnects are refused (CONNACK 5) until, after
  * dps_again_after refusals, it forgets the assignment, registers with DPS again and connects to
- * the linked hub -- all through the real azkit and azkit-hub binaries over TLS. */
+ * the linked hub. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -122,10 +123,38 @@ static void test_follows_dps_to_a_linked_hub(void **state)
     cJSON_Delete(test_hub_admin(&hub, 1, "device", "show", "move-dev", NULL));
 }
 
+/* DPS throttles (429 with retry-after): the device asks again after the wait and registers. */
+static void test_dps_throttled_then_assigned(void **state)
+{
+    (void)state;
+    struct azk_run r;
+    const char *reset[] = {"--store", g_store, "dps", "reset", NULL};
+    azk_run(&r, NULL, reset);
+    azk_run_free(&r);
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "dps-throttle", "2", NULL));
+    const char *argv[] = {"--store", g_store, "--json", "run", "--id-scope", g_scope,
+                          "--dps-host", g_dps, "--connect-address", "127.0.0.1", "--count", "1",
+                          NULL};
+    azk_run(&r, NULL, argv);
+    if (r.status != 0)
+        fail_msg("azkit run after DPS 429s: %s\n%s", r.out, r.err);
+    assert_non_null(strstr(r.out, "\"event\":\"registered\""));
+    assert_non_null(strstr(r.out, "\"event\":\"connected\""));
+    azk_run_free(&r);
+    /* Both throttles were used, each logged. */
+    cJSON *f = test_hub_admin(&hub, 0, "fault", "show", NULL);
+    char *text = cJSON_PrintUnformatted(f);
+    assert_non_null(strstr(text, "\"dpsThrottle\":0"));
+    free(text);
+    cJSON_Delete(f);
+    assert_true(test_hub_log_contains(&hub, "throttled (429, fault injection)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follows_dps_to_a_linked_hub),
+        cmocka_unit_test(test_dps_throttled_then_assigned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,8 @@ static const char usage_fault[] =
     "  clear                         remove every fault\n"
     "  refuse-connects N [--code C]  refuse the next N CONNECTs with CONNACK C (3 or 5; default 3)\n"
     "  twin-throttle N               answer the next N twin requests with 429\n"
+    "  dps-throttle N                answer the next N DPS requests (register, status) with\n"
+    "                                429 and retry-after 1\n"
     "  puback-delay MS               delay every telemetry PUBACK by MS milliseconds (0: off)\n"
     "  drop ID                       drop the device's connection now\n"
     "Devices can also ask for a fault with the telemetry properties Azure's SDK tests use:\n"
@@ -38,7 +40,8 @@ int hub_admin_fault(int argc, char **argv)
     } else if (strcmp(cmd, "drop") == 0 && argc == 3) {
         cJSON_AddStringToObject(body, "dropDevice", argv[2]);
     } else if ((strcmp(cmd, "refuse-connects") == 0 && (argc == 3 || argc == 5)) ||
-               ((strcmp(cmd, "twin-throttle") == 0 || strcmp(cmd, "puback-delay") == 0) &&
+               ((strcmp(cmd, "twin-throttle") == 0 || strcmp(cmd, "dps-throttle") == 0 ||
+                 strcmp(cmd, "puback-delay") == 0) &&
                 argc == 3)) {
         char *end;
         n = strtol(argv[2], &end, 10);
@@ -48,6 +51,7 @@ int hub_admin_fault(int argc, char **argv)
         }
         const char *field = cmd[0] == 'r' ? "refuseConnects"
                             : cmd[0] == 't' ? "twinThrottle"
+                            : cmd[0] == 'd' ? "dpsThrottle"
                                             : "pubackDelayMs";
         cJSON_AddNumberToObject(body, field, (double)n);
         if (cmd[0] == 'r' && argc == 3)

@@ -14,6 +14,7 @@
 #include "hub/dps/dps.h"
 #include "hub/dps/dps_match.h"
 #include "hub/dps/dps_ops.h"
+#include "hub/iothub/faults.h"
 #include "hub/log.h"
 #include "hub/store/store_dps.h"
 
@@ -50,9 +51,10 @@ static void send_response(struct hub_conn *c, int status, struct azk_span rid,
             (int)tlen, topic);
 }
 
-/* A request-level error: {"errorCode","trackingId","message","timestampUtc"}. */
-static void send_error(struct hub_conn *c, struct azk_span rid, int32_t code,
-                       const char *message)
+/* A request-level error: {"errorCode","trackingId","message","timestampUtc"}, with a
+ * retry-after (seconds) on the topic when not -1. */
+static void send_error_after(struct hub_conn *c, struct azk_span rid, int32_t code,
+                             const char *message, int64_t retry_after)
 {
     char tracking[37], ts[32];
     dps_uuid4(tracking);
@@ -64,7 +66,13 @@ static void send_error(struct hub_conn *c, struct azk_span rid, int32_t code,
     r.tracking_id = str_span(tracking);
     r.message = str_span(message);
     r.timestamp_utc = str_span(ts);
-    send_response(c, code / 1000, rid, -1, &r);
+    send_response(c, code / 1000, rid, retry_after, &r);
+}
+
+static void send_error(struct hub_conn *c, struct azk_span rid, int32_t code,
+                       const char *message)
+{
+    send_error_after(c, rid, code, message, -1);
 }
 
 static enum azk_dps_status wire_status(enum dps_reg_status s)
@@ -232,8 +240,26 @@ static int do_poll(struct hub_conn *c, struct azk_span rid, struct azk_span op_i
     return 0;
 }
 
+/* Fault injection (azkit-hub fault dps-throttle): 429 with retry-after, as DPS throttles. */
+#define DPS_ERR_THROTTLED 429001
+#define DPS_THROTTLE_RETRY_AFTER_S 1
+
+static void send_throttled(struct hub_conn *c, struct azk_span rid)
+{
+    hub_log(HUB_LOG_INFO, "conn %s dps registration '%s': throttled (429, fault injection)",
+            c->peer, c->device_id);
+    send_error_after(c, rid, DPS_ERR_THROTTLED,
+                     "Operations are being throttled for this tenant (fault injection).",
+                     DPS_THROTTLE_RETRY_AFTER_S);
+}
+
 int hub_dps_request(struct hub_conn *c, const struct azk_dps_topic *t, struct azk_span body)
 {
+    if ((t->kind == AZK_DPS_TOPIC_REGISTER || t->kind == AZK_DPS_TOPIC_OPERATION_STATUS) &&
+        hub_faults_take_dps(c->d)) {
+        send_throttled(c, t->rid);
+        return 0;
+    }
     if (t->kind == AZK_DPS_TOPIC_REGISTER)
         return do_register(c, t->rid, body);
     if (t->kind == AZK_DPS_TOPIC_OPERATION_STATUS)

@@ -30,6 +30,14 @@ bool hub_faults_take_twin(struct hub_daemon *d)
     return true;
 }
 
+bool hub_faults_take_dps(struct hub_daemon *d)
+{
+    if (d->faults.dps_throttle == 0)
+        return false;
+    d->faults.dps_throttle--;
+    return true;
+}
+
 int hub_faults_drop(struct hub_iothub *h, const char *device_id)
 {
     struct hub_conn *c = hub_devmap_get(&h->conns, device_id);

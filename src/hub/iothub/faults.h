@@ -17,6 +17,7 @@ struct hub_faults {
     unsigned refuse_connects;   /* refuse the next N CONNECTs ... */
     uint8_t refuse_code;        /* ... with this CONNACK code (3 or 5) */
     unsigned twin_throttle;     /* answer the next N twin requests with 429 */
+    unsigned dps_throttle;      /* answer the next N DPS requests with 429 (retry-after 1 s) */
     unsigned puback_delay_ms;   /* delay every telemetry PUBACK by this much */
 };
 
@@ -24,6 +25,8 @@ struct hub_faults {
 bool hub_faults_take_connect(struct hub_daemon *d, uint8_t *code);
 /* Twin hook: true when this twin request must be answered 429. */
 bool hub_faults_take_twin(struct hub_daemon *d);
+/* DPS hook: true when this register or status request must be answered 429. */
+bool hub_faults_take_dps(struct hub_daemon *d);
 
 /* Drops a device's connection now. Returns 0, or -ENOENT when it is not connected. */
 int hub_faults_drop(struct hub_iothub *h, const char *device_id);

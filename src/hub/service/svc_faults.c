@@ -1,6 +1,7 @@
 /* /azkit/faults: fault injection for testing device clients.
  *   GET    -> the current settings
- *   POST   {"refuseConnects":N,"connackCode":3|5,"twinThrottle":N,"pubackDelayMs":D,
+ *   POST   {"refuseConnects":N,"connackCode":3|5,"twinThrottle":N,"dpsThrottle":N,
+ *           "pubackDelayMs":D,
  *           "dropDevice":"id"} -> applies what is present, answers the new settings
  *   DELETE -> clears everything */
 #include <errno.h>
@@ -18,6 +19,7 @@ static cJSON *state_json(const struct hub_faults *f)
     cJSON_AddNumberToObject(o, "refuseConnects", f->refuse_connects);
     cJSON_AddNumberToObject(o, "connackCode", f->refuse_code ? f->refuse_code : 3);
     cJSON_AddNumberToObject(o, "twinThrottle", f->twin_throttle);
+    cJSON_AddNumberToObject(o, "dpsThrottle", f->dps_throttle);
     cJSON_AddNumberToObject(o, "pubackDelayMs", f->puback_delay_ms);
     return o;
 }
@@ -63,13 +65,15 @@ void svc_faults(struct svc_req *r)
     long refuse = count_field(body, "refuseConnects", 1000000);
     long code = count_field(body, "connackCode", 5);
     long throttle = count_field(body, "twinThrottle", 1000000);
+    long dps = count_field(body, "dpsThrottle", 1000000);
     long delay = count_field(body, "pubackDelayMs", 600000);
     const cJSON *drop = cJSON_GetObjectItemCaseSensitive(body, "dropDevice");
-    if (refuse == -2 || throttle == -2 || delay == -2 || (code != -1 && code != 3 && code != 5) ||
+    if (refuse == -2 || throttle == -2 || dps == -2 || delay == -2 || (code != -1 && code != 3 && code != 5) ||
         (drop != NULL && !cJSON_IsString(drop))) {
         cJSON_Delete(body);
         svc_reply_error(r->req, 400, "ArgumentInvalid",
-                        "refuseConnects, twinThrottle, pubackDelayMs: non-negative integers; "
+                        "refuseConnects, twinThrottle, dpsThrottle, pubackDelayMs: non-negative "
+                        "integers; "
                         "connackCode: 3 or 5; dropDevice: a device id.");
         return;
     }
@@ -87,6 +91,8 @@ void svc_faults(struct svc_req *r)
         f->twin_throttle = (unsigned)throttle;
     if (delay >= 0)
         f->puback_delay_ms = (unsigned)delay;
+    if (dps >= 0)
+        f->dps_throttle = (unsigned)dps;
     cJSON_Delete(body);
     svc_reply_json(r->req, 200, state_json(f), NULL);
 }
