@@ -8,8 +8,13 @@
  * is down retries until it is up. Points in the run are chosen by what
  * the device reported (messages accepted, acknowledged), never by elapsed time.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -413,6 +418,153 @@ static void test_delayed_pubacks_then_drop(void **state)
     test_hub_restart(&hub, NULL);
 }
 
+/* ---- a TCP proxy that can go silent ---------------------------------------------------- */
+
+enum { PROXY_FORWARD, PROXY_BLACKHOLE, PROXY_CUT };
+struct proxy {
+    int lfd, port, target_port;
+    volatile int mode;     /* PROXY_* (the test thread sets it) */
+    volatile bool stop;
+    pthread_t thread;
+    int pair[8][2];        /* device side, hub side; -1 = free */
+};
+
+static void proxy_close_all(struct proxy *p)
+{
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 2; k++)
+            if (p->pair[i][k] >= 0) {
+                close(p->pair[i][k]);
+                p->pair[i][k] = -1;
+            }
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    while (!p->stop) {
+        if (p->mode == PROXY_CUT) {
+            proxy_close_all(p);
+            p->mode = PROXY_FORWARD;
+        }
+        struct pollfd fds[17];
+        int map[17][2], n = 0;
+        fds[n] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+        map[n][0] = -1;
+        n++;
+        /* Black hole: nothing is read, so nothing goes either way (and no new connection). */
+        if (p->mode == PROXY_FORWARD)
+            for (int i = 0; i < 8; i++)
+                for (int k = 0; k < 2 && p->pair[i][0] >= 0; k++) {
+                    fds[n] = (struct pollfd){.fd = p->pair[i][k], .events = POLLIN};
+                    map[n][0] = i;
+                    map[n][1] = k;
+                    n++;
+                }
+        if (p->mode != PROXY_FORWARD)
+            n = 0; /* not even accepts */
+        if (poll(fds, (nfds_t)n, 50) <= 0)
+            continue;
+        for (int j = 0; j < n; j++) {
+            if (!(fds[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (map[j][0] < 0) {
+                int c = accept(p->lfd, NULL, NULL);
+                int h = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->target_port)};
+                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                int slot = -1;
+                for (int i = 0; i < 8 && slot < 0; i++)
+                    if (p->pair[i][0] < 0)
+                        slot = i;
+                if (c < 0 || h < 0 || slot < 0 || connect(h, (struct sockaddr *)&a, sizeof(a)) != 0) {
+                    if (c >= 0)
+                        close(c);
+                    if (h >= 0)
+                        close(h);
+                    continue;
+                }
+                p->pair[slot][0] = c;
+                p->pair[slot][1] = h;
+                continue;
+            }
+            int i = map[j][0], k = map[j][1];
+            if (p->pair[i][0] < 0)
+                continue;
+            char buf[16384];
+            ssize_t r = read(p->pair[i][k], buf, sizeof(buf));
+            if (r <= 0 || write(p->pair[i][1 - k], buf, (size_t)r) != r) {
+                close(p->pair[i][0]);
+                close(p->pair[i][1]);
+                p->pair[i][0] = p->pair[i][1] = -1;
+            }
+        }
+    }
+    proxy_close_all(p);
+    return NULL;
+}
+
+static void proxy_start(struct proxy *p, int target_port)
+{
+    memset(p, 0, sizeof(*p));
+    for (int i = 0; i < 8; i++)
+        p->pair[i][0] = p->pair[i][1] = -1;
+    p->target_port = target_port;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(p->lfd, 8), 0);
+    assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &len), 0);
+    p->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+}
+
+static void proxy_stop(struct proxy *p)
+{
+    p->stop = true;
+    pthread_join(p->thread, NULL);
+    close(p->lfd);
+}
+
+/* A link that goes silent both ways while telemetry flows: the device notices (no PINGRESP or
+ * PUBACK in time, though it keeps sending), reconnects once the link is back, and every message
+ * it accepted is stored. */
+static void test_silent_link_found_and_nothing_lost(void **state)
+{
+    (void)state;
+    static struct proxy p;
+    proxy_start(&p, hub.mqtt_port);
+    char saved[64], out[700];
+    snprintf(saved, sizeof(saved), "%s", g_hubhost);
+    snprintf(g_hubhost, sizeof(g_hubhost), "localhost:%d", p.port);
+    snprintf(out, sizeof(out), "%s/silent.out", g_dir);
+    pid_t pid = spawn_run(out, "--count", "200", "--interval", "50", "--keepalive", "2",
+                          "--message", "{\"s\":%d}", NULL);
+    snprintf(g_hubhost, sizeof(g_hubhost), "%s", saved);
+    wait_events(out, "acked", 10);
+    p.mode = PROXY_BLACKHOLE;
+    int before = count_events(out, "retrying", NULL);
+    wait_events(out, "retrying", before + 1); /* the dead link was noticed */
+    p.mode = PROXY_CUT; /* the old connection goes, new ones are forwarded */
+    int status = wait_exit(pid, out);
+    proxy_stop(&p);
+    long max_n = 0;
+    int accepted = count_events(out, "accepted", &max_n);
+    char *text = azk_test_read(out, NULL);
+    if (status != 0)
+        fail_msg("azkit run exited %d:\n%s", status, text);
+    assert_int_equal(accepted, 200);
+    assert_non_null(strstr(text, "\"unacknowledged\":0"));
+    assert_true(count_events(out, "connected", NULL) >= 2);
+    free(text);
+    test_hub_stop(&hub);
+    int dups = check_all_stored("s", accepted, out);
+    print_message("silent link: %d accepted, 0 lost, %d duplicates\n", accepted, dups);
+    test_hub_restart(&hub, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_busy_hub_and_throttled_report),
         cmocka_unit_test(test_desired_while_offline),
         cmocka_unit_test(test_delayed_pubacks_then_drop),
+        cmocka_unit_test(test_silent_link_found_and_nothing_lost),
         cmocka_unit_test(test_hub_kill9_loses_nothing),
         cmocka_unit_test(test_device_kill9_with_outbox),
     };
