@@ -134,8 +134,6 @@ void azki_explain_lost(size_t rx, int rc, bool sending, char *why, size_t size)
     ERR_clear_error();
 }
 
-
-
 int azki_tls_handshake_error(SSL *ssl, int ssl_error, bool io_failed)
 {
     unsigned long oe = ERR_peek_error();

@@ -283,10 +283,17 @@ static void test_untrusted_client_cert(void **state)
     struct run r = {.deadline = azk_posix_now_ms() + 15000};
     char host[64];
     snprintf(host, sizeof(host), "localhost:%d", g_tls_port);
+    /* Under TLS 1.3 the server refuses the certificate after the client's handshake is done:
+     * depending on timing the client reads the alert (a refusal: final at once) or only a
+     * connection closed right after the handshake (retried, as a transient loss may be). With
+     * retries bounded the run ends in a failure either way, with the reason in words. */
     struct azk_client_config cfg = {.hub_host = azk_span_from_str(host),
                                     .device_id = azk_span_from_str("ss-1"),
                                     .on_event = on_event,
-                                    .ctx = &r};
+                                    .ctx = &r,
+                                    .max_retries = 2,
+                                    .retry_min_ms = 100,
+                                    .retry_max_ms = 200};
     static uint8_t work[4096];
     struct azk_client c;
     assert_int_equal(azk_client_init(&c, &cfg, work, sizeof(work)), 0);
@@ -294,7 +301,8 @@ static void test_untrusted_client_cert(void **state)
                                 .ctx = &r};
     int rc = azk_client_run_posix(&c, &po);
     SSL_CTX_free(tls);
-    assert_true(rc < 0);
+    if (rc >= 0)
+        fail_msg("the run did not fail (rc %d); last reason: %s", rc, r.failure);
     assert_false(r.connected);
     if (strstr(r.failure, "refuse the device's certificate") == NULL)
         fail_msg("failure text: %s", r.failure);
