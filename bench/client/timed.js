@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs a command and reports, as one JSON line: its wall time, its peak resident memory (VmHWM
 // from /proc, polled every 5 ms), its CPU time (user+sys from /proc at the last poll), and the
-// time each JSON line it printed on stdout arrived (ms from the spawn), with the line.
+// time each JSON line it printed on stdout arrived (ms from the spawn), with the line (per-message
+// events left out).
 //   node timed.js CMD [ARGS...]
 'use strict';
 const { spawn } = require('child_process');
@@ -21,7 +22,11 @@ child.stdout.on('data', (d) => {
   while ((i = buf.indexOf('\n')) >= 0) {
     const line = buf.slice(0, i);
     buf = buf.slice(i + 1);
-    try { lines.push({ t_ms: Math.round(now * 10) / 10, json: JSON.parse(line) }); } catch (e) { /* not JSON */ }
+    let j = null;
+    try { j = JSON.parse(line); } catch (e) { /* not JSON */ }
+    // Phases only: per-message events would make the record huge.
+    if (j && !['accepted', 'acked', 'twin', 'desired'].includes(j.event))
+      lines.push({ t_ms: Math.round(now * 10) / 10, json: j });
   }
 });
 const poll = setInterval(() => {
@@ -36,7 +41,8 @@ const poll = setInterval(() => {
 child.on('exit', (code, sig) => {
   clearInterval(poll);
   const wall = performance.now() - t0;
-  console.log(JSON.stringify({ code, sig, wall_ms: Math.round(wall * 10) / 10, peak_rss_kb: hwm,
-                               cpu_ms: cpuTicks * 1000 / tick, lines }));
-  process.exit(0);
+  // Written out before exiting: process.exit() right after console.log() can cut a pipe short.
+  process.stdout.write(JSON.stringify({ code, sig, wall_ms: Math.round(wall * 10) / 10,
+                                        peak_rss_kb: hwm, cpu_ms: cpuTicks * 1000 / tick, lines }) + '\n',
+                       () => process.exit(0));
 });
