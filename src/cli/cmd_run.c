@@ -601,10 +601,14 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     azk_diag_init(&d);
     SSL_CTX *tls = NULL;
     rc = azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &r.tls, &d);
+    /* Name the store: a user who forgot --store or AZKIT_STORE sees which one was read. */
+    char where[400];
+    snprintf(where, sizeof(where), "%s", azk_credstore_describe(store));
     azk_credstore_close(store);
     if (rc != 0)
-        return cli_fail(rc, &d, "cannot build the TLS connection from sec_tag %u%s",
-                            (unsigned)dv.tags[0], dv.ntags > 1 ? " and the other tags" : "");
+        return cli_fail(rc, &d, "cannot build the TLS connection from sec_tag %u%s of the store "
+                        "(%s)", (unsigned)dv.tags[0], dv.ntags > 1 ? " and the other tags" : "",
+                        where);
     if (!r.tls.has_client) {
         azk_diag_add(&d, AZK_SEV_ERROR, "run.no-client-cert",
                      "Provision the device: `azkit cred provision --sec-tag N --cert CHAIN "

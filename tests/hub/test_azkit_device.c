@@ -279,6 +279,17 @@ static void test_mistakes(void **state)
 {
     (void)state;
     int st;
+    /* A store without the device's credentials: the error names the store it read. */
+    {
+        struct azk_run er;
+        const char *argv[] = {"--store", store("empty"), "run", "--id-scope", g_scope,
+                              "--dps-host", g_dps, NULL};
+        azk_run(&er, NULL, argv);
+        assert_int_equal(er.status, 1);
+        if (strstr(er.err, "of the store (directory ") == NULL || strstr(er.err, "empty") == NULL)
+            fail_msg("the store is not named: %s", er.err);
+        azk_run_free(&er);
+    }
     /* Only the leaf in type 1, with a group on the intermediate: DPS 401002. */
     cJSON *ev = run(g_store_leaf, &st, NULL);
     assert_int_equal(st, 1);
