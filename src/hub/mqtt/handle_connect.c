@@ -45,17 +45,17 @@ static enum hub_x509_type auth_type(enum hub_auth_type t)
     return HUB_X509_TYPE_UNKNOWN;
 }
 
-/* The verdict, with the registry entry and the hub's verified CAs. */
+/* The X.509 verdict, with the registry entry (NULL: not registered; looked up once by the
+ * caller) and the hub's verified CAs. */
 static void decide(struct hub_conn *c, struct hub_iothub *h, const char *device_id,
-                   struct hub_x509_verdict *v)
+                   const struct hub_device *dev, struct hub_x509_verdict *v)
 {
-    struct hub_device dev;
-    bool registered = hub_store_device_get(h->store, device_id, &dev) == 0;
+    bool registered = dev != NULL;
     struct hub_x509_device ad = {
-        .type = registered ? auth_type(dev.auth) : HUB_X509_TYPE_UNKNOWN,
-        .primary_thumbprint = registered ? dev.primary_thumbprint : NULL,
-        .secondary_thumbprint = registered ? dev.secondary_thumbprint : NULL,
-        .enabled = registered && dev.status == HUB_DEVICE_ENABLED,
+        .type = registered ? auth_type(dev->auth) : HUB_X509_TYPE_UNKNOWN,
+        .primary_thumbprint = registered ? dev->primary_thumbprint : NULL,
+        .secondary_thumbprint = registered ? dev->secondary_thumbprint : NULL,
+        .enabled = registered && dev->status == HUB_DEVICE_ENABLED,
     };
     /* The verified CAs as parsed the last time the CA table changed (iothub.c). */
     const struct hub_x509_cas *cas = hub_iothub_verified_cas(h);
@@ -194,12 +194,13 @@ int hub_handle_connect(struct hub_conn *c, const struct azk_mqtt_packet *p)
      * device with its X.509 certificate. */
     char how[384];
     struct hub_device dev;
-    if (hub_store_device_get(h->store, client_id, &dev) == 0 && dev.auth == HUB_AUTH_SAS) {
+    bool registered = hub_store_device_get(h->store, client_id, &dev) == 0;
+    if (registered && dev.auth == HUB_AUTH_SAS) {
         if (sas_decide(c, h, m, &dev, how, sizeof(how)) != 0)
             return refuse(c, client_id, "sas", how);
     } else {
         struct hub_x509_verdict v;
-        decide(c, h, client_id, &v);
+        decide(c, h, client_id, registered ? &dev : NULL, &v);
         if (!v.accepted)
             return refuse(c, client_id, hub_x509_reason_name(v.reason), v.message);
         snprintf(how, sizeof(how), "%s", v.message);
