@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -359,6 +360,8 @@ void hub_daemon_stop(struct hub_daemon *d)
         hub_iothub_close(&d->hubs[i]);
     d->dps_store = NULL;
     hub_dps_stop(d); /* after the stores: their last completions may touch DPS operations */
+    if (d->dns)
+        evdns_base_free(d->dns, 0); /* after DPS: its webhook calls cancel their lookups */
     if (d->sig_int)
         event_free(d->sig_int);
     if (d->sig_term)

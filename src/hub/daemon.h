@@ -14,6 +14,7 @@
 #include "hub/iothub/iothub.h"
 
 struct event_base;
+struct evdns_base;
 struct event;
 struct evconnlistener;
 struct hub_store;
@@ -49,6 +50,8 @@ struct hub_daemon {
     struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
+    /* Name lookups on the loop (DPS webhooks), made on first use; NULL until then. */
+    struct evdns_base *dns;
 };
 
 /* Starts everything (PKI on first start, store, TLS, listeners) and prints the endpoints.

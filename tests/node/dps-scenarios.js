@@ -542,13 +542,17 @@ async function certFormsScenario() {
 // (6) Custom allocation: a webhook (a small HTTP server here) picks the linked hub, sets the
 // initial twin and returns a payload the device receives; a webhook that answers 500, refuses
 // (401), names a hub DPS is not linked to, or does not answer in time fails the registration.
+// Then over https: a webhook whose certificate chains to the CA the hub was given
+// (--dps-webhook-ca) allocates; one with an untrusted certificate, or with a certificate for
+// another name, fails the registration (400207) without being called.
 async function customScenario() {
   const http = require('http');
+  const https = require('https');
   const svc = serviceClient();
   const id = cfg.deviceId;
   const seen = [];
   let mode = 'ok';
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
@@ -562,18 +566,25 @@ async function customScenario() {
                                initialTwin: { tags: { allocatedBy: 'webhook' }, properties: { desired: { mode: 'eco' } } },
                                payload: { greeting: `hello ${id}`, echo: seen[seen.length - 1].body.deviceRuntimeContext.payload } }));
     });
+  };
+  const listen = async (server) => {
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    return server;
+  };
+  const enroll = (webhookUrl) => svc.createOrUpdateIndividualEnrollment({
+    registrationId: id,
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: pem(`${id}.cert.pem`) } } } },
+    provisioningStatus: 'enabled',
+    allocationPolicy: 'custom',
+    customAllocationDefinition: { webhookUrl, apiVersion: '2021-10-01' },
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}/api/allocate?code=secret`;
+  const server = await listen(http.createServer(handler));
+  // A host name, looked up by the hub without blocking its loop (/etc/hosts).
+  const url = `http://localhost:${server.address().port}/api/allocate?code=secret`;
+  const tlsServers = [];
   try {
     step(`createOrUpdateIndividualEnrollment ${id}: allocationPolicy custom, webhook ${url}`);
-    await svc.createOrUpdateIndividualEnrollment({
-      registrationId: id,
-      attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: pem(`${id}.cert.pem`) } } } },
-      provisioningStatus: 'enabled',
-      allocationPolicy: 'custom',
-      customAllocationDefinition: { webhookUrl: url, apiVersion: '2021-10-01' },
-    });
+    await enroll(url);
     const got = (await svc.getIndividualEnrollment(id)).responseBody;
     assert.strictEqual(got.allocationPolicy, 'custom');
     assert.strictEqual(got.customAllocationDefinition.webhookUrl, url);
@@ -613,8 +624,37 @@ async function customScenario() {
         assert.strictEqual(seen[n].body.deviceRuntimeContext.currentIotHubHostName, cfg.linkedHub,
                            'the webhook is told where the device is now');
     }
+
+    mode = 'ok';
+    for (const [certName, expectOk] of [['webhook-ok', true], ['webhook-untrusted', false],
+                                        ['webhook-othername', false]]) {
+      const tls = await listen(https.createServer({ cert: pem(`${certName}.cert.pem`),
+                                                    key: pem(`${certName}.key.pem`) }, handler));
+      tlsServers.push(tls);
+      const turl = `https://127.0.0.1:${tls.address().port}/api/allocate`;
+      step(`https webhook with the certificate ${certName}: ${turl} -> ${expectOk ? 'allocates' : '400207, not called'}`);
+      await enroll(turl);
+      const n = seen.length;
+      if (expectOk) {
+        const r = await withTimeout('register', 30000,
+                                    register(id, `${id}.cert.pem`, `${id}.key.pem`));
+        checkAssigned(r, id, id);
+        assert.strictEqual(hostOf(r.assignedHub), cfg.linkedHub, 'the hub the https webhook chose');
+        assert.strictEqual(seen.length, n + 1, 'the https webhook was called');
+      } else {
+        await assert.rejects(register(id, `${id}.cert.pem`, `${id}.key.pem`), (err) => {
+          step(`  ${describe(err)}`);
+          const r = err.result || {};
+          const rs = r.registrationState || r;
+          return rs.errorCode === 400207 &&
+                 /TLS certificate was not accepted: (self-signed certificate|IP address mismatch)/.test(rs.errorMessage);
+        });
+        assert.strictEqual(seen.length, n, 'a webhook the hub cannot verify gets no request');
+      }
+    }
   } finally {
     server.close();
+    for (const t of tlsServers) t.close();
   }
 }
 

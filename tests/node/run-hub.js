@@ -188,6 +188,21 @@ async function main() {
 // names the hub with --hub).
 const LINKED_HUB = 'hub-b.azkit.test';
 
+// Server certificates for the https webhooks, made with the openssl command (EC P-256).
+function webhookCerts(p) {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
+  run('openssl', ['req', '-x509', ...ec, '-keyout', p('webhook-ca.key.pem'),
+                  '-out', p('webhook-ca.cert.pem'), '-subj', '/CN=azkit test webhook CA']);
+  const leaf = (name, san, signed) => run('openssl', [
+    'req', '-x509', ...ec, '-keyout', p(`${name}.key.pem`), '-out', p(`${name}.cert.pem`),
+    '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`,
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+    ...(signed ? ['-CA', p('webhook-ca.cert.pem'), '-CAkey', p('webhook-ca.key.pem')] : [])]);
+  leaf('webhook-ok', 'IP:127.0.0.1,DNS:localhost', true);
+  leaf('webhook-othername', 'DNS:other.azkit.test', true);
+  leaf('webhook-untrusted', 'IP:127.0.0.1,DNS:localhost', false);
+}
+
 async function mainDps() {
   step('PKI: root -> intermediate -> devices "node-dps-grp-1", "node-dps-grp-2"; self-signed ' +
        '"node-dps-ss-1", "node-dps-crud-1", "node-dps-none", "node-dps-linked-1"');
@@ -204,8 +219,13 @@ async function mainDps() {
   azkit('pki', 'root', '--cn', 'Node DPS Root 2', '--out', p('root2'));
   azkit('pki', 'device', 'node-dps-form-grp', '--ca', p('root2'), '--out', p('node-dps-form-grp'));
 
+  // https custom-allocation webhooks: a CA the hub trusts (--dps-webhook-ca) and its server
+  // certificate for 127.0.0.1; one for another name; one self-signed that nothing trusts.
+  webhookCerts(p);
+
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --linked-hub ${LINKED_HUB}`);
-  const ready = await startHub(['--linked-hub', LINKED_HUB, '--dps-webhook-timeout', '2']);
+  const ready = await startHub(['--linked-hub', LINKED_HUB, '--dps-webhook-timeout', '2',
+                                '--dps-webhook-ca', p('webhook-ca.cert.pem')]);
   step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, hubs: ready.hubs, id_scope: ready.id_scope, dps_host: ready.dps_host })}`);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   assert.match(String(ready.id_scope), /^0ne[0-9A-Fa-f]{8}$/, 'id_scope in the ready file');

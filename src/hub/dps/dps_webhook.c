@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -121,6 +122,27 @@ static void take_answer(struct hub_daemon *d, const char *body, size_t len,
     cJSON_Delete(j);
 }
 
+/* Why an https call got no answer, when TLS is the reason; NULL otherwise. */
+static const char *tls_failure(struct dps_webhook_call *c, char *buf, size_t size)
+{
+    struct bufferevent *bev = c->tls && c->conn ? evhttp_connection_get_bufferevent(c->conn)
+                                                : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    if (ssl == NULL)
+        return NULL;
+    long v = SSL_get_verify_result(ssl);
+    unsigned long e = bufferevent_get_openssl_error(bev);
+    if (v != X509_V_OK)
+        snprintf(buf, size, "its TLS certificate was not accepted: %s (the hub trusts the "
+                 "system's CAs and --dps-webhook-ca; the certificate must name the URL's host)",
+                 X509_verify_cert_error_string(v));
+    else if (e != 0)
+        snprintf(buf, size, "TLS failed: %s", ERR_reason_error_string(e));
+    else
+        return NULL;
+    return buf;
+}
+
 static void answered(struct evhttp_request *req, void *arg)
 {
     struct dps_webhook_call *c = arg;
@@ -132,11 +154,14 @@ static void answered(struct evhttp_request *req, void *arg)
     int status = req ? evhttp_request_get_response_code(req) : 0;
     struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
     size_t len = in ? evbuffer_get_length(in) : 0;
+    char why[300];
     if (req == NULL || status == 0) {
-        unsigned long e = ERR_peek_last_error();
-        failed(&r, DPS_ERR_WEBHOOK_FAILED, "the webhook did not answer (%s)",
-               e ? ERR_reason_error_string(e) : "timeout, refused connection or closed");
-        ERR_clear_error();
+        const char *tls = tls_failure(c, why, sizeof(why));
+        if (tls != NULL)
+            failed(&r, DPS_ERR_WEBHOOK_FAILED, "the webhook could not be called: %s", tls);
+        else
+            failed(&r, DPS_ERR_WEBHOOK_FAILED, "the webhook did not answer (timeout, refused "
+                   "connection or closed)");
     } else if (status == 401 || status == 403) {
         failed(&r, DPS_ERR_WEBHOOK_REFUSED, "the webhook refused the call (HTTP %d)", status);
     } else if (status != 200) {
@@ -205,6 +230,20 @@ static SSL *tls_for(struct dps_webhook_call *c, const char *host)
     return ssl;
 }
 
+/* The loop's resolver (/etc/resolv.conf and /etc/hosts), so that looking up a webhook's host
+ * never blocks the loop; without one, libevent resolves with a blocking getaddrinfo. */
+static struct evdns_base *dns_for(struct hub_daemon *d)
+{
+    if (d->dns == NULL) {
+        d->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (d->dns == NULL)
+            hub_log(HUB_LOG_WARN, "dps: no asynchronous resolver (/etc/resolv.conf); webhook "
+                    "host names are looked up with a blocking call");
+    }
+    return d->dns;
+}
+
 int dps_webhook_call(struct dps_op *op, const char *prev_hub, const char *prev_device,
                      dps_webhook_done_fn done)
 {
@@ -246,8 +285,8 @@ int dps_webhook_call(struct dps_op *op, const char *prev_hub, const char *prev_d
     }
     char *body = request_body(op, prev_hub, prev_device);
     struct evhttp_request *req = body ? evhttp_request_new(answered, c) : NULL;
-    c->conn = bev ? evhttp_connection_base_bufferevent_new(op->d->base, NULL, bev, host,
-                                                           (unsigned short)port)
+    c->conn = bev ? evhttp_connection_base_bufferevent_new(op->d->base, dns_for(op->d), bev,
+                                                           host, (unsigned short)port)
                   : NULL;
     if (c->conn == NULL || req == NULL) {
         if (c->conn == NULL && bev != NULL)
