@@ -2,6 +2,8 @@
 #include "hub/daemon.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +98,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)l;
     (void)salen;
     struct hub_daemon *d = arg;
+    /* An answer (CONNACK, PUBACK) written while an earlier one is not yet ACKed would wait for
+     * the device's delayed ACK (40 ms) under Nagle's algorithm. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     char host[INET6_ADDRSTRLEN] = "?", peer[80];
     int port = 0;
     if (sa->sa_family == AF_INET) {

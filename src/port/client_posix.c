@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,10 @@ static int tcp_connect(const char *host, uint16_t port, uint64_t deadline, int *
             rc = -errno;
             continue;
         }
+        /* MQTT writes small packets and waits for small answers: without TCP_NODELAY, Nagle's
+         * algorithm holds a packet back for the peer's delayed ACK (40 ms on Linux). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
             rc = -errno;
             close(fd);

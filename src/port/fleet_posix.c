@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,8 @@ static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, 
         drop(d, -errno, why, now);
         return;
     }
+    int one = 1; /* small MQTT packets: no Nagle delay (client_posix.c) */
+    setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (!d->started) {
         d->started = true;
         f->st.started++;
