@@ -513,6 +513,125 @@ static void test_twin_section_null(void **state)
     test_dev_close(&d);
 }
 
+/* The twin's $metadata as IoT Hub keeps it: the section's and every property's $lastUpdated
+ * (desired ones with $lastUpdatedVersion) move with the updates that touch them, stay for the
+ * others, go with deleted properties, and survive a restart of the hub. */
+static const char *meta_time(const cJSON *twin, const char *section, const char *const *path)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(twin, "properties"),
+                                         section),
+        "$metadata");
+    for (; path && *path; path++)
+        m = cJSON_GetObjectItemCaseSensitive(m, *path);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "$lastUpdated");
+    return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+static int meta_version(const cJSON *twin, const char *const *path)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(twin, "properties"),
+                                         "desired"),
+        "$metadata");
+    for (; path && *path; path++)
+        m = cJSON_GetObjectItemCaseSensitive(m, *path);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "$lastUpdatedVersion");
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+/* PATCHes the desired properties; returns the twin answered (the caller frees r). */
+static void desired_patch(const struct hub_admin_target *t, struct svc_resp *r, const char *patch)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"properties\":{\"desired\":%s}}", patch);
+    svc_test_request_if(t, r, "PATCH", "/twins/svc-1", body, "*");
+    if (r->r.status != 200)
+        fail_msg("PATCH %s: %d %s", patch, r->r.status, r->r.body);
+}
+
+static void test_twin_metadata(void **state)
+{
+    (void)state;
+    struct hub_admin_target t;
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+    struct svc_resp r;
+    svc_test_request_if(&t, &r, "GET", "/twins/svc-1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char t0[40];
+    snprintf(t0, sizeof(t0), "%s", meta_time(r.j, "desired", NULL));
+    assert_int_equal(strlen(t0), 24); /* 2026-12-02T14:00:00.000Z */
+    svc_resp_free(&r);
+
+    const char *a[] = {"a", NULL}, *b[] = {"b", NULL}, *bc[] = {"b", "c", NULL},
+               *bd[] = {"b", "d", NULL}, *temp[] = {"temp", NULL};
+    usleep(20000); /* the stamps are milliseconds: let the clock move between updates */
+    desired_patch(&t, &r, "{\"a\":1,\"b\":{\"c\":2}}");
+    char t1[40];
+    snprintf(t1, sizeof(t1), "%s", meta_time(r.j, "desired", NULL));
+    assert_true(strcmp(t1, t0) > 0);
+    assert_string_equal(meta_time(r.j, "desired", a), t1);
+    assert_string_equal(meta_time(r.j, "desired", bc), t1);
+    assert_int_equal(meta_version(r.j, NULL), 2);
+    assert_int_equal(meta_version(r.j, bc), 2);
+    svc_resp_free(&r);
+
+    usleep(20000);
+    desired_patch(&t, &r, "{\"b\":{\"d\":3}}");
+    char t2[40];
+    snprintf(t2, sizeof(t2), "%s", meta_time(r.j, "desired", NULL));
+    assert_true(strcmp(t2, t1) > 0);
+    assert_string_equal(meta_time(r.j, "desired", a), t1);  /* untouched */
+    assert_string_equal(meta_time(r.j, "desired", bc), t1); /* untouched sibling */
+    assert_string_equal(meta_time(r.j, "desired", bd), t2);
+    assert_string_equal(meta_time(r.j, "desired", b), t2);  /* its parent */
+    assert_int_equal(meta_version(r.j, a), 2);
+    assert_int_equal(meta_version(r.j, bd), 3);
+    svc_resp_free(&r);
+
+    desired_patch(&t, &r, "{\"a\":null}");
+    assert_null(meta_time(r.j, "desired", a));
+    assert_non_null(meta_time(r.j, "desired", bc));
+    svc_resp_free(&r);
+
+    /* The device reports: reported metadata has no $lastUpdatedVersion. */
+    struct test_dev d;
+    open_dev(&d, NULL, 0);
+    const char *f[] = {"$iothub/twin/res/#"};
+    test_dev_subscribe(&d, 1, f, 1, 0);
+    assert_int_equal(test_dev_read(&d, 5000), 1);
+    usleep(20000);
+    reported_patch(&d, "{\"temp\":21}", 204, 1);
+    test_dev_close(&d);
+    svc_test_request_if(&t, &r, "GET", "/twins/svc-1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char t3[40];
+    snprintf(t3, sizeof(t3), "%s", meta_time(r.j, "reported", temp));
+    assert_true(strcmp(t3, t2) > 0);
+    assert_string_equal(meta_time(r.j, "reported", NULL), t3);
+    const cJSON *rm = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.j, "properties"),
+                                             "reported"),
+            "$metadata"),
+        "temp");
+    assert_null(cJSON_GetObjectItemCaseSensitive(rm, "$lastUpdatedVersion"));
+    char *before = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r.j, "properties"));
+    svc_resp_free(&r);
+
+    /* Kept in the hub's database. */
+    test_hub_stop(&hub);
+    test_hub_restart(&hub, NULL);
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+    svc_test_request_if(&t, &r, "GET", "/twins/svc-1", NULL, NULL);
+    assert_int_equal(r.r.status, 200);
+    char *after = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r.j, "properties"));
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    svc_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +641,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_twin_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_twin_section_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twin_metadata, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -811,7 +811,7 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(stat(azk_path(f->dir, "hub.db"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     3);
+                     4);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
     /* WAL mode: the -wal file exists while the store is open, with the DB's mode. */
     assert_true(azk_test_exists(azk_path(f->dir, "hub.db-wal")));
@@ -920,15 +920,17 @@ static void test_migrates_version_1(void **state)
     assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "ALTER TABLE devices DROP COLUMN session;"
                                       "ALTER TABLE devices DROP COLUMN device_scope;"
+                                      "ALTER TABLE twins DROP COLUMN meta;"
                                       "UPDATE schema_version SET version=1 WHERE component='hub'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     open_store(f);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     3);
+                     4);
     assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
     assert_string_equal(dev.device_scope, "");
+    assert_string_equal(hub_store_twin_peek(f->st, "old-1")->meta, ""); /* not recorded */
     assert_false(dev.has_session);
     assert_int_equal(hub_store_device_set_session(f->st, "old-1", true, 5), 0);
     hub_store_close(f->st); /* flushes the lazy state */

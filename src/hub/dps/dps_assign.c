@@ -15,6 +15,7 @@
 #include "hub/dps/dps_allocate.h"
 #include "hub/dps/dps_ops.h"
 #include "hub/dps/dps_webhook.h"
+#include "hub/iothub/twin_meta.h"
 #include "hub/log.h"
 #include "hub/store/store_dps.h"
 
@@ -45,11 +46,21 @@ static void apply_initial_twin(struct hub_store *st, const char *device_id,
             tags = NULL;
         }
         if (desired) {
+            if (!created)
+                tw.desired_version++;
+            /* The initial twin replaces the desired properties: every one stamped now. */
+            cJSON *doc = cJSON_Parse(desired);
+            char *meta = doc ? hub_twin_meta_update(tw.meta, HUB_TWIN_DESIRED, doc, NULL,
+                                                    hub_now_ms(), tw.desired_version, 1)
+                             : NULL;
+            cJSON_Delete(doc);
+            if (meta) {
+                free(tw.meta);
+                tw.meta = meta;
+            }
             free(tw.desired);
             tw.desired = desired;
             desired = NULL;
-            if (!created)
-                tw.desired_version++;
         }
         if (!created) {
             tw.etag++;

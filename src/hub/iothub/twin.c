@@ -1,5 +1,6 @@
 /* Twin documents and patches. */
 #include "hub/iothub/twin.h"
+#include "hub/iothub/twin_meta.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,12 +132,27 @@ static int apply(struct hub_iothub *h, const char *device_id, enum hub_twin_sect
         hub_twin_clear(updated);
         return rc;
     }
-    free(*text);
-    *text = merged;
     if (sec == HUB_TWIN_DESIRED)
         updated->desired_version++;
     else if (sec == HUB_TWIN_REPORTED)
         updated->reported_version++;
+    if (sec != HUB_TWIN_TAGS) {
+        cJSON *before = cJSON_Parse(*text ? *text : "{}");
+        char *meta = hub_twin_meta_update(updated->meta, sec, patch, before, hub_now_ms(),
+                                          sec == HUB_TWIN_DESIRED ? updated->desired_version
+                                                                  : updated->reported_version,
+                                          0);
+        cJSON_Delete(before);
+        if (meta == NULL) {
+            free(merged);
+            hub_twin_clear(updated);
+            return -ENOMEM;
+        }
+        free(updated->meta);
+        updated->meta = meta;
+    }
+    free(*text);
+    *text = merged;
     updated->version++;
     updated->etag++;
     rc = hub_store_twin_set(h->store, updated, done, ctx);

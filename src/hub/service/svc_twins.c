@@ -10,18 +10,20 @@
 #include "hub/log.h"
 #include "hub/service/svc_common.h"
 #include "hub/iothub/twin.h"
+#include "hub/iothub/twin_meta.h"
 
-static cJSON *section(const char *text, int64_t version, int64_t updated_ms)
+/* One properties section with its $metadata (hub/iothub/twin_meta.h) and $version. */
+static cJSON *section(const char *text, const char *meta, enum hub_twin_section sec,
+                      int64_t version, int64_t fallback_ms)
 {
     cJSON *o = cJSON_Parse(text && *text ? text : "{}");
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         o = cJSON_CreateObject();
     }
-    char when[40];
-    svc_time_iso(updated_ms, when);
-    cJSON *meta = cJSON_AddObjectToObject(o, "$metadata");
-    cJSON_AddStringToObject(meta, "$lastUpdated", when);
+    cJSON *m = hub_twin_meta_render(meta, sec, version, fallback_ms);
+    if (m)
+        cJSON_AddItemToObject(o, "$metadata", m);
     cJSON_AddNumberToObject(o, "$version", (double)version);
     return o;
 }
@@ -61,8 +63,10 @@ cJSON *svc_twin_json(struct hub_iothub *h, const char *device_id, char etag_out[
     cJSON_AddItemToObject(o, "tags", tags ? tags : cJSON_CreateObject());
     int64_t when = dev.updated_ms > dev.created_ms ? dev.updated_ms : dev.created_ms;
     cJSON *props = cJSON_AddObjectToObject(o, "properties");
-    cJSON_AddItemToObject(props, "desired", section(tw->desired, tw->desired_version, when));
-    cJSON_AddItemToObject(props, "reported", section(tw->reported, tw->reported_version, when));
+    cJSON_AddItemToObject(props, "desired", section(tw->desired, tw->meta, HUB_TWIN_DESIRED,
+                                                    tw->desired_version, when));
+    cJSON_AddItemToObject(props, "reported", section(tw->reported, tw->meta, HUB_TWIN_REPORTED,
+                                                     tw->reported_version, when));
     cJSON_AddItemToObject(o, "capabilities",
                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(dj, "capabilities"), 1));
     cJSON_Delete(dj);

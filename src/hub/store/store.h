@@ -249,6 +249,8 @@ struct hub_twin {
     char *tags;               /* JSON object text; heap */
     uint64_t etag;            /* service-side twin etag counter (text: hub_twin_etag_text) */
     uint64_t version;         /* service-side twin version */
+    char *meta;               /* desired/reported metadata (iothub/twin_meta.h); heap, "" when
+                               * not recorded */
 };
 
 /* A new device's twin: desired "{}" $version 1, reported "{}" $version 1, tags "{}",

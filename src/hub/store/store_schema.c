@@ -120,6 +120,8 @@ static const char *const hub_steps[] = {
     "ALTER TABLE devices ADD COLUMN session INTEGER NOT NULL DEFAULT -1;",
     /* 2 -> 3: deviceScope of Edge devices and their children */
     "ALTER TABLE devices ADD COLUMN device_scope TEXT NOT NULL DEFAULT '';",
+    /* 3 -> 4: twin metadata (when each desired/reported property was last updated) */
+    "ALTER TABLE twins ADD COLUMN meta TEXT NOT NULL DEFAULT '';",
 };
 
 static int exec(sqlite3 *db, const char *sql)

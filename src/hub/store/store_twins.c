@@ -13,11 +13,12 @@ void hub_twin_clear(struct hub_twin *tw)
     free(tw->desired);
     free(tw->reported);
     free(tw->tags);
-    tw->desired = tw->reported = tw->tags = NULL;
+    free(tw->meta);
+    tw->desired = tw->reported = tw->tags = tw->meta = NULL;
 }
 
 static int twin_fill(struct hub_twin *dst, const char *id, const char *desired,
-                     const char *reported, const char *tags)
+                     const char *reported, const char *tags, const char *meta)
 {
     memset(dst, 0, sizeof *dst);
     if (store_copy_str(dst->device_id, sizeof dst->device_id, id) < 0)
@@ -25,7 +26,8 @@ static int twin_fill(struct hub_twin *dst, const char *id, const char *desired,
     dst->desired = store_strdup_or(desired, "{}");
     dst->reported = store_strdup_or(reported, "{}");
     dst->tags = store_strdup_or(tags, "{}");
-    if (!dst->desired || !dst->reported || !dst->tags) {
+    dst->meta = store_strdup_or(meta, "");
+    if (!dst->desired || !dst->reported || !dst->tags || !dst->meta) {
         hub_twin_clear(dst);
         return -ENOMEM;
     }
@@ -34,7 +36,7 @@ static int twin_fill(struct hub_twin *dst, const char *id, const char *desired,
 
 int store_twin_init(struct hub_twin *tw, const char *device_id)
 {
-    int rc = twin_fill(tw, device_id, NULL, NULL, NULL);
+    int rc = twin_fill(tw, device_id, NULL, NULL, NULL, NULL);
     if (rc < 0)
         return rc;
     tw->desired_version = 1;
@@ -46,7 +48,8 @@ int store_twin_init(struct hub_twin *tw, const char *device_id)
 
 int store_twin_copy(struct hub_twin *dst, const struct hub_twin *src)
 {
-    int rc = twin_fill(dst, src->device_id, src->desired, src->reported, src->tags);
+    int rc = twin_fill(dst, src->device_id, src->desired, src->reported, src->tags,
+                       src->meta);
     if (rc < 0)
         return rc;
     dst->desired_version = src->desired_version;
@@ -104,7 +107,7 @@ int store_twins_apply(sqlite3 *db, const struct hub_twin *tw)
     int rc = sqlite3_prepare_v2(db,
                                 "INSERT OR REPLACE INTO twins(device_id, desired,"
                                 " desired_version, reported, reported_version, tags, etag,"
-                                " version) VALUES(?,?,?,?,?,?,?,?)",
+                                " version, meta) VALUES(?,?,?,?,?,?,?,?,?)",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_errno(rc);
@@ -116,6 +119,7 @@ int store_twins_apply(sqlite3 *db, const struct hub_twin *tw)
     sqlite3_bind_text(s, 6, tw->tags, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, (sqlite3_int64)tw->etag);
     sqlite3_bind_int64(s, 8, (sqlite3_int64)tw->version);
+    sqlite3_bind_text(s, 9, tw->meta ? tw->meta : "", -1, SQLITE_STATIC);
     return store_step_finalize(s);
 }
 
@@ -128,7 +132,8 @@ static int store_twins_load_row(struct hub_store *st, sqlite3_stmt *s, void *ctx
     struct hub_twin tw;
     int rc = twin_fill(&tw, e->dev.device_id, (const char *)sqlite3_column_text(s, 1),
                    (const char *)sqlite3_column_text(s, 3),
-                   (const char *)sqlite3_column_text(s, 5));
+                   (const char *)sqlite3_column_text(s, 5),
+                   (const char *)sqlite3_column_text(s, 8));
     if (rc < 0)
         return rc;
     tw.desired_version = sqlite3_column_int64(s, 2);
@@ -144,6 +149,6 @@ int store_twins_load(struct hub_store *st)
 {
     return store_load_rows(st,
                            "SELECT device_id, desired, desired_version, reported,"
-                           " reported_version, tags, etag, version FROM twins",
+                           " reported_version, tags, etag, version, meta FROM twins",
                            store_twins_load_row, NULL);
 }
