@@ -38,7 +38,7 @@ static const char group_usage[] =
     "options: --store DIR, --json (see 'azkit --help'); 'azkit cred <command> --help'.\n";
 
 enum { OPT_TAG = 1000, OPT_TYPE, OPT_PASS, OPT_PASSFILE, OPT_CERT, OPT_KEY, OPT_SECONDARY,
-       OPT_CA, OPT_C, OPT_INCLUDE_KEY };
+       OPT_CA, OPT_C, OPT_INCLUDE_KEY, OPT_NCS, OPT_ID_SCOPE };
 
 static const struct option long_opts[] = {
     {"sec-tag", required_argument, NULL, OPT_TAG},
@@ -52,6 +52,8 @@ static const struct option long_opts[] = {
     {"ca", required_argument, NULL, OPT_CA},
     {"c", required_argument, NULL, OPT_C},
     {"include-key", no_argument, NULL, OPT_INCLUDE_KEY},
+    {"ncs", required_argument, NULL, OPT_NCS},
+    {"id-scope", required_argument, NULL, OPT_ID_SCOPE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -71,8 +73,10 @@ static char opt_char(int id)
     case OPT_TYPE: return 'y';
     case OPT_PASS: case OPT_PASSFILE: return 'p';
     case 'o': return 'o';
-    case OPT_CERT: case OPT_KEY: case OPT_SECONDARY: case OPT_CA: return 'v';
+    case OPT_CERT: case OPT_KEY: case OPT_CA: return 'v';
     case OPT_C: case OPT_INCLUDE_KEY: return 'c';
+    case OPT_SECONDARY: return 's';
+    case OPT_NCS: case OPT_ID_SCOPE: return 'n';
     default: return '?';
     }
 }
@@ -370,19 +374,26 @@ static const struct cmd cmds[] = {
     {"provision",
      "usage: azkit cred provision --sec-tag N --cert DEVICE_CHAIN.pem --key DEVICE.key\n"
      "                            [--secondary-sec-tag M] [--ca FILE]... [--passphrase P]\n"
+     "                            [--ncs VERSION] [--id-scope S]\n"
      "Lays out an Azure device: root CAs as type 0, the device certificate followed by its\n"
      "intermediates as type 1, the key as type 2. Default CAs: DigiCert Global Root G2 and\n"
      "Microsoft RSA Root Certificate Authority 2017 (both in the primary tag; with a secondary\n"
      "tag, G2 in the primary and Microsoft RSA 2017 in the secondary, chain and key in both).\n"
      "--ca replaces the roots (e.g. a local azkit-hub's CA): the first in the primary tag, the\n"
-     "others in the secondary (a single --ca goes in both).\n",
-     cli_cred_provision, "tpv"},
+     "others in the secondary (a single --ca goes in both).\n"
+     "Then prints the prj.conf lines that go with the tags: the sec-tag options of your NCS\n"
+     "release (--ncs 2.6, 2.2, 1.9...; default: 2.3 and later), DPS with --id-scope S, and the\n"
+     "device id = the certificate's CN.\n",
+     cli_cred_provision, "tpvsn"},
     {"export",
      "usage: azkit cred export --c FILE --sec-tag N [--include-key]\n"
+     "                         [--secondary-sec-tag M] [--ncs VERSION] [--id-scope S]\n"
      "Writes a C header with the tag's credentials as string literals and\n"
      "azkit_provision_sec_tag_N(), which writes them with modem_key_mgmt_write() using\n"
-     "strlen() lengths. The private key and PSK are left out unless --include-key is given.\n",
-     cli_cred_export, "tc"},
+     "strlen() lengths. The private key and PSK are left out unless --include-key is given.\n"
+     "Then prints the prj.conf lines that go with it (as cred provision does, with\n"
+     "CONFIG_MODEM_KEY_MGMT=y; --secondary-sec-tag names the firmware's other tag).\n",
+     cli_cred_export, "tcsn"},
 };
 
 int cli_cred(const struct cli_opts *cli, int argc, char **argv)
@@ -446,6 +457,8 @@ int cli_cred(const struct cli_opts *cli, int argc, char **argv)
             break;
         case OPT_C: a.c_file = optarg; break;
         case OPT_INCLUDE_KEY: a.include_key = true; break;
+        case OPT_NCS: a.ncs = optarg; break;
+        case OPT_ID_SCOPE: a.id_scope = optarg; break;
         default: break;
         }
     }

@@ -7,8 +7,40 @@
 #include <unistd.h>
 
 #include "azkit/cred_provision.h"
+#include "azkit/x509.h"
 #include "cli/cred_cli.h"
+#include "cli/ncs_kconfig.h"
 #include "common/fileio.h"
+
+/* The prj.conf lines' settings from --ncs/--id-scope/--secondary-sec-tag and the chain's leaf
+ * (`chain` may be NULL). 0, or a usage error's exit status. */
+static int ncs_settings(struct cmd_args *a, const char *usage, azk_sec_tag_t primary,
+                        const char *chain, size_t chain_len, bool firmware_writes,
+                        struct cli_ncs_kconfig *k, struct azk_cert_summary *leaf)
+{
+    memset(k, 0, sizeof(*k));
+    if (cli_ncs_gen_parse(a->ncs, &k->gen) != 0)
+        return cli_usage(usage, "--ncs takes an nRF Connect SDK version (2.6, v2.2.0, 1.9) or "
+                         "g1..g3, not '%s'", a->ncs);
+    k->primary_tag = (unsigned)primary;
+    k->secondary_tag = -1;
+    if (a->secondary != NULL) {
+        azk_sec_tag_t t;
+        struct azk_diag d;
+        azk_diag_init(&d);
+        if (azk_sec_tag_parse(a->secondary, &t, &d) != 0) {
+            cli_print_findings(&d);
+            return CLI_EXIT_USAGE;
+        }
+        k->secondary_tag = (long)t;
+    }
+    k->id_scope = a->id_scope;
+    k->firmware_writes = firmware_writes;
+    size_t n = 0;
+    if (chain != NULL && azk_x509_summarize_pem(chain, chain_len, leaf, 1, &n, NULL) == 0 && n > 0)
+        k->device_id = leaf->subject_cn;
+    return 0;
+}
 
 int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
@@ -39,6 +71,10 @@ int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const cha
         paths[2 + i] = a->cas[i];
     for (int i = 0; rc == 0 && i < 2 + a->ca_count; i++)
         rc = cli_cred_read_input(paths[i], &bufs[i], &lens[i]);
+    struct cli_ncs_kconfig ncs;
+    struct azk_cert_summary leaf;
+    if (rc == 0)
+        rc = ncs_settings(a, usage, o.sec_tag, bufs[0], lens[0], false, &ncs, &leaf);
     struct azk_credstore *s = NULL;
     if (rc == 0)
         rc = cli_cred_open(cli, &s);
@@ -66,6 +102,7 @@ int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const cha
                 cJSON_AddItemToArray(steps, st);
             }
             cJSON_AddItemToObject(root, "findings", cli_findings_json(&d));
+            cJSON_AddItemToObject(root, "ncs", cli_ncs_kconfig_json(&ncs));
             cli_json_emit(root);
             cli_print_findings(&d);
         } else {
@@ -79,6 +116,7 @@ int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const cha
                    "never offered.\n",
                    (unsigned)o.sec_tag, o.has_secondary ? " and " : "",
                    o.has_secondary ? a->secondary : "");
+            cli_ncs_kconfig_print(stdout, &ncs);
             cli_print_findings(&d);
         }
     }
@@ -104,9 +142,21 @@ int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *
         return cli_usage(usage, "--include-key writes a secret: give a file, not '-'");
     if (to_stdout && cli->json)
         return cli_usage(usage, "--json and --c - both want stdout; give a file");
+    struct cli_ncs_kconfig ncs;
+    struct azk_cert_summary leaf;
+    if ((rc = ncs_settings(a, usage, tag, NULL, 0, true, &ncs, &leaf)) != 0)
+        return rc;
     struct azk_credstore *s;
     if ((rc = cli_cred_open(cli, &s)) != 0)
         return rc;
+    /* The device id for the prj.conf lines: the CN of the chain in type 1, if there is one. */
+    char chain[8192];
+    size_t chain_len = sizeof(chain);
+    if (azk_cred_read(s, tag, AZK_CRED_CLIENT_CERT, chain, &chain_len) == 0) {
+        size_t n = 0;
+        if (azk_x509_summarize_pem(chain, chain_len, &leaf, 1, &n, NULL) == 0 && n > 0)
+            ncs.device_id = leaf.subject_cn;
+    }
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -138,10 +188,14 @@ int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *
         cJSON_AddStringToObject(o, "file", a->c_file);
         cJSON_AddBoolToObject(o, "include_key", a->include_key);
         cJSON_AddItemToObject(o, "findings", cli_findings_json(&d));
+        cJSON_AddItemToObject(o, "ncs", cli_ncs_kconfig_json(&ncs));
         cli_json_emit(o);
-    } else if (!to_stdout) {
-        printf("wrote %s: call azkit_provision_sec_tag_%u() in your firmware before LTE "
-               "connects\n", a->c_file, (unsigned)tag);
+    } else {
+        if (!to_stdout)
+            printf("wrote %s: call azkit_provision_sec_tag_%u() in your firmware before LTE "
+                   "connects\n", a->c_file, (unsigned)tag);
+        /* With the header on stdout, the lines go to stderr. */
+        cli_ncs_kconfig_print(to_stdout ? stderr : stdout, &ncs);
     }
     cli_print_findings(&d);
     return CLI_EXIT_OK;

@@ -21,6 +21,8 @@ struct cmd_args {
     const char *cert;
     const char *key;
     const char *secondary;
+    const char *ncs;      /* --ncs VERSION (the prj.conf lines printed) */
+    const char *id_scope; /* --id-scope S (the same) */
     const char *cas[CLI_MAX_CA];
     int ca_count;
     bool include_key;

@@ -430,6 +430,72 @@ static void test_provision_layouts(void **state)
     azk_run_free(&r);
 }
 
+/* The prj.conf lines printed with the tags: each NCS generation's option names, DPS with the
+ * id scope, the device id = the leaf's CN, key management when the firmware writes the tags;
+ * a bad --ncs is a usage error that writes nothing. */
+static void test_ncs_config_block(void **state)
+{
+    (void)state;
+    struct azk_run r;
+    const char *chain = azk_path(pki, "dev-1.chain.pem"), *key = azk_path(pki, "dev-1.key.pem");
+    RUN(&r, NULL, "cred", "provision", "--sec-tag", "10", "--secondary-sec-tag", "11", "--cert",
+        chain, "--key", key, "--id-scope", "0ne00ABCDEF");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "nRF Connect SDK 2.3 and later"));
+    assert_non_null(strstr(r.out, "\nCONFIG_MQTT_HELPER_SEC_TAG=10\n"));
+    assert_non_null(strstr(r.out, "\nCONFIG_MQTT_HELPER_SECONDARY_SEC_TAG=11\n"));
+    assert_non_null(strstr(r.out, "\nCONFIG_AZURE_IOT_HUB_DPS=y\n"));
+    assert_non_null(strstr(r.out, "\nCONFIG_AZURE_IOT_HUB_DPS_ID_SCOPE=\"0ne00ABCDEF\"\n"));
+    assert_non_null(strstr(r.out, "\nCONFIG_AZURE_IOT_HUB_DEVICE_ID=\"dev-1\"\n"));
+    assert_null(strstr(r.out, "CONFIG_MODEM_KEY_MGMT")); /* the tags are already written */
+    azk_run_free(&r);
+
+    /* NCS 2.1-2.2: the library's own option names. */
+    RUN(&r, NULL, "cred", "provision", "--sec-tag", "10", "--secondary-sec-tag", "11", "--cert",
+        chain, "--key", key, "--ncs", "v2.2.0");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "\nCONFIG_AZURE_IOT_HUB_SEC_TAG=10\n"));
+    assert_non_null(strstr(r.out, "\nCONFIG_AZURE_IOT_HUB_SECONDARY_SEC_TAG=11\n"));
+    assert_null(strstr(r.out, "MQTT_HELPER"));
+    assert_non_null(strstr(r.out, "<your DPS id scope>"));
+    azk_run_free(&r);
+
+    /* NCS 1.x-2.0 names one tag: the secondary is called out, not configured. */
+    RUN(&r, NULL, "--json", "cred", "export", "--c", azk_path(work, "t10.h"), "--sec-tag", "10",
+        "--secondary-sec-tag", "11", "--ncs", "1.9");
+    expect_status(&r, 0);
+    cJSON *j = azk_run_json(&r);
+    cJSON *ncs = jget(j, "ncs", cJSON_Object);
+    assert_string_equal(jget(ncs, "ncs", cJSON_String)->valuestring, "1.4 to 2.0");
+    char *lines = cJSON_PrintUnformatted(jget(ncs, "prj_conf", cJSON_Array));
+    char *notes = cJSON_PrintUnformatted(jget(ncs, "notes", cJSON_Array));
+    assert_non_null(strstr(lines, "\"CONFIG_AZURE_IOT_HUB_SEC_TAG=10\""));
+    assert_null(strstr(lines, "SECONDARY"));
+    assert_non_null(strstr(notes, "sec_tag 11 is never offered"));
+    assert_non_null(strstr(lines, "\"CONFIG_MODEM_KEY_MGMT=y\"")); /* the firmware writes */
+    assert_non_null(strstr(lines, "CONFIG_AZURE_IOT_HUB_DEVICE_ID=\\\"dev-1\\\""));
+    free(lines);
+    free(notes);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+
+    /* Bad version: usage error, nothing written. */
+    RUN(&r, NULL, "cred", "provision", "--sec-tag", "50", "--cert", chain, "--key", key, "--ncs",
+        "banana");
+    expect_status(&r, 2);
+    assert_non_null(strstr(r.err, "--ncs takes an nRF Connect SDK version"));
+    azk_run_free(&r);
+    RUN(&r, NULL, "--json", "cred", "list", "50");
+    j = azk_run_json(&r);
+    assert_int_equal(cJSON_GetArraySize(jget(j, "credentials", cJSON_Array)), 0);
+    cJSON_Delete(j);
+    azk_run_free(&r);
+    RUN(&r, NULL, "cred", "provision", "--sec-tag", "50", "--cert", chain, "--key", key, "--ncs",
+        "1.2");
+    expect_status(&r, 2);
+    azk_run_free(&r);
+}
+
 static void test_store_locations(void **state)
 {
     (void)state;
@@ -542,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_write_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_table_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision_layouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ncs_config_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_locations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_sentinel, setup, teardown),
     };
