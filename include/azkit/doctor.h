@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "azkit/common.h"
 #include "azkit/cred.h"
@@ -78,6 +79,10 @@ struct azk_doctor_opts {
     const char *enrollment_ca_file;
     /** The device's limits to check against (zero: none). */
     enum azk_doctor_profile profile;
+    /** "Now" in Unix seconds for the clock check (0: this machine's clock). A clock before
+     *  azkit's release cannot be right and gives the failure "clock": certificates would look
+     *  not yet valid (and expired ones valid) to anything using it. */
+    int64_t now;
 };
 
 /**
@@ -96,6 +101,20 @@ AZK_API void azk_doctor_add(struct azk_doctor_report *r, const char *id,
 
 /** @brief The worst status in a report (AZK_CHECK_OK when empty; SKIPPED counts as OK). */
 AZK_API enum azk_check_status azk_doctor_worst(const struct azk_doctor_report *r);
+
+/**
+ * @brief The failed and warned checks, most likely cause first: failures that are causes,
+ *        then warnings, then the failed connection results ("online.tls", "connect.*": the
+ *        effect of the causes before them, e.g. a warned leaf-only chain behind a refused
+ *        registration). Within each group, in the order a device meets the problems: the
+ *        clock, the socket's tags, reaching the server, trusting it, the client certificate
+ *        and key, then what DPS and IoT Hub check after CONNECT (enrollment chain, id).
+ * @param r     The report.
+ * @param idx   Receives indexes into r->checks, in rank order.
+ * @param max   Capacity of @p idx.
+ * @return The number of indexes written (0: nothing failed or warned).
+ */
+AZK_API size_t azk_doctor_ranked(const struct azk_doctor_report *r, size_t *idx, size_t max);
 
 /** @brief "ok", "info", "warning", "failed", "skipped". */
 AZK_API const char *azk_check_status_name(enum azk_check_status s);

@@ -48,7 +48,8 @@ static const char usage[] =
     "  --offline            no online work (the default; kept for old scripts)\n"
     "  --errno N|NAME       what an error number means on an nRF91 and on Linux\n"
     "  --json               {\"ok\":bool,\"online\":{\"attempted\",\"registered\",\"connected\"},\n"
-    "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}]}\n"
+    "                       \"checks\":[{\"id\",\"status\",\"message\",\"fix\"}],\n"
+    "                       \"summary\":[{\"id\",\"status\",\"fix\"}] (most likely cause first)}\n"
     "exit status: 0 nothing failed, 1 a check failed, 2 usage error\n";
 
 enum { O_OFFLINE = 1000, O_REGISTER, O_CONNECT, O_ERRNO, O_ENROLL_CA, O_PROFILE, O_HANDSHAKE };
@@ -149,6 +150,23 @@ static int64_t live_turn(void *ctx, struct azk_client *c, uint64_t now)
     const struct live *l = ctx;
     /* Registered and not asked to connect: stop before the hub connection starts. */
     return l->connected || (l->registered && !l->connect) ? -1 : 0;
+}
+
+/* The failed and warned checks again, most likely cause first (azk_doctor_ranked). */
+static void print_summary(const struct azk_doctor_report *r)
+{
+    size_t idx[AZK_DOCTOR_MAX_CHECKS];
+    size_t n = azk_doctor_ranked(r, idx, AZK_DOCTOR_MAX_CHECKS);
+    if (n == 0)
+        return;
+    printf("\nmost likely cause first:\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct azk_check *c = &r->checks[idx[i]];
+        printf("  %zu. %s %s\n", i + 1, c->id,
+               c->status == AZK_CHECK_FAIL ? "(failure)" : "(warning)");
+        if (c->fix[0])
+            printf("     fix: %s\n", c->fix);
+    }
 }
 
 static void print_human(const struct azk_doctor_report *r)
@@ -310,6 +328,18 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
             cJSON_AddStringToObject(e, "fix", c->fix);
             cJSON_AddItemToArray(arr, e);
         }
+        /* The ranked summary: ids in rank order (details in "checks"). */
+        size_t idx[AZK_DOCTOR_MAX_CHECKS];
+        size_t n = azk_doctor_ranked(&report, idx, AZK_DOCTOR_MAX_CHECKS);
+        cJSON *sum = cJSON_AddArrayToObject(o2, "summary");
+        for (size_t i = 0; i < n; i++) {
+            const struct azk_check *c = &report.checks[idx[i]];
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "id", c->id);
+            cJSON_AddStringToObject(e, "status", azk_check_status_name(c->status));
+            cJSON_AddStringToObject(e, "fix", c->fix);
+            cJSON_AddItemToArray(sum, e);
+        }
         cli_json_emit(o2);
     } else {
         print_human(&report);
@@ -323,6 +353,7 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
         else
             printf("online: nothing was sent (--register / --connect to test the "
                    "connection)\n");
+        print_summary(&report);
         printf("%s\n", worst == AZK_CHECK_FAIL ? "doctor: problems found (see [FAIL] above)"
                        : worst == AZK_CHECK_WARN ? "doctor: no failures; see the warnings"
                                                  : "doctor: all good");

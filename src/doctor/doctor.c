@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <openssl/err.h>
@@ -517,6 +518,26 @@ static void check_each(const struct azk_doctor_opts *o, struct azk_doctor_report
     }
 }
 
+/* No clock that reads earlier than this is right: azkit did not exist then (2025-12-01). */
+#define CLOCK_FLOOR 1764547200
+
+static void check_clock(const struct azk_doctor_opts *o, struct azk_doctor_report *r)
+{
+    int64_t now = o->now ? o->now : (int64_t)time(NULL);
+    if (now >= CLOCK_FLOOR)
+        return; /* plausible: nothing to say */
+    time_t t = (time_t)now;
+    struct tm tm;
+    char when[32] = "?";
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    azk_doctor_add(r, "clock", AZK_CHECK_FAIL,
+                   "Set the clock (`timedatectl set-ntp true`, or `date -s`); on a device, get "
+                   "the time from the network (the nRF91 modem takes it from LTE) before TLS.",
+                   "this machine's clock reads %s, before azkit existed: every certificate "
+                   "check against it is wrong (new certificates look not yet valid)", when);
+}
+
 int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_report *out)
 {
     if (out == NULL)
@@ -544,6 +565,7 @@ int azk_doctor_check_store(const struct azk_doctor_opts *o, struct azk_doctor_re
                        "CONFIG_AZURE_IOT_HUB_SECONDARY_SEC_TAG); credentials in the other tags "
                        "are never offered", o->ntags, tags);
     }
+    check_clock(o, out);
     check_roots(o, out);
     check_client(o, out);
     check_each(o, out);

@@ -497,6 +497,29 @@ static void expect(const cJSON *rep, const char *id, const char *status, const c
     fail_msg("no check %s in %s", id, all);
 }
 
+/* The ranked summary holds exactly these ids, in this order (NULL-terminated). */
+static void expect_summary(const cJSON *rep, ...)
+{
+    va_list ap;
+    va_start(ap, rep);
+    const cJSON *sum = cJSON_GetObjectItem(rep, "summary");
+    int i = 0;
+    for (const char *id; (id = va_arg(ap, const char *)) != NULL; i++) {
+        const cJSON *e = cJSON_GetArrayItem(sum, i);
+        const char *got = e ? cJSON_GetObjectItem(e, "id")->valuestring : "(none)";
+        if (strcmp(got, id) != 0) {
+            char *all = cJSON_PrintUnformatted(sum);
+            fail_msg("summary[%d] is %s, expected %s: %s", i, got, id, all);
+        }
+        assert_true(cJSON_GetObjectItem(e, "fix")->valuestring[0] != '\0');
+    }
+    va_end(ap);
+    if (cJSON_GetArraySize(sum) != i) {
+        char *all = cJSON_PrintUnformatted(sum);
+        fail_msg("summary has %d entries, expected %d: %s", cJSON_GetArraySize(sum), i, all);
+    }
+}
+
 static void test_doctor_good(void **state)
 {
     (void)state;
@@ -508,6 +531,7 @@ static void test_doctor_good(void **state)
     expect(r, "client.chain", "ok", "leaf + 1 intermediate");
     expect(r, "client.key", "ok", NULL);
     expect(r, "client.id", "ok", "run-dev");
+    expect_summary(r, NULL); /* nothing to rank */
     cJSON_Delete(r);
     /* Against the local hub, with the connection test: DPS and the hub pass. */
     r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
@@ -541,6 +565,10 @@ static void test_doctor_mistakes(void **state)
     expect(r, "cred.retired-root", "warning", "complete for all resources on 2024-09-30");
     expect(r, "client.key", "failed", "is in sec_tag 11, not in sec_tag 10");
     expect(r, "cred.retired-root", "warning", NULL);
+    /* Two faults at once: the untrusted server first (the handshake fails before the key
+     * matters), then the key, then the warnings (Baltimore expired on 2025-05-12). */
+    expect_summary(r, "tags.azure-root", "client.key", "cred.cert-expired", "cred.retired-root",
+                   NULL);
     cJSON_Delete(r);
 
     r = doctor(store("rootcert"), &st, NULL);
@@ -565,6 +593,8 @@ static void test_doctor_mistakes(void **state)
     assert_int_equal(st, 1);
     expect(r, "client.chain", "warning", "holds only the leaf");
     expect(r, "connect.dps", "failed", "dps-unauthorized, code 401002");
+    /* The cause (the leaf-only chain) before its effect (DPS refusing). */
+    expect_summary(r, "client.chain", "connect.dps", NULL);
     cJSON_Delete(r);
 
     /* Usage. */
