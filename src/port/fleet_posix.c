@@ -22,6 +22,7 @@
 #include "azkit/client_posix.h"
 #include "pki/pki_internal.h"
 #include "port/explain.h"
+#include "port/fleet_payload.h"
 #include "port/fleet_stats.h"
 #include "port/sigpipe.h"
 
@@ -99,47 +100,12 @@ static void summarize(struct fleet *f)
     azki_hist_summary(&f->puback, &f->st.puback);
 }
 
-/* ---- telemetry payloads and their PUBACK times ------------------------------------------ */
-
-static size_t digits(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        n++;
-    }
-    return n;
-}
-
-#define PAYLOAD_HEAD "{\"device\":\""  /* then the id */
-#define PAYLOAD_SEQ "\",\"n\":"         /* then the sequence number */
-#define PAYLOAD_PAD ",\"pad\":\""       /* then 'x' to the size, then "} */
-
-size_t azk_fleet_payload_min(const struct azk_fleet_opts *o)
-{
-    const char *prefix = o->id_prefix ? o->id_prefix : "fleet-";
-    size_t last = o->first_index + (o->count ? o->count - 1 : 0);
-    return strlen(PAYLOAD_HEAD) + strlen(prefix) + digits(last) + strlen(PAYLOAD_SEQ) +
-           digits(o->messages ? o->messages : 1) + strlen(PAYLOAD_PAD) + 2;
-}
+/* ---- telemetry and PUBACK times -------------------------------------------------------- */
 
 /* Message `seq` of device `d` into f->payload; returns its length. */
 static size_t make_payload(const struct fleet *f, const struct dev *d, uint32_t seq)
 {
-    char *b = f->payload;
-    int n = snprintf(b, f->payload_cap, PAYLOAD_HEAD "%s" PAYLOAD_SEQ "%u", d->id, seq);
-    size_t len = (size_t)n, want = f->o->payload_size;
-    if (want == 0 || want < len + strlen(PAYLOAD_PAD) + 2) {
-        b[len++] = '}';
-        return len;
-    }
-    memcpy(b + len, PAYLOAD_PAD, strlen(PAYLOAD_PAD));
-    len += strlen(PAYLOAD_PAD);
-    size_t pad = want - len - 2;
-    memset(b + len, 'x', pad);
-    len += pad;
-    memcpy(b + len, "\"}", 2);
-    return len + 2;
+    return azki_fleet_payload(f->o->payload_size, d->id, seq, f->payload, f->payload_cap);
 }
 
 static void mark_sent(struct dev *d, uint32_t msg_id)

@@ -111,10 +111,13 @@ void azki_fleet_count_error(struct azk_fleet_error_count *list, size_t *n, const
             list[i].count++;
             return;
         }
-    if (*n == AZK_FLEET_ERROR_KINDS - 1 && strcmp(kind, "other") != 0) {
+    /* The last entry is kept for "other" (found by the loop above once it exists). */
+    if (*n >= AZK_FLEET_ERROR_KINDS - 1 && strcmp(kind, "other") != 0) {
         azki_fleet_count_error(list, n, "other");
         return;
     }
+    if (*n >= AZK_FLEET_ERROR_KINDS)
+        return;
     snprintf(list[*n].kind, sizeof(list[*n].kind), "%s", kind);
     list[(*n)++].count = 1;
 }
