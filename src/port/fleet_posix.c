@@ -22,11 +22,21 @@
 #include "azkit/client_posix.h"
 #include "pki/pki_internal.h"
 #include "port/explain.h"
+#include "port/fleet_payload.h"
+#include "port/fleet_stats.h"
 #include "port/sigpipe.h"
 
 #define MAX_DEVICES 100000u
 
 enum phase { P_IDLE = 0, P_CONNECTING, P_HANDSHAKE, P_UP };
+
+/* A QoS 1 message between azk_client_send_telemetry() and its PUBACK: `left` bytes of the
+ * client's output still precede its end; when they are written, `written_us` is set. */
+struct mark {
+    uint32_t msg_id;
+    uint32_t left;
+    uint64_t written_us;
+};
 
 struct dev {
     struct fleet *f;
@@ -46,6 +56,12 @@ struct dev {
     uint32_t sent, acked;
     char host[AZK_CLIENT_HOST_MAX + 1];
     uint16_t port;
+    bool blocked;       /* the window or the output is full: wait for a PUBACK or a drain */
+    bool conn_dps;      /* the current connection goes to DPS */
+    uint64_t conn_us;   /* when the current connection's TCP connect began */
+    uint64_t first_us;  /* when the first one began (0: not yet) */
+    struct mark *marks; /* the in-flight window's messages (f->window entries) */
+    uint8_t n_marks;
 };
 
 /* Resolved endpoints (DPS and the hubs): getaddrinfo blocks, so once per host:port. */
@@ -63,7 +79,72 @@ struct fleet {
     int ep;
     struct addr_entry addrs[ADDR_CACHE];
     size_t n_addrs;
+    uint8_t window;     /* the in-flight window (1..AZK_CLIENT_INFLIGHT_MAX) */
+    char *payload;      /* scratch for one message (payload_cap bytes) */
+    size_t payload_cap;
+    struct azki_hist connect, ready, puback;
 };
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The latency summaries into the counters (before they are reported). */
+static void summarize(struct fleet *f)
+{
+    azki_hist_summary(&f->connect, &f->st.connect);
+    azki_hist_summary(&f->ready, &f->st.ready);
+    azki_hist_summary(&f->puback, &f->st.puback);
+}
+
+/* ---- telemetry and PUBACK times -------------------------------------------------------- */
+
+/* Message `seq` of device `d` into f->payload; returns its length. */
+static size_t make_payload(const struct fleet *f, const struct dev *d, uint32_t seq)
+{
+    return azki_fleet_payload(f->o->payload_size, d->id, seq, f->payload, f->payload_cap);
+}
+
+static void mark_sent(struct dev *d, uint32_t msg_id)
+{
+    const uint8_t *out;
+    if (d->n_marks < d->f->window)
+        d->marks[d->n_marks++] = (struct mark){msg_id, (uint32_t)azk_client_output(&d->c, &out),
+                                               0};
+}
+
+/* `n` more bytes of the output were written: the messages that ended in them are out. */
+static void marks_written(struct dev *d, size_t n)
+{
+    uint64_t t = 0;
+    for (uint8_t i = 0; i < d->n_marks; i++) {
+        struct mark *m = &d->marks[i];
+        if (m->left == 0)
+            continue;
+        m->left = m->left > n ? m->left - (uint32_t)n : 0;
+        if (m->left == 0)
+            m->written_us = t ? t : (t = now_us());
+    }
+}
+
+/* Message `msg_id` was acknowledged (acked) or is gone; its PUBACK time is counted. */
+static void mark_done(struct dev *d, uint32_t msg_id, bool acked)
+{
+    for (uint8_t i = 0; i < d->n_marks; i++) {
+        struct mark *m = &d->marks[i];
+        if (m->msg_id != msg_id)
+            continue;
+        if (acked && m->left == 0 && m->written_us != 0) {
+            uint64_t t = now_us();
+            azki_hist_add(&d->f->puback, t > m->written_us ? t - m->written_us : 0);
+        }
+        *m = d->marks[--d->n_marks];
+        return;
+    }
+}
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
@@ -85,10 +166,21 @@ static int issue(const struct azk_fleet_opts *o, const char *cn, X509 **cert, EV
 
 /* ---- events from the clients ------------------------------------------------------------- */
 
+/* Any direct method: 200 and a small JSON answer (as `azkit run --answer-methods`). */
+static void answer_method(struct dev *d, const struct azk_client_event *ev)
+{
+    char body[300];
+    snprintf(body, sizeof(body), "{\"method\":\"%.*s\",\"result\":\"ok\"}",
+             (int)(ev->name.len < 200 ? ev->name.len : 200), ev->name.ptr);
+    if (azk_client_method_respond(&d->c, ev->rid, 200, azk_span_from_str(body)) == 0)
+        d->f->st.methods++;
+}
+
 static void on_event(void *ctx, const struct azk_client_event *ev)
 {
     struct dev *d = ctx;
     struct azk_fleet_stats *st = &d->f->st;
+    char kind[sizeof(st->errors[0].kind)];
     switch (ev->kind) {
     case AZK_CLIENT_EV_DPS_ASSIGNED:
         if (!d->registered)
@@ -101,6 +193,8 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         if (!d->ever_connected) {
             d->ever_connected = true;
             st->ever_connected++;
+            if (d->first_us != 0)
+                azki_hist_add(&d->f->ready, now_us() - d->first_us);
             if (st->ever_connected == st->devices)
                 st->all_connected_ms = st->elapsed_ms;
         }
@@ -112,6 +206,18 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         st->reconnects++;
         /* Unacknowledged messages of the lost connection are not resent (clean session). */
         d->lost = d->sent - d->acked;
+        d->n_marks = 0;
+        d->blocked = false;
+        break;
+    case AZK_CLIENT_EV_RETRYING:
+        azki_fleet_error_kind(ev, kind, sizeof(kind));
+        azki_fleet_count_error(st->retries, &st->n_retries, kind);
+        break;
+    case AZK_CLIENT_EV_TELEMETRY_FAILED:
+        mark_done(d, ev->msg_id, false);
+        break;
+    case AZK_CLIENT_EV_METHOD:
+        answer_method(d, ev);
         break;
     case AZK_CLIENT_EV_FAILED:
         if (d->connected)
@@ -119,6 +225,8 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         d->connected = false;
         d->failed = true;
         st->failed++;
+        azki_fleet_error_kind(ev, kind, sizeof(kind));
+        azki_fleet_count_error(st->errors, &st->n_errors, kind);
         if (st->first_failure[0] == '\0') {
             struct azk_span t = ev->text;
             if (ev->failure == AZK_CLIENT_F_CONNACK && t.len == 0)
@@ -130,6 +238,8 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     case AZK_CLIENT_EV_TELEMETRY_ACKED:
         d->acked++;
         st->acked++;
+        mark_done(d, ev->msg_id, true);
+        d->blocked = false;
         break;
     default:
         break;
@@ -195,6 +305,10 @@ static void open_transport(struct dev *d, const struct azk_client_endpoint *ep, 
     snprintf(d->host, sizeof(d->host), "%.*s", (int)ep->host.len, ep->host.ptr);
     d->port = ep->port;
     d->rx = 0;
+    d->conn_dps = ep->dps;
+    d->conn_us = now_us();
+    if (d->first_us == 0)
+        d->first_us = d->conn_us;
     const struct addr_entry *a = resolve(f, d->host, ep->port, why, sizeof(why));
     if (a == NULL) {
         drop(d, -EHOSTUNREACH, why, now);
@@ -279,6 +393,7 @@ static void flush_out(struct dev *d, uint64_t now)
         int w = SSL_write(d->ssl, data, (int)n);
         if (w > 0) {
             azk_client_output_consumed(&d->c, (size_t)w);
+            marks_written(d, (size_t)w);
             continue;
         }
         int e = SSL_get_error(d->ssl, w);
@@ -292,6 +407,7 @@ static void flush_out(struct dev *d, uint64_t now)
         return;
     }
     watch(d, EPOLLIN);
+    d->blocked = false; /* the output drained: room for more */
     if (azk_client_wants_close(&d->c))
         drop(d, 0, NULL, now);
 }
@@ -303,6 +419,10 @@ static void read_in(struct dev *d, uint64_t now)
         ERR_clear_error();
         int r = SSL_read(d->ssl, buf, sizeof(buf));
         if (r > 0) {
+            /* The server's first packet is its CONNACK: a hub connection's latency ends at an
+             * accepting one (0x20, length 2, flags, code 0). */
+            if (d->rx == 0 && !d->conn_dps && r >= 4 && buf[0] == 0x20 && buf[3] == 0)
+                azki_hist_add(&d->f->connect, now_us() - d->conn_us);
             d->rx += (size_t)r;
             azk_client_receive(&d->c, buf, (size_t)r, now);
             continue;
@@ -344,25 +464,53 @@ static void on_io(struct dev *d, uint32_t events, uint64_t now)
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
+/* Sends what is due: one message per interval, or with no interval as many as the in-flight
+ * window and the output take (written out in between). */
+static void send_due(struct dev *d, uint64_t now)
+{
+    const struct azk_fleet_opts *o = d->f->o;
+    bool flushed = false;
+    while (d->phase == P_UP && d->connected && !d->blocked && d->sent < o->messages &&
+           now >= d->next_send) {
+        size_t len = make_payload(d->f, d, d->sent + 1);
+        uint32_t id = 0;
+        int rc = azk_client_send_telemetry(&d->c, (struct azk_span){0},
+                                           (struct azk_span){d->f->payload, len},
+                                           o->qos, &id);
+        if (rc == 0) {
+            d->sent++;
+            d->f->st.sent++;
+            if (o->qos == 1)
+                mark_sent(d, id);
+            if (o->interval_ms) {
+                d->next_send = now + o->interval_ms;
+                return;
+            }
+            continue;
+        }
+        const uint8_t *pending;
+        if (rc == -ENOBUFS && !flushed && azk_client_output(&d->c, &pending) > 0) {
+            flushed = true; /* the output is full: write it, then try once more */
+            flush_out(d, now);
+            continue;
+        }
+        if (rc == -ENOBUFS) {
+            d->blocked = true; /* until a PUBACK or a drained output */
+            return;
+        }
+        d->next_send = now + 20; /* not connected after all: later */
+        return;
+    }
+}
+
 /* One device's timers, telemetry and connection wishes; returns its next wake (0: none). */
 static uint64_t service(struct dev *d, uint64_t now, bool stopping)
 {
     const struct azk_fleet_opts *o = d->f->o;
     uint64_t next = azk_client_tick(&d->c, now);
-    if (d->phase == P_UP && d->connected && !stopping && d->sent < o->messages &&
-        now >= d->next_send) {
-        char msg[AZK_CLIENT_ID_MAX + 48];
-        snprintf(msg, sizeof(msg), "{\"device\":\"%s\",\"n\":%u}", d->id, d->sent + 1);
-        if (azk_client_send_telemetry(&d->c, (struct azk_span){0}, azk_span_from_str(msg), o->qos,
-                                      NULL) == 0) {
-            d->sent++;
-            d->f->st.sent++;
-            d->next_send = now + (o->interval_ms ? o->interval_ms : 1000);
-        } else {
-            d->next_send = now + 20; /* output full: after it drained */
-        }
-    }
-    if (d->phase == P_UP && d->sent < o->messages && !stopping && d->connected)
+    if (!stopping)
+        send_due(d, now);
+    if (d->phase == P_UP && d->sent < o->messages && !stopping && d->connected && !d->blocked)
         next = next == 0 || d->next_send < next ? d->next_send : next;
     struct azk_client_endpoint ep;
     if (d->phase == P_IDLE && azk_client_endpoint(&d->c, &ep))
@@ -392,7 +540,10 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
 {
     if (o == NULL || out == NULL || o->tls == NULL || o->issuer == NULL ||
         o->issuer_key == NULL || o->count == 0 || o->count > MAX_DEVICES ||
-        (o->id_scope == NULL) == (o->hub_host == NULL) || (o->qos != 0 && o->qos != 1))
+        (o->id_scope == NULL) == (o->hub_host == NULL) || (o->qos != 0 && o->qos != 1) ||
+        o->inflight > AZK_CLIENT_INFLIGHT_MAX ||
+        (o->payload_size != 0 && (o->payload_size < azk_fleet_payload_min(o) ||
+                                  o->payload_size > AZK_FLEET_PAYLOAD_MAX)))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     struct rlimit rl;
@@ -402,25 +553,39 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         if (rl.rlim_cur < o->count + 16)
             return -EMFILE;
     }
-    struct fleet f = {.o = o};
-    f.st.devices = o->count;
-    f.devs = calloc(o->count, sizeof(*f.devs));
-    f.ep = epoll_create1(EPOLL_CLOEXEC);
+    /* The histograms are a few KB each: on the heap, not the stack. */
+    struct fleet *const f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -ENOMEM;
+    f->o = o;
+    f->st.devices = o->count;
+    f->window = o->inflight ? o->inflight : 1;
+    f->devs = calloc(o->count, sizeof(*f->devs));
+    struct mark *marks = calloc(o->count * f->window, sizeof(*marks));
+    f->payload_cap = (o->payload_size > AZK_CLIENT_ID_MAX + 48 ? o->payload_size
+                                                               : AZK_CLIENT_ID_MAX + 48) + 1;
+    f->payload = malloc(f->payload_cap);
+    f->ep = epoll_create1(EPOLL_CLOEXEC);
+    /* The send half of the work buffer holds a whole PUBLISH (topic, id and payload). */
     size_t ws = o->work_size ? o->work_size : 4096;
-    int rc = f.devs && f.ep >= 0 ? 0 : -ENOMEM;
+    if (ws < 2 * (o->payload_size + 512))
+        ws = 2 * (o->payload_size + 512);
+    int rc = f->devs && marks && f->payload && f->ep >= 0 ? 0 : -ENOMEM;
     const char *prefix = o->id_prefix ? o->id_prefix : "fleet-";
     for (size_t i = 0; rc == 0 && i < o->count; i++) {
-        struct dev *d = &f.devs[i];
-        d->f = &f;
+        struct dev *d = &f->devs[i];
+        d->f = f;
         d->index = i;
         d->fd = -1;
+        d->marks = marks + i * f->window;
         snprintf(d->id, sizeof(d->id), "%s%zu", prefix, o->first_index + i);
         d->work = malloc(ws);
         if (d->work == NULL || (rc = issue(o, d->id, &d->cert, &d->key)) != 0) {
             rc = rc ? rc : -ENOMEM;
             break;
         }
-        struct azk_client_config cfg = {.on_event = on_event, .ctx = d};
+        struct azk_client_config cfg = {.on_event = on_event, .ctx = d,
+                                        .inflight_max = f->window};
         if (o->id_scope) {
             cfg.id_scope = azk_span_from_str(o->id_scope);
             cfg.registration_id = azk_span_from_str(d->id);
@@ -441,20 +606,20 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     struct epoll_event evs[256];
     while (rc == 0) {
         uint64_t now = azk_posix_now_ms();
-        f.st.elapsed_ms = now - t0;
+        f->st.elapsed_ms = now - t0;
         if (!stopping && ((o->stop && *o->stop) ||
-                          (o->duration_s && f.st.elapsed_ms >= (uint64_t)o->duration_s * 1000))) {
+                          (o->duration_s && f->st.elapsed_ms >= (uint64_t)o->duration_s * 1000))) {
             stopping = true;
             for (size_t i = 0; i < o->count; i++)
-                azk_client_stop(&f.devs[i].c);
+                azk_client_stop(&f->devs[i].c);
         }
         /* Start devices at the configured rate. */
-        while (!stopping && launched < o->count && launched * 1000u <= f.st.elapsed_ms * rate)
-            azk_client_start(&f.devs[launched++].c, now);
+        while (!stopping && launched < o->count && launched * 1000u <= f->st.elapsed_ms * rate)
+            azk_client_start(&f->devs[launched++].c, now);
         uint64_t wake = 0;
         size_t done = 0;
         for (size_t i = 0; i < launched; i++) {
-            struct dev *d = &f.devs[i];
+            struct dev *d = &f->devs[i];
             uint64_t w = service(d, now, stopping);
             if (w != 0 && (wake == 0 || w < wake))
                 wake = w;
@@ -463,28 +628,29 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         if (done == o->count && !stopping) {
             stopping = true;
             for (size_t i = 0; i < o->count; i++)
-                azk_client_stop(&f.devs[i].c);
+                azk_client_stop(&f->devs[i].c);
             continue;
         }
         bool idle = true;
         for (size_t i = 0; i < launched && idle; i++)
-            idle = f.devs[i].phase == P_IDLE;
+            idle = f->devs[i].phase == P_IDLE;
         if (stopping && idle)
             break;
         if (o->progress && now - last_progress >= 1000) {
             last_progress = now;
-            o->progress(o->ctx, &f.st);
+            summarize(f);
+            o->progress(o->ctx, &f->st);
         }
         int timeout = 50;
         if (wake != 0)
             timeout = wake <= now ? 0 : (wake - now < 50 ? (int)(wake - now) : 50);
-        int n = epoll_wait(f.ep, evs, 256, timeout);
+        int n = epoll_wait(f->ep, evs, 256, timeout);
         now = azk_posix_now_ms();
         for (int i = 0; i < n; i++)
             on_io(evs[i].data.ptr, evs[i].events, now);
     }
-    for (size_t i = 0; f.devs && i < o->count; i++) {
-        struct dev *d = &f.devs[i];
+    for (size_t i = 0; f->devs && i < o->count; i++) {
+        struct dev *d = &f->devs[i];
         if (d->ssl)
             SSL_free(d->ssl);
         if (d->fd >= 0)
@@ -493,13 +659,17 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         EVP_PKEY_free(d->key);
         free(d->work);
     }
-    free(f.devs);
-    if (f.ep >= 0)
-        close(f.ep);
+    free(f->devs);
+    free(marks);
+    free(f->payload);
+    if (f->ep >= 0)
+        close(f->ep);
     azki_sigpipe_restore(&old_mask);
-    f.st.elapsed_ms = azk_posix_now_ms() - t0;
-    *out = f.st;
+    f->st.elapsed_ms = azk_posix_now_ms() - t0;
+    summarize(f);
+    *out = f->st;
     if (o->progress && rc == 0)
-        o->progress(o->ctx, &f.st);
+        o->progress(o->ctx, &f->st);
+free(f);
     return rc;
 }

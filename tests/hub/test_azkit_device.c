@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -819,25 +820,6 @@ static void test_doctor_human_output(void **state)
 
 /* ---- azkit fleet -------------------------------------------------------------------------- */
 
-static cJSON *fleet(int *status, ...)
-{
-    char issuer[700];
-    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
-    const char *prefix[] = {"--json", "fleet", "--id-scope", g_scope, "--dps-host", g_dps,
-                            "--trust", hub.ca, NULL};
-    struct azk_run r;
-    va_list ap;
-    va_start(ap, status);
-    azk_run_vlist(&r, NULL, prefix, ap);
-    va_end(ap);
-    *status = r.status;
-    cJSON *j = cJSON_Parse(r.out);
-    if (j == NULL)
-        fail_msg("fleet: not JSON:\n%s\n%s", r.out, r.err);
-    azk_run_free(&r);
-    return j;
-}
-
 static int num(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItem(o, name);
@@ -845,6 +827,60 @@ static int num(const cJSON *o, const char *name)
         fail_msg("'%s' is not a number", name);
     return v->valueint;
 }
+
+/* `azkit --json fleet` output: one progress object per line (at least one, each parsed and
+ * counted in *n_progress, the last kept in *last_progress when not NULL), then the summary
+ * object on the last line, which is returned. */
+static cJSON *fleet_lines(const char *out, int *n_progress, cJSON **last_progress)
+{
+    cJSON *summary = NULL;
+    *n_progress = 0;
+    if (last_progress)
+        *last_progress = NULL;
+    for (const char *line = out; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        cJSON *j = cJSON_ParseWithLength(line, len);
+        if (j == NULL)
+            fail_msg("fleet: a line is not JSON: %.*s", (int)len, line);
+        if (summary != NULL)
+            fail_msg("fleet: a line after the summary: %.*s", (int)len, line);
+        if (strcmp(str(j, "event"), "progress") == 0) {
+            ++*n_progress;
+            if (last_progress) {
+                cJSON_Delete(*last_progress);
+                *last_progress = j;
+            } else {
+                cJSON_Delete(j);
+            }
+        } else {
+            assert_string_equal(str(j, "event"), "summary");
+            summary = j;
+        }
+        line = end ? end + 1 : line + len;
+    }
+    if (summary == NULL)
+        fail_msg("fleet: no summary line in:\n%s", out);
+    return summary;
+}
+
+static cJSON *fleet_full(int *status, int *n_progress, cJSON **last_progress, ...)
+{
+    const char *prefix[] = {"--json", "fleet", "--id-scope", g_scope, "--dps-host", g_dps,
+                            "--trust", hub.ca, NULL};
+    struct azk_run r;
+    va_list ap;
+    va_start(ap, last_progress);
+    azk_run_vlist(&r, NULL, prefix, ap);
+    va_end(ap);
+    *status = r.status;
+    cJSON *j = fleet_lines(r.out, n_progress, last_progress);
+    azk_run_free(&r);
+    return j;
+}
+
+/* The summary of `azkit --json fleet --id-scope .. --dps-host .. --trust .. ARGS...`. */
+#define fleet(status, ...) fleet_full(status, &(int){0}, NULL, __VA_ARGS__)
 
 /* Forty devices with their own certificates from the enrolled intermediate: all register,
  * connect, and get their messages acknowledged; the hub has them and their telemetry. */
@@ -899,6 +935,180 @@ static void test_fleet(void **state)
     azk_run_free(&r);
 }
 
+/* Every stored telemetry record of the devices whose id starts with `prefix`, paged through
+ * `azkit-hub telemetry --json --after SEQ --max 1000`: checks each payload (`size` bytes,
+ * JSON, its "device" the sender, its "n" in 1..messages, no (device, n) twice) and returns
+ * how many there are. */
+static int stored_messages(const char *prefix, size_t size, int devices, int messages)
+{
+    bool *seen = calloc((size_t)devices * (size_t)messages, sizeof(*seen));
+    assert_non_null(seen);
+    int count = 0;
+    long after = 0;
+    for (;;) {
+        char a[32];
+        snprintf(a, sizeof(a), "%ld", after);
+        cJSON *t = test_hub_admin(&hub, 0, "telemetry", "--after", a, "--max", "1000", NULL);
+        const cJSON *recs = cJSON_GetObjectItem(t, "records"), *r;
+        if (cJSON_GetArraySize(recs) == 0) {
+            cJSON_Delete(t);
+            break;
+        }
+        cJSON_ArrayForEach(r, recs) {
+            const char *id = str(r, "deviceId");
+            if (strncmp(id, prefix, strlen(prefix)) != 0)
+                continue;
+            const char *payload = str(r, "payload");
+            assert_int_equal(strlen(payload), size);
+            cJSON *p = cJSON_Parse(payload);
+            assert_non_null(p);
+            assert_string_equal(str(p, "device"), id);
+            int dev = atoi(id + strlen(prefix)), n = num(p, "n");
+            assert_true(dev >= 0 && dev < devices && n >= 1 && n <= messages);
+            assert_false(seen[dev * messages + n - 1]);
+            seen[dev * messages + n - 1] = true;
+            count++;
+            cJSON_Delete(p);
+        }
+        after = (long)num(t, "lastSeq");
+        cJSON_Delete(t);
+    }
+    free(seen);
+    return count;
+}
+
+/* A window of 8 messages of 512 bytes in flight per device, sent as fast as it allows: every
+ * message acknowledged, stored once at the hub with the size asked; the progress lines and
+ * the summary parse and agree with the hub; latencies are reported for every PUBACK. */
+static void test_fleet_window_and_payload(void **state)
+{
+    (void)state;
+    char issuer[700];
+    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
+    int st, n_progress;
+    cJSON *last = NULL;
+    cJSON *j = fleet_full(&st, &n_progress, &last, "--issuer", issuer, "--count", "4",
+                          "--messages", "50", "--payload", "512", "--inflight", "8",
+                          "--interval", "0", "--prefix", "win-", NULL);
+    assert_int_equal(st, 0);
+    assert_int_equal(num(j, "failed"), 0);
+    assert_int_equal(num(j, "connected"), 4);
+    assert_int_equal(num(j, "sent"), 200);
+    assert_int_equal(num(j, "acked"), 200);
+    assert_true(n_progress >= 1);
+    assert_int_equal(num(last, "acked"), 200);
+    assert_int_equal(num(last, "sent"), 200);
+    assert_int_equal(num(last, "everConnected"), 4);
+    assert_int_equal(num(last, "failed"), 0);
+    const cJSON *lat = cJSON_GetObjectItem(j, "latencyMs");
+    const cJSON *pub = cJSON_GetObjectItem(lat, "puback");
+    assert_int_equal(num(pub, "count"), 200);
+    assert_true(num(cJSON_GetObjectItem(lat, "connect"), "count") >= 4);
+    assert_int_equal(num(cJSON_GetObjectItem(lat, "ready"), "count"), 4);
+    const char *q[] = {"p50", "p90", "p99", "max"};
+    double prev = 0;
+    for (int i = 0; i < 4; i++) { /* ordered percentiles */
+        double v = cJSON_GetObjectItem(pub, q[i])->valuedouble;
+        assert_true(v >= prev);
+        prev = v;
+    }
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 0);
+    cJSON_Delete(last);
+    cJSON_Delete(j);
+    assert_int_equal(stored_messages("win-", 512, 4, 50), 200);
+
+    /* Failures are counted by kind: a CA no enrollment group holds. */
+    char root[700];
+    snprintf(root, sizeof(root), "%s/root", g_dir);
+    j = fleet(&st, "--issuer", root, "--count", "3", "--prefix", "kind-", NULL);
+    assert_int_equal(st, 1);
+    assert_int_equal(num(cJSON_GetObjectItem(j, "errors"), "dps-unauthorized"), 3);
+    cJSON_Delete(j);
+}
+
+/* A running fleet's device answers a direct method with 200; the summary counts it. */
+static void test_fleet_answers_methods(void **state)
+{
+    (void)state;
+    char issuer[700];
+    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        /* The second message an hour later: the devices stay connected until SIGTERM. */
+        execl(AZKIT_BIN, AZKIT_BIN, "--json", "fleet", "--id-scope", g_scope, "--dps-host",
+              g_dps, "--trust", hub.ca, "--issuer", issuer, "--count", "2", "--messages", "2",
+              "--interval", "3600000", "--prefix", "meth-", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *in = fdopen(out[0], "r");
+    assert_non_null(in);
+    static char line[65536];
+    bool up = false;
+    while (!up && fgets(line, sizeof(line), in) != NULL) {
+        cJSON *p = cJSON_Parse(line);
+        assert_non_null(p);
+        up = strcmp(str(p, "event"), "progress") == 0 && num(p, "connected") == 2;
+        cJSON_Delete(p);
+    }
+    assert_true(up);
+    cJSON *m = test_hub_admin(&hub, 0, "method", "invoke", "meth-1", "reboot", "--payload",
+                              "{\"delay\":1}", NULL);
+    assert_int_equal(num(m, "status"), 200);
+    assert_string_equal(str(cJSON_GetObjectItem(m, "payload"), "method"), "reboot");
+    cJSON_Delete(m);
+    kill(pid, SIGTERM);
+    cJSON *summary = NULL;
+    while (fgets(line, sizeof(line), in) != NULL) {
+        cJSON_Delete(summary);
+        summary = cJSON_Parse(line);
+        assert_non_null(summary);
+    }
+    fclose(in);
+    int wst;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFEXITED(wst));
+    assert_int_equal(WEXITSTATUS(wst), 0);
+    assert_non_null(summary);
+    assert_string_equal(str(summary, "event"), "summary");
+    assert_int_equal(num(summary, "methods"), 1);
+    assert_int_equal(num(summary, "failed"), 0);
+    cJSON_Delete(summary);
+}
+
+/* Bad values for the load options: a usage error that names the option, exit status 2. */
+static void test_fleet_usage(void **state)
+{
+    (void)state;
+    struct {
+        const char *opt, *value, *says;
+    } bad[] = {
+        {"--payload", "abc", "--payload needs a number"},
+        {"--payload", "0", "--payload needs a number"},
+        {"--payload", "262145", "--payload needs a number"},
+        {"--payload", "20", "--payload 20 is too small"},
+        {"--inflight", "0", "--inflight needs a number (1..32)"},
+        {"--inflight", "33", "--inflight needs a number (1..32)"},
+        {"--inflight", "many", "--inflight needs a number (1..32)"},
+        {"--interval", "-1", "--interval needs a number"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[] = {"fleet", "--id-scope", g_scope, "--issuer", "x", bad[i].opt,
+                              bad[i].value, NULL};
+        struct azk_run r;
+        azk_run(&r, NULL, argv);
+        if (r.status != 2 || strstr(r.err, bad[i].says) == NULL)
+            fail_msg("%s %s: status %d, stderr:\n%s", bad[i].opt, bad[i].value, r.status, r.err);
+        azk_run_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +1123,9 @@ int main(void)
         cmocka_unit_test(test_doctor_online_opt_in),
         cmocka_unit_test(test_doctor_tags_and_chain),
         cmocka_unit_test(test_fleet),
+        cmocka_unit_test(test_fleet_window_and_payload),
+        cmocka_unit_test(test_fleet_answers_methods),
+        cmocka_unit_test(test_fleet_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -69,9 +69,14 @@ static void test_storm_through_dps(void **state)
                           "--rate", "100000", "--messages", "1", "--prefix", "storm-", NULL};
     struct azk_run r;
     azk_run(&r, NULL, argv);
-    cJSON *j = cJSON_Parse(r.out);
-    if (j == NULL)
-        fail_msg("fleet: not JSON:\n%s\n%s", r.out, r.err);
+    /* Progress lines, then the summary on the last line. */
+    const char *last = r.out, *nl;
+    while ((nl = strchr(last, '\n')) != NULL && nl[1] != '\0')
+        last = nl + 1;
+    cJSON *j = cJSON_Parse(last);
+    if (j == NULL || !cJSON_IsString(cJSON_GetObjectItem(j, "event")) ||
+        strcmp(cJSON_GetObjectItem(j, "event")->valuestring, "summary") != 0)
+        fail_msg("fleet: no JSON summary on the last line:\n%s\n%s", r.out, r.err);
     const cJSON *first = cJSON_GetObjectItem(j, "firstFailure");
     if (num(j, "failed") != 0)
         fail_msg("%d of %d devices failed; the first: %s", num(j, "failed"), STORM_COUNT,
