@@ -483,9 +483,19 @@ static int load_service_key(const char *dir, struct hub_pki *p, struct azk_diag 
     return 0;
 }
 
-/* Checks the CA files of `dir` (the current root's or legacy/), fixes key modes, and
- * reissues its server certificate when needed (setting *chain_len and *reissued). */
-static int reuse(const char *dir, const struct san_list *want, const char *cn,
+/* What to remove when a root's CA files are damaged, and what devices then trust anew. */
+static const char *damaged_fix(bool legacy)
+{
+    return legacy ? "Restore the file, or remove the pki/legacy directory to create a new legacy "
+                    "root (devices must then trust the new root-legacy.pem)."
+                  : "Restore the file, or remove the pki directory to create a new PKI "
+                    "(devices must then trust the new ca.pem).";
+}
+
+/* Checks the CA files of `dir` (the current root's, or the legacy root's when `legacy`), fixes
+ * key modes, and reissues its server certificate when needed (setting *chain_len and
+ * *reissued). */
+static int reuse(const char *dir, bool legacy, const struct san_list *want, const char *cn,
                  size_t *chain_len, bool *reissued, struct azk_diag *d)
 {
     static const char *const needed[] = {"ca.pem", "ca.key.pem", "intermediate.pem",
@@ -496,10 +506,8 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
             return -ENAMETOOLONG;
         if (access(path, R_OK) != 0) {
             int rc = -errno;
-            azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged",
-                         "Restore the file, or remove the pki directory to create a new PKI "
-                         "(devices must then trust the new ca.pem).",
-                         "%s: %s", path, azk_strerror(rc));
+            azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged", damaged_fix(legacy), "%s: %s",
+                         path, azk_strerror(rc));
             return rc == -ENOENT ? -EBADMSG : rc;
         }
     }
@@ -511,9 +519,7 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
     STACK_OF(X509) *inter = NULL;
     int rc = join(path, sizeof(path), dir, "intermediate.pem");
     if (rc == 0 && (rc = load_certs_file(path, &inter)) != 0) {
-        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged",
-                     "Remove the pki directory to create a new PKI (devices must then trust the "
-                     "new ca.pem).",
+        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged", damaged_fix(legacy),
                      "%s does not hold a certificate", path);
         return -EBADMSG;
     }
@@ -538,7 +544,9 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
         if (rc == 0) {
             *reissued = true;
             azk_diag_add(d, AZK_SEV_INFO, "hub.pki-reissued",
-                         "Nothing to do on devices: the root (ca.pem) is unchanged.",
+                         legacy ? "Nothing to do on devices: the root (root-legacy.pem) is "
+                                  "unchanged."
+                                : "Nothing to do on devices: the root (ca.pem) is unchanged.",
                          "reissued the server certificate (%s/server-chain.pem): %s", dir, why);
         }
     }
@@ -573,7 +581,7 @@ static int legacy_init(const char *data, const struct san_list *want, const char
     if (stat(dir, &st) == 0) {
         fix_mode(dir, 0700, d);
         bool reissued = false;
-        int rc = reuse(dir, want, cn, &lr->chain_len, &reissued, d);
+        int rc = reuse(dir, true, want, cn, &lr->chain_len, &reissued, d);
         return rc != 0 ? rc : file_size(lr->chain_path, &lr->chain_len);
     }
     if (errno != ENOENT)
@@ -694,7 +702,7 @@ int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *p,
                      "created the hub's PKI in %s; devices must trust %s", p->dir, p->ca_path);
     } else {
         fix_mode(p->dir, 0700, d);
-        rc = reuse(p->dir, want, cn, &p->chain_len, &p->reissued, d);
+        rc = reuse(p->dir, false, want, cn, &p->chain_len, &p->reissued, d);
         if (rc != 0)
             goto out;
     }
