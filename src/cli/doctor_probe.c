@@ -213,8 +213,9 @@ void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hos
         char cause[AZK_DOCTOR_TEXT] = "";
         if (needed && nheld > 0 && no_root)
             snprintf(cause, sizeof(cause), ": its chain ends at the root '%s', and the tags "
-                     "trust only %s -- the server moved to a root the device does not hold (a "
-                     "root migration, like Azure's to DigiCert Global Root G2)", needed, held);
+                     "trust only %s -- not the server's root, as after a server moves to a new "
+                     "root (Azure: Baltimore CyberTrust Root to DigiCert Global Root G2)",
+                     needed, held);
         else if (needed && no_root)
             snprintf(cause, sizeof(cause), ": its chain ends at the root '%s', which the tags "
                      "do not hold", needed);
