@@ -71,6 +71,24 @@ static void cn_of(const X509_NAME *n, char *out, size_t size)
         snprintf(out, size, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
 }
 
+/* The subjects (CN) of the CAs `tls` trusts -- the tags' type 0 certificates -- as
+ * "'A', 'B'" into out; returns how many. */
+static int trusted_names(SSL_CTX *tls, char *out, size_t size)
+{
+    out[0] = '\0';
+    STACK_OF(X509) *certs = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(tls));
+    int n = certs ? sk_X509_num(certs) : 0;
+    for (int i = 0; i < n; i++) {
+        char cn[128];
+        cn_of(X509_get_subject_name(sk_X509_value(certs, i)), cn, sizeof(cn));
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s'%s'", i ? ", " : "", cn);
+    }
+    sk_X509_pop_free(certs, X509_free);
+    ERR_clear_error();
+    return n;
+}
+
 /* Notes whether the server sent a CertificateRequest (TLS 1.2 and 1.3 alike: OpenSSL passes
  * the decrypted handshake messages). */
 static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
@@ -169,18 +187,41 @@ void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hos
                                "device cannot authenticate there)");
     } else if (v != X509_V_OK) {
         const char *would = n > 0 ? azure_root_for(chain) : NULL;
+        /* The root the chain needs: Azure's by name, else the issuer of the last certificate
+         * sent (servers do not send their root). */
+        bool no_root = v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                       v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                       v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN;
+        const char *needed = would ? would : top_issuer[0] ? top_issuer : NULL;
+        char held[400];
+        int nheld = trusted_names(tls, held, sizeof(held));
         char fix[AZK_DOCTOR_TEXT];
         if (would)
             snprintf(fix, sizeof(fix), "Write %s as type 0 into a tag the socket uses (`azkit "
                      "cred provision` writes Azure's roots).", would);
+        else if (needed && nheld > 0 && no_root)
+            snprintf(fix, sizeof(fix), "Write the root '%s' as type 0 into a tag the socket "
+                     "uses, beside the old one, so that the device connects before and after a "
+                     "server's move (azkit-hub: <data>/pki/roots.pem holds both of its roots).",
+                     needed);
+        else if (needed)
+            snprintf(fix, sizeof(fix), "Write the root '%s' as type 0 into a tag the socket "
+                     "uses.", needed);
         else
-            snprintf(fix, sizeof(fix), "Write the root that issued '%s' as type 0 into a tag "
-                     "the socket uses.", top_issuer[0] ? top_issuer : host);
+            snprintf(fix, sizeof(fix), "Write the root of %s's certificate as type 0 into a "
+                     "tag the socket uses.", host);
+        char cause[AZK_DOCTOR_TEXT] = "";
+        if (needed && nheld > 0 && no_root)
+            snprintf(cause, sizeof(cause), ": its chain ends at the root '%s', and the tags "
+                     "trust only %s -- not the server's root, as after a server moves to a new "
+                     "root (Azure: Baltimore CyberTrust Root to DigiCert Global Root G2)",
+                     needed, held);
+        else if (needed && no_root)
+            snprintf(cause, sizeof(cause), ": its chain ends at the root '%s', which the tags "
+                     "do not hold", needed);
         azk_doctor_add(r, "online.tls", AZK_CHECK_FAIL, fix,
-                       "the tags' CAs do not verify %s's certificate (%s)%s%s%s", host,
-                       X509_verify_cert_error_string(v), would ? ": " : "",
-                       would ? would : "", would ? " would verify it; the tags do not hold it"
-                                                 : "");
+                       "the tags' CAs do not verify %s's certificate (%s)%s", host,
+                       X509_verify_cert_error_string(v), cause);
     } else {
         unsigned long e = ERR_peek_last_error();
         const char *why = e ? ERR_reason_error_string(e) : NULL;

@@ -18,6 +18,7 @@ void hub_config_defaults(struct hub_config *c)
     c->mqtt_port = 8883;
     c->service_port = 443;
     c->tls_max = 13;
+    c->server_root = HUB_ROOT_DEFAULT;
     c->log_level = HUB_LOG_INFO;
     c->max_telemetry_packet = 256 * 1024;
     c->max_method_response = 128 * 1024;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "hub/log.h"
+#include "hub/server_roots.h"
 
 #define HUB_MAX_HOSTNAMES 16
 #define HUB_LINKED_MAX 8 /* --linked-hub values */
@@ -22,6 +23,8 @@ struct hub_config {
     size_t linked_count;
     bool server_key_rsa;       /* --server-key rsa (default ec) */
     int tls_max;               /* --tls-max 12|13; default 13 */
+    enum hub_server_root server_root; /* --server-root legacy|current: the root the MQTT
+                                         listener's chain ends at; default current */
     enum hub_log_level log_level; /* --log-level */
     const char *ready_file;    /* --ready-file F: written with the bound ports once listening */
     /* DPS over MQTT: */

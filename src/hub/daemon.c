@@ -224,16 +224,32 @@ static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *p
     char conn[512] = "", hubs[2400];
     hub_pki_connection_string(pki, d->hubs[0].hostname, conn, sizeof(conn));
     hubs_json(d, hubs, sizeof(hubs));
-    char text[4096];
+    char text[6144];
     int n = snprintf(text, sizeof(text),
                      "{\"mqtt_port\":%d,\"service_port\":%d,\"hostname\":\"%s\",\"ca\":\"%s\","
+                     "\"server_root\":\"%s\",\"root_legacy\":\"%s\",\"root_current\":\"%s\","
+                     "\"roots_bundle\":\"%s\","
                      "\"data\":\"%s\",\"connection_string\":\"%s\",\"id_scope\":\"%s\","
                      "\"dps_host\":\"%s\",\"hubs\":[%s]}\n",
                      d->mqtt_port, d->service_port, d->hubs[0].hostname, pki->ca_path,
+                     hub_server_root_name(d->server_root), d->root_files[HUB_ROOT_LEGACY].root,
+                     d->root_files[HUB_ROOT_CURRENT].root, d->roots_bundle,
                      d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs);
     /* The connection string holds the service key: the file is 0600 like the key. */
     if (n > 0 && (size_t)n < sizeof(text))
         azki_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
+}
+
+void hub_daemon_set_server_root(struct hub_daemon *d, enum hub_server_root root)
+{
+    enum hub_server_root was = d->server_root;
+    d->server_root = root;
+    d->tls = d->tls_roots[root];
+    d->server_root_since_ms = hub_now_ms();
+    hub_log(HUB_LOG_INFO, "server root: %s%s%s; new MQTT handshakes get the chain ending at "
+            "%s (%s); the %zu open connections keep theirs", hub_server_root_name(root),
+            was == root ? " (unchanged)" : ", was ", was == root ? "" : hub_server_root_name(was),
+            d->root_files[root].subject, d->root_files[root].root, d->open_conns);
 }
 
 int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
@@ -288,12 +304,22 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     }
     d->dps_store = d->hubs[0].store;
 
-    azk_diag_init(&dg);
-    struct hub_tls_opts to = {pki.chain_path, pki.key_path, cfg->tls_max};
-    rc = hub_tls_ctx_new(&to, &d->tls, &dg);
-    print_findings(&dg);
-    if (rc != 0)
-        return rc;
+    for (int r = 0; r < HUB_ROOT_COUNT; r++) {
+        azk_diag_init(&dg);
+        struct hub_tls_opts to = {pki.roots[r].chain_path, pki.roots[r].key_path, cfg->tls_max};
+        rc = hub_tls_ctx_new(&to, &d->tls_roots[r], &dg);
+        print_findings(&dg);
+        if (rc != 0)
+            return rc;
+        snprintf(d->root_files[r].root, sizeof(d->root_files[r].root), "%s",
+                 pki.roots[r].root_path);
+        hub_pki_root_subject(pki.roots[r].root_path, d->root_files[r].subject,
+                             sizeof(d->root_files[r].subject));
+    }
+    snprintf(d->roots_bundle, sizeof(d->roots_bundle), "%s", pki.bundle_path);
+    d->server_root = cfg->server_root;
+    d->tls = d->tls_roots[d->server_root];
+    d->server_root_since_ms = hub_now_ms();
 
     rc = listen_on(d, cfg->listen, cfg->mqtt_port, accept_cb, d, &d->mqtt_listener);
     if (rc < 0) {
@@ -322,6 +348,10 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     hub_pki_connection_string(&pki, primary, conn, sizeof(conn));
     printf("azkit-hub %s\n", azk_version());
     printf("  devices trust:    %s\n", pki.ca_path);
+    printf("  server root:      %s (MQTT; `azkit-hub server-root set legacy|current` switches)\n"
+           "                    legacy %s, current %s (= ca.pem), both %s\n",
+           hub_server_root_name(d->server_root), pki.roots[HUB_ROOT_LEGACY].root_path,
+           pki.roots[HUB_ROOT_CURRENT].root_path, pki.bundle_path);
     printf("  MQTT (IoT Hub):   %s:%d  (devices use HostName=%s%s)\n", cfg->listen, d->mqtt_port,
            primary, d->mqtt_port == 8883 ? "" : " with the port");
     for (size_t i = 1; i < d->hub_count; i++)
@@ -372,7 +402,9 @@ void hub_daemon_stop(struct hub_daemon *d)
         event_free(d->sig_int);
     if (d->sig_term)
         event_free(d->sig_term);
-    SSL_CTX_free(d->tls);
+    for (int r = 0; r < HUB_ROOT_COUNT; r++)
+        SSL_CTX_free(d->tls_roots[r]);
+    d->tls = NULL;
     OPENSSL_cleanse(d->service_key, sizeof(d->service_key));
     if (d->base)
         event_base_free(d->base);

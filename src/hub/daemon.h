@@ -12,6 +12,7 @@
 #include "hub/dps/dps.h"
 #include "hub/iothub/faults.h"
 #include "hub/iothub/iothub.h"
+#include "hub/server_roots.h"
 
 struct event_base;
 struct evdns_base;
@@ -24,7 +25,18 @@ struct hub_service;
 struct hub_daemon {
     struct hub_config cfg;
     struct event_base *base;
-    SSL_CTX *tls;
+    SSL_CTX *tls;              /* what new MQTT connections get: tls_roots[server_root] */
+    /* The MQTT listener's context under each server root; switching (hub_daemon_set_server_root)
+     * changes only what new handshakes get: an SSL keeps a reference to the context it was
+     * made from, so open connections keep their chain. */
+    SSL_CTX *tls_roots[HUB_ROOT_COUNT];
+    enum hub_server_root server_root;
+    int64_t server_root_since_ms;  /* when the current choice was made (start or switch) */
+    struct hub_root_files {
+        char root[600];            /* root-legacy.pem / root-current.pem */
+        char subject[256];         /* the root's subject (RFC 2253) */
+    } root_files[HUB_ROOT_COUNT];
+    char roots_bundle[600];        /* roots.pem: both roots */
     struct evconnlistener *mqtt_listener;
     int mqtt_port;             /* bound port */
     int service_port;          /* bound port of the service API (0 when not running) */
@@ -65,6 +77,10 @@ void hub_daemon_stop(struct hub_daemon *d);
 /* A connection accepted by the listener left the admission phase (its CONNECT was handled, or
  * it closed before): the listener resumes if it paused for being busy. */
 void hub_daemon_admitted(struct hub_daemon *d);
+
+/* Serves new MQTT TLS handshakes under `root` from now on (open connections are untouched);
+ * logs the switch. The service API keeps the current root's chain. */
+void hub_daemon_set_server_root(struct hub_daemon *d, enum hub_server_root root);
 
 /* Milliseconds since the Unix epoch (wall clock). */
 int64_t hub_now_ms(void);

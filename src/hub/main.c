@@ -38,6 +38,7 @@ static const char usage_main[] =
     "  enroll individual|group|list|show|delete|enable|disable   DPS enrollments\n"
     "  dps-ca add|code|verify|list|show|delete       DPS verified CAs (proof of possession)\n"
     "  registration show|delete                      DPS registration records\n"
+    "  server-root show|set legacy|current           the root of the MQTT server chain\n"
     "\n"
     "how the admin commands find the hub (options accepted everywhere):\n"
     "  --data DIR          the hub's data directory (default ${XDG_DATA_HOME:-~/.local/share}/\n"
@@ -65,6 +66,9 @@ static const char usage_serve[] =
     "                        TLS SNI and the username's host; repeatable (at most 8)\n"
     "  --server-key ec|rsa   key type of a new server certificate (default ec)\n"
     "  --tls-max 1.2|1.3     highest TLS version (default 1.3)\n"
+    "  --server-root legacy|current  the root the MQTT listener's server chain ends at\n"
+    "                        (default current: pki/ca.pem = pki/root-current.pem); switch a\n"
+    "                        running hub with `azkit-hub server-root set`\n"
     "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3)\n"
     "  --dps-assign-delay S  DPS: seconds an assignment takes (default 0: done by the\n"
     "                        first poll)\n"
@@ -149,6 +153,9 @@ static int cmd_serve(int argc, char **argv)
                 cfg.tls_max = 13;
             else
                 return cli_usage(usage_serve, "--tls-max is 1.2 or 1.3");
+        } else if (strcmp(a, "--server-root") == 0 && v) {
+            if (hub_server_root_parse(v, &cfg.server_root) != 0)
+                return cli_usage(usage_serve, "--server-root is legacy or current, not '%s'", v);
         } else if (strcmp(a, "--dps-retry-after") == 0 && v) {
             if (!cli_parse_int(v, 1, 3600, &n))
                 return cli_usage(usage_serve, "--dps-retry-after needs seconds 1..3600");
@@ -274,6 +281,7 @@ int main(int argc, char **argv)
         {"enroll", hub_admin_enroll},
         {"dps-ca", hub_admin_dps_ca},
         {"registration", hub_admin_registration},
+        {"server-root", hub_admin_server_root},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(cmd, commands[i].name) == 0)

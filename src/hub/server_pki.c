@@ -19,6 +19,7 @@
 
 #include "common/fileio.h"
 #include "common/ossl.h"
+#include "hub/server_roots.h"
 #include "pki/pki_internal.h"
 
 #define STAGING_PREFIX ".pki-new-"
@@ -304,15 +305,19 @@ static int make_service_key(const char *dir, struct azk_diag *d)
     return rc;
 }
 
-/* Root and intermediate into `dir` (a fresh staging directory), named as in the layout. */
-static int create_cas(const char *dir, enum azk_key_alg alg, struct azk_diag *d)
+/* Root and intermediate into `dir` (a fresh staging directory), named as in the layout.
+ * `label` ("Current", "Legacy") names the root: "azkit-hub <label> Test Root <8 hex>" (the
+ * random part keeps the subjects of two hubs' roots apart in one trust store). */
+static int create_cas(const char *dir, const char *label, enum azk_key_alg alg,
+                      struct azk_diag *d)
 {
-    char prefix[1024], ic[1024], ik[1024], cn[64];
+    char prefix[1024], ic[1024], ik[1024], cn[64], icn[64];
     unsigned char rnd[4];
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return -EIO;
-    snprintf(cn, sizeof(cn), "Azkit Hub Test Root CA %02X%02X%02X%02X", rnd[0], rnd[1], rnd[2],
-             rnd[3]);
+    snprintf(cn, sizeof(cn), "azkit-hub %s Test Root %02X%02X%02X%02X", label, rnd[0], rnd[1],
+             rnd[2], rnd[3]);
+    snprintf(icn, sizeof(icn), "azkit-hub %s Test Intermediate", label);
     struct azk_pki_request req;
     memset(&req, 0, sizeof(req));
     req.kind = AZK_PKI_ROOT;
@@ -330,7 +335,7 @@ static int create_cas(const char *dir, enum azk_key_alg alg, struct azk_diag *d)
     if (rc == 0) {
         memset(&req, 0, sizeof(req));
         req.kind = AZK_PKI_INTERMEDIATE;
-        req.common_name = "Azkit Hub Test Intermediate CA";
+        req.common_name = icn;
         req.key_alg = alg;
         req.out_prefix = prefix;
         req.issuer_cert = ic;
@@ -369,7 +374,7 @@ static int create_all(const char *data, const char *pki_dir, const struct san_li
                      data, azk_strerror(rc));
         return rc;
     }
-    int rc = create_cas(staging, alg, d);
+    int rc = create_cas(staging, "Current", alg, d);
     if (rc == 0)
         rc = issue_server(staging, sans, cn, alg, chain_len, d);
     if (rc == 0)
@@ -478,8 +483,20 @@ static int load_service_key(const char *dir, struct hub_pki *p, struct azk_diag 
     return 0;
 }
 
-static int reuse(const char *dir, const struct san_list *want, const char *cn,
-                 struct hub_pki *p, struct azk_diag *d)
+/* What to remove when a root's CA files are damaged, and what devices then trust anew. */
+static const char *damaged_fix(bool legacy)
+{
+    return legacy ? "Restore the file, or remove the pki/legacy directory to create a new legacy "
+                    "root (devices must then trust the new root-legacy.pem)."
+                  : "Restore the file, or remove the pki directory to create a new PKI "
+                    "(devices must then trust the new ca.pem).";
+}
+
+/* Checks the CA files of `dir` (the current root's, or the legacy root's when `legacy`), fixes
+ * key modes, and reissues its server certificate when needed (setting *chain_len and
+ * *reissued). */
+static int reuse(const char *dir, bool legacy, const struct san_list *want, const char *cn,
+                 size_t *chain_len, bool *reissued, struct azk_diag *d)
 {
     static const char *const needed[] = {"ca.pem", "ca.key.pem", "intermediate.pem",
                                          "intermediate.key.pem"};
@@ -489,10 +506,8 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
             return -ENAMETOOLONG;
         if (access(path, R_OK) != 0) {
             int rc = -errno;
-            azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged",
-                         "Restore the file, or remove the pki directory to create a new PKI "
-                         "(devices must then trust the new ca.pem).",
-                         "%s: %s", path, azk_strerror(rc));
+            azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged", damaged_fix(legacy), "%s: %s",
+                         path, azk_strerror(rc));
             return rc == -ENOENT ? -EBADMSG : rc;
         }
     }
@@ -504,9 +519,7 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
     STACK_OF(X509) *inter = NULL;
     int rc = join(path, sizeof(path), dir, "intermediate.pem");
     if (rc == 0 && (rc = load_certs_file(path, &inter)) != 0) {
-        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged",
-                     "Remove the pki directory to create a new PKI (devices must then trust the "
-                     "new ca.pem).",
+        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-damaged", damaged_fix(legacy),
                      "%s does not hold a certificate", path);
         return -EBADMSG;
     }
@@ -527,16 +540,77 @@ static int reuse(const char *dir, const struct san_list *want, const char *cn,
             azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-chain-too-big", "Use fewer --hostname values.",
                          "too many hostnames (at most %d)", ENTRIES_MAX);
         if (rc == 0)
-            rc = issue_server(dir, keep, cn, alg, &p->chain_len, d);
+            rc = issue_server(dir, keep, cn, alg, chain_len, d);
         if (rc == 0) {
-            p->reissued = true;
+            *reissued = true;
             azk_diag_add(d, AZK_SEV_INFO, "hub.pki-reissued",
-                         "Nothing to do on devices: the root (ca.pem) is unchanged.",
+                         legacy ? "Nothing to do on devices: the root (root-legacy.pem) is "
+                                  "unchanged."
+                                : "Nothing to do on devices: the root (ca.pem) is unchanged.",
                          "reissued the server certificate (%s/server-chain.pem): %s", dir, why);
         }
     }
     free(keep);
     return rc;
+}
+
+/* ---- the legacy root ------------------------------------------------------------------ */
+
+/* Size of a file into *len (when *len is still 0). */
+static int file_size(const char *path, size_t *len)
+{
+    struct stat st;
+    if (*len != 0)
+        return 0;
+    if (stat(path, &st) != 0)
+        return -errno;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+/* <pki>/legacy: created (in a staging directory, renamed into place) when missing, else
+ * checked and its server certificate reissued like the current one's. */
+static int legacy_init(const char *data, const struct san_list *want, const char *cn,
+                       enum azk_key_alg alg, struct hub_pki *p, struct azk_diag *d)
+{
+    struct hub_pki_root *lr = &p->roots[HUB_ROOT_LEGACY];
+    char dir[1024];
+    if (join(dir, sizeof(dir), p->dir, "legacy") != 0)
+        return -ENAMETOOLONG;
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        fix_mode(dir, 0700, d);
+        bool reissued = false;
+        int rc = reuse(dir, true, want, cn, &lr->chain_len, &reissued, d);
+        return rc != 0 ? rc : file_size(lr->chain_path, &lr->chain_len);
+    }
+    if (errno != ENOENT)
+        return -errno;
+    char staging[1024];
+    if (join(staging, sizeof(staging), data, STAGING_PREFIX "XXXXXX") != 0)
+        return -ENAMETOOLONG;
+    if (mkdtemp(staging) == NULL) {
+        int rc = -errno;
+        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-write-failed",
+                     "Check that the data directory is writable.",
+                     "cannot create a directory in %s: %s", data, azk_strerror(rc));
+        return rc;
+    }
+    int rc = create_cas(staging, "Legacy", alg, d);
+    if (rc == 0)
+        rc = issue_server(staging, want, cn, alg, &lr->chain_len, d);
+    if (rc == 0 && rename(staging, dir) != 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = azki_fsync_dir(p->dir);
+    if (rc != 0) {
+        rm_flat(staging);
+        return rc;
+    }
+    azk_diag_add(d, AZK_SEV_INFO, "hub.pki-legacy-created", NULL,
+                 "created the hub's legacy server root in %s (devices trust it with %s; the "
+                 "current root, ca.pem, is unchanged)", dir, p->roots[HUB_ROOT_LEGACY].root_path);
+    return 0;
 }
 
 /* ---- API ------------------------------------------------------------------------------- */
@@ -604,7 +678,8 @@ int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *p,
         join(p->ca_path, sizeof(p->ca_path), p->dir, "ca.pem") != 0 ||
         join(p->chain_path, sizeof(p->chain_path), p->dir, "server-chain.pem") != 0 ||
         join(p->key_path, sizeof(p->key_path), p->dir, "server.key.pem") != 0 ||
-        join(p->service_key_path, sizeof(p->service_key_path), p->dir, "service.key") != 0) {
+        join(p->service_key_path, sizeof(p->service_key_path), p->dir, "service.key") != 0 ||
+        hub_pki_root_paths(p) != 0) {
         rc = -ENAMETOOLONG;
         goto out;
     }
@@ -627,16 +702,26 @@ int hub_pki_init(const struct hub_pki_opts *opts, struct hub_pki *p,
                      "created the hub's PKI in %s; devices must trust %s", p->dir, p->ca_path);
     } else {
         fix_mode(p->dir, 0700, d);
-        rc = reuse(p->dir, want, cn, p, d);
+        rc = reuse(p->dir, false, want, cn, &p->chain_len, &p->reissued, d);
         if (rc != 0)
             goto out;
     }
     rc = load_service_key(p->dir, p, d);
-    if (rc == 0 && p->chain_len == 0) {
-        if (stat(p->chain_path, &st) != 0)
-            rc = -errno;
-        else
-            p->chain_len = (size_t)st.st_size;
+    if (rc == 0)
+        rc = file_size(p->chain_path, &p->chain_len);
+    p->roots[HUB_ROOT_CURRENT].chain_len = p->chain_len;
+    if (rc == 0)
+        rc = legacy_init(data, want, cn, opts->key_alg, p, d);
+    if (rc == 0)
+        rc = hub_pki_publish_roots(p, d);
+    if (rc == 0 && p->roots[HUB_ROOT_LEGACY].chain_len >= HUB_PKI_CHAIN_MAX) {
+        azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-chain-too-big",
+                     "Remove legacy/server-chain.pem and legacy/server.key.pem and start with "
+                     "fewer --hostname values.",
+                     "%s is %zu bytes; it must stay under %d",
+                     p->roots[HUB_ROOT_LEGACY].chain_path, p->roots[HUB_ROOT_LEGACY].chain_len,
+                     HUB_PKI_CHAIN_MAX);
+        rc = -EFBIG;
     }
     if (rc == 0 && p->chain_len >= HUB_PKI_CHAIN_MAX) {
         azk_diag_add(d, AZK_SEV_ERROR, "hub.pki-chain-too-big",

@@ -9,6 +9,17 @@
  *   server-chain.pem      server certificate + intermediate: what the hub sends (< 4096 bytes)
  *   server.key.pem        the server key
  *   service.key           32 random bytes, base64: the iothubowner SharedAccessKey
+ *   legacy/               a second root with its own intermediate and server certificate, laid
+ *                         out like the files above (ca.pem, ..., server.key.pem): the "legacy"
+ *                         server root; the files above are the "current" one
+ *   root-current.pem      the current root (the same certificate as ca.pem)
+ *   root-legacy.pem       the legacy root (legacy/ca.pem)
+ *   roots.pem             both roots: what a device trusts to ride through a switch
+ *
+ * The hub serves its MQTT listener under either root (`serve --server-root`, `azkit-hub
+ * server-root set`), as Azure moved from Baltimore CyberTrust Root to DigiCert Global Root G2.
+ * A data directory made before the legacy root existed keeps its root as the current one;
+ * legacy/ is created on the next start. The root-*.pem files are rewritten at every start.
  *
  * The server certificate's subjectAltName holds localhost, 127.0.0.1, ::1 and every extra
  * hostname (DNS names or IP addresses). On a later start the files are reused; the server
@@ -25,6 +36,7 @@
 
 #include "azkit/diag.h"
 #include "azkit/pki.h"
+#include "hub/server_roots.h"
 
 /* Largest server chain (certificate + intermediate, PEM) the hub accepts to send. */
 #define HUB_PKI_CHAIN_MAX 4096
@@ -52,9 +64,19 @@ struct hub_pki {
     size_t chain_len;           /* bytes of server-chain.pem */
     bool created;               /* this start created the whole PKI */
     bool reissued;              /* this start reissued the server certificate */
+    /* The two roots: [HUB_ROOT_CURRENT] is ca.pem / server-chain.pem / server.key.pem above,
+     * [HUB_ROOT_LEGACY] the files under legacy/. */
+    struct hub_pki_root {
+        char root_path[600];    /* root-legacy.pem / root-current.pem */
+        char chain_path[600];   /* the server chain served under this root */
+        char key_path[600];     /* its key */
+        size_t chain_len;
+    } roots[HUB_ROOT_COUNT];
+    char bundle_path[600];      /* roots.pem: both roots */
 };
 
-/* Creates or loads the PKI. Findings: info "hub.pki-created" / "hub.pki-reissued" (with the
+/* Creates or loads the PKI, both roots, and writes the root-*.pem and roots.pem files.
+ * Findings: info "hub.pki-created" / "hub.pki-legacy-created" / "hub.pki-reissued" (with the
  * reason, e.g. the hostname that was missing) / "hub.pki-mode-fixed"; errors name the file and
  * the fix. Returns 0, -EINVAL (bad options or hostname), -EBADMSG (a damaged CA file: the
  * finding says to remove <data>/pki, which makes a new root devices must trust again), -EFBIG

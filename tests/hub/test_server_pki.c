@@ -391,6 +391,75 @@ static void test_repair_and_modes(void **state)
     free(ca_pem);
 }
 
+/* The legacy root: its own root, intermediate and server certificate under pki/legacy, for the
+ * same names; root files published; a new hostname reissues both server certificates; a
+ * damaged legacy root names pki/legacy, not the whole PKI. */
+static void test_legacy_root(void **state)
+{
+    struct fx *f = *state;
+    struct hub_pki p;
+    struct azk_diag d;
+    must_init(f->data, NULL, 0, AZK_KEY_EC_P256, &p, &d);
+    assert_non_null(azk_diag_find(&d, "hub.pki-legacy-created"));
+    const struct hub_pki_root *leg = &p.roots[HUB_ROOT_LEGACY], *cur = &p.roots[HUB_ROOT_CURRENT];
+    assert_string_equal(leg->chain_path, pk(&p, "legacy/server-chain.pem"));
+    assert_string_equal(leg->key_path, pk(&p, "legacy/server.key.pem"));
+    assert_string_equal(cur->chain_path, p.chain_path);
+    assert_int_equal(cur->chain_len, p.chain_len);
+    assert_true(leg->chain_len > 0 && leg->chain_len < HUB_PKI_CHAIN_MAX);
+    assert_int_equal(azk_test_mode(pk(&p, "legacy")), 0700);
+    const char *keys[] = {"legacy/ca.key.pem", "legacy/intermediate.key.pem",
+                          "legacy/server.key.pem"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(azk_test_mode(pk(&p, keys[i])), 0600);
+    char *ca = azk_test_read(p.ca_path, NULL), *rc_ = azk_test_read(cur->root_path, NULL);
+    char *rl = azk_test_read(leg->root_path, NULL), *both = azk_test_read(p.bundle_path, NULL);
+    char *lca = azk_test_read(pk(&p, "legacy/ca.pem"), NULL);
+    assert_string_equal(ca, rc_);
+    assert_string_equal(rl, lca);
+    assert_string_not_equal(ca, rl);
+    assert_non_null(strstr(both, ca));
+    assert_non_null(strstr(both, rl));
+    char subject[256];
+    assert_int_equal(hub_pki_root_subject(leg->root_path, subject, sizeof(subject)), 0);
+    assert_non_null(strstr(subject, "CN=azkit-hub Legacy Test Root "));
+    assert_int_equal(hub_pki_root_subject(cur->root_path, subject, sizeof(subject)), 0);
+    assert_non_null(strstr(subject, "CN=azkit-hub Current Test Root "));
+    /* The legacy chain verifies under the legacy root only. */
+    struct hub_pki lp = p;
+    snprintf(lp.ca_path, sizeof(lp.ca_path), "%s", leg->root_path);
+    snprintf(lp.chain_path, sizeof(lp.chain_path), "%s", leg->chain_path);
+    verify_chain(&lp, "localhost");
+
+    /* A new hostname: both server certificates are reissued, the roots stay. */
+    const char *hosts[] = {"hub.example"};
+    azk_diag_init(&d);
+    must_init(f->data, hosts, 1, AZK_KEY_EC_P256, &p, &d);
+    assert_null(azk_diag_find(&d, "hub.pki-legacy-created"));
+    lp = p;
+    snprintf(lp.ca_path, sizeof(lp.ca_path), "%s", leg->root_path);
+    snprintf(lp.chain_path, sizeof(lp.chain_path), "%s", leg->chain_path);
+    verify_chain(&lp, "hub.example");
+    verify_chain(&p, "hub.example");
+    char *rl2 = azk_test_read(leg->root_path, NULL);
+    assert_string_equal(rl, rl2);
+
+    /* Damaged legacy root: the error names it and the fix removes only pki/legacy. */
+    assert_int_equal(unlink(pk(&p, "legacy/intermediate.pem")), 0);
+    azk_diag_init(&d);
+    assert_int_equal(init(f->data, NULL, 0, AZK_KEY_EC_P256, &p, &d), -EBADMSG);
+    const struct azk_finding *fi = azk_diag_find(&d, "hub.pki-damaged");
+    assert_non_null(fi);
+    assert_non_null(strstr(fi->message, "legacy/intermediate.pem"));
+    assert_non_null(strstr(fi->fix, "remove the pki/legacy directory"));
+    free(ca);
+    free(rc_);
+    free(rl);
+    free(rl2);
+    free(both);
+    free(lca);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rsa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repair_and_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_root, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
