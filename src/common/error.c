@@ -34,6 +34,7 @@ AZK_API const char *azk_strerror(int err)
     case ECONNREFUSED: return "connection refused";
     case EILSEQ: return "invalid or damaged data";
     case EMFILE: return "too many open files";
+    case ENFILE: return "too many open files in the system";
     case EALREADY: return "already done or in progress";
     case ECANCELED: return "canceled";
     case ENOTCONN: return "not connected";
