@@ -109,7 +109,7 @@ static size_t frame(uint8_t *out, uint8_t b0, const uint8_t *body, size_t len)
 /* The bytes of one case on a connection of `kind`. */
 static size_t build(const struct packet_case *pc, enum kind kind, uint8_t *out)
 {
-    uint8_t body[512];
+    uint8_t body[512] = {0};
     size_t n = 0;
     const char *topic = kind == DEVICE_CONN ? "devices/" DEVICE "/messages/events/"
                                             : "$dps/registrations/PUT/iotdps-register/?$rid=7";

@@ -150,7 +150,7 @@ static void test_first_start(void **state)
     assert_int_equal(strncmp(file, p.service_key, 44), 0);
     free(file);
 
-    char cs[600];
+    char cs[602];
     int n = hub_pki_connection_string(&p, NULL, cs, sizeof(cs));
     assert_true(n > 0);
     char want[600];
