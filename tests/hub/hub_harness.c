@@ -127,10 +127,27 @@ struct tel_args {
     size_t n;
 };
 
+/* Every stored record, a page of 1000 at a time. */
 static void read_tel(struct hub_store *st, void *arg)
 {
     struct tel_args *a = arg;
-    assert_int_equal(hub_store_telemetry_read(st, 0, NULL, 1000, &a->recs, &a->n), 0);
+    uint64_t after = 0;
+    for (;;) {
+        struct hub_telemetry *page = NULL;
+        size_t n = 0;
+        assert_int_equal(hub_store_telemetry_read(st, after, NULL, 1000, &page, &n), 0);
+        if (n == 0) {
+            free(page);
+            return;
+        }
+        struct hub_telemetry *all = realloc(a->recs, (a->n + n) * sizeof(*all));
+        assert_non_null(all);
+        memcpy(all + a->n, page, n * sizeof(*all));
+        a->recs = all;
+        a->n += n;
+        after = page[n - 1].seq;
+        free(page); /* the records' heap parts now belong to a->recs */
+    }
 }
 
 size_t test_hub_telemetry(struct test_hub *h, struct hub_telemetry **out)

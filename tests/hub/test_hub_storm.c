@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -102,10 +104,168 @@ static void test_storm_through_dps(void **state)
     azk_run_free(&r);
 }
 
+/* ---- reconnect storm: every connected device comes back after a hub kill -9 ---------------- */
+
+#define RS_DEVICES 300
+#define RS_MESSAGES 40
+
+/* Whether the fleet's progress lines, from line `from` on, show `want` devices connected (after
+ * a line with fewer, when `after_drop`); that line's "reconnects" into *reconnects; the number
+ * of lines into *lines (may be NULL). */
+static bool fleet_reached(const char *out, int from, int want, bool after_drop, int *reconnects,
+                          int *lines)
+{
+    if (!azk_test_exists(out))
+        return false; /* the fleet has not started yet */
+    char *text = azk_test_read(out, NULL);
+    bool dropped = !after_drop, ok = false;
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), n++) {
+        if (n < from)
+            continue;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *c = cJSON_GetObjectItem(j, "connected");
+        const cJSON *r = cJSON_GetObjectItem(j, "reconnects");
+        if (cJSON_IsNumber(c) && !ok) {
+            if (c->valueint < want)
+                dropped = true;
+            else if (dropped) {
+                ok = true;
+                if (reconnects && cJSON_IsNumber(r))
+                    *reconnects = r->valueint;
+            }
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    if (lines)
+        *lines = n;
+    return ok;
+}
+
+/* Reconnects per second after the restart, from the progress lines (reported, not asserted:
+ * timing is the benchmark's business). */
+static void print_spread(const char *out)
+{
+    char *text = azk_test_read(out, NULL);
+    int prev = -1, peak = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *r = cJSON_GetObjectItem(j, "reconnects");
+        if (cJSON_IsNumber(r)) {
+            if (prev >= 0 && r->valueint - prev > peak)
+                peak = r->valueint - prev;
+            prev = r->valueint;
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    printf("reconnect storm: %d devices back, at most %d reconnects in one progress second\n",
+           RS_DEVICES, peak);
+}
+
+static void test_reconnect_storm(void **state)
+{
+    (void)state;
+    char issuer[700], out[700], err[720], count[16], msgs[16];
+    snprintf(issuer, sizeof(issuer), "%s/inter", g_dir);
+    snprintf(out, sizeof(out), "%s/fleet.out", g_dir);
+    snprintf(err, sizeof(err), "%s/fleet.err", g_dir);
+    snprintf(count, sizeof(count), "%d", RS_DEVICES);
+    snprintf(msgs, sizeof(msgs), "%d", RS_MESSAGES);
+    const char *argv[] = {AZKIT_BIN, "--json", "fleet", "--id-scope", g_scope, "--dps-host",
+                          g_dps, "--trust", hub.ca, "--issuer", issuer, "--count", count,
+                          "--rate", "100000", "--messages", msgs, "--interval", "500",
+                          "--prefix", "rs-", NULL};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (freopen(out, "w", stdout) == NULL || freopen(err, "w", stderr) == NULL)
+            _exit(126);
+        execv(AZKIT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    /* All connected, then the hub dies mid-stream and comes back on its ports. */
+    int i;
+    int at_kill = 0;
+    for (i = 0; i < 1200 && !fleet_reached(out, 0, RS_DEVICES, false, NULL, &at_kill); i++)
+        usleep(50000);
+    if (i == 1200)
+        fail_msg("the fleet never had all %d devices connected", RS_DEVICES);
+    test_hub_kill9(&hub);
+    usleep(300000);
+    const char *extra[] = {"--dps-retry-after", "1", "--max-handshakes", "8", NULL};
+    test_hub_restart(&hub, extra);
+    int reconnects = 0;
+    for (i = 0; i < 2400 && !fleet_reached(out, at_kill, RS_DEVICES, true, &reconnects, NULL); i++)
+        usleep(50000);
+    if (i == 2400)
+        fail_msg("not every device came back after the restart");
+    if (reconnects < RS_DEVICES) {
+        char *all = azk_test_read(out, NULL);
+        fail_msg("all back with only %d reconnects counted:\n%s", reconnects, all);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    print_spread(out);
+
+    /* The summary: nobody failed, every message acknowledged. */
+    char *text = azk_test_read(out, NULL);
+    char *last = text, *nl;
+    while ((nl = strchr(last, '\n')) != NULL && nl[1] != '\0')
+        last = nl + 1;
+    cJSON *j = cJSON_Parse(last);
+    assert_non_null(j);
+    if (num(j, "failed") != 0)
+        fail_msg("%d devices failed: %s", num(j, "failed"),
+                 cJSON_GetStringValue(cJSON_GetObjectItem(j, "firstFailure")));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* Every message sent; the fleet does not resend a message whose connection died before
+     * its PUBACK (window 1: at most one per device). */
+    int acked = num(j, "acked");
+    assert_int_equal(num(j, "sent"), RS_DEVICES * RS_MESSAGES);
+    assert_true(acked >= RS_DEVICES * RS_MESSAGES - RS_DEVICES);
+    cJSON_Delete(j);
+    free(text);
+
+    /* Counted at the hub: at least as many distinct messages stored as were acknowledged. */
+    test_hub_stop(&hub);
+    struct hub_telemetry *t = NULL;
+    size_t n = test_hub_telemetry(&hub, &t);
+    char *seen = calloc((size_t)RS_DEVICES * (RS_MESSAGES + 1), 1);
+    size_t distinct = 0;
+    for (size_t k = 0; k < n; k++) {
+        int dev = -1;
+        unsigned seq = 0;
+        if (strncmp(t[k].device_id, "rs-", 3) == 0)
+            dev = atoi(t[k].device_id + 3);
+        char body[256];
+        snprintf(body, sizeof(body), "%.*s",
+                 (int)(t[k].payload_len < 255 ? t[k].payload_len : 255),
+                 (const char *)t[k].payload);
+        const char *pn = strstr(body, "\"n\":");
+        if (dev >= 0 && dev < RS_DEVICES && pn != NULL)
+            seq = (unsigned)strtoul(pn + 4, NULL, 10);
+        if (dev >= 0 && dev < RS_DEVICES && seq >= 1 && seq <= RS_MESSAGES &&
+            !seen[(size_t)dev * (RS_MESSAGES + 1) + seq]) {
+            seen[(size_t)dev * (RS_MESSAGES + 1) + seq] = 1;
+            distinct++;
+        }
+        hub_telemetry_clear(&t[k]);
+    }
+    free(t);
+    free(seen);
+    printf("reconnect storm: %zu messages stored, %zu distinct; %d acknowledged\n", n, distinct,
+           acked);
+    assert_true(distinct >= (size_t)acked);
+    test_hub_restart(&hub, extra); /* for the teardown's clean stop */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_storm_through_dps),
+        cmocka_unit_test(test_reconnect_storm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
