@@ -1109,6 +1109,78 @@ static void test_fleet_usage(void **state)
     }
 }
 
+/* Each fault set up for real, the doctor ranking it first: offline where the store shows it,
+ * online against the hub otherwise. */
+static const char *top_cause(const cJSON *rep)
+{
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "summary"), 0);
+    return first ? cJSON_GetObjectItem(first, "id")->valuestring : "(none)";
+}
+
+static void expect_top(const char *st, const char *want, ...)
+{
+    const char *prefix[] = {"--store", st, "--json", "doctor", NULL};
+    struct azk_run r;
+    va_list ap;
+    va_start(ap, want);
+    azk_run_vlist(&r, NULL, prefix, ap);
+    va_end(ap);
+    cJSON *rep = cJSON_Parse(r.out);
+    if (rep == NULL)
+        fail_msg("doctor: not JSON:\n%s\n%s", r.out, r.err);
+    if (strcmp(top_cause(rep), want) != 0) {
+        char *all = cJSON_PrintUnformatted(rep);
+        fail_msg("top cause %s, expected %s: %s", top_cause(rep), want, all);
+    }
+    assert_int_equal(r.status, 1);
+    cJSON_Delete(rep);
+    azk_run_free(&r);
+}
+
+static void test_doctor_top_cause(void **state)
+{
+    (void)state;
+    char hubhost[64];
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", hub.mqtt_port);
+    /* The key of another certificate beside the device's certificate. */
+    cred(store("keymis"), "write", "10", "ca_chain", hub.ca, NULL);
+    cred(store("keymis"), "write", "10", "client_cert", file("run-dev", "chain"), NULL);
+    cred(store("keymis"), "write", "10", "key", file("inter", "key"), NULL);
+    expect_top(store("keymis"), "client.key", NULL);
+    /* Certificate and key in tag 12, which the socket (tag 10) never offers. */
+    cred(store("tag12"), "write", "10", "ca_chain", hub.ca, NULL);
+    cred(store("tag12"), "write", "12", "client_cert", file("run-dev", "chain"), NULL);
+    cred(store("tag12"), "write", "12", "key", file("run-dev", "key"), NULL);
+    expect_top(store("tag12"), "client.cert", "--sec-tag", "10", NULL);
+    /* An expired device certificate. */
+    test_hub_make_cert(g_dir, AZK_PKI_DEVICE, "run-old", "run-old", "inter",
+                       "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z");
+    cred(store("expired"), "write", "10", "ca_chain", hub.ca, NULL);
+    cred(store("expired"), "write", "10", "client_cert", file("run-old", "cert"), NULL);
+    cred(store("expired"), "write", "10", "key", file("run-old", "key"), NULL);
+    expect_top(store("expired"), "client.validity", NULL);
+    /* CN != id; a root CA as the client certificate; the leaf alone against a group. */
+    expect_top(g_store_azure, "client.id", "--registration-id", "someone", NULL);
+    expect_top(store("rootcert"), "client.cert", NULL);
+    expect_top(g_store_leaf, "client.chain", "--id-scope", g_scope, "--dps-host", g_dps,
+               "--register", NULL);
+
+    /* A disabled device (IoT Hub refuses it after CONNECT): the connection test names it. */
+    test_hub_make_cert(g_dir, AZK_PKI_SELF_SIGNED, "run-off", "run-off", NULL, NULL, NULL);
+    cJSON_Delete(test_hub_admin(&hub, 0, "device", "add", "run-off", "--cert",
+                                file("run-off", "cert"), "--disabled", NULL));
+    provision(store("off"), file("run-off", "cert"), file("run-off", "key"), hub.ca);
+    expect_top(store("off"), "connect.hub", "--hub", hubhost, "--device-id", "run-off",
+               "--connect", NULL);
+    /* A disabled enrollment (DPS refuses the registration). */
+    test_hub_make_cert(g_dir, AZK_PKI_SELF_SIGNED, "run-noenr", "run-noenr", NULL, NULL, NULL);
+    cJSON_Delete(test_hub_admin(&hub, 0, "enroll", "individual", "run-noenr", "--cert",
+                                file("run-noenr", "cert"), "--disabled", NULL));
+    provision(store("noenr"), file("run-noenr", "cert"), file("run-noenr", "key"), hub.ca);
+    expect_top(store("noenr"), "connect.dps", "--id-scope", g_scope, "--dps-host", g_dps,
+               "--register", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1122,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_doctor_human_output),
         cmocka_unit_test(test_doctor_online_opt_in),
         cmocka_unit_test(test_doctor_tags_and_chain),
+        cmocka_unit_test(test_doctor_top_cause),
         cmocka_unit_test(test_fleet),
         cmocka_unit_test(test_fleet_window_and_payload),
         cmocka_unit_test(test_fleet_answers_methods),
