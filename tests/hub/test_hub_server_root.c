@@ -308,6 +308,10 @@ static void doctor_tls(const char *store, int want_status, const char *status, c
     }
     if (!found)
         fail_msg("no online.tls check:\n%s", r.out);
+    /* A refused handshake is the top of the ranked summary (nothing else is wrong). */
+    const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "summary"), 0);
+    if (want_status != 0 && (top == NULL || strcmp(jstr(top, "id"), "online.tls") != 0))
+        fail_msg("online.tls is not the top cause:\n%s", r.out);
     cJSON_Delete(rep);
     azk_run_free(&r);
 }
