@@ -130,46 +130,54 @@ static void emit_error(int rc, int status, const char *code, const char *message
     cli_json_emit(root);
 }
 
-int cli_usage(const char *usage, const char *fmt, ...)
+/* The one way an error leaves a command: the JSON error object (with --json) with `json_d`'s
+ * findings when it is given, then the line on stderr -- "prog: message[: reason]" -- the
+ * usage text and the findings of `d`. Returns `exit_code`. */
+static int report(int exit_code, int rc, int status, const char *code,
+                  const struct azk_diag *json_d, const struct azk_diag *d, bool with_reason,
+                  const char *usage, const char *fmt, va_list ap)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
+    char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (g_json)
-        emit_error(0, 0, "usage", msg, NULL);
-    fprintf(stderr, "%s: %s\n", g_program, msg);
+        emit_error(rc, status, code, msg, json_d);
+    if (with_reason)
+        fprintf(stderr, "%s: %s: %s\n", g_program, msg, azk_strerror(rc));
+    else
+        fprintf(stderr, "%s: %s\n", g_program, msg);
     if (usage != NULL)
         fprintf(stderr, "\n%s", usage);
-    return CLI_EXIT_USAGE;
+    if (d != NULL)
+        cli_print_findings(d);
+    return exit_code;
+}
+
+int cli_usage(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = report(CLI_EXIT_USAGE, 0, 0, "usage", NULL, NULL, false, usage, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 int cli_fail(int rc, const struct azk_diag *d, const char *fmt, ...)
 {
-    char what[512];
+    static const struct azk_diag none;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    int r = report(CLI_EXIT_FAIL, rc, 0, NULL, d ? d : &none, d, true, NULL, fmt, ap);
     va_end(ap);
-    if (g_json)
-        emit_error(rc, 0, NULL, what, d ? d : &(struct azk_diag){0});
-    fprintf(stderr, "%s: %s: %s\n", g_program, what, azk_strerror(rc));
-    cli_print_findings(d);
-    return CLI_EXIT_FAIL;
+    return r;
 }
 
 int cli_fail_status(int rc, int status, const char *code, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int r = report(CLI_EXIT_FAIL, rc, status, code, NULL, NULL, false, NULL, fmt, ap);
     va_end(ap);
-    if (g_json)
-        emit_error(rc, status, code, msg, NULL);
-    fprintf(stderr, "%s: %s\n", g_program, msg);
-    return CLI_EXIT_FAIL;
+    return r;
 }
 
 static volatile sig_atomic_t g_stop;
