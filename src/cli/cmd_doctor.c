@@ -74,6 +74,8 @@ struct live {
     bool direct;      /* --hub: no DPS stage */
     bool connect;     /* --connect: go on to the hub after DPS */
     bool attempted, registered, connected;
+    bool twin_asked, twin_done; /* the hub stage ends with a twin GET, as a device starts */
+    uint64_t twin_deadline;
 };
 
 /* The fix for a failed connection test, by what failed. */
@@ -128,6 +130,16 @@ static void live_event(void *ctx, const struct azk_client_event *ev)
         azk_doctor_add(l->r, "connect.hub", AZK_CHECK_OK, NULL,
                        "connected to %.*s as '%.*s' and subscribed", (int)ev->hub.len,
                        ev->hub.ptr, (int)ev->device_id.len, ev->device_id.ptr);
+    } else if (ev->kind == AZK_CLIENT_EV_TWIN && l->twin_asked && !l->twin_done) {
+        l->twin_done = true;
+        if (ev->status == 200)
+            azk_doctor_add(l->r, "connect.twin", AZK_CHECK_OK, NULL,
+                           "twin GET answered 200 (%zu bytes): the device is fully served",
+                           ev->payload.len);
+        else
+            azk_doctor_add(l->r, "connect.twin", AZK_CHECK_FAIL,
+                           "A 429 is throttling: retry later; other statuses: see the hub's log.",
+                           "twin GET answered %d", ev->status);
     } else if (ev->kind == AZK_CLIENT_EV_FAILED) {
         struct azk_span why = ev->text;
         if (ev->failure == AZK_CLIENT_F_CONNACK && why.len == 0)
@@ -145,11 +157,29 @@ static void live_event(void *ctx, const struct azk_client_event *ev)
 
 static int64_t live_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
-    (void)c;
-    (void)now;
-    const struct live *l = ctx;
+    struct live *l = ctx;
     /* Registered and not asked to connect: stop before the hub connection starts. */
-    return l->connected || (l->registered && !l->connect) ? -1 : 0;
+    if (l->registered && !l->connect && !l->connected)
+        return -1;
+    if (!l->connected)
+        return 0;
+    if (!l->twin_asked) {
+        char rid[16];
+        if (azk_client_twin_get(c, rid, sizeof(rid)) != 0)
+            return (int64_t)now + 50; /* the output buffer is busy: try again */
+        l->twin_asked = true;
+        l->twin_deadline = now + 10000;
+    }
+    if (l->twin_done)
+        return -1;
+    if (now >= l->twin_deadline) {
+        azk_doctor_add(l->r, "connect.twin", AZK_CHECK_FAIL,
+                       "The hub accepted the connection but does not answer twin requests: see "
+                       "its log.", "no answer to a twin GET within 10 s");
+        l->twin_done = true;
+        return -1;
+    }
+    return (int64_t)l->twin_deadline;
 }
 
 /* The failed and warned checks again, most likely cause first (azk_doctor_ranked). */

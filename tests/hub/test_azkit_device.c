@@ -541,8 +541,16 @@ static void test_doctor_good(void **state)
     expect(r, "tags.azure-root", "skipped", "not an Azure host");
     expect(r, "connect.dps", "ok", "DPS assigned hub");
     expect(r, "connect.hub", "ok", "connected to");
+    expect(r, "connect.twin", "ok", "twin GET answered 200");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "online"),
                                                  "connected")));
+    cJSON_Delete(r);
+    /* A hub that throttles twin requests: the last stage fails and says so. */
+    cJSON_Delete(test_hub_admin(&hub, 0, "fault", "twin-throttle", "1", NULL));
+    r = doctor(g_store, &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
+               "--connect", NULL);
+    assert_int_equal(st, 1);
+    expect(r, "connect.twin", "failed", "twin GET answered 429");
     cJSON_Delete(r);
     /* The local-hub store without a host: trusting azkit-hub's CA is not a failure. */
     r = doctor(g_store, &st, NULL);
