@@ -44,7 +44,8 @@ static const char usage[] =
     "  --enrollment-ca FILE the CA certificate the DPS enrollment group (or hub CA) is on:\n"
     "                       checks offline that the chain in type 1 reaches it\n"
     "  --profile nrf9160    the modem's limits: at most 7 tags per socket; the connection\n"
-    "                       test uses TLS 1.2 only (the server chain size is not checked yet)\n"
+    "                       test uses TLS 1.2 only, and the server's chain may not exceed\n"
+    "                       the modem's 4 KB\n"
     "  --offline            no online work (the default; kept for old scripts)\n"
     "  --errno N|NAME       what an error number means on an nRF91 and on Linux\n"
     "  --json               {\"ok\":bool,\"online\":{\"attempted\",\"registered\",\"connected\"},\n"
@@ -301,9 +302,12 @@ int cli_doctor(const struct cli_opts *cli, int argc, char **argv)
             if (profile == AZK_DOCTOR_PROFILE_NRF9160)
                 SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
             /* DNS, TCP, TLS: no MQTT, so nothing registered and nobody disconnected. */
+            /* The nRF91 modem takes a server chain of at most 4 KB (modem firmware release
+             * notes: "Maximum server certificate chain size has a limit of 4kB", quoted by
+             * Nordic on DevZone, thread 114031). */
             cli_doctor_probe(&report, tls,
                              dv.hub ? dv.hub : (dv.dps ? dv.dps : AZK_CLIENT_DPS_HOST_DEFAULT),
-                             dv.addr, 0);
+                             dv.addr, profile == AZK_DOCTOR_PROFILE_NRF9160 ? 4096 : 0);
         }
         if (tls != NULL && ti.has_client && (reg || connect)) {
             /* One attempt: the doctor reports the first failure, it does not wait it out. */

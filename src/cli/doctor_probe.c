@@ -168,15 +168,17 @@ void cli_doctor_probe(struct azk_doctor_report *r, SSL_CTX *tls, const char *hos
         cn_of(X509_get_issuer_name(sk_X509_value(chain, n - 1)), top_issuer, sizeof(top_issuer));
     if (n > 0)
         azk_doctor_add(r, "online.server-chain",
-                       chain_limit && bytes > chain_limit ? AZK_CHECK_WARN : AZK_CHECK_INFO,
+                       chain_limit && bytes > chain_limit ? AZK_CHECK_FAIL : AZK_CHECK_INFO,
                        chain_limit && bytes > chain_limit
-                           ? "Serve a shorter chain (ECDSA certificates, no cross-signed extras)."
+                           ? "The server must send a shorter chain (ECDSA certificates, no "
+                             "extra or cross-signed ones); the modem cannot take this one."
                            : NULL,
                        "%s sent %d certificate%s, %zu bytes (DER): %s, ending at a certificate "
                        "issued by '%s'%s", host, n, n == 1 ? "" : "s", bytes, subjects,
                        top_issuer,
-                       chain_limit && bytes > chain_limit ? " -- more than the profile's limit"
-                                                          : "");
+                       chain_limit && bytes > chain_limit
+                           ? " -- more than the profile's limit for a server chain"
+                           : "");
     if (hs == 1 && v == X509_V_OK) {
         azk_doctor_add(r, "online.tls", AZK_CHECK_OK, NULL,
                        "TLS handshake with %s done (%s); the tags' CAs verify its certificate; "

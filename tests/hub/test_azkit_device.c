@@ -7,6 +7,10 @@
  *    mistake (Baltimore only, the key in another tag, a root CA as the client certificate, only
  *    the leaf, CN != id, nothing at all), and its connection test.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1189,6 +1193,88 @@ static void test_doctor_top_cause(void **state)
                "--register", NULL);
 }
 
+/* --profile nrf9160: a server chain over the modem's 4 KB fails online.server-chain. The
+ * server is `openssl s_server` with a certificate made fat with names (one EC certificate of
+ * more than 4 KB). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_doctor_server_chain_limit(void **state)
+{
+    (void)state;
+    char san[8192] = "subjectAltName=DNS:localhost";
+    for (int i = 0; i < 300; i++) {
+        size_t used = strlen(san);
+        snprintf(san + used, sizeof(san) - used, ",DNS:name-%03d.azkit.test", i);
+    }
+    char cmd[10000];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=localhost -addext '%s' -keyout %s/fat.key.pem -out %s/fat.cert.pem "
+             "2>&1",
+             san, g_dir, g_dir);
+    int st;
+    free(azk_test_shell(cmd, &st));
+    assert_int_equal(st, 0);
+    int port = free_port();
+    char accept[32], certf[700], keyf[700];
+    snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
+    snprintf(certf, sizeof(certf), "%s/fat.cert.pem", g_dir);
+    snprintf(keyf, sizeof(keyf), "%s/fat.key.pem", g_dir);
+    pid_t srv = fork();
+    assert_true(srv >= 0);
+    if (srv == 0) {
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        execlp("openssl", "openssl", "s_server", "-accept", accept, "-cert", certf, "-key", keyf,
+               "-quiet", NULL);
+        _exit(127);
+    }
+    /* Until it listens. */
+    for (int i = 0; i < 100; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            break;
+        usleep(50000);
+    }
+    char hubhost[64];
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", port);
+    cJSON *r = doctor(g_store, &st, "--hub", hubhost, "--connect-address", "127.0.0.1",
+                      "--handshake", "--profile", "nrf9160", NULL);
+    expect(r, "online.server-chain", "failed", "more than the profile's limit");
+    assert_int_equal(st, 1);
+    cJSON_Delete(r);
+    /* Without the profile: the size is reported, not judged. */
+    r = doctor(g_store, &st, "--hub", hubhost, "--connect-address", "127.0.0.1", "--handshake",
+               NULL);
+    expect(r, "online.server-chain", "info", "bytes (DER)");
+    cJSON_Delete(r);
+    kill(srv, SIGTERM);
+    waitpid(srv, NULL, 0);
+    /* azkit-hub keeps its chain under the modem's limit. */
+    snprintf(hubhost, sizeof(hubhost), "localhost:%d", hub.mqtt_port);
+    r = doctor(g_store, &st, "--hub", hubhost, "--connect-address", "127.0.0.1", "--handshake",
+               "--profile", "nrf9160", NULL);
+    expect(r, "online.server-chain", "info", "bytes (DER)");
+    expect(r, "online.tls", "ok", NULL);
+    assert_int_equal(st, 0);
+    cJSON_Delete(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1203,6 +1289,7 @@ int main(void)
         cmocka_unit_test(test_doctor_online_opt_in),
         cmocka_unit_test(test_doctor_tags_and_chain),
         cmocka_unit_test(test_doctor_top_cause),
+        cmocka_unit_test(test_doctor_server_chain_limit),
         cmocka_unit_test(test_fleet),
         cmocka_unit_test(test_fleet_window_and_payload),
         cmocka_unit_test(test_fleet_answers_methods),
