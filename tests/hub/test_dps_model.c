@@ -289,9 +289,9 @@ static void test_validation_errors(void **state)
 {
     (void)state;
     expect_enr_error("{\"registrationId\":\"dev1\",\"x\":%s}", g_dev, NULL, "attestation");
-    expect_enr_error("{\"registrationId\":\"dev1\",\"attestation\":{\"type\":\"symmetricKey\"},"
+    expect_enr_error("{\"registrationId\":\"dev1\",\"attestation\":{\"type\":\"tpm\"},"
                      "\"x\":%s}",
-                     g_dev, NULL, "symmetricKey");
+                     g_dev, NULL, "TPM attestation is not supported");
     expect_enr_error("{\"registrationId\":\"Dev/1\"," ATT "}", g_dev, NULL, "registrationId");
     expect_enr_error("{\"registrationId\":\"dev1\"," ATT "}", g_dev, "dev2", "differs");
     expect_enr_error("{" ATT ",\"allocationPolicy\":\"custom\"}", g_dev, "dev1", "custom");
