@@ -379,6 +379,7 @@ static void test_refusals(void **state)
                    "'x-ind' uses X.509 attestation");
     expect_refused("sym-ind", NULL, "sym-ind",
                    "'sym-ind' uses symmetric key attestation");
+    expect_refused("sym-ind", NULL, NULL, "register refused (no-token)");
     /* Unknown registration id: no group key derives a key that signed it. */
     expect_refused("nobody-here", dps_token(ind_key1, "nobody-here", 600), NULL,
                    "no individual enrollment for registration id 'nobody-here'");

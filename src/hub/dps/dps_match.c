@@ -319,6 +319,17 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *r
         return;
     }
     if (!in->leaf) {
+        const char *rid = in->registration_id ? in->registration_id : "";
+        for (size_t i = 0; i < in->n_enrollments; i++) {
+            if (strcasecmp(in->enrollments[i].registration_id, rid) == 0 &&
+                in->enrollments[i].attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+                r->index = i;
+                refuse(r, DPS_REFUSE_NO_TOKEN,
+                       "the individual enrollment '%s' uses symmetric key attestation and the "
+                       "device sent no SAS token as its CONNECT password", rid);
+                return;
+            }
+        }
         refuse(r, DPS_REFUSE_NO_CERTIFICATE,
                "the device sent no client certificate in the TLS handshake");
         return;

@@ -5,9 +5,11 @@
  * or a refusal with a reason and a message, comes out. No I/O, no global state.
  *
  * Rules, in order:
- *  1. The leaf must be present and within its validity period.
+ *  1. The leaf must be present (none, and the individual enrollment uses symmetric keys:
+ *     DPS_REFUSE_NO_TOKEN) and within its validity period.
  *  2. An individual enrollment for the registration id (case-insensitive) comes first:
- *     disabled -> refused DPS_REFUSE_DISABLED (the device sees status "disabled"); the leaf
+ *     disabled -> refused DPS_REFUSE_DISABLED (the device sees status "disabled"); symmetric
+ *     key attestation -> DPS_REFUSE_WRONG_ATTESTATION (dps_symkey.h matches tokens); the leaf
  *     must equal its primary or secondary client certificate; the leaf CN must equal the
  *     registration id.
  *  3. Otherwise groups, for the first certificate up the chain the device sent that a group
