@@ -388,6 +388,21 @@ static void test_refusals(void **state)
     assert_false(test_hub_log_contains(&hub, grp_key1));
 }
 
+/* An X.509 device that also sends a password that is not a SAS token registers as before. */
+static void test_x509_stray_password(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    dps_open(&d, "x-ind", "not-a-token", "x-ind");
+    int status = 0;
+    cJSON *j = test_dps_register(&d, "1", "", &status);
+    test_dev_close(&d);
+    assert_int_equal(status, 200);
+    assert_string_equal(test_json_str(j, "status"), "assigned");
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "registrationState"), "symmetricKey"));
+    cJSON_Delete(j);
+}
+
 static void test_disabled(void **state)
 {
     (void)state;
@@ -509,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_group),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_disabled),
+        cmocka_unit_test(test_x509_stray_password),
         cmocka_unit_test(test_service_api),
         cmocka_unit_test(test_admin_cli),
     };

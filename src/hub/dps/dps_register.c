@@ -206,9 +206,13 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
         .sas_token = c->dps_sas_token,
         .id_scope = d->dps.id_scope,
     };
-    /* A SAS token in CONNECT means symmetric-key attestation; otherwise X.509. */
+    /* A SAS token in CONNECT means symmetric-key attestation; otherwise X.509. A device that
+     * presented a certificate and a password that is no SharedAccessSignature at all is an
+     * X.509 device with a stray password (matched as before tokens existed). */
+    bool token = c->dps_sas_token &&
+                 (!c->dps_chain.leaf || strstr(c->dps_sas_token, "SharedAccessSignature"));
     struct dps_match_result m;
-    if (c->dps_sas_token)
+    if (token)
         dps_match_symkey(&in, &m);
     else
         dps_match_x509(&in, &m);
@@ -219,7 +223,7 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
             send_disabled(c, rid);
         else
             send_error(c, rid, m.error_code ? m.error_code : DPS_ERR_UNAUTHORIZED,
-                       c->dps_sas_token ? "Unauthorized." : "Invalid certificate.");
+                       token ? "Unauthorized." : "Invalid certificate.");
         return 0;
     }
     struct dps_op *op = dps_op_new(d, c->device_id);
