@@ -112,6 +112,11 @@ struct azk_dps_registration_state {
     int32_t error_code;                         /**< "errorCode", e.g. 400207 */
     struct azk_span error_message;              /**< "errorMessage" (string) */
     struct azk_span payload;                    /**< "payload" raw JSON (custom allocation) */
+    /** Build only (the parser skips these members): the attestation's member, written first
+     *  when `attestation_name` is set, e.g. "symmetricKey" with the raw JSON object
+     *  `{"enrollmentGroupId":"g1"}` (`{}` when `attestation` is empty). */
+    struct azk_span attestation_name;
+    struct azk_span attestation;
 };
 
 /**

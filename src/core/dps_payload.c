@@ -309,6 +309,10 @@ AZK_API int azk_dps_response_build(const struct azk_dps_response *resp, char *bu
         const struct azk_dps_registration_state *st = &resp->registration_state;
         azk_json_writer_property_name(&w, AZK_SPAN_LIT("registrationState"));
         azk_json_writer_begin_object(&w);
+        if (st->attestation_name.ptr && st->attestation_name.len) {
+            azk_json_writer_property_name(&w, st->attestation_name);
+            azk_json_writer_raw(&w, st->attestation.len ? st->attestation : AZK_SPAN_LIT("{}"));
+        }
         put_string(&w, "registrationId", st->registration_id);
         put_string(&w, "createdDateTimeUtc", st->created_date_time_utc);
         put_string(&w, "assignedHub", st->assigned_hub);

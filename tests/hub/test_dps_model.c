@@ -289,9 +289,9 @@ static void test_validation_errors(void **state)
 {
     (void)state;
     expect_enr_error("{\"registrationId\":\"dev1\",\"x\":%s}", g_dev, NULL, "attestation");
-    expect_enr_error("{\"registrationId\":\"dev1\",\"attestation\":{\"type\":\"symmetricKey\"},"
+    expect_enr_error("{\"registrationId\":\"dev1\",\"attestation\":{\"type\":\"tpm\"},"
                      "\"x\":%s}",
-                     g_dev, NULL, "symmetricKey");
+                     g_dev, NULL, "TPM attestation is not supported");
     expect_enr_error("{\"registrationId\":\"Dev/1\"," ATT "}", g_dev, NULL, "registrationId");
     expect_enr_error("{\"registrationId\":\"dev1\"," ATT "}", g_dev, "dev2", "differs");
     expect_enr_error("{" ATT ",\"allocationPolicy\":\"custom\"}", g_dev, "dev1", "custom");
@@ -444,6 +444,86 @@ static void test_certificate_forms(void **state)
     }
 }
 
+/* Symmetric-key attestation: generated keys, kept keys, storage round trip, and the
+ * registration record's attestation member; old X.509 records read as X.509. */
+static void test_symmetric_key(void **state)
+{
+    (void)state;
+    static const char k1[] = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    char err[256] = "";
+    cJSON *b = cJSON_Parse("{\"registrationId\":\"sym1\",\"attestation\":{\"type\":"
+                           "\"symmetricKey\",\"symmetricKey\":{\"primaryKey\":\"" "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" "\"}}}");
+    struct dps_enrollment e, e2, e3;
+    assert_int_equal(dps_enrollment_from_json(b, NULL, NULL, DPS_JSON_API, &e, err, sizeof err), 0);
+    cJSON_Delete(b);
+    assert_int_equal(e.attestation, DPS_ATTEST_SYMMETRIC_KEY);
+    assert_string_equal(e.keys.primary, k1);
+    assert_int_equal(strlen(e.keys.secondary), 88); /* generated: 64 bytes */
+    assert_null(e.primary_pem);
+    /* API form shows the keys; the storage form round-trips them. */
+    cJSON *j = dps_enrollment_to_json(&e, NULL, DPS_JSON_API);
+    assert_string_equal(str_at(j, "attestation.type"), "symmetricKey");
+    assert_string_equal(str_at(j, "attestation.symmetricKey.primaryKey"), k1);
+    assert_null(item_at(j, "attestation.x509"));
+    cJSON_Delete(j);
+    j = dps_enrollment_to_json(&e, NULL, DPS_JSON_STORAGE);
+    assert_int_equal(dps_enrollment_from_json(j, NULL, NULL, DPS_JSON_STORAGE, &e2, err,
+                                              sizeof err), 0);
+    cJSON_Delete(j);
+    assert_string_equal(e2.keys.secondary, e.keys.secondary);
+    /* An update without keys keeps the stored ones. */
+    b = cJSON_Parse("{\"attestation\":{\"type\":\"symmetricKey\"}}");
+    assert_int_equal(dps_enrollment_from_json(b, "sym1", &e2, DPS_JSON_API, &e3, err, sizeof err),
+                     0);
+    cJSON_Delete(b);
+    assert_string_equal(e3.keys.primary, k1);
+    assert_string_equal(e3.keys.secondary, e.keys.secondary);
+    dps_enrollment_clear(&e3);
+    /* The storage form must hold both keys. */
+    b = cJSON_Parse("{\"registrationId\":\"sym1\",\"attestation\":{\"type\":\"symmetricKey\"}}");
+    assert_int_equal(dps_enrollment_from_json(b, NULL, NULL, DPS_JSON_STORAGE, &e3, err,
+                                              sizeof err), -EINVAL);
+    cJSON_Delete(b);
+    dps_enrollment_clear(&e2);
+    dps_enrollment_clear(&e);
+
+    /* A group: both keys generated, distinct. */
+    struct dps_group g;
+    b = cJSON_Parse("{\"enrollmentGroupId\":\"g\",\"attestation\":{\"type\":\"symmetricKey\","
+                    "\"symmetricKey\":null}}");
+    assert_int_equal(dps_group_from_json(b, NULL, NULL, DPS_JSON_API, &g, err, sizeof err), 0);
+    cJSON_Delete(b);
+    assert_int_equal(g.attestation, DPS_ATTEST_SYMMETRIC_KEY);
+    assert_int_equal(strlen(g.keys.primary), 88);
+    assert_string_not_equal(g.keys.primary, g.keys.secondary);
+    j = dps_group_to_json(&g, DPS_JSON_API);
+    assert_string_equal(str_at(j, "attestation.type"), "symmetricKey");
+    cJSON_Delete(j);
+    dps_group_clear(&g);
+    expect_grp_error("{\"enrollmentGroupId\":\"g\",\"attestation\":{\"type\":\"symmetricKey\","
+                     "\"symmetricKey\":{\"secondaryKey\":\"AAAA\"}},\"x\":%s}",
+                     g_root, "attestation.symmetricKey.secondaryKey must be base64 of 16 to 64");
+
+    /* Registration records: "symmetricKey" in, "symmetricKey" out; "x509" stays X.509. */
+    struct dps_registration r;
+    b = cJSON_Parse("{\"registrationId\":\"m1\",\"symmetricKey\":{\"enrollmentGroupId\":\"g\"},"
+                    "\"status\":\"assigned\"}");
+    assert_int_equal(dps_registration_from_json(b, DPS_JSON_STORAGE, &r, err, sizeof err), 0);
+    cJSON_Delete(b);
+    assert_int_equal(r.attestation, DPS_ATTEST_SYMMETRIC_KEY);
+    assert_string_equal(r.group_id, "g");
+    j = dps_registration_to_json(&r, DPS_JSON_API);
+    assert_string_equal(str_at(j, "symmetricKey.enrollmentGroupId"), "g");
+    assert_null(item_at(j, "x509"));
+    cJSON_Delete(j);
+    dps_registration_clear(&r);
+    b = cJSON_Parse("{\"registrationId\":\"m1\",\"x509\":{},\"status\":\"assigned\"}");
+    assert_int_equal(dps_registration_from_json(b, DPS_JSON_STORAGE, &r, err, sizeof err), 0);
+    cJSON_Delete(b);
+    assert_int_equal(r.attestation, DPS_ATTEST_X509);
+    dps_registration_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_ca_and_registration),
         cmocka_unit_test(test_certificate_forms),
+        cmocka_unit_test(test_symmetric_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

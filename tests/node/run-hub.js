@@ -2,16 +2,17 @@
 // Interop test: Microsoft's official Azure IoT Node.js SDKs (azure-iot-device +
 // azure-iot-device-mqtt, azure-iothub, pinned in package.json) against azkit-hub, and the
 // provisioning SDKs (azure-iot-provisioning-device(-mqtt), azure-iot-security-x509,
-// azure-iot-provisioning-service) against its DPS.
+// azure-iot-security-symmetric-key, azure-iot-provisioning-service) against its DPS.
 //
 //   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit [--suite hub|dps]
 //
 // --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry, queries
 // (sdk-scenarios.js). --suite dps (ctest node_interop_dps): enrollment CRUD with the provisioning
 // service SDK, X.509 registration (individual + intermediate group) with the provisioning device
-// SDK followed by a connection to the assigned hub, the refusals, and linked hubs (the hub is
+// SDK followed by a connection to the assigned hub, the refusals, linked hubs (the hub is
 // started with --linked-hub hub-b.azkit.test: static allocation to it, then reprovisioning with
-// migration to the primary) (dps-scenarios.js).
+// migration to the primary), and symmetric-key attestation (individual + group with a derived
+// key, then a SharedAccessKey connection to the assigned hub) (dps-scenarios.js).
 //
 // This runner uses node's built-ins only. It makes a temp dir, creates a PKI with the azkit CLI,
 // starts `azkit-hub serve --service-port 443 --mqtt-port 0`, registers devices with the admin
@@ -248,6 +249,7 @@ async function mainDps() {
   await dps('linked', { deviceId: 'node-dps-linked-1' });
   await dps('certforms', {});
   await dps('custom', { deviceId: 'node-dps-custom-1' });
+  await dps('symkey', { deviceId: 'node-dps-sym-1' });
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -12,12 +12,18 @@
 #include "hub/service/sas.h"
 
 static const char usage_enroll[] =
-    "usage: azkit-hub enroll <command>   (Device Provisioning Service enrollments, X.509)\n"
-    "  individual ID --cert FILE [--secondary-cert FILE] [--device-id X] [COMMON]\n"
-    "                  create or replace an individual enrollment (the device's certificate)\n"
-    "  group ID (--cert CA_FILE | --ca-ref NAME) [COMMON]\n"
-    "                  create or replace an enrollment group (a signing certificate, or a\n"
-    "                  verified DPS CA: see dps-ca)\n"
+    "usage: azkit-hub enroll <command>   (Device Provisioning Service enrollments: X.509 or\n"
+    "                                    symmetric key)\n"
+    "  individual ID (--cert FILE [--secondary-cert FILE] | --symmetric-key [KEYS])\n"
+    "                [--device-id X] [COMMON]\n"
+    "                  create or replace an individual enrollment (the device's certificate,\n"
+    "                  or its symmetric keys)\n"
+    "  group ID (--cert CA_FILE | --ca-ref NAME | --symmetric-key [KEYS]) [COMMON]\n"
+    "                  create or replace an enrollment group (a signing certificate, a\n"
+    "                  verified DPS CA: see dps-ca, or group keys from which each device's\n"
+    "                  key is derived: base64(HMAC-SHA256(group key, registration id)))\n"
+    "    KEYS: [--primary-key K] [--secondary-key K]  base64 of 16 to 64 bytes; a key not\n"
+    "      given is generated (64 random bytes); the output shows the keys\n"
     "    COMMON: [--iot-hub HOST] [--allocation hashed|static] [--iot-hubs H1,H2]\n"
     "            [--reprovision migrate|update|never] [--initial-twin JSON] [--disabled]\n"
     "      --iot-hub/--iot-hubs name linked hubs (serve --linked-hub); --reprovision: when\n"
@@ -158,26 +164,57 @@ static void enroll_common_add(cJSON *b, const struct enroll_common *ec)
         cJSON_AddItemToObject(b, "initialTwin", cJSON_Parse(ec->twin));
 }
 
+/* attestation {"type":"symmetricKey","symmetricKey":{...}} (keys the hub generates when not
+ * given). */
+static void symkey_attestation(cJSON *b, const char *primary, const char *secondary)
+{
+    cJSON *att = cJSON_AddObjectToObject(b, "attestation");
+    cJSON_AddStringToObject(att, "type", "symmetricKey");
+    cJSON *k = cJSON_AddObjectToObject(att, "symmetricKey");
+    if (primary)
+        cJSON_AddStringToObject(k, "primaryKey", primary);
+    if (secondary)
+        cJSON_AddStringToObject(k, "secondaryKey", secondary);
+}
+
 static int enroll_individual(int argc, char **argv)
 {
     if (argc < 3)
         return cli_usage(usage_enroll, "enroll individual needs a registration id");
-    const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL;
+    const char *id = argv[2], *cert = NULL, *cert2 = NULL, *dev = NULL, *k1 = NULL, *k2 = NULL;
+    bool symkey = false;
     struct enroll_common ec = {0};
     const struct cli_opt opts[] = {
         {"--cert", &cert, NULL},
         {"--secondary-cert", &cert2, NULL},
         {"--device-id", &dev, NULL},
+        {"--symmetric-key", NULL, &symkey},
+        {"--primary-key", &k1, NULL},
+        {"--secondary-key", &k2, NULL},
         ENROLL_COMMON_OPTS(ec),
     };
     int urc = cli_take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
     if (urc != 0)
         return urc;
-    if (cert == NULL)
+    if ((cert != NULL) == symkey)
         return cli_usage(usage_enroll, "enroll individual needs --cert FILE (the device's "
-                           "certificate)");
+                           "certificate) or --symmetric-key");
+    if (!symkey && (k1 || k2))
+        return cli_usage(usage_enroll, "--primary-key and --secondary-key go with "
+                         "--symmetric-key");
+    if (symkey && cert2)
+        return cli_usage(usage_enroll, "--secondary-cert goes with --cert");
     if ((urc = enroll_common_check(&ec)) != 0)
         return urc;
+    if (symkey) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "registrationId", id);
+        if (dev)
+            cJSON_AddStringToObject(b, "deviceId", dev);
+        symkey_attestation(b, k1, k2);
+        enroll_common_add(b, &ec);
+        return enroll_put("enrollments", id, b, "enrollment");
+    }
     int st = CLI_EXIT_FAIL;
     cJSON *certs = cert_pair(cert, cert2, &st);
     if (certs == NULL)
@@ -197,22 +234,35 @@ static int enroll_group(int argc, char **argv)
 {
     if (argc < 3)
         return cli_usage(usage_enroll, "enroll group needs a group id");
-    const char *id = argv[2], *cert = NULL, *ca_ref = NULL;
+    const char *id = argv[2], *cert = NULL, *ca_ref = NULL, *k1 = NULL, *k2 = NULL;
+    bool symkey = false;
     struct enroll_common ec = {0};
     const struct cli_opt opts[] = {
         {"--cert", &cert, NULL},
         {"--ca-ref", &ca_ref, NULL},
+        {"--symmetric-key", NULL, &symkey},
+        {"--primary-key", &k1, NULL},
+        {"--secondary-key", &k2, NULL},
         ENROLL_COMMON_OPTS(ec),
     };
     int urc = cli_take_opts(argc, argv, 3, opts, sizeof(opts) / sizeof(opts[0]), usage_enroll);
     if (urc != 0)
         return urc;
-    if ((cert != NULL) == (ca_ref != NULL))
-        return cli_usage(usage_enroll, "enroll group needs --cert CA_FILE or --ca-ref NAME");
+    if ((cert != NULL) + (ca_ref != NULL) + symkey != 1)
+        return cli_usage(usage_enroll, "enroll group needs --cert CA_FILE, --ca-ref NAME or "
+                         "--symmetric-key");
+    if (!symkey && (k1 || k2))
+        return cli_usage(usage_enroll, "--primary-key and --secondary-key go with "
+                         "--symmetric-key");
     if ((urc = enroll_common_check(&ec)) != 0)
         return urc;
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "enrollmentGroupId", id);
+    if (symkey) {
+        symkey_attestation(b, k1, k2);
+        enroll_common_add(b, &ec);
+        return enroll_put("enrollmentGroups", id, b, "enrollmentGroup");
+    }
     cJSON *att = cJSON_AddObjectToObject(b, "attestation");
     cJSON_AddStringToObject(att, "type", "x509");
     cJSON *x = cJSON_AddObjectToObject(att, "x509");
@@ -257,6 +307,13 @@ static cJSON *query_all(struct hub_admin_call *c, const char *root)
     }
 }
 
+static bool is_symkey(const cJSON *enrollment)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(enrollment, "attestation"), "type");
+    return cJSON_IsString(t) && strcmp(t->valuestring, "symmetricKey") == 0;
+}
+
 static int enroll_list(void)
 {
     struct hub_admin_call c;
@@ -282,14 +339,16 @@ static int enroll_list(void)
     const cJSON *x;
     cJSON_ArrayForEach(x, e)
         printf("%-10s %-40s %-9s %s\n", "individual", hub_admin_jstr(x, "registrationId"),
-               hub_admin_jstr(x, "provisioningStatus"), "x509 clientCertificates");
+               hub_admin_jstr(x, "provisioningStatus"),
+               is_symkey(x) ? "symmetricKey" : "x509 clientCertificates");
     cJSON_ArrayForEach(x, gr) {
         const cJSON *x5 = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(x, "attestation"), "x509");
         printf("%-10s %-40s %-9s %s\n", "group", hub_admin_jstr(x, "enrollmentGroupId"),
                hub_admin_jstr(x, "provisioningStatus"),
-               cJSON_GetObjectItemCaseSensitive(x5, "caReferences") ? "x509 caReferences"
-                                                                    : "x509 signingCertificates");
+               is_symkey(x) ? "symmetricKey"
+               : cJSON_GetObjectItemCaseSensitive(x5, "caReferences") ? "x509 caReferences"
+                                                                      : "x509 signingCertificates");
     }
     cJSON_Delete(e);
     cJSON_Delete(gr);

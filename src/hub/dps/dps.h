@@ -2,13 +2,15 @@
  *
  * The listener tells DPS from IoT Hub by the CONNECT username
  * ({idScope}/registrations/{registrationId}/api-version=...). A DPS connection is accepted
- * with any certificate or none; its peer chain is kept on the connection because X.509
- * authorization happens per register request (dps_match_x509). Files:
+ * with any certificate or none; its peer chain (and its password, a SAS token for
+ * symmetric-key attestation) is kept on the connection because authorization happens per
+ * register request (dps_match_x509, dps_match_symkey). Files:
  *   dps_scope.c     the id scope of the data dir (<data>/dps.json)
  *   dps_connect.c   CONNECT, SUBSCRIBE/UNSUBSCRIBE and PUBLISH dispatch of DPS connections
  *   dps_register.c  register and operation-status requests, the responses
  *   dps_ops.c       operations in memory (ids, timers, lookup)
  *   dps_assign.c    the assignment: allocation, reprovisioning, device + twin, record
+ *   dps_match.c     X.509 matching; dps_symkey.c symmetric-key matching and key derivation
  */
 #ifndef AZK_HUB_DPS_H
 #define AZK_HUB_DPS_H

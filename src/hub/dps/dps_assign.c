@@ -1,7 +1,8 @@
 /* The DPS assignment of one operation, as DPS does it: allocation over the linked hubs, the
  * reprovisioning decision against the previous registration record, the device in the
  * assigned hub's registry (X.509: a selfSigned device with the leaf's SHA-256 thumbprint,
- * from individual enrollments and groups alike) with the enrollment's initial twin, and the
+ * from individual enrollments and groups alike; symmetric key: a sas device with the keys the
+ * device signs with) with the enrollment's initial twin, and the
  * registration record. The operation is done once the record is committed. */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,10 +11,12 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "hub/daemon.h"
 #include "hub/dps/dps_allocate.h"
 #include "hub/dps/dps_ops.h"
+#include "hub/dps/dps_symkey.h"
 #include "hub/dps/dps_webhook.h"
 #include "hub/iothub/twin_meta.h"
 #include "hub/log.h"
@@ -74,34 +77,89 @@ static void apply_initial_twin(struct hub_store *st, const char *device_id,
     free(desired);
 }
 
-/* The device as DPS leaves it: selfSigned with the leaf's thumbprint. Returns 0 and whether it
- * was created, or a negative errno. */
-static int ensure_device(struct hub_store *st, const char *device_id, const char *thumb,
-                         bool iot_edge, bool *created)
+/* How the device authenticates to its hub, as DPS leaves it: X.509 -> selfSigned with the
+ * leaf's thumbprint; symmetric key -> sas with the enrollment's keys (individual) or the keys
+ * derived from the group's (dps_symkey.h). */
+struct device_auth {
+    enum hub_auth_type type;
+    char primary[HUB_SAS_KEY_MAX + 1];   /* a thumbprint or a key */
+    char secondary[HUB_SAS_KEY_MAX + 1];
+};
+_Static_assert(HUB_SAS_KEY_MAX >= HUB_THUMBPRINT_MAX, "device_auth holds thumbprints too");
+
+static int device_auth_of(const struct dps_op *op, struct device_auth *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (op->attestation != DPS_ATTEST_SYMMETRIC_KEY) {
+        a->type = HUB_AUTH_SELF_SIGNED;
+        snprintf(a->primary, sizeof(a->primary), "%s", op->leaf_sha256);
+        return 0;
+    }
+    a->type = HUB_AUTH_SAS;
+    if (op->kind == DPS_MATCH_INDIVIDUAL) {
+        snprintf(a->primary, sizeof(a->primary), "%s", op->enr.keys.primary);
+        snprintf(a->secondary, sizeof(a->secondary), "%s", op->enr.keys.secondary);
+        return 0;
+    }
+    if (dps_symkey_derive(op->grp.keys.primary, op->registration_id, a->primary) != 0 ||
+        dps_symkey_derive(op->grp.keys.secondary, op->registration_id, a->secondary) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+static bool same_auth(const struct hub_device *dev, const struct device_auth *a)
+{
+    if (dev->auth != a->type)
+        return false;
+    if (a->type == HUB_AUTH_SELF_SIGNED)
+        return strcmp(dev->primary_thumbprint, a->primary) == 0 ||
+               strcmp(dev->secondary_thumbprint, a->primary) == 0;
+    return strcmp(dev->primary_key, a->primary) == 0 &&
+           strcmp(dev->secondary_key, a->secondary) == 0;
+}
+
+static void set_auth(struct hub_device *dev, const struct device_auth *a)
+{
+    dev->auth = a->type;
+    dev->primary_thumbprint[0] = dev->secondary_thumbprint[0] = '\0';
+    dev->primary_key[0] = dev->secondary_key[0] = '\0';
+    if (a->type == HUB_AUTH_SELF_SIGNED) {
+        snprintf(dev->primary_thumbprint, sizeof(dev->primary_thumbprint), "%.*s",
+                 HUB_THUMBPRINT_MAX, a->primary);
+    } else {
+        snprintf(dev->primary_key, sizeof(dev->primary_key), "%s", a->primary);
+        snprintf(dev->secondary_key, sizeof(dev->secondary_key), "%s", a->secondary);
+    }
+}
+
+/* The device as DPS leaves it (device_auth_of). Returns 0 and whether it was created, or a
+ * negative errno. */
+static int ensure_device(struct hub_store *st, const char *device_id,
+                         const struct device_auth *a, bool iot_edge, bool *created)
 {
     struct hub_device dev;
     *created = false;
+    int rc;
     if (hub_store_device_get(st, device_id, &dev) != 0) {
         memset(&dev, 0, sizeof(dev));
         snprintf(dev.device_id, sizeof(dev.device_id), "%s", device_id);
-        dev.auth = HUB_AUTH_SELF_SIGNED;
-        snprintf(dev.primary_thumbprint, sizeof(dev.primary_thumbprint), "%s", thumb);
+        set_auth(&dev, a);
         dev.status = HUB_DEVICE_ENABLED;
         dev.iot_edge = iot_edge;
-        int rc = hub_store_device_create(st, &dev, NULL, NULL, NULL);
+        rc = hub_store_device_create(st, &dev, NULL, NULL, NULL);
         *created = rc == 0;
-        return rc;
+    } else if (same_auth(&dev, a)) {
+        /* Registering again with the same certificate or keys returns the same device,
+         * untouched. */
+        rc = 0;
+    } else {
+        set_auth(&dev, a);
+        dev.iot_edge = iot_edge;
+        rc = hub_store_device_update(st, &dev, NULL, NULL, NULL, NULL);
     }
-    /* Registering again with the same certificate returns the same device, untouched. */
-    if (dev.auth == HUB_AUTH_SELF_SIGNED && (strcmp(dev.primary_thumbprint, thumb) == 0 ||
-                                            strcmp(dev.secondary_thumbprint, thumb) == 0))
-        return 0;
-    dev.auth = HUB_AUTH_SELF_SIGNED;
-    snprintf(dev.primary_thumbprint, sizeof(dev.primary_thumbprint), "%s", thumb);
-    dev.secondary_thumbprint[0] = '\0';
-    dev.primary_key[0] = dev.secondary_key[0] = '\0';
-    dev.iot_edge = iot_edge;
-    return hub_store_device_update(st, &dev, NULL, NULL, NULL, NULL);
+    OPENSSL_cleanse(dev.primary_key, sizeof(dev.primary_key));
+    OPENSSL_cleanse(dev.secondary_key, sizeof(dev.secondary_key));
+    return rc;
 }
 
 static void recorded(void *ctx, int rc)
@@ -234,7 +292,11 @@ static void assign_to(struct dps_op *op, const char *allocated, const char *twin
         dec.moved ? hub_iothub_find(d, dec.previous_hub, strlen(dec.previous_hub)) : NULL;
 
     bool created = false;
-    int rc = ensure_device(hub->store, device_id, op->leaf_sha256, com->iot_edge, &created);
+    struct device_auth auth;
+    int rc = device_auth_of(op, &auth);
+    if (rc == 0)
+        rc = ensure_device(hub->store, device_id, &auth, com->iot_edge, &created);
+    OPENSSL_cleanse(&auth, sizeof(auth));
     if (rc != 0) {
         fail(rec, 500000, "cannot register device '%.64s' in %.64s: %s", device_id, dec.hub,
              strerror(-rc));
@@ -314,6 +376,7 @@ void dps_assign(struct dps_op *op)
     snprintf(rec->registration_id, sizeof(rec->registration_id), "%s", op->registration_id);
     if (!individual)
         snprintf(rec->group_id, sizeof(rec->group_id), "%s", op->grp.group_id);
+    rec->attestation = op->attestation;
     snprintf(rec->thumbprint_sha1, sizeof(rec->thumbprint_sha1), "%s", op->leaf_sha1);
     snprintf(rec->thumbprint_sha256, sizeof(rec->thumbprint_sha256), "%s", op->leaf_sha256);
     if (op->payload != NULL && (rec->payload = strdup(op->payload)) == NULL) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hub/mqtt/conn.h"
 #include "hub/daemon.h"
 #include "hub/dps/dps.h"
@@ -77,12 +79,21 @@ int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
                  (int)u->id_scope.len, u->id_scope.ptr, d->dps.id_scope);
         return refuse(c, reg_id, why);
     }
-    if (hub_tls_peer_chain(c->ssl, &c->dps_chain) != 0) {
+    /* A SAS token (symmetric-key attestation) is checked per register request, as X.509. */
+    char *token = NULL;
+    if ((m->has_password && m->password.len > 0 &&
+         (token = strndup(m->password.ptr, m->password.len)) == NULL) ||
+        hub_tls_peer_chain(c->ssl, &c->dps_chain) != 0) {
+        if (token) {
+            OPENSSL_cleanse(token, strlen(token));
+            free(token);
+        }
         connack(c, AZK_MQTT_CONNACK_SERVER_UNAVAILABLE);
         hub_conn_close(c, false, "out of memory");
         return -1;
     }
     c->kind = &hub_kind_dps;
+    c->dps_sas_token = token;
     snprintf(c->device_id, sizeof(c->device_id), "%s", reg_id);
     c->clean_session = true; /* DPS keeps no session whatever the flag says */
     c->has_will = false;     /* and no Will */
@@ -96,10 +107,11 @@ int hub_dps_connect(struct hub_conn *c, const struct azk_mqtt_connect *m,
     if (c->dps_chain.leaf)
         X509_NAME_get_text_by_NID(X509_get_subject_name(c->dps_chain.leaf), NID_commonName, cn,
                                   sizeof(cn));
-    snprintf(c->auth_desc, sizeof(c->auth_desc), "DPS, %s%s%s",
+    snprintf(c->auth_desc, sizeof(c->auth_desc), "DPS, %s%s%s%s",
              c->dps_chain.leaf ? "certificate CN=" : "no certificate", cn,
              c->dps_chain.leaf && sk_X509_num(c->dps_chain.intermediates) > 0
-                 ? " with intermediates" : "");
+                 ? " with intermediates" : "",
+             c->dps_sas_token ? ", SAS token" : "");
     connack(c, AZK_MQTT_CONNACK_ACCEPTED);
     hub_conn_start_keepalive(c, m->keep_alive);
     hub_log(HUB_LOG_INFO, "conn %s dps registration '%s': connected (%s; %s, keepalive %u s, "
@@ -123,6 +135,11 @@ static void dps_closed(struct hub_conn *c)
 static void dps_freed(struct hub_conn *c)
 {
     hub_tls_peer_chain_free(&c->dps_chain);
+    if (c->dps_sas_token) {
+        OPENSSL_cleanse(c->dps_sas_token, strlen(c->dps_sas_token));
+        free(c->dps_sas_token);
+        c->dps_sas_token = NULL;
+    }
 }
 
 void hub_dps_close_all(struct hub_daemon *d)

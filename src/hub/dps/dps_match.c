@@ -44,6 +44,12 @@ const char *dps_refuse_reason_name(enum dps_refuse_reason r)
     case DPS_REFUSE_EXPIRED: return "expired";
     case DPS_REFUSE_NOT_YET_VALID: return "not-yet-valid";
     case DPS_REFUSE_INTERNAL: return "internal-error";
+    case DPS_REFUSE_NO_TOKEN: return "no-token";
+    case DPS_REFUSE_TOKEN_MALFORMED: return "token-malformed";
+    case DPS_REFUSE_TOKEN_RESOURCE: return "token-wrong-resource";
+    case DPS_REFUSE_TOKEN_EXPIRED: return "token-expired";
+    case DPS_REFUSE_TOKEN_SIGNATURE: return "token-bad-signature";
+    case DPS_REFUSE_WRONG_ATTESTATION: return "wrong-attestation";
     }
     return "unknown";
 }
@@ -121,6 +127,13 @@ static void individual(const struct dps_match_input *in, size_t i, struct dps_ma
     if (e->c.status == DPS_STATUS_DISABLED) {
         refuse(r, DPS_REFUSE_DISABLED, "the individual enrollment '%s' is disabled",
                e->registration_id);
+        return;
+    }
+    if (e->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        refuse(r, DPS_REFUSE_WRONG_ATTESTATION,
+               "the individual enrollment '%s' uses symmetric key attestation; the device must "
+               "send a SAS token signed with its key as the CONNECT password, not a "
+               "certificate", e->registration_id);
         return;
     }
     if (same_cert(e->primary_pem, in->leaf)) {
@@ -306,6 +319,17 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *r
         return;
     }
     if (!in->leaf) {
+        const char *rid = in->registration_id ? in->registration_id : "";
+        for (size_t i = 0; i < in->n_enrollments; i++) {
+            if (strcasecmp(in->enrollments[i].registration_id, rid) == 0 &&
+                in->enrollments[i].attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+                r->index = i;
+                refuse(r, DPS_REFUSE_NO_TOKEN,
+                       "the individual enrollment '%s' uses symmetric key attestation and the "
+                       "device sent no SAS token as its CONNECT password", rid);
+                return;
+            }
+        }
         refuse(r, DPS_REFUSE_NO_CERTIFICATE,
                "the device sent no client certificate in the TLS handshake");
         return;

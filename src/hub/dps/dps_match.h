@@ -5,9 +5,11 @@
  * or a refusal with a reason and a message, comes out. No I/O, no global state.
  *
  * Rules, in order:
- *  1. The leaf must be present and within its validity period.
+ *  1. The leaf must be present (none, and the individual enrollment uses symmetric keys:
+ *     DPS_REFUSE_NO_TOKEN) and within its validity period.
  *  2. An individual enrollment for the registration id (case-insensitive) comes first:
- *     disabled -> refused DPS_REFUSE_DISABLED (the device sees status "disabled"); the leaf
+ *     disabled -> refused DPS_REFUSE_DISABLED (the device sees status "disabled"); symmetric
+ *     key attestation -> DPS_REFUSE_WRONG_ATTESTATION (dps_symkey.h matches tokens); the leaf
  *     must equal its primary or secondary client certificate; the leaf CN must equal the
  *     registration id.
  *  3. Otherwise groups, for the first certificate up the chain the device sent that a group
@@ -53,6 +55,13 @@ enum dps_refuse_reason {
     DPS_REFUSE_EXPIRED,            /* a certificate expired */
     DPS_REFUSE_NOT_YET_VALID,      /* a certificate is not valid yet */
     DPS_REFUSE_INTERNAL,
+    /* Symmetric-key attestation (dps_symkey.h): */
+    DPS_REFUSE_NO_TOKEN,           /* a symmetric-key enrollment, no SAS token in CONNECT */
+    DPS_REFUSE_TOKEN_MALFORMED,    /* the CONNECT password is not a SharedAccessSignature */
+    DPS_REFUSE_TOKEN_RESOURCE,     /* sr is not {idScope}/registrations/{registrationId} */
+    DPS_REFUSE_TOKEN_EXPIRED,      /* se is not in the future */
+    DPS_REFUSE_TOKEN_SIGNATURE,    /* signed with neither key */
+    DPS_REFUSE_WRONG_ATTESTATION,  /* a token for an X.509 enrollment (or the reverse) */
 };
 
 struct dps_match_input {
@@ -66,6 +75,9 @@ struct dps_match_input {
     const struct dps_ca *cas;         /* DPS verified CAs (caReferences) */
     size_t n_cas;
     time_t now;
+    /* Symmetric-key attestation (dps_match_symkey): the CONNECT password and the id scope. */
+    const char *sas_token;            /* NULL: none sent */
+    const char *id_scope;
 };
 
 struct dps_match_result {
@@ -74,7 +86,8 @@ struct dps_match_result {
     int error_code;                   /* 401002 for refusals other than DISABLED; else 0 */
     size_t index;                     /* into enrollments / groups (matched, or the disabled
                                          / refusing entry when known; else SIZE_MAX) */
-    bool secondary;                   /* the secondary certificate / CA matched */
+    bool secondary;                   /* the secondary certificate / CA / key matched */
+    enum dps_attestation attestation; /* how the device attested */
     char message[384];
     char leaf_cn[128];
     char leaf_sha1[41];

@@ -14,6 +14,7 @@
 
 #include "azkit/azure_ids.h"
 #include "common/ossl.h"
+#include "hub/dps/dps_symkey.h"
 #include "hub/iothub/cert_text.h"
 #include "hub/iothub/twin_limits.h"
 
@@ -93,6 +94,7 @@ void dps_enrollment_clear(struct dps_enrollment *e)
     free(e->primary_pem);
     free(e->secondary_pem);
     e->primary_pem = e->secondary_pem = NULL;
+    OPENSSL_cleanse(&e->keys, sizeof e->keys);
     common_clear(&e->c);
 }
 
@@ -116,6 +118,7 @@ void dps_group_clear(struct dps_group *g)
     free(g->primary_pem);
     free(g->secondary_pem);
     g->primary_pem = g->secondary_pem = NULL;
+    OPENSSL_cleanse(&g->keys, sizeof g->keys);
     common_clear(&g->c);
 }
 
@@ -697,31 +700,78 @@ static void common_to_json(cJSON *o, const struct dps_common *c)
         cJSON_AddBoolToObject(cap, "iotEdge", c->iot_edge);
 }
 
-/* attestation.x509 of a body, after checking the type. */
-static const cJSON *x509_attestation(const cJSON *b, char *err, size_t errlen)
+/* The attestation of a body: its type, and the object of that type ("x509": required;
+ * "symmetricKey": may be absent, then *obj is NULL). */
+static int attestation_of(const cJSON *b, enum dps_attestation *kind, const cJSON **obj,
+                          char *err, size_t errlen)
 {
+    *obj = NULL;
     const cJSON *att = item(b, "attestation");
-    if (!cJSON_IsObject(att)) {
-        fail(err, errlen, "\"attestation\" is required: {\"type\": \"x509\", \"x509\": {...}}");
-        return NULL;
-    }
+    if (!cJSON_IsObject(att))
+        return fail(err, errlen, "\"attestation\" is required: {\"type\": \"x509\", \"x509\": "
+                    "{...}} or {\"type\": \"symmetricKey\"}");
     const cJSON *type = item(att, "type");
-    if (!cJSON_IsString(type)) {
-        fail(err, errlen, "attestation.type is required (\"x509\")");
-        return NULL;
+    if (!cJSON_IsString(type))
+        return fail(err, errlen, "attestation.type is required (\"x509\" or \"symmetricKey\")");
+    if (strcmp(type->valuestring, "symmetricKey") == 0) {
+        *kind = DPS_ATTEST_SYMMETRIC_KEY;
+        const cJSON *k = item(att, "symmetricKey");
+        if (k && !cJSON_IsNull(k) && !cJSON_IsObject(k))
+            return fail(err, errlen, "attestation.symmetricKey must be an object");
+        *obj = cJSON_IsObject(k) ? k : NULL;
+        return 0;
     }
-    if (strcmp(type->valuestring, "x509") != 0) {
-        fail(err, errlen,
-             "attestation type '%s' is not supported by azkit-hub; use \"x509\"",
-             type->valuestring);
-        return NULL;
-    }
+    if (strcmp(type->valuestring, "tpm") == 0)
+        return fail(err, errlen, "TPM attestation is not supported: DPS does not support TPM "
+                    "over MQTT; use \"x509\" or \"symmetricKey\"");
+    if (strcmp(type->valuestring, "x509") != 0)
+        return fail(err, errlen, "attestation type '%s' is not supported by azkit-hub; use "
+                    "\"x509\" or \"symmetricKey\"", type->valuestring);
+    *kind = DPS_ATTEST_X509;
     const cJSON *x = item(att, "x509");
-    if (!cJSON_IsObject(x)) {
-        fail(err, errlen, "attestation.x509 must be an object");
-        return NULL;
+    if (!cJSON_IsObject(x))
+        return fail(err, errlen, "attestation.x509 must be an object");
+    *obj = x;
+    return 0;
+}
+
+/* attestation.symmetricKey.{primaryKey,secondaryKey}: given, kept from `existing` (API), or
+ * generated (API); the storage form must hold both. */
+static int symkeys_from_json(const cJSON *k, const struct dps_symkeys *existing,
+                             enum dps_json_mode mode, struct dps_symkeys *out, char *err,
+                             size_t errlen)
+{
+    static const char *const names[2] = {"primaryKey", "secondaryKey"};
+    for (int i = 0; i < 2; i++) {
+        char *dst = i ? out->secondary : out->primary;
+        const char *old = existing ? (i ? existing->secondary : existing->primary) : "";
+        const char *v = NULL;
+        char what[48];
+        snprintf(what, sizeof what, "attestation.symmetricKey.%s", names[i]);
+        if (k && opt_str(k, names[i], &v, err, errlen) < 0)
+            return fail(err, errlen, "%s must be a string", what);
+        if (v && *v) {
+            if (dps_symkey_check(v, what, err, errlen) < 0)
+                return -EINVAL;
+            copy_text(dst, DPS_SYMKEY_MAX + 1, v);
+        } else if (old[0]) {
+            copy_text(dst, DPS_SYMKEY_MAX + 1, old);
+        } else if (mode == DPS_JSON_STORAGE) {
+            return fail(err, errlen, "%s is missing", what);
+        } else if (dps_symkey_generate(dst) < 0) {
+            return fail(err, errlen, "cannot generate %s", what);
+        }
     }
-    return x;
+    return 0;
+}
+
+static void symkeys_to_json(cJSON *att, const struct dps_symkeys *k)
+{
+    cJSON *o = cJSON_AddObjectToObject(att, "symmetricKey");
+    if (o) {
+        cJSON_AddStringToObject(o, "primaryKey", k->primary);
+        cJSON_AddStringToObject(o, "secondaryKey", k->secondary);
+    }
 }
 
 /* ---- individual enrollments ---- */
@@ -759,9 +809,21 @@ int dps_enrollment_from_json(const cJSON *b, const char *path_id,
         copy_text(out->device_id, sizeof out->device_id, s);
     }
 
-    const cJSON *x = x509_attestation(b, err, errlen);
-    if (!x)
-        return -EINVAL;
+    const cJSON *x = NULL;
+    if ((rc = attestation_of(b, &out->attestation, &x, err, errlen)) < 0)
+        return rc;
+    if (out->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        rc = symkeys_from_json(x, existing ? &existing->keys : NULL, mode, &out->keys, err,
+                               errlen);
+        if (rc == 0)
+            rc = common_from_json(b, &out->c, err, errlen);
+        if (rc < 0) {
+            dps_enrollment_clear(out);
+            return rc;
+        }
+        meta_from_json(b, mode, &out->meta);
+        return 0;
+    }
     if (item(x, "signingCertificates") || item(x, "caReferences")) {
         const cJSON *sc = item(x, "signingCertificates");
         const cJSON *cr = item(x, "caReferences");
@@ -809,13 +871,18 @@ cJSON *dps_enrollment_to_json(const struct dps_enrollment *e, const struct dps_r
             cJSON_AddItemToObject(o, "registrationState", r);
     }
     cJSON *att = cJSON_AddObjectToObject(o, "attestation");
-    cJSON_AddStringToObject(att, "type", "x509");
-    cJSON *x = cJSON_AddObjectToObject(att, "x509");
-    cJSON *cc = cJSON_AddObjectToObject(x, "clientCertificates");
-    if (e->primary_pem)
-        cJSON_AddItemToObject(cc, "primary", cert_entry_json(e->primary_pem, mode));
-    if (e->secondary_pem)
-        cJSON_AddItemToObject(cc, "secondary", cert_entry_json(e->secondary_pem, mode));
+    if (e->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        cJSON_AddStringToObject(att, "type", "symmetricKey");
+        symkeys_to_json(att, &e->keys);
+    } else {
+        cJSON_AddStringToObject(att, "type", "x509");
+        cJSON *x = cJSON_AddObjectToObject(att, "x509");
+        cJSON *cc = cJSON_AddObjectToObject(x, "clientCertificates");
+        if (e->primary_pem)
+            cJSON_AddItemToObject(cc, "primary", cert_entry_json(e->primary_pem, mode));
+        if (e->secondary_pem)
+            cJSON_AddItemToObject(cc, "secondary", cert_entry_json(e->secondary_pem, mode));
+    }
     common_to_json(o, &e->c);
     meta_to_json(o, &e->meta, mode, "createdDateTimeUtc", "lastUpdatedDateTimeUtc");
     return o;
@@ -862,9 +929,21 @@ int dps_group_from_json(const cJSON *b, const char *path_id, const struct dps_gr
         return rc;
     copy_text(out->group_id, sizeof out->group_id, s);
 
-    const cJSON *x = x509_attestation(b, err, errlen);
-    if (!x)
-        return -EINVAL;
+    const cJSON *x = NULL;
+    if ((rc = attestation_of(b, &out->attestation, &x, err, errlen)) < 0)
+        return rc;
+    if (out->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        rc = symkeys_from_json(x, existing ? &existing->keys : NULL, mode, &out->keys, err,
+                               errlen);
+        if (rc == 0)
+            rc = common_from_json(b, &out->c, err, errlen);
+        if (rc < 0) {
+            dps_group_clear(out);
+            return rc;
+        }
+        meta_from_json(b, mode, &out->meta);
+        return 0;
+    }
     const cJSON *sc = item(x, "signingCertificates");
     const cJSON *cr = item(x, "caReferences");
     const cJSON *cc = item(x, "clientCertificates");
@@ -909,15 +988,8 @@ int dps_group_from_json(const cJSON *b, const char *path_id, const struct dps_gr
     return 0;
 }
 
-cJSON *dps_group_to_json(const struct dps_group *g, enum dps_json_mode mode)
+static void group_x509_to_json(cJSON *x, const struct dps_group *g, enum dps_json_mode mode)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "enrollmentGroupId", g->group_id);
-    cJSON *att = cJSON_AddObjectToObject(o, "attestation");
-    cJSON_AddStringToObject(att, "type", "x509");
-    cJSON *x = cJSON_AddObjectToObject(att, "x509");
     if (dps_group_uses_ca_refs(g)) {
         cJSON *cr = cJSON_AddObjectToObject(x, "caReferences");
         cJSON_AddStringToObject(cr, "primary", g->ca_primary);
@@ -931,6 +1003,22 @@ cJSON *dps_group_to_json(const struct dps_group *g, enum dps_json_mode mode)
             cJSON_AddItemToObject(sc, "primary", cert_entry_json(g->primary_pem, mode));
         if (g->secondary_pem)
             cJSON_AddItemToObject(sc, "secondary", cert_entry_json(g->secondary_pem, mode));
+    }
+}
+
+cJSON *dps_group_to_json(const struct dps_group *g, enum dps_json_mode mode)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "enrollmentGroupId", g->group_id);
+    cJSON *att = cJSON_AddObjectToObject(o, "attestation");
+    if (g->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        cJSON_AddStringToObject(att, "type", "symmetricKey");
+        symkeys_to_json(att, &g->keys);
+    } else {
+        cJSON_AddStringToObject(att, "type", "x509");
+        group_x509_to_json(cJSON_AddObjectToObject(att, "x509"), g, mode);
     }
     common_to_json(o, &g->c);
     meta_to_json(o, &g->meta, mode, "createdDateTimeUtc", "lastUpdatedDateTimeUtc");
@@ -1054,6 +1142,10 @@ int dps_registration_from_json(const cJSON *b, enum dps_json_mode mode,
     if (s)
         snprintf(out->error_message, sizeof out->error_message, "%s", s);
     const cJSON *x = item(b, "x509");
+    if (cJSON_IsObject(item(b, "symmetricKey"))) {
+        x = item(b, "symmetricKey");
+        out->attestation = DPS_ATTEST_SYMMETRIC_KEY;
+    }
     if (cJSON_IsObject(x) && opt_str(x, "enrollmentGroupId", &s, NULL, 0) == 0 && s)
         copy_text(out->group_id, sizeof out->group_id, s);
     if (mode == DPS_JSON_STORAGE) {
@@ -1077,7 +1169,8 @@ cJSON *dps_registration_to_json(const struct dps_registration *r, enum dps_json_
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON *x = cJSON_AddObjectToObject(o, "x509");
+    cJSON *x = cJSON_AddObjectToObject(
+        o, r->attestation == DPS_ATTEST_SYMMETRIC_KEY ? "symmetricKey" : "x509");
     if (r->group_id[0])
         cJSON_AddStringToObject(x, "enrollmentGroupId", r->group_id);
     cJSON_AddStringToObject(o, "registrationId", r->registration_id);

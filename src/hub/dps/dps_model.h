@@ -16,6 +16,10 @@
  *    The body's "etag" is copied into meta.etag (the service uses it as If-Match when no
  *    header is given); createdDateTimeUtc / lastUpdatedDateTimeUtc / registrationState are
  *    server fields and ignored.
+ *    Attestation "x509" or "symmetricKey" ({"primaryKey","secondaryKey"}: base64, 16 to 64
+ *    bytes each). In API mode a key not given (absent, null or "") keeps the stored one
+ *    (`existing` with symmetric keys) or is generated (64 random bytes, as Azure does); "tpm"
+ *    is refused (DPS does not support TPM over MQTT).
  *  - dps_*_to_json() renders a GET response (server fields, per-certificate `info`, no PEM).
  *    DPS_JSON_STORAGE renders the form the store persists (PEMs and server fields, read back
  *    by dps_*_from_json with DPS_JSON_STORAGE).
@@ -80,23 +84,43 @@ struct dps_common {
     char webhook_api_version[DPS_API_VERSION_MAX + 1];
 };
 
+/* How an enrollment or group attests devices ("attestation.type"). TPM is refused: DPS does
+ * not support it over MQTT. */
+enum dps_attestation {
+    DPS_ATTEST_X509 = 0,           /* "x509" (records stored before symmetric keys) */
+    DPS_ATTEST_SYMMETRIC_KEY = 1,  /* "symmetricKey" */
+};
+
+#define DPS_SYMKEY_MAX HUB_SAS_KEY_MAX /* base64 text of a symmetric key */
+
+/* attestation.symmetricKey: base64 keys (never logged). */
+struct dps_symkeys {
+    char primary[DPS_SYMKEY_MAX + 1];
+    char secondary[DPS_SYMKEY_MAX + 1];
+};
+
 struct dps_enrollment {
     struct dps_meta meta;
     char registration_id[DPS_REG_ID_MAX + 1];
     char device_id[HUB_DEVICE_ID_MAX + 1];  /* "" = the registration id */
+    enum dps_attestation attestation;
     char *primary_pem;     /* attestation.x509.clientCertificates.primary.certificate */
     char *secondary_pem;   /* .secondary, or NULL */
+    struct dps_symkeys keys; /* DPS_ATTEST_SYMMETRIC_KEY: the device's own keys */
     struct dps_common c;
 };
 
 struct dps_group {
     struct dps_meta meta;
     char group_id[DPS_GROUP_ID_MAX + 1];
+    enum dps_attestation attestation;
     /* attestation.x509.signingCertificates (PEM), or caReferences (DPS CA names): one kind. */
     char *primary_pem;
     char *secondary_pem;
     char ca_primary[HUB_CA_NAME_MAX + 1];    /* "" = none */
     char ca_secondary[HUB_CA_NAME_MAX + 1];
+    /* DPS_ATTEST_SYMMETRIC_KEY: the group keys; a device's key is derived (dps_symkey.h). */
+    struct dps_symkeys keys;
     struct dps_common c;
 };
 
@@ -138,6 +162,7 @@ struct dps_registration {
     int error_code;                        /* 0 = none */
     char error_message[DPS_ERRMSG_MAX];
     char group_id[DPS_GROUP_ID_MAX + 1];   /* the group that matched, "" = individual */
+    enum dps_attestation attestation;      /* how the device attested ("x509" / "symmetricKey") */
     char thumbprint_sha1[41];              /* leaf registered with (uppercase hex) */
     char thumbprint_sha256[65];
     char *payload;                         /* JSON text, or NULL */
@@ -206,8 +231,9 @@ int dps_ca_from_json(const cJSON *body, const char *path_name, enum dps_json_mod
 cJSON *dps_ca_to_json(const struct dps_ca *ca, enum dps_json_mode mode);
 
 /* DeviceRegistrationState: registrationId, createdDateTimeUtc, assignedHub, deviceId, status,
- * substatus, errorCode, errorMessage, lastUpdatedDateTimeUtc, etag, payload (and, in API form,
- * "x509":{"enrollmentGroupId"} when a group matched). */
+ * substatus, errorCode, errorMessage, lastUpdatedDateTimeUtc, etag, payload, and the
+ * attestation's object: "x509":{"enrollmentGroupId"?} or "symmetricKey":{"enrollmentGroupId"?}
+ * (the group that matched, if any). */
 int dps_registration_from_json(const cJSON *body, enum dps_json_mode mode,
                                struct dps_registration *out, char *err, size_t errlen);
 cJSON *dps_registration_to_json(const struct dps_registration *r, enum dps_json_mode mode);

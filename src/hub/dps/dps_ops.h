@@ -26,6 +26,7 @@ struct dps_op {
     int64_t done_ms;
     /* What matched (copies: the enrollment may change while the operation runs). */
     enum dps_match_kind kind;
+    enum dps_attestation attestation; /* X.509 (leaf thumbprints) or symmetric key */
     struct dps_enrollment enr; /* DPS_MATCH_INDIVIDUAL */
     struct dps_group grp;      /* DPS_MATCH_GROUP */
     char leaf_sha1[41];

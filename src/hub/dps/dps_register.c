@@ -8,12 +8,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "azkit/azure_payloads.h"
 #include "hub/mqtt/conn.h"
 #include "hub/daemon.h"
 #include "hub/dps/dps.h"
 #include "hub/dps/dps_match.h"
 #include "hub/dps/dps_ops.h"
+#include "hub/dps/dps_symkey.h"
 #include "hub/iothub/faults.h"
 #include "hub/log.h"
 #include "hub/store/store_dps.h"
@@ -119,6 +122,22 @@ static void send_result(struct hub_conn *c, struct azk_span rid, const struct dp
     s->etag = str_span(reg->meta.etag);
     if (op->payload)
         s->payload = str_span(op->payload);
+    /* Symmetric key: "symmetricKey":{"enrollmentGroupId"?} as DPS's DeviceRegistrationResult. */
+    char att[DPS_GROUP_ID_MAX * 2 + 32] = "";
+    if (reg->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        s->attestation_name = str_span("symmetricKey");
+        if (reg->group_id[0]) {
+            cJSON *o = cJSON_CreateObject();
+            char *txt = NULL;
+            if (o && cJSON_AddStringToObject(o, "enrollmentGroupId", reg->group_id))
+                txt = cJSON_PrintUnformatted(o);
+            if (txt)
+                snprintf(att, sizeof att, "%s", txt);
+            free(txt);
+            cJSON_Delete(o);
+        }
+        s->attestation = str_span(att[0] ? att : "{}");
+    }
     send_response(c, 200, rid, -1, &r);
 }
 
@@ -184,9 +203,19 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
         .cas = v.cas,
         .n_cas = v.n_cas,
         .now = time(NULL),
+        .sas_token = c->dps_sas_token,
+        .id_scope = d->dps.id_scope,
     };
+    /* A SAS token in CONNECT means symmetric-key attestation; otherwise X.509. A device that
+     * presented a certificate and a password that is no SharedAccessSignature at all is an
+     * X.509 device with a stray password (matched as before tokens existed). */
+    bool token = c->dps_sas_token &&
+                 (!c->dps_chain.leaf || strstr(c->dps_sas_token, "SharedAccessSignature"));
     struct dps_match_result m;
-    dps_match_x509(&in, &m);
+    if (token)
+        dps_match_symkey(&in, &m);
+    else
+        dps_match_x509(&in, &m);
     if (m.kind == DPS_MATCH_REFUSED) {
         hub_log(HUB_LOG_WARN, "conn %s dps registration '%s': register refused (%s): %s",
                 c->peer, c->device_id, dps_refuse_reason_name(m.reason), m.message);
@@ -194,7 +223,7 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
             send_disabled(c, rid);
         else
             send_error(c, rid, m.error_code ? m.error_code : DPS_ERR_UNAUTHORIZED,
-                       "Invalid certificate.");
+                       token ? "Unauthorized." : "Invalid certificate.");
         return 0;
     }
     struct dps_op *op = dps_op_new(d, c->device_id);
@@ -203,6 +232,7 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
         return -1;
     }
     op->kind = m.kind;
+    op->attestation = m.attestation;
     snprintf(op->leaf_sha1, sizeof(op->leaf_sha1), "%s", m.leaf_sha1);
     snprintf(op->leaf_sha256, sizeof(op->leaf_sha256), "%s", m.leaf_sha256);
     rc = m.kind == DPS_MATCH_INDIVIDUAL ? dps_enrollment_copy(&op->enr, &v.enrollments[m.index])

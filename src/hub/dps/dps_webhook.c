@@ -182,21 +182,29 @@ static void answered(struct evhttp_request *req, void *arg)
 static char *request_body(struct dps_op *op, const char *prev_hub, const char *prev_device)
 {
     cJSON *o = cJSON_CreateObject();
-    if (op->kind == DPS_MATCH_INDIVIDUAL)
-        cJSON_AddItemToObject(o, "individualEnrollment",
-                              dps_enrollment_to_json(&op->enr, NULL, DPS_JSON_API));
-    else
-        cJSON_AddItemToObject(o, "enrollmentGroup", dps_group_to_json(&op->grp, DPS_JSON_API));
+    cJSON *enr = op->kind == DPS_MATCH_INDIVIDUAL
+                     ? dps_enrollment_to_json(&op->enr, NULL, DPS_JSON_API)
+                     : dps_group_to_json(&op->grp, DPS_JSON_API);
+    /* The webhook learns the attestation type, never the symmetric keys (Microsoft Learn's
+     * example request shows {"type":"symmetricKey"} alone). */
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(enr, "attestation"),
+                                            "symmetricKey");
+    cJSON_AddItemToObject(o, op->kind == DPS_MATCH_INDIVIDUAL ? "individualEnrollment"
+                                                              : "enrollmentGroup", enr);
     cJSON *ctx = cJSON_AddObjectToObject(o, "deviceRuntimeContext");
     cJSON_AddStringToObject(ctx, "registrationId", op->registration_id);
     if (prev_hub && *prev_hub)
         cJSON_AddStringToObject(ctx, "currentIotHubHostName", prev_hub);
     if (prev_device && *prev_device)
         cJSON_AddStringToObject(ctx, "currentDeviceId", prev_device);
-    cJSON *cert = cJSON_AddObjectToObject(cJSON_AddObjectToObject(ctx, "x509"),
-                                          "clientCertificate");
-    cJSON_AddStringToObject(cert, "sha1Thumbprint", op->leaf_sha1);
-    cJSON_AddStringToObject(cert, "sha256Thumbprint", op->leaf_sha256);
+    if (op->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
+        cJSON_AddObjectToObject(ctx, "symmetricKey");
+    } else {
+        cJSON *cert = cJSON_AddObjectToObject(cJSON_AddObjectToObject(ctx, "x509"),
+                                              "clientCertificate");
+        cJSON_AddStringToObject(cert, "sha1Thumbprint", op->leaf_sha1);
+        cJSON_AddStringToObject(cert, "sha256Thumbprint", op->leaf_sha256);
+    }
     if (op->payload) {
         cJSON *p = cJSON_Parse(op->payload);
         if (p)

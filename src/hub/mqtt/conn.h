@@ -97,9 +97,11 @@ struct hub_conn {
      * device flooding QoS 0 telemetry cannot grow the hub's memory without bound. */
     size_t pending_bytes;
     bool read_paused;
-    /* DPS connections (dps.h): device_id holds the registration id; the peer chain is kept
-     * because every register request is authorized with it. */
+    /* DPS connections (dps.h): device_id holds the registration id; the peer chain and the
+     * SAS token are kept because every register request is authorized with them. */
     struct hub_peer_chain dps_chain;
+    /* The CONNECT password (a SAS token: symmetric-key attestation), or NULL; never logged. */
+    char *dps_sas_token;
     struct hub_conn *dps_prev, *dps_next; /* the daemon's list of DPS connections */
 };
 

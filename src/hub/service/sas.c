@@ -266,8 +266,15 @@ static bool const_eq(const char *a, const char *b)
     return CRYPTO_memcmp(a, b, la) == 0;
 }
 
+int hub_sas_key_decode(const char *key_b64, unsigned char *out, size_t out_size)
+{
+    if (key_b64 == NULL)
+        return -EINVAL;
+    return b64_decode(key_b64, out, out_size);
+}
+
 /* Whether `t` was signed with `key_b64`: over sr as sent, or over its canonical encoding. */
-static bool signed_with(const struct hub_sas_token *t, const char *key_b64)
+bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64)
 {
     char sig[64], canon[HUB_SAS_SR_MAX * 3 + 1];
     bool ok = false;
@@ -317,9 +324,9 @@ enum hub_sas_result hub_sas_verify_device(const char *password, const struct hub
         res = HUB_SAS_WRONG_RESOURCE;
     else if (t.se <= now_s)
         res = HUB_SAS_EXPIRED;
-    else if (t.skn[0] != '\0' ? !signed_with(&t, policy->key_b64)
-                              : !signed_with(&t, dev->primary_key) &&
-                                    !signed_with(&t, dev->secondary_key))
+    else if (t.skn[0] != '\0' ? !hub_sas_signed_with(&t, policy->key_b64)
+                              : !hub_sas_signed_with(&t, dev->primary_key) &&
+                                    !hub_sas_signed_with(&t, dev->secondary_key))
         res = HUB_SAS_BAD_SIGNATURE;
     OPENSSL_cleanse(t.sig, sizeof(t.sig));
     if (res == HUB_SAS_OK)
@@ -358,7 +365,7 @@ enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_poli
     else if (t.se <= now_s)
         res = HUB_SAS_EXPIRED;
     else {
-        if (!signed_with(&t, pol->key_b64))
+        if (!hub_sas_signed_with(&t, pol->key_b64))
             res = HUB_SAS_BAD_SIGNATURE;
     }
     OPENSSL_cleanse(t.sig, sizeof(t.sig));

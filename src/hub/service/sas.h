@@ -36,6 +36,14 @@ int hub_sas_parse(const char *text, struct hub_sas_token *out);
  * -ENOBUFS. */
 int hub_sas_sign(const char *key_b64, const char *sr, int64_t se, char *sig, size_t sig_size);
 
+/* Whether token `t` was signed with `key_b64` (over sr as sent, or over its canonical
+ * encoding); the comparison is constant-time. false for a NULL, empty or malformed key. */
+bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64);
+
+/* Decodes a base64 key (standard alphabet, padded) into `out`. Returns the number of bytes,
+ * or -EINVAL (not base64, empty, or longer than out_size). */
+int hub_sas_key_decode(const char *key_b64, unsigned char *out, size_t out_size);
+
 /* A whole token for `sr` (decoded) with policy `skn` (NULL/"" = none), expiring at `se`.
  * Returns the length, -EINVAL, -ENOBUFS. */
 int hub_sas_create(const char *key_b64, const char *sr, const char *skn, int64_t se, char *out,

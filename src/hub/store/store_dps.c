@@ -59,7 +59,9 @@ static int enr_from(const cJSON *j, void *o)
 static bool enr_valid(const void *r)
 {
     const struct dps_enrollment *e = r;
-    return e->registration_id[0] && e->primary_pem;
+    return e->registration_id[0] &&
+           (e->attestation == DPS_ATTEST_SYMMETRIC_KEY ? e->keys.primary[0] && e->keys.secondary[0]
+                                                       : e->primary_pem != NULL);
 }
 static int grp_copy(void *d, const void *s) { return dps_group_copy(d, s); }
 static void grp_clear(void *r) { dps_group_clear(r); }
@@ -71,7 +73,9 @@ static int grp_from(const cJSON *j, void *o)
 static bool grp_valid(const void *r)
 {
     const struct dps_group *g = r;
-    return g->group_id[0] && (g->primary_pem || g->ca_primary[0]);
+    return g->group_id[0] &&
+           (g->attestation == DPS_ATTEST_SYMMETRIC_KEY ? g->keys.primary[0] && g->keys.secondary[0]
+                                                       : g->primary_pem || g->ca_primary[0]);
 }
 static int ca_copy(void *d, const void *s) { return dps_ca_copy(d, s); }
 static void ca_clear(void *r) { dps_ca_clear(r); }
