@@ -136,6 +136,10 @@ static void emit_error(int rc, int status, const char *code, const char *message
 static int report(int exit_code, int rc, int status, const char *code,
                   const struct azk_diag *json_d, const struct azk_diag *d, bool with_reason,
                   const char *usage, const char *fmt, va_list ap)
+    __attribute__((format(printf, 9, 0)));
+static int report(int exit_code, int rc, int status, const char *code,
+                  const struct azk_diag *json_d, const struct azk_diag *d, bool with_reason,
+                  const char *usage, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
