@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -73,6 +74,17 @@ void azki_secure_free(char *buf, size_t len);
  * the read's error (-ENOENT when absent), or -EBADMSG when it does not parse (`d` says why). */
 int azki_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
                          STACK_OF(X509) **out, struct azk_diag *d);
+
+/* ---- pubkey_memory.c: public keys of keys the store does not release ---- */
+
+/* Files the public key `pub` under the digest of its private key in the store. 0 or -errno. */
+int azki_pubkey_remember(const uint8_t digest[AZK_CRED_DIGEST_SIZE], EVP_PKEY *pub);
+/* The public key filed under `digest`: 0, -ENODATA (none), -EBADMSG. */
+int azki_pubkey_recall(const uint8_t digest[AZK_CRED_DIGEST_SIZE], EVP_PKEY **out);
+/* The public key of the private key in `tag` (a public-only EVP_PKEY): from the key when the
+ * store releases it, else remembered. 0; -ENOENT (no key); -ENODATA (not remembered);
+ * -EBADMSG; -ENOMEM. */
+int azki_tag_public_key(struct azk_credstore *s, azk_sec_tag_t tag, EVP_PKEY **out);
 
 /* Tag and type checks shared by every front operation. */
 int azki_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);
