@@ -64,6 +64,11 @@ void azki_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d
 void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
                            EVP_PKEY *key, struct azk_diag *d);
 
+/* Whether the tag's key (or its remembered public key) belongs to `cert`, and whether `key`
+ * belongs to the tag's certificate: an enum azk_key_match. */
+int azki_cert_match(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert);
+int azki_key_match(struct azk_credstore *s, azk_sec_tag_t tag, EVP_PKEY *key);
+
 /* Reads any credential, keys included, into a heap buffer (cleansed and freed with
  * azki_secure_free). Internal only: never hand the result of a type-2 read to a caller. */
 int azki_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
