@@ -257,6 +257,20 @@ struct azk_cred_info {
     char key_type[32];                           /**< For type 2: "EC P-256", "RSA 2048", ... */
     bool no_digest; /**< The store lists it without a digest (a modem type azkit does not
                          write, on firmware that lists no SHA-256 for it); digest is zero. */
+    int key_match;  /**< Types 1 and 2: an enum azk_key_match, whether the client certificate
+                         and the private key of the tag belong together (checked with the
+                         key's public half; on a modem the one remembered by
+                         azk_cred_keygen()). 0 (unknown) for other types. */
+};
+
+/** Whether a tag's client certificate and private key belong together (azk_cred_info). */
+enum azk_key_match {
+    AZK_KEY_MATCH_UNKNOWN = 0, /**< Cannot tell: a key the store does not release, whose
+                                    public key is not remembered (not made by keygen here). */
+    AZK_KEY_MATCH_YES = 1,     /**< The certificate's public key is the key's. */
+    AZK_KEY_MATCH_NO = 2,      /**< They do not belong together. */
+    AZK_KEY_MATCH_NO_KEY = 3,  /**< The tag has a certificate but no key. */
+    AZK_KEY_MATCH_NO_CERT = 4, /**< The tag has a key but no client certificate. */
 };
 
 /**

@@ -46,6 +46,13 @@ struct azk_cred_backend_ops {
     const char *(*why)(void *ctx);
     /** The device's firmware revision (a modem's AT+CGMR), or NULL. May be NULL. */
     const char *(*firmware)(void *ctx);
+    /** Generate a P-256 key pair inside the device, kept in @p tag as type 2, and return a
+     *  certificate signing request for it with subject CN=@p common_name: DER in *csr_der
+     *  (heap, free()), its size in *csr_len. May be NULL: the front then generates the key
+     *  with OpenSSL and stores it with `write` (cred_keygen.h). -EALREADY when the device
+     *  refuses because the tag holds a key; other errors as `write`. */
+    int (*keygen)(void *ctx, azk_sec_tag_t tag, const char *common_name,
+                  unsigned char **csr_der, size_t *csr_len);
 };
 
 /**

@@ -79,12 +79,21 @@ struct azk_pki_request {
                                    are dropped. None (san_count 0): the CN alone, as a DNS name
                                    or an IP address. Other kinds: must be empty. */
     size_t san_count;         /**< Entries in `san`, at most AZK_PKI_SAN_MAX. */
+    const char *csr_file;     /**< AZK_PKI_DEVICE only, optional: a PEM certificate signing
+                                   request (PKCS#10). The certificate is issued for its public
+                                   key (the private key stays where it was generated, e.g. in a
+                                   modem: no key file is written and `key_alg` is ignored), and
+                                   its CN is the CSR's (`common_name` must be NULL or equal it;
+                                   a NULL `out_prefix` becomes the CN).
+                                   A CSR whose signature does not verify, or without a CN, is
+                                   refused (-EBADMSG, findings "pki.csr-bad-signature",
+                                   "pki.csr-no-cn", "pki.csr-unreadable"). */
 };
 
 /** What was created. */
 struct azk_pki_result {
     char cert_path[512];
-    char key_path[512];
+    char key_path[512];       /**< "" when no key was written (a request with csr_file). */
     char chain_path[512];     /**< "" when no chain file was written. */
     struct azk_cert_summary cert;
 };

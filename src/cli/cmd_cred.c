@@ -38,7 +38,7 @@ static const char group_usage[] =
     "options: --store DIR, --json (see 'azkit --help'); 'azkit cred <command> --help'.\n";
 
 enum { OPT_TAG = 1000, OPT_TYPE, OPT_PASS, OPT_PASSFILE, OPT_CERT, OPT_KEY, OPT_SECONDARY,
-       OPT_CA, OPT_C, OPT_INCLUDE_KEY, OPT_NCS, OPT_ID_SCOPE };
+       OPT_CA, OPT_C, OPT_INCLUDE_KEY, OPT_NCS, OPT_ID_SCOPE, OPT_CN, OPT_FORCE };
 
 static const struct option long_opts[] = {
     {"sec-tag", required_argument, NULL, OPT_TAG},
@@ -46,6 +46,9 @@ static const struct option long_opts[] = {
     {"passphrase", required_argument, NULL, OPT_PASS},
     {"passphrase-file", required_argument, NULL, OPT_PASSFILE},
     {"output", required_argument, NULL, 'o'},
+    {"out", required_argument, NULL, 'o'},
+    {"cn", required_argument, NULL, OPT_CN},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
     {"secondary-sec-tag", required_argument, NULL, OPT_SECONDARY},
@@ -77,6 +80,7 @@ static char opt_char(int id)
     case OPT_C: case OPT_INCLUDE_KEY: return 'c';
     case OPT_SECONDARY: return 's';
     case OPT_NCS: case OPT_ID_SCOPE: return 'n';
+    case OPT_CN: case OPT_FORCE: return 'k';
     default: return '?';
     }
 }
@@ -385,6 +389,17 @@ static const struct cmd cmds[] = {
      "release (--ncs 2.6, 2.2, 1.9...; default: 2.3 and later), DPS with --id-scope S, and the\n"
      "device id = the certificate's CN.\n",
      cli_cred_provision, "tpvsn"},
+    {"keygen",
+     "usage: azkit cred keygen TAG --cn DEVICE_ID [--out CSR.pem] [--force]\n"
+     "Generates an EC P-256 key pair in TAG (type 2) whose private key never leaves the\n"
+     "store: on an nRF91 modem (--store nrf91:DEV) the modem makes it with AT%KEYGEN; on a\n"
+     "directory store azkit makes it (mode 0600, never printed). Writes the certificate\n"
+     "signing request (CN = DEVICE_ID) as PEM to --out (-o), or prints it. Sign it with\n"
+     "'azkit pki sign-csr', then 'azkit cred write TAG cert DEVICE.chain.pem'.\n"
+     "  --cn DEVICE_ID   the subject CN: the device id and DPS registration id\n"
+     "  --out FILE       where the CSR goes (default: standard output)\n"
+     "  --force          replace a key already in TAG (its certificate stops working)\n",
+     cli_cred_keygen, "tok"},
     {"export",
      "usage: azkit cred export --c FILE --sec-tag N [--include-key]\n"
      "                         [--secondary-sec-tag M] [--ncs VERSION] [--id-scope S]\n"
@@ -459,6 +474,8 @@ int cli_cred(const struct cli_opts *cli, int argc, char **argv)
         case OPT_INCLUDE_KEY: a.include_key = true; break;
         case OPT_NCS: a.ncs = optarg; break;
         case OPT_ID_SCOPE: a.id_scope = optarg; break;
+        case OPT_CN: a.cn = optarg; break;
+        case OPT_FORCE: a.force = true; break;
         default: break;
         }
     }

@@ -35,6 +35,20 @@ static int collect_cb(azk_sec_tag_t tag, int type, void *user)
     return 0;
 }
 
+/* The key_match of types 1 and 2 in words, or NULL. */
+static const char *match_word(const struct azk_cred_info *info)
+{
+    if (info->type != AZK_CRED_CLIENT_CERT && info->type != AZK_CRED_PRIVATE_KEY)
+        return NULL;
+    switch (info->key_match) {
+    case AZK_KEY_MATCH_YES: return "yes";
+    case AZK_KEY_MATCH_NO: return "no";
+    case AZK_KEY_MATCH_NO_KEY: return "no-key";
+    case AZK_KEY_MATCH_NO_CERT: return "no-cert";
+    default: return "unknown";
+    }
+}
+
 static void print_row(const struct azk_cred_info *info, const char *hex)
 {
     char details[512] = "";
@@ -48,6 +62,12 @@ static void print_row(const struct azk_cred_info *info, const char *hex)
     }
     if (info->type == AZK_CRED_PRIVATE_KEY)
         snprintf(details, sizeof(details), "%s", info->key_type[0] ? info->key_type : "private key");
+    /* Whether certificate and key belong together, when it is known. */
+    used = strlen(details);
+    if (info->key_match == AZK_KEY_MATCH_YES || info->key_match == AZK_KEY_MATCH_NO)
+        snprintf(details + used, sizeof(details) - used, "%s",
+                 info->key_match == AZK_KEY_MATCH_NO ? " [certificate and key DO NOT match]"
+                                                     : " [certificate and key match]");
     /* A modem does not tell how big a key is (it cannot be read): "-". */
     char size[24] = "-";
     if (info->size > 0 || (info->type != AZK_CRED_PRIVATE_KEY && info->type < AZK_CRED_TYPE_COUNT))
@@ -123,6 +143,8 @@ int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *us
                 cJSON_AddStringToObject(o, "sha256", hex);
             if (info->type == AZK_CRED_PRIVATE_KEY)
                 cJSON_AddStringToObject(o, "key_type", info->key_type);
+            if (match_word(info) != NULL)
+                cJSON_AddStringToObject(o, "key_match", match_word(info));
             cJSON *certs = cJSON_AddArrayToObject(o, "certificates");
             for (size_t k = 0; k < info->cert_count && k < AZK_CRED_MAX_CERTS; k++)
                 cJSON_AddItemToArray(certs, cli_cert_json(&info->certs[k]));

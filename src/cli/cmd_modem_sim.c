@@ -15,7 +15,8 @@ static const char usage[] =
     "                       [--ready-file FILE] [--no-cmee-default]\n"
     "\n"
     "An nRF91 modem's AT interface on a pseudo-terminal: prints the terminal's path, then\n"
-    "answers AT, ATE0/1, +CMEE, +CFUN (writes refused while online), %CMNG, +CGSN and +CGMR\n"
+    "answers AT, ATE0/1, +CMEE, +CFUN (writes refused while online), %CMNG, %KEYGEN, +CGSN\n"
+    "and +CGMR\n"
     "until interrupted. Point azkit at it with --store nrf91:PATH. Options in docs/cli.md.\n";
 
 int cli_modem_sim(int argc, char **argv)

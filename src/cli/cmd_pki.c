@@ -15,6 +15,7 @@ static const char usage[] =
     "  root                 self-signed root CA\n"
     "  intermediate         intermediate CA signed by a CA\n"
     "  device ID            device certificate (CN = ID, clientAuth) signed by a CA\n"
+    "  sign-csr CSR.pem     device certificate for a CSR from 'cred keygen' (key stays put)\n"
     "  self-signed ID       self-signed device certificate (thumbprint authentication)\n"
     "  verification-cert CODE\n"
     "                       proof-of-possession certificate for a CA uploaded to Azure\n"

@@ -1,4 +1,4 @@
-/* azkit pki root | intermediate | device | self-signed | verification-cert | server */
+/* azkit pki root | intermediate | device | sign-csr | self-signed | verification-cert | server */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +50,24 @@ static const char device_usage[] =
     "  --ca-chain F         the signing CA's chain file (default PREFIX.chain.pem of --ca)\n"
     "  --out PREFIX         output prefix (default DEVICE_ID)\n" COMMON_HELP;
 
+static const char csr_usage[] =
+    "usage: azkit pki sign-csr CSR.pem (--ca PREFIX | --ca-cert F --ca-key F) [--ca-chain F]\n"
+    "                          [--out PREFIX] [--days N] [options]\n"
+    "\n"
+    "Issues a device certificate for a certificate signing request (from 'azkit cred keygen':\n"
+    "the private key stays in the modem or store that made it, and is never needed here).\n"
+    "The CSR's signature must verify and it must have a CN: the certificate gets that CN,\n"
+    "extended key usage clientAuth, CA:FALSE, as 'pki device' issues them. Writes\n"
+    "PREFIX.cert.pem and PREFIX.chain.pem (device + intermediates, no root), no key file.\n"
+    "\n" CA_HELP
+    "  --ca-chain F         the signing CA's chain file (default PREFIX.chain.pem of --ca)\n"
+    "  --out PREFIX         output prefix (default: the CSR's CN)\n"
+    "  --days N             validity in days (default 365)\n"
+    "  --no-backdate        start now (default: notBefore one hour ago, for skewed clocks)\n"
+    "  --not-before T       explicit start, UTC YYYY-MM-DDTHH:MM:SSZ\n"
+    "  --not-after T        explicit end, same form (overrides --days)\n"
+    "  --force              overwrite existing output files\n";
+
 static const char ss_usage[] =
     "usage: azkit pki self-signed DEVICE_ID [--out PREFIX] [options]\n"
     "\n"
@@ -99,20 +117,24 @@ struct create_cmd {
     const char *usage;
     const char *default_cn;  /* NULL: positional argument */
     const char *default_out; /* NULL: the positional argument */
+    bool csr;                /* the positional argument is a CSR file (sign-csr) */
 };
 
 static const struct create_cmd cmds[] = {
-    {"root", "root", AZK_PKI_ROOT, O_COMMON | O_CN, root_usage, "Azkit Test Root CA", "root"},
+    {"root", "root", AZK_PKI_ROOT, O_COMMON | O_CN, root_usage, "Azkit Test Root CA", "root",
+     false},
     {"intermediate", "intermediate", AZK_PKI_INTERMEDIATE,
      O_COMMON | O_CN | O_ISSUER | O_CA_CHAIN | O_PATH_LEN, inter_usage,
-     "Azkit Test Intermediate CA", "intermediate"},
+     "Azkit Test Intermediate CA", "intermediate", false},
     {"device", "device", AZK_PKI_DEVICE, O_COMMON | O_ISSUER | O_CA_CHAIN, device_usage, NULL,
-     NULL},
-    {"self-signed", "self-signed", AZK_PKI_SELF_SIGNED, O_COMMON, ss_usage, NULL, NULL},
+     NULL, false},
+    {"sign-csr", "device", AZK_PKI_DEVICE, (O_COMMON & ~O_KEY_TYPE) | O_ISSUER | O_CA_CHAIN,
+     csr_usage, NULL, NULL, true},
+    {"self-signed", "self-signed", AZK_PKI_SELF_SIGNED, O_COMMON, ss_usage, NULL, NULL, false},
     {"verification-cert", "verification", AZK_PKI_VERIFICATION, O_COMMON | O_ISSUER,
-     verif_usage, NULL, "verification"},
+     verif_usage, NULL, "verification", false},
     {"server", "server", AZK_PKI_SERVER, O_COMMON | O_ISSUER | O_CA_CHAIN | O_SAN, server_usage,
-     NULL, NULL},
+     NULL, NULL, false},
 };
 
 static const struct option long_opts[] = {
@@ -243,10 +265,14 @@ static int parse(const struct create_cmd *c, int argc, char **argv, struct creat
     if (c->default_cn == NULL) {
         if (npos != 1)
             return cli_usage(c->usage, "pki %s needs exactly one %s", c->name,
-                                 c->kind == AZK_PKI_VERIFICATION ? "verification CODE"
+                                 c->csr                          ? "CSR file"
+                                 : c->kind == AZK_PKI_VERIFICATION ? "verification CODE"
                                  : c->kind == AZK_PKI_SERVER     ? "NAME"
                                                                  : "DEVICE_ID");
-        a->req.common_name = argv[optind];
+        if (c->csr)
+            a->req.csr_file = argv[optind]; /* the CN and default prefix come from the CSR */
+        else
+            a->req.common_name = argv[optind];
     } else {
         if (npos != 0)
             return cli_usage(c->usage, "unexpected argument '%s'", argv[optind]);
@@ -272,6 +298,11 @@ static void print_next(const struct create_cmd *c, const struct azk_pki_request 
                r->out_prefix);
         break;
     case AZK_PKI_DEVICE:
+        if (c->csr) {
+            printf("next: azkit cred write TAG cert %s (the tag where 'cred keygen' made the "
+                   "key)\n", res->chain_path);
+            break;
+        }
         printf("next: azkit cred provision --sec-tag 10 --cert %s --key %s\n", res->chain_path,
                res->key_path);
         break;
@@ -298,7 +329,8 @@ static void print_human(const struct create_cmd *c, const struct azk_pki_request
     const struct azk_cert_summary *s = &res->cert;
     printf("created %s '%s'\n", c->name, s->subject_cn);
     printf("  wrote        %s\n", res->cert_path);
-    printf("  wrote        %s (mode 0600)\n", res->key_path);
+    if (res->key_path[0] != '\0')
+        printf("  wrote        %s (mode 0600)\n", res->key_path);
     if (res->chain_path[0] != '\0')
         printf("  wrote        %s (certificate + intermediates, no root)\n", res->chain_path);
     printf("  CN           %s\n", s->subject_cn);
@@ -327,12 +359,16 @@ static int run(const struct cli_opts *cli, const struct create_cmd *c, int argc,
     azk_diag_init(&d);
     rc = azk_pki_create(&a.req, &res, &d);
     if (rc != 0)
-        return cli_fail(rc, &d, "cannot create %s '%s'", c->name, a.req.common_name);
+        return c->csr ? cli_fail(rc, &d, "no certificate issued for '%s'", a.req.csr_file)
+                      : cli_fail(rc, &d, "cannot create %s '%s'", c->name, a.req.common_name);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "kind", c->json_kind);
         cJSON_AddStringToObject(o, "cert", res.cert_path);
-        cJSON_AddStringToObject(o, "key", res.key_path);
+        if (res.key_path[0] != '\0')
+            cJSON_AddStringToObject(o, "key", res.key_path);
+        else
+            cJSON_AddNullToObject(o, "key");
         if (res.chain_path[0] != '\0')
             cJSON_AddStringToObject(o, "chain", res.chain_path);
         else

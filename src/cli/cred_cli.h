@@ -26,6 +26,8 @@ struct cmd_args {
     const char *cas[CLI_MAX_CA];
     int ca_count;
     bool include_key;
+    const char *cn; /* keygen --cn */
+    bool force;     /* keygen --force */
     int positional_count;
     char *positional[4];
 };
@@ -53,6 +55,7 @@ int cli_cred_passphrase(struct cmd_args *a, char **owned,
 
 int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
 int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
+int cli_cred_keygen(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
 int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *usage);
 
 #endif

@@ -55,4 +55,11 @@ bool azki_at_plain_line(const char *text, char *out, size_t size);
 /* The functional mode from a `+CFUN: <fun>` line of `text`; -1 when none. */
 int azki_at_cfun(const char *text);
 
+/* The CSR of a `%KEYGEN: "<base64url(CSR DER)>.<base64url(COSE signature)>"` line of `text`
+ * (Nordic's nRF91 AT command reference, %KEYGEN set command, <key_type> 2 with
+ * <response_content> 0). The DER goes to *der (heap, free()), its size to *len; the COSE part
+ * must be present and base64url but is not interpreted. Returns 0, -ENOENT (no %KEYGEN line),
+ * -EBADMSG (malformed), -ENOMEM. */
+int azki_keygen_parse(const char *text, unsigned char **der, size_t *len);
+
 #endif

@@ -377,6 +377,47 @@ static void nrf_close(void *ctx)
     free(m);
 }
 
+/* %KEYGEN (Nordic's nRF91 AT command reference, %KEYGEN set command):
+ *   %KEYGEN=<sec_tag>,<key_type>[,<response_content>][,<attributes>][,<key_usage>]
+ * <key_type> 2 is a client private key kept in <sec_tag>; <response_content> 0 asks for a CSR,
+ * answered as %KEYGEN: "Base64Url(CSR_DER).Base64Url(cose_sign)"; <attributes> is the CSR
+ * subject as "CN=...". Allowed only while the modem is deactivated (518 otherwise, as for
+ * %CMNG writes). The reply is parsed in keygen_reply.c. */
+static int nrf_keygen(void *ctx, azk_sec_tag_t tag, const char *common_name,
+                      unsigned char **csr_der, size_t *csr_len)
+{
+    struct nrf91 *m = ctx;
+    m->why[0] = '\0';
+    int rc = need_offline(m);
+    if (rc != 0)
+        return rc;
+    char cmd[256];
+    int n = snprintf(cmd, sizeof(cmd), "AT%%KEYGEN=%u,2,0,\"CN=%s\"", (unsigned)tag, common_name);
+    if (n < 0 || (size_t)n >= sizeof(cmd))
+        return -EINVAL;
+    struct azki_at_reply r;
+    rc = at(m, cmd, (size_t)n, &r);
+    if (rc == 0)
+        rc = r.result;
+    if (rc == 0) {
+        rc = azki_keygen_parse(r.buf != NULL ? r.buf : "", csr_der, csr_len);
+        if (rc != 0)
+            snprintf(m->why, sizeof(m->why), "the modem answered OK without a %%KEYGEN: "
+                     "\"<CSR>.<signature>\" line azkit can read");
+    } else {
+        const char *what = "the modem generated no key";
+        if (r.cme == 519)
+            snprintf(m->why, sizeof(m->why), "%s: +CME ERROR: 519, the tag already holds a key",
+                     what);
+        else if (r.cme == 523)
+            snprintf(m->why, sizeof(m->why), "%s: +CME ERROR: 523, key generation failed", what);
+        else
+            cmng_failed(m, what, rc, r.cme);
+    }
+    azki_at_reply_free(&r);
+    return rc;
+}
+
 static const struct azk_cred_backend_ops nrf91_ops = {
     .name = "nrf91",
     .write = nrf_write,
@@ -388,6 +429,7 @@ static const struct azk_cred_backend_ops nrf91_ops = {
     .close = nrf_close,
     .why = nrf_why,
     .firmware = nrf_firmware,
+    .keygen = nrf_keygen,
 };
 
 static speed_t baud_const(uint32_t b)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -63,6 +64,11 @@ void azki_check_size(azk_sec_tag_t tag, int type, size_t len, struct azk_diag *d
 void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
                            EVP_PKEY *key, struct azk_diag *d);
 
+/* Whether the tag's key (or its remembered public key) belongs to `cert`, and whether `key`
+ * belongs to the tag's certificate: an enum azk_key_match. */
+int azki_cert_match(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert);
+int azki_key_match(struct azk_credstore *s, azk_sec_tag_t tag, EVP_PKEY *key);
+
 /* Reads any credential, keys included, into a heap buffer (cleansed and freed with
  * azki_secure_free). Internal only: never hand the result of a type-2 read to a caller. */
 int azki_store_read_alloc(struct azk_credstore *s, azk_sec_tag_t tag, int type, char **out,
@@ -73,6 +79,17 @@ void azki_secure_free(char *buf, size_t len);
  * the read's error (-ENOENT when absent), or -EBADMSG when it does not parse (`d` says why). */
 int azki_store_load_certs(struct azk_credstore *s, azk_sec_tag_t tag, int type,
                          STACK_OF(X509) **out, struct azk_diag *d);
+
+/* ---- pubkey_memory.c: public keys of keys the store does not release ---- */
+
+/* Files the public key `pub` under the digest of its private key in the store. 0 or -errno. */
+int azki_pubkey_remember(const uint8_t digest[AZK_CRED_DIGEST_SIZE], EVP_PKEY *pub);
+/* The public key filed under `digest`: 0, -ENODATA (none), -EBADMSG. */
+int azki_pubkey_recall(const uint8_t digest[AZK_CRED_DIGEST_SIZE], EVP_PKEY **out);
+/* The public key of the private key in `tag` (a public-only EVP_PKEY): from the key when the
+ * store releases it, else remembered. 0; -ENOENT (no key); -ENODATA (not remembered);
+ * -EBADMSG; -ENOMEM. */
+int azki_tag_public_key(struct azk_credstore *s, azk_sec_tag_t tag, EVP_PKEY **out);
 
 /* Tag and type checks shared by every front operation. */
 int azki_check_tag_type(azk_sec_tag_t tag, int type, struct azk_diag *d);

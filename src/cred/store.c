@@ -147,6 +147,30 @@ static X509 *load_leaf(struct azk_credstore *s, azk_sec_tag_t tag)
     return leaf;
 }
 
+int azki_cert_match(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert)
+{
+    EVP_PKEY *pub = NULL;
+    int rc = azki_tag_public_key(s, tag, &pub);
+    int m = rc == -ENOENT ? AZK_KEY_MATCH_NO_KEY
+            : rc != 0     ? AZK_KEY_MATCH_UNKNOWN
+            : EVP_PKEY_eq(X509_get0_pubkey(cert), pub) == 1 ? AZK_KEY_MATCH_YES
+                                                            : AZK_KEY_MATCH_NO;
+    EVP_PKEY_free(pub);
+    ERR_clear_error();
+    return m;
+}
+
+int azki_key_match(struct azk_credstore *s, azk_sec_tag_t tag, EVP_PKEY *key)
+{
+    X509 *cert = load_leaf(s, tag);
+    int m = cert == NULL ? AZK_KEY_MATCH_NO_CERT
+            : EVP_PKEY_eq(X509_get0_pubkey(cert), key) == 1 ? AZK_KEY_MATCH_YES
+                                                            : AZK_KEY_MATCH_NO;
+    X509_free(cert);
+    ERR_clear_error();
+    return m;
+}
+
 void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *cert,
                            EVP_PKEY *key, struct azk_diag *d)
 {
@@ -154,7 +178,9 @@ void azki_check_key_matches(struct azk_credstore *s, azk_sec_tag_t tag, X509 *ce
     EVP_PKEY *own_key = NULL;
     if (cert == NULL)
         cert = own_cert = load_leaf(s, tag);
-    if (key == NULL && cert != NULL && azki_cred_load_private_key(s, tag, &own_key) == 0)
+    /* The key, or for a store that does not release it its remembered public half
+     * (cred_keygen.h): either way only the public key is compared. */
+    if (key == NULL && cert != NULL && azki_tag_public_key(s, tag, &own_key) == 0)
         key = own_key;
     if (cert != NULL && key != NULL) {
         EVP_PKEY *pub = X509_get0_pubkey(cert);
@@ -358,8 +384,18 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
     char *buf;
     size_t len;
     rc = azki_store_read_alloc(store, tag, type, &buf, &len);
-    if (rc == -EACCES) /* a backend that cannot release keys: digest is all there is */
+    if (rc == -EACCES) { /* a backend that cannot release keys: the digest, and the public
+                            key remembered from its CSR (cred_keygen.h) */
+        EVP_PKEY *pub = NULL;
+        if (type == AZK_CRED_PRIVATE_KEY && azki_tag_public_key(store, tag, &pub) == 0) {
+            azki_pkey_describe(pub, info->key_type, sizeof(info->key_type));
+            info->key_match = azki_key_match(store, tag, pub);
+            azki_check_key_matches(store, tag, NULL, pub, diag);
+        }
+        EVP_PKEY_free(pub);
+        ERR_clear_error();
         return 0;
+    }
     if (rc != 0)
         return rc;
     info->size = len;
@@ -372,8 +408,10 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
             for (int i = 0; i < n && i < AZK_CRED_MAX_CERTS; i++)
                 azki_x509_summarize(sk_X509_value(sk, i), &info->certs[i]);
             azki_check_certs(type, sk, diag);
-            if (type == AZK_CRED_CLIENT_CERT)
+            if (type == AZK_CRED_CLIENT_CERT) {
                 azki_check_key_matches(store, tag, sk_X509_value(sk, 0), NULL, diag);
+                info->key_match = azki_cert_match(store, tag, sk_X509_value(sk, 0));
+            }
             sk_X509_pop_free(sk, X509_free);
         } else {
             azk_diag_add(diag, AZK_SEV_WARNING, "cred.stored-unparsable",
@@ -386,6 +424,7 @@ AZK_API int azk_cred_describe(struct azk_credstore *store, azk_sec_tag_t tag, in
         if (azki_cred_load_private_key(store, tag, &k) == 0) {
             azki_pkey_describe(k, info->key_type, sizeof(info->key_type));
             azki_check_key_matches(store, tag, NULL, k, diag);
+            info->key_match = azki_key_match(store, tag, k);
         }
         EVP_PKEY_free(k);
     }

@@ -434,10 +434,27 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
                        "sec_tag %u holds a private key that does not belong to the device "
                        "certificate", (unsigned)tag);
     } else if (krc == -EACCES) {
-        /* A modem: the key cannot be read, but whether it is there can be listed. */
+        /* A modem: the key cannot be read, but whether it is there can be listed, and a key
+         * made by azk_cred_keygen() has its public half remembered (cred_keygen.h). */
         bool exists = false;
         azk_cred_exists(o->store, tag, AZK_CRED_PRIVATE_KEY, &exists);
-        if (exists)
+        EVP_PKEY *pub = NULL;
+        int prc = exists ? azki_tag_public_key(o->store, tag, &pub) : -ENOENT;
+        int same = prc == 0 ? EVP_PKEY_eq(X509_get0_pubkey(leaf), pub) : -1;
+        EVP_PKEY_free(pub);
+        if (same == 1)
+            azk_doctor_add(r, "client.key", AZK_CHECK_OK, NULL,
+                           "sec_tag %u holds the private key of the device certificate (the "
+                           "modem keeps it; checked against the public key of its keygen CSR)",
+                           (unsigned)tag);
+        else if (prc == 0)
+            azk_doctor_add(r, "client.key", AZK_CHECK_FAIL,
+                           "Write the certificate issued for the CSR of this tag's key (azkit "
+                           "pki sign-csr, then azkit cred write TAG cert DEVICE.chain.pem), or "
+                           "generate a new key with azkit cred keygen TAG --force.",
+                           "sec_tag %u holds a private key (made by keygen) that does not "
+                           "belong to the device certificate", (unsigned)tag);
+        else if (exists)
             azk_doctor_add(r, "client.key", AZK_CHECK_INFO, NULL,
                            "sec_tag %u holds a private key (the store does not release keys, so "
                            "whether it belongs to the certificate shows when the device "

@@ -15,6 +15,11 @@
  *    CR/LF (1.4), write/delete refused with 518 in CFUN 1, 2, 21 (1.5), 513 not found, 514 no
  *    access (type-2 reads, tags above 2147483647: 1.2, 1.4), 515 full, 527 invalid content.
  *    A modem-reserved item at tag 4294967292 is pre-loaded (1.2) so clients must skip it.
+ *  - %KEYGEN=<sec_tag>,2[,0[,"<attributes>"[,<key_usage>]]] (Nordic's AT command reference,
+ *    %KEYGEN set command): a real P-256 key kept as the tag's type 2 (never sent out: type-2
+ *    reads are refused) and `%KEYGEN: "<base64url CSR DER>.<base64url COSE>"` (sim_keygen.c);
+ *    518 while online, 519 when the tag already holds a key, 514 for reserved tags; other
+ *    key types and response contents are refused with 50 (not simulated).
  *  - AT+CGSN / AT+CGMR / AT+CFUN as the host tools use them (sections 2.2, 3).
  *  - Items of types azkit does not write (5 and up; newer firmware has more) can be pre-loaded
  *    with --preload TAG,TYPE (listed with the SHA-256 of a placeholder text).
@@ -47,6 +52,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "modem_sim/sim_keygen.h"
 
 #define MAX_ITEMS 64
 #define TAG_USER_MAX 2147483647u
@@ -337,6 +344,55 @@ static int cmd_cmng(const char *p)
     return rc ? error(rc) : ok();
 }
 
+/* p points after "AT%KEYGEN=": <sec_tag>,<key_type>[,<response_content>][,"<attributes>"]
+ * [,<key_usage>]. */
+static int cmd_keygen(const char *p)
+{
+    uint32_t tag, type, content = 0;
+    if (!parse_u32(&p, &tag) || next_u32(&p, &type) != 1 || type != 2)
+        return error(50);
+    const char *subject = NULL;
+    char subj[256] = "";
+    if (*p == ',' && next_u32(&p, &content) != 1)
+        return error(50);
+    if (content != 0)
+        return error(50);
+    if (*p == ',') {
+        for (p++; *p == ' '; p++)
+            ;
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL || (size_t)(end - p - 1) >= sizeof(subj))
+            return error(50);
+        memcpy(subj, p + 1, (size_t)(end - p - 1));
+        subject = subj;
+        p = end + 1;
+        uint32_t usage;
+        if (*p == ',' && next_u32(&p, &usage) != 1)
+            return error(50);
+    }
+    if (*p != '\0')
+        return error(50);
+    if (cfun_active())
+        return error(518);
+    if (tag > TAG_USER_MAX)
+        return error(514);
+    if (find(tag, 2) != NULL)
+        return error(519);
+    char *key, *answer;
+    size_t key_len;
+    if (sim_keygen(subject, &key, &key_len, &answer) != 0)
+        return error(523);
+    int rc = store(tag, 2, key, key_len);
+    sim_keygen_free(key, key_len);
+    if (rc == 0) { /* outf() cuts at 128 bytes */
+        out("%KEYGEN: \"", 10);
+        out(answer, strlen(answer));
+        out("\"\r\n", 3);
+    }
+    free(answer);
+    return rc ? error(rc) : ok();
+}
+
 /* `s` (after "AT") is the command `name` followed by `suffix`: the rest after the suffix, which
  * must be empty unless the suffix is "=". NULL when it is not that command. */
 static const char *match(const char *s, const char *name, const char *suffix)
@@ -389,6 +445,8 @@ static int handle_command(const char *cmd)
     }
     if ((a = match(cmd, "%CMNG", "=")) != NULL)
         return cmd_cmng(a);
+    if ((a = match(cmd, "%KEYGEN", "=")) != NULL)
+        return cmd_keygen(a);
     return error(ERR_PLAIN);
 }
 

@@ -92,30 +92,68 @@ static bool needs_issuer(enum azk_pki_kind kind)
            kind == AZK_PKI_VERIFICATION || kind == AZK_PKI_SERVER;
 }
 
-AZK_API int azk_pki_create(const struct azk_pki_request *req, struct azk_pki_result *res,
+/* A request with a CSR: its public key, and the request with the CSR's CN. */
+static int take_csr(const struct azk_pki_request *in, struct azk_pki_request *req,
+                    char *cn, size_t cn_size, EVP_PKEY **pub, struct azk_diag *d)
+{
+    *req = *in;
+    if (in->kind != AZK_PKI_DEVICE) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.bad-request", NULL,
+                     "a CSR can only be signed as a device certificate");
+        return -EINVAL;
+    }
+    int rc = azki_pki_csr_load(in->csr_file, pub, cn, cn_size, d);
+    if (rc != 0)
+        return rc;
+    if (in->common_name != NULL && strcmp(in->common_name, cn) != 0) {
+        azk_diag_add(d, AZK_SEV_ERROR, "pki.csr-cn",
+                     "Leave the device id out: the certificate gets the CSR's CN, which is "
+                     "the id the device was generated for.",
+                     "the CSR is for CN '%s', not '%s'", cn, in->common_name);
+        return -EINVAL;
+    }
+    req->common_name = cn;
+    if (req->out_prefix == NULL)
+        req->out_prefix = cn;
+    return 0;
+}
+
+AZK_API int azk_pki_create(const struct azk_pki_request *in, struct azk_pki_result *res,
                            struct azk_diag *diag)
 {
-    if (req == NULL || res == NULL)
+    if (in == NULL || res == NULL)
         return -EINVAL;
     memset(res, 0, sizeof(*res));
+    struct azk_pki_request csr_req;
+    char csr_cn[256];
+    EVP_PKEY *key = NULL;
+    const struct azk_pki_request *req = in;
+    if (in->csr_file != NULL) {
+        int crc = take_csr(in, &csr_req, csr_cn, sizeof(csr_cn), &key, diag);
+        if (crc != 0) {
+            EVP_PKEY_free(key);
+            return crc;
+        }
+        req = &csr_req;
+    }
     int rc = check_request(req, diag);
-    if (rc != 0)
-        return rc;
     time_t nb, na;
-    rc = azki_pki_validity(req, time(NULL), &nb, &na, diag);
-    if (rc != 0)
-        return rc;
     struct azki_pki_outputs out;
-    rc = azki_pki_outputs_plan(req, &out, diag);
-    if (rc != 0)
-        return rc;
+    if (rc == 0)
+        rc = azki_pki_validity(req, time(NULL), &nb, &na, diag);
+    if (rc == 0)
+        rc = azki_pki_outputs_plan(req, &out, diag);
     struct azki_pki_issuer iss;
     memset(&iss, 0, sizeof(iss));
-    if (needs_issuer(req->kind) && (rc = azki_pki_issuer_load(req, &iss, diag)) != 0)
+    if (rc == 0 && needs_issuer(req->kind))
+        rc = azki_pki_issuer_load(req, &iss, diag);
+    if (rc != 0) {
+        EVP_PKEY_free(key);
         return rc;
-    EVP_PKEY *key = NULL;
+    }
     X509 *cert = NULL;
-    rc = azki_pki_key_generate(req->key_alg, &key);
+    if (key == NULL)
+        rc = azki_pki_key_generate(req->key_alg, &key);
     if (rc == 0)
         rc = azki_pki_build(req, key, needs_issuer(req->kind) ? &iss : NULL, nb, na, &cert,
                            diag);

@@ -35,6 +35,12 @@ int azki_pki_key_load(const char *path, const char *what, EVP_PKEY **out, struct
 /* PKCS#8 PEM of a private key; free with OPENSSL_clear_free(*pem, *len). */
 int azki_pki_key_pem(EVP_PKEY *k, char **pem, size_t *len);
 
+/* Certificate signing requests (pki_csr.c): reads `path` (PEM), verifies its self-signature
+ * and takes its public key and CN. -ENOENT, -EBADMSG (finding "pki.csr-unreadable",
+ * "pki.csr-bad-signature" or "pki.csr-no-cn"), -ENOMEM. */
+int azki_pki_csr_load(const char *path, EVP_PKEY **pub, char *cn, size_t cn_size,
+                     struct azk_diag *d);
+
 /* Issuer (pki_issuer.c): loads and checks req->issuer_cert/key/chain. */
 int azki_pki_issuer_load(const struct azk_pki_request *req, struct azki_pki_issuer *iss,
                         struct azk_diag *d);
@@ -57,8 +63,10 @@ struct azki_pki_outputs {
     char key[512];
     char chain[512]; /* "" when no chain file */
 };
+/* Plans the names; no key file (o->key "") when the request has a CSR. */
 int azki_pki_outputs_plan(const struct azk_pki_request *req, struct azki_pki_outputs *o,
                          struct azk_diag *d);
+/* Writes the planned files; the key only when o->key is set. */
 int azki_pki_outputs_write(const struct azk_pki_request *req, const struct azki_pki_outputs *o,
                           X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
                           struct azk_diag *d);

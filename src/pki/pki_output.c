@@ -35,7 +35,8 @@ int azki_pki_outputs_plan(const struct azk_pki_request *req, struct azki_pki_out
         return -ENAMETOOLONG;
     }
     snprintf(o->cert, sizeof(o->cert), "%s.cert.pem", p);
-    snprintf(o->key, sizeof(o->key), "%s.key.pem", p);
+    if (req->csr_file == NULL)
+        snprintf(o->key, sizeof(o->key), "%s.key.pem", p);
     if (has_chain(req->kind))
         snprintf(o->chain, sizeof(o->chain), "%s.chain.pem", p);
     if (req->force)
@@ -111,8 +112,8 @@ int azki_pki_outputs_write(const struct azk_pki_request *req, const struct azki_
     const char *done[3];
     size_t ndone = 0;
     const char *failed = o->key;
-    int rc = ensure_dir(o->key);
-    if (rc == 0) {
+    int rc = ensure_dir(o->cert);
+    if (rc == 0 && o->key[0] != '\0') {
         char *pem;
         size_t len;
         rc = azki_pki_key_pem(key, &pem, &len);
@@ -122,7 +123,8 @@ int azki_pki_outputs_write(const struct azk_pki_request *req, const struct azki_
         }
     }
     if (rc == 0) {
-        done[ndone++] = o->key;
+        if (o->key[0] != '\0')
+            done[ndone++] = o->key;
         failed = o->cert;
         rc = write_certs(o->cert, cert, NULL, exclusive);
     }

@@ -1,7 +1,7 @@
 /* libFuzzer target: what an nRF91 modem (or anything on the serial line) sends back to an AT
  * command, through the nRF91 backend's reply parser (src/cred/at_reply.h): logical lines with
  * quoted CR/LF, final results, echoes and unsolicited result codes, then the %CMNG list,
- * +CFUN and +CGMR parsers on what it kept. The first byte sets the chunk size, so the same
+ * +CFUN, +CGMR and %KEYGEN parsers on what it kept. The first byte sets the chunk size, so the same
  * reply also arrives split at every kind of boundary, as reads from a UART do. */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,12 @@ static void check_kept(const struct azki_at_reply *r)
         REQUIRE(strlen(fw) < sizeof(fw));
     int fun = azki_at_cfun(r->buf);
     REQUIRE(fun >= -1 && fun <= 255);
+    unsigned char *der = NULL;
+    size_t der_len = 99;
+    int krc = azki_keygen_parse(r->buf, &der, &der_len);
+    REQUIRE(krc != 0 ? der == NULL && der_len == 0 : der != NULL && der_len > 0 &&
+                                                          der_len <= r->len);
+    free(der);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,6 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         text[size - 1] = '\0';
         struct azki_cmng_item items[4];
         REQUIRE(azki_cmng_parse_list(text, items, 4) <= 4);
+        unsigned char *der = NULL;
+        size_t der_len = 0;
+        if (azki_keygen_parse(text, &der, &der_len) == 0)
+            REQUIRE(der != NULL && der_len < size);
+        free(der);
         free(text);
     }
     return 0;

@@ -63,6 +63,7 @@ static void test_azkit_options_documented(void **state)
         {"--help"},
         {"cred", "provision", "--help"}, {"cred", "export", "--help"},
         {"cred", "write", "--help"}, {"cred", "list", "--help"},
+        {"cred", "keygen", "--help"}, {"pki", "sign-csr", "--help"},
         {"pki", "--help"}, {"run", "--help"}, {"doctor", "--help"}, {"fleet", "--help"},
         {"dps", "--help"}, {"errno", "--help"}, {"modem-sim", "--help"},
     };
