@@ -1275,6 +1275,46 @@ static void test_doctor_server_chain_limit(void **state)
     cJSON_Delete(r);
 }
 
+/* A PEM saved with CRLF line ends and written with sizeof() (a trailing NUL): each is a warning
+ * when written (the stored credential is normalised), and the device then connects. */
+static void test_pem_crlf_nul_warned_and_works(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ca = azk_test_read(hub.ca, &len);
+    char *crlf = malloc(2 * len + 2);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (ca[i] == '\n')
+            crlf[n++] = '\r';
+        crlf[n++] = ca[i];
+    }
+    crlf[n++] = '\0'; /* the sizeof() NUL, written as content */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/ca-crlf-nul.pem", g_dir);
+    azk_test_write(path, crlf, n);
+    free(crlf);
+    free(ca);
+    const char *st = store("crlfnul");
+    const char *argv[] = {"--store", st, "--json", "cred", "write", "10", "ca_chain", path, NULL};
+    struct azk_run r;
+    azk_run(&r, NULL, argv);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "cred.nul-normalised"));
+    assert_non_null(strstr(r.out, "cred.crlf-normalised"));
+    azk_run_free(&r);
+    cred(st, "write", "10", "client_cert", file("run-dev", "chain"), NULL);
+    cred(st, "write", "10", "key", file("run-dev", "key"), NULL);
+    /* The connection works: DPS, the hub and a twin GET. */
+    int status;
+    cJSON *rep = doctor(st, &status, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
+                        "--connect", NULL);
+    assert_int_equal(status, 0);
+    expect(rep, "connect.hub", "ok", "connected to");
+    expect(rep, "connect.twin", "ok", NULL);
+    cJSON_Delete(rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,6 +1330,7 @@ int main(void)
         cmocka_unit_test(test_doctor_tags_and_chain),
         cmocka_unit_test(test_doctor_top_cause),
         cmocka_unit_test(test_doctor_server_chain_limit),
+        cmocka_unit_test(test_pem_crlf_nul_warned_and_works),
         cmocka_unit_test(test_fleet),
         cmocka_unit_test(test_fleet_window_and_payload),
         cmocka_unit_test(test_fleet_answers_methods),
