@@ -15,10 +15,8 @@
 
 #include "common/ossl.h"
 
-static void refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt, ...)
+void dps_match_refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt,
+                      ...)
 {
     r->kind = DPS_MATCH_REFUSED;
     r->reason = why;
@@ -89,19 +87,19 @@ static int validity(X509 *x, time_t now, const char *what, struct dps_match_resu
     int na = X509_cmp_time(X509_get0_notAfter(x), &now);
     ERR_clear_error();
     if (nb == 0 || na == 0) {
-        refuse(r, DPS_REFUSE_CHAIN_INVALID, "%s '%s' has a malformed validity period", what, cn);
+        dps_match_refuse(r, DPS_REFUSE_CHAIN_INVALID, "%s '%s' has a malformed validity period", what, cn);
         return -1;
     }
     if (nb > 0) {
         azki_asn1_time_iso(X509_get0_notBefore(x), when);
-        refuse(r, DPS_REFUSE_NOT_YET_VALID,
+        dps_match_refuse(r, DPS_REFUSE_NOT_YET_VALID,
                "%s '%s' is not valid until %s; check the device's clock or reissue it", what,
                cn, when);
         return -1;
     }
     if (na < 0) {
         azki_asn1_time_iso(X509_get0_notAfter(x), when);
-        refuse(r, DPS_REFUSE_EXPIRED, "%s '%s' expired on %s; issue a new certificate", what,
+        dps_match_refuse(r, DPS_REFUSE_EXPIRED, "%s '%s' expired on %s; issue a new certificate", what,
                cn, when);
         return -1;
     }
@@ -113,7 +111,7 @@ static bool cn_ok(const struct dps_match_input *in, struct dps_match_result *r, 
     const char *id = in->registration_id ? in->registration_id : "";
     if (strcmp(r->leaf_cn, id) == 0)
         return true;
-    refuse(r, DPS_REFUSE_CN_MISMATCH,
+    dps_match_refuse(r, DPS_REFUSE_CN_MISMATCH,
            "certificate CN '%s' does not equal the registration id '%s' (%s); the device "
            "certificate's CN must be its registration id",
            r->leaf_cn, id, what);
@@ -125,12 +123,12 @@ static void individual(const struct dps_match_input *in, size_t i, struct dps_ma
     const struct dps_enrollment *e = &in->enrollments[i];
     r->index = i;
     if (e->c.status == DPS_STATUS_DISABLED) {
-        refuse(r, DPS_REFUSE_DISABLED, "the individual enrollment '%s' is disabled",
+        dps_match_refuse(r, DPS_REFUSE_DISABLED, "the individual enrollment '%s' is disabled",
                e->registration_id);
         return;
     }
     if (e->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
-        refuse(r, DPS_REFUSE_WRONG_ATTESTATION,
+        dps_match_refuse(r, DPS_REFUSE_WRONG_ATTESTATION,
                "the individual enrollment '%s' uses symmetric key attestation; the device must "
                "send a SAS token signed with its key as the CONNECT password, not a "
                "certificate", e->registration_id);
@@ -141,7 +139,7 @@ static void individual(const struct dps_match_input *in, size_t i, struct dps_ma
     } else if (e->secondary_pem && same_cert(e->secondary_pem, in->leaf)) {
         r->secondary = true;
     } else {
-        refuse(r, DPS_REFUSE_CERT_MISMATCH,
+        dps_match_refuse(r, DPS_REFUSE_CERT_MISMATCH,
                "certificate '%s' (SHA-1 %s) is neither the primary nor the secondary client "
                "certificate of the individual enrollment '%s'",
                r->leaf_cn, r->leaf_sha1, e->registration_id);
@@ -206,7 +204,7 @@ static void chain_failure(X509_STORE_CTX *sc, const struct dps_group *g,
     if ((err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) && at &&
         validity(at, now, "certificate", r) != 0)
         return;
-    refuse(r, DPS_REFUSE_CHAIN_INVALID,
+    dps_match_refuse(r, DPS_REFUSE_CHAIN_INVALID,
            "the chain the device sent does not verify up to the certificate of enrollment "
            "group '%s' (at '%s': %s)",
            g->group_id, cn, X509_verify_cert_error_string(err));
@@ -221,12 +219,12 @@ static void group_hit(const struct dps_match_input *in, const struct cand *k,
     char cn[128];
     cn_of(k->x, cn, sizeof cn);
     if (g->c.status == DPS_STATUS_DISABLED) {
-        refuse(r, DPS_REFUSE_DISABLED, "the enrollment group '%s' (certificate '%s') is disabled",
+        dps_match_refuse(r, DPS_REFUSE_DISABLED, "the enrollment group '%s' (certificate '%s') is disabled",
                g->group_id, cn);
         return;
     }
     if (k->ca_ref && !k->verified) {
-        refuse(r, DPS_REFUSE_CA_NOT_VERIFIED,
+        dps_match_refuse(r, DPS_REFUSE_CA_NOT_VERIFIED,
                "enrollment group '%s' refers to the DPS certificate '%s' ('%s'), which is not "
                "verified; prove possession of its key first",
                g->group_id, k->ca_name, cn);
@@ -236,7 +234,7 @@ static void group_hit(const struct dps_match_input *in, const struct cand *k,
     X509_STORE_CTX *sc = X509_STORE_CTX_new();
     if (!store || !sc || X509_STORE_add_cert(store, k->x) != 1 ||
         X509_STORE_CTX_init(sc, store, in->leaf, in->intermediates) != 1) {
-        refuse(r, DPS_REFUSE_INTERNAL, "cannot set up chain verification");
+        dps_match_refuse(r, DPS_REFUSE_INTERNAL, "cannot set up chain verification");
         goto out;
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sc);
@@ -263,7 +261,7 @@ static void groups(const struct dps_match_input *in, struct dps_match_result *r)
 {
     struct cand *c = calloc(in->n_groups * 2 + 1, sizeof *c);
     if (!c) {
-        refuse(r, DPS_REFUSE_INTERNAL, "out of memory");
+        dps_match_refuse(r, DPS_REFUSE_INTERNAL, "out of memory");
         return;
     }
     size_t n = collect(in, c);
@@ -294,12 +292,12 @@ static void groups(const struct dps_match_input *in, struct dps_match_result *r)
         azki_x509_name_cn(X509_get_issuer_name(top), issuer, sizeof issuer);
         if (missing) {
             r->index = missing->group;
-            refuse(r, DPS_REFUSE_CHAIN_INCOMPLETE,
+            dps_match_refuse(r, DPS_REFUSE_CHAIN_INCOMPLETE,
                    "the device did not send the certificate '%s' that enrollment group '%s' "
                    "holds; send the chain (leaf + intermediates, e.g. the .chain.pem file)",
                    issuer, in->groups[missing->group].group_id);
         } else {
-            refuse(r, DPS_REFUSE_NO_ENROLLMENT,
+            dps_match_refuse(r, DPS_REFUSE_NO_ENROLLMENT,
                    "no individual enrollment for registration id '%s' and no enrollment group "
                    "holds a certificate of its chain (leaf '%s', issued by '%s')",
                    in->registration_id ? in->registration_id : "", r->leaf_cn, issuer);
@@ -315,7 +313,7 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *r
     memset(r, 0, sizeof *r);
     r->index = SIZE_MAX;
     if (!in) {
-        refuse(r, DPS_REFUSE_INTERNAL, "no input");
+        dps_match_refuse(r, DPS_REFUSE_INTERNAL, "no input");
         return;
     }
     if (!in->leaf) {
@@ -324,13 +322,13 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *r
             if (strcasecmp(in->enrollments[i].registration_id, rid) == 0 &&
                 in->enrollments[i].attestation == DPS_ATTEST_SYMMETRIC_KEY) {
                 r->index = i;
-                refuse(r, DPS_REFUSE_NO_TOKEN,
+                dps_match_refuse(r, DPS_REFUSE_NO_TOKEN,
                        "the individual enrollment '%s' uses symmetric key attestation and the "
                        "device sent no SAS token as its CONNECT password", rid);
                 return;
             }
         }
-        refuse(r, DPS_REFUSE_NO_CERTIFICATE,
+        dps_match_refuse(r, DPS_REFUSE_NO_CERTIFICATE,
                "the device sent no client certificate in the TLS handshake");
         return;
     }

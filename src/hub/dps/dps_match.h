@@ -99,4 +99,9 @@ void dps_match_x509(const struct dps_match_input *in, struct dps_match_result *o
 /* Stable short name of a reason, e.g. "no-enrollment". */
 const char *dps_refuse_reason_name(enum dps_refuse_reason r);
 
+/* Fills `r` as a refusal for `why` (DPS 401002 unless the enrollment is disabled) with the
+ * message; shared by the X.509 and symmetric-key matching. */
+void dps_match_refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+
 #endif

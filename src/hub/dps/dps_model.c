@@ -765,6 +765,21 @@ static int symkeys_from_json(const cJSON *k, const struct dps_symkeys *existing,
     return 0;
 }
 
+/* The parts of a symmetric-key enrollment or group after its id: keys, common settings and
+ * metadata. */
+static int symkey_record_from_json(const cJSON *b, const cJSON *x,
+                                   const struct dps_symkeys *existing, enum dps_json_mode mode,
+                                   struct dps_symkeys *keys, struct dps_common *c,
+                                   struct dps_meta *meta, char *err, size_t errlen)
+{
+    int rc = symkeys_from_json(x, existing, mode, keys, err, errlen);
+    if (rc == 0)
+        rc = common_from_json(b, c, err, errlen);
+    if (rc == 0)
+        meta_from_json(b, mode, meta);
+    return rc;
+}
+
 static void symkeys_to_json(cJSON *att, const struct dps_symkeys *k)
 {
     cJSON *o = cJSON_AddObjectToObject(att, "symmetricKey");
@@ -813,16 +828,11 @@ int dps_enrollment_from_json(const cJSON *b, const char *path_id,
     if ((rc = attestation_of(b, &out->attestation, &x, err, errlen)) < 0)
         return rc;
     if (out->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
-        rc = symkeys_from_json(x, existing ? &existing->keys : NULL, mode, &out->keys, err,
-                               errlen);
-        if (rc == 0)
-            rc = common_from_json(b, &out->c, err, errlen);
-        if (rc < 0) {
+        rc = symkey_record_from_json(b, x, existing ? &existing->keys : NULL, mode, &out->keys,
+                                     &out->c, &out->meta, err, errlen);
+        if (rc < 0)
             dps_enrollment_clear(out);
-            return rc;
-        }
-        meta_from_json(b, mode, &out->meta);
-        return 0;
+        return rc;
     }
     if (item(x, "signingCertificates") || item(x, "caReferences")) {
         const cJSON *sc = item(x, "signingCertificates");
@@ -933,16 +943,11 @@ int dps_group_from_json(const cJSON *b, const char *path_id, const struct dps_gr
     if ((rc = attestation_of(b, &out->attestation, &x, err, errlen)) < 0)
         return rc;
     if (out->attestation == DPS_ATTEST_SYMMETRIC_KEY) {
-        rc = symkeys_from_json(x, existing ? &existing->keys : NULL, mode, &out->keys, err,
-                               errlen);
-        if (rc == 0)
-            rc = common_from_json(b, &out->c, err, errlen);
-        if (rc < 0) {
+        rc = symkey_record_from_json(b, x, existing ? &existing->keys : NULL, mode, &out->keys,
+                                     &out->c, &out->meta, err, errlen);
+        if (rc < 0)
             dps_group_clear(out);
-            return rc;
-        }
-        meta_from_json(b, mode, &out->meta);
-        return 0;
+        return rc;
     }
     const cJSON *sc = item(x, "signingCertificates");
     const cJSON *cr = item(x, "caReferences");

@@ -61,20 +61,6 @@ int dps_symkey_derive(const char *group_key_b64, const char *registration_id,
     return rc;
 }
 
-static void refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void refuse(struct dps_match_result *r, enum dps_refuse_reason why, const char *fmt, ...)
-{
-    r->kind = DPS_MATCH_REFUSED;
-    r->reason = why;
-    r->error_code = why == DPS_REFUSE_DISABLED ? 0 : DPS_ERR_UNAUTHORIZED;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->message, sizeof r->message, fmt, ap);
-    va_end(ap);
-}
-
 /* "{idScope}/registrations/{registrationId}", both compared case-insensitively. */
 static bool resource_ok(const char *sr, const char *scope, const char *reg_id)
 {
@@ -101,12 +87,12 @@ static void individual(const struct dps_match_input *in, const struct hub_sas_to
     const struct dps_enrollment *e = &in->enrollments[i];
     r->index = i;
     if (e->c.status == DPS_STATUS_DISABLED) {
-        refuse(r, DPS_REFUSE_DISABLED, "the individual enrollment '%s' is disabled",
+        dps_match_refuse(r, DPS_REFUSE_DISABLED, "the individual enrollment '%s' is disabled",
                e->registration_id);
         return;
     }
     if (e->attestation != DPS_ATTEST_SYMMETRIC_KEY) {
-        refuse(r, DPS_REFUSE_WRONG_ATTESTATION,
+        dps_match_refuse(r, DPS_REFUSE_WRONG_ATTESTATION,
                "the individual enrollment '%s' uses X.509 attestation; the device must present "
                "its certificate in the TLS handshake, not a SAS token", e->registration_id);
         return;
@@ -116,7 +102,7 @@ static void individual(const struct dps_match_input *in, const struct hub_sas_to
     } else if (hub_sas_signed_with(t, e->keys.secondary)) {
         r->secondary = true;
     } else {
-        refuse(r, DPS_REFUSE_TOKEN_SIGNATURE,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_SIGNATURE,
                "the SAS token is signed with neither the primary nor the secondary key of the "
                "individual enrollment '%s'", e->registration_id);
         return;
@@ -142,7 +128,7 @@ static void groups(const struct dps_match_input *in, const struct hub_sas_token 
         r->index = g;
         r->secondary = !primary;
         if (grp->c.status == DPS_STATUS_DISABLED) {
-            refuse(r, DPS_REFUSE_DISABLED, "the enrollment group '%s' is disabled",
+            dps_match_refuse(r, DPS_REFUSE_DISABLED, "the enrollment group '%s' is disabled",
                    grp->group_id);
             return;
         }
@@ -153,12 +139,12 @@ static void groups(const struct dps_match_input *in, const struct hub_sas_token 
         return;
     }
     if (any)
-        refuse(r, DPS_REFUSE_TOKEN_SIGNATURE,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_SIGNATURE,
                "no individual enrollment for registration id '%s', and the SAS token is not "
                "signed with a key derived from any symmetric-key enrollment group's keys "
                "(device key = base64(HMAC-SHA256(group key, registration id)))", id);
     else
-        refuse(r, DPS_REFUSE_NO_ENROLLMENT,
+        dps_match_refuse(r, DPS_REFUSE_NO_ENROLLMENT,
                "no individual enrollment for registration id '%s' and no symmetric-key "
                "enrollment group", id);
 }
@@ -169,35 +155,35 @@ void dps_match_symkey(const struct dps_match_input *in, struct dps_match_result 
     r->index = SIZE_MAX;
     r->attestation = DPS_ATTEST_SYMMETRIC_KEY;
     if (!in || !in->registration_id || !in->id_scope) {
-        refuse(r, DPS_REFUSE_INTERNAL, "no input");
+        dps_match_refuse(r, DPS_REFUSE_INTERNAL, "no input");
         return;
     }
     if (!in->sas_token) {
-        refuse(r, DPS_REFUSE_NO_TOKEN, "the device sent no SAS token as the CONNECT password");
+        dps_match_refuse(r, DPS_REFUSE_NO_TOKEN, "the device sent no SAS token as the CONNECT password");
         return;
     }
     struct hub_sas_token t;
     if (hub_sas_parse(in->sas_token, &t) != 0) {
-        refuse(r, DPS_REFUSE_TOKEN_MALFORMED,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_MALFORMED,
                "the CONNECT password is not a SAS token ('SharedAccessSignature sr=%s%%2f"
                "registrations%%2f%s&sig=...&se=...&skn=registration')",
                in->id_scope, in->registration_id);
         goto out;
     }
     if (t.skn[0] && strcmp(t.skn, DPS_SYMKEY_SKN) != 0) {
-        refuse(r, DPS_REFUSE_TOKEN_MALFORMED,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_MALFORMED,
                "the SAS token's skn is '%.64s'; devices use '" DPS_SYMKEY_SKN "' or none",
                t.skn);
         goto out;
     }
     if (!resource_ok(t.sr, in->id_scope, in->registration_id)) {
-        refuse(r, DPS_REFUSE_TOKEN_RESOURCE,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_RESOURCE,
                "the SAS token's resource (sr) is '%.200s'; it must be '%s/registrations/%s'",
                t.sr, in->id_scope, in->registration_id);
         goto out;
     }
     if ((int64_t)t.se <= (int64_t)in->now) {
-        refuse(r, DPS_REFUSE_TOKEN_EXPIRED,
+        dps_match_refuse(r, DPS_REFUSE_TOKEN_EXPIRED,
                "the SAS token expired (se=%lld, now %lld); sign a new one", (long long)t.se,
                (long long)in->now);
         goto out;
