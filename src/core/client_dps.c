@@ -100,8 +100,8 @@ void azki_client_dps_wake(struct azk_client *c)
 
 static void later(struct azk_client *c, const struct azk_dps_topic *t)
 {
-    uint32_t s = t->has_retry_after && t->retry_after > 0 ? t->retry_after
-                                                          : DPS_RETRY_AFTER_DEFAULT_S;
+    /* The server's retry-after, 0 included (poll at once); the default only without one. */
+    uint32_t s = t->has_retry_after ? t->retry_after : DPS_RETRY_AFTER_DEFAULT_S;
     CL(c)->deadline = 0;
     CL(c)->wake = CL(c)->now + (uint64_t)s * 1000u;
 }

@@ -34,6 +34,11 @@ struct hub_config {
     unsigned dps_webhook_timeout_s; /* --dps-webhook-timeout S: custom allocation; default 10 */
     const char *dps_webhook_ca;    /* --dps-webhook-ca FILE: CAs trusted for https webhooks, in
                                       addition to the system's; NULL = the system's only */
+    /* --durability power|process: what a completion (PUBACK, 200) promises. power (default):
+     * on stable storage, survives power loss (SQLite synchronous=FULL, one fsync per commit
+     * group); process: survives kill -9 of the hub but not a kernel crash or power loss
+     * (synchronous=NORMAL; no fsync per commit), for CI and benchmarks. */
+    bool durability_process;
     /* Limits (Azure's): */
     size_t max_telemetry_packet;   /* 256 KB */
     size_t max_method_response;    /* 128 KB */

@@ -69,13 +69,17 @@ static const char usage_serve[] =
     "  --server-root legacy|current  the root the MQTT listener's server chain ends at\n"
     "                        (default current: pki/ca.pem = pki/root-current.pem); switch a\n"
     "                        running hub with `azkit-hub server-root set`\n"
-    "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3)\n"
+    "  --dps-retry-after S   DPS: retry-after of the 202 answers (default 3, as Azure; 0 =\n"
+    "                        poll at once, for fast tests)\n"
     "  --dps-assign-delay S  DPS: seconds an assignment takes (default 0: done by the\n"
     "                        first poll)\n"
     "  --dps-webhook-timeout S  DPS custom allocation: seconds the webhook may take (default\n"
     "                        10; then the registration fails with 400207)\n"
     "  --dps-webhook-ca FILE DPS custom allocation: CA certificates (PEM) trusted for https\n"
     "                        webhooks besides the system's\n"
+    "  --durability power|process  what a PUBACK or a 200 promises: power (default) the write\n"
+    "                        is on stable storage (fsync per commit group); process it\n"
+    "                        survives kill -9 of the hub, not power loss (no fsync), for CI\n"
     "  --max-handshakes N    connections served at once in the TLS handshake or before\n"
     "                        their CONNECT (default 256); more wait in the kernel's accept\n"
     "                        queue, so a saturated hub slows down instead of timing out\n"
@@ -157,9 +161,13 @@ static int cmd_serve(int argc, char **argv)
             if (hub_server_root_parse(v, &cfg.server_root) != 0)
                 return cli_usage(usage_serve, "--server-root is legacy or current, not '%s'", v);
         } else if (strcmp(a, "--dps-retry-after") == 0 && v) {
-            if (!cli_parse_int(v, 1, 3600, &n))
-                return cli_usage(usage_serve, "--dps-retry-after needs seconds 1..3600");
+            if (!cli_parse_int(v, 0, 3600, &n))
+                return cli_usage(usage_serve, "--dps-retry-after needs seconds 0..3600");
             cfg.dps_retry_after_s = (unsigned)n;
+        } else if (strcmp(a, "--durability") == 0 && v) {
+            if (strcmp(v, "power") != 0 && strcmp(v, "process") != 0)
+                return cli_usage(usage_serve, "--durability is power or process, not '%s'", v);
+            cfg.durability_process = strcmp(v, "process") == 0;
         } else if (strcmp(a, "--dps-webhook-timeout") == 0 && v) {
             if (!cli_parse_int(v, 1, 600, &n))
                 return cli_usage(usage_serve, "--dps-webhook-timeout needs seconds 1..600");

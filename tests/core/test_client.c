@@ -323,6 +323,25 @@ static void dps_registering(struct azk_client *c)
     take(c, &p);
 }
 
+/* retry-after is the server's word, 0 included (poll at once, as the SDKs do); without one
+ * the client waits its default. */
+static void test_dps_retry_after_values(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    dps_registering(&c);
+    feed_publish(&c, "$dps/registrations/res/202/?$rid=1&retry-after=0",
+                 "{\"operationId\":\"o\",\"status\":\"assigning\"}", 0, 10);
+    azk_client_tick(&c, 10); /* no time passed: the poll goes out now */
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.publish.topic.ptr, p.u.publish.topic.len,
+                  "$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId=o");
+    feed_publish(&c, "$dps/registrations/res/202/?$rid=2",
+                 "{\"operationId\":\"o\",\"status\":\"assigning\"}", 0, 20);
+    CHECK_INT(take(&c, &p), -ENOENT);
+    CHECK_INT(azk_client_tick(&c, 30), 20 + 1000u * 3); /* DPS_RETRY_AFTER_DEFAULT_S */
+}
+
 /* Failures: each stops the client with its reason. */
 static void test_failures(void)
 {
@@ -1144,6 +1163,7 @@ int main(void)
     RUN_TEST(test_full_jitter_schedule);
     RUN_TEST(test_retry_before_first_connection);
     RUN_TEST(test_dps_assignment);
+    RUN_TEST(test_dps_retry_after_values);
     RUN_TEST(test_twin_sync);
     TEST_MAIN_END();
 }

@@ -12,16 +12,16 @@
 #include "hub_harness.h"
 #include "support/test_util.h"
 
-static void test_kill9_loses_nothing_acknowledged(void **state)
+/* `extra`: serve options of both runs (the durability under test). */
+static void kill9_loses_nothing_acknowledged(const char *const *extra)
 {
-    (void)state;
     char pki[512];
     azk_test_mkdtemp(pki);
     char cert[700], key[700];
     struct test_hub hub;
     test_hub_init(&hub);
     test_hub_self_signed_device(&hub, pki, "crash-1", EVP_sha1(), cert, key);
-    test_hub_start(&hub, NULL);
+    test_hub_start(&hub, extra);
 
     struct test_dev dev;
     assert_int_equal(test_dev_open(&dev, &hub, "crash-1", cert, key, TLS1_2_VERSION), 0);
@@ -63,7 +63,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     assert_int_equal(count, 50);
     hub_telemetry_free_array(recs, count);
 
-    test_hub_start(&hub, NULL);
+    test_hub_start(&hub, extra);
     assert_int_equal(test_dev_open(&dev, &hub, "crash-1", cert, key, TLS1_3_VERSION), 0);
     test_dev_subscribe(&dev, 1, res, 1, 0);
     assert_int_equal(test_dev_read(&dev, 5000), 1);
@@ -93,6 +93,45 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
     cJSON_Delete(j);
     test_dev_close(&dev);
     test_hub_finish(&hub, pki);
+}
+
+static void test_kill9_loses_nothing_acknowledged(void **state)
+{
+    (void)state;
+    kill9_loses_nothing_acknowledged(NULL); /* --durability power */
+}
+
+/* Without the fsync the promise is the same for kill -9 (the commit is in the kernel). */
+static void test_kill9_with_process_durability(void **state)
+{
+    (void)state;
+    const char *extra[] = {"--durability", "process", NULL};
+    kill9_loses_nothing_acknowledged(extra);
+}
+
+/* Bad values of the serve options this file is about: exit 2 with what is accepted. */
+static void test_serve_option_errors(void **state)
+{
+    (void)state;
+    char dir[512], data[700];
+    azk_test_mkdtemp(dir);
+    snprintf(data, sizeof(data), "%s/never", dir);
+    const char *cases[][3] = {
+        {"--durability", "fsync", "--durability is power or process, not 'fsync'"},
+        {"--dps-retry-after", "-1", "--dps-retry-after needs seconds 0..3600"},
+        {"--dps-retry-after", "3601", "--dps-retry-after needs seconds 0..3600"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[] = {"serve", "--data", data, cases[i][0], cases[i][1], NULL};
+        struct azk_run r;
+        azk_run_bin(&r, AZKIT_HUB_BIN, NULL, argv);
+        if (r.status != 2 || strstr(r.err, cases[i][2]) == NULL)
+            fail_msg("serve %s %s: exit %d, wanted 2 with \"%s\":\n%s", cases[i][0],
+                     cases[i][1], r.status, cases[i][2], r.err);
+        azk_run_free(&r);
+    }
+    assert_false(azk_test_exists(data)); /* refused before anything was created */
+    azk_test_rmrf(dir);
 }
 
 /* `serve` on `data` must refuse to start because `db` (a path under it) is empty, with a
@@ -162,6 +201,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_loses_nothing_acknowledged),
+        cmocka_unit_test(test_kill9_with_process_durability),
+        cmocka_unit_test(test_serve_option_errors),
         cmocka_unit_test(test_empty_database_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,9 @@ def fail(msg):
 class Hub:
     """One azkit-hub process over a temp dir (data, PKI, log), restartable after kill -9."""
 
-    def __init__(self, hub_bin, azkit_bin, name):
+    def __init__(self, hub_bin, azkit_bin, name, serve_args=()):
         self.hub_bin = hub_bin
+        self.serve_args = list(serve_args)
         self.azkit_bin = azkit_bin
         self.dir = tempfile.mkdtemp(prefix=f"azkit-{name}-")
         self.data = os.path.join(self.dir, "data")
@@ -44,7 +45,8 @@ class Hub:
             # --service-port 0: these tests use the admin CLI only (no SDK needing port 443).
             self.proc = subprocess.Popen(
                 [self.hub_bin, "serve", "--data", self.data, "--mqtt-port", str(mqtt_port),
-                 "--service-port", "0", "--ready-file", self.ready_file, "--log-level", "info"],
+                 "--service-port", "0", "--ready-file", self.ready_file, "--log-level", "info",
+                 *self.serve_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

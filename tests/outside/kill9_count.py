@@ -5,6 +5,7 @@ numbered QoS 1 telemetry to the real azkit-hub while the hub is killed with SIGK
 restarted, and then while the client itself is killed with SIGKILL.
 
   kill9_count.py --hub AZKIT_HUB --azkit AZKIT [--count N] [--kills K] [--keep]
+                 [--hub-arg=ARG]...   (extra `azkit-hub serve` arguments, e.g. --durability)
 
 Phase 1: N messages; the hub is killed K times while they flow (restarted on the same port
 after 0.3 s). Every message must be acknowledged in the end (paho resends what was in flight),
@@ -142,7 +143,7 @@ def account(hub, device, accepted, what):
 
 
 def run(args):
-    hub = Hub(args.hub, args.azkit, "outside-kill9")
+    hub = Hub(args.hub, args.azkit, "outside-kill9", serve_args=args.hub_arg)
     try:
         body(hub, args)
     except BaseException:
@@ -202,6 +203,8 @@ def main():
     ap.add_argument("--kills", type=int, default=3, help="hub kills in phase 1 (default 3)")
     ap.add_argument("--gap-ms", type=float, default=2, help="pause between publishes")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--hub-arg", action="append", default=[],
+                    help="extra azkit-hub serve argument (repeatable)")
     # the publisher process
     ap.add_argument("--publish", action="store_true", help=argparse.SUPPRESS)
     for opt in ("--device", "--username", "--ca", "--cert", "--key"):

@@ -70,7 +70,8 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
         if (n < 0 || (size_t)n >= sizeof(dir))
             return -ENAMETOOLONG;
     }
-    struct hub_store_config sc = {.data_dir = dir};
+    struct hub_store_config sc = {.data_dir = dir,
+                                  .sync_process_only = d->cfg.durability_process};
     return hub_store_open(&sc, d->base, &h->store, diag);
 }
 

@@ -124,6 +124,8 @@ static void store_free(struct hub_store *st)
 {
     if (st->pipe_ev)
         event_free(st->pipe_ev);
+    if (st->kick_ev)
+        event_free(st->kick_ev);
     if (st->conn_timer)
         event_free(st->conn_timer);
     if (st->pipe_rd >= 0)
@@ -132,6 +134,7 @@ static void store_free(struct hub_store *st)
         close(st->pipe_wr);
     if (st->rdb)
         sqlite3_close(st->rdb);
+    sqlite3_finalize(st->tel_insert); /* NULL is a no-op */
     if (st->db)
         sqlite3_close(st->db);
     store_devices_free_all(st);
@@ -165,6 +168,7 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     st->telemetry_max = cfg->telemetry_max ? cfg->telemetry_max : 100000;
     st->conn_flush_ms = cfg->conn_flush_ms ? cfg->conn_flush_ms : 5000;
     st->group_max_ops = cfg->group_max_ops ? cfg->group_max_ops : 4096;
+    st->sync_process_only = cfg->sync_process_only;
     st->c2d_next_seq = 1;
     st->tel_next_seq = 1;
     st->dir = store_strdup(cfg->data_dir);
@@ -220,7 +224,8 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     }
     st->pipe_ev = event_new(base, st->pipe_rd, EV_READ | EV_PERSIST, on_pipe, st);
     st->conn_timer = event_new(base, -1, EV_PERSIST, on_conn_timer, st);
-    if (!st->pipe_ev || !st->conn_timer) {
+    st->kick_ev = event_new(base, -1, 0, store_kick, st);
+    if (!st->pipe_ev || !st->conn_timer || !st->kick_ev) {
         store_free(st);
         return -ENOMEM;
     }

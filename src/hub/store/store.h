@@ -22,7 +22,9 @@
  *    its own transaction, so one bad operation does not fail its neighbours).
  *
  * Durability: once `done` ran with rc 0, the write survives kill -9 and power loss
- * (synchronous=FULL in WAL mode: the commit fsyncs the WAL).
+ * (synchronous=FULL in WAL mode: the commit fsyncs the WAL); with sync_process_only it
+ * survives kill -9 of the hub only (synchronous=NORMAL: the WAL frames are written to the
+ * OS before `done`, not fsynced).
  *
  * Connection state (connected flag, connection-state and last-activity times) is the
  * exception: it is kept in memory and persisted lazily (every few seconds and at close),
@@ -52,6 +54,8 @@ struct hub_store_config {
     uint64_t telemetry_max;        /* records kept (oldest dropped); 0 = 100000 */
     unsigned conn_flush_ms;        /* lazy connection-state persistence period; 0 = 5000 */
     unsigned group_max_ops;        /* most operations per transaction; 0 = 4096 */
+    bool sync_process_only;        /* true: synchronous=NORMAL (survives kill -9, not power
+                                      loss); false: synchronous=FULL (the default) */
 };
 
 /*

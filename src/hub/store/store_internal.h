@@ -3,6 +3,7 @@
 #define AZK_HUB_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <event2/event.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -83,6 +84,8 @@ struct hub_store {
     uint64_t telemetry_max;
     unsigned conn_flush_ms;
     unsigned group_max_ops;
+    bool sync_process_only;     /* synchronous=NORMAL instead of FULL (store.h) */
+    sqlite3_stmt *tel_insert;   /* the telemetry INSERT, prepared once (writer thread only) */
 
     /* memory (loop thread only) */
     struct dev_entry **buckets;
@@ -109,6 +112,11 @@ struct hub_store {
     /* completion signalling */
     int pipe_rd, pipe_wr;
     struct event *pipe_ev;
+    /* Submissions wake the writer once per loop iteration, not once per operation: the
+     * operations one read produced (16 PUBLISHes in one TLS record, say) then commit as one
+     * group instead of the writer taking the first alone while the rest arrive. */
+    struct event *kick_ev;
+    bool kick_armed;          /* kick_ev is active (loop thread only) */
     struct event *conn_timer;
 
     /* telemetry readers (any thread) */
@@ -138,6 +146,8 @@ void store_conn_flush(struct hub_store *st);
 struct store_op *store_op_new(enum store_op_kind kind, hub_store_done_fn done, void *ctx);
 void store_op_free(struct store_op *op);
 void store_submit(struct hub_store *st, struct store_op *op);
+/* The loop-side wake-up of the writer (store_submit arms it once per loop iteration). */
+void store_kick(evutil_socket_t fd, short what, void *arg);
 int store_writer_start(struct hub_store *st);
 void store_writer_stop(struct hub_store *st);
 

@@ -12,6 +12,7 @@
  * on power loss or a kernel crash; FULL fsyncs the WAL at every COMMIT. Because the writer
  * groups many operations per transaction, FULL costs one fsync per group, and then a
  * completion (a PUBACK, a 200 from the service API) always means "on stable storage".
+ * `serve --durability process` chooses NORMAL (hub_store_config.sync_process_only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -266,7 +267,8 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     if (rc == 0 && !wal)
         rc = -EIO;
     if (rc == 0)
-        rc = exec(st->db, "PRAGMA synchronous=FULL");
+        rc = exec(st->db, st->sync_process_only ? "PRAGMA synchronous=NORMAL"
+                                                : "PRAGMA synchronous=FULL");
     if (rc == 0)
         rc = exec(st->db, "PRAGMA foreign_keys=OFF");
     int found = 0;

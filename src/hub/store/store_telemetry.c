@@ -89,16 +89,19 @@ int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry 
 
 int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op)
 {
-    (void)st;
     const struct hub_telemetry *t = &op->u.tel;
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(db,
-                                "INSERT OR REPLACE INTO telemetry(seq, device_id, enqueued_ms,"
-                                " payload, app_props, sys_props, msg_type)"
-                                " VALUES(?,?,?,?,?,?,?)",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
+    /* The one statement every message runs: prepared once (parsing it cost as much as the
+     * insert), kept until the store closes. */
+    if (!st->tel_insert) {
+        int rc = sqlite3_prepare_v3(db,
+                                    "INSERT OR REPLACE INTO telemetry(seq, device_id,"
+                                    " enqueued_ms, payload, app_props, sys_props, msg_type)"
+                                    " VALUES(?,?,?,?,?,?,?)",
+                                    -1, SQLITE_PREPARE_PERSISTENT, &st->tel_insert, NULL);
+        if (rc != SQLITE_OK)
+            return store_sqlite_errno(rc);
+    }
+    sqlite3_stmt *s = st->tel_insert;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)t->seq);
     sqlite3_bind_text(s, 2, t->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, t->enqueued_ms);
@@ -106,7 +109,10 @@ int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op
     sqlite3_bind_text(s, 5, t->app_props, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, t->sys_props, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, t->msg_type, -1, SQLITE_STATIC);
-    return store_step_finalize(s);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s); /* the bound memory belongs to `op` */
+    return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc);
 }
 
 int store_telemetry_trim(struct hub_store *st, sqlite3 *db)

@@ -66,6 +66,22 @@ void store_submit(struct hub_store *st, struct store_op *op)
     else
         st->q_head = op;
     st->q_tail = op;
+    if (!st->kick_ev)
+        pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    if (st->kick_ev && !st->kick_armed) {
+        st->kick_armed = true;
+        event_active(st->kick_ev, EV_TIMEOUT, 0);
+    }
+}
+
+void store_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hub_store *st = arg;
+    st->kick_armed = false;
+    pthread_mutex_lock(&st->mu);
     pthread_cond_signal(&st->cv);
     pthread_mutex_unlock(&st->mu);
 }
