@@ -26,19 +26,20 @@ int cli_sas_take(struct cli_sas *s, int ch, const char *arg, const char *usage)
 /* `arg`, or for "-" one line of standard input (without its line end), into out. */
 static int secret_text(const char *arg, char *out, size_t size)
 {
-    if (strcmp(arg, "-") != 0) {
-        if (strlen(arg) >= size)
+    char line[1100];
+    const char *text = arg;
+    if (strcmp(arg, "-") == 0) {
+        if (fgets(line, sizeof(line), stdin) == NULL)
             return -1;
-        strcpy(out, arg);
-        return 0;
+        line[strcspn(line, "\r\n")] = '\0';
+        text = line;
     }
-    if (fgets(out, (int)size, stdin) == NULL)
-        return -1;
-    size_t n = strcspn(out, "\r\n");
-    if (out[n] == '\0' && n == size - 1)
-        return -1; /* longer than the buffer */
-    out[n] = '\0';
-    return 0;
+    size_t n = strlen(text);
+    int rc = n < size ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, text, n + 1);
+    OPENSSL_cleanse(line, sizeof(line));
+    return rc;
 }
 
 int cli_sas_key(const char *arg, const char *option, char out[AZK_SAS_KEY_B64_MAX],
