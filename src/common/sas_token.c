@@ -17,6 +17,7 @@
 
 #include "azkit/azure_hub.h"
 #include "azkit/azure_ids.h"
+#include "common/conn_string.h"
 
 int azk_sas_key_decode(const char *in, unsigned char *out, size_t out_size)
 {
@@ -174,6 +175,32 @@ uint64_t azk_sas_renew_in_ms(int64_t expires_ms)
 
 /* ---- connection strings ------------------------------------------------------------------- */
 
+int azki_conn_string_next(const char **p, struct azk_span *name, struct azk_span *value)
+{
+    for (;;) {
+        const char *at = *p;
+        if (*at == '\0')
+            return 0;
+        const char *end = strchr(at, ';');
+        size_t len = end ? (size_t)(end - at) : strlen(at);
+        *p = end ? end + 1 : at + len;
+        while (len > 0 && isspace((unsigned char)*at)) {
+            at++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)at[len - 1]))
+            len--;
+        if (len == 0)
+            continue;
+        const char *eq = memchr(at, '=', len);
+        if (eq == NULL)
+            return -EBADMSG;
+        *name = (struct azk_span){at, (size_t)(eq - at)};
+        *value = (struct azk_span){eq + 1, len - (size_t)(eq - at) - 1};
+        return 1;
+    }
+}
+
 static void say(char *why, size_t whylen, const char *text)
 {
     if (why != NULL && whylen > 0)
@@ -199,55 +226,43 @@ int azk_device_conn_string_parse(const char *s, struct azk_device_conn_string *o
         say(why, whylen, "no connection string");
         return -EINVAL;
     }
-    for (const char *p = s; *p;) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && isspace((unsigned char)*p)) {
-            p++;
-            len--;
+    struct azk_span name, value;
+    int more;
+    for (const char *p = s; (more = azki_conn_string_next(&p, &name, &value)) != 0;) {
+        if (more < 0 || name.len == 0) {
+            say(why, whylen, "a part of the connection string is not Name=value");
+            return -EINVAL;
         }
-        while (len > 0 && isspace((unsigned char)p[len - 1]))
-            len--;
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            if (eq == NULL || eq == p) {
-                say(why, whylen, "a part of the connection string is not Name=value");
-                return -EINVAL;
-            }
-            size_t kl = (size_t)(eq - p), vl = len - kl - 1;
-            if ((kl == 8 && strncmp(p, "ModuleId", 8) == 0)) {
-                say(why, whylen, "module identities (ModuleId) are not supported: use a device "
-                    "connection string");
-                return -EINVAL;
-            }
-            if (kl == 4 && strncmp(p, "x509", 4) == 0 && vl == 4 && strncasecmp(eq + 1, "true", 4) == 0) {
-                say(why, whylen, "this connection string is for an X.509 device (x509=true): "
-                    "give the certificate's security tag (--sec-tag) with --hub and --device-id");
-                return -EINVAL;
-            }
-            for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-                if (strlen(parts[i].name) != kl || strncmp(p, parts[i].name, kl) != 0)
-                    continue;
-                char *dst = (char *)out + parts[i].off;
-                if (vl >= parts[i].cap) {
-                    if (why != NULL)
-                        snprintf(why, whylen, "%s in the connection string is too long (at "
-                                 "most %zu characters)", parts[i].name, parts[i].cap - 1);
-                    return -ENAMETOOLONG;
-                }
-                if (dst[0] != '\0') {
-                    if (why != NULL)
-                        snprintf(why, whylen, "%s is in the connection string twice",
-                                 parts[i].name);
-                    return -EINVAL;
-                }
-                memcpy(dst, eq + 1, vl);
-                dst[vl] = '\0';
-            }
+        if (azk_span_eq_str(name, "ModuleId")) {
+            say(why, whylen, "module identities (ModuleId) are not supported: use a device "
+                "connection string");
+            return -EINVAL;
         }
-        if (end == NULL)
-            break;
-        p = end + 1;
+        if (azk_span_eq_str(name, "x509") && value.len == 4 &&
+            strncasecmp(value.ptr, "true", 4) == 0) {
+            say(why, whylen, "this connection string is for an X.509 device (x509=true): give "
+                "the certificate's security tag (--sec-tag) with --hub and --device-id");
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+            if (!azk_span_eq_str(name, parts[i].name))
+                continue;
+            char *dst = (char *)out + parts[i].off;
+            if (value.len >= parts[i].cap) {
+                if (why != NULL)
+                    snprintf(why, whylen, "%s in the connection string is too long (at most "
+                             "%zu characters)", parts[i].name, parts[i].cap - 1);
+                return -ENAMETOOLONG;
+            }
+            if (dst[0] != '\0') {
+                if (why != NULL)
+                    snprintf(why, whylen, "%s is in the connection string twice",
+                             parts[i].name);
+                return -EINVAL;
+            }
+            memcpy(dst, value.ptr, value.len);
+            dst[value.len] = '\0';
+        }
     }
     const char *missing = !out->host[0] ? "HostName" : !out->device_id[0] ? "DeviceId"
                         : !out->key[0] ? "SharedAccessKey" : NULL;

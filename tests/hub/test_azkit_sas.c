@@ -77,15 +77,7 @@ static cJSON *run(const char *input, int *status, char *err, size_t errlen, ...)
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
         if (strstr(r.out, secrets[i]) || strstr(r.err, secrets[i]))
             fail_msg("a key or token was printed:\n%s\n%s", r.out, r.err);
-    cJSON *events = cJSON_CreateArray();
-    char *save = NULL;
-    for (char *line = r.status == 2 ? NULL : strtok_r(r.out, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        cJSON *e = cJSON_Parse(line);
-        if (e == NULL)
-            fail_msg("not a JSON line: %s\n(stderr: %s)", line, r.err);
-        cJSON_AddItemToArray(events, e);
-    }
+    cJSON *events = r.status == 2 ? cJSON_CreateArray() : azk_run_json_lines(&r);
     azk_run_free(&r);
     return events;
 }

@@ -14,6 +14,7 @@
 
 #include "azkit/azure_hub.h"
 #include "azkit/sas_token.h"
+#include "common/conn_string.h"
 
 static const char SCHEME[] = "SharedAccessSignature";
 
@@ -315,43 +316,29 @@ int hub_conn_string_parse(const char *s, struct hub_conn_string *out)
     memset(out, 0, sizeof(*out));
     if (s == NULL)
         return -EBADMSG;
-    const char *p = s;
-    while (*p) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            len--;
+    struct azk_span name, value;
+    int more;
+    for (const char *p = s; (more = azki_conn_string_next(&p, &name, &value)) != 0;) {
+        if (more < 0)
+            return -EBADMSG;
+        char *dst = NULL;
+        size_t cap = 0;
+        if (azk_span_eq_str(name, "HostName")) {
+            dst = out->host_name;
+            cap = sizeof(out->host_name);
+        } else if (azk_span_eq_str(name, "SharedAccessKeyName")) {
+            dst = out->key_name;
+            cap = sizeof(out->key_name);
+        } else if (azk_span_eq_str(name, "SharedAccessKey")) {
+            dst = out->key;
+            cap = sizeof(out->key);
         }
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            if (eq == NULL)
-                return -EBADMSG;
-            size_t kl = (size_t)(eq - p), vl = len - kl - 1;
-            while (vl > 0 && (eq[vl] == ' ' || eq[vl] == '\r' || eq[vl] == '\n'))
-                vl--;
-            char *dst = NULL;
-            size_t cap = 0;
-            if (kl == 8 && strncmp(p, "HostName", 8) == 0) {
-                dst = out->host_name;
-                cap = sizeof(out->host_name);
-            } else if (kl == 19 && strncmp(p, "SharedAccessKeyName", 19) == 0) {
-                dst = out->key_name;
-                cap = sizeof(out->key_name);
-            } else if (kl == 15 && strncmp(p, "SharedAccessKey", 15) == 0) {
-                dst = out->key;
-                cap = sizeof(out->key);
-            }
-            if (dst != NULL) {
-                if (vl >= cap)
-                    return -ENAMETOOLONG;
-                memcpy(dst, eq + 1, vl);
-                dst[vl] = '\0';
-            }
+        if (dst != NULL) {
+            if (value.len >= cap)
+                return -ENAMETOOLONG;
+            memcpy(dst, value.ptr, value.len);
+            dst[value.len] = '\0';
         }
-        if (end == NULL)
-            break;
-        p = end + 1;
     }
     return out->host_name[0] && out->key[0] ? 0 : -EBADMSG;
 }
