@@ -319,6 +319,27 @@ static void test_fleet_group_key(void **state)
     assert_int_equal(n, 2);
 }
 
+/* A fleet with short tokens: every device reconnects with new ones, none fails. */
+static void test_fleet_renewal(void **state)
+{
+    (void)state;
+    const char *argv[] = {"--json", "fleet", "--group-key", "-", "--sas-ttl", "2", "--id-scope",
+                          g_scope, "--dps-host", g_dps, "--trust", hub.ca, "--count", "2",
+                          "--prefix", "sasrenew-", "--messages", "8", "--interval", "400", NULL};
+    struct azk_run r;
+    azk_run(&r, GROUP_KEY "\n", argv);
+    if (r.status != 0)
+        fail_msg("fleet: %s\n%s", r.out, r.err);
+    cJSON *lines = azk_run_json_lines(&r);
+    const cJSON *s = cJSON_GetArrayItem(lines, cJSON_GetArraySize(lines) - 1);
+    assert_int_equal(num(s, "connected"), 2);
+    assert_int_equal(num(s, "failed"), 0);
+    assert_int_equal(num(s, "sent"), 16);
+    assert_true(num(s, "reconnects") >= 2); /* 3.2 s of 2 s tokens: each device reconnected */
+    cJSON_Delete(lines);
+    azk_run_free(&r);
+}
+
 /* A short token lifetime: the device reconnects with new tokens (renewed before expiry, or
  * after the hub closed the connection at expiry) and every message arrives. */
 static void test_token_renewal(void **state)
@@ -359,7 +380,7 @@ int main(void)
         cmocka_unit_test(test_connection_string), cmocka_unit_test(test_wrong_key),
         cmocka_unit_test(test_bad_input),         cmocka_unit_test(test_dps_individual),
         cmocka_unit_test(test_dps_group),         cmocka_unit_test(test_fleet_group_key),
-        cmocka_unit_test(test_token_renewal),
+        cmocka_unit_test(test_fleet_renewal),     cmocka_unit_test(test_token_renewal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
