@@ -38,17 +38,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             REQUIRE(0);
         if (why[0] == '\0' || strlen(why) >= sizeof(why))
             REQUIRE(0);
-        /* The reason never repeats the key the input carried (a base64 run of 16 or more
-         * characters with a digit: no such run is in the fixed texts of the reasons). */
+        /* The reason never repeats the key the input carried (its first 16 characters, when
+         * they are base64 with a digit: no such run is in the fixed texts of the reasons). */
         const char *k = strstr(text, "SharedAccessKey=");
         if (k != NULL) {
             k += 16;
             size_t n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
-            if (n >= 16 && strcspn(k, "0123456789") < n) {
+            if (n >= 16) {
                 char key[17];
                 memcpy(key, k, 16);
                 key[16] = '\0';
-                REQUIRE(strstr(why, key) == NULL);
+                REQUIRE(strcspn(key, "0123456789") == 16 || strstr(why, key) == NULL);
             }
         }
     }
