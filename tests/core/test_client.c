@@ -1200,6 +1200,17 @@ static void test_sas_password_and_reconnect(void)
     CHECK_INT(p.type, AZK_MQTT_PUBLISH);
     CHECK(p.u.publish.dup);
     CHECK_INT(azk_outbox_mem_count(&m), 1);
+
+    /* The hub closes the connection (the token expired): after the backoff wait, a new
+     * token too. */
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 10);
+    azk_client_tick(&c, 10 + 1000); /* the first wait is at most 1 s */
+    CHECK(azk_client_endpoint(&c, &ep));
+    azk_client_transport_up(&c, 1010);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_CONNECT);
+    CHECK_MEM_STR(p.u.connect.password.ptr, p.u.connect.password.len,
+                  "SharedAccessSignature t4");
 }
 
 /* Bad settings are refused up front. */

@@ -199,6 +199,35 @@ static void test_wrong_key(void **state)
                                             "signature"));
 }
 
+/* The device's key with --hub and --device-id; a connection string with the hub's
+ * iothubowner policy key (SharedAccessKeyName), which grants device connect. */
+static void test_direct_key_and_policy(void **state)
+{
+    (void)state;
+    char cs[1024], policy_cs[1024], hub_addr[64];
+    add_sas_device("sas-direct", cs, sizeof(cs));
+    const char *key = strstr(cs, "SharedAccessKey=") + strlen("SharedAccessKey=");
+    snprintf(hub_addr, sizeof(hub_addr), "localhost:%d", hub.mqtt_port);
+    int st;
+    cJSON *ev = run(NULL, &st, NULL, 0, "--hub", hub_addr, "--device-id", "sas-direct",
+                    "--symmetric-key", key, "--count", "1", NULL);
+    assert_int_equal(st, 0);
+    assert_int_equal(num(event(ev, "done"), "acked"), 1);
+    cJSON_Delete(ev);
+    const char *owner = strstr(hub.conn_str, "SharedAccessKey=");
+    assert_non_null(owner);
+    snprintf(policy_cs, sizeof(policy_cs),
+             "HostName=%s;DeviceId=sas-direct;SharedAccessKeyName=iothubowner;%s", hub_addr,
+             owner);
+    ev = run(NULL, &st, NULL, 0, "--connection-string", policy_cs, "--count", "1", NULL);
+    assert_int_equal(st, 0);
+    assert_int_equal(num(event(ev, "done"), "acked"), 1);
+    cJSON_Delete(ev);
+    int n;
+    free(telemetry("sas-direct", &n));
+    assert_int_equal(n, 2);
+}
+
 /* Bad input is refused before connecting, without echoing the key. */
 static void test_bad_input(void **state)
 {
@@ -378,6 +407,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connection_string), cmocka_unit_test(test_wrong_key),
+        cmocka_unit_test(test_direct_key_and_policy),
         cmocka_unit_test(test_bad_input),         cmocka_unit_test(test_dps_individual),
         cmocka_unit_test(test_dps_group),         cmocka_unit_test(test_fleet_group_key),
         cmocka_unit_test(test_fleet_renewal),     cmocka_unit_test(test_token_renewal),
