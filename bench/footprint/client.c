@@ -1,7 +1,9 @@
 /* Footprint program: a firmware that uses azkit's device client (azkit/client.h) the way a
  * driver does -- DPS registration, IoT Hub, telemetry, twin, methods, C2D -- so the state
  * machine and everything it pulls in from the core are linked. Inputs come from volatile
- * memory so nothing is constant-folded away. */
+ * memory so nothing is constant-folded away. It authenticates with a SAS token (the password
+ * callback: a real device computes it with its crypto library, whose size is not the core's)
+ * and renews it (azk_client_reconnect), so that path is counted too. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,12 +24,23 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         azk_client_method_respond(&client, ev->rid, 200, ev->payload);
 }
 
+static volatile char token[8];
+
+static void password(void *ctx, bool dps, struct azk_mqtt_connect *m)
+{
+    (void)ctx;
+    sink += m->username.len + m->client_id.len + dps;
+    m->password = (struct azk_span){(const char *)token, sizeof(token)};
+    m->has_password = true;
+}
+
 int main(void)
 {
     struct azk_client_config cfg = {
         .id_scope = azk_span_from_str("0ne00000000"),
         .registration_id = azk_span_from_str("device-1"),
         .on_event = on_event,
+        .password = password,
     };
     if (azk_client_init(&client, &cfg, work, sizeof(work)) != 0)
         return 1;
@@ -51,6 +64,8 @@ int main(void)
                                   &pid);
         azk_client_twin_get(&client, NULL, 0);
         azk_client_twin_report(&client, azk_span_from_str("{\"v\":1}"), NULL, 0);
+        if (rx[0] == 0x42)
+            azk_client_reconnect(&client);
     }
     return (int)sink;
 }

@@ -51,7 +51,9 @@
  * `{idScope}/registrations/{registrationId}/api-version=2019-03-31`, register and poll honouring
  * `retry-after`; then IoT Hub `{host}/{deviceId}/?api-version=2021-04-12`, subscriptions to
  * twin responses, desired patches, methods and C2D, telemetry QoS 0/1, keepalive PINGREQs.
- * Authentication is the transport's business (X.509 client certificates in TLS).
+ * Authentication: X.509 client certificates are the transport's business (TLS); symmetric-key
+ * devices send a SAS token as the CONNECT password, made by the driver
+ * (azk_client_config.password; azkit/sas_token.h on Linux).
  *
  * Memory: everything lives in `struct azk_client` and the work buffer given to
  * azk_client_init(): one receive buffer (the largest packet accepted) and one send buffer.
@@ -174,7 +176,22 @@ struct azk_client_config {
     /** QoS 1 messages sent and not yet acknowledged at most (0 = AZK_CLIENT_INFLIGHT_DEFAULT;
      *  at most AZK_CLIENT_INFLIGHT_MAX). */
     uint8_t inflight_max;
-    /** Event callback (required) and its context. */
+    /** SAS authentication (symmetric keys); NULL for X.509 devices (no password). Called with
+     *  `ctx` before every CONNECT, DPS and hub alike, with the CONNECT about to be encoded:
+     *  it sets `m->password` and `m->has_password` (or leaves them unset to send none).
+     *  `dps` true: the connection goes to DPS, `m->username` starts with "{id scope}/" and
+     *  `m->client_id` is the registration id (the token's resource is
+     *  `{id scope}/registrations/{registration id}`); false: the hub, `m->username` starts
+     *  with "{hub host name}/" (no ":port") and `m->client_id` is the device id
+     *  (`{host}/devices/{device id}`). The password -- a `SharedAccessSignature
+     *  sr=...&sig=...&se=...` token made now -- must stay valid until the call returns only:
+     *  it is copied into the CONNECT at once and the core keeps nothing. Nothing else of `m`
+     *  may change. The token's lifetime is the driver's business: before it ends,
+     *  azk_client_reconnect() connects with a new one (and should the hub close the
+     *  connection at expiry, the client reconnects as after any lost connection, asking for
+     *  a new token). */
+    void (*password)(void *ctx, bool dps, struct azk_mqtt_connect *m);
+    /** Event callback (required) and its context (also the password callback's). */
     void (*on_event)(void *ctx, const struct azk_client_event *ev);
     void *ctx;
 };
@@ -260,7 +277,8 @@ struct azk_client {
     struct {
         struct azk_client_config cfg;
         enum azk_client_state state;
-        bool transport_up, want_transport, closing, dps_handoff;
+        bool transport_up, want_transport, closing;
+        bool handoff;                    /* closing for the hub at once (DPS done, reconnect) */
         bool awaiting_connack, mqtt_up;  /* CONNECT sent / CONNACK 0 received */
         uint16_t pending_acks[8];        /* PUBACKs that did not fit the output yet */
         uint8_t n_pending_acks;
@@ -369,6 +387,19 @@ AZK_API size_t azk_client_output(const struct azk_client *c, const uint8_t **dat
 
 /** @brief `n` bytes of azk_client_output() were written. */
 AZK_API void azk_client_output_consumed(struct azk_client *c, size_t n);
+
+/**
+ * @brief Ends the hub connection cleanly (DISCONNECT) and connects to the hub again at once:
+ *        no backoff wait, no failure counted, no DISCONNECTED event (CONNECTED follows when
+ *        the new connection is subscribed). For a new SAS token before the current one
+ *        expires: the password callback is asked again at the new CONNECT. What was in flight
+ *        is handled as after a lost connection (sent again from the outbox, else reported
+ *        AZK_CLIENT_EV_TELEMETRY_FAILED).
+ * @param c The client.
+ * @return 0; -ENOTCONN when not connected to the hub (nothing done: the next CONNECT asks for
+ *         a password anyway).
+ */
+AZK_API int azk_client_reconnect(struct azk_client *c);
 
 /** @brief True when the client wants the driver to close its transport now (after writing
  *  what azk_client_output() holds). */

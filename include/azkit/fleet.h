@@ -3,8 +3,9 @@
  * @brief Many devices in one process: one device client (azkit/client.h) per device, all
  *        driven by one epoll loop with non-blocking TCP and TLS. Each device gets its own key
  *        and certificate (CN = its id), issued on the fly by a CA the caller names -- the
- *        layout of a DPS enrollment group -- and registers through DPS (or connects to a hub),
- *        then sends telemetry.
+ *        layout of a DPS enrollment group -- or its own symmetric key, derived from a group
+ *        key as DPS derives it; it registers through DPS (or connects to a hub), then sends
+ *        telemetry.
  */
 #ifndef AZKIT_FLEET_H
 #define AZKIT_FLEET_H
@@ -85,9 +86,16 @@ struct azk_fleet_opts {
     const char *dps_host;     /**< default global.azure-devices-provisioning.net */
     const char *hub_host;     /**< without DPS: devices must exist in the hub */
     const char *connect_address; /**< connect here instead of resolving the hosts */
-    X509 *issuer;             /**< signs the device certificates (required) */
+    X509 *issuer;             /**< signs the device certificates (required without group_key) */
     EVP_PKEY *issuer_key;
     STACK_OF(X509) *chain;    /**< sent after each leaf (the issuer and its intermediates) */
+    /** Symmetric keys instead of certificates: device i authenticates with a SAS token signed
+     *  with base64(HMAC-SHA256(group key, its id)) (a DPS symmetric-key enrollment group, or
+     *  hub devices created with those keys); base64, never printed. NULL: certificates. */
+    const char *group_key;
+    /** SAS token lifetime in seconds (0 = 3600); each device reconnects with a new token after
+     *  80 % of it (counted in `reconnects`). */
+    uint32_t sas_ttl_s;
     uint32_t rate;            /**< device starts per second (0 = 200) */
     uint32_t messages;        /**< telemetry messages per device (0 = none) */
     uint32_t interval_ms;     /**< between a device's messages (0 = as fast as the in-flight

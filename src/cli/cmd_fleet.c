@@ -8,16 +8,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "azkit/cred_provision.h"
 #include "azkit/fleet.h"
 #include "cli/cli.h"
+#include "cli/sas_opts.h"
 #include "common/ossl.h"
 #include "pki/pki_internal.h"
 
 static const char usage[] =
-    "usage: azkit fleet --issuer PREFIX (--id-scope S [--dps-host H[:P]] | --hub H[:P])\n"
+    "usage: azkit fleet (--issuer PREFIX | --group-key KEY [--sas-ttl S])\n"
+    "                   (--id-scope S [--dps-host H[:P]] | --hub H[:P])\n"
     "                   [--count N] [--prefix P] [--first N] [--rate N] [--messages N]\n"
     "                   [--interval MS] [--inflight N] [--payload BYTES] [--qos 0|1]\n"
     "                   [--duration S] [--trust FILE]... [--connect-address A] [--json]\n"
@@ -25,6 +28,10 @@ static const char usage[] =
     "the CA PREFIX.cert.pem / PREFIX.key.pem (enroll that CA as a DPS enrollment group), sends\n"
     "the leaf and the CA, registers through DPS (or connects to --hub), sends telemetry and\n"
     "answers every direct method with 200.\n"
+    "With --group-key the devices use symmetric keys instead: device i's key is derived from\n"
+    "KEY (a DPS symmetric-key enrollment group's key; '-' reads it from standard input) as DPS\n"
+    "derives it, base64(HMAC-SHA256(KEY, id)); each sends a SAS token as its MQTT password and\n"
+    "reconnects with a new one after 80 % of --sas-ttl (default 3600 s, 2..31536000).\n"
     "\n"
     "  --count N        devices (default 100, at most 100000)\n"
     "  --prefix P       device ids P0, P1, ... (default fleet-); --first N starts there\n"
@@ -63,6 +70,8 @@ static const struct option opts[] = {
     {"connect-address", required_argument, NULL, O_ADDR},
     {"inflight", required_argument, NULL, O_INFLIGHT},
     {"payload", required_argument, NULL, O_PAYLOAD},
+    {"group-key", required_argument, NULL, SAS_O_GROUP_KEY},
+    {"sas-ttl", required_argument, NULL, SAS_O_TTL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -227,11 +236,17 @@ int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
                                .inflight = 1};
     const char *issuer = NULL, *trust[8];
     size_t ntrust = 0;
+    struct cli_sas sas = {0};
     long v;
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int taken = cli_sas_take(&sas, ch, optarg, usage);
+        if (taken > 1)
+            return taken;
+        if (taken == 1)
+            continue;
         switch (ch) {
         case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
         case O_ISSUER: issuer = optarg; break;
@@ -277,9 +292,15 @@ int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage(usage, "unexpected argument: %s", argv[optind]);
-    if (issuer == NULL)
+    if (issuer != NULL && sas.group_arg != NULL)
+        return cli_usage(usage, "give --issuer (certificates) or --group-key (symmetric keys), "
+                         "not both");
+    if (issuer == NULL && sas.group_arg == NULL)
         return cli_usage(usage, "--issuer PREFIX is needed (the CA that issues the devices' "
-                             "certificates: PREFIX.cert.pem and PREFIX.key.pem)");
+                             "certificates: PREFIX.cert.pem and PREFIX.key.pem), or --group-key "
+                             "KEY for symmetric-key devices");
+    if (sas.ttl_s != 0 && sas.group_arg == NULL)
+        return cli_usage(usage, "--sas-ttl is for symmetric-key devices (--group-key)");
     if ((o.id_scope == NULL) == (o.hub_host == NULL))
         return cli_usage(usage, "give --id-scope (DPS) or --hub");
     if (o.payload_size != 0 && o.payload_size < azk_fleet_payload_min(&o))
@@ -288,15 +309,22 @@ int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
 
     /* The issuing CA, as `azkit pki device --ca PREFIX` loads it: the certificate, its key,
      * and what devices send after their leaf (PREFIX.chain.pem, else the CA unless a root). */
-    char cert_path[4096], key_path[4096];
-    snprintf(cert_path, sizeof(cert_path), "%s.cert.pem", issuer);
-    snprintf(key_path, sizeof(key_path), "%s.key.pem", issuer);
-    struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .issuer_cert = cert_path,
-                                  .issuer_key = key_path};
+    char cert_path[4096], key_path[4096], group_key[AZK_SAS_KEY_B64_MAX];
     struct azki_pki_issuer iss = {0};
     struct azk_diag d;
     azk_diag_init(&d);
-    if (azki_pki_issuer_load(&req, &iss, &d) != 0)
+    if (sas.group_arg != NULL) {
+        int urc = cli_sas_key(sas.group_arg, "--group-key", group_key, usage);
+        if (urc != 0)
+            return urc;
+        o.group_key = group_key;
+        o.sas_ttl_s = (uint32_t)sas.ttl_s;
+    }
+    snprintf(cert_path, sizeof(cert_path), "%s.cert.pem", issuer ? issuer : "");
+    snprintf(key_path, sizeof(key_path), "%s.key.pem", issuer ? issuer : "");
+    struct azk_pki_request req = {.kind = AZK_PKI_DEVICE, .issuer_cert = cert_path,
+                                  .issuer_key = key_path};
+    if (issuer != NULL && azki_pki_issuer_load(&req, &iss, &d) != 0)
         return cli_fail(-EINVAL, &d, "cannot use %s.cert.pem / %s.key.pem as the "
                             "issuing CA (`azkit pki intermediate --out PREFIX` makes one)",
                             issuer, issuer);
@@ -332,6 +360,7 @@ int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
     o.stop = cli_stop_flag();
     struct azk_fleet_stats st;
     int rc = azk_fleet_run(&o, &st);
+    OPENSSL_cleanse(group_key, sizeof(group_key));
     azki_pki_issuer_free(&iss);
     SSL_CTX_free(tls);
     if (rc != 0)

@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
 #include "azkit/assignment_file.h"
@@ -19,11 +21,12 @@
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
 #include "cli/device_opts.h"
+#include "cli/sas_opts.h"
 
 static const char usage[] =
     "usage: azkit run [options]\n"
-    "Runs the device: DPS registration (X.509), then IoT Hub; sends telemetry, answers direct\n"
-    "methods, prints desired-property patches and cloud-to-device messages.\n"
+    "Runs the device: DPS registration (X.509 or symmetric key), then IoT Hub; sends telemetry,\n"
+    "answers direct methods, prints desired-property patches and cloud-to-device messages.\n"
     "\n"
     "  --sec-tag N          a security tag the TLS socket uses (repeatable, in order; default\n"
     "                       10): CA certificates (type 0) of every tag, the client certificate\n"
@@ -39,6 +42,16 @@ static const char usage[] =
     "  --device-id D        the device id (without DPS; default: the certificate's CN)\n"
     "  --connect-address A  connect to this address instead of resolving the host names (which\n"
     "                       are still sent as SNI and checked in the server certificate)\n"
+    "Symmetric-key devices (a SAS token as the MQTT password; the tags give the CA certificates;\n"
+    "KEY and CS may be '-': one line of standard input, kept out of the process list):\n"
+    "  --connection-string CS  'HostName=H[:P];DeviceId=D;SharedAccessKey=KEY' (as Azure and\n"
+    "                       `azkit-hub device show` print it): straight to the hub, no DPS\n"
+    "  --symmetric-key KEY  the device's key (base64): with --id-scope and --registration-id\n"
+    "                       (DPS individual enrollment) or --hub and --device-id\n"
+    "  --group-key KEY      an enrollment group's key (with --id-scope and --registration-id):\n"
+    "                       the device key is derived, base64(HMAC-SHA256(key, registration id))\n"
+    "  --sas-ttl S          token lifetime (default 3600, 2..31536000); after 80 % of it the\n"
+    "                       device reconnects with a new token, as the Azure SDKs do\n"
     "  --count N            telemetry messages to send (default 1, or 0 with --duration;\n"
     "                       0 = until Ctrl-C)\n"
     "  --duration S         run S seconds, then stop (once what was sent is acknowledged)\n"
@@ -73,6 +86,7 @@ enum {
 
 static const struct option opts[] = {
     CLI_DEVICE_OPTIONS,
+    CLI_SAS_OPTIONS,
     {"count", required_argument, NULL, O_COUNT},
     {"interval", required_argument, NULL, O_INTERVAL},
     {"message", required_argument, NULL, O_MSG},
@@ -115,6 +129,14 @@ struct run {
     bool via_dps;
     int failure;                /* enum azk_client_failure of the FAILED event */
     int failure_code;
+    /* A symmetric-key device: its key, the hub policy's name (connection strings with
+     * SharedAccessKeyName), the token lifetime, the token of the last CONNECT, when to renew. */
+    bool sas;
+    char sas_key[AZK_SAS_KEY_B64_MAX];
+    char sas_key_name[65];
+    uint32_t sas_ttl_s;
+    char sas_token[AZK_SAS_TOKEN_MAX];
+    uint64_t sas_renew_at;      /* azk_posix_now_ms() time (0: nothing to renew) */
 };
 
 static void out_json(cJSON *o)
@@ -145,7 +167,22 @@ static void hints(struct run *r, enum azk_client_failure f, cJSON *arr)
     char buf[512];
     const char *id = r->id_for_hints;
     bool cn_differs = id && r->tls.client_cn[0] && strcmp(id, r->tls.client_cn) != 0;
-    if (!r->tls.has_client) {
+    if (r->sas && f == AZK_CLIENT_F_CONNACK &&
+        r->failure_code == AZK_MQTT_CONNACK_NOT_AUTHORIZED) {
+        snprintf(buf, sizeof(buf), "the hub refused the SAS token of device '%s': is the key "
+                 "the device's primary or secondary key (or the hub policy's, with "
+                 "SharedAccessKeyName), is the device registered with symmetric keys and "
+                 "enabled, and is this computer's clock right (tokens expire)? The hub's log "
+                 "names the rule that failed", id ? id : "?");
+    } else if (r->sas && f == AZK_CLIENT_F_DPS_UNAUTHORIZED) {
+        snprintf(buf, sizeof(buf), "DPS refused the SAS token of registration '%s': it needs "
+                 "an enabled individual enrollment with symmetric keys for this id (give its "
+                 "key with --symmetric-key), or a symmetric-key enrollment group (give the "
+                 "group's key with --group-key: the device key is derived from it); the "
+                 "clock must be right (tokens expire)", id ? id : "?");
+    } else if (r->sas) {
+        return;
+    } else if (!r->tls.has_client) {
         snprintf(buf, sizeof(buf), "no tag the socket uses holds a client certificate (type 1) "
                  "and key (type 2): Azure X.509 devices need both in one tag");
     } else if ((f == AZK_CLIENT_F_DPS_UNAUTHORIZED || f == AZK_CLIENT_F_CONNACK) && cn_differs) {
@@ -463,7 +500,7 @@ static void sample_message(const struct run *r, char *out, size_t size)
              tenths % 10, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
+static int64_t send_turn(void *ctx, struct azk_client *c, uint64_t now)
 {
     struct run *r = ctx;
     bool connected = azk_client_state(c) == AZK_CLIENT_CONNECTED;
@@ -516,9 +553,91 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     return (int64_t)(now + 10); /* output, window or outbox full: a little later */
 }
 
+/* The SAS token of every CONNECT (azk_client_config.password): made now, renewed after 80 %
+ * of its life (hub connections; DPS registers within minutes). */
+static void sas_password(void *ctx, bool dps, struct azk_mqtt_connect *m)
+{
+    struct run *r = ctx;
+    int64_t expires_ms = 0;
+    if (azk_sas_connect_password(r->sas_key, r->sas_key_name, r->sas_ttl_s, dps, m, r->sas_token,
+                                 sizeof(r->sas_token), &expires_ms) != 0) {
+        fprintf(stderr, "azkit run: cannot make a SAS token (the key?)\n");
+        return;
+    }
+    r->sas_renew_at = dps ? 0 : azk_posix_now_ms() + azk_sas_renew_in_ms(expires_ms);
+}
+
+/* Renews the SAS token when it is time (a clean reconnect with a new one), then sends. */
+static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
+{
+    struct run *r = ctx;
+    if (r->sas_renew_at != 0 && now >= r->sas_renew_at &&
+        azk_client_state(c) == AZK_CLIENT_CONNECTED) {
+        r->sas_renew_at = 0;
+        if (r->cli->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "sas-renew");
+            out_json(o);
+        } else {
+            printf("renewing the SAS token: reconnecting with a new one\n");
+        }
+        azk_client_reconnect(c);
+    }
+    int64_t w = send_turn(ctx, c, now);
+    if (w >= 0 && r->sas_renew_at > now && (w == 0 || (uint64_t)w > r->sas_renew_at))
+        w = (int64_t)r->sas_renew_at;
+    return w;
+}
+
+/* The SAS options: their combinations with the endpoint options, the key (derived from a
+ * group key), the endpoint of a connection string. 0 or the usage error's status. */
+static int take_sas(struct run *r, const struct cli_sas *sas, struct cli_device *dv,
+                    struct azk_device_conn_string *cs)
+{
+    int n = (sas->conn_arg != NULL) + (sas->key_arg != NULL) + (sas->group_arg != NULL);
+    if (n == 0)
+        return sas->ttl_s ? cli_usage(usage, "--sas-ttl is for symmetric-key devices "
+                                      "(--connection-string, --symmetric-key, --group-key)")
+                          : 0;
+    if (n > 1)
+        return cli_usage(usage, "give one of --connection-string, --symmetric-key and "
+                         "--group-key");
+    r->sas = true;
+    r->sas_ttl_s = (uint32_t)sas->ttl_s;
+    int rc;
+    if (sas->conn_arg != NULL) {
+        if (dv->scope || dv->hub || dv->dev || dv->reg)
+            return cli_usage(usage, "--connection-string names the hub and the device: no "
+                             "--id-scope, --registration-id, --hub or --device-id with it");
+        if ((rc = cli_sas_conn_string(sas->conn_arg, cs, usage)) != 0)
+            return rc;
+        dv->hub = cs->host;
+        dv->dev = cs->device_id;
+        memcpy(r->sas_key, cs->key, sizeof(r->sas_key));
+        memcpy(r->sas_key_name, cs->key_name, sizeof(r->sas_key_name));
+        return 0;
+    }
+    if (sas->group_arg != NULL && dv->scope == NULL)
+        return cli_usage(usage, "--group-key is a DPS enrollment group's key: give --id-scope "
+                         "and --registration-id");
+    if ((dv->scope != NULL && dv->reg == NULL) || (dv->hub != NULL && dv->dev == NULL))
+        return cli_usage(usage, "a symmetric-key device needs its id: --registration-id with "
+                         "--id-scope, --device-id with --hub");
+    if (sas->key_arg != NULL)
+        return cli_sas_key(sas->key_arg, "--symmetric-key", r->sas_key, usage);
+    char group[AZK_SAS_KEY_B64_MAX];
+    rc = cli_sas_key(sas->group_arg, "--group-key", group, usage);
+    if (rc == 0 && azk_sas_derive_key(group, dv->reg, r->sas_key) != 0)
+        rc = cli_usage(usage, "--group-key: cannot derive the device key");
+    OPENSSL_cleanse(group, sizeof(group));
+    return rc;
+}
+
 int cli_run(const struct cli_opts *cli, int argc, char **argv)
 {
     struct cli_device dv = {0};
+    struct cli_sas sas = {0};
+    struct azk_device_conn_string cs;
     struct run r = {.cli = cli, .count = -1, .interval_ms = 20000, .qos = 1};
     long keepalive = 0, inflight = 0, max_retries = 0;
     bool once = false, retry_refusals = false;
@@ -528,6 +647,8 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int taken = cli_device_take(&dv, ch, optarg, usage);
+        if (taken == 0)
+            taken = cli_sas_take(&sas, ch, optarg, usage);
         if (taken > 1)
             return taken;
         if (taken == 1)
@@ -582,7 +703,9 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         return cli_usage(usage, "unexpected argument: %s", argv[optind]);
     if (r.count < 0) /* not given: one message, or as many as --duration allows */
         r.count = r.duration_s > 0 ? 0 : 1;
-    int urc = cli_device_finish(&dv, usage, true);
+    int urc = take_sas(&r, &sas, &dv, &cs);
+    if (urc == 0)
+        urc = cli_device_finish(&dv, usage, true);
     if (urc != 0)
         return urc;
     if (r.report != NULL) {
@@ -609,7 +732,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         return cli_fail(rc, &d, "cannot build the TLS connection from sec_tag %u%s of the store "
                         "(%s)", (unsigned)dv.tags[0], dv.ntags > 1 ? " and the other tags" : "",
                         where);
-    if (!r.tls.has_client) {
+    if (!r.tls.has_client && !r.sas) {
         azk_diag_add(&d, AZK_SEV_ERROR, "run.no-client-cert",
                      "Provision the device: `azkit cred provision --sec-tag N --cert CHAIN "
                      "--key KEY`.",
@@ -637,7 +760,9 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     }
     struct azk_assignment_file *assignment = NULL;
     char apath[4200];
-    if (dv.scope != NULL && cli_dps_assignment_path(cli->store_dir, apath, sizeof(apath)) == 0)
+    /* (A symmetric-key device registers with DPS at every start: the kept assignment is keyed
+     * by the certificate.) */
+    if (dv.scope != NULL && !r.sas && cli_dps_assignment_path(cli->store_dir, apath, sizeof(apath)) == 0)
         azk_assignment_file_open(apath, r.tls.client_thumbprint, &assignment);
     struct azk_client_config cfg = {
         .assignment = assignment ? azk_assignment_file_store(assignment) : NULL,
@@ -649,6 +774,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         .retry_refusals = retry_refusals,
         .keepalive_s = (uint16_t)keepalive,
         .on_event = on_event,
+        .password = r.sas ? sas_password : NULL,
         .ctx = &r,
     };
     cli_device_client_config(&dv, &r.tls, &cfg);
@@ -697,5 +823,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         else
             printf("\n");
     }
+    OPENSSL_cleanse(r.sas_key, sizeof(r.sas_key));
+    OPENSSL_cleanse(r.sas_token, sizeof(r.sas_token));
     return rc == 0 && !r.report_failed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

@@ -217,6 +217,17 @@ bool azk_client_endpoint(const struct azk_client *c, struct azk_client_endpoint 
     return true;
 }
 
+int azk_client_reconnect(struct azk_client *c)
+{
+    if (CL(c)->state != AZK_CLIENT_CONNECTED)
+        return -ENOTCONN;
+    /* As after DPS: once the transport is down, the hub again at once. */
+    CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
+    CL(c)->handoff = true;
+    azki_client_close_transport(c);
+    return 0;
+}
+
 bool azk_client_wants_close(const struct azk_client *c)
 {
     return CL(c)->transport_up && CL(c)->closing;
@@ -345,6 +356,8 @@ static void send_connect(struct azk_client *c)
         .has_username = true,
         .username = {user, ulen},
     };
+    if (CL(c)->cfg.password != NULL) /* SAS: a token made for this connection */
+        CL(c)->cfg.password(CL(c)->cfg.ctx, dps, &m);
     uint8_t *at;
     size_t room, n = 0;
     if (rc == 0)
@@ -651,9 +664,10 @@ void azk_client_transport_down(struct azk_client *c, int err, struct azk_span te
     CL(c)->sub_packet_id = 0;
     CL(c)->n_pending_acks = 0;
     azki_client_inflight_lost(c, err ? err : -ECONNRESET, text);
-    if (CL(c)->dps_handoff) {
-        /* DPS assigned a hub and the DPS connection is closed: now the hub. */
-        CL(c)->dps_handoff = false;
+    if (CL(c)->handoff) {
+        /* DPS assigned a hub (or azk_client_reconnect()) and the connection is closed: now
+         * the hub. */
+        CL(c)->handoff = false;
         CL(c)->want_transport = CL(c)->state == AZK_CLIENT_HUB_CONNECTING;
         return;
     }

@@ -137,7 +137,7 @@ static void assigned(struct azk_client *c, const struct azk_dps_registration_sta
     /* Close DPS; once the driver reports it closed, connect to the hub. */
     CL(c)->state = AZK_CLIENT_HUB_CONNECTING;
     CL(c)->want_transport = false;
-    CL(c)->dps_handoff = true;
+    CL(c)->handoff = true;
     azki_client_close_transport(c);
     azki_client_emit(c, &ev);
 }

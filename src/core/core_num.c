@@ -4,27 +4,25 @@
 
 #include <errno.h>
 
-static const uint64_t pow10[AZKI_DEC_MAX - 1] = {
-    10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
-    1000000000000000u,     100000000000000u,     10000000000000u,     1000000000000u,
-    100000000000u,         10000000000u,         1000000000u,         100000000u,
-    10000000u,             1000000u,             100000u,             10000u,
-    1000u,                 100u,                 10u,
-};
-
 size_t azki_u64_to_dec(uint64_t v, char out[AZKI_DEC_MAX])
 {
+    /* Digits from the last: v / 10 and v % 10 as a long division of four 16-bit limbs, each
+     * step a 32-bit division (one UDIV on a Cortex-M33) -- no table of powers of ten. */
+    char rev[AZKI_DEC_MAX];
     size_t n = 0;
-    for (size_t i = 0; i < sizeof(pow10) / sizeof(pow10[0]); i++) {
-        unsigned digit = 0;
-        while (v >= pow10[i]) {
-            v -= pow10[i];
-            digit++;
+    do {
+        uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v, r = 0, q[4];
+        uint32_t limb[4] = {hi >> 16, hi & 0xffffu, lo >> 16, lo & 0xffffu};
+        for (int i = 0; i < 4; i++) {
+            uint32_t cur = (r << 16) | limb[i];
+            q[i] = cur / 10u;
+            r = cur - q[i] * 10u;
         }
-        if (digit != 0 || n != 0)
-            out[n++] = (char)('0' + digit);
-    }
-    out[n++] = (char)('0' + (unsigned)v);
+        rev[n++] = (char)('0' + r);
+        v = (uint64_t)(q[0] << 16 | q[1]) << 32 | (q[2] << 16 | q[3]);
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
     return n;
 }
 

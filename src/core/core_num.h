@@ -1,7 +1,7 @@
 /* Decimal conversions for the core, shared by every module that prints or parses a number.
  * No 64-bit division: on a Cortex-M33 `uint64_t / 10` pulls in __aeabi_uldivmod (~800 bytes
- * of flash), so formatting subtracts powers of ten and parsing checks overflow against a
- * compile-time constant. */
+ * of flash), so formatting divides 16-bit limbs with 32-bit divisions (the CPU's UDIV) and
+ * parsing checks overflow against a compile-time constant. */
 #ifndef AZK_CORE_NUM_H
 #define AZK_CORE_NUM_H
 

@@ -16,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "azkit/client.h"
 #include "azkit/client_posix.h"
+#include "azkit/sas_token.h"
 #include "pki/pki_internal.h"
 #include "port/explain.h"
 #include "port/fleet_payload.h"
@@ -62,6 +64,8 @@ struct dev {
     uint64_t first_us;  /* when the first one began (0: not yet) */
     struct mark *marks; /* the in-flight window's messages (f->window entries) */
     uint8_t n_marks;
+    char *sas_key;      /* symmetric keys: the device key derived from the group key */
+    uint64_t renew_at;  /* when to renew the hub connection's SAS token (0: nothing) */
 };
 
 /* Resolved endpoints (DPS and the hubs): getaddrinfo blocks, so once per host:port. */
@@ -83,6 +87,7 @@ struct fleet {
     char *payload;      /* scratch for one message (payload_cap bytes) */
     size_t payload_cap;
     struct azki_hist connect, ready, puback;
+    char token[AZK_SAS_TOKEN_MAX]; /* the SAS token of the CONNECT being made */
 };
 
 static uint64_t now_us(void)
@@ -176,6 +181,30 @@ static void answer_method(struct dev *d, const struct azk_client_event *ev)
         d->f->st.methods++;
 }
 
+/* The hub connection is gone (lost, or closed to renew the SAS token). */
+static void connection_gone(struct dev *d)
+{
+    struct azk_fleet_stats *st = &d->f->st;
+    if (d->connected)
+        st->connected--;
+    d->connected = false;
+    st->reconnects++;
+    /* Unacknowledged messages of the lost connection are not resent (clean session). */
+    d->lost = d->sent - d->acked;
+    d->n_marks = 0;
+    d->blocked = false;
+}
+
+/* A symmetric-key device's CONNECT password: a fresh token (azk_client_config.password). */
+static void sas_password(void *ctx, bool dps, struct azk_mqtt_connect *m)
+{
+    struct dev *d = ctx;
+    int64_t expires_ms = 0;
+    if (azk_sas_connect_password(d->sas_key, NULL, d->f->o->sas_ttl_s, dps, m, d->f->token,
+                                 sizeof(d->f->token), &expires_ms) == 0 && !dps)
+        d->renew_at = azk_posix_now_ms() + azk_sas_renew_in_ms(expires_ms);
+}
+
 static void on_event(void *ctx, const struct azk_client_event *ev)
 {
     struct dev *d = ctx;
@@ -200,14 +229,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         break;
     case AZK_CLIENT_EV_DISCONNECTED:
-        if (d->connected)
-            st->connected--;
-        d->connected = false;
-        st->reconnects++;
-        /* Unacknowledged messages of the lost connection are not resent (clean session). */
-        d->lost = d->sent - d->acked;
-        d->n_marks = 0;
-        d->blocked = false;
+        connection_gone(d);
         break;
     case AZK_CLIENT_EV_RETRYING:
         azki_fleet_error_kind(ev, kind, sizeof(kind));
@@ -342,8 +364,8 @@ static void handshake(struct dev *d, uint64_t now)
     char why[768];
     if (d->ssl == NULL) {
         d->ssl = SSL_new(d->f->o->tls);
-        if (d->ssl == NULL || SSL_use_certificate(d->ssl, d->cert) != 1 ||
-            SSL_use_PrivateKey(d->ssl, d->key) != 1) {
+        if (d->ssl == NULL || (d->cert != NULL && (SSL_use_certificate(d->ssl, d->cert) != 1 ||
+                                                   SSL_use_PrivateKey(d->ssl, d->key) != 1))) {
             drop(d, -ENOMEM, "cannot set up TLS", now);
             return;
         }
@@ -508,6 +530,13 @@ static uint64_t service(struct dev *d, uint64_t now, bool stopping)
 {
     const struct azk_fleet_opts *o = d->f->o;
     uint64_t next = azk_client_tick(&d->c, now);
+    if (d->renew_at != 0 && now >= d->renew_at && !stopping && d->connected) {
+        d->renew_at = 0; /* a clean reconnect with a new SAS token */
+        connection_gone(d);
+        azk_client_reconnect(&d->c);
+    }
+    if (d->renew_at != 0 && d->connected)
+        next = next == 0 || d->renew_at < next ? d->renew_at : next;
     if (!stopping)
         send_due(d, now);
     if (d->phase == P_UP && d->sent < o->messages && !stopping && d->connected && !d->blocked)
@@ -538,8 +567,8 @@ static bool device_done(const struct dev *d, const struct azk_fleet_opts *o)
 
 int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
 {
-    if (o == NULL || out == NULL || o->tls == NULL || o->issuer == NULL ||
-        o->issuer_key == NULL || o->count == 0 || o->count > MAX_DEVICES ||
+    if (o == NULL || out == NULL || o->tls == NULL ||
+        (o->group_key == NULL && (o->issuer == NULL || o->issuer_key == NULL)) || o->count == 0 || o->count > MAX_DEVICES ||
         (o->id_scope == NULL) == (o->hub_host == NULL) || (o->qos != 0 && o->qos != 1) ||
         o->inflight > AZK_CLIENT_INFLIGHT_MAX ||
         (o->payload_size != 0 && (o->payload_size < azk_fleet_payload_min(o) ||
@@ -562,6 +591,7 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     f->window = o->inflight ? o->inflight : 1;
     f->devs = calloc(o->count, sizeof(*f->devs));
     struct mark *marks = calloc(o->count * f->window, sizeof(*marks));
+    char *keys = o->group_key ? calloc(o->count, AZK_SAS_KEY_B64_MAX) : NULL;
     f->payload_cap = (o->payload_size > AZK_CLIENT_ID_MAX + 48 ? o->payload_size
                                                                : AZK_CLIENT_ID_MAX + 48) + 1;
     f->payload = malloc(f->payload_cap);
@@ -570,7 +600,8 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     size_t ws = o->work_size ? o->work_size : 4096;
     if (ws < 2 * (o->payload_size + 512))
         ws = 2 * (o->payload_size + 512);
-    int rc = f->devs && marks && f->payload && f->ep >= 0 ? 0 : -ENOMEM;
+    int rc = f->devs && marks && f->payload && f->ep >= 0 && (keys || !o->group_key) ? 0
+                                                                                    : -ENOMEM;
     const char *prefix = o->id_prefix ? o->id_prefix : "fleet-";
     for (size_t i = 0; rc == 0 && i < o->count; i++) {
         struct dev *d = &f->devs[i];
@@ -580,12 +611,21 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
         d->marks = marks + i * f->window;
         snprintf(d->id, sizeof(d->id), "%s%zu", prefix, o->first_index + i);
         d->work = malloc(ws);
-        if (d->work == NULL || (rc = issue(o, d->id, &d->cert, &d->key)) != 0) {
+        /* Each device's own credential: a key derived from the group key (as DPS derives it),
+         * or a certificate issued now. */
+        if (o->group_key) {
+            d->sas_key = keys + i * AZK_SAS_KEY_B64_MAX;
+            rc = azk_sas_derive_key(o->group_key, d->id, d->sas_key);
+        } else if (d->work != NULL) {
+            rc = issue(o, d->id, &d->cert, &d->key);
+        }
+        if (d->work == NULL || rc != 0) {
             rc = rc ? rc : -ENOMEM;
             break;
         }
         struct azk_client_config cfg = {.on_event = on_event, .ctx = d,
-                                        .inflight_max = f->window};
+                                        .inflight_max = f->window,
+                                        .password = o->group_key ? sas_password : NULL};
         if (o->id_scope) {
             cfg.id_scope = azk_span_from_str(o->id_scope);
             cfg.registration_id = azk_span_from_str(d->id);
@@ -661,6 +701,10 @@ int azk_fleet_run(const struct azk_fleet_opts *o, struct azk_fleet_stats *out)
     }
     free(f->devs);
     free(marks);
+    if (keys != NULL)
+        OPENSSL_cleanse(keys, o->count * AZK_SAS_KEY_B64_MAX);
+    free(keys);
+    OPENSSL_cleanse(f->token, sizeof(f->token));
     free(f->payload);
     if (f->ep >= 0)
         close(f->ep);

@@ -1120,6 +1120,118 @@ static void test_twin_sync(void)
     CHECK_INT(azk_twin_sync_event(&s, &c, &other, &u), 0);
 }
 
+/* SAS: the password callback's view of each CONNECT, and the token it hands out. */
+static struct {
+    int calls;
+    bool dps;
+    char username[128], client_id[64], token[32];
+} g_pw;
+
+static void password(void *ctx, bool dps, struct azk_mqtt_connect *m)
+{
+    CHECK(ctx == &rec);
+    g_pw.calls++;
+    g_pw.dps = dps;
+    keep(g_pw.username, m->username);
+    keep(g_pw.client_id, m->client_id);
+    snprintf(g_pw.token, sizeof(g_pw.token), "SharedAccessSignature t%d", g_pw.calls);
+    m->password = azk_span_from_str(g_pw.token);
+    m->has_password = true;
+}
+
+/* A symmetric-key device: a fresh token in every CONNECT (DPS and hub), and
+ * azk_client_reconnect() for a new one: DISCONNECT, at once a new CONNECT (no backoff, no
+ * failure reported), and what was in flight sent again from the outbox. */
+static void test_sas_password_and_reconnect(void)
+{
+    struct azk_client c;
+    struct azk_mqtt_packet p;
+    struct azk_client_endpoint ep;
+    memset(&g_pw, 0, sizeof(g_pw));
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config dcfg = {.id_scope = azk_span_from_str("0ne0000ABCD"),
+                                     .registration_id = azk_span_from_str("dev-1"),
+                                     .password = password,
+                                     .on_event = on_event,
+                                     .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &dcfg, work, sizeof(work)), 0);
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK(p.u.connect.has_password);
+    CHECK_MEM_STR(p.u.connect.password.ptr, p.u.connect.password.len,
+                  "SharedAccessSignature t1");
+    CHECK(g_pw.dps);
+    CHECK_STR(g_pw.client_id, "dev-1");
+    CHECK(strncmp(g_pw.username, "0ne0000ABCD/registrations/dev-1/", 32) == 0);
+
+    struct azk_outbox_mem m;
+    static uint8_t buf[1024];
+    azk_outbox_mem_init(&m, buf, sizeof(buf));
+    memset(&rec, 0, sizeof(rec));
+    struct azk_client_config hcfg = {.hub_host = azk_span_from_str("hub.example:8884"),
+                                     .device_id = azk_span_from_str("d1"),
+                                     .outbox = &m.ob,
+                                     .password = password,
+                                     .on_event = on_event,
+                                     .ctx = &rec};
+    CHECK_INT(azk_client_init(&c, &hcfg, work, sizeof(work)), 0);
+    CHECK_INT(azk_client_reconnect(&c), -ENOTCONN); /* not connected: nothing to renew */
+    azk_client_start(&c, 0);
+    azk_client_transport_up(&c, 0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_MEM_STR(p.u.connect.password.ptr, p.u.connect.password.len,
+                  "SharedAccessSignature t2");
+    CHECK(!g_pw.dps);
+    CHECK_STR(g_pw.client_id, "d1");
+    CHECK(strncmp(g_pw.username, "hub.example/d1/?", 16) == 0); /* the name, no ":port" */
+    feed_connack(&c, 0, 1);
+    CHECK_INT(take(&c, &p), 0);
+    uint8_t codes[4] = {0, 0, 0, 1};
+    feed_suback(&c, p.u.subscribe.packet_id, codes, 4, 2);
+    CHECK_INT(azk_client_state(&c), AZK_CLIENT_CONNECTED);
+    CHECK_INT(azk_client_send_telemetry(&c, (struct azk_span){0}, azk_span_from_str("{}"), 1, NULL),
+              0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_PUBLISH);
+    int events = rec.n;
+
+    CHECK_INT(azk_client_reconnect(&c), 0);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_DISCONNECT);
+    CHECK(azk_client_wants_close(&c));
+    CHECK(!azk_client_endpoint(&c, &ep)); /* the old transport first */
+    azk_client_transport_down(&c, 0, (struct azk_span){0}, 3);
+    CHECK_INT(rec.n, events); /* no DISCONNECTED, no RETRYING */
+    CHECK(azk_client_endpoint(&c, &ep)); /* at once: no tick, no wait */
+    CHECK(!ep.dps);
+    CHECK_MEM_STR(ep.host.ptr, ep.host.len, "hub.example");
+    azk_client_transport_up(&c, 3);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_CONNECT);
+    CHECK_MEM_STR(p.u.connect.password.ptr, p.u.connect.password.len,
+                  "SharedAccessSignature t3");
+    feed_connack(&c, 0, 4);
+    CHECK_INT(take(&c, &p), 0);
+    feed_suback(&c, p.u.subscribe.packet_id, codes, 4, 5);
+    CHECK_INT(rec.ev[rec.n - 1].kind, AZK_CLIENT_EV_CONNECTED);
+    CHECK_INT(take(&c, &p), 0); /* the message in flight, again */
+    CHECK_INT(p.type, AZK_MQTT_PUBLISH);
+    CHECK(p.u.publish.dup);
+    CHECK_INT(azk_outbox_mem_count(&m), 1);
+
+    /* The hub closes the connection (the token expired): after the backoff wait, a new
+     * token too. */
+    azk_client_transport_down(&c, -ECONNRESET, (struct azk_span){0}, 10);
+    azk_client_tick(&c, 10 + 1000); /* the first wait is at most 1 s */
+    CHECK(azk_client_endpoint(&c, &ep));
+    azk_client_transport_up(&c, 1010);
+    CHECK_INT(take(&c, &p), 0);
+    CHECK_INT(p.type, AZK_MQTT_CONNECT);
+    CHECK_MEM_STR(p.u.connect.password.ptr, p.u.connect.password.len,
+                  "SharedAccessSignature t4");
+}
+
 /* Bad settings are refused up front. */
 static void test_bad_config(void)
 {
@@ -1165,5 +1277,6 @@ int main(void)
     RUN_TEST(test_dps_assignment);
     RUN_TEST(test_dps_retry_after_values);
     RUN_TEST(test_twin_sync);
+    RUN_TEST(test_sas_password_and_reconnect);
     TEST_MAIN_END();
 }

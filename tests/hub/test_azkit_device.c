@@ -134,14 +134,7 @@ static cJSON *run(const char *store, int *status, ...)
     azk_run_vlist(&r, NULL, prefix, ap);
     va_end(ap);
     *status = r.status;
-    cJSON *events = cJSON_CreateArray();
-    char *save = NULL;
-    for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        cJSON *e = cJSON_Parse(line);
-        if (e == NULL)
-            fail_msg("not a JSON line: %s\n(stderr: %s)", line, r.err);
-        cJSON_AddItemToArray(events, e);
-    }
+    cJSON *events = azk_run_json_lines(&r);
     azk_run_free(&r);
     return events;
 }

@@ -175,6 +175,19 @@ cJSON *azk_run_json(const struct azk_run *r)
     return j;
 }
 
+cJSON *azk_run_json_lines(struct azk_run *r)
+{
+    cJSON *events = cJSON_CreateArray();
+    char *save = NULL;
+    for (char *line = strtok_r(r->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        cJSON *e = cJSON_Parse(line);
+        if (e == NULL)
+            fail_msg("not a JSON line: %s\n(stderr: %s)", line, r->err);
+        cJSON_AddItemToArray(events, e);
+    }
+    return events;
+}
+
 char *azk_test_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

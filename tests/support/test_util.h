@@ -35,6 +35,9 @@ void azk_run_vlist(struct azk_run *r, const char *input, const char *const *pref
 void azk_run_free(struct azk_run *r);
 /* Parses stdout as JSON; fails the test when it is not. */
 cJSON *azk_run_json(const struct azk_run *r);
+/* stdout as a JSON array of its lines (one JSON value each; fails the test otherwise). The
+ * lines are cut in r->out. */
+cJSON *azk_run_json_lines(struct azk_run *r);
 
 /* File helpers (fail the test on error). */
 char *azk_test_read(const char *path, size_t *len);   /* malloc'd, NUL-terminated */

@@ -10,9 +10,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "azkit/sas_token.h"
 #include "hub/service/sas.h"
 
 /* Room for a decoded key: base64 of 64 bytes is 88 characters, which b64 decoding sizes as 66. */
@@ -45,20 +45,8 @@ int dps_symkey_check(const char *key_b64, const char *what, char *err, size_t er
 int dps_symkey_derive(const char *group_key_b64, const char *registration_id,
                       char out[DPS_SYMKEY_MAX + 1])
 {
-    unsigned char k[KEY_BUF], mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
     out[0] = '\0';
-    int n = hub_sas_key_decode(group_key_b64, k, sizeof k);
-    int rc = -EINVAL;
-    if (n > 0 && registration_id &&
-        HMAC(EVP_sha256(), k, n, (const unsigned char *)registration_id,
-             strlen(registration_id), mac, &maclen) != NULL) {
-        EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
-        rc = 0;
-    }
-    OPENSSL_cleanse(k, sizeof k);
-    OPENSSL_cleanse(mac, sizeof mac);
-    return rc;
+    return azk_sas_derive_key(group_key_b64, registration_id, out);
 }
 
 /* "{idScope}/registrations/{registrationId}", both compared case-insensitively. */

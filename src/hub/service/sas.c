@@ -11,34 +11,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "azkit/azure_hub.h"
+#include "azkit/sas_token.h"
+#include "common/conn_string.h"
 
 static const char SCHEME[] = "SharedAccessSignature";
-
-/* Decodes standard base64 (with padding) into out; returns the length or -EINVAL. */
-static int b64_decode(const char *in, unsigned char *out, size_t out_size)
-{
-    size_t len = strlen(in);
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > out_size)
-        return -EINVAL;
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (!(isalnum((unsigned char)c) || c == '+' || c == '/' || (c == '=' && i >= len - 2)))
-            return -EINVAL;
-        if (c == '=' && i == len - 2 && in[len - 1] != '=')
-            return -EINVAL;
-    }
-    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-    if (n < 0)
-        return -EINVAL;
-    if (in[len - 1] == '=')
-        n--;
-    if (in[len - 2] == '=')
-        n--;
-    return n;
-}
 
 /* Copies a decoded percent-encoded span into a NUL-terminated buffer. */
 static int decode_field(struct azk_span v, char *out, size_t size)
@@ -117,34 +95,13 @@ int hub_sas_parse(const char *text, struct hub_sas_token *out)
     return have_sr && have_sig && have_se ? 0 : -EBADMSG;
 }
 
-/* HMAC over `sr_enc` "\n" se. */
+/* HMAC over `sr_enc` "\n" se (azkit/sas_token.h). */
 static int sign_encoded(const char *key_b64, const char *sr_enc, int64_t se, char *sig,
                         size_t sig_size)
 {
-    unsigned char key[128];
-    int klen = b64_decode(key_b64, key, sizeof(key));
-    if (klen <= 0)
-        return -EINVAL;
-    size_t srl = strlen(sr_enc);
-    char *msg = malloc(srl + 32);
-    if (msg == NULL) {
-        OPENSSL_cleanse(key, sizeof(key));
-        return -ENOMEM;
-    }
-    int mlen = snprintf(msg, srl + 32, "%s\n%" PRId64, sr_enc, se);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    unsigned char *r = HMAC(EVP_sha256(), key, klen, (const unsigned char *)msg, (size_t)mlen,
-                            mac, &maclen);
-    OPENSSL_cleanse(key, sizeof(key));
-    free(msg);
-    if (r == NULL)
-        return -EINVAL;
-    if (sig_size < 45)
+    if (sig_size < AZK_SAS_SIG_MAX)
         return -ENOBUFS;
-    EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return 0;
+    return azk_sas_sign(key_b64, sr_enc, se, sig);
 }
 
 static int encode_str(const char *s, char *out, size_t size)
@@ -169,25 +126,7 @@ int hub_sas_sign(const char *key_b64, const char *sr, int64_t se, char *sig, siz
 int hub_sas_create(const char *key_b64, const char *sr, const char *skn, int64_t se, char *out,
                    size_t out_size)
 {
-    char sig[64], sr_enc[HUB_SAS_SR_MAX * 3 + 1], sig_enc[200], skn_enc[HUB_SAS_SKN_MAX * 3 + 1];
-    int rc = hub_sas_sign(key_b64, sr, se, sig, sizeof(sig));
-    if (rc != 0)
-        return rc;
-    if (encode_str(sr, sr_enc, sizeof(sr_enc)) != 0 || encode_str(sig, sig_enc, sizeof(sig_enc)) != 0)
-        return -ENOBUFS;
-    skn_enc[0] = '\0';
-    if (skn && *skn && (strlen(skn) > HUB_SAS_SKN_MAX || encode_str(skn, skn_enc, sizeof(skn_enc)) != 0))
-        return -EINVAL;
-    int n = snprintf(out, out_size, "%s sr=%s&sig=%s&se=%" PRId64 "%s%s", SCHEME, sr_enc,
-                     sig_enc, se, skn_enc[0] ? "&skn=" : "", skn_enc);
-    OPENSSL_cleanse(sig, sizeof(sig));
-    OPENSSL_cleanse(sig_enc, sizeof(sig_enc));
-    if (n < 0 || (size_t)n >= out_size) {
-        if (out_size)
-            out[0] = '\0';
-        return -ENOBUFS;
-    }
-    return n;
+    return azk_sas_token(key_b64, sr, skn && *skn ? skn : NULL, se, out, out_size);
 }
 
 const char *hub_sas_result_text(enum hub_sas_result r)
@@ -268,9 +207,7 @@ static bool const_eq(const char *a, const char *b)
 
 int hub_sas_key_decode(const char *key_b64, unsigned char *out, size_t out_size)
 {
-    if (key_b64 == NULL)
-        return -EINVAL;
-    return b64_decode(key_b64, out, out_size);
+    return azk_sas_key_decode(key_b64, out, out_size);
 }
 
 /* Whether `t` was signed with `key_b64`: over sr as sent, or over its canonical encoding. */
@@ -379,43 +316,29 @@ int hub_conn_string_parse(const char *s, struct hub_conn_string *out)
     memset(out, 0, sizeof(*out));
     if (s == NULL)
         return -EBADMSG;
-    const char *p = s;
-    while (*p) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            len--;
+    struct azk_span name, value;
+    int more;
+    for (const char *p = s; (more = azki_conn_string_next(&p, &name, &value)) != 0;) {
+        if (more < 0)
+            return -EBADMSG;
+        char *dst = NULL;
+        size_t cap = 0;
+        if (azk_span_eq_str(name, "HostName")) {
+            dst = out->host_name;
+            cap = sizeof(out->host_name);
+        } else if (azk_span_eq_str(name, "SharedAccessKeyName")) {
+            dst = out->key_name;
+            cap = sizeof(out->key_name);
+        } else if (azk_span_eq_str(name, "SharedAccessKey")) {
+            dst = out->key;
+            cap = sizeof(out->key);
         }
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            if (eq == NULL)
-                return -EBADMSG;
-            size_t kl = (size_t)(eq - p), vl = len - kl - 1;
-            while (vl > 0 && (eq[vl] == ' ' || eq[vl] == '\r' || eq[vl] == '\n'))
-                vl--;
-            char *dst = NULL;
-            size_t cap = 0;
-            if (kl == 8 && strncmp(p, "HostName", 8) == 0) {
-                dst = out->host_name;
-                cap = sizeof(out->host_name);
-            } else if (kl == 19 && strncmp(p, "SharedAccessKeyName", 19) == 0) {
-                dst = out->key_name;
-                cap = sizeof(out->key_name);
-            } else if (kl == 15 && strncmp(p, "SharedAccessKey", 15) == 0) {
-                dst = out->key;
-                cap = sizeof(out->key);
-            }
-            if (dst != NULL) {
-                if (vl >= cap)
-                    return -ENAMETOOLONG;
-                memcpy(dst, eq + 1, vl);
-                dst[vl] = '\0';
-            }
+        if (dst != NULL) {
+            if (value.len >= cap)
+                return -ENAMETOOLONG;
+            memcpy(dst, value.ptr, value.len);
+            dst[value.len] = '\0';
         }
-        if (end == NULL)
-            break;
-        p = end + 1;
     }
     return out->host_name[0] && out->key[0] ? 0 : -EBADMSG;
 }
