@@ -15,7 +15,11 @@
 #include <cjson/cJSON.h>
 
 #include "doc_compare.h"
+#include "hub_harness.h"
+#include "support/modem_sim_util.h"
 #include "support/test_util.h"
+
+static struct azk_sim g_sim;
 
 enum mode {
     SETUP,   /* run, must exit 0, nothing compared */
@@ -35,7 +39,10 @@ struct example {
     const char *alias;     /* what the docs call the scratch directory */
     const char *json_item; /* compare this array's first element of the output instead */
     const char *file;      /* compare this file (written by the command) instead */
-    const char *argv[20];  /* "@" at the start of an argument: the scratch directory */
+    const char *argv[20];  /* "@" at the start of an argument: the scratch directory;
+                            * "%SIM%" in one: the modem simulator's device */
+    int line;              /* compare only this line of the block (1 = the first), or 0 */
+    bool hub;              /* run azkit-hub instead of azkit */
 };
 
 #define CLI "cli.md"
@@ -46,121 +53,136 @@ struct example {
 #define KEY "my-device-01.key.pem"
 
 static const struct example examples[] = {
-    {CLI, "### `azkit pki root`", 2, TEXT, OUT, 0, NULL, NULL, NULL, {"pki", "root"}},
-    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL, {"pki", "intermediate", "--ca", "root"}},
+    {CLI, "### `azkit pki root`", 2, TEXT, OUT, 0, NULL, NULL, NULL, {"pki", "root"}, 0, false},
+    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL, {"pki", "intermediate", "--ca", "root"}, 0,
+     false},
     {GUIDE, "The last command prints:", 1, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"pki", "device", "my-device-01", "--ca", "intermediate"}},
+     {"pki", "device", "my-device-01", "--ca", "intermediate"}, 0, false},
     {CLI, "### JSON output of the create commands", 1, JSON, OUT, 0, NULL, NULL, NULL,
      {"--json", "pki", "device", "dev-2", "--ca-cert", "intermediate.cert.pem", "--ca-key",
-      "intermediate.key.pem", "--key-type", "rsa", "--days", "30"}},
-    {CLI, "### `azkit pki show`", 2, TEXT, OUT, 0, NULL, NULL, NULL, {"pki", "show", CHAIN}},
+      "intermediate.key.pem", "--key-type", "rsa", "--days", "30"}, 0, false},
+    {CLI, "### `azkit pki show`", 2, TEXT, OUT, 0, NULL, NULL, NULL, {"pki", "show", CHAIN}, 0,
+     false},
     {CLI, "### `azkit pki show`", 3, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--json", "pki", "show", "root.cert.pem"}},
+     {"--json", "pki", "show", "root.cert.pem"}, 0, false},
     {CLI, "object (`src/cli/output_x509.c`):", 1, JSON, OUT, 0, NULL, "certificates", NULL,
-     {"--json", "pki", "show", "my-device-01.cert.pem"}},
+     {"--json", "pki", "show", "my-device-01.cert.pem"}, 0, false},
     {CLI, "### `azkit pki verify`", 2, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"pki", "verify", "--ca", "root", "--expect-cn", "my-device-01", CHAIN}},
+     {"pki", "verify", "--ca", "root", "--expect-cn", "my-device-01", CHAIN}, 0, false},
     {GUIDE, "### 3.2 Verify the chain the way Azure will", 2, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"pki", "verify", "--ca", "root", "--expect-cn", "my-device-01", CHAIN}},
+     {"pki", "verify", "--ca", "root", "--expect-cn", "my-device-01", CHAIN}, 0, false},
     {CLI, "### `azkit pki verify`", 3, TEXT, ERR, 1, NULL, NULL, NULL,
-     {"pki", "verify", "--ca", "root", "my-device-01.cert.pem"}},
+     {"pki", "verify", "--ca", "root", "my-device-01.cert.pem"}, 0, false},
     {GUIDE, "(exit status 1):", 2, TEXT, ERR, 1, NULL, NULL, NULL,
-     {"pki", "verify", "--ca", "root", "my-device-01.cert.pem"}},
+     {"pki", "verify", "--ca", "root", "my-device-01.cert.pem"}, 0, false},
     {CLI, "### `azkit pki verify`", 4, JSON, OUT, 1, NULL, NULL, NULL,
      {"--json", "pki", "verify", "--ca", "root", "--untrusted", "intermediate.cert.pem",
-      "--expect-cn", "other", "my-device-01.cert.pem"}},
+      "--expect-cn", "other", "my-device-01.cert.pem"}, 0, false},
 
     /* The guide's store and the reference's store: one tag provisioned. */
     {GUIDE, "### 3.3 Provision the security tag", 2, TEXT, OUT, 0, DEMO, NULL, NULL,
      {"--store", "@/store", "cred", "provision", "--sec-tag", "10", "--cert", CHAIN, "--key",
-      KEY}},
+      KEY}, 0, false},
     {CLI, "to the certificate's CN (with DPS it is also the registration id). For example:", 1,
      EXCERPT, OUT, 0, NULL, NULL, NULL,
      {"--store", "@/two", "cred", "provision", "--sec-tag", "10", "--secondary-sec-tag", "11",
-      "--cert", CHAIN, "--key", KEY, "--id-scope", "0ne00ABCDEF"}},
+      "--cert", CHAIN, "--key", KEY, "--id-scope", "0ne00ABCDEF"}, 0, false},
     {CLI, "The output, with the `why` lines of tag 11 abbreviated:", 1, TEXT, OUT, 0, NULL, NULL,
      NULL, {"--store", "@/two", "cred", "provision", "--sec-tag", "10", "--secondary-sec-tag",
-            "11", "--cert", CHAIN, "--key", KEY}},
+            "11", "--cert", CHAIN, "--key", KEY}, 0, false},
     {CLI, "`--json` (for the one-tag run; one `why` abbreviated):", 1, JSON, OUT, 0, NULL, NULL,
      NULL, {"--store", "@/store", "--json", "cred", "provision", "--sec-tag", "10", "--cert",
-            CHAIN, "--key", KEY}},
+            CHAIN, "--key", KEY}, 0, false},
     {CLI, "### `azkit cred list`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "list"}},
+     {"--store", "@/store", "cred", "list"}, 0, false},
     {GUIDE, "### 3.4 List and check", 2, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "list"}},
+     {"--store", "@/store", "cred", "list"}, 0, false},
     {CLI, "### `azkit cred list`", 4, JSON, OUT, 0, AZKDOC, NULL, NULL,
-     {"--store", "@/store", "--json", "cred", "list"}},
+     {"--store", "@/store", "--json", "cred", "list"}, 0, false},
     {CLI, "### `azkit cred write`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "write", "10", "cert", CHAIN}},
+     {"--store", "@/store", "cred", "write", "10", "cert", CHAIN}, 0, false},
     {CLI, "### `azkit cred read`", 3, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "--json", "cred", "read", "10", "cert"}},
+     {"--store", "@/store", "--json", "cred", "read", "10", "cert"}, 0, false},
     {CLI, "### `azkit cred exists`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "exists", "10", "key"}},
+     {"--store", "@/store", "cred", "exists", "10", "key"}, 0, false},
     {CLI, "### `azkit cred exists`", 4, JSON, OUT, 1, NULL, NULL, NULL,
-     {"--store", "@/store", "--json", "cred", "exists", "11", "key"}},
+     {"--store", "@/store", "--json", "cred", "exists", "11", "key"}, 0, false},
     {CLI, "### `azkit cred cmp`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "cmp", "10", "key", KEY}},
+     {"--store", "@/store", "cred", "cmp", "10", "key", KEY}, 0, false},
     {CLI, "### `azkit cred cmp`", 4, JSON, OUT, 1, NULL, NULL, NULL,
-     {"--store", "@/store", "--json", "cred", "cmp", "10", "cert", "root.cert.pem"}},
+     {"--store", "@/store", "--json", "cred", "cmp", "10", "cert", "root.cert.pem"}, 0, false},
     {CLI, "### `azkit cred digest`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "digest", "10", "cert"}},
+     {"--store", "@/store", "cred", "digest", "10", "cert"}, 0, false},
     {CLI, "### `azkit cred digest`", 4, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "--json", "cred", "digest", "10", "cert"}},
+     {"--store", "@/store", "--json", "cred", "digest", "10", "cert"}, 0, false},
     {CLI, "### `azkit cred export`", 3, TEXT, BOTH, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}},
+     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}, 0, false},
     {CLI, "An excerpt of the generated header:", 1, EXCERPT, OUT, 0, NULL, NULL, "sec_tag_10.h",
-     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}},
+     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}, 0, false},
     {GUIDE, "### 3.5 Export a firmware header", 2, TEXT, BOTH, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}},
+     {"--store", "@/store", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag", "10"}, 0, false},
     {CLI, "### `azkit cred export`", 5, JSON, OUT, 0, NULL, NULL, NULL,
      {"--store", "@/store", "--json", "cred", "export", "--c", "sec_tag_10.h", "--sec-tag",
-      "10"}},
+      "10"}, 0, false},
 
     /* Other tags, in a scratch store. */
     {CLI, "### `azkit cred write`", 4, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "--json", "cred", "write", "17", "cert", "crlf.chain.pem"}},
+     {"--store", "@/scratch", "--json", "cred", "write", "17", "cert", "crlf.chain.pem"}, 0, false},
     {CLI, "stderr, one per line, with the fix indented under them:", 1, TEXT, ERR, 0, NULL,
-     NULL, NULL, {"--store", "@/scratch", "cred", "write", "17", "cert", "crlf.chain.pem"}},
+     NULL, NULL, {"--store", "@/scratch", "cred", "write", "17", "cert", "crlf.chain.pem"}, 0,
+     false},
     {CLI, "**Failure object**", 1, JSON, OUT, 1, NULL, NULL, NULL,
-     {"--store", "@/scratch", "--json", "cred", "write", "18", "cert", "reversed.pem"}},
+     {"--store", "@/scratch", "--json", "cred", "write", "18", "cert", "reversed.pem"}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "cred", "write", "12", "ca", "root.cert.pem"}},
+     {"--store", "@/scratch", "cred", "write", "12", "ca", "root.cert.pem"}, 0, false},
     {CLI, "### `azkit cred delete`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "cred", "delete", "12", "ca"}},
+     {"--store", "@/scratch", "cred", "delete", "12", "ca"}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "cred", "write", "12", "cert", CHAIN}},
+     {"--store", "@/scratch", "cred", "write", "12", "cert", CHAIN}, 0, false},
     {CLI, "### `azkit cred delete`", 4, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "--json", "cred", "delete", "12", "cert"}},
+     {"--store", "@/scratch", "--json", "cred", "delete", "12", "cert"}, 0, false},
     {CLI, "### `azkit cred clear`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "cred", "clear", "13"}},
+     {"--store", "@/scratch", "cred", "clear", "13"}, 0, false},
     {CLI, "### `azkit cred clear`", 4, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/scratch", "--json", "cred", "clear", "13"}},
+     {"--store", "@/scratch", "--json", "cred", "clear", "13"}, 0, false},
+
+    /* keygen in a modem (the simulator). */
+    {CLI, "### `azkit cred keygen`", 3, TEXT, OUT, 0, NULL, NULL, NULL,
+     {"--store", "%SIM%,offline=ok", "cred", "keygen", "10", "--cn", "my-device-01", "--out",
+      "my-device-01.csr.pem"}, 0, false},
+    /* errno: the JSON's shape (causes abbreviated). */
+    {CLI, "`-116` the NCS DPS timeout, for `-95`", 1, JSON, OUT, 0, NULL, NULL, NULL,
+     {"--json", "errno", "-111"}, 0, false},
+    /* azkit-hub: a usage error in --json. */
+    {"hub.md", "With `--json`, errors are", 1, JSON, OUT, 2, NULL, NULL, NULL,
+     {"--json", "device", "add", "x"}, 3, true},
 
     /* doctor: the test root, a leaf without its intermediate, an id that is not the CN. */
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/doc1", "cred", "write", "10", "ca", "root.cert.pem"}},
+     {"--store", "@/doc1", "cred", "write", "10", "ca", "root.cert.pem"}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/doc1", "cred", "write", "10", "cert", "my-device-01.cert.pem"}},
+     {"--store", "@/doc1", "cred", "write", "10", "cert", "my-device-01.cert.pem"}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/doc1", "cred", "write", "10", "key", KEY}},
+     {"--store", "@/doc1", "cred", "write", "10", "key", KEY}, 0, false},
     {CLI, "that is not the certificate's CN:", 2, TEXT, OUT, 1, NULL, NULL, NULL,
      {"--store", "@/doc1", "doctor", "--sec-tag", "10", "--hub", "myhub.azure-devices.net",
-      "--device-id", "other"}},
+      "--device-id", "other"}, 0, false},
     /* doctor: the key in tag 11, its certificate in tag 10. */
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
      {"--store", "@/doc2", "cred", "provision", "--sec-tag", "10", "--cert", CHAIN, "--key",
-      KEY}},
+      KEY}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/doc2", "cred", "delete", "10", "key"}},
+     {"--store", "@/doc2", "cred", "delete", "10", "key"}, 0, false},
     {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/doc2", "cred", "write", "11", "key", KEY}},
+     {"--store", "@/doc2", "cred", "write", "11", "key", KEY}, 0, false},
     {CLI, "in tag 10 (`azkit --json doctor --sec-tag 10 --sec-tag 11`):", 1, JSON, OUT, 1, NULL,
-     NULL, NULL, {"--store", "@/doc2", "--json", "doctor", "--sec-tag", "10", "--sec-tag", "11"}},
+     NULL, NULL, {"--store", "@/doc2", "--json", "doctor", "--sec-tag", "10", "--sec-tag", "11"},
+     0, false},
     /* dps: nothing kept yet. */
     {CLI, "Before the first registration:", 2, TEXT, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "dps", "show"}},
+     {"--store", "@/store", "dps", "show"}, 0, false},
     {CLI, "Before the first registration:", 3, JSON, OUT, 0, NULL, NULL, NULL,
-     {"--store", "@/store", "--json", "dps", "show"}},
+     {"--store", "@/store", "--json", "dps", "show"}, 0, false},
 };
 
 /* The nth fenced code block after `marker` in `doc` (malloc'd), or NULL. */
@@ -202,6 +224,17 @@ static char *replace_all(const char *s, const char *from, const char *to)
         p = f + fl;
     }
     return out;
+}
+
+/* Line n (1 = the first) of `block`, which is freed (malloc'd; empty when there is none). */
+static char *nth_line(char *block, int n)
+{
+    const char *p = block;
+    for (int i = 1; i < n && p; i++)
+        p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    char *line = strndup(p ? p : "", p ? strcspn(p, "\n") : 0);
+    free(block);
+    return line;
 }
 
 /* Whether the documented block matches the real output; `why` says where not. */
@@ -256,9 +289,17 @@ static bool run_example(const struct example *e, const char *dir)
     char *owned[20] = {0};
     size_t argc = 0;
     for (; e->argv[argc]; argc++) {
+        const char *sim = strstr(e->argv[argc], "%SIM%");
         if (e->argv[argc][0] == '@') {
             owned[argc] = malloc(strlen(dir) + strlen(e->argv[argc]) + 1);
             sprintf(owned[argc], "%s%s", dir, e->argv[argc] + 1);
+            argv[argc] = owned[argc];
+        } else if (sim != NULL) {
+            if (g_sim.pid == 0)
+                azk_sim_start(&g_sim, dir, NULL);
+            owned[argc] = malloc(strlen(g_sim.spec) + strlen(e->argv[argc]) + 1);
+            sprintf(owned[argc], "%.*s%s%s", (int)(sim - e->argv[argc]), e->argv[argc],
+                    g_sim.spec, sim + 5);
             argv[argc] = owned[argc];
         } else {
             argv[argc] = e->argv[argc];
@@ -266,7 +307,7 @@ static bool run_example(const struct example *e, const char *dir)
     }
     argv[argc] = NULL;
     struct azk_run r;
-    azk_run(&r, NULL, argv);
+    azk_run_bin(&r, e->hub ? AZKIT_HUB_BIN : AZKIT_BIN, NULL, argv);
     char what[256];
     snprintf(what, sizeof(what), "docs/%s, block %d after \"%s\" (azkit %s %s %s ...)",
              e->doc ? e->doc : "-", e->nth, e->marker ? e->marker : "-", argv[0],
@@ -281,6 +322,14 @@ static bool run_example(const struct example *e, const char *dir)
         char *want = block_after(docfile, e->marker, e->nth);
         if (want == NULL)
             fail_msg("%s: no such code block", what);
+        if (e->line > 0)
+            want = nth_line(want, e->line);
+        if (e->mode == JSON) {
+            /* The docs abbreviate an object as {...}. */
+            char *full = replace_all(want, "{...}", "{\"...\": \"...\"}");
+            free(want);
+            want = full;
+        }
         char *raw;
         if (e->file) {
             raw = azk_test_read(e->file, NULL);
@@ -347,6 +396,7 @@ static void test_docs_examples_match_real_runs(void **state)
             write_bad_inputs();
         failed += !run_example(&examples[i], dir);
     }
+    azk_sim_stop(&g_sim);
     if (failed)
         fail_msg("%d documented example(s) differ from the real output (above)", failed);
     assert_int_equal(chdir(cwd), 0);
