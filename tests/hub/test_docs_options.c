@@ -73,6 +73,10 @@ static void test_azkit_options_documented(void **state)
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *argv[5] = {cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL};
         char *help = help_of(AZKIT_BIN, argv);
+        /* A printf escape leaked into the text (issue 16: run --help showed "%%d"). */
+        if (strstr(help, "%%") != NULL)
+            fail_msg("azkit %s %s prints a literal %%%%:\n%s", argv[0], argv[1] ? argv[1] : "",
+                     help);
         char what[80];
         snprintf(what, sizeof(what), "azkit %s %s", cmds[i][0],
                  cmds[i][1] && strcmp(cmds[i][1], "--help") ? cmds[i][1] : "");
