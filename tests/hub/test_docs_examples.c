@@ -21,11 +21,20 @@
 
 static struct azk_sim g_sim;
 
+/* Placeholders in the examples' arguments and their values (see struct example). */
+#define NVARS 4
+static char g_vars[NVARS][2][700] = {{"%SIM%"}, {"%SCOPE%"}, {"%DPS%"}, {"%HUBDATA%"}};
+/* Run-dependent values in the output and what the docs show instead. */
+#define NSUBST 2
+static char g_subst[NSUBST][2][700];
+
 enum mode {
     SETUP,   /* run, must exit 0, nothing compared */
     TEXT,    /* the whole output, line by line */
     EXCERPT, /* the documented lines are a contiguous part of the output */
     JSON,    /* one JSON value */
+    EVENTS,  /* one JSON object per line: each printed line has the members of the documented
+              * line with the same "event" */
 };
 enum stream { OUT, ERR, BOTH };
 
@@ -40,7 +49,8 @@ struct example {
     const char *json_item; /* compare this array's first element of the output instead */
     const char *file;      /* compare this file (written by the command) instead */
     const char *argv[20];  /* "@" at the start of an argument: the scratch directory;
-                            * "%SIM%" in one: the modem simulator's device */
+                            * "%SIM%" in one: the modem simulator's device; %SCOPE%, %DPS%,
+                            * %HUBDATA%: the hub's id scope, DPS host and data directory */
     int line;              /* compare only this line of the block (1 = the first), or 0 */
     bool hub;              /* run azkit-hub instead of azkit */
 };
@@ -237,10 +247,82 @@ static char *nth_line(char *block, int n)
     return line;
 }
 
+/* The members of `o` as one sorted, comma-separated string (malloc'd). */
+static char *member_names(const cJSON *o)
+{
+    char *names[64];
+    size_t n = 0, len = 1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o)
+        if (n < 64) {
+            names[n++] = it->string;
+            len += strlen(it->string) + 1;
+        }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    char *out = calloc(1, len);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, names[i]);
+        strcat(out, ",");
+    }
+    return out;
+}
+
+/* EVENTS: every line printed is a JSON object whose "event" the docs show with the same
+ * members (values vary from run to run). */
+static bool events_match(const char *doc, const char *real, char *why, size_t n)
+{
+    bool ok = true;
+    int matched = 0;
+    char *copy = strdup(real), *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); ok && line;
+         line = strtok_r(NULL, "\n", &save)) {
+        cJSON *r = cJSON_Parse(line);
+        const cJSON *ev = cJSON_GetObjectItem(r, "event");
+        if (!cJSON_IsString(ev)) {
+            snprintf(why, n, "not an event line: %s", line);
+            ok = false;
+        } else {
+            char *want = NULL, *got = member_names(r);
+            char *dcopy = strdup(doc), *dsave = NULL;
+            for (char *dl = strtok_r(dcopy, "\n", &dsave); dl && want == NULL;
+                 dl = strtok_r(NULL, "\n", &dsave)) {
+                cJSON *d = cJSON_Parse(dl);
+                const cJSON *dev = cJSON_GetObjectItem(d, "event");
+                if (cJSON_IsString(dev) && strcmp(dev->valuestring, ev->valuestring) == 0)
+                    want = member_names(d);
+                cJSON_Delete(d);
+            }
+            free(dcopy);
+            if (want == NULL || strcmp(want, got) != 0) {
+                snprintf(why, n, "event \"%s\": the docs show members %s, the tool prints %s",
+                         ev->valuestring, want ? want : "(no such event)", got);
+                ok = false;
+            }
+            matched++;
+            free(want);
+            free(got);
+        }
+        cJSON_Delete(r);
+    }
+    free(copy);
+    if (ok && matched == 0) {
+        snprintf(why, n, "the tool printed no events");
+        ok = false;
+    }
+    return ok;
+}
+
 /* Whether the documented block matches the real output; `why` says where not. */
 static bool compare(const struct example *e, const char *doc, const char *real, char *why,
                     size_t n)
 {
+    if (e->mode == EVENTS)
+        return events_match(doc, real, why, n);
     if (e->mode != JSON)
         return azk_doc_text_matches(doc, real, e->mode == EXCERPT, why, n);
     cJSON *d = cJSON_Parse(doc), *r = cJSON_Parse(real);
@@ -289,18 +371,22 @@ static bool run_example(const struct example *e, const char *dir)
     char *owned[20] = {0};
     size_t argc = 0;
     for (; e->argv[argc]; argc++) {
-        const char *sim = strstr(e->argv[argc], "%SIM%");
         if (e->argv[argc][0] == '@') {
             owned[argc] = malloc(strlen(dir) + strlen(e->argv[argc]) + 1);
             sprintf(owned[argc], "%s%s", dir, e->argv[argc] + 1);
             argv[argc] = owned[argc];
-        } else if (sim != NULL) {
-            if (g_sim.pid == 0)
+        } else if (strchr(e->argv[argc], '%') != NULL) {
+            if (strstr(e->argv[argc], "%SIM%") != NULL && g_sim.pid == 0) {
                 azk_sim_start(&g_sim, dir, NULL);
-            owned[argc] = malloc(strlen(g_sim.spec) + strlen(e->argv[argc]) + 1);
-            sprintf(owned[argc], "%.*s%s%s", (int)(sim - e->argv[argc]), e->argv[argc],
-                    g_sim.spec, sim + 5);
-            argv[argc] = owned[argc];
+                snprintf(g_vars[0][1], sizeof(g_vars[0][1]), "%s", g_sim.spec);
+            }
+            char *a = strdup(e->argv[argc]);
+            for (size_t v = 0; v < NVARS; v++) {
+                char *b = replace_all(a, g_vars[v][0], g_vars[v][1]);
+                free(a);
+                a = b;
+            }
+            argv[argc] = owned[argc] = a;
         } else {
             argv[argc] = e->argv[argc];
         }
@@ -340,6 +426,13 @@ static bool run_example(const struct example *e, const char *dir)
             raw = strdup(e->stream == OUT ? r.out : r.err);
         }
         char *real = replace_all(raw, dir, e->alias ? e->alias : AZKDOC);
+        for (size_t v = 0; v < NSUBST; v++) {
+            if (g_subst[v][0][0] == '\0')
+                continue;
+            char *b = replace_all(real, g_subst[v][0], g_subst[v][1]);
+            free(real);
+            real = b;
+        }
         char why[1024];
         if (!compare(e, want, real, why, sizeof(why))) {
             printf("%s does not show what the tool prints: %s\nthe docs:\n%s\nthe tool:\n%s\n",
@@ -403,10 +496,67 @@ static void test_docs_examples_match_real_runs(void **state)
     azk_test_rmrf(dir);
 }
 
+/* Examples that need a hub: a DPS registration with `azkit run`, the assignment it keeps,
+ * an azkit-hub error. */
+static const struct example hub_examples[] = {
+    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL, {"pki", "root"}, 0, false},
+    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL, {"pki", "intermediate", "--ca", "root"}, 0,
+     false},
+    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
+     {"pki", "device", "my-device-01", "--ca", "intermediate"}, 0, false},
+    {NULL, NULL, 0, SETUP, OUT, 0, NULL, NULL, NULL,
+     {"--store", "@/store", "cred", "provision", "--sec-tag", "10", "--cert", CHAIN, "--key",
+      KEY, "--ca", "%HUBDATA%/pki/ca.pem"}, 0, false},
+    {CLI, "With `--json`, one JSON object per line:", 1, EVENTS, OUT, 0, NULL, NULL, NULL,
+     {"--store", "@/store", "--json", "run", "--id-scope", "%SCOPE%", "--dps-host", "%DPS%",
+      "--count", "1"}, 0, false},
+    {CLI, "After a registration (", 2, TEXT, OUT, 0, NULL, NULL, NULL,
+     {"--store", "@/store", "dps", "show"}, 0, false},
+    {CLI, "After a registration (", 3, JSON, OUT, 0, NULL, NULL, NULL,
+     {"--store", "@/store", "--json", "dps", "show"}, 0, false},
+    {"hub.md", "With `--json`, errors are", 1, JSON, OUT, 1, NULL, NULL, NULL,
+     {"--json", "--data", "%HUBDATA%", "device", "show", "x"}, 1, true},
+};
+
+static void test_docs_examples_with_a_hub(void **state)
+{
+    (void)state;
+    char dir[512], cwd[1024];
+    azk_test_mkdtemp(dir);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    struct test_hub hub;
+    test_hub_init(&hub);
+    test_hub_start(&hub, NULL);
+    test_hub_ready_str(&hub, "id_scope", g_vars[1][1], sizeof(g_vars[1][1]));
+    test_hub_ready_str(&hub, "dps_host", g_vars[2][1], sizeof(g_vars[2][1]));
+    snprintf(g_vars[3][1], sizeof(g_vars[3][1]), "%s", hub.data);
+    snprintf(g_subst[0][0], sizeof(g_subst[0][0]), "%s", g_vars[1][1]);
+    snprintf(g_subst[0][1], sizeof(g_subst[0][1]), "0ne00ABCDEF");
+    snprintf(g_subst[1][0], sizeof(g_subst[1][0]), "localhost:%d", hub.mqtt_port);
+    snprintf(g_subst[1][1], sizeof(g_subst[1][1]), "localhost:8883");
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(hub_examples) / sizeof(hub_examples[0]); i++) {
+        if (i == 3) { /* the devices' group: on the intermediate the examples made */
+            char inter[700];
+            snprintf(inter, sizeof(inter), "%s/intermediate.cert.pem", dir);
+            cJSON_Delete(test_hub_admin(&hub, 0, "enroll", "group", "doc-group", "--cert",
+                                        inter, NULL));
+        }
+        failed += !run_example(&hub_examples[i], dir);
+    }
+    memset(g_subst, 0, sizeof(g_subst));
+    assert_int_equal(chdir(cwd), 0);
+    test_hub_finish(&hub, dir);
+    if (failed)
+        fail_msg("%d documented example(s) differ from the real output (above)", failed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_docs_examples_match_real_runs),
+        cmocka_unit_test(test_docs_examples_with_a_hub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
