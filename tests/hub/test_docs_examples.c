@@ -410,7 +410,7 @@ static bool run_example(const struct example *e, const char *dir)
             fail_msg("%s: no such code block", what);
         if (e->line > 0)
             want = nth_line(want, e->line);
-        if (e->mode == JSON) {
+        if (e->mode == JSON || e->mode == EVENTS) {
             /* The docs abbreviate an object as {...}. */
             char *full = replace_all(want, "{...}", "{\"...\": \"...\"}");
             free(want);
@@ -516,6 +516,10 @@ static const struct example hub_examples[] = {
      {"--store", "@/store", "--json", "dps", "show"}, 0, false},
     {"hub.md", "With `--json`, errors are", 1, JSON, OUT, 1, NULL, NULL, NULL,
      {"--json", "--data", "%HUBDATA%", "device", "show", "x"}, 1, true},
+    {CLI, "once at the end (at least one), then the summary object", 1, EVENTS, OUT, 0, NULL,
+     NULL, NULL,
+     {"--json", "fleet", "--issuer", "intermediate", "--id-scope", "%SCOPE%", "--dps-host",
+      "%DPS%", "--trust", "%HUBDATA%/pki/ca.pem", "--count", "2", "--messages", "1"}, 0, false},
 };
 
 static void test_docs_examples_with_a_hub(void **state)
