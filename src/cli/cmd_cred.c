@@ -126,8 +126,18 @@ static int cmd_write(const struct cli_opts *cli, struct cmd_args *a, const char 
     uint8_t dg[AZK_CRED_DIGEST_SIZE];
     char hex[65] = "";
     struct azk_cred_info info;
-    if (azk_cred_digest(s, tag, type, dg) == 0)
-        azk_digest_hex(dg, hex);
+    rc = azk_cred_digest(s, tag, type, dg);
+    if (rc != 0) { /* written, but the store stopped answering (a modem that hangs) */
+        const char *why = azk_credstore_why(s);
+        azk_diag_add(&d, AZK_SEV_ERROR, "cred.no-digest",
+                     "Check the store (azkit cred list) once it answers again.",
+                     "%s", why && *why ? why : azk_strerror(rc));
+        azk_credstore_close(s);
+        return cli_fail(rc, &d, "sec_tag %u type %d (%s) was written, but its digest could not "
+                                "be read back", (unsigned)tag, (int)type,
+                        azk_cred_type_description((int)type));
+    }
+    azk_digest_hex(dg, hex);
     azk_cred_describe(s, tag, (int)type, &info, NULL);
     azk_credstore_close(s);
     if (cli->json) {

@@ -100,7 +100,9 @@ int cli_cred_list(const struct cli_opts *cli, struct cmd_args *a, const char *us
         return rc;
     rc = azk_cred_list(s, collect_cb, &c);
     if (rc != 0) {
-        rc = cli_fail(rc, NULL, "cannot list %s", azk_credstore_describe(s));
+        const char *why = azk_credstore_why(s);
+        rc = cli_fail(rc, NULL, "cannot list %s%s%s", azk_credstore_describe(s),
+                      why && *why ? ": " : "", why && *why ? why : "");
         azk_credstore_close(s);
         free(c.items);
         return rc;

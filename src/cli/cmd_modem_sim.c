@@ -10,14 +10,17 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: azkit modem-sim [--log FILE] [--online] [--echo] [--urc TEXT] [--silent]\n"
-    "                       [--at-buffer N] [--preload TAG,TYPE]... [--fail-write N]\n"
-    "                       [--ready-file FILE] [--no-cmee-default]\n"
+    "usage: azkit modem-sim [--dir DIR] [--log FILE] [--online] [--echo]\n"
+    "                       [--urc TEXT [--urc-every N] [--urc-within]] [--delay-ms N]\n"
+    "                       [--silent | --silent-after N] [--at-buffer N]\n"
+    "                       [--preload TAG,TYPE]... [--fail-write N] [--firmware TEXT]\n"
+    "                       [--imei DIGITS] [--ready-file FILE] [--no-cmee-default]\n"
     "\n"
     "An nRF91 modem's AT interface on a pseudo-terminal: prints the terminal's path, then\n"
     "answers AT, ATE0/1, +CMEE, +CFUN (writes refused while online), %CMNG, %KEYGEN, +CGSN\n"
-    "and +CGMR\n"
-    "until interrupted. Point azkit at it with --store nrf91:PATH. Options in docs/cli.md.\n";
+    "and +CGMR until interrupted. Credentials are kept in memory, or in DIR with --dir\n"
+    "(they survive a restart). Point azkit at it with --store nrf91:PATH. Options in\n"
+    "docs/cli.md.\n";
 
 int cli_modem_sim(int argc, char **argv)
 {

@@ -30,6 +30,8 @@ struct nrf91 {
     bool mode_checked;    /* AT+CFUN? was asked (and the modem is offline now) */
     char firmware[64];    /* AT+CGMR, or "" */
     char why[400];        /* the last failure in words, or "" */
+    char last_cmd[48];    /* the start of the last command sent, for a timeout's message */
+    char words[160];      /* failure_words()'s text */
 };
 
 int azk_nrf91_cme_errno(int cme)
@@ -82,6 +84,10 @@ static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
 static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct azki_at_reply *r)
 {
     azki_at_reply_init(r);
+    /* Up to the content of a write: "AT%CMNG=0,10,1,". */
+    size_t shown = strcspn(cmd, "\"\r\n");
+    snprintf(m->last_cmd, sizeof(m->last_cmd), "%.*s%s",
+             (int)(shown < cmd_len ? shown : cmd_len), cmd, shown < cmd_len ? "..." : "");
     tcflush(m->fd, TCIFLUSH);
     uint64_t deadline = now_ms() + m->o.timeout_ms;
     int rc = write_all(m->fd, cmd, cmd_len, deadline);
@@ -111,6 +117,18 @@ static int at(struct nrf91 *m, const char *cmd, size_t cmd_len, struct azki_at_r
     }
 }
 
+/* rc in words; a timeout names the command that got no answer. */
+static const char *failure_words(struct nrf91 *m, int rc)
+{
+    if (rc != -ETIMEDOUT)
+        return azk_strerror(rc);
+    unsigned s = m->o.timeout_ms / 1000u;
+    snprintf(m->words, sizeof(m->words),
+             "no answer to %s within %u s: the modem stopped answering (timeout=SECONDS in "
+             "the store spec waits longer)", m->last_cmd, s ? s : 1);
+    return m->words;
+}
+
 static int at_simple(struct nrf91 *m, const char *cmd)
 {
     struct azki_at_reply r;
@@ -137,7 +155,8 @@ static int need_offline(struct nrf91 *m)
         rc = -EPROTO;
     if (rc != 0) {
         snprintf(m->why, sizeof(m->why),
-                 "the modem did not tell its functional mode (AT+CFUN?: %s)", azk_strerror(rc));
+                 "the modem did not tell its functional mode (AT+CFUN?: %s)",
+                 failure_words(m, rc));
         return rc;
     }
     if (fun != 1 && fun != 2 && fun != 21) {
@@ -156,7 +175,7 @@ static int need_offline(struct nrf91 *m)
     rc = at_simple(m, "AT+CFUN=4");
     if (rc != 0) {
         snprintf(m->why, sizeof(m->why), "the modem refused to go offline (AT+CFUN=4: %s)",
-                 azk_strerror(rc));
+                 failure_words(m, rc));
         return rc;
     }
     m->restore_cfun = fun;
@@ -183,7 +202,7 @@ static int cmng_failed(struct nrf91 *m, const char *what, int rc, int cme)
                  fix);
     else
         snprintf(m->why, sizeof(m->why), "%s: %s", what,
-                 rc == -EIO ? "the modem answered ERROR" : azk_strerror(rc));
+                 rc == -EIO ? "the modem answered ERROR" : failure_words(m, rc));
     return rc;
 }
 

@@ -16,23 +16,34 @@
  *    access (type-2 reads, tags above 2147483647: 1.2, 1.4), 515 full, 527 invalid content.
  *    A modem-reserved item at tag 4294967292 is pre-loaded (1.2) so clients must skip it.
  *  - %KEYGEN=<sec_tag>,2[,0[,"<attributes>"[,<key_usage>]]] (Nordic's AT command reference,
- *    %KEYGEN set command): a real P-256 key kept as the tag's type 2 (never sent out: type-2
+ *    %KEYGEN set command; without attributes the CSR's CN is the simulated device UUID, as
+ *    the modem's own): a real P-256 key kept as the tag's type 2 (never sent out: type-2
  *    reads are refused) and `%KEYGEN: "<base64url CSR DER>.<base64url COSE>"` (sim_keygen.c);
  *    518 while online, 519 when the tag already holds a key, 514 for reserved tags; other
  *    key types and response contents are refused with 50 (not simulated).
- *  - AT+CGSN / AT+CGMR / AT+CFUN as the host tools use them (sections 2.2, 3).
+ *  - AT+CGSN / AT+CGMR / AT+CFUN (also the test command AT+CFUN=?) as Nordic documents
+ *    them; tests/cli/test_modem_sim_golden.c holds the documented exchanges.
  *  - Items of types azkit does not write (5 and up; newer firmware has more) can be pre-loaded
  *    with --preload TAG,TYPE (listed with the SHA-256 of a placeholder text).
  *  - Failure injection: --fail-write N answers the N-th %CMNG write with +CME ERROR: 515
  *    (memory full), e.g. the second credential of a provision.
  *  - Line behaviour: --echo (as after ATE1; ATE0/ATE1 switch it) sends each command line back
- *    before the answer; --urc TEXT sends an unsolicited result code (e.g. '+CEREG: 1') between
- *    every command and its answer; --silent logs commands and never answers.
- * Usage: azkit-modem-sim [--ready-file F] [--log F] [--online] [--at-buffer N] [--no-cmee-default]
- *        [--preload TAG,TYPE]... [--fail-write N] [--echo] [--urc TEXT] [--silent]
+ *    before the answer (off by default: NCS AT Host, the usual firmware behind the serial
+ *    port, does not echo); --urc TEXT sends an unsolicited result code (e.g. '+CEREG: 1')
+ *    between a command and its answer, --urc-every N only with every N-th command, and
+ *    --urc-within inside the answer (after its information lines, before OK/ERROR);
+ *    --delay-ms N answers each command N ms late (a slow modem); --silent logs commands and
+ *    never answers, --silent-after N answers the first N commands only (a modem that hangs).
+ *  - Storage: in memory, or with --dir DIR in files DIR/<tag>-<type> (0600, sim_dir.c), so
+ *    credentials (and %KEYGEN keys) survive restarts as in the modem's NVM.
+ *  - --firmware TEXT and --imei DIGITS set what +CGMR and +CGSN report.
+ * Usage: azkit-modem-sim [--dir DIR] [--ready-file F] [--log F] [--online] [--at-buffer N]
+ *        [--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N] [--echo]
+ *        [--urc TEXT [--urc-every N] [--urc-within]] [--delay-ms N]
+ *        [--silent | --silent-after N] [--firmware TEXT] [--imei DIGITS]
  * The pty path is printed on stdout, and written to F (F.tmp, then rename), once ready;
- * serves until SIGTERM/SIGINT,
- * or EOF on stdin when stdin is a pipe or socket. --log appends each received command. */
+ * serves until SIGTERM/SIGINT, or EOF on stdin when stdin is a pipe or socket. --log appends
+ * each received command. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -53,6 +64,7 @@
 
 #include <openssl/evp.h>
 
+#include "modem_sim/sim_dir.h"
 #include "modem_sim/sim_keygen.h"
 
 #define MAX_ITEMS 64
@@ -77,8 +89,11 @@ static char *outq;
 static size_t outq_len, outq_cap;
 static volatile sig_atomic_t stop_flag;
 static unsigned writes_seen, fail_write;
-static bool echo, silent;
-static const char *urc;
+static bool echo, silent, urc_within;
+static const char *urc, *store_dir;
+static unsigned long urc_every = 1, silent_after, commands_seen;
+static unsigned delay_ms;
+static const char *firmware = "mfw_nrf9160_1.3.5", *imei = "352656100000001";
 
 static void on_signal(int sig)
 {
@@ -184,9 +199,18 @@ static struct item *find(uint32_t tag, uint32_t type)
     return NULL;
 }
 
-/* Stores a copy; keeps items sorted by (tag, type). Returns the CME code or 0. */
-static int store(uint32_t tag, uint32_t type, const char *data, size_t len)
+/* Stores a copy; keeps items sorted by (tag, type); with --dir and `persist`, also on disk
+ * first (a failed disk write is the modem's "memory full"). Returns the CME code or 0. */
+static int store(uint32_t tag, uint32_t type, const char *data, size_t len, bool persist)
 {
+    if (persist && store_dir != NULL) {
+        int err = sim_dir_save(store_dir, tag, type, data, len);
+        if (err != 0) {
+            fprintf(stderr, "azkit-modem-sim: %s: cannot save %u-%u: %s\n", store_dir,
+                    (unsigned)tag, (unsigned)type, strerror(-err));
+            return 515;
+        }
+    }
     char *copy = malloc(len ? len : 1);
     if (copy == NULL)
         return 515;
@@ -296,6 +320,8 @@ static int cmd_cmng(const char *p)
         if (it == NULL)
             return error(513);
         if (op == 3) {
+            if (store_dir != NULL && sim_dir_remove(store_dir, tag, type) != 0)
+                return error(ERR_PLAIN);
             free(it->data);
             n_items--;
             memmove(it, it + 1, (size_t)(&items[n_items] - it) * sizeof(*it));
@@ -340,7 +366,7 @@ static int cmd_cmng(const char *p)
         return error(527);
     if (++writes_seen == fail_write)
         return error(515);
-    int rc = store(tag, type, content, clen);
+    int rc = store(tag, type, content, clen, true);
     return rc ? error(rc) : ok();
 }
 
@@ -378,11 +404,24 @@ static int cmd_keygen(const char *p)
         return error(514);
     if (find(tag, 2) != NULL)
         return error(519);
+    /* Without attributes the modem names the CSR after itself: CN = its device UUID (the
+     * CSR in the AT%KEYGEN=16842753,2,0 exchange of Nordic's nRFCloud/utils README has a
+     * 36-character CN). The simulator's UUID ends with its IMEI. */
+    char own[64];
+    if (subject == NULL) {
+        size_t n = strlen(imei);
+        snprintf(own, sizeof(own), "CN=00000000-0000-4000-8000-%12s",
+                 n > 12 ? imei + n - 12 : imei);
+        for (char *c = own; *c; c++)
+            if (*c == ' ')
+                *c = '0';
+        subject = own;
+    }
     char *key, *answer;
     size_t key_len;
     if (sim_keygen(subject, &key, &key_len, &answer) != 0)
         return error(523);
-    int rc = store(tag, 2, key, key_len);
+    int rc = store(tag, 2, key, key_len, true);
     sim_keygen_free(key, key_len);
     if (rc == 0) { /* outf() cuts at 128 bytes */
         out("%KEYGEN: \"", 10);
@@ -417,13 +456,15 @@ static int handle_command(const char *cmd)
         return ok();
     }
     if (match(cmd, "+CGSN", "") || match(cmd, "+CGSN", "=0"))
-        return out("352656100000001\r\nOK\r\n", 21);
+        return outf("%s\r\nOK\r\n", imei);
     if (match(cmd, "+CGSN", "=1"))
-        return out("+CGSN: \"352656100000001\"\r\nOK\r\n", 30);
+        return outf("+CGSN: \"%s\"\r\nOK\r\n", imei);
     if (match(cmd, "+CGMR", ""))
-        return out("mfw_nrf9160_1.3.5\r\nOK\r\n", 23);
+        return outf("%s\r\nOK\r\n", firmware);
     if (match(cmd, "+CFUN", "?"))
         return outf("+CFUN: %u\r\nOK\r\n", cfun);
+    if (match(cmd, "+CFUN", "=?"))
+        return out("+CFUN: (0,1,4,20,21,30,31,40,41,44)\r\nOK\r\n", 41);
     if ((a = match(cmd, "+CFUN", "=")) != NULL) {
         static const unsigned modes[] = {0, 1, 2, 4, 20, 21, 30, 31, 40, 41, 44};
         if (!parse_u32(&a, &v) || *a != '\0')
@@ -450,6 +491,43 @@ static int handle_command(const char *cmd)
     return error(ERR_PLAIN);
 }
 
+static void send_urc(void)
+{
+    out(urc, strlen(urc));
+    out("\r\n", 2);
+}
+
+/* Moves the answer's final result code (its last line) behind a URC: the URC arrives inside
+ * the answer, after its information lines. */
+static void urc_before_final(size_t start)
+{
+    if (outq_len < start + 2)
+        return;
+    size_t final = start;
+    for (size_t i = outq_len - 2; i > start; i--)
+        if (outq[i - 1] == '\n') {
+            final = i;
+            break;
+        }
+    size_t tail = outq_len - final;
+    char *saved = malloc(tail);
+    if (saved == NULL)
+        return;
+    memcpy(saved, outq + final, tail);
+    outq_len = final;
+    send_urc();
+    out(saved, tail);
+    free(saved);
+}
+
+static void pause_answer(void)
+{
+    flush_out();
+    struct timespec ts = {(time_t)(delay_ms / 1000), (long)(delay_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_flag)
+        ;
+}
+
 /* AT Host line discipline. */
 static char *cmd_buf;
 static size_t cmd_len, cmd_total, at_buffer = 4096;
@@ -463,17 +541,23 @@ static void feed(char c)
             error(ERR_PLAIN);
         } else if (cmd_total > 0) {
             log_command(cmd_buf, cmd_len, false);
+            commands_seen++;
             if (echo) {
                 out(cmd_buf, cmd_len);
                 out("\r\n", 2);
             }
-            if (urc != NULL) { /* an unsolicited result code between command and answer */
-                out(urc, strlen(urc));
-                out("\r\n", 2);
-            }
+            bool with_urc = urc != NULL && commands_seen % urc_every == 0;
+            if (with_urc && !urc_within) /* between the command and its answer */
+                send_urc();
             cmd_buf[cmd_len] = '\0'; /* the modem gets it as "%s": it ends at a NUL */
-            if (!silent)
+            if (!silent && (silent_after == 0 || commands_seen <= silent_after)) {
+                if (delay_ms > 0) /* a slow modem: the echo and URC first, then the answer */
+                    pause_answer();
+                size_t start = outq_len;
                 handle_command(cmd_buf);
+                if (with_urc && urc_within)
+                    urc_before_final(start);
+            }
         }
         cmd_len = cmd_total = 0;
         return;
@@ -483,6 +567,24 @@ static void feed(char c)
     if (cmd_len < at_buffer)
         cmd_buf[cmd_len++] = c;
     cmd_total++;
+}
+
+/* One item from --dir at start-up (sim_dir_load). */
+static int load_item(uint32_t tag, uint32_t type, const char *data, size_t len)
+{
+    return store(tag, type, data, len, false) ? -515 : 0;
+}
+
+/* A decimal count in [min, max]. */
+static bool parse_count(const char *s, unsigned long min, unsigned long max, unsigned long *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '\0' || s[0] == '-' || n < min || n > max)
+        return false;
+    *v = n;
+    return true;
 }
 
 static int write_ready_file(const char *path, const char *content)
@@ -524,6 +626,25 @@ int main(int argc, char **argv)
             silent = true;
         } else if (strcmp(argv[i], "--urc") == 0 && i + 1 < argc) {
             urc = argv[++i];
+        } else if (strcmp(argv[i], "--urc-every") == 0 && i + 1 < argc) {
+            bad |= !parse_count(argv[++i], 1, 1000000, &urc_every);
+        } else if (strcmp(argv[i], "--urc-within") == 0) {
+            urc_within = true;
+        } else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc) {
+            unsigned long v;
+            bad |= !parse_count(argv[++i], 0, 60000, &v);
+            delay_ms = (unsigned)v;
+        } else if (strcmp(argv[i], "--silent-after") == 0 && i + 1 < argc) {
+            bad |= !parse_count(argv[++i], 1, 1000000000, &silent_after);
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            store_dir = argv[++i];
+        } else if (strcmp(argv[i], "--firmware") == 0 && i + 1 < argc) {
+            firmware = argv[++i];
+            bad |= firmware[0] == '\0' || strlen(firmware) > 100 || strpbrk(firmware, "\r\n");
+        } else if (strcmp(argv[i], "--imei") == 0 && i + 1 < argc) {
+            imei = argv[++i];
+            bad |= imei[0] == '\0' || strlen(imei) > 20 || strspn(imei, "0123456789") !=
+                                                            strlen(imei);
         } else if (strcmp(argv[i], "--fail-write") == 0 && i + 1 < argc) {
             fail_write = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
@@ -531,24 +652,36 @@ int main(int argc, char **argv)
             static const char placeholder[] = "modem-internal item";
             if (sscanf(argv[++i], "%lu,%lu", &tag, &type) != 2 || tag > UINT32_MAX ||
                 type > 255 || store((uint32_t)tag, (uint32_t)type, placeholder,
-                                    sizeof(placeholder) - 1) != 0)
+                                    sizeof(placeholder) - 1, false) != 0)
                 bad = true;
         } else {
             bad = true;
         }
     }
     if (bad) {
-        fprintf(stderr, "usage: %s [--ready-file F] [--log F] [--online] [--at-buffer N] "
-                        "[--no-cmee-default] [--preload TAG,TYPE]... [--fail-write N] [--echo] "
-                        "[--urc TEXT] [--silent]\n",
+        fprintf(stderr, "usage: %s [--dir DIR] [--ready-file F] [--log F] [--online] "
+                        "[--at-buffer N] [--no-cmee-default] [--preload TAG,TYPE]... "
+                        "[--fail-write N] [--echo] [--urc TEXT [--urc-every N] [--urc-within]] "
+                        "[--delay-ms N] [--silent | --silent-after N] [--firmware TEXT] "
+                        "[--imei DIGITS]\n",
                 argv[0]);
         return 2;
     }
     static const char reserved[] = "-----BEGIN CERTIFICATE-----\nMODEMRESERVEDFAKE\n"
                                    "-----END CERTIFICATE-----";
     cmd_buf = malloc(at_buffer + 1);
-    if (cmd_buf == NULL || store(RESERVED_TAG, 0, reserved, sizeof(reserved) - 1) != 0)
+    if (cmd_buf == NULL || store(RESERVED_TAG, 0, reserved, sizeof(reserved) - 1, false) != 0)
         return 1;
+    if (store_dir != NULL) {
+        int err = sim_dir_open(store_dir);
+        if (err == 0)
+            err = sim_dir_load(store_dir, load_item);
+        if (err != 0) {
+            fprintf(stderr, "azkit-modem-sim: --dir %s: %s\n", store_dir,
+                    err == -515 ? "more items than the simulator holds" : strerror(-err));
+            return 1;
+        }
+    }
     if (log_path != NULL &&
         (log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
         perror(log_path);

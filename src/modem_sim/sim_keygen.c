@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -46,6 +47,19 @@ static X509_REQ *make_csr(EVP_PKEY *key, const char *subject)
         ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
                                         (int)n, -1, 0) == 1;
     }
+    /* The modem requests a key usage extension (digitalSignature, nonRepudiation,
+     * keyEncipherment, keyAgreement: BIT STRING 03 02 03 E8 in the CSR of the
+     * AT%KEYGEN=16842753,2,0 exchange in Nordic's nRFCloud/utils README). */
+    STACK_OF(X509_EXTENSION) *exts = ok ? sk_X509_EXTENSION_new_null() : NULL;
+    X509_EXTENSION *ku = exts ? X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+                                                    "digitalSignature,nonRepudiation,"
+                                                    "keyEncipherment,keyAgreement")
+                              : NULL;
+    ok = ok && ku != NULL && sk_X509_EXTENSION_push(exts, ku) > 0;
+    if (!ok)
+        X509_EXTENSION_free(ku);
+    ok = ok && X509_REQ_add_extensions(req, exts) == 1;
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     ok = ok && X509_REQ_set_version(req, 0) == 1 && X509_REQ_set_subject_name(req, name) == 1 &&
          X509_REQ_set_pubkey(req, key) == 1 && X509_REQ_sign(req, key, EVP_sha256()) > 0;
     X509_NAME_free(name);

@@ -22,48 +22,26 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "support/modem_sim_util.h"
 #include "support/test_util.h"
 
 static char g_dir[512];
 static char g_spec[700];
 static char g_log[600];
-static pid_t g_sim;
+static struct azk_sim g_sim;
 
-/* Starts the simulator (one extra argument or NULL) and waits for its pty path. */
+/* Starts the simulator (one extra argument or NULL). */
 static void sim_start(const char *extra)
 {
-    char ready[600];
-    snprintf(ready, sizeof(ready), "%s/sim.ready", g_dir);
-    unlink(ready);
-    snprintf(g_log, sizeof(g_log), "%s/sim.log", g_dir);
-    unlink(g_log);
-    g_sim = fork();
-    assert_true(g_sim >= 0);
-    if (g_sim == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        execl(AZKIT_BIN, "azkit", "modem-sim", "--ready-file", ready, "--log", g_log, extra,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && !azk_test_exists(ready); i++)
-        usleep(20000);
-    char *path = azk_test_read(ready, NULL);
-    path[strcspn(path, "\n")] = '\0';
-    snprintf(g_spec, sizeof(g_spec), "nrf91:%s", path);
-    free(path);
+    const char *args[] = {extra, NULL};
+    azk_sim_start(&g_sim, g_dir, args);
+    snprintf(g_spec, sizeof(g_spec), "%s", g_sim.spec);
+    snprintf(g_log, sizeof(g_log), "%s", g_sim.log);
 }
 
 static void sim_stop(void)
 {
-    if (g_sim > 0) {
-        kill(g_sim, SIGTERM);
-        waitpid(g_sim, NULL, 0);
-        g_sim = 0;
-    }
+    azk_sim_stop(&g_sim);
 }
 
 static int setup(void **state)
