@@ -222,6 +222,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     arm_timer(c, wait);
 }
 
+void hub_conn_resume_read(struct hub_conn *c)
+{
+    c->read_paused = false;
+    bufferevent_enable(c->bev, EV_READ);
+    bufferevent_flush(c->bev, EV_READ, BEV_NORMAL);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
 {
     int64_t t = keepalive_s ? (int64_t)keepalive_s * 1500 : AZURE_MAX_IDLE_MS;

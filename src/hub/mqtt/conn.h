@@ -156,6 +156,11 @@ void hub_conn_unref(struct hub_conn *c);
 /* True while the connection can still be written to. */
 bool hub_conn_alive(const struct hub_conn *c);
 
+/* Reading resumes after back-pressure (read_paused). Bytes that arrived meanwhile may already
+ * be buffered below the connection (the WebSocket filter's TLS bufferevent, where no new socket
+ * read would wake them): they are passed up and read now. */
+void hub_conn_resume_read(struct hub_conn *c);
+
 /* CONNECT accepted: the keepalive timer runs (min(1.5 x keepalive, 1767 s), as Azure). */
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);
 
