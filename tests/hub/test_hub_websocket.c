@@ -358,6 +358,36 @@ static void test_bad_frames(void **state)
     test_dev_close(&d);
 }
 
+/* The hub stops with WebSocket connections open (an MQTT connection, one waiting for CONNECT,
+ * an upgrade request not complete): it exits cleanly (under ASan: nothing leaked) and each
+ * client sees its connection end. Runs last: it stops the hub. */
+static void test_stop_with_open_websockets(void **state)
+{
+    (void)state;
+    struct test_dev live, waiting, partial;
+    open_ws(&live);
+    uint8_t pkt[2048];
+    size_t n = connect_packet("ws-1", token(key1), pkt, sizeof(pkt));
+    send_frame(&live, 0x82, pkt, n, false, 0);
+    uint8_t connack[4];
+    read_mqtt(&live, connack, 4);
+    assert_int_equal(connack[3], 0);
+    open_ws(&waiting);
+    assert_int_equal(test_dev_tls_at(&partial, &hub, hub.service_port, NULL, NULL, TLS1_2_VERSION, NULL), 0);
+    const char *head = "GET /$iothub/websocket HTTP/1.1\r\nHost: localhost\r\n";
+    test_dev_send(&partial, head, strlen(head));
+    test_hub_stop(&hub);
+    struct test_dev *all[] = {&live, &waiting, &partial};
+    for (size_t i = 0; i < 3; i++) {
+        int r;
+        while ((r = read_more(all[i], 5000)) > 0)
+            all[i]->have = 0;
+        assert_int_equal(r, -1);
+        test_dev_close(all[i]);
+    }
+    assert_true(test_hub_log_contains(&hub, "(wss) device 'ws-1': disconnected: azkit-hub is stopping"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_mqtt_through_frames),
         cmocka_unit_test(test_wrong_key_connack_5),
         cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_stop_with_open_websockets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
