@@ -6,6 +6,7 @@
  * and a clear log line. */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -358,6 +359,45 @@ static void test_bad_frames(void **state)
     test_dev_close(&d);
 }
 
+/* More WebSocket connections than the service API's connection cap (256), each a DPS
+ * connection after its CONNECT: all are served, and REST calls still get through, because an
+ * upgraded connection leaves the service's cap. */
+static void test_websockets_leave_the_service_cap(void **state)
+{
+    (void)state;
+    enum { N = 260 };
+    char scope[64];
+    test_hub_ready_str(&hub, "id_scope", scope, sizeof(scope));
+    struct test_dev *devs = calloc(N, sizeof(*devs));
+    assert_non_null(devs);
+    for (int i = 0; i < N; i++) {
+        open_ws(&devs[i]);
+        char reg[32], user[200];
+        snprintf(reg, sizeof(reg), "cap-%d", i);
+        snprintf(user, sizeof(user), "%s/registrations/%s/api-version=2019-03-31", scope, reg);
+        struct azk_mqtt_connect c;
+        memset(&c, 0, sizeof(c));
+        c.client_id = azk_span_from_str(reg);
+        c.has_username = true;
+        c.username = azk_span_from_str(user);
+        c.clean_session = true;
+        c.keep_alive = 120;
+        uint8_t pkt[512];
+        size_t n = 0;
+        assert_int_equal(azk_mqtt_encode_connect(&c, pkt, sizeof(pkt), &n), 0);
+        send_frame(&devs[i], 0x82, pkt, n, false, 0);
+        uint8_t connack[4];
+        read_mqtt(&devs[i], connack, 4);
+        assert_int_equal(connack[3], 0);
+    }
+    cJSON *dev = test_hub_admin(&hub, 0, "device", "show", "ws-1", NULL);
+    cJSON_Delete(dev);
+    for (int i = 0; i < N; i++)
+        test_dev_close(&devs[i]);
+    free(devs);
+    assert_false(test_hub_log_contains(&hub, "connections already open"));
+}
+
 /* The hub stops with WebSocket connections open (an MQTT connection, one waiting for CONNECT,
  * an upgrade request not complete): it exits cleanly (under ASan: nothing leaked) and each
  * client sees its connection end. Runs last: it stops the hub. */
@@ -395,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_mqtt_through_frames),
         cmocka_unit_test(test_wrong_key_connack_5),
         cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_websockets_leave_the_service_cap),
         cmocka_unit_test(test_stop_with_open_websockets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

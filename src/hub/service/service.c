@@ -54,6 +54,7 @@ struct svc_conn {
     struct bufferevent *bev;
     struct event *timer;   /* the request deadline (or the refusal); NULL after stop */
     bool refused;          /* over the cap: closed at once, not counted */
+    bool websocket;        /* now MQTT over WebSockets (ws/): no longer counted */
 };
 
 struct hub_service {
@@ -489,6 +490,13 @@ static void serve_websocket(struct hub_service *s, struct evhttp_request *req,
         /* Frames may hold several MQTT packets (or parts): a few of the largest accepted. */
         uint64_t max = 4 * ((uint64_t)s->d->cfg.max_telemetry_packet + 1024);
         int rc = hub_ws_tunnel_open(s->d, &s->ws, req, accept, peer, max);
+        struct svc_conn *c = rc == 0 ? conn_of_request(req) : NULL;
+        if (c != NULL && !c->refused && !c->websocket) {
+            /* A device connection now, governed by MQTT's timers: it leaves the service's
+             * connection cap, so devices over WebSockets do not crowd out REST callers. */
+            c->websocket = true;
+            s->conn_count--;
+        }
         if (rc == 0)
             return;
         status = 500;
@@ -680,7 +688,7 @@ static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     if (c == NULL)
         return;
     if (c->s != NULL) {
-        if (!c->refused && c->s->conn_count > 0)
+        if (!c->refused && !c->websocket && c->s->conn_count > 0)
             c->s->conn_count--;
         conn_unlink(c);
     }
