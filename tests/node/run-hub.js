@@ -290,6 +290,8 @@ async function mainWs() {
   }
   assert.match(log, /conn [^ ]+ \(wss\) device 'node-ws-sas-1': refused \(CONNACK 5\): sas: bad signature/,
                'the wrong key over WebSockets: CONNACK 5 (hub log)');
+  const sasConnects = log.match(/conn [^ ]+ \(wss\) device 'node-ws-sas-1': connected/g) || [];
+  assert.ok(sasConnects.length >= 2, `node-ws-sas-1 reconnected over WebSockets with a renewed token (${sasConnects.length} connections)`);
 }
 
 function dumpLog() {

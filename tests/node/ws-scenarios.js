@@ -9,7 +9,7 @@
 //
 // sas:  a device created with the registry's defaults, by its connection string: a wrong key is
 //       refused (CONNACK 5: UnauthorizedError), then telemetry, twin GET/PATCH, a desired patch,
-//       a direct method and C2D.
+//       a direct method and C2D; the SDK renews its 8 s token (reconnecting) and still sends.
 // x509: a self-signed device with its certificate on the TLS connection of the WebSocket.
 // dps:  registration over WebSockets with X.509 and with SymmetricKeySecurityClient (individual
 //       and group, a wrong key refused), each followed by a connection to the assigned hub over
@@ -110,6 +110,9 @@ async function sasScenario() {
   });
 
   const client = wsClient(cs(key));
+  // Tokens valid for 8 s, renewed 4 s before they expire: the SDK reconnects (a new WebSocket)
+  // with a new one before the hub closes the connection at the expiry.
+  client.setOptions({ tokenRenewal: { tokenValidTimeInSeconds: 8, tokenRenewalMarginInSeconds: 4 } });
   step(`open ${cs('<key>')} over MqttWs (wss://localhost:443/$iothub/websocket)`);
   await withTimeout('open', 10000, client.open());
   assert.strictEqual((await registry.get(id)).responseBody.connectionState, 'Connected');
@@ -149,6 +152,9 @@ async function sasScenario() {
   assert.strictEqual(m.data.toString(), 'to a WebSocket device');
   await client.complete(m);
 
+  step('past two token lifetimes: the SDK renewed its token over a new WebSocket and still works');
+  await sleep(12000);
+  await sendAndCheck(client, id, JSON.stringify({ ws: 2, renewed: true }));
   await withTimeout('close', 10000, client.close());
 }
 

@@ -6,7 +6,7 @@
  *
  * Why a takeover inside evhttp: libevent 2.1's evhttp has no WebSocket support and no way to
  * hand an accepted TLS connection to evhttp after the hub read its first request itself. evhttp
- * parses the upgrade request like any GET (same limits, timeouts and connection cap), the router
+ * parses the upgrade request like any GET (same limits and timeouts), the router
  * recognises it before authorisation, and the tunnel then owns the connection's bufferevent:
  * it replaces evhttp's callbacks (bufferevent_filter_new does) and never answers the request
  * through evhttp; when the MQTT connection ends, the tunnel flushes what is queued and frees the
