@@ -101,12 +101,11 @@ static void open_ws(struct test_dev *d)
                                sizeof(head)), 101);
 }
 
-/* A client frame: masked unless `unmasked`; `len_override` (non-zero) is written as a 64-bit
- * length instead of the payload's own. */
-static void send_frame(struct test_dev *d, uint8_t first, const void *payload, size_t n,
-                       bool unmasked, uint64_t len_override)
+/* A client frame into f (at least n + 14 bytes): masked unless `unmasked`; `len_override`
+ * (non-zero) is written as a 64-bit length instead of the payload's own. Returns its size. */
+static size_t make_frame(uint8_t *f, uint8_t first, const void *payload, size_t n, bool unmasked,
+                         uint64_t len_override)
 {
-    uint8_t f[512];
     size_t pos = 0;
     const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
     f[pos++] = first;
@@ -126,10 +125,17 @@ static void send_frame(struct test_dev *d, uint8_t first, const void *payload, s
         memcpy(f + pos, mask, 4);
         pos += 4;
     }
-    assert_true(pos + n <= sizeof(f));
     for (size_t i = 0; i < n; i++)
         f[pos + i] = ((const uint8_t *)payload)[i] ^ (unmasked ? 0 : mask[i & 3]);
-    test_dev_send(d, f, pos + n);
+    return pos + n;
+}
+
+static void send_frame(struct test_dev *d, uint8_t first, const void *payload, size_t n,
+                       bool unmasked, uint64_t len_override)
+{
+    uint8_t f[2048];
+    assert_true(n + 14 <= sizeof(f));
+    test_dev_send(d, f, make_frame(f, first, payload, n, unmasked, len_override));
 }
 
 /* Reads one server frame (unmasked, at most 64 KB): 1 with *opcode and the payload in out,
@@ -303,6 +309,39 @@ static void test_mqtt_through_frames(void **state)
                                             "the device (code 1000)"));
 }
 
+/* A client that sends its CONNECT right behind the handshake, in the same TLS record, without
+ * waiting for the 101: the bytes evhttp already read are passed on. */
+static void test_connect_right_behind_the_handshake(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    char buf[4096];
+    int n = snprintf(buf, sizeof(buf), "GET /$iothub/websocket HTTP/1.1\r\nHost: localhost\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", rfc_key);
+    uint8_t pkt[2048];
+    size_t plen = connect_packet("ws-1", token(key1), pkt, sizeof(pkt));
+    size_t total = (size_t)n + make_frame((uint8_t *)buf + n, 0x82, pkt, plen, false, 0);
+    assert_int_equal(test_dev_tls_at(&d, &hub, hub.service_port, NULL, NULL, TLS1_3_VERSION, NULL), 0);
+    test_dev_send(&d, buf, total);
+    /* The 101, then the CONNACK. */
+    size_t head = 0;
+    while (head == 0) {
+        for (size_t i = 0; head == 0 && i + 4 <= d.have; i++)
+            if (memcmp(d.buf + i, "\r\n\r\n", 4) == 0)
+                head = i + 4;
+        if (head == 0)
+            assert_int_equal(read_more(&d, 5000), 1);
+    }
+    assert_memory_equal(d.buf, "HTTP/1.1 101 ", 13);
+    memmove(d.buf, d.buf + head, d.have - head);
+    d.have -= head;
+    uint8_t connack[4];
+    read_mqtt(&d, connack, 4);
+    assert_int_equal(connack[3], 0);
+    test_dev_close(&d);
+}
+
 static void test_wrong_key_connack_5(void **state)
 {
     (void)state;
@@ -433,6 +472,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_refusals),
         cmocka_unit_test(test_mqtt_through_frames),
+        cmocka_unit_test(test_connect_right_behind_the_handshake),
         cmocka_unit_test(test_wrong_key_connack_5),
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_websockets_leave_the_service_cap),

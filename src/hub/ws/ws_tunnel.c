@@ -303,9 +303,10 @@ int hub_ws_tunnel_open(struct hub_daemon *d, struct hub_ws_tunnels *list,
     if (t->conn == NULL)
         return 0; /* filter freed: the tunnel flushes and frees the connection */
     hub_log(HUB_LOG_DEBUG, "conn %s: WebSocket upgrade accepted on %s", name, HUB_WS_PATH);
-    /* Bytes the client sent right behind the handshake are already read. */
+    /* Bytes the client sent right behind the handshake are already read: pass them on from the
+     * loop (deferred), not from inside evhttp's request callback. */
     if (evbuffer_get_length(bufferevent_get_input(tls)) > 0)
-        bufferevent_trigger(tls, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+        bufferevent_trigger(tls, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
     return 0;
 }
 
