@@ -264,9 +264,15 @@ void test_dev_set_sni(const char *name)
 int test_dev_tls(struct test_dev *d, const struct test_hub *h, const char *chain,
                  const char *key, int tls_version, SSL_SESSION *resume)
 {
+    return test_dev_tls_at(d, h, h->mqtt_port, chain, key, tls_version, resume);
+}
+
+int test_dev_tls_at(struct test_dev *d, const struct test_hub *h, int port, const char *chain,
+                    const char *key, int tls_version, SSL_SESSION *resume)
+{
     memset(d, 0, sizeof(*d));
     d->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h->mqtt_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     d->ctx = SSL_CTX_new(TLS_client_method());

@@ -65,6 +65,9 @@ struct test_dev {
  * tls_version TLS1_2_VERSION or TLS1_3_VERSION. Returns 0 or -1 (handshake failed). */
 int test_dev_tls(struct test_dev *d, const struct test_hub *h, const char *chain,
                  const char *key, int tls_version, SSL_SESSION *resume);
+/* The same to another of the hub's ports (the service API's: MQTT over WebSockets). */
+int test_dev_tls_at(struct test_dev *d, const struct test_hub *h, int port, const char *chain,
+                    const char *key, int tls_version, SSL_SESSION *resume);
 /* The TLS server name (SNI) the next test_dev_tls() calls send: "localhost" by default, NULL
  * for none (a device that connects by address). The server certificate is checked for this
  * name (or localhost). */

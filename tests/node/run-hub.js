@@ -4,8 +4,10 @@
 // provisioning SDKs (azure-iot-provisioning-device(-mqtt), azure-iot-security-x509,
 // azure-iot-security-symmetric-key, azure-iot-provisioning-service) against its DPS.
 //
-//   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit [--suite hub|dps]
+//   node run-hub.js --hub PATH/azkit-hub --azkit PATH/azkit [--suite hub|dps|ws]
 //
+// --suite ws (ctest node_interop_ws): MQTT over WebSockets with the MqttWs transports of the
+// device and provisioning SDKs (ws-scenarios.js).
 // --suite hub (default; ctest node_interop_hub): device, twin, methods, C2D, registry, queries
 // (sdk-scenarios.js). --suite dps (ctest node_interop_dps): enrollment CRUD with the provisioning
 // service SDK, X.509 registration (individual + intermediate group) with the provisioning device
@@ -46,10 +48,10 @@ function parseArgs(argv) {
     if (a === '--hub') o.hub = argv[++i];
     else if (a === '--azkit') o.azkit = argv[++i];
     else if (a === '--keep') o.keep = true;
-    else if (a === '--suite' && ['hub', 'dps'].includes(argv[i + 1])) o.suite = argv[++i];
+    else if (a === '--suite' && ['hub', 'dps', 'ws'].includes(argv[i + 1])) o.suite = argv[++i];
     else if (a === '--service-port') o.servicePort = argv[++i]; // for debugging only: the
     // service SDK cannot reach any port but 443, so the SDK scenarios fail elsewhere.
-    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps] [--keep]`); process.exit(2); }
+    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps|ws] [--keep]`); process.exit(2); }
   }
   if (!o.hub || !o.azkit) { console.error('run-hub: --hub and --azkit are required'); process.exit(2); }
   o.hub = path.resolve(o.hub);
@@ -134,6 +136,7 @@ function scenario(name, cfg, ready, script = 'sdk-scenarios.js') {
 async function main() {
   step(`temp dir ${dir}; node ${process.version}; suite ${opts.suite}`);
   if (opts.suite === 'dps') return mainDps();
+  if (opts.suite === 'ws') return mainWs();
 
   step('PKI: root -> intermediate -> device "node-ca-1"; self-signed "node-ss-1"');
   fs.mkdirSync(pki);
@@ -254,6 +257,41 @@ async function mainDps() {
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
   assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+}
+
+// MQTT over WebSockets (ws-scenarios.js): the SDKs' MqttWs transports reach
+// wss://localhost:443/$iothub/websocket, the service API's port.
+async function mainWs() {
+  step('PKI: self-signed "node-ws-x509" (a hub device) and "node-ws-dps-x509" (a DPS enrollment)');
+  fs.mkdirSync(pki);
+  const p = (name) => path.join(pki, name);
+  for (const id of ['node-ws-x509', 'node-ws-dps-x509']) azkit('pki', 'self-signed', id, '--out', p(id));
+  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
+  const ready = await startHub();
+  assert.strictEqual(String(ready.service_port), opts.servicePort);
+  admin('device', 'add', 'node-ws-x509', '--cert', p('node-ws-x509.cert.pem'));
+  const dpsConnectionString = ready.connection_string.replace('SharedAccessKeyName=iothubowner;',
+                                                             'SharedAccessKeyName=provisioningserviceowner;');
+  const common = { hub: opts.hub, readyFile, idScope: ready.id_scope,
+                   serviceConnectionString: ready.connection_string, dpsConnectionString };
+  const ws = (name, cfg) => scenario(name, { ...common, ...cfg }, ready, 'ws-scenarios.js');
+  await ws('sas', {});
+  await ws('x509', { deviceId: 'node-ws-x509', cert: p('node-ws-x509.cert.pem'), key: p('node-ws-x509.key.pem') });
+  await ws('dps', { dpsCert: p('node-ws-dps-x509.cert.pem'), dpsKey: p('node-ws-dps-x509.key.pem') });
+
+  step('stop the hub (SIGTERM)');
+  const st = await stopHub();
+  assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+  // The devices came in over WebSockets, not over the MQTT port.
+  const log = fs.readFileSync(hubLog, 'utf8');
+  for (const id of ['node-ws-sas-1', 'node-ws-x509', 'node-ws-dps-x509', 'node-ws-dps-sym', 'node-ws-dps-member']) {
+    assert.match(log, new RegExp(`conn [^ ]+ \\(wss\\) (device|dps registration) '${id}': connected`),
+                 `${id} connected over WebSockets (hub log)`);
+  }
+  assert.match(log, /conn [^ ]+ \(wss\) device 'node-ws-sas-1': refused \(CONNACK 5\): sas: bad signature/,
+               'the wrong key over WebSockets: CONNACK 5 (hub log)');
+  const sasConnects = log.match(/conn [^ ]+ \(wss\) device 'node-ws-sas-1': connected/g) || [];
+  assert.ok(sasConnects.length >= 2, `node-ws-sas-1 reconnected over WebSockets with a renewed token (${sasConnects.length} connections)`);
 }
 
 function dumpLog() {

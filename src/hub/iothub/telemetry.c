@@ -91,10 +91,8 @@ static void committed(void *arg, int rc)
 {
     struct puback_ctx *p = arg;
     p->c->pending_bytes -= p->bytes;
-    if (p->c->read_paused && p->c->pending_bytes < HUB_CONN_PENDING_LOW && hub_conn_alive(p->c)) {
-        p->c->read_paused = false;
-        bufferevent_enable(p->c->bev, EV_READ);
-    }
+    if (p->c->read_paused && p->c->pending_bytes < HUB_CONN_PENDING_LOW && hub_conn_alive(p->c))
+        hub_conn_resume_read(p->c);
     if (rc == 0 && hub_conn_alive(p->c) && p->slot)
         hub_puback_ready(p->c, p->slot);
     else if (rc != 0 && hub_conn_alive(p->c))

@@ -222,6 +222,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     arm_timer(c, wait);
 }
 
+void hub_conn_resume_read(struct hub_conn *c)
+{
+    c->read_paused = false;
+    bufferevent_enable(c->bev, EV_READ);
+    bufferevent_flush(c->bev, EV_READ, BEV_NORMAL);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s)
 {
     int64_t t = keepalive_s ? (int64_t)keepalive_s * 1500 : AZURE_MAX_IDLE_MS;
@@ -352,25 +361,48 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
-void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
+/* A new connection on `bev` (its callbacks not set yet), `ssl` its TLS session. */
+static struct hub_conn *conn_new(struct hub_daemon *d, SSL *ssl, const char *peer)
 {
     struct hub_conn *c = calloc(1, sizeof(*c));
-    SSL *ssl = c ? SSL_new(d->tls) : NULL;
-    if (ssl == NULL) {
-        free(c);
-        evutil_closesocket(fd);
-        hub_log(HUB_LOG_ERROR, "conn %s: out of memory", peer);
-        return;
-    }
+    if (c == NULL)
+        return NULL;
     c->d = d;
     c->id = ++d->next_conn_id;
     c->refs = 1;
     c->kind = &hub_kind_await_connect;
     c->ssl = ssl;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->timer = evtimer_new(d->base, timer_cb, c);
+    return c;
+}
+
+/* Starts serving c->bev: callbacks, the connection list, and the clock of its first step. */
+static void conn_start(struct hub_conn *c)
+{
+    struct hub_daemon *d = c->d;
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    d->open_conns++;
+    c->all_next = d->all_conns;
+    if (d->all_conns)
+        d->all_conns->all_prev = c;
+    d->all_conns = c;
+    arm_timer(c, d->cfg.connect_timeout_ms);
+}
+
+void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
+{
+    SSL *ssl = SSL_new(d->tls);
+    struct hub_conn *c = ssl ? conn_new(d, ssl, peer) : NULL;
+    if (c == NULL) {
+        SSL_free(ssl);
+        evutil_closesocket(fd);
+        hub_log(HUB_LOG_ERROR, "conn %s: out of memory", peer);
+        return;
+    }
     c->bev = bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE);
-    c->timer = evtimer_new(d->base, timer_cb, c);
     if (c->bev == NULL || c->timer == NULL) {
         if (c->bev == NULL) {
             SSL_free(ssl);
@@ -380,18 +412,30 @@ void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    d->open_conns++;
     c->admitting = true;
     d->admitting++;
-    c->all_next = d->all_conns;
-    if (d->all_conns)
-        d->all_conns->all_prev = c;
-    d->all_conns = c;
     /* The handshake must not take forever either; accepts are paced (daemon.c), so the clock
      * starts when the hub starts serving the connection. */
-    arm_timer(c, d->cfg.connect_timeout_ms);
+    conn_start(c);
+}
+
+struct hub_conn *hub_conn_adopt(struct hub_daemon *d, struct bufferevent *bev, SSL *ssl,
+                                const char *peer)
+{
+    struct hub_conn *c = conn_new(d, ssl, peer);
+    if (c != NULL)
+        c->bev = bev;
+    if (c == NULL || c->timer == NULL) {
+        if (c != NULL)
+            conn_free(c); /* frees bev too */
+        else
+            bufferevent_free(bev);
+        hub_log(HUB_LOG_ERROR, "conn %s: out of memory", peer);
+        return NULL;
+    }
+    c->state = HUB_CONN_AWAIT_CONNECT; /* TLS is up: the CONNECT clock starts now */
+    conn_start(c);
+    return c;
 }
 
 void hub_conn_close_all(struct hub_daemon *d)

@@ -130,6 +130,15 @@ void hub_conn_close_all(struct hub_daemon *d);
 /* Accepts a TCP connection: starts the TLS handshake. */
 void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer);
 
+/* Adopts a connection whose TLS session is already up on another port: the service API's
+ * WebSocket tunnel (hub/ws/ws_tunnel.h). `bev` carries the MQTT bytes (a filter bufferevent
+ * over the TLS one; the connection frees it), `ssl` is the TLS session (client certificate and
+ * server name for CONNECT; owned by the tunnel), `peer` names it in the log. The connection
+ * waits for CONNECT as one accepted on the MQTT port does. Returns it, or NULL (out of memory;
+ * bev freed, logged). */
+struct hub_conn *hub_conn_adopt(struct hub_daemon *d, struct bufferevent *bev, SSL *ssl,
+                                const char *peer);
+
 /* Queues bytes for the device. */
 void hub_conn_send(struct hub_conn *c, const void *data, size_t len);
 /* Sends a PUBLISH (QoS 0 or 1; with QoS 1 the packet id is allocated and returned). */
@@ -146,6 +155,11 @@ void hub_conn_ref(struct hub_conn *c);
 void hub_conn_unref(struct hub_conn *c);
 /* True while the connection can still be written to. */
 bool hub_conn_alive(const struct hub_conn *c);
+
+/* Reading resumes after back-pressure (read_paused). Bytes that arrived meanwhile may already
+ * be buffered below the connection (the WebSocket filter's TLS bufferevent, where no new socket
+ * read would wake them): they are passed up and read now. */
+void hub_conn_resume_read(struct hub_conn *c);
 
 /* CONNECT accepted: the keepalive timer runs (min(1.5 x keepalive, 1767 s), as Azure). */
 void hub_conn_start_keepalive(struct hub_conn *c, uint16_t keepalive_s);

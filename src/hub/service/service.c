@@ -32,6 +32,8 @@
 #include "hub/service/svc_common.h"
 #include "hub/tls.h"
 #include "hub/iothub/twin_limits.h"
+#include "hub/ws/ws_handshake.h"
+#include "hub/ws/ws_tunnel.h"
 
 #define SVC_BODY_MAX (512 * 1024)
 #define SVC_HEADERS_MAX (64 * 1024)
@@ -52,6 +54,7 @@ struct svc_conn {
     struct bufferevent *bev;
     struct event *timer;   /* the request deadline (or the refusal); NULL after stop */
     bool refused;          /* over the cap: closed at once, not counted */
+    bool websocket;        /* now MQTT over WebSockets (ws/): no longer counted */
 };
 
 struct hub_service {
@@ -68,6 +71,7 @@ struct hub_service {
     void *telemetry;     /* svc_telemetry.c's state */
     struct svc_conn conns; /* list head of the accepted connections */
     size_t conn_count;     /* those counted against SVC_MAX_CONNS */
+    struct hub_ws_tunnels ws; /* connections turned into MQTT over WebSockets */
 };
 
 void **svc_telemetry_slot(struct hub_service *s)
@@ -461,6 +465,52 @@ static struct hub_iothub *request_hub(struct svc_req *r, const char *auth, const
     return h;
 }
 
+/* The WebSocket handshake's parts of a request. */
+static void ws_request_of(struct evhttp_request *req, const char *path, struct hub_ws_request *w)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    w->is_get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+    w->path = path;
+    w->upgrade = evhttp_find_header(h, "Upgrade");
+    w->connection = evhttp_find_header(h, "Connection");
+    w->version = evhttp_find_header(h, "Sec-WebSocket-Version");
+    w->key = evhttp_find_header(h, "Sec-WebSocket-Key");
+    w->protocol = evhttp_find_header(h, "Sec-WebSocket-Protocol");
+}
+
+/* MQTT over WebSockets (hub/ws/ws_tunnel.h): the connection becomes an MQTT connection, which
+ * authenticates the device at CONNECT as on the MQTT port; a bad handshake gets an HTTP status. */
+static void serve_websocket(struct hub_service *s, struct evhttp_request *req,
+                            const struct hub_ws_request *w, const char *peer)
+{
+    char accept[HUB_WS_ACCEPT_SIZE];
+    const char *why = NULL;
+    int status = hub_ws_check(w, accept, &why);
+    if (status == 0) {
+        /* Frames may hold several MQTT packets (or parts): a few of the largest accepted. */
+        uint64_t max = 4 * ((uint64_t)s->d->cfg.max_telemetry_packet + 1024);
+        int rc = hub_ws_tunnel_open(s->d, &s->ws, req, accept, peer, max);
+        struct svc_conn *c = rc == 0 ? conn_of_request(req) : NULL;
+        if (c != NULL && !c->refused && !c->websocket) {
+            /* A device connection now, governed by MQTT's timers: it leaves the service's
+             * connection cap, so devices over WebSockets do not crowd out REST callers. */
+            c->websocket = true;
+            s->conn_count--;
+        }
+        if (rc == 0)
+            return;
+        status = 500;
+        why = "cannot take over the connection";
+    }
+    hub_log(HUB_LOG_INFO, "service API: refused a WebSocket handshake from %s: %s (HTTP %d)",
+            peer, why, status);
+    if (status == 426)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Sec-WebSocket-Version", "13");
+    svc_reply_error(req, status, status == 404 ? "NotFound" : status == 500 ? "ServerError"
+                                                                           : "ArgumentInvalid",
+                    "Refused WebSocket handshake: %s.", why);
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct hub_service *s = arg;
@@ -476,6 +526,14 @@ static void handle(struct evhttp_request *req, void *arg)
     r.query = uri ? evhttp_uri_get_query(uri) : NULL;
     char peer[80];
     peer_of(req, peer, sizeof(peer));
+
+    /* A WebSocket upgrade carries no token: the device authenticates in MQTT's CONNECT. */
+    struct hub_ws_request wr;
+    ws_request_of(req, path, &wr);
+    if (hub_ws_is_upgrade(&wr)) {
+        serve_websocket(s, req, &wr, peer);
+        return;
+    }
 
     /* Authorisation first: nothing about the hub is revealed without a valid token. */
     const char *auth = svc_header(&r, "Authorization");
@@ -630,7 +688,7 @@ static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     if (c == NULL)
         return;
     if (c->s != NULL) {
-        if (!c->refused && c->s->conn_count > 0)
+        if (!c->refused && !c->websocket && c->s->conn_count > 0)
             c->s->conn_count--;
         conn_unlink(c);
     }
@@ -753,29 +811,18 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
     return bev;
 }
 
+/* The same TLS as the MQTT port (hub_tls_ctx_new): devices connect here too (MQTT over
+ * WebSockets) and may present a client certificate, which MQTT's CONNECT then judges. */
 static int make_ctx(const struct hub_daemon *d, const struct hub_pki *pki, SSL_CTX **out)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == NULL)
-        return -ENOMEM;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(ctx, d->cfg.tls_max == 12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_set_cipher_list(ctx, HUB_TLS12_CIPHERS) != 1 ||
-        SSL_CTX_set_ciphersuites(ctx, HUB_TLS13_SUITES) != 1 ||
-        SSL_CTX_use_certificate_chain_file(ctx, pki->chain_path) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, pki->key_path, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        unsigned long e = ERR_get_error();
-        hub_log(HUB_LOG_ERROR, "service API: cannot load %s / %s: %s", pki->chain_path,
-                pki->key_path, e ? ERR_reason_error_string(e) : "?");
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        return -EBADMSG;
-    }
-    *out = ctx;
-    return 0;
+    struct azk_diag dg;
+    azk_diag_init(&dg);
+    struct hub_tls_opts to = {pki->chain_path, pki->key_path, d->cfg.tls_max};
+    int rc = hub_tls_ctx_new(&to, out, &dg);
+    for (size_t i = 0; i < dg.count; i++)
+        hub_log(HUB_LOG_ERROR, "service API: %s%s%s", dg.items[i].message,
+                dg.items[i].fix[0] ? " -- fix: " : "", dg.items[i].fix);
+    return rc;
 }
 
 static void on_telemetry(void *ctx, uint64_t last_seq)
@@ -889,6 +936,7 @@ void hub_service_stop(struct hub_service *s)
     }
     s->conns.next = s->conns.prev = &s->conns;
     s->conn_count = 0;
+    hub_ws_tunnels_detach(&s->ws);
     if (s->http != NULL)
         evhttp_free(s->http);
     SSL_CTX_free(s->ctx);
