@@ -18,6 +18,7 @@
 #include "azkit/azure_hub.h"
 #include "azkit/azure_ids.h"
 #include "common/conn_string.h"
+#include "common/pct_cstr.h"
 
 int azk_sas_key_decode(const char *in, unsigned char *out, size_t out_size)
 {
@@ -88,16 +89,6 @@ int azk_sas_derive_key(const char *group_key_b64, const char *registration_id,
     return hmac_b64(group_key_b64, registration_id, strlen(registration_id), out);
 }
 
-/* Percent-encodes `s` into out (NUL-terminated); 0 or -ENOBUFS. */
-static int encode_str(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    if (azk_pct_encode(azk_span_from_str(s), out, size, &n) != 0 || n >= size)
-        return -ENOBUFS;
-    out[n] = '\0';
-    return 0;
-}
-
 int azk_sas_token(const char *key_b64, const char *sr, const char *skn, int64_t se, char *out,
                   size_t out_size)
 {
@@ -107,12 +98,12 @@ int azk_sas_token(const char *key_b64, const char *sr, const char *skn, int64_t 
         out == NULL)
         return -EINVAL;
     skn_enc[0] = '\0';
-    if (encode_str(sr, sr_enc, sizeof(sr_enc)) != 0 ||
-        (skn != NULL && encode_str(skn, skn_enc, sizeof(skn_enc)) != 0))
+    if (azki_pct_encode_cstr(sr, sr_enc, sizeof(sr_enc)) != 0 ||
+        (skn != NULL && azki_pct_encode_cstr(skn, skn_enc, sizeof(skn_enc)) != 0))
         return -EINVAL;
     int rc = azk_sas_sign(key_b64, sr_enc, se, sig);
     if (rc == 0)
-        rc = encode_str(sig, sig_enc, sizeof(sig_enc));
+        rc = azki_pct_encode_cstr(sig, sig_enc, sizeof(sig_enc));
     int n = rc == 0 ? snprintf(out, out_size, "SharedAccessSignature sr=%s&sig=%s&se=%" PRId64
                                "%s%s", sr_enc, sig_enc, se, skn_enc[0] ? "&skn=" : "", skn_enc)
                     : 0;

@@ -15,6 +15,7 @@
 #include "azkit/azure_hub.h"
 #include "azkit/sas_token.h"
 #include "common/conn_string.h"
+#include "common/pct_cstr.h"
 
 static const char SCHEME[] = "SharedAccessSignature";
 
@@ -104,21 +105,12 @@ static int sign_encoded(const char *key_b64, const char *sr_enc, int64_t se, cha
     return azk_sas_sign(key_b64, sr_enc, se, sig);
 }
 
-static int encode_str(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    if (azk_pct_encode(azk_span_from_str(s), out, size, &n) != 0 || n >= size)
-        return -ENOBUFS;
-    out[n] = '\0';
-    return 0;
-}
-
 int hub_sas_sign(const char *key_b64, const char *sr, int64_t se, char *sig, size_t sig_size)
 {
     char enc[HUB_SAS_SR_MAX * 3 + 1];
     if (key_b64 == NULL || sr == NULL || strlen(sr) > HUB_SAS_SR_MAX)
         return -EINVAL;
-    if (encode_str(sr, enc, sizeof(enc)) != 0)
+    if (azki_pct_encode_cstr(sr, enc, sizeof(enc)) != 0)
         return -ENOBUFS;
     return sign_encoded(key_b64, enc, se, sig, sig_size);
 }
@@ -219,7 +211,7 @@ bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64)
         return false;
     if (sign_encoded(key_b64, t->sr_raw, t->se, sig, sizeof(sig)) == 0)
         ok = const_eq(sig, t->sig);
-    if (!ok && encode_str(t->sr, canon, sizeof(canon)) == 0 &&
+    if (!ok && azki_pct_encode_cstr(t->sr, canon, sizeof(canon)) == 0 &&
         sign_encoded(key_b64, canon, t->se, sig, sizeof(sig)) == 0)
         ok = const_eq(sig, t->sig);
     OPENSSL_cleanse(sig, sizeof(sig));
