@@ -66,12 +66,17 @@ static void settle(struct fx *f)
         event_base_loop(f->base, EVLOOP_ONCE);
 }
 
+/* The second pass runs every test again with sync_process_only (`serve --durability process`),
+ * where the loop thread commits inline whenever the writer thread is idle. */
+static bool g_process_durability;
+
 static void open_store_cfg(struct fx *f, const struct hub_store_config *cfg_in)
 {
     struct hub_store_config cfg = {0};
     if (cfg_in)
         cfg = *cfg_in;
     cfg.data_dir = f->dir;
+    cfg.sync_process_only = g_process_durability;
     struct azk_diag d;
     azk_diag_init(&d);
     int rc = hub_store_open(&cfg, f->base, &f->st, &d);
@@ -976,5 +981,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creates_data_dir, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("durability power", tests, NULL, NULL);
+    g_process_durability = true;
+    failed += cmocka_run_group_tests_name("durability process", tests, NULL, NULL);
+    return failed;
 }

@@ -117,6 +117,8 @@ struct hub_store {
      * group instead of the writer taking the first alone while the rest arrive. */
     struct event *kick_ev;
     bool kick_armed;          /* kick_ev is active (loop thread only) */
+    bool writer_busy;         /* the writer thread holds a group it took (mu) */
+    bool inline_busy;         /* the loop thread commits inline (mu; store_writer.c) */
     struct event *conn_timer;
 
     /* telemetry readers (any thread) */

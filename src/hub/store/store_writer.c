@@ -75,17 +75,6 @@ void store_submit(struct hub_store *st, struct store_op *op)
     }
 }
 
-void store_kick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct hub_store *st = arg;
-    st->kick_armed = false;
-    pthread_mutex_lock(&st->mu);
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
-}
-
 static int exec(sqlite3 *db, const char *sql)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -166,45 +155,73 @@ static void finish(struct hub_store *st, struct store_op *first, struct store_op
     }
 }
 
+/* Takes at most group_max_ops operations off the queue (st->mu held); NULL when empty. */
+static struct store_op *take_group(struct hub_store *st, struct store_op **last_out)
+{
+    struct store_op *head = st->q_head, *last = head;
+    if (!head)
+        return NULL;
+    unsigned n = 1;
+    while (last->next && n < st->group_max_ops) {
+        last = last->next;
+        n++;
+    }
+    st->q_head = last->next;
+    if (!st->q_head)
+        st->q_tail = NULL;
+    last->next = NULL;
+    *last_out = last;
+    return head;
+}
+
+/* Commits one group taken by take_group() and records each operation's outcome. */
+static void commit_group(struct hub_store *st, struct store_op *head)
+{
+    int rc = apply_group(st, head, NULL);
+    if (rc < 0 && head->next) {
+        /* One bad operation must not fail its neighbours: retry each on its own. */
+        for (struct store_op *op = head; op; op = op->next)
+            finish(st, op, op->next, apply_group(st, op, op->next));
+    } else {
+        finish(st, head, NULL, rc);
+    }
+}
+
+/* Hands committed operations to the loop (st->mu held); true when the list was empty. */
+static bool hand_over(struct hub_store *st, struct store_op *head, struct store_op *last)
+{
+    bool was_empty = st->d_head == NULL;
+    if (st->d_tail)
+        st->d_tail->next = head;
+    else
+        st->d_head = head;
+    st->d_tail = last;
+    return was_empty;
+}
+
 static void *writer_main(void *arg)
 {
     struct hub_store *st = arg;
     for (;;) {
         pthread_mutex_lock(&st->mu);
-        while (!st->q_head && !st->stopping)
+        while ((!st->q_head || st->inline_busy) && !st->stopping)
             pthread_cond_wait(&st->cv, &st->mu);
-        if (!st->q_head) {
+        struct store_op *last = NULL, *head = st->inline_busy ? NULL : take_group(st, &last);
+        if (!head) {
+            bool done = st->stopping && !st->inline_busy;
             pthread_mutex_unlock(&st->mu);
-            break;
+            if (done)
+                break;
+            continue;
         }
-        struct store_op *head = st->q_head, *last = head;
-        unsigned n = 1;
-        while (last->next && n < st->group_max_ops) {
-            last = last->next;
-            n++;
-        }
-        st->q_head = last->next;
-        if (!st->q_head)
-            st->q_tail = NULL;
-        last->next = NULL;
+        st->writer_busy = true;
         pthread_mutex_unlock(&st->mu);
 
-        int rc = apply_group(st, head, NULL);
-        if (rc < 0 && n > 1) {
-            /* One bad operation must not fail its neighbours: retry each on its own. */
-            for (struct store_op *op = head; op; op = op->next)
-                finish(st, op, op->next, apply_group(st, op, op->next));
-        } else {
-            finish(st, head, NULL, rc);
-        }
+        commit_group(st, head);
 
         pthread_mutex_lock(&st->mu);
-        bool was_empty = st->d_head == NULL;
-        if (st->d_tail)
-            st->d_tail->next = head;
-        else
-            st->d_head = head;
-        st->d_tail = last;
+        st->writer_busy = false;
+        bool was_empty = hand_over(st, head, last);
         pthread_mutex_unlock(&st->mu);
         if (was_empty) {
             ssize_t w = write(st->pipe_wr, "x", 1);
@@ -212,6 +229,54 @@ static void *writer_main(void *arg)
         }
     }
     return NULL;
+}
+
+/*
+ * --durability process: a commit is a few page writes into the kernel, no fsync, so the loop
+ * thread commits what it queued itself when the writer is idle, instead of waking the writer
+ * and being woken back through the pipe (two thread switches per group, the larger part of a
+ * PUBACK's latency on a virtual machine). The writer keeps every group it already took, and
+ * completions stay in submission order: nothing is committed here while the writer holds a
+ * group or completions wait to run.
+ */
+static bool commit_inline(struct hub_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->writer_busy || st->d_head || !st->q_head || st->stopping) {
+        pthread_mutex_unlock(&st->mu);
+        return false;
+    }
+    st->inline_busy = true;
+    pthread_mutex_unlock(&st->mu);
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        struct store_op *last = NULL, *head = take_group(st, &last);
+        pthread_mutex_unlock(&st->mu);
+        if (!head)
+            break;
+        commit_group(st, head);
+        pthread_mutex_lock(&st->mu);
+        hand_over(st, head, last);
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_lock(&st->mu);
+    st->inline_busy = false;
+    pthread_mutex_unlock(&st->mu);
+    store_run_completions(st);
+    return true;
+}
+
+void store_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hub_store *st = arg;
+    st->kick_armed = false;
+    if (st->sync_process_only && commit_inline(st))
+        return;
+    pthread_mutex_lock(&st->mu);
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
 }
 
 int store_writer_start(struct hub_store *st)
