@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The SDK side of the AMQP interop test (ctest node_interop_amqp); started by run-hub.js as
-//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node amqp-scenarios.js c2d|refusals '<json config>'
+//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node amqp-scenarios.js c2d|refusals|raw '<json config>'
 // Config: {hub, readyFile, mqttPort, amqpPort, serviceConnectionString, deviceId, cert, key}.
 //
 // azure-iothub's Client speaks AMQP to amqps://<HostName> (port 5671 unless HostName carries
@@ -207,7 +207,137 @@ async function refusalsScenario() {
   await withTimeout('close', 10000, ok.close());
 }
 
-const scenarios = { c2d: c2dScenario, refusals: refusalsScenario };
+// The endpoint below the SDK, with rhea (the AMQP library azure-iothub uses, from the same
+// pinned install): SASL mechanisms, links to unknown nodes and before a token, malformed
+// put-token requests, bad C2D messages, oversize messages, and a token that expires while the
+// connection stays open.
+const rhea = require('rhea');
+
+function rawConnect(extra = {}) {
+  const container = rhea.create_container();
+  return new Promise((resolve, reject) => {
+    const conn = container.connect({ host: 'localhost', port: cfg.amqpPort, transport: 'tls',
+                                     servername: 'localhost', reconnect: false, ...extra });
+    conn.once('connection_open', () => resolve(conn));
+    conn.once('connection_error', (ctx) => reject(ctx.error || ctx.connection.error || new Error('connection_error')));
+    conn.once('disconnected', (ctx) => reject(ctx.error || new Error('disconnected')));
+  });
+}
+
+// Resolves with the link once it can be used (a sender: credit; a receiver: attached and not
+// closed), rejects with the AMQP error the hub closed it with.
+function rawLink(conn, kind, address) {
+  return new Promise((resolve, reject) => {
+    const link = kind === 'sender' ? conn.open_sender({ target: { address } })
+                                   : conn.open_receiver({ source: { address }, autoaccept: true });
+    link.once(`${kind}_error`, (ctx) => reject(ctx[kind].error));
+    if (kind === 'sender') link.once('sendable', () => resolve(link));
+    else link.once('receiver_open', () => setImmediate(() => (link.is_closed() ? null : resolve(link))));
+  });
+}
+
+// Sends one message; resolves with 'accepted' or the rejection's error.
+function rawSend(sender, msg) {
+  return new Promise((resolve) => {
+    const d = sender.send(msg);
+    const done = (ctx, outcome) => { if (ctx.delivery === d) resolve(outcome || ctx.delivery.remote_state.error); };
+    sender.on('accepted', (ctx) => done(ctx, 'accepted'));
+    sender.on('rejected', (ctx) => done(ctx));
+  });
+}
+
+async function rawScenario() {
+  const cs = cfg.serviceConnectionString;
+  const host = `localhost:${cfg.amqpPort}`;
+  const key = part(cs, 'SharedAccessKey');
+
+  step('SASL: MSSBCBS and ANONYMOUS are accepted, PLAIN is not offered');
+  const mss = await rawConnect({ sasl_mechanisms: { MSSBCBS: { start: (cb) => cb(null, Buffer.alloc(0)) } } });
+  mss.close();
+  const anon = await rawConnect({ username: 'anonymous' });
+  anon.close();
+  await assert.rejects(rawConnect({ username: 'u', password: 'p' }), (err) => {
+    step(`  PLAIN: ${err.description || err.message || err}`);
+    return /No suitable mechanism; server supports MSSBCBS,ANONYMOUS/.test(String(err.description || err.message || err));
+  });
+
+  const conn = await rawConnect();
+  step('a link to a node that does not exist: amqp:not-found');
+  await assert.rejects(rawLink(conn, 'sender', '/messages/events'), (e) => {
+    step(`  ${e.condition}: ${e.description}`);
+    return e.condition === 'amqp:not-found' && /\/messages\/events/.test(e.description);
+  });
+  await assert.rejects(rawLink(conn, 'receiver', '/messages/serviceBound/filenotifications'),
+                       (e) => e.condition === 'amqp:not-found');
+  step('C2D and feedback links before a token: amqp:unauthorized-access');
+  await assert.rejects(rawLink(conn, 'sender', '/messages/devicebound'), (e) => e.condition === 'amqp:unauthorized-access');
+  await assert.rejects(rawLink(conn, 'receiver', '/messages/serviceBound/feedback'), (e) => e.condition === 'amqp:unauthorized-access');
+
+  const cbsOut = await rawLink(conn, 'sender', '$cbs');
+  const cbsIn = await rawLink(conn, 'receiver', '$cbs');
+  let n = 0;
+  const putToken = (props, body) => new Promise((resolve) => {
+    const id = `put-${++n}`;
+    const onMsg = (ctx) => {
+      if (ctx.message.correlation_id !== id) return;
+      cbsIn.removeListener('message', onMsg);
+      resolve(ctx.message.application_properties);
+    };
+    cbsIn.on('message', onMsg);
+    cbsOut.send({ message_id: id, reply_to: 'cbs', application_properties: props, body });
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  const good = { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: host };
+  const check = async (what, props, body, code, why) => {
+    const r = await putToken(props, body);
+    step(`put-token ${what}: ${r['status-code']} ${r['status-description']}`);
+    assert.strictEqual(r['status-code'], code);
+    assert.match(r['status-description'], why);
+  };
+  await check('of type jwt', { ...good, type: 'jwt' }, 'x', 400, /sastoken/);
+  await check('without a name', { operation: 'put-token', type: good.type }, sasToken(host, key, now() + 60), 400, /name/);
+  await check('with a binary body', good, rhea.message.data_section(Buffer.from('x')), 400, /body/);
+  await check('for an audience its sr does not cover', { ...good, name: 'other.example' },
+              sasToken(host, key, now() + 60), 401, /audience/);
+  await check('that is not a SharedAccessSignature', good, 'Bearer xyz', 401, /malformed/);
+
+  const until = now() + 2;
+  await check('valid for 2 s', good, sasToken(host, key, until), 200, /OK/);
+  const c2d = await rawLink(conn, 'sender', '/messages/devicebound');
+  const id = cfg.deviceId;
+  const msg = (extra) => ({ to: `/devices/${id}/messages/devicebound`, body: rhea.message.data_section(Buffer.from('x')), ...extra });
+  const refusedWith = async (what, m, condition, why) => {
+    const e = await rawSend(c2d, m);
+    step(`${what}: ${e === 'accepted' ? e : `${e.condition}: ${e.description}`}`);
+    assert.strictEqual(e.condition, condition);
+    assert.match(e.description, why);
+  };
+  await refusedWith('a "to" of another shape', msg({ to: `/devices/${id}/messages/events` }), 'com.microsoft:argument-error', /devicebound/);
+  await refusedWith('no "to"', msg({ to: undefined }), 'com.microsoft:argument-error', /none/);
+  await refusedWith('iothub-ack "always"', msg({ application_properties: { 'iothub-ack': 'always' } }),
+                    'com.microsoft:argument-error', /iothub-ack/);
+  await refusedWith('a list-valued application property', msg({ application_properties: { a: [1, 2] } }),
+                    'com.microsoft:argument-error', /'a'/);
+  await refusedWith('a 64 KiB + 1 body', msg({ body: rhea.message.data_section(Buffer.alloc(65537)) }),
+                    'amqp:link:message-size-exceeded', /65537/);
+  assert.strictEqual(await rawSend(c2d, msg({ message_id: 'raw-ok' })), 'accepted');
+
+  step('past the token\'s expiry the connection stays, its messages are refused; a new token renews');
+  while (now() <= until) await new Promise((r) => setTimeout(r, 100));
+  await refusedWith('after expiry', msg(), 'amqp:unauthorized-access', /expired/);
+  await check('renewed', good, sasToken(host, key, now() + 60), 200, /OK/);
+  assert.strictEqual(await rawSend(c2d, msg({ message_id: 'raw-renewed' })), 'accepted');
+
+  step('a message over 1 MB closes the link: amqp:link:message-size-exceeded');
+  const closed = new Promise((resolve) => c2d.once('sender_error', (ctx) => resolve(ctx.sender.error)));
+  c2d.send(msg({ body: rhea.message.data_section(Buffer.alloc(1100 * 1024)) }));
+  const e = await withTimeout('the link closed', 10000, closed);
+  step(`  ${e.condition}: ${e.description}`);
+  assert.strictEqual(e.condition, 'amqp:link:message-size-exceeded');
+  conn.close();
+}
+
+const scenarios = { c2d: c2dScenario, refusals: refusalsScenario, raw: rawScenario };
 if (!scenarios[mode]) {
   console.error(`usage: amqp-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

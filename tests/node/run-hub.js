@@ -205,6 +205,7 @@ async function mainAmqp() {
   await scenario('c2d', { ...common, deviceId: 'node-amqp-1', cert: p('node-amqp-1.cert.pem'),
                           key: p('node-amqp-1.key.pem') }, ready, 'amqp-scenarios.js');
   await scenario('refusals', { ...common, deviceId: 'node-amqp-full' }, ready, 'amqp-scenarios.js');
+  await scenario('raw', { ...common, deviceId: 'node-amqp-1' }, ready, 'amqp-scenarios.js');
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -117,6 +117,13 @@ static bool map_find(pn_data_t *d, const char *name)
 int hub_amqp_cbs_request(pn_message_t *m, struct hub_amqp_cbs_req *out, const char **why)
 {
     memset(out, 0, sizeof(*out));
+    /* The id and reply-to first: a refusal is answered to them too. */
+    if (hub_amqp_id_text(pn_message_get_id(m), out->message_id, sizeof(out->message_id)) < 0) {
+        *why = "the message id is not a string, uuid or ulong of at most 128 characters";
+        return -EINVAL;
+    }
+    const char *rt = pn_message_get_reply_to(m);
+    snprintf(out->reply_to, sizeof(out->reply_to), "%s", rt ? rt : "");
     pn_data_t *ap = pn_message_properties(m);
     char op[32];
     if (!map_find(ap, "operation") || !text_of(ap, op, sizeof(op)) ||
@@ -140,12 +147,6 @@ int hub_amqp_cbs_request(pn_message_t *m, struct hub_amqp_cbs_req *out, const ch
         *why = "the body is not the token as an AMQP string (at most 1024 bytes)";
         return -EINVAL;
     }
-    if (hub_amqp_id_text(pn_message_get_id(m), out->message_id, sizeof(out->message_id)) < 0) {
-        *why = "the message id is not a string, uuid or ulong of at most 128 characters";
-        return -EINVAL;
-    }
-    const char *rt = pn_message_get_reply_to(m);
-    snprintf(out->reply_to, sizeof(out->reply_to), "%s", rt ? rt : "");
     *why = NULL;
     return 0;
 }

@@ -31,7 +31,7 @@ struct hub_amqp_cbs_req {
 };
 
 /* Reads a put-token request. Returns 0, or -EINVAL with `*why` (static text) naming what is
- * wrong: not a put-token, a missing or non-string field, a token that is not an AMQP string,
+ * wrong (message_id and reply_to are filled first, so a refusal can be answered): not a put-token, a missing or non-string field, a token that is not an AMQP string,
  * a field too long. */
 int hub_amqp_cbs_request(pn_message_t *m, struct hub_amqp_cbs_req *out, const char **why);
 
