@@ -23,8 +23,8 @@
 #include "hub/daemon.h"
 #include "hub/log.h"
 
-/* At most this much of a peer's output waits unsent before the hub stops reading from it. */
-#define AMQP_OUT_HIGH (4 * 1024 * 1024)
+/* Azure's AMQP idle timeout (4 minutes). */
+#define AMQP_IDLE_TIMEOUT_MS 240000
 /* Proton's largest frame (the AMQP max-frame-size the hub announces). */
 #define AMQP_MAX_FRAME (256 * 1024)
 
@@ -106,7 +106,10 @@ static void on_read(struct bufferevent *bev, void *arg)
                 return;
             rb = pn_connection_driver_read_buffer(&c->drv);
             if (rb.size == 0) {
-                evbuffer_drain(in, evbuffer_get_length(in));
+                /* Closed for input: what follows is ignored. Otherwise the bytes stay for the
+                 * next read (never dropped from the middle of a stream). */
+                if (pn_connection_driver_read_closed(&c->drv))
+                    evbuffer_drain(in, evbuffer_get_length(in));
                 break;
             }
         }
@@ -172,6 +175,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pn_transport_t *t = c->drv.transport;
     pn_transport_set_server(t);
     pn_transport_set_max_frame(t, AMQP_MAX_FRAME);
+    /* Announced to the peer, which then sends at least an empty frame every half of it; a
+     * connection silent for longer (the peer gone, or stuck before AMQP) is closed. */
+    pn_transport_set_idle_timeout(t, AMQP_IDLE_TIMEOUT_MS);
     amqp_sasl_setup(t);
     /* Service SDKs open without SASL or with ANONYMOUS/MSSBCBS; authorisation is the CBS
      * token that follows. */
