@@ -17,6 +17,7 @@ void hub_config_defaults(struct hub_config *c)
     c->listen = "127.0.0.1";
     c->mqtt_port = 8883;
     c->service_port = 443;
+    c->amqp_port = 5671;
     c->tls_max = 13;
     c->server_root = HUB_ROOT_DEFAULT;
     c->log_level = HUB_LOG_INFO;

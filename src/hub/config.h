@@ -17,6 +17,8 @@ struct hub_config {
     const char *listen;        /* --listen ADDR; default 127.0.0.1 */
     int mqtt_port;             /* --mqtt-port; default 8883 (0 = any free port) */
     int service_port;          /* --service-port; default 443 (0 = any free port) */
+    int amqp_port;             /* --amqp-port; default 5671 (0 = any free port) */
+    bool amqp_port_given;      /* --amqp-port was given: failing to bind it is fatal */
     const char *hostnames[HUB_MAX_HOSTNAMES]; /* --hostname, repeatable */
     size_t hostname_count;
     const char *linked_hubs[HUB_LINKED_MAX]; /* --linked-hub HOST, repeatable */

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "azkit/pki.h"
+#include "hub/amqp/amqp.h"
 #include "common/fileio.h"
 #include "hub/mqtt/conn.h"
 #include "hub/log.h"
@@ -92,6 +93,20 @@ void hub_daemon_admitted(struct hub_daemon *d)
         update_listening(d);
 }
 
+void hub_peer_text(const struct sockaddr *sa, char *out, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, size, "%s:%d", host, ntohs(in->sin_port));
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, size, "[%s]:%d", host, ntohs(in6->sin6_port));
+    }
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -102,19 +117,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
      * the device's delayed ACK (40 ms) under Nagle's algorithm. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char host[INET6_ADDRSTRLEN] = "?", peer[80];
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-        snprintf(peer, sizeof(peer), "%s:%d", host, port);
-    } else {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-        snprintf(peer, sizeof(peer), "[%s]:%d", host, port);
-    }
+    char peer[80];
+    hub_peer_text(sa, peer, sizeof(peer));
     evutil_make_socket_nonblocking(fd);
     hub_conn_accept(d, fd, peer);
     if (d->busy_since_ms != 0)
@@ -169,9 +173,8 @@ static void raise_fd_limit(void)
             "once (raise the hard limit, `ulimit -Hn`, for more)", (unsigned long long)rl.rlim_cur);
 }
 
-/* Binds ADDR:PORT (port 0: any free port) and returns the bound port, or -errno. */
-static int listen_on(struct hub_daemon *d, const char *addr, int port,
-                     evconnlistener_cb cb, void *arg, struct evconnlistener **out)
+int hub_listen_bind(struct event_base *base, const char *addr, int port, evconnlistener_cb cb,
+                    void *arg, struct evconnlistener **out)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
@@ -183,17 +186,26 @@ static int listen_on(struct hub_daemon *d, const char *addr, int port,
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     else
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    *out = evconnlistener_new_bind(d->base, cb, arg,
+    *out = evconnlistener_new_bind(base, cb, arg,
                                    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
                                    HUB_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (*out == NULL)
         return -errno ? -errno : -EADDRINUSE;
-    evconnlistener_set_error_cb(*out, accept_error);
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     getsockname(evconnlistener_get_fd(*out), (struct sockaddr *)&bound, &blen);
     return bound.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&bound)->sin_port)
                                       : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+}
+
+/* The MQTT listener: bound, with accept pacing's error callback. */
+static int listen_on(struct hub_daemon *d, const char *addr, int port,
+                     evconnlistener_cb cb, void *arg, struct evconnlistener **out)
+{
+    int rc = hub_listen_bind(d->base, addr, port, cb, arg, out);
+    if (rc >= 0)
+        evconnlistener_set_error_cb(*out, accept_error);
+    return rc;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -226,12 +238,14 @@ static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *p
     hubs_json(d, hubs, sizeof(hubs));
     char text[6144];
     int n = snprintf(text, sizeof(text),
-                     "{\"mqtt_port\":%d,\"service_port\":%d,\"hostname\":\"%s\",\"ca\":\"%s\","
+                     "{\"mqtt_port\":%d,\"service_port\":%d,\"amqp_port\":%d,"
+                     "\"hostname\":\"%s\",\"ca\":\"%s\","
                      "\"server_root\":\"%s\",\"root_legacy\":\"%s\",\"root_current\":\"%s\","
                      "\"roots_bundle\":\"%s\","
                      "\"data\":\"%s\",\"connection_string\":\"%s\",\"id_scope\":\"%s\","
                      "\"dps_host\":\"%s\",\"hubs\":[%s]}\n",
-                     d->mqtt_port, d->service_port, d->hubs[0].hostname, pki->ca_path,
+                     d->mqtt_port, d->service_port, d->amqp_port, d->hubs[0].hostname,
+                     pki->ca_path,
                      hub_server_root_name(d->server_root), d->root_files[HUB_ROOT_LEGACY].root,
                      d->root_files[HUB_ROOT_CURRENT].root, d->roots_bundle,
                      d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs);
@@ -338,6 +352,17 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     if (rc < 0)
         return rc;
 
+    rc = hub_amqp_start(d, &d->amqp);
+    if (rc < 0 && cfg->amqp_port_given) {
+        hub_log(HUB_LOG_ERROR, "cannot listen for AMQP on %s:%d: %s -- fix: pick another "
+                "--amqp-port, or stop what uses it", cfg->listen, cfg->amqp_port, strerror(-rc));
+        return rc;
+    }
+    if (rc < 0)
+        hub_log(HUB_LOG_WARN, "AMQP not served: cannot listen on %s:%d (%s); service SDKs "
+                "cannot send C2D messages -- fix: --amqp-port N (0 = any free port)",
+                cfg->listen, cfg->amqp_port, strerror(-rc));
+
     d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
     d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
     event_add(d->sig_int, NULL);
@@ -361,6 +386,10 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
            d->dps.id_scope, d->dps.host);
     if (d->service_port)
         printf("  service API:      https://%s:%d\n", primary, d->service_port);
+    if (d->amqp_port)
+        printf("  AMQP (service):   amqps://%s:%d  (C2D send, feedback; service SDKs use "
+               "HostName=%s%s)\n", primary, d->amqp_port, primary,
+               d->amqp_port == 5671 ? "" : " with the port");
     printf("  connection string (service): %s\n", conn);
     printf("  data:             %s\n", cfg->data_dir);
     fflush(stdout);
@@ -381,6 +410,8 @@ void hub_daemon_stop(struct hub_daemon *d)
     if (d->mqtt_listener)
         evconnlistener_free(d->mqtt_listener);
     d->mqtt_listener = NULL;
+    hub_amqp_stop(d->amqp);
+    d->amqp = NULL;
     hub_methods_shutdown(d);
     hub_service_stop(d->service);
     /* Close every connection -- devices, DPS clients, and those still in the TLS handshake

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include <openssl/ssl.h>
+#include <event2/listener.h>
+#include <sys/socket.h>
 
 #include "hub/config.h"
 #include "hub/iothub/devmap.h"
@@ -21,6 +23,7 @@ struct evconnlistener;
 struct hub_store;
 struct hub_conn;
 struct hub_service;
+struct hub_amqp;
 
 struct hub_daemon {
     struct hub_config cfg;
@@ -40,6 +43,8 @@ struct hub_daemon {
     struct evconnlistener *mqtt_listener;
     int mqtt_port;             /* bound port */
     int service_port;          /* bound port of the service API (0 when not running) */
+    int amqp_port;             /* bound AMQP port (0 when not served) */
+    struct hub_amqp *amqp;     /* the AMQP endpoint (amqp/amqp.h); NULL when not served */
     /* The served IoT hubs: [0] the primary hub, then every --linked-hub (iothub.h). */
     struct hub_iothub hubs[1 + HUB_LINKED_MAX];
     size_t hub_count;
@@ -81,6 +86,14 @@ void hub_daemon_admitted(struct hub_daemon *d);
 /* Serves new MQTT TLS handshakes under `root` from now on (open connections are untouched);
  * logs the switch. The service API keeps the current root's chain. */
 void hub_daemon_set_server_root(struct hub_daemon *d, enum hub_server_root root);
+
+/* Binds a listener on ADDR:PORT (port 0: any free port) with the hub's backlog; returns the
+ * bound port, or -errno (-EINVAL for an unparsable address). */
+int hub_listen_bind(struct event_base *base, const char *addr, int port, evconnlistener_cb cb,
+                    void *arg, struct evconnlistener **out);
+
+/* A peer address as "a.b.c.d:port" or "[v6]:port" (for logs). */
+void hub_peer_text(const struct sockaddr *sa, char *out, size_t size);
 
 /* Milliseconds since the Unix epoch (wall clock). */
 int64_t hub_now_ms(void);

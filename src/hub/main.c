@@ -56,9 +56,12 @@ static const char usage_main[] =
 static const char usage_serve[] =
     "usage: azkit-hub serve [options]\n"
     "  --data DIR            data directory (PKI, database), created 0700\n"
-    "  --listen ADDR         address of both listeners (default 127.0.0.1)\n"
+    "  --listen ADDR         address of the listeners (default 127.0.0.1)\n"
     "  --mqtt-port N         MQTT over TLS port (default 8883; 0 = any free port)\n"
     "  --service-port N      HTTPS service API port (default 443; 0 = any free port)\n"
+    "  --amqp-port N         AMQP over TLS port of the service side: C2D send and feedback\n"
+    "                        (default 5671, skipped with a warning when taken; 0 = any free\n"
+    "                        port)\n"
     "  --hostname NAME       extra name (or IP) in the server certificate; repeatable; the\n"
     "                        first is the hub's HostName (default localhost)\n"
     "  --linked-hub HOST     another IoT hub served by this process (its own registry, twins,\n"
@@ -95,6 +98,7 @@ static void write_service_json(const struct hub_daemon *d)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "service_port", d->service_port);
     cJSON_AddNumberToObject(o, "mqtt_port", d->mqtt_port);
+    cJSON_AddNumberToObject(o, "amqp_port", d->amqp_port);
     cJSON_AddStringToObject(o, "hostname", d->hubs[0].hostname);
     cJSON_AddStringToObject(o, "listen", d->cfg.listen);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
@@ -135,6 +139,11 @@ static int cmd_serve(int argc, char **argv)
             if (!cli_parse_int(v, 0, 65535, &n))
                 return cli_usage(usage_serve, "--mqtt-port needs a port number 0..65535");
             cfg.mqtt_port = (int)n;
+        } else if (strcmp(a, "--amqp-port") == 0 && v) {
+            if (!cli_parse_int(v, 0, 65535, &n))
+                return cli_usage(usage_serve, "--amqp-port needs a port number 0..65535");
+            cfg.amqp_port = (int)n;
+            cfg.amqp_port_given = true;
         } else if (strcmp(a, "--hostname") == 0 && v) {
             if (cfg.hostname_count == HUB_MAX_HOSTNAMES)
                 return cli_usage(usage_serve, "at most %d --hostname", HUB_MAX_HOSTNAMES);

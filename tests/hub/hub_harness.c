@@ -172,11 +172,12 @@ void test_hub_start(struct test_hub *h, const char *const *extra)
         dup2(fd, 2);
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 1);
-        const char *argv[32] = {AZKIT_HUB_BIN, "serve", "--data", h->data, "--mqtt-port", "0",
-                                "--service-port", "0", "--ready-file", ready, "--log-level",
-                                "debug"};
-        int n = 12;
-        for (int i = 0; extra && extra[i] && n < 31; i++)
+        /* --amqp-port 0: hubs of parallel tests must not race for 5671. */
+        const char *argv[34] = {AZKIT_HUB_BIN, "serve", "--data", h->data, "--mqtt-port", "0",
+                                "--service-port", "0", "--amqp-port", "0", "--ready-file", ready,
+                                "--log-level", "debug"};
+        int n = 14;
+        for (int i = 0; extra && extra[i] && n < 33; i++)
             argv[n++] = extra[i];
         argv[n] = NULL;
         execv(AZKIT_HUB_BIN, (char *const *)argv);

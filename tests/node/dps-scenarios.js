@@ -18,11 +18,12 @@
 // to read telemetry.
 'use strict';
 
+const { adminOf, withTimeout } = require('./scenario-util');
+
 const assert = require('assert');
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
-const { execFileSync } = require('child_process');
 
 const { ProvisioningServiceClient } = require('azure-iot-provisioning-service');
 const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device');
@@ -65,22 +66,8 @@ function step(msg) {
 }
 const pem = (name) => fs.readFileSync(path.join(cfg.pki, name), 'utf8');
 
-function admin(...args) {
-  try {
-    return JSON.parse(execFileSync(cfg.hub, [...args, '--ready-file', cfg.readyFile, '--json'],
-                                   { encoding: 'utf8', timeout: 20000 }));
-  } catch (e) {
-    throw new Error(`azkit-hub ${args.join(' ')} failed (status ${e.status}): ${e.stdout || ''}${e.stderr || ''}`);
-  }
-}
+const admin = adminOf(cfg);
 
-function withTimeout(what, ms, promise) {
-  let t;
-  return Promise.race([
-    promise.finally(() => clearTimeout(t)),
-    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timeout (${ms} ms): ${what}`)), ms); }),
-  ]);
-}
 
 const describe = (err) => `${err && err.constructor && err.constructor.name} (name ${err && err.name}): ` +
   `${err && err.message}${err && err.result ? ' result=' + JSON.stringify(err.result) : ''}` +

@@ -26,6 +26,9 @@
 // API must be on 443 (ctest runs this test under RESOURCE_LOCK port443). Needs root (or
 // CAP_NET_BIND_SERVICE / a low net.ipv4.ip_unprivileged_port_start).
 //
+// --suite amqp (ctest node_interop_amqp): azure-iothub's Client over AMQP (C2D send, feedback,
+// refusals) against `serve --service-port 0 --amqp-port 0` (amqp-scenarios.js); no port 443.
+//
 // On failure the hub's log is printed. Exit status: 0 pass, 1 fail.
 'use strict';
 
@@ -48,10 +51,10 @@ function parseArgs(argv) {
     if (a === '--hub') o.hub = argv[++i];
     else if (a === '--azkit') o.azkit = argv[++i];
     else if (a === '--keep') o.keep = true;
-    else if (a === '--suite' && ['hub', 'dps', 'ws'].includes(argv[i + 1])) o.suite = argv[++i];
+    else if (a === '--suite' && ['hub', 'dps', 'ws', 'amqp'].includes(argv[i + 1])) o.suite = argv[++i];
     else if (a === '--service-port') o.servicePort = argv[++i]; // for debugging only: the
     // service SDK cannot reach any port but 443, so the SDK scenarios fail elsewhere.
-    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps|ws] [--keep]`); process.exit(2); }
+    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps|ws|amqp] [--keep]`); process.exit(2); }
   }
   if (!o.hub || !o.azkit) { console.error('run-hub: --hub and --azkit are required'); process.exit(2); }
   o.hub = path.resolve(o.hub);
@@ -137,6 +140,7 @@ async function main() {
   step(`temp dir ${dir}; node ${process.version}; suite ${opts.suite}`);
   if (opts.suite === 'dps') return mainDps();
   if (opts.suite === 'ws') return mainWs();
+  if (opts.suite === 'amqp') return mainAmqp();
 
   step('PKI: root -> intermediate -> device "node-ca-1"; self-signed "node-ss-1"');
   fs.mkdirSync(pki);
@@ -181,6 +185,30 @@ async function main() {
   await scenario('query', common, ready);
   await scenario('sas', common, ready);
   await scenario('bulk', common, ready);
+
+  step('stop the hub (SIGTERM)');
+  const st = await stopHub();
+  assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+}
+
+async function mainAmqp() {
+  step('PKI: self-signed devices "node-amqp-1" (connects) and "node-amqp-full" (never connects)');
+  fs.mkdirSync(pki);
+  const p = (name) => path.join(pki, name);
+  for (const id of ['node-amqp-1', 'node-amqp-full']) azkit('pki', 'self-signed', id, '--out', p(id));
+  opts.servicePort = '0';
+  step('start azkit-hub serve --service-port 0 --mqtt-port 0 --amqp-port 0');
+  const ready = await startHub(['--amqp-port', '0']);
+  step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, amqp_port: ready.amqp_port, service_port: ready.service_port })}`);
+  assert.ok(Number.isInteger(ready.amqp_port) && ready.amqp_port > 0, 'amqp_port in the ready file');
+  for (const id of ['node-amqp-1', 'node-amqp-full'])
+    admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
+  const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
+                   serviceConnectionString: ready.connection_string };
+  await scenario('c2d', { ...common, deviceId: 'node-amqp-1', cert: p('node-amqp-1.cert.pem'),
+                          key: p('node-amqp-1.key.pem') }, ready, 'amqp-scenarios.js');
+  await scenario('refusals', { ...common, deviceId: 'node-amqp-full' }, ready, 'amqp-scenarios.js');
+  await scenario('raw', { ...common, deviceId: 'node-amqp-1' }, ready, 'amqp-scenarios.js');
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -5,11 +5,13 @@
 //
 // Only the official SDKs are used to talk to the hub, apart from the azkit-hub admin CLI where
 // the service SDK cannot be used:
-// - C2D: azure-iothub's Client.send() needs AMQP (amqps://host:5671), which azkit-hub does not
-//   speak (it has MQTT for devices and HTTPS for the service API), so C2D messages are sent
-//   with `azkit-hub c2d send` (POST /azkit/devices/{id}/messages/devicebound).
+// - C2D: here C2D messages are sent with `azkit-hub c2d send`
+//   (POST /azkit/devices/{id}/messages/devicebound); azure-iothub's Client.send() over AMQP is
+//   the node_interop_amqp test (amqp-scenarios.js).
 // - Telemetry: there is no Event Hubs endpoint; `azkit-hub telemetry --json` reads what arrived.
 'use strict';
+
+const { adminOf, withTimeout } = require('./scenario-util');
 
 const assert = require('assert');
 const fs = require('fs');
@@ -27,14 +29,7 @@ function step(msg) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function admin(...args) {
-  try {
-    return JSON.parse(execFileSync(cfg.hub, [...args, '--ready-file', cfg.readyFile, '--json'],
-                                   { encoding: 'utf8', timeout: 20000 }));
-  } catch (e) {
-    throw new Error(`azkit-hub ${args.join(' ')} failed (status ${e.status}): ${e.stdout || ''}${e.stderr || ''}`);
-  }
-}
+const admin = adminOf(cfg);
 
 // Resolves with the first value for which pred() returns true, or rejects after ms.
 function waitFor(what, ms, register) {
@@ -44,13 +39,6 @@ function waitFor(what, ms, register) {
   });
 }
 
-function withTimeout(what, ms, promise) {
-  let t;
-  return Promise.race([
-    promise.finally(() => clearTimeout(t)),
-    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timeout (${ms} ms): ${what}`)), ms); }),
-  ]);
-}
 
 function deviceClient(id, certFile, keyFile) {
   // x509=true: X509AuthenticationProvider; HostName with a port gives mqtts://localhost:PORT and
@@ -193,7 +181,7 @@ async function deviceScenario() {
     });
   assert.ok(Date.now() - tInv >= 4000, 'the hub waited for the timeout');
 
-  // --- cloud to device (via the admin CLI: azure-iothub's C2D is AMQP only) ---
+  // --- cloud to device (via the admin CLI; Client.send() over AMQP: amqp-scenarios.js) ---
   step('client.on("message"); azkit-hub c2d send --property color=blue --message-id');
   const c2d = waitFor('the C2D message', 10000, (done) => client.on('message', done));
   const sent = admin('c2d', 'send', id, `hello ${id}`, '--property', 'color=blue', '--property', 'n=1',

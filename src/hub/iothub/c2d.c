@@ -1,11 +1,14 @@
 /* Cloud-to-device delivery: one message in flight per device at QoS 1, removed on PUBACK. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "azkit/azure_hub.h"
 #include "hub/mqtt/conn.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
+#include "hub/amqp/amqp.h"
+#include "hub/iothub/feedback.h"
 
 void hub_c2d_pump(struct hub_conn *c)
 {
@@ -27,6 +30,8 @@ void hub_c2d_pump(struct hub_conn *c)
         uint16_t pid = hub_conn_publish(c, topic, n, m.payload, m.payload_len, 1);
         if (pid != 0) {
             c->c2d_inflight = pid;
+            memcpy(c->c2d_inflight_id, m.message_id, sizeof(c->c2d_inflight_id));
+            c->c2d_inflight_ack = hub_c2d_props_ack(m.properties);
             hub_store_c2d_mark_inflight(c->hub->store, c->device_id, m.message_id, pid, NULL,
                                         NULL);
         }
@@ -39,4 +44,26 @@ void hub_c2d_pump(struct hub_conn *c)
         return;
     }
     hub_c2d_msg_clear(&m);
+}
+
+void hub_c2d_feedback(struct hub_iothub *h, const char *device_id, const char *message_id,
+                      enum hub_c2d_ack ack, enum hub_feedback_status status)
+{
+    if (!hub_feedback_wanted(ack, status))
+        return;
+    struct hub_feedback_rec r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.original_message_id, sizeof(r.original_message_id), "%s", message_id);
+    snprintf(r.device_id, sizeof(r.device_id), "%s", device_id);
+    struct hub_device dev;
+    if (hub_store_device_get(h->store, device_id, &dev) == 0)
+        snprintf(r.device_generation_id, sizeof(r.device_generation_id), "%s",
+                 dev.generation_id);
+    r.status = status;
+    r.at_ms = hub_now_ms();
+    if (hub_feedback_push(&h->feedback, &r) != 0)
+        return;
+    hub_log(HUB_LOG_DEBUG, "device '%s': C2D message %s: feedback %s queued", device_id,
+            message_id, hub_feedback_status_name(status));
+    hub_amqp_feedback_ready(h->d->amqp, h);
 }

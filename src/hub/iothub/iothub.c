@@ -43,6 +43,13 @@ const char *hub_iothub_name_problem(const char *name)
     return NULL;
 }
 
+/* A C2D message expired in a device's queue: feedback "Expired" when it asked for it. */
+static void on_c2d_expired(void *ctx, const char *device_id, const struct hub_c2d_msg *m)
+{
+    hub_c2d_feedback(ctx, device_id, m->message_id, hub_c2d_props_ack(m->properties),
+                     HUB_FEEDBACK_EXPIRED);
+}
+
 int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *hostname,
                     bool primary, const char *data_dir, struct azk_diag *diag)
 {
@@ -72,7 +79,10 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
     }
     struct hub_store_config sc = {.data_dir = dir,
                                   .sync_process_only = d->cfg.durability_process};
-    return hub_store_open(&sc, d->base, &h->store, diag);
+    int rc = hub_store_open(&sc, d->base, &h->store, diag);
+    if (rc == 0)
+        hub_store_set_c2d_expired_listener(h->store, on_c2d_expired, h);
+    return rc;
 }
 
 void hub_iothub_close(struct hub_iothub *h)
@@ -82,6 +92,7 @@ void hub_iothub_close(struct hub_iothub *h)
     hub_store_close(h->store);
     h->store = NULL;
     hub_devmap_free(&h->conns);
+    hub_feedback_clear(&h->feedback);
     hub_x509_cas_clear(&h->verified_cas);
     h->verified_cas_loaded = false;
     h->d = NULL;

@@ -16,6 +16,7 @@
 
 #include "hub/config.h"
 #include "hub/iothub/devmap.h"
+#include "hub/iothub/feedback.h"
 #include "hub/mqtt/auth.h"
 
 struct hub_daemon;
@@ -34,6 +35,8 @@ struct hub_iothub {
     struct hub_x509_cas verified_cas;
     uint64_t verified_cas_generation;
     bool verified_cas_loaded;
+    /* C2D feedback not yet read by a back-end (AMQP /messages/serviceBound/feedback). */
+    struct hub_feedback feedback;
 };
 
 /* Checks a --linked-hub value: a DNS name (not an IP address: it must be told apart by SNI)

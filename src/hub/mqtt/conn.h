@@ -9,6 +9,8 @@
 #include <openssl/ssl.h>
 
 #include "azkit/mqtt.h"
+#include "hub/iothub/c2d_props.h"
+#include "hub/iothub/feedback.h"
 #include "hub/store/store.h"
 #include "hub/tls.h"
 
@@ -89,6 +91,10 @@ struct hub_conn {
     bool will_retain;
     char auth_desc[384];        /* how the device authenticated, for the log */
     uint16_t c2d_inflight;      /* packet id of the C2D message in flight (0: none) */
+    /* ... its message id and the feedback it asked for (iothub-ack), for the record its
+     * PUBACK makes (feedback.h). */
+    char c2d_inflight_id[HUB_C2D_ID_MAX + 1];
+    enum hub_c2d_ack c2d_inflight_ack;
     /* QoS 1 PUBLISHes from the device, in arrival order, waiting for their PUBACK. */
     struct hub_puback *acks_head, *acks_tail;
     struct event *ack_timer;    /* fault injection: a delayed PUBACK at the head */
@@ -178,5 +184,11 @@ void hub_send_pingresp(struct hub_conn *c);
 
 /* Delivers the next queued C2D message if the device is subscribed and none is in flight. */
 void hub_c2d_pump(struct hub_conn *c);
+
+struct hub_iothub;
+/* A C2D message of `device_id` ended with `status`: queues a feedback record when its ack mode
+ * asks for one, and offers it to the back-ends' feedback links. */
+void hub_c2d_feedback(struct hub_iothub *h, const char *device_id, const char *message_id,
+                      enum hub_c2d_ack ack, enum hub_feedback_status status);
 
 #endif

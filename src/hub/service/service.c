@@ -511,6 +511,20 @@ static void serve_websocket(struct hub_service *s, struct evhttp_request *req,
                     "Refused WebSocket handshake: %s.", why);
 }
 
+enum hub_sas_result hub_service_verify(const struct hub_service *s, const char *token,
+                                       enum hub_sas_scope scope, int64_t now_s,
+                                       const struct hub_sas_policy **matched)
+{
+    const struct hub_sas_policy *pol = NULL;
+    enum hub_sas_result ar = hub_sas_verify(token, s->policies, s->policy_count, s->hosts,
+                                            s->host_count, now_s, &pol);
+    if (ar == HUB_SAS_OK && !hub_sas_policy_allows(pol->name, scope))
+        ar = HUB_SAS_WRONG_SCOPE;
+    if (matched != NULL)
+        *matched = ar == HUB_SAS_OK ? pol : NULL;
+    return ar;
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct hub_service *s = arg;
@@ -537,13 +551,11 @@ static void handle(struct evhttp_request *req, void *arg)
 
     /* Authorisation first: nothing about the hub is revealed without a valid token. */
     const char *auth = svc_header(&r, "Authorization");
-    const struct hub_sas_policy *pol = NULL;
-    enum hub_sas_result ar = hub_sas_verify(auth, s->policies, s->policy_count, s->hosts,
-                                            s->host_count, hub_now_ms() / 1000, &pol);
     bool dps = is_dps_path(path);
-    if (ar == HUB_SAS_OK &&
-        !hub_sas_policy_allows(pol->name, dps ? HUB_SAS_SCOPE_DPS : HUB_SAS_SCOPE_HUB))
-        ar = HUB_SAS_WRONG_SCOPE;
+    const struct hub_sas_policy *pol = NULL;
+    enum hub_sas_result ar = hub_service_verify(s, auth, dps ? HUB_SAS_SCOPE_DPS
+                                                             : HUB_SAS_SCOPE_HUB,
+                                                hub_now_ms() / 1000, &pol);
     if (ar != HUB_SAS_OK) {
         hub_log(HUB_LOG_INFO, "service API: refused %s %s from %s: %s", method_name(r.method),
                 path ? path : "?", peer, hub_sas_result_text(ar));

@@ -5,6 +5,10 @@
 #ifndef AZK_HUB_SERVICE_H
 #define AZK_HUB_SERVICE_H
 
+#include <stdint.h>
+
+#include "hub/service/sas.h"
+
 struct hub_daemon;
 struct hub_service;
 struct hub_pki;
@@ -13,6 +17,14 @@ struct hub_pki;
  * d->service_port to the bound port. Returns 0 or a negative errno (already logged). */
 int hub_service_start(struct hub_daemon *d, const struct hub_pki *pki,
                       struct hub_service **out);
+
+/* Verifies a service token (an Authorization header value, or a CBS put-token's token) as
+ * every service API call is verified: the hub's policies and key, the served host names,
+ * expiry at `now_s`, and the policy's rights on endpoints of `scope`. `matched` (may be NULL)
+ * receives the policy on success. */
+enum hub_sas_result hub_service_verify(const struct hub_service *s, const char *token,
+                                       enum hub_sas_scope scope, int64_t now_s,
+                                       const struct hub_sas_policy **matched);
 
 /* Stops listening and frees everything (NULL is fine). */
 void hub_service_stop(struct hub_service *s);

@@ -9,54 +9,15 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/rand.h>
 
 #include "azkit/azure_hub.h"
 #include "hub/mqtt/conn.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
+#include "hub/iothub/c2d_props.h"
 #include "hub/service/svc_common.h"
 
 #define C2D_PAYLOAD_MAX (64 * 1024) /* Azure's C2D message size limit */
-#define C2D_BAG_MAX 4096
-
-struct bag {
-    char buf[C2D_BAG_MAX];
-    size_t len;
-    bool overflow;
-};
-
-static void bag_add(struct bag *b, const char *key, const char *value)
-{
-    char kenc[1024], venc[3 * 1024];
-    size_t kl = 0, vl = 0;
-    if (azk_pct_encode(azk_span_from_str(key), kenc, sizeof(kenc), &kl) != 0 ||
-        azk_pct_encode(azk_span_from_str(value), venc, sizeof(venc), &vl) != 0 ||
-        b->len + kl + vl + 2 >= sizeof(b->buf)) {
-        b->overflow = true;
-        return;
-    }
-    if (b->len)
-        b->buf[b->len++] = '&';
-    memcpy(b->buf + b->len, kenc, kl);
-    b->len += kl;
-    b->buf[b->len++] = '=';
-    memcpy(b->buf + b->len, venc, vl);
-    b->len += vl;
-    b->buf[b->len] = '\0';
-}
-
-static void uuid4(char out[37])
-{
-    unsigned char b[16];
-    RAND_bytes(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
-}
-
 struct c2d_info {
     char message_id[HUB_C2D_ID_MAX + 1];
     int64_t expiry_ms;
@@ -134,8 +95,9 @@ void svc_c2d(struct svc_req *r)
         return;
     }
     const char *sysval[NSYS] = {0};
-    struct bag app = {.len = 0}, sys = {.len = 0};
-    app.buf[0] = sys.buf[0] = '\0';
+    struct hub_c2d_bag app, sys;
+    memset(&app, 0, sizeof(app));
+    memset(&sys, 0, sizeof(sys));
 
     struct evkeyvalq q;
     TAILQ_INIT(&q);
@@ -154,12 +116,12 @@ void svc_c2d(struct svc_req *r)
         if (i < NSYS)
             sysval[i] = kv->value;
         else if (kv->key[0] != '\0')
-            bag_add(&app, kv->key, kv->value);
+            hub_c2d_bag_add(&app, kv->key, kv->value);
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(r->req);
     TAILQ_FOREACH(kv, h, next) {
         if (strncasecmp(kv->key, "iothub-app-", 11) == 0 && kv->key[11] != '\0') {
-            bag_add(&app, kv->key + 11, kv->value);
+            hub_c2d_bag_add(&app, kv->key + 11, kv->value);
             continue;
         }
         for (size_t i = 0; i < NSYS; i++)
@@ -180,7 +142,7 @@ void svc_c2d(struct svc_req *r)
         else
             snprintf(info->message_id, sizeof(info->message_id), "%s", sysval[0]);
     } else {
-        uuid4(info->message_id);
+        hub_uuid4(info->message_id);
     }
     if (sysval[5] != NULL) {
         char *end;
@@ -196,36 +158,31 @@ void svc_c2d(struct svc_req *r)
         svc_reply_error(r->req, 400, "ArgumentInvalid", "%s.", bad);
         return;
     }
-    bag_add(&sys, "$.mid", info->message_id);
+    hub_c2d_bag_add(&sys, "$.mid", info->message_id);
     char to[HUB_DEVICE_ID_MAX + 64];
     snprintf(to, sizeof(to), "/devices/%s/messages/deviceBound", id);
-    bag_add(&sys, "$.to", to);
+    hub_c2d_bag_add(&sys, "$.to", to);
     for (size_t i = 1; i < NSYS; i++)
         if (sysval[i] != NULL && SYS[i].prop[0])
-            bag_add(&sys, SYS[i].prop, sysval[i]);
+            hub_c2d_bag_add(&sys, SYS[i].prop, sysval[i]);
     if (info->expiry_ms) {
         char t[40];
         svc_time_iso(info->expiry_ms, t);
-        bag_add(&sys, "$.exp", t);
+        hub_c2d_bag_add(&sys, "$.exp", t);
     }
     evhttp_clear_headers(&q);
-    if (app.overflow || sys.overflow) {
+    char props[2 * HUB_C2D_BAG_MAX + 2];
+    int jr = hub_c2d_props_join(&app, &sys, id, props, sizeof(props));
+    if (jr != 0) {
         free(info);
-        svc_reply_error(r->req, 400, "ArgumentInvalid",
-                        "The message properties are too long (at most %d bytes encoded).",
-                        C2D_BAG_MAX);
-        return;
-    }
-    char props[2 * C2D_BAG_MAX + 2];
-    snprintf(props, sizeof(props), "%s%s%s", app.buf, app.len ? "&" : "", sys.buf);
-    /* The whole delivery topic must fit what the hub sends (HUB_C2D_TOPIC_MAX): refuse here
-     * rather than accept a message that could never be delivered. */
-    if (strlen("devices/") + strlen(id) + strlen("/messages/devicebound/") + strlen(props) >
-        HUB_C2D_TOPIC_MAX) {
-        free(info);
-        svc_reply_error(r->req, 400, "ArgumentInvalid",
-                        "The message properties are too long: the device's topic would exceed "
-                        "%d bytes.", HUB_C2D_TOPIC_MAX);
+        if (jr == -E2BIG)
+            svc_reply_error(r->req, 400, "ArgumentInvalid",
+                            "The message properties are too long: the device's topic would "
+                            "exceed %d bytes.", HUB_C2D_TOPIC_MAX);
+        else
+            svc_reply_error(r->req, 400, "ArgumentInvalid",
+                            "The message properties are too long (at most %d bytes encoded).",
+                            HUB_C2D_BAG_MAX);
         return;
     }
 

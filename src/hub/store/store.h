@@ -341,6 +341,14 @@ int hub_store_c2d_requeue_inflight(struct hub_store *st, const char *device_id);
 int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_done_fn done,
                         void *ctx);
 
+/* Called on the loop thread for each message the queue drops because it expired (they are
+ * dropped when the device's queue is next used: a new message, a delivery), before it is
+ * freed. One listener; NULL removes it. */
+typedef void (*hub_store_c2d_expired_fn)(void *ctx, const char *device_id,
+                                         const struct hub_c2d_msg *m);
+void hub_store_set_c2d_expired_listener(struct hub_store *st, hub_store_c2d_expired_fn fn,
+                                        void *ctx);
+
 /* Messages queued for a device (in flight included, expired ones not yet dropped included).
  * Returns the count or -ENOENT. */
 int hub_store_c2d_count(const struct hub_store *st, const char *device_id);

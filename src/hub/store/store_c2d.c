@@ -75,9 +75,11 @@ static void drop_expired(struct hub_store *st, struct dev_entry *e, int64_t now)
     for (size_t i = 0; i < e->c2d_n;) {
         struct hub_c2d_msg *m = &e->c2d[i];
         if (m->expiry_ms && m->expiry_ms <= now && m->packet_id == 0 &&
-            submit_seq(st, OP_C2D_DELETE, m, NULL, NULL) == 0)
+            submit_seq(st, OP_C2D_DELETE, m, NULL, NULL) == 0) {
+            if (st->c2d_expired_fn)
+                st->c2d_expired_fn(st->c2d_expired_ctx, e->dev.device_id, m);
             remove_at(e, i);
-        else
+        } else
             i++;
     }
 }
@@ -95,6 +97,13 @@ static int reserve(struct dev_entry *e, size_t n)
     e->c2d = arr;
     e->c2d_cap = cap;
     return 0;
+}
+
+void hub_store_set_c2d_expired_listener(struct hub_store *st, hub_store_c2d_expired_fn fn,
+                                        void *ctx)
+{
+    st->c2d_expired_fn = fn;
+    st->c2d_expired_ctx = ctx;
 }
 
 int hub_store_c2d_enqueue(struct hub_store *st, const char *device_id,

@@ -125,6 +125,8 @@ struct hub_store {
     sqlite3 *rdb;
     pthread_mutex_t rmu;
     _Atomic uint64_t tel_committed_seq;
+    hub_store_c2d_expired_fn c2d_expired_fn;
+    void *c2d_expired_ctx;
     hub_store_telemetry_fn tel_fn;
     void *tel_ctx;
 

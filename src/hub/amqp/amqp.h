@@ -1,0 +1,27 @@
+/* AMQP 1.0 over TLS: IoT Hub's service-side AMQP endpoint (Azure's port 5671), for back-ends
+ * using the service SDKs: CBS put-token with service SAS tokens, C2D send on
+ * /messages/devicebound, and feedback on /messages/serviceBound/feedback.
+ *
+ * Engine: Qpid Proton's pn_connection_driver, fed from the hub's libevent loop over the hub's
+ * OpenSSL bufferevents (not Proton's own SSL): one loop, one TLS stack and one server chain for
+ * every listener, no second thread, and the same handshake settings as MQTT and the service
+ * API (tls.c). Proton does the AMQP and SASL framing only. */
+#ifndef AZK_HUB_AMQP_H
+#define AZK_HUB_AMQP_H
+
+struct hub_daemon;
+struct hub_amqp;
+struct hub_iothub;
+
+/* Listens on d->cfg.listen : d->cfg.amqp_port (0 = any free port) and sets d->amqp_port.
+ * Returns 0 or a negative errno (already logged). */
+int hub_amqp_start(struct hub_daemon *d, struct hub_amqp **out);
+
+/* Closes every connection and the listener; frees everything (NULL is fine). */
+void hub_amqp_stop(struct hub_amqp *a);
+
+/* Feedback records were queued on hub `h`: offer them to its feedback receivers (no-op when
+ * `a` is NULL). */
+void hub_amqp_feedback_ready(struct hub_amqp *a, struct hub_iothub *h);
+
+#endif

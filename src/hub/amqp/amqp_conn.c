@@ -1,0 +1,263 @@
+/* The AMQP listener and its connections: TLS bytes from the bufferevent into Proton's driver,
+ * the driver's output back into the bufferevent (see amqp.h for why). */
+#include "hub/amqp/amqp_internal.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <proton/condition.h>
+#include <proton/connection.h>
+#include <proton/transport.h>
+
+#include "hub/daemon.h"
+#include "hub/log.h"
+
+/* Azure's AMQP idle timeout (4 minutes). */
+#define AMQP_IDLE_TIMEOUT_MS 240000
+/* Proton's largest frame (the AMQP max-frame-size the hub announces). */
+#define AMQP_MAX_FRAME (256 * 1024)
+
+static void conn_free(struct amqp_conn *c)
+{
+    amqp_conn_forget_pending(c);
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    if (c->tick)
+        event_free(c->tick);
+    if (c->bev)
+        bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE: closes the SSL and the socket */
+    pn_connection_driver_destroy(&c->drv);
+    free(c);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    amqp_conn_pump(arg);
+}
+
+static void log_condition(struct amqp_conn *c, pn_condition_t *cond, const char *what)
+{
+    if (cond != NULL && pn_condition_is_set(cond))
+        hub_log(HUB_LOG_INFO, "AMQP %s: %s: %s: %s", c->peer, what, pn_condition_get_name(cond),
+                pn_condition_get_description(cond) ? pn_condition_get_description(cond) : "");
+}
+
+bool amqp_conn_pump(struct amqp_conn *c)
+{
+    pn_event_t *e;
+    for (;;) {
+        while ((e = pn_connection_driver_next_event(&c->drv)) != NULL) {
+            if (pn_event_type(e) == PN_TRANSPORT_ERROR)
+                log_condition(c, pn_transport_condition(c->drv.transport), "transport error");
+            amqp_handle_event(c, e);
+        }
+        pn_bytes_t out = pn_connection_driver_write_buffer(&c->drv);
+        if (out.size == 0)
+            break;
+        if (c->bev)
+            bufferevent_write(c->bev, out.start, out.size);
+        pn_connection_driver_write_done(&c->drv, out.size);
+    }
+    if (pn_connection_driver_finished(&c->drv)) {
+        struct evbuffer *o = c->bev ? bufferevent_get_output(c->bev) : NULL;
+        if (o == NULL || evbuffer_get_length(o) == 0) {
+            hub_log(HUB_LOG_DEBUG, "AMQP %s: closed", c->peer);
+            conn_free(c);
+            return false;
+        }
+        c->finishing = true; /* the write callback frees it once flushed */
+        bufferevent_disable(c->bev, EV_READ);
+        return true;
+    }
+    /* Proton's next deadline (heartbeats it owes the peer, the peer's idle timeout). */
+    int64_t now = hub_now_ms();
+    int64_t next = pn_transport_tick(c->drv.transport, now);
+    if (next > 0 && c->tick) {
+        int64_t ms = next > now ? next - now : 0;
+        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        evtimer_add(c->tick, &tv);
+    }
+    return true;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct amqp_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (evbuffer_get_length(in) > 0) {
+        pn_rwbytes_t rb = pn_connection_driver_read_buffer(&c->drv);
+        if (rb.size == 0) {
+            /* Proton takes no more input (closed, or its buffer is full until it has
+             * written): run it and come back. */
+            if (!amqp_conn_pump(c))
+                return;
+            rb = pn_connection_driver_read_buffer(&c->drv);
+            if (rb.size == 0) {
+                /* Closed for input: what follows is ignored. Otherwise the bytes stay for the
+                 * next read (never dropped from the middle of a stream). */
+                if (pn_connection_driver_read_closed(&c->drv))
+                    evbuffer_drain(in, evbuffer_get_length(in));
+                break;
+            }
+        }
+        int n = evbuffer_remove(in, rb.start, rb.size);
+        if (n <= 0)
+            break;
+        pn_connection_driver_read_done(&c->drv, (size_t)n);
+    }
+    amqp_conn_pump(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct amqp_conn *c = arg;
+    if (c->finishing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct amqp_conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if (what & BEV_EVENT_ERROR) {
+        unsigned long e = bufferevent_get_openssl_error(c->bev);
+        hub_log(HUB_LOG_INFO, "AMQP %s: connection ended: %s", c->peer,
+                e ? ERR_reason_error_string(e) : "socket error or reset");
+    }
+    /* The peer is gone: Proton sees the end of input and output; nothing more can be sent. */
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    pn_connection_driver_close(&c->drv);
+    if (amqp_conn_pump(c))
+        conn_free(c); /* not finished yet, but without a socket it never will be */
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    (void)salen;
+    struct hub_amqp *a = arg;
+    struct hub_daemon *d = a->d;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct amqp_conn *c = calloc(1, sizeof(*c));
+    SSL *ssl = c ? SSL_new(d->tls_roots[HUB_ROOT_CURRENT]) : NULL;
+    if (c == NULL || ssl == NULL || pn_connection_driver_init(&c->drv, NULL, NULL) != 0) {
+        hub_log(HUB_LOG_WARN, "AMQP: out of memory; connection refused");
+        if (ssl)
+            SSL_free(ssl);
+        free(c);
+        evutil_closesocket(fd);
+        return;
+    }
+    hub_peer_text(sa, c->peer, sizeof(c->peer));
+    c->a = a;
+    c->next = a->conns.next;
+    c->prev = &a->conns;
+    a->conns.next->prev = c;
+    a->conns.next = c;
+    pn_transport_t *t = c->drv.transport;
+    pn_transport_set_server(t);
+    pn_transport_set_max_frame(t, AMQP_MAX_FRAME);
+    /* Announced to the peer, which then sends at least an empty frame every half of it; a
+     * connection silent for longer (the peer gone, or stuck before AMQP) is closed. */
+    pn_transport_set_idle_timeout(t, AMQP_IDLE_TIMEOUT_MS);
+    amqp_sasl_setup(t);
+    /* Service SDKs open without SASL or with ANONYMOUS/MSSBCBS; authorisation is the CBS
+     * token that follows. */
+    pn_transport_require_auth(t, false);
+    pn_connection_set_container(c->drv.connection, d->hubs[0].hostname);
+    pn_connection_driver_bind(&c->drv);
+    c->tick = evtimer_new(d->base, on_tick, c);
+    evutil_make_socket_nonblocking(fd);
+    c->bev = bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                            BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL || c->tick == NULL) {
+        if (c->bev == NULL) {
+            SSL_free(ssl);
+            evutil_closesocket(fd);
+        }
+        conn_free(c);
+        return;
+    }
+    /* A peer that closes without TLS close_notify has still ended cleanly. */
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    hub_log(HUB_LOG_DEBUG, "AMQP %s: accepted", c->peer);
+}
+
+static void offer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hub_amqp *a = arg;
+    for (struct amqp_conn *c = a->conns.next, *n; c != &a->conns; c = n) {
+        n = c->next;
+        if (c->hub != NULL && !c->finishing) {
+            amqp_conn_offer_feedback(c);
+            amqp_conn_pump(c); /* may free c, never another connection */
+        }
+    }
+}
+
+int hub_amqp_start(struct hub_daemon *d, struct hub_amqp **out)
+{
+    *out = NULL;
+    struct hub_amqp *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->d = d;
+    a->conns.next = a->conns.prev = &a->conns;
+    int rc = hub_listen_bind(d->base, d->cfg.listen, d->cfg.amqp_port, accept_cb, a,
+                             &a->listener);
+    if (rc < 0) {
+        free(a);
+        return rc;
+    }
+    a->offer = event_new(d->base, -1, 0, offer_cb, a);
+    if (a->offer == NULL) {
+        hub_amqp_stop(a);
+        return -ENOMEM;
+    }
+    d->amqp_port = rc;
+    *out = a;
+    return 0;
+}
+
+void hub_amqp_stop(struct hub_amqp *a)
+{
+    if (a == NULL)
+        return;
+    if (a->listener)
+        evconnlistener_free(a->listener);
+    while (a->conns.next != &a->conns)
+        conn_free(a->conns.next);
+    if (a->offer)
+        event_free(a->offer);
+    free(a);
+}
+
+void hub_amqp_feedback_ready(struct hub_amqp *a, struct hub_iothub *h)
+{
+    (void)h; /* every connection with a token looks at its own hub's queue */
+    if (a != NULL)
+        event_active(a->offer, EV_TIMEOUT, 0);
+}
