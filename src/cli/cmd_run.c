@@ -110,6 +110,7 @@ struct run {
     struct azk_client *client;
     struct azk_tls_tags_info tls;
     long count, interval_ms, qos;
+    unsigned inflight;          /* the in-flight window (--inflight; 0 = the client's 8) */
     const char *message, *report;
     long sent, acked, lost, retries;
     struct azk_twin_sync twin;
@@ -139,14 +140,23 @@ struct run {
     uint64_t sas_renew_at;      /* azk_posix_now_ms() time (0: nothing to renew) */
 };
 
-static void out_json(cJSON *o)
+/* One JSON event line. `flush`: written out now; per-message events (accepted, acked) are
+ * not, they go out at the end of the loop turn (on_turn) or with the next other event, so a
+ * stream of messages costs no write to stdout per message. */
+static void out_json_line(cJSON *o, bool flush)
 {
     char *s = cJSON_PrintUnformatted(o);
     if (s != NULL)
         printf("%s\n", s);
     free(s);
     cJSON_Delete(o);
-    fflush(stdout);
+    if (flush)
+        fflush(stdout);
+}
+
+static void out_json(cJSON *o)
+{
+    out_json_line(o, true);
 }
 
 static void add_span(cJSON *o, const char *name, struct azk_span s)
@@ -432,7 +442,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     }
     if (o) {
         if (cJSON_GetObjectItem(o, "event") != NULL)
-            out_json(o);
+            out_json_line(o, ev->kind != AZK_CLIENT_EV_TELEMETRY_ACKED);
         else
             cJSON_Delete(o);
     }
@@ -537,7 +547,7 @@ static int64_t send_turn(void *ctx, struct azk_client *c, uint64_t now)
             cJSON_AddNumberToObject(o, "n", (double)r->sent);
             if (r->qos)
                 cJSON_AddNumberToObject(o, "messageId", id);
-            out_json(o);
+            out_json_line(o, false);
         } else {
             printf("%s telemetry #%ld: %s\n", connected ? "sent" : "queued (not connected yet)",
                    r->sent, msg);
@@ -583,7 +593,12 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
         }
         azk_client_reconnect(c);
     }
+    /* --interval 0: as many as the in-flight window holds per turn (the outbox takes them
+     * and the driver writes them out together), not one message per loop turn. */
     int64_t w = send_turn(ctx, c, now);
+    for (unsigned i = 1; i < r->inflight && r->interval_ms == 0 && w == (int64_t)now; i++)
+        w = send_turn(ctx, c, now);
+    fflush(stdout);
     if (w >= 0 && r->sas_renew_at > now && (w == 0 || (uint64_t)w > r->sas_renew_at))
         w = (int64_t)r->sas_renew_at;
     return w;
@@ -764,6 +779,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
      * by the certificate.) */
     if (dv.scope != NULL && !r.sas && cli_dps_assignment_path(cli->store_dir, apath, sizeof(apath)) == 0)
         azk_assignment_file_open(apath, r.tls.client_thumbprint, &assignment);
+    r.inflight = inflight > 0 ? (unsigned)inflight : 8;
     struct azk_client_config cfg = {
         .assignment = assignment ? azk_assignment_file_store(assignment) : NULL,
         .outbox = outbox,
