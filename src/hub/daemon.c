@@ -23,6 +23,7 @@
 #include "common/fileio.h"
 #include "hub/mqtt/conn.h"
 #include "hub/log.h"
+#include "hub/mem_trim.h"
 #include "hub/iothub/methods.h"
 #include "hub/server_pki.h"
 #include "hub/service/service.h"
@@ -367,6 +368,8 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
     event_add(d->sig_int, NULL);
     event_add(d->sig_term, NULL);
+    if (hub_mem_trim_start(d) != 0)
+        return -ENOMEM;
 
     const char *primary = d->hubs[0].hostname;
     char conn[512] = "";
@@ -429,6 +432,7 @@ void hub_daemon_stop(struct hub_daemon *d)
     hub_dps_stop(d); /* after the stores: their last completions may touch DPS operations */
     if (d->dns)
         evdns_base_free(d->dns, 0); /* after DPS: its webhook calls cancel their lookups */
+    hub_mem_trim_stop(d);
     if (d->sig_int)
         event_free(d->sig_int);
     if (d->sig_term)

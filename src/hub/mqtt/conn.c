@@ -383,7 +383,8 @@ static void conn_start(struct hub_conn *c)
     struct hub_daemon *d = c->d;
     bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    d->open_conns++;
+    if (++d->open_conns > d->trim_peak_conns)
+        d->trim_peak_conns = d->open_conns; /* mem_trim.c */
     c->all_next = d->all_conns;
     if (d->all_conns)
         d->all_conns->all_prev = c;
