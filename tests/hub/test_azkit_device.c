@@ -168,8 +168,9 @@ static void test_registers_and_sends(void **state)
 {
     (void)state;
     int st;
+    /* Every %d of --message is the message's number, not only the first. */
     cJSON *ev = run(g_store, &st, "--count", "3", "--interval", "50", "--message",
-                    "{\"temp\":%d}", "--report", "{\"fw\":\"2.1\"}", NULL);
+                    "{\"temp\":%d,\"seq\":\"m%d\"}", "--report", "{\"fw\":\"2.1\"}", NULL);
     assert_int_equal(st, 0);
     const cJSON *reg = event(ev, "registered");
     char want_hub[320];
@@ -187,7 +188,7 @@ static void test_registers_and_sends(void **state)
     cJSON *recs = cJSON_GetObjectItem(t, "records");
     assert_int_equal(cJSON_GetArraySize(recs), 3);
     char *text = cJSON_PrintUnformatted(recs);
-    assert_non_null(strstr(text, "{\\\"temp\\\":3}"));
+    assert_non_null(strstr(text, "{\\\"temp\\\":3,\\\"seq\\\":\\\"m3\\\"}"));
     free(text);
     cJSON_Delete(t);
     cJSON *tw = test_hub_admin(&hub, 0, "twin", "show", "run-dev", NULL);
@@ -288,6 +289,23 @@ static void test_mistakes(void **state)
             fail_msg("the store is not named: %s", er.err);
         azk_run_free(&er);
     }
+    /* A certificate without its key in the offered tag: said so, with the fix, before any
+     * connection (not an "unknown error" from the TLS library). */
+    {
+        cred(store("nokey"), "write", "10", "ca_chain", hub.ca, NULL);
+        cred(store("nokey"), "write", "10", "client_cert", file("run-dev", "chain"), NULL);
+        struct azk_run er;
+        const char *argv[] = {"--store", store("nokey"), "run", "--id-scope", g_scope,
+                              "--dps-host", g_dps, "--once", NULL};
+        azk_run(&er, NULL, argv);
+        assert_int_equal(er.status, 1);
+        if (strstr(er.err, "sec_tag 10 has a client certificate (type 1) but no private key") ==
+                NULL ||
+            strstr(er.err, "azkit cred write TAG key FILE") == NULL ||
+            strstr(er.err, "unknown error") != NULL)
+            fail_msg("a certificate without its key: %s", er.err);
+        azk_run_free(&er);
+    }
     /* Only the leaf in type 1, with a group on the intermediate: DPS 401002. */
     cJSON *ev = run(g_store_leaf, &st, NULL);
     assert_int_equal(st, 1);
@@ -296,6 +314,8 @@ static void test_mistakes(void **state)
     assert_int_equal(cJSON_GetObjectItem(f, "code")->valueint, 401002);
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(f, "hints"));
     assert_non_null(strstr(text, "holds only the leaf certificate"));
+    /* Not only for a group on an intermediate: a group on the root needs them as well. */
+    assert_non_null(strstr(text, "also for an enrollment group on the root"));
     free(text);
     cJSON_Delete(ev);
 
@@ -316,6 +336,10 @@ static void test_mistakes(void **state)
     assert_string_equal(str(f, "failure"), "transport");
     assert_non_null(strstr(str(f, "reason"), "is not signed by a CA this device trusts"));
     assert_non_null(strstr(str(f, "reason"), "DigiCert Global Root G2"));
+    /* The migration's dates are the ones doctor and the store's warning give (one sentence,
+     * common/root_migration.h). */
+    assert_non_null(strstr(str(f, "reason"), "IoT Hub (from February 2023) and DPS (from "
+                                             "2024-01-15)"));
     cJSON_Delete(ev);
 
     /* Nothing listens there: ECONNREFUSED (-111) in plain words; retried (each retry printed
