@@ -459,6 +459,13 @@ int cli_cred(const struct cli_opts *cli, int argc, char **argv)
         if (strchr(c->allowed, opt_char(opt)) == NULL)
             return cli_usage(c->usage, "%s does not take --%s", c->name,
                                  opt == 'o' ? "output (-o)" : long_opts[idx].name);
+        /* A file option whose value is missing swallows the next option (`--c --sec-tag 10`
+         * once wrote a header named "--sec-tag"): no file of ours is named like an option. */
+        if ((opt == OPT_C || opt == OPT_CERT || opt == OPT_KEY || opt == OPT_CA || opt == 'o') &&
+            optarg != NULL && strncmp(optarg, "--", 2) == 0)
+            return cli_usage(c->usage, "--%s needs a file name, not the option '%s' (FILE, or - "
+                             "for standard output where that is allowed)",
+                             opt == 'o' ? "output (-o)" : long_opts[idx].name, optarg);
         switch (opt) {
         case OPT_TAG:
             /* One tag per command: a second --sec-tag would silently win (cred export once

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/test_util.h"
 
@@ -122,6 +123,16 @@ static void test_export_compiles_and_matches(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "takes one --sec-tag (given 42 and 43)"));
     assert_false(azk_test_exists(azk_path(dir, "two.h")));
+    azk_run_free(&r);
+    /* --c without its file name: the next option is not taken as one (no file "--sec-tag"). */
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    azk_runv(&r, NULL, "--store", store, "cred", "export", "--c", "--sec-tag", "42", NULL);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--c needs a file name, not the option '--sec-tag'"));
+    assert_false(azk_test_exists(azk_path(dir, "--sec-tag")));
     azk_run_free(&r);
     azk_test_rmrf(dir);
 }
