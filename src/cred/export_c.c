@@ -43,6 +43,7 @@ AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bo
     char *data[AZK_CRED_TYPE_COUNT] = {0};
     size_t len[AZK_CRED_TYPE_COUNT] = {0};
     int found = 0, skipped_secret = 0;
+    bool key_in_store = false;
     for (int t = 0; t < AZK_CRED_TYPE_COUNT; t++) {
         bool secret = t == AZK_CRED_PRIVATE_KEY || t == AZK_CRED_PSK;
         bool exists = false;
@@ -51,6 +52,7 @@ AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bo
             goto done;
         if (!exists)
             continue;
+        key_in_store |= t == AZK_CRED_PRIVATE_KEY;
         if (secret && !include_key) {
             skipped_secret++;
             continue;
@@ -98,9 +100,22 @@ AZK_API int azk_cred_export_c(struct azk_credstore *store, azk_sec_tag_t tag, bo
             "        return 0;\n"
             "    return modem_key_mgmt_write(AZKIT_SEC_TAG_%u, type, content, strlen(content));\n"
             "}\n\n"
-            "/* Provisions security tag %u. Returns 0 or the first negative errno. */\n"
-            "static inline int azkit_provision_sec_tag_%u(void)\n{\n    int err;\n\n",
-            u, u, u, u, u);
+            "/* Provisions security tag %u. Returns 0 or the first negative errno.",
+            u, u, u, u);
+    /* A client certificate whose key is not in the header: the function must say where the
+     * key comes from, or a firmware author provisions a tag the TLS socket cannot use. */
+    if (data[AZK_CRED_CLIENT_CERT] != NULL && data[AZK_CRED_PRIVATE_KEY] == NULL)
+        fprintf(out,
+                "\n * The private key (type 2) is NOT in this header\n"
+                " * (%s): it must already be in tag %u of the modem,\n"
+                " * generated inside it (AT%%KEYGEN, `azkit cred keygen`) or written once at the\n"
+                " * factory (`azkit cred write %u key FILE` over AT%%CMNG), or the TLS\n"
+                " * handshake fails for want of a key.",
+                key_in_store ? "exported without --include-key"
+                               : "the store holds no key for this tag",
+                u, u);
+    fprintf(out, " */\nstatic inline int azkit_provision_sec_tag_%u(void)\n{\n    int err;\n\n",
+            u);
     for (int t = 0; t < AZK_CRED_TYPE_COUNT; t++) {
         if (data[t] == NULL)
             continue;

@@ -77,6 +77,13 @@ static void test_export_compiles_and_matches(void **state)
     assert_null(strstr(text, "sizeof(azkit"));
     assert_non_null(strstr(text, "MODEM_KEY_MGMT_CRED_TYPE_CA_CHAIN"));
     assert_non_null(strstr(text, "MODEM_KEY_MGMT_CRED_TYPE_PUBLIC_CERT"));
+    /* Next to the provisioning function: the key is not here, and where it must come from. */
+    const char *fn = strstr(text, "/* Provisions security tag 42.");
+    assert_non_null(fn);
+    assert_true(strstr(fn, "The private key (type 2) is NOT in this header") <
+                strstr(fn, "azkit_provision_sec_tag_42(void)"));
+    assert_non_null(strstr(fn, "(exported without --include-key): it must already be in tag 42"));
+    assert_non_null(strstr(fn, "AT%KEYGEN"));
     free(text);
     assert_int_equal(azk_test_mode(hdr), 0644);
     char *out = compile_and_run(hdr, 42);
@@ -91,6 +98,9 @@ static void test_export_compiles_and_matches(void **state)
     assert_int_equal(check_writes(out, store, 42), 4);
     assert_non_null(strstr(out, "-----BEGIN PRIVATE KEY-----"));
     free(out);
+    text = azk_test_read(hdrk, NULL);
+    assert_null(strstr(text, "NOT in this header")); /* the key is in it */
+    free(text);
 
     /* A PSK identity with characters C needs escaped. */
     struct azk_run r;
