@@ -417,7 +417,9 @@ static const struct cmd cmds[] = {
      "azkit_provision_sec_tag_N(), which writes them with modem_key_mgmt_write() using\n"
      "strlen() lengths. The private key and PSK are left out unless --include-key is given.\n"
      "Then prints the prj.conf lines that go with it (as cred provision does, with\n"
-     "CONFIG_MODEM_KEY_MGMT=y; --secondary-sec-tag names the firmware's other tag).\n",
+     "CONFIG_MODEM_KEY_MGMT=y; --secondary-sec-tag names the firmware's other tag). When\n"
+     "the store holds that tag too, it goes into the same header, with\n"
+     "azkit_provision_sec_tags() provisioning both.\n",
      cli_cred_export, "tcsn"},
 };
 
@@ -471,8 +473,12 @@ int cli_cred(const struct cli_opts *cli, int argc, char **argv)
             /* One tag per command: a second --sec-tag would silently win (cred export once
              * wrote only the last tag of two). */
             if (a.tag_text != NULL && strcmp(a.tag_text, optarg) != 0)
-                return cli_usage(c->usage, "%s takes one --sec-tag (given %s and %s); run it once "
-                                 "per tag", c->name, a.tag_text, optarg);
+                return cli_usage(c->usage, "%s takes one --sec-tag (given %s and %s); %s",
+                                 c->name, a.tag_text, optarg,
+                                 strcmp(c->name, "export") == 0
+                                     ? "for both tags of the socket in one header give the "
+                                       "second as --secondary-sec-tag"
+                                     : "run it once per tag");
             a.tag_text = optarg;
             break;
         case OPT_TYPE: a.type_text = optarg; break;

@@ -127,6 +127,17 @@ int cli_cred_provision(const struct cli_opts *cli, struct cmd_args *a, const cha
     return rc;
 }
 
+/* Whether the store holds any credential in `tag`. */
+static bool tag_holds_anything(struct azk_credstore *s, azk_sec_tag_t tag)
+{
+    for (int t = 0; t < AZK_CRED_TYPE_COUNT; t++) {
+        bool exists = false;
+        if (azk_cred_exists(s, tag, (enum azk_cred_type)t, &exists) == 0 && exists)
+            return true;
+    }
+    return false;
+}
+
 int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *usage)
 {
     azk_sec_tag_t tag;
@@ -163,6 +174,23 @@ int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *
     struct azk_diag d;
     azk_diag_init(&d);
     rc = mem ? azk_cred_export_c(s, tag, a->include_key, mem, &d) : -ENOMEM;
+    /* The secondary tag of the prj.conf lines, when the store holds it: into the same header,
+     * with one function that provisions both (NCS offers both tags to the socket). */
+    bool both = false;
+    if (rc == 0 && ncs.secondary_tag >= 0 && tag_holds_anything(s, (azk_sec_tag_t)ncs.secondary_tag)) {
+        fputc('\n', mem);
+        rc = azk_cred_export_c(s, (azk_sec_tag_t)ncs.secondary_tag, a->include_key, mem, &d);
+        if (rc == 0) {
+            fprintf(mem,
+                    "\n/* Provisions both tags of the socket: the primary %u, then the secondary "
+                    "%ld. */\n"
+                    "static inline int azkit_provision_sec_tags(void)\n{\n"
+                    "    int err = azkit_provision_sec_tag_%u();\n\n"
+                    "    return err < 0 ? err : azkit_provision_sec_tag_%ld();\n}\n",
+                    (unsigned)tag, ncs.secondary_tag, (unsigned)tag, ncs.secondary_tag);
+            both = true;
+        }
+    }
     if (mem)
         fclose(mem);
     azk_credstore_close(s);
@@ -185,13 +213,19 @@ int cli_cred_export(const struct cli_opts *cli, struct cmd_args *a, const char *
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "sec_tag", tag);
+        if (both)
+            cJSON_AddNumberToObject(o, "secondary_sec_tag", (double)ncs.secondary_tag);
         cJSON_AddStringToObject(o, "file", a->c_file);
         cJSON_AddBoolToObject(o, "include_key", a->include_key);
         cJSON_AddItemToObject(o, "findings", cli_findings_json(&d));
         cJSON_AddItemToObject(o, "ncs", cli_ncs_kconfig_json(&ncs));
         cli_json_emit(o);
     } else {
-        if (!to_stdout)
+        if (!to_stdout && both)
+            printf("wrote %s (sec_tag %u and %ld): call azkit_provision_sec_tags() in your "
+                   "firmware before LTE connects\n", a->c_file, (unsigned)tag,
+                   ncs.secondary_tag);
+        else if (!to_stdout)
             printf("wrote %s: call azkit_provision_sec_tag_%u() in your firmware before LTE "
                    "connects\n", a->c_file, (unsigned)tag);
         /* With the header on stdout, the lines go to stderr. */

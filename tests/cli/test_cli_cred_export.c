@@ -9,21 +9,31 @@
 
 static char dir[512];
 
-static char *compile_and_run(const char *header, unsigned tag)
+/* Compiles the driver with `header` and runs `fn` (NULL: azkit_provision_sec_tag_<tag>). */
+static char *compile_and_run_fn(const char *header, unsigned tag, const char *fn)
 {
     char cmd[4096];
-    char exe[700];
+    char exe[700], fn_buf[64];
+    if (fn == NULL) {
+        snprintf(fn_buf, sizeof(fn_buf), "azkit_provision_sec_tag_%u", tag);
+        fn = fn_buf;
+    }
     snprintf(exe, sizeof(exe), "%s/driver-%u", dir, tag);
     snprintf(cmd, sizeof(cmd),
              "gcc -std=c11 -Wall -Wextra -Werror -I%s/tests/support/nrf_stub "
-             "'-DAZK_EXPORTED_HEADER=\"%s\"' -DAZK_PROVISION_FN=azkit_provision_sec_tag_%u "
+             "'-DAZK_EXPORTED_HEADER=\"%s\"' -DAZK_PROVISION_FN=%s "
              "%s/tests/support/export_driver.c -o %s 2>&1 && %s",
-             AZK_SOURCE_DIR, header, tag, AZK_SOURCE_DIR, exe, exe);
+             AZK_SOURCE_DIR, header, fn, AZK_SOURCE_DIR, exe, exe);
     int status;
     char *out = azk_test_shell(cmd, &status);
     if (status != 0)
         fail_msg("driver failed (%d):\n%s", status, out);
     return out;
+}
+
+static char *compile_and_run(const char *header, unsigned tag)
+{
+    return compile_and_run_fn(header, tag, NULL);
 }
 
 /* Checks every write in the driver output against `azkit cred read`. */
@@ -134,6 +144,25 @@ static void test_export_compiles_and_matches(void **state)
     assert_non_null(strstr(r.err, "takes one --sec-tag (given 42 and 43)"));
     assert_false(azk_test_exists(azk_path(dir, "two.h")));
     azk_run_free(&r);
+    /* Both tags of the socket in one header: --secondary-sec-tag names a tag the store holds,
+     * and azkit_provision_sec_tags() writes both (the primary first). */
+    char st2[600]; /* azk_path() reuses its buffers: `store` may be gone by now */
+    snprintf(st2, sizeof(st2), "%s", azk_path(dir, "store"));
+    store = st2;
+    AZK_MUST("--store", store, "cred", "write", "44", "ca_chain", azk_path(dir, "root.cert.pem"));
+    const char *hdr2 = azk_path(dir, "tags.h");
+    azk_runv(&r, NULL, "--store", store, "cred", "export", "--c", hdr2, "--sec-tag", "42",
+             "--secondary-sec-tag", "44", NULL);
+    if (r.status != 0)
+        fail_msg("two-tag export: exit %d\n%s%s", r.status, r.out, r.err);
+    assert_non_null(strstr(r.out, "(sec_tag 42 and 44): call azkit_provision_sec_tags()"));
+    azk_run_free(&r);
+    out = compile_and_run_fn(hdr2, 4244, "azkit_provision_sec_tags");
+    const char *w44 = strstr(out, "\n44 0 ");
+    assert_true(strncmp(out, "42 0 ", 5) == 0 && w44 != NULL);
+    assert_null(strstr(w44 + 1, "\n42 ")); /* every write of 42 before the first of 44 */
+    assert_non_null(strstr(out, "END 0"));
+    free(out);
     /* --c without its file name: the next option is not taken as one (no file "--sec-tag"). */
     char cwd[4096];
     assert_non_null(getcwd(cwd, sizeof(cwd)));
