@@ -26,6 +26,7 @@ AZK_API const char *azk_strerror(int err)
     case ENOBUFS: return "buffer too small";
     case EDOM: return "value not an integer";
     case EMSGSIZE: return "message too large";
+    case EOVERFLOW: return "value too large for its field";
     case EPROTO: return "protocol error";
     case ENOTDIR: return "not a directory";
     case EFBIG: return "file too large";
