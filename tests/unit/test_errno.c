@@ -67,10 +67,13 @@ static void scan(const char *dir, char names[][32], size_t *n, size_t max)
     closedir(d);
 }
 
-/* Not error numbers: "-ECDSA" in key-type text. */
+/* Not error numbers: "-ECDSA" in key-type text, "-E914" inside the WebSocket GUID (an errno
+ * name has a letter after its E, E2BIG aside). */
 static bool not_errno(const char *name)
 {
-    return strcmp(name, "ECDSA") == 0 || strcmp(name, "END") == 0;
+    bool digit = name[1] >= '0' && name[1] <= '9';
+    return strcmp(name, "ECDSA") == 0 || strcmp(name, "END") == 0 ||
+           (digit && strcmp(name, "E2BIG") != 0);
 }
 
 static void test_every_returned_errno_has_text(void **state)
