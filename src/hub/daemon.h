@@ -57,6 +57,7 @@ struct hub_daemon {
     uint64_t next_conn_id;
     size_t open_conns;
     size_t trim_peak_conns;    /* most open connections since memory was last trimmed */
+    size_t trim_base_conns;    /* open connections when memory was last trimmed */
     struct event *trim_timer;  /* mem_trim.c */
     /* Accept pacing (conn.c counts, daemon.c pauses the listener): connections accepted and
      * not yet past CONNECT, and why the listener is paused. */

@@ -1,6 +1,7 @@
 #include "hub/mem_trim.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <stdio.h>
 
@@ -12,9 +13,15 @@
 #define TRIM_CHECK_MS 2000
 #define TRIM_MIN_DROP 256
 
-int hub_mem_trim_due(size_t peak, size_t open)
+enum hub_mem_trim_why hub_mem_trim_due(size_t peak, size_t base, size_t open, size_t admitting)
 {
-    return open < peak && peak - open >= TRIM_MIN_DROP && (peak - open) * 4 >= peak;
+    if (open < peak && peak - open >= TRIM_MIN_DROP && (peak - open) * 4 >= peak)
+        return HUB_TRIM_LEFT;
+    /* A crowd that arrived: each handshake used a 16 KiB buffer and the certificate parsing
+     * of the TLS library, freed once it was done; give those pages back too. */
+    if (admitting == 0 && open >= base + TRIM_MIN_DROP)
+        return HUB_TRIM_ARRIVED;
+    return HUB_TRIM_NO;
 }
 
 /* VmRSS in KiB, or 0 when /proc cannot tell. */
@@ -35,15 +42,23 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct hub_daemon *d = arg;
-    if (!hub_mem_trim_due(d->trim_peak_conns, d->open_conns))
+    enum hub_mem_trim_why why = hub_mem_trim_due(d->trim_peak_conns, d->trim_base_conns,
+                                                 d->open_conns, d->admitting);
+    if (why == HUB_TRIM_NO)
         return;
     long before = rss_kib();
     malloc_trim(0);
     long after = rss_kib();
-    hub_log(HUB_LOG_INFO, "memory: %zu of %zu connections have closed; returned %ld MiB to the "
-            "system (resident %ld MiB now)", d->trim_peak_conns - d->open_conns,
-            d->trim_peak_conns, (before - after) / 1024, after / 1024);
+    if (why == HUB_TRIM_LEFT)
+        hub_log(HUB_LOG_INFO, "memory: %zu of %zu connections have closed; returned %ld MiB "
+                "to the system (resident %ld MiB now)", d->trim_peak_conns - d->open_conns,
+                d->trim_peak_conns, (before - after) / 1024, after / 1024);
+    else
+        hub_log(HUB_LOG_INFO, "memory: %zu connections arrived and finished their handshakes; "
+                "returned %ld MiB to the system (resident %ld MiB now)",
+                d->open_conns - d->trim_base_conns, (before - after) / 1024, after / 1024);
     d->trim_peak_conns = d->open_conns;
+    d->trim_base_conns = d->open_conns;
 }
 
 int hub_mem_trim_start(struct hub_daemon *d)
