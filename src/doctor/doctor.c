@@ -475,11 +475,15 @@ static void check_client(const struct azk_doctor_opts *o, struct azk_doctor_repo
                            "the private key of the device certificate is in sec_tag %u, not in "
                            "sec_tag %u with the certificate: the TLS socket never offers it",
                            (unsigned)h.found, (unsigned)tag);
-        else
-            azk_doctor_add(r, "client.key", AZK_CHECK_FAIL,
-                           "Write the device's private key: `azkit cred write TAG key KEY.pem`.",
+        else {
+            /* The fix names the tag: the key must go where the certificate is. */
+            char fix[160];
+            snprintf(fix, sizeof(fix), "Write the device's private key into sec_tag %u: "
+                     "`azkit cred write %u key KEY.pem`.", (unsigned)tag, (unsigned)tag);
+            azk_doctor_add(r, "client.key", AZK_CHECK_FAIL, fix,
                            "sec_tag %u has the device certificate but no private key (type 2), "
                            "and no other tag holds it", (unsigned)tag);
+        }
     }
     EVP_PKEY_free(key);
     ERR_clear_error();

@@ -601,6 +601,24 @@ static void test_doctor_mistakes(void **state)
                    NULL);
     cJSON_Delete(r);
 
+    /* A certificate without its key, and no tag holds the key: doctor names the tag and the
+     * fix, also when asked to register (no "unknown error" from the TLS library). */
+    cred(store("nokey-doc"), "write", "10", "ca_chain", hub.ca, NULL);
+    cred(store("nokey-doc"), "write", "10", "client_cert", file("run-dev", "chain"), NULL);
+    r = doctor(store("nokey-doc"), &st, "--id-scope", g_scope, "--dps-host", g_dps, "--register",
+               NULL);
+    assert_int_equal(st, 1);
+    expect(r, "client.key", "failed", "sec_tag 10 has the device certificate but no private key "
+                                      "(type 2), and no other tag holds it");
+    {
+        char *all = cJSON_PrintUnformatted(r);
+        if (strstr(all, "`azkit cred write 10 key KEY.pem`") == NULL ||
+            strstr(all, "unknown error") != NULL)
+            fail_msg("doctor, a certificate without its key: %s", all);
+        free(all);
+    }
+    cJSON_Delete(r);
+
     r = doctor(store("rootcert"), &st, NULL);
     assert_int_equal(st, 1);
     expect(r, "client.cert", "failed", "a root CA was written as the client certificate");
@@ -805,6 +823,19 @@ static void test_doctor_tags_and_chain(void **state)
     assert_int_equal(st, 1);
     expect(r, "client.chain", "warning", "also for a DPS enrollment group (or hub CA) on the root");
     expect(r, "connect.dps", "failed", "code 401002");
+    cJSON_Delete(r);
+    /* azkit run with the same store: DPS 401002, and its hint says every intermediate between
+     * the leaf and the enrolled CA must be sent, for a group on the root too. */
+    r = run(leaf, &st, "--registration-id", "root-dev", NULL);
+    assert_int_equal(st, 1);
+    const cJSON *rf = event(r, "failed");
+    assert_int_equal(cJSON_GetObjectItem(rf, "code")->valueint, 401002);
+    char *hints = cJSON_PrintUnformatted(cJSON_GetObjectItem(rf, "hints"));
+    if (strstr(hints, "every intermediate between the leaf and the enrolled CA must be sent") ==
+            NULL ||
+        strstr(hints, "also for an enrollment group on the root") == NULL)
+        fail_msg("run's leaf-only hint under a root group: %s", hints);
+    free(hints);
     cJSON_Delete(r);
     /* The full chain under the same group registers. */
     const char *full = store("rootchain");
