@@ -30,6 +30,20 @@ from hubproc import Hub, fail, main_guard, step
 HOST = "127.0.0.1"
 
 
+def revive_network_thread(c, done):
+    """paho-mqtt 1.6.1 (Debian 12) lets ssl.SSLEOFError escape its network thread when the
+    server dies while paho writes (fixed in paho 2.0): the thread ends and paho never reconnects.
+    An application on 1.6.1 has to notice and start the loop again; so does this publisher, and
+    it says so (the count below is unaffected: paho keeps its in-flight messages)."""
+    while not done.wait(0.05):
+        t = c._thread
+        if t is not None and not t.is_alive():
+            print("paho's network thread died (paho 1.6.1: SSLEOFError); loop restarted",
+                  flush=True)
+            c._thread = None
+            c.loop_start()
+
+
 def publish(args):
     """The publisher process: numbered messages from --first to --last, QoS 1."""
     import paho.mqtt.client as mqtt
@@ -65,6 +79,7 @@ def publish(args):
     c.on_connect = on_connect
     c.connect(HOST, args.port)  # keepalive: paho's default, 60 s
     c.loop_start()
+    threading.Thread(target=revive_network_thread, args=(c, done), daemon=True).start()
     for seq in range(args.first, args.last + 1):
         # Not under our lock: paho calls on_publish holding its own locks (a deadlock).
         info = c.publish(f"devices/{args.device}/messages/events/", json.dumps({"seq": seq}),
