@@ -35,6 +35,7 @@ static const char usage_main[] =
     "  c2d send                                      cloud-to-device messages\n"
     "  telemetry                                     device-to-cloud messages (--follow)\n"
     "  fault show|clear|refuse-connects|twin-throttle|puback-delay|drop   fault injection\n"
+    "  fota upload|list|deploy|status|fault          firmware over the air (azure_fota)\n"
     "  enroll individual|group|list|show|delete|enable|disable   DPS enrollments\n"
     "  dps-ca add|code|verify|list|show|delete       DPS verified CAs (proof of possession)\n"
     "  registration show|delete                      DPS registration records\n"
@@ -295,6 +296,7 @@ int main(int argc, char **argv)
         {"c2d", hub_admin_c2d},
         {"telemetry", hub_admin_telemetry},
         {"fault", hub_admin_fault},
+        {"fota", hub_admin_fota},
         {"enroll", hub_admin_enroll},
         {"dps-ca", hub_admin_dps_ca},
         {"registration", hub_admin_registration},

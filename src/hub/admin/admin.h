@@ -33,6 +33,7 @@ int hub_admin_c2d(int argc, char **argv);
 int hub_admin_fault(int argc, char **argv);
 int hub_admin_telemetry(int argc, char **argv);
 int hub_admin_server_root(int argc, char **argv);
+int hub_admin_fota(int argc, char **argv);
 
 /* The start every group shares: no command, or --help. Returns the exit status to return at
  * once, or -1 to go on. */

@@ -26,6 +26,7 @@
 
 #include "azkit/azure_hub.h"
 #include "hub/daemon.h"
+#include "hub/fota/fota.h"
 #include "hub/log.h"
 #include "hub/service/sas.h"
 #include "hub/server_pki.h"
@@ -72,7 +73,13 @@ struct hub_service {
     struct svc_conn conns; /* list head of the accepted connections */
     size_t conn_count;     /* those counted against SVC_MAX_CONNS */
     struct hub_ws_tunnels ws; /* connections turned into MQTT over WebSockets */
+    struct hub_fota *fota;    /* firmware images and their server (hub/fota/) */
 };
+
+struct hub_fota *svc_fota_state(struct hub_service *s)
+{
+    return s->fota;
+}
 
 void **svc_telemetry_slot(struct hub_service *s)
 {
@@ -548,6 +555,17 @@ static void handle(struct evhttp_request *req, void *arg)
         serve_websocket(s, req, &wr, peer);
         return;
     }
+    /* Firmware images carry no token either: the path's random part is the capability
+     * (hub/fota/fota.h), as azure_fota's download client sends no credentials. */
+    if (path != NULL && strncmp(path, "/firmware/", 10) == 0) {
+        hub_fota_serve(s->fota, req, path);
+        return;
+    }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", "0");
+        evhttp_send_reply(req, 405, "Method Not Allowed", NULL); /* HEAD is for images */
+        return;
+    }
 
     /* Authorisation first: nothing about the hub is revealed without a valid token. */
     const char *auth = svc_header(&r, "Authorization");
@@ -644,6 +662,8 @@ static void handle(struct evhttp_request *req, void *arg)
             svc_faults(&r);
         else if (strcmp(r.seg[1], "server-root") == 0)
             svc_server_root(&r);
+        else if (strcmp(r.seg[1], "fota") == 0)
+            svc_fota(&r);
         else
             svc_reply_error(req, 404, "NotFound", "No such endpoint: %s.", path);
     } else {
@@ -877,6 +897,14 @@ int hub_service_start(struct hub_daemon *d, const struct hub_pki *pki,
         free(s);
         return rc;
     }
+    rc = hub_fota_open(d->cfg.data_dir, d->base, &s->fota);
+    if (rc != 0) {
+        hub_log(HUB_LOG_ERROR, "cannot read the firmware catalogue %s/fota/images.json: %s "
+                "-- fix: repair or remove it (and the images under %s/fota)", d->cfg.data_dir,
+                azk_strerror(rc), d->cfg.data_dir);
+        hub_service_stop(s);
+        return rc;
+    }
     s->http = evhttp_new(d->base);
     if (s->http == NULL) {
         hub_service_stop(s);
@@ -888,7 +916,8 @@ int hub_service_start(struct hub_daemon *d, const struct hub_pki *pki,
     evhttp_set_max_headers_size(s->http, SVC_HEADERS_MAX);
     evhttp_set_timeout(s->http, SVC_IDLE_S);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_HEAD);
     s->sock = evhttp_bind_socket_with_handle(s->http, d->cfg.listen,
                                              (ev_uint16_t)d->cfg.service_port);
     if (s->sock == NULL) {
@@ -951,6 +980,7 @@ void hub_service_stop(struct hub_service *s)
     hub_ws_tunnels_detach(&s->ws);
     if (s->http != NULL)
         evhttp_free(s->http);
+    hub_fota_close(s->fota); /* after the connections that stream images are gone */
     SSL_CTX_free(s->ctx);
     s->d->service_port = 0;
     memset(s->service_key, 0, sizeof(s->service_key));

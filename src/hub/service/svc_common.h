@@ -125,6 +125,18 @@ void svc_c2d(struct svc_req *r);       /* /azkit/devices/{id}/messages/devicebou
 void svc_telemetry(struct svc_req *r); /* /azkit/telemetry */
 void svc_faults(struct svc_req *r);    /* /azkit/faults */
 void svc_server_root(struct svc_req *r); /* /azkit/server-root */
+void svc_fota(struct svc_req *r);      /* /azkit/fota/... (svc_fota.c) */
+
+/* ---- firmware over the air (svc_fota.c, svc_fota_faults.c) ----------------------------- */
+
+struct hub_fota;
+struct hub_fota_image;
+/* The service's image catalogue and image server (owned by service.c). */
+struct hub_fota *svc_fota_state(struct hub_service *s);
+/* An image as the API shows it: version, file, size, sha256, path, uploaded. */
+cJSON *svc_fota_image_json(const struct hub_fota_image *im);
+/* /azkit/fota/faults[/{drop|corrupt|stall}]. */
+void svc_fota_faults(struct svc_req *r, struct hub_fota *f);
 
 void svc_dps_enrollments(struct svc_req *r);   /* /enrollments[/{id}|/query] */
 void svc_dps_groups(struct svc_req *r);        /* /enrollmentGroups[/{id}|/query] */
