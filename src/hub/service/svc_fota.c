@@ -213,7 +213,7 @@ static cJSON *targets(struct svc_req *r, const cJSON *j)
     char err[HUB_QUERY_ERR_MAX];
     int rc = hub_query_parse(text, strlen(text), &hq, err);
     if (rc != 0 || hq->aggregate) {
-        svc_reply_error(r->req, 400, "BadRequest", "Invalid query: %s.",
+        svc_reply_error(r->req, 400, "BadRequest", "Invalid query \"%.200s\": %s.", text,
                         rc != 0 ? err : "a deployment query selects devices, not aggregates");
         hub_query_free(hq);
         cJSON_Delete(ids);
