@@ -94,7 +94,7 @@ static void test_hub_options_documented(void **state)
         {"--help"}, {"serve", "--help"}, {"device", "--help"}, {"ca", "--help"},
         {"twin", "--help"}, {"method", "invoke", "--help"}, {"c2d", "send", "--help"},
         {"telemetry", "--help"}, {"fault", "--help"}, {"enroll", "--help"},
-        {"dps-ca", "--help"}, {"registration", "--help"},
+        {"dps-ca", "--help"}, {"registration", "--help"}, {"fota", "--help"},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *argv[5] = {cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL};
