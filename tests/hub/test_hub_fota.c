@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "hub_harness.h"
+#include "hub/service/sas.h"
+#include "service_test_util.h"
 #include "support/test_util.h"
 
 #define IMG_SIZE 50000
@@ -393,6 +395,7 @@ static void test_fault_bad_input(void **state)
     (void)state;
     cJSON_Delete(test_hub_admin(&hub, 2, "fota", "fault", "stall-after", "10", "--seconds", "0", NULL));
     cJSON_Delete(test_hub_admin(&hub, 2, "fota", "fault", "drop-after", "x", NULL));
+    cJSON_Delete(test_hub_admin(&hub, 2, "fota", "fault", "drop-after", "0", NULL));
     cJSON_Delete(test_hub_admin(&hub, 2, "fota", "fault", "clear", "everything", NULL));
     cJSON_Delete(test_hub_admin(&hub, 0, "fota", "fault", "clear", NULL));
     assert_int_equal(fault_num("dropped"), 0);
@@ -560,6 +563,49 @@ static void test_list_and_bad_inputs(void **state)
     cJSON_Delete(j);
 }
 
+/* The service API's own checks of what the commands cannot send wrong. */
+static void test_api_bad_inputs(void **state)
+{
+    (void)state;
+    struct hub_admin_target t;
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+    struct hub_admin_header oct = {"Content-Type", "application/octet-stream"};
+    struct svc_resp r;
+    svc_test_request(&t, &r, "PUT", "/azkit/fota/images/3.0/content?offset=0", "abcdef", &oct, 1);
+    svc_test_check(&r, 204, NULL);
+    svc_test_request(&t, &r, "PUT", "/azkit/fota/images/3.0/content?offset=100", "gh", &oct, 1);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* not where the upload ends */
+    svc_test_request(&t, &r, "PUT", "/azkit/fota/images/3.0/content", "gh", &oct, 1);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* no offset */
+    svc_test_request(&t, &r, "POST", "/azkit/fota/images/3.0", "{\"file\":\"a.bin\",\"size\":7}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* 6 bytes were sent */
+    svc_test_request(&t, &r, "POST", "/azkit/fota/images/3.0",
+                     "{\"file\":\"a.bin\",\"size\":6,\"sha256\":\"00\"}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* another digest */
+    svc_test_request(&t, &r, "POST", "/azkit/fota/images/3.0", "{\"file\":\"../x\",\"size\":6}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    svc_test_request(&t, &r, "POST", "/azkit/fota/images/4.0", "{\"file\":\"a.bin\",\"size\":0}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* nothing uploaded */
+    svc_test_request(&t, &r, "POST", "/azkit/fota/faults", "{\"dropAfterBytes\":-1}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    svc_test_request(&t, &r, "POST", "/azkit/fota/faults", "{\"stallAfterBytes\":5}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid"); /* no stallSeconds */
+    svc_test_request(&t, &r, "POST", "/azkit/fota/deployments",
+                     "{\"version\":\"2.0\",\"deviceId\":\"fw-1\",\"fragmentSize\":1.5}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    svc_test_request(&t, &r, "POST", "/azkit/fota/deployments",
+                     "{\"version\":\"2.0\",\"deviceId\":\"fw-1\",\"query\":\"true\"}", NULL, 0);
+    svc_test_check(&r, 400, "ArgumentInvalid");
+    /* a token is required here, as on every service call */
+    t.authorization = "SharedAccessSignature sr=x&sig=y&se=1&skn=iothubowner";
+    svc_test_request(&t, &r, "GET", "/azkit/fota/images", NULL, NULL, 0);
+    svc_test_check(&r, 401, NULL);
+    /* the finished upload works after the failed attempts */
+    svc_test_target(&hub, HUB_SAS_POLICY_HUB, NULL, &t);
+    svc_test_request(&t, &r, "POST", "/azkit/fota/images/3.0", "{\"file\":\"a.bin\",\"size\":6}", NULL, 0);
+    svc_test_check(&r, 201, NULL);
+}
+
 static void test_restart_keeps_images(void **state)
 {
     (void)state;
@@ -588,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_deploy_device_and_status),
         cmocka_unit_test(test_deploy_query),
         cmocka_unit_test(test_list_and_bad_inputs),
+        cmocka_unit_test(test_api_bad_inputs),
         cmocka_unit_test(test_restart_keeps_images),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

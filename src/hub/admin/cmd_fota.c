@@ -26,8 +26,8 @@ static const char usage_fota[] =
     "  status                        each device's reported `firmware` state\n"
     "  fault show                    the download faults\n"
     "  fault clear [drop|corrupt|stall]   clear one download fault, or all\n"
-    "  fault drop-after N [--every-time]  close the connection after N bytes of an image body\n"
-    "                                (once, or on every download)\n"
+    "  fault drop-after N [--every-time]  close the connection after N (>= 1) bytes of an image\n"
+    "                                body (once, or on every download)\n"
     "  fault corrupt-at K            serve the image byte at offset K inverted\n"
     "  fault stall-after K --seconds S    stop sending for S seconds (1 to 110) after K bytes\n"
     "                                of each image body\n";
@@ -224,7 +224,7 @@ static int fault(int argc, char **argv)
         ok = argc == 3 || strcmp(argv[3], "drop") == 0 || strcmp(argv[3], "corrupt") == 0 ||
              strcmp(argv[3], "stall") == 0;
     } else if (strcmp(cmd, "drop-after") == 0 && (argc == 4 || argc == 5)) {
-        ok = cli_parse_int(argv[3], 0, 1L << 30, &n) &&
+        ok = cli_parse_int(argv[3], 1, 1L << 30, &n) &&
              (argc == 4 || strcmp(argv[4], "--every-time") == 0);
         cJSON_AddNumberToObject(b, "dropAfterBytes", (double)n);
         cJSON_AddBoolToObject(b, "dropEveryTime", argc == 5);

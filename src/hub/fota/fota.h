@@ -39,7 +39,7 @@ struct hub_fota_image {
 /* Download faults (azkit-hub fota fault, /azkit/fota/faults). "Bytes" count the body of one
  * answer; an offset is a position in the image. */
 struct hub_fota_faults {
-    bool drop;                /* close the connection after drop_after body bytes ... */
+    bool drop;                /* close the connection after drop_after (>= 1) body bytes ... */
     uint64_t drop_after;
     bool drop_every;          /* ... on every answer (else once, then the fault clears) */
     bool corrupt;             /* serve the image byte at corrupt_at inverted */

@@ -42,8 +42,6 @@ struct hub_fota_stream {
 
 static void stream_free(struct hub_fota_stream *st)
 {
-    if (st->stalled && st->f != NULL)
-        st->stalled = false;
     if (st->next != NULL)
         st->next->prev = st->prev;
     if (st->prev != NULL)

@@ -93,12 +93,13 @@ void svc_fota_faults(struct svc_req *r, struct hub_fota *f)
     const cJSON *every = cJSON_GetObjectItemCaseSensitive(body, "dropEveryTime");
     bool bad = !cJSON_IsObject(body) || hd < 0 || hc < 0 || hs < 0 || hsec < 0 ||
                (every != NULL && (!cJSON_IsBool(every) || hd == 0)) || (hs != hsec) ||
-               (hsec == 1 && secs == 0) || hd + hc + hs == 0;
+               (hsec == 1 && secs == 0) || (hd == 1 && drop == 0) || hd + hc + hs == 0;
     cJSON_Delete(body);
     if (bad) {
         svc_reply_error(r->req, 400, "ArgumentInvalid",
-                        "Give dropAfterBytes (with dropEveryTime true|false), corruptOffset, or "
-                        "stallAfterBytes with stallSeconds (1 to %d): non-negative integers.",
+                        "Give dropAfterBytes (at least 1, with dropEveryTime true|false), "
+                        "corruptOffset, or stallAfterBytes with stallSeconds (1 to %d): "
+                        "non-negative integers.",
                         HUB_FOTA_STALL_MAX_S);
         return;
     }
