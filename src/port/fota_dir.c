@@ -263,11 +263,10 @@ int azk_fota_dir_verify(struct azk_fota_dir *d, uint64_t size, const uint8_t *sh
     return rc;
 }
 
-/* name -> name.prev as a hard link (the running file stays where it is). */
-static int keep_prev(struct azk_fota_dir *d, const char *name)
+/* name -> prev as a hard link (the running file stays where it is). */
+static int keep_prev(struct azk_fota_dir *d, const char *name, const char *prev)
 {
-    char a[600], b[600], prev[64];
-    snprintf(prev, sizeof(prev), "%s.prev", name);
+    char a[600], b[600];
     if (file_path(d, name, a, sizeof(a)) < 0 || file_path(d, prev, b, sizeof(b)) < 0)
         return -ENAMETOOLONG;
     if (unlink(b) != 0 && errno != ENOENT)
@@ -282,9 +281,9 @@ int azk_fota_dir_apply(struct azk_fota_dir *d, const char *version)
     int rc = azki_atomic_write(d->path, "staging.version", version, strlen(version), 0600,
                                false, NULL, NULL);
     if (rc == 0)
-        rc = keep_prev(d, "image");
+        rc = keep_prev(d, "image", "image.prev");
     if (rc == 0)
-        rc = keep_prev(d, "image.version");
+        rc = keep_prev(d, "image.version", "image.prev.version");
     if (rc == 0)
         rc = rename_in(d, "staging", "image");
     if (rc == 0)
