@@ -39,18 +39,24 @@ static bool value_is(const char *v, const char *e, const char *want)
     return (size_t)(e - v) == strlen(want) && strncasecmp(v, want, (size_t)(e - v)) == 0;
 }
 
-/* `bytes a-b/total` (a `*` total or a-b outside it is not valid for a 206). */
+/* `bytes a-b/total` (a `*` total or a-b outside it is not valid for a 206). A later
+ * Content-Range field replaces an earlier one; an invalid one leaves none. */
 static void content_range(const char *v, const char *e, struct azk_fota_http_head *h)
 {
     const char *dash, *slash;
+    uint64_t first, last, total;
+    h->has_range = false;
     if (e - v < 6 || strncasecmp(v, "bytes ", 6) != 0)
         return;
     v += 6;
     dash = memchr(v, '-', (size_t)(e - v));
     slash = dash ? memchr(dash, '/', (size_t)(e - dash)) : NULL;
-    if (!slash || number(v, dash, &h->first) || number(dash + 1, slash, &h->last) ||
-        number(slash + 1, e, &h->total) || h->first > h->last || h->last >= h->total)
+    if (!slash || number(v, dash, &first) || number(dash + 1, slash, &last) ||
+        number(slash + 1, e, &total) || first > last || last >= total)
         return;
+    h->first = first;
+    h->last = last;
+    h->total = total;
     h->has_range = true;
 }
 
