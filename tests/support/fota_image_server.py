@@ -6,6 +6,8 @@ test, which changes its faults directly:
   drop_after   close the connection (no TLS close_notify) once this many more body bytes
                were sent (once; then None)
   corrupt      flip one byte at this image offset in every answer that covers it
+  whole        answer 200 with the whole image and no Content-Range (a server that ignores
+               Range, which the download must refuse)
   hold_from    block a request whose range starts at or after this offset until `release`
                is set (`held` is set while one waits)
 
@@ -28,6 +30,7 @@ class ImageServer:
         self.drop_after = None
         self.corrupt = None
         self.hold_from = None
+        self.whole = False
         self.held = threading.Event()
         self.release = threading.Event()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -69,6 +72,15 @@ class ImageServer:
             return
         with open(path, "rb") as f:
             data = bytearray(f.read())
+        if self.whole:
+            with self.lock:
+                self.log.append({"path": h.path, "start": 0, "end": len(data) - 1,
+                                 "sent": len(data)})
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(bytes(data))
+            return
         m = re.fullmatch(r"bytes=(\d+)-(\d+)", h.headers.get("Range", ""))
         if not m:
             self._empty(h, 400)
