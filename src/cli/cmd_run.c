@@ -616,6 +616,8 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     int64_t fw = run_fota_turn(&r->fota, c, now);
     if (fw < 0)
         return -1; /* the new image is in place: stop, then restart */
+    if (w < 0 && run_fota_busy(&r->fota))
+        w = 0; /* all sent, but a firmware job runs: the run ends after it */
     if (fw > 0 && w >= 0 && (w == 0 || fw < w))
         w = fw;
     fflush(stdout);

@@ -160,6 +160,11 @@ int64_t run_fota_turn(struct run_fota *rf, struct azk_client *c, uint64_t now)
     return (int64_t)now;
 }
 
+bool run_fota_busy(const struct run_fota *rf)
+{
+    return rf->on && azk_fota_progress(&rf->f, NULL, NULL);
+}
+
 /* The command line of this process, as it was started (getopt may have permuted argv). */
 static char **own_argv(void)
 {

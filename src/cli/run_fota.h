@@ -41,6 +41,9 @@ void run_fota_event(struct run_fota *rf, const struct azk_client_event *ev,
  * on_turn does (now: more to do), or -1 to stop the client for the restart. */
 int64_t run_fota_turn(struct run_fota *rf, struct azk_client *c, uint64_t now);
 
+/* A firmware job runs (downloading, applying, rebooting): the run must not end yet. */
+bool run_fota_busy(const struct run_fota *rf);
+
 /* After the client stopped: re-executes this `azkit run` command line when a restart is due
  * (returns only when that failed, with a negative errno). 0 when no restart is due. */
 int run_fota_restart(struct run_fota *rf);
