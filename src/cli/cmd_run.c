@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cred_cli.h"
 #include "cli/device_opts.h"
+#include "cli/run_fota.h"
 #include "cli/sas_opts.h"
 
 static const char usage[] =
@@ -77,11 +78,19 @@ static const char usage[] =
     "  --once               give up at the first failure (no retries)\n"
     "  --retry-refusals     retry refusals that will not fix themselves (CONNACK 5, DPS 401,\n"
     "                       an untrusted server) every 5 min instead of stopping\n"
+    "  --fota-dir DIR       firmware over the air as the nRF Connect SDK's azure_fota: the\n"
+    "                       desired `firmware` object is downloaded, staged, verified and\n"
+    "                       swapped in DIR, then `azkit run` restarts itself (docs/guide.md)\n"
+    "  --fw-version V       the running firmware's version while DIR holds no image yet\n"
+    "                       (default 0.0.0-dev, azure_fota's default)\n"
+    "  --fota-sec-tag N     trust the image server through this tag's CA certificate only\n"
+    "                       (as CONFIG_AZURE_FOTA_SEC_TAG; default: the --sec-tag list)\n"
     "  --json               one JSON object per event on stdout\n";
 
 enum {
     O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT,
-    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS, O_DURATION, O_ANSWER_METHODS,
+    O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS, O_DURATION, O_ANSWER_METHODS, O_FOTA_DIR,
+    O_FW_VERSION, O_FOTA_SEC_TAG,
 };
 
 static const struct option opts[] = {
@@ -100,6 +109,9 @@ static const struct option opts[] = {
     {"retry-refusals", no_argument, NULL, O_RETRY_REFUSALS},
     {"duration", required_argument, NULL, O_DURATION},
     {"answer-methods", no_argument, NULL, O_ANSWER_METHODS},
+    {"fota-dir", required_argument, NULL, O_FOTA_DIR},
+    {"fw-version", required_argument, NULL, O_FW_VERSION},
+    {"fota-sec-tag", required_argument, NULL, O_FOTA_SEC_TAG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -138,6 +150,7 @@ struct run {
     uint32_t sas_ttl_s;
     char sas_token[AZK_SAS_TOKEN_MAX];
     uint64_t sas_renew_at;      /* azk_posix_now_ms() time (0: nothing to renew) */
+    struct run_fota fota;       /* --fota-dir */
 };
 
 /* One JSON event line. `flush`: written out now; per-message events (accepted, acked) are
@@ -448,7 +461,9 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     }
     /* Desired properties: the full twin after every connection, then patches in order. */
     struct azk_twin_sync_update u;
-    if (azk_twin_sync_event(&r->twin, r->client, ev, &u) == 1) {
+    int synced = azk_twin_sync_event(&r->twin, r->client, ev, &u);
+    run_fota_event(&r->fota, ev, synced == 1 ? &u : NULL);
+    if (synced == 1) {
         bool full = u.kind == AZK_TWIN_SYNC_FULL;
         if (r->cli->json) {
             cJSON *d = cJSON_CreateObject();
@@ -598,6 +613,13 @@ static int64_t on_turn(void *ctx, struct azk_client *c, uint64_t now)
     int64_t w = send_turn(ctx, c, now);
     for (unsigned i = 1; i < r->inflight && r->interval_ms == 0 && w == (int64_t)now; i++)
         w = send_turn(ctx, c, now);
+    int64_t fw = run_fota_turn(&r->fota, c, now);
+    if (fw < 0)
+        return -1; /* the new image is in place: stop, then restart */
+    if (w < 0 && run_fota_busy(&r->fota))
+        w = 0; /* all sent, but a firmware job runs: the run ends after it */
+    if (fw > 0 && w >= 0 && (w == 0 || fw < w))
+        w = fw;
     fflush(stdout);
     if (w >= 0 && r->sas_renew_at > now && (w == 0 || (uint64_t)w > r->sas_renew_at))
         w = (int64_t)r->sas_renew_at;
@@ -656,7 +678,8 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     struct run r = {.cli = cli, .count = -1, .interval_ms = 20000, .qos = 1};
     long keepalive = 0, inflight = 0, max_retries = 0;
     bool once = false, retry_refusals = false;
-    const char *outbox_path = NULL;
+    const char *outbox_path = NULL, *fota_dir = NULL, *fw_version = "0.0.0-dev";
+    long fota_tag = -1;
     optind = 1;
     opterr = 0;
     int ch;
@@ -705,6 +728,16 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
                 return cli_usage(usage, "--duration needs seconds 1..31536000");
             break;
         case O_ANSWER_METHODS: r.answer_all = true; break;
+        case O_FOTA_DIR: fota_dir = optarg; break;
+        case O_FW_VERSION:
+            if (!optarg[0] || strlen(optarg) >= AZK_FOTA_VERSION_SIZE)
+                return cli_usage(usage, "--fw-version needs 1..63 characters");
+            fw_version = optarg;
+            break;
+        case O_FOTA_SEC_TAG:
+            if (!cli_parse_int(optarg, 0, 2147483647, &fota_tag))
+                return cli_usage(usage, "--fota-sec-tag needs a security tag 0..2147483647");
+            break;
         case O_RETRY_REFUSALS: retry_refusals = true; break;
         case O_KEEPALIVE:
             if (!cli_parse_int(optarg, 1, 1177, &keepalive))
@@ -739,6 +772,17 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     azk_diag_init(&d);
     SSL_CTX *tls = NULL;
     rc = azk_tls_ctx_from_tags(store, dv.tags, dv.ntags, &tls, &r.tls, &d);
+    SSL_CTX *fota_tls = NULL; /* --fota-sec-tag: the image server's trust alone */
+    if (rc == 0 && fota_dir != NULL && fota_tag >= 0) {
+        azk_sec_tag_t ft = (azk_sec_tag_t)fota_tag;
+        rc = azk_tls_ctx_from_tags(store, &ft, 1, &fota_tls, NULL, &d);
+        if (rc != 0) {
+            SSL_CTX_free(tls);
+            azk_credstore_close(store);
+            return cli_fail(rc, &d, "cannot build the image server's TLS trust from "
+                            "--fota-sec-tag %ld", fota_tag);
+        }
+    }
     /* Name the store: a user who forgot --store or AZKIT_STORE sees which one was read. */
     char where[400];
     snprintf(where, sizeof(where), "%s", azk_credstore_describe(store));
@@ -809,6 +853,15 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
                              "the ids (Azure's characters, at most 128) and the hosts "
                              "(name[:port])");
     }
+    if (fota_dir != NULL &&
+        run_fota_open(&r.fota, fota_dir, fw_version, fota_tls ? fota_tls : tls, dv.addr,
+                      r.tls.ca_subjects, cli->json, out_json) < 0) {
+        SSL_CTX_free(tls);
+        SSL_CTX_free(fota_tls);
+        azk_outbox_file_close(r.file_outbox);
+        azk_assignment_file_close(assignment);
+        return CLI_EXIT_FAIL;
+    }
     struct azk_posix_opts po = {
         .tls = tls,
         .connect_address = dv.addr,
@@ -819,6 +872,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     };
     rc = azk_client_run_posix(&c, &po);
     SSL_CTX_free(tls);
+    SSL_CTX_free(fota_tls);
     size_t left = r.qos ? pending(&r) : 0;
     azk_outbox_file_close(r.file_outbox);
     azk_assignment_file_close(assignment);
@@ -841,5 +895,9 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     }
     OPENSSL_cleanse(r.sas_key, sizeof(r.sas_key));
     OPENSSL_cleanse(r.sas_token, sizeof(r.sas_token));
+    /* FOTA: the new image is in place and everything is closed: the restart (an exec) */
+    if (rc == 0 && run_fota_restart(&r.fota) < 0)
+        return CLI_EXIT_FAIL;
+    run_fota_close(&r.fota);
     return rc == 0 && !r.report_failed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

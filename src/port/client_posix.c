@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "port/explain.h"
+#include "port/posix_net.h"
 #include "port/sigpipe.h"
 
 #define CONNECT_TIMEOUT_MS 15000u
@@ -51,99 +52,12 @@ static void conn_close(struct conn *k)
     k->fd = -1;
 }
 
-/* Waits until fd is readable/writable or the deadline; 0, or -ETIMEDOUT. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        uint64_t now = azk_posix_now_ms();
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        struct pollfd p = {fd, events, 0};
-        int n = poll(&p, 1, (int)(deadline - now));
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -errno;
-    }
-}
-
-/* TCP to host:port (or opts->connect_address), non-blocking with a deadline. */
-static int tcp_connect(const char *host, uint16_t port, uint64_t deadline, int *fd_out,
-                       char *why, size_t whylen)
-{
-    char portstr[8];
-    snprintf(portstr, sizeof(portstr), "%u", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int g = getaddrinfo(host, portstr, &hints, &res);
-    if (g != 0) {
-        azki_explain_resolve(host, gai_strerror(g), why, whylen);
-        return -EHOSTUNREACH;
-    }
-    int rc = -ECONNREFUSED;
-    for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        /* MQTT writes small packets and waits for small answers: without TCP_NODELAY, Nagle's
-         * algorithm holds a packet back for the peer's delayed ACK (40 ms on Linux). */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        rc = wait_fd(fd, POLLOUT, deadline);
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0)
-            rc = -soerr;
-        if (rc == 0) {
-            *fd_out = fd;
-            freeaddrinfo(res);
-            return 0;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    azki_explain_connect(host, port, rc, why, whylen);
-    return rc;
-}
-
 static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uint64_t deadline,
                          const char *trusted, char *why, size_t whylen)
 {
     char host[AZK_CLIENT_HOST_MAX + 1];
     snprintf(host, sizeof(host), "%.*s", (int)name.len, name.ptr);
-    k->ssl = SSL_new(ctx);
-    if (k->ssl == NULL)
-        return -ENOMEM;
-    SSL_set_tlsext_host_name(k->ssl, host);
-    SSL_set1_host(k->ssl, host);
-    SSL_set_fd(k->ssl, k->fd);
-    for (;;) {
-        ERR_clear_error();
-        int r = SSL_connect(k->ssl);
-        if (r == 1)
-            return 0;
-        int e = SSL_get_error(k->ssl, r);
-        int w = e == SSL_ERROR_WANT_READ    ? wait_fd(k->fd, POLLIN, deadline)
-                : e == SSL_ERROR_WANT_WRITE ? wait_fd(k->fd, POLLOUT, deadline)
-                                            : -EPROTO;
-        if (w == 0)
-            continue;
-        if (w == -ETIMEDOUT) {
-            snprintf(why, whylen, "the TLS handshake with %s did not finish in time", host);
-            return w;
-        }
-        /* An I/O error or the peer gone mid-handshake may fix itself (-ECONNRESET: retried);
-         * a certificate or protocol refusal will not (-ECONNABORTED). */
-        int err = azki_tls_handshake_error(k->ssl, e, w != -EPROTO);
-        azki_explain_tls(k->ssl, host, trusted, why, whylen);
-        return err;
-    }
+    return azki_tls_connect(&k->ssl, k->fd, ctx, host, deadline, trusted, why, whylen);
 }
 
 /* Writes the client's output; 0, or a negative errno (connection broken). */
@@ -159,8 +73,8 @@ static int flush_out(struct azk_client *c, struct conn *k, uint64_t deadline)
             continue;
         }
         int e = SSL_get_error(k->ssl, w);
-        int rc = e == SSL_ERROR_WANT_WRITE  ? wait_fd(k->fd, POLLOUT, deadline)
-                 : e == SSL_ERROR_WANT_READ ? wait_fd(k->fd, POLLIN, deadline)
+        int rc = e == SSL_ERROR_WANT_WRITE  ? azki_wait_fd(k->fd, POLLOUT, deadline)
+                 : e == SSL_ERROR_WANT_READ ? azki_wait_fd(k->fd, POLLIN, deadline)
                                             : -EPIPE;
         if (rc != 0) {
             k->broken = true;
@@ -243,7 +157,7 @@ static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32
             snprintf(host, sizeof(host), "%.*s", (int)ep.host.len, ep.host.ptr);
             uint64_t deadline = now + ct;
             why[0] = '\0';
-            int rc = tcp_connect(o->connect_address ? o->connect_address : host, ep.port,
+            int rc = azki_tcp_connect(o->connect_address ? o->connect_address : host, ep.port,
                                  deadline, &k.fd, why, sizeof(why));
             if (rc == 0)
                 rc = tls_handshake(&k, o->tls, ep.host, deadline, o->trusted_cas, why,
