@@ -44,6 +44,8 @@ struct hub_daemon {
     int mqtt_port;             /* bound port */
     int service_port;          /* bound port of the service API (0 when not running) */
     int amqp_port;             /* bound AMQP port (0 when not served) */
+    int eventhubs_port;        /* bound plain-AMQP port for UseDevelopmentEmulator (0: none) */
+    int64_t started_ms;        /* when serve started (the Event Hubs created_at) */
     struct hub_amqp *amqp;     /* the AMQP endpoint (amqp/amqp.h); NULL when not served */
     /* The served IoT hubs: [0] the primary hub, then every --linked-hub (iothub.h). */
     struct hub_iothub hubs[1 + HUB_LINKED_MAX];

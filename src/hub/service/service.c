@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "azkit/azure_hub.h"
+#include "hub/amqp/amqp.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
 #include "hub/service/sas.h"
@@ -842,6 +843,7 @@ static void on_telemetry(void *ctx, uint64_t last_seq)
     struct hub_iothub *h = ctx;
     if (h->d->service != NULL)
         svc_telemetry_committed(h->d->service, h, last_seq);
+    hub_amqp_telemetry_ready(h->d->amqp); /* the Event Hubs partition receivers */
 }
 
 int hub_service_start(struct hub_daemon *d, const struct hub_pki *pki,
