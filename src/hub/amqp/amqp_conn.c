@@ -31,6 +31,7 @@
 static void conn_free(struct amqp_conn *c)
 {
     amqp_conn_forget_pending(c);
+    eh_conn_free(c);
     c->prev->next = c->next;
     c->next->prev = c->prev;
     if (c->tick)

@@ -15,6 +15,7 @@ struct bufferevent;
 struct event;
 struct evconnlistener;
 struct amqp_pending;
+struct eh_recv;
 
 struct amqp_conn {
     struct hub_amqp *a;
@@ -29,6 +30,7 @@ struct amqp_conn {
     int64_t auth_expiry_s;       /* 0: no valid token put yet */
     char auth_policy[64];
     struct amqp_pending *pending; /* C2D messages waiting for the store (see amqp_links.c) */
+    struct eh_recv *eh_recvs;    /* the state of its partition receivers (eh_links.c) */
 };
 
 struct hub_amqp {
@@ -78,8 +80,12 @@ void eh_on_management(struct amqp_conn *c, pn_message_t *m);
 /* Sends stored telemetry on c's partition receivers, as far as their credit goes. */
 void eh_conn_offer_telemetry(struct amqp_conn *c);
 
-/* Link l goes away: frees its receiver state (no-op for other links). */
-void eh_link_final(pn_link_t *l);
+/* Link l of c goes away: frees its receiver state (no-op for other links). */
+void eh_link_final(struct amqp_conn *c, pn_link_t *l);
+
+/* The connection goes away: frees the state of every receiver (Proton sends no final events
+ * when a driver is destroyed). */
+void eh_conn_free(struct amqp_conn *c);
 
 /* Runs the driver: handles its events, writes its output; frees the connection when done.
  * Returns false when the connection was freed. */

@@ -502,7 +502,7 @@ void amqp_handle_event(struct amqp_conn *c, pn_event_t *e)
             eh_conn_offer_telemetry(c);
         break;
     case PN_LINK_FINAL:
-        eh_link_final(pn_event_link(e));
+        eh_link_final(c, pn_event_link(e));
         break;
     case PN_DELIVERY: {
         pn_delivery_t *dlv = pn_event_delivery(e);

@@ -31,6 +31,8 @@ PN_HANDLE(EH_RECV_STATE)
 
 /* A partition receiver: where it is in its partition. */
 struct eh_recv {
+    struct eh_recv *next, **pprev; /* the connection's list */
+    pn_link_t *link;
     int part;
     enum hub_tel_key key; /* what `after` is; HUB_TEL_AFTER_SEQ once a message was sent */
     int64_t after;
@@ -41,13 +43,27 @@ static struct eh_recv *recv_of(pn_link_t *l)
     return pn_record_get(pn_link_attachments(l), EH_RECV_STATE);
 }
 
-void eh_link_final(pn_link_t *l)
+static void recv_free(struct eh_recv *r)
 {
-    struct eh_recv *r = recv_of(l);
-    if (r != NULL) {
-        pn_record_set(pn_link_attachments(l), EH_RECV_STATE, NULL);
-        free(r);
-    }
+    *r->pprev = r->next;
+    if (r->next)
+        r->next->pprev = r->pprev;
+    pn_record_set(pn_link_attachments(r->link), EH_RECV_STATE, NULL);
+    free(r);
+}
+
+void eh_link_final(struct amqp_conn *c, pn_link_t *l)
+{
+    (void)c;
+    struct eh_recv *r = amqp_link_kind(l) == LINK_EH_RECV ? recv_of(l) : NULL;
+    if (r != NULL)
+        recv_free(r);
+}
+
+void eh_conn_free(struct amqp_conn *c)
+{
+    while (c->eh_recvs != NULL)
+        recv_free(c->eh_recvs);
 }
 
 static bool consumer_group_exists(const struct hub_daemon *d, const char *cg)
@@ -182,6 +198,12 @@ void eh_link_open(struct amqp_conn *c, pn_link_t *l, const char *addr)
         return;
     }
     r->part = a.partition;
+    r->link = l;
+    r->next = c->eh_recvs;
+    r->pprev = &c->eh_recvs;
+    if (r->next)
+        r->next->pprev = &r->next;
+    c->eh_recvs = r;
     pn_record_t *rec = pn_link_attachments(l);
     pn_record_def(rec, EH_RECV_STATE, PN_VOID);
     pn_record_set(rec, EH_RECV_STATE, r);
