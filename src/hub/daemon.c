@@ -325,6 +325,21 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
         return rc;
     }
 
+    rc = hub_eh_groups_load(&d->eh_groups, cfg->data_dir);
+    if (rc != 0) {
+        hub_log(HUB_LOG_ERROR, "cannot read the consumer groups in %s: %s -- fix: correct or "
+                "remove the file (a JSON array of names)", d->eh_groups.path, azk_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->consumer_group_count; i++) {
+        int grc = hub_eh_groups_add(&d->eh_groups, cfg->consumer_groups[i], false);
+        if (grc != 0 && grc != -EEXIST) {
+            hub_log(HUB_LOG_ERROR, "--consumer-group %s: %s", cfg->consumer_groups[i],
+                    grc == -ENOSPC ? "too many consumer groups" : azk_strerror(grc));
+            return grc;
+        }
+    }
+
     d->base = event_base_new();
     if (d->base == NULL)
         return -ENOMEM;
@@ -423,9 +438,10 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
     if (d->amqp_port) {
         char eh[512];
         eventhubs_connection_string(d, false, eh, sizeof(eh));
-        printf("  Event Hubs-compatible endpoint: %u partitions, consumer group $Default%s\n"
-               "    connection string: %s\n", cfg->partitions,
-               cfg->consumer_group_count ? " and --consumer-group ones" : "", eh);
+        printf("  Event Hubs-compatible endpoint: %u partitions, %zu consumer group%s "
+               "(`azkit-hub consumer-group list`)\n"
+               "    connection string: %s\n", cfg->partitions, d->eh_groups.n + 1,
+               d->eh_groups.n ? "s" : "", eh);
         if (d->amqp_port != 5671)
             printf("    (with customEndpointAddress amqps://%s:%d)\n", primary, d->amqp_port);
     }

@@ -12,6 +12,7 @@
 #include "hub/config.h"
 #include "hub/iothub/devmap.h"
 #include "hub/dps/dps.h"
+#include "hub/amqp/eh_groups.h"
 #include "hub/iothub/faults.h"
 #include "hub/iothub/iothub.h"
 #include "hub/server_roots.h"
@@ -70,6 +71,7 @@ struct hub_daemon {
     uint64_t busy_pauses;      /* pauses in the current busy period */
     uint64_t busy_accepted;    /* connections accepted in the current busy period */
     struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
+    struct hub_eh_groups eh_groups; /* Event Hubs consumer groups (amqp/eh_groups.h) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
     /* Name lookups on the loop (DPS webhooks), made on first use; NULL until then. */

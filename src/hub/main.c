@@ -13,6 +13,7 @@
 #include "cliutil/cliutil.h"
 #include "common/fileio.h"
 #include "hub/admin/admin.h"
+#include "hub/amqp/eh_groups.h"
 #include "hub/config.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
@@ -35,6 +36,7 @@ static const char usage_main[] =
     "  c2d send                                      cloud-to-device messages\n"
     "  telemetry                                     device-to-cloud messages (--follow)\n"
     "  fault show|clear|refuse-connects|twin-throttle|puback-delay|drop   fault injection\n"
+    "  consumer-group list|create|delete   Event Hubs consumer groups\n"
     "  enroll individual|group|list|show|delete|enable|disable   DPS enrollments\n"
     "  dps-ca add|code|verify|list|show|delete       DPS verified CAs (proof of possession)\n"
     "  registration show|delete                      DPS registration records\n"
@@ -169,9 +171,9 @@ static int cmd_serve(int argc, char **argv)
             if (cfg.consumer_group_count == HUB_CONSUMER_GROUPS_MAX)
                 return cli_usage(usage_serve, "at most %d --consumer-group",
                                  HUB_CONSUMER_GROUPS_MAX);
-            if (v[0] == '\0' || strlen(v) > 50 || strchr(v, '/'))
-                return cli_usage(usage_serve, "--consumer-group needs a name of 1..50 "
-                                 "characters without '/'");
+            if (hub_eh_group_name_problem(v) != NULL)
+                return cli_usage(usage_serve, "--consumer-group %s: %s", v,
+                                 hub_eh_group_name_problem(v));
             cfg.consumer_groups[cfg.consumer_group_count++] = v;
         } else if (strcmp(a, "--hostname") == 0 && v) {
             if (cfg.hostname_count == HUB_MAX_HOSTNAMES)
@@ -324,6 +326,7 @@ int main(int argc, char **argv)
         {"c2d", hub_admin_c2d},
         {"telemetry", hub_admin_telemetry},
         {"fault", hub_admin_fault},
+        {"consumer-group", hub_admin_consumer_group},
         {"enroll", hub_admin_enroll},
         {"dps-ca", hub_admin_dps_ca},
         {"registration", hub_admin_registration},

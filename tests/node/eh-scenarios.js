@@ -2,7 +2,7 @@
 // The SDK side of the Event Hubs interop test (ctest node_interop_eventhubs); started by
 // run-hub.js as
 //   NODE_EXTRA_CA_CERTS=<hub ca.pem> node eh-scenarios.js eventhubs '<json config>'
-// Config: {hubLog, mqttPort, amqpPort, ehConnectionString, ehEmulatorConnectionString, devices:
+// Config: {hub, readyFile, hubLog, mqttPort, amqpPort, ehConnectionString, ehEmulatorConnectionString, devices:
 // [{id, cert, key}], hostname}.
 //
 // Devices send telemetry with the official device SDK over MQTT; @azure/event-hubs'
@@ -12,7 +12,7 @@
 // only by a generous timeout that names what did not arrive.
 'use strict';
 
-const { withTimeout } = require('./scenario-util');
+const { adminOf, withTimeout } = require('./scenario-util');
 
 const assert = require('assert');
 const crypto = require('crypto');
@@ -30,6 +30,7 @@ function step(msg) {
   console.log(`[eventhubs ${mode} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 }
 
+const admin = adminOf(cfg);
 const part = (cs, k) => (cs.match(new RegExp(`${k}=([^;]+)`)) || [])[1];
 const tlsOptions = { customEndpointAddress: `amqps://${cfg.hostname}:${cfg.amqpPort}`,
                      retryOptions: { maxRetries: 0, timeoutInMs: 20000 } };
@@ -208,8 +209,22 @@ async function eventhubsScenario() {
   assert.strictEqual(again.length, sent.length + live.length);
   await other.close();
 
+  step('a consumer group created at run time (azkit-hub consumer-group create) reads too');
+  admin('consumer-group', 'create', 'reports');
+  const groups = admin('consumer-group', 'list').consumerGroups.map((g) => g.name);
+  assert.deepStrictEqual(groups, ['$Default', 'analytics', 'reports']);
+  assert.throws(() => admin('consumer-group', 'create', 'reports'), /already exists/);
+  assert.throws(() => admin('consumer-group', 'create', 'bad/name'), /consumer group name|ArgumentInvalid/);
+  assert.throws(() => admin('consumer-group', 'delete', '$Default'), /cannot be deleted/);
+  const reports = new EventHubConsumerClient('reports', tlsCs, tlsOptions);
+  const fromReports = await readEvents(reports, earliestEventPosition, sent.length + live.length, 'group reports');
+  assert.strictEqual(fromReports.length, sent.length + live.length);
+  await reports.close();
+  admin('consumer-group', 'delete', 'reports');
+  assert.throws(() => admin('consumer-group', 'delete', 'reports'), /does not exist/);
+
   step('refusals');
-  const unknown = new EventHubConsumerClient('no-such-group', emuCs, emuOptions);
+  const unknown = new EventHubConsumerClient('reports', emuCs, emuOptions); // deleted above
   let err = null;
   try {
     await readEvents(unknown, earliestEventPosition, 1, 'unknown consumer group');

@@ -209,7 +209,7 @@ async function mainEventHubs() {
   assert.ok(ready.eventhubs_port > 0 && ready.partitions === 4);
   assert.match(ready.eventhubs_connection_string, /^Endpoint=sb:\/\/localhost\/;SharedAccessKeyName=iothubowner;SharedAccessKey=[^;]+;EntityPath=localhost$/);
   for (const id of ids) admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
-  await scenario('eventhubs', { hubLog, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
+  await scenario('eventhubs', { hub: opts.hub, readyFile, hubLog, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
                                 hostname: ready.hostname,
                                 ehConnectionString: ready.eventhubs_connection_string,
                                 ehEmulatorConnectionString: ready.eventhubs_emulator_connection_string,

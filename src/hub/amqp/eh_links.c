@@ -66,16 +66,6 @@ void eh_conn_free(struct amqp_conn *c)
         recv_free(c->eh_recvs);
 }
 
-static bool consumer_group_exists(const struct hub_daemon *d, const char *cg)
-{
-    if (strcasecmp(cg, "$Default") == 0)
-        return true;
-    for (size_t i = 0; i < d->cfg.consumer_group_count; i++)
-        if (strcasecmp(cg, d->cfg.consumer_groups[i]) == 0)
-            return true;
-    return false;
-}
-
 /* The receiver's filter text, or NULL when it has none. */
 static const char *selector_of(pn_link_t *l)
 {
@@ -180,9 +170,9 @@ void eh_link_open(struct amqp_conn *c, pn_link_t *l, const char *addr)
             pn_link_flow(l, 50);
         return;
     }
-    if (!consumer_group_exists(c->a->d, a.consumer_group)) {
+    if (!hub_eh_groups_has(&c->a->d->eh_groups, a.consumer_group)) {
         refuse(c, l, addr, "amqp:not-found", "The consumer group '%.100s' does not exist "
-               "(azkit-hub serve --consumer-group NAME creates one).", a.consumer_group);
+               "(`azkit-hub consumer-group create NAME` creates one).", a.consumer_group);
         return;
     }
     if ((unsigned)a.partition >= hub_store_partitions(c->hub->store)) {

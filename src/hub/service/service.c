@@ -643,6 +643,8 @@ static void handle(struct evhttp_request *req, void *arg)
             svc_telemetry(&r);
         else if (strcmp(r.seg[1], "faults") == 0)
             svc_faults(&r);
+        else if (strcmp(r.seg[1], "consumer-groups") == 0)
+            svc_consumer_groups(&r);
         else if (strcmp(r.seg[1], "server-root") == 0)
             svc_server_root(&r);
         else
