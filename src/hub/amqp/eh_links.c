@@ -66,8 +66,9 @@ void eh_conn_free(struct amqp_conn *c)
         recv_free(c->eh_recvs);
 }
 
-/* The receiver's filter text, or NULL when it has none. */
-static const char *selector_of(pn_link_t *l)
+/* The receiver's filter text into buf (NUL-terminated); NULL when it has none or it does not
+ * fit (a filter longer than any the SDKs write). */
+static const char *selector_of(pn_link_t *l, char *buf, size_t size)
 {
     pn_data_t *f = pn_terminus_filter(pn_link_remote_source(l));
     pn_data_rewind(f);
@@ -88,7 +89,12 @@ static const char *selector_of(pn_link_t *l)
         pn_data_next(f); /* the descriptor */
         if (!pn_data_next(f) || pn_data_type(f) != PN_STRING)
             return NULL;
-        return pn_data_get_string(f).start; /* Proton keeps strings NUL-terminated */
+        pn_bytes_t v = pn_data_get_string(f);
+        if (v.size >= size || memchr(v.start, '\0', v.size) != NULL)
+            return NULL;
+        memcpy(buf, v.start, v.size);
+        buf[v.size] = '\0';
+        return buf;
     }
     return NULL;
 }
@@ -96,7 +102,8 @@ static const char *selector_of(pn_link_t *l)
 /* The receiver's start, from its filter (none: the earliest message). */
 static int start_of(struct amqp_conn *c, pn_link_t *l, struct eh_recv *r, const char **why)
 {
-    const char *sel = selector_of(l);
+    char buf[512];
+    const char *sel = selector_of(l, buf, sizeof(buf));
     r->key = HUB_TEL_AFTER_SEQ;
     r->after = 0;
     if (sel == NULL)

@@ -25,8 +25,9 @@ static void put_str(pn_data_t *d, const char *s)
     pn_data_put_string(d, pn_bytes(strlen(s), s));
 }
 
-/* The string application property `name` of m, or NULL. */
-static const char *app_prop(pn_message_t *m, const char *name)
+/* The string application property `name` of m into buf (NUL-terminated), or NULL (absent,
+ * not a string, or longer than size - 1). */
+static const char *app_prop(pn_message_t *m, const char *name, char *buf, size_t size)
 {
     pn_data_t *p = pn_message_properties(m);
     pn_data_rewind(p);
@@ -34,13 +35,19 @@ static const char *app_prop(pn_message_t *m, const char *name)
         return NULL;
     pn_data_enter(p);
     const char *found = NULL;
+    size_t nl = strlen(name);
     while (pn_data_next(p)) {
-        bool match = pn_data_type(p) == PN_STRING &&
-                     strcmp(pn_data_get_string(p).start, name) == 0;
+        pn_bytes_t k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p) : pn_bytes(0, NULL);
+        bool match = k.size == nl && memcmp(k.start, name, nl) == 0;
         if (!pn_data_next(p))
             break;
         if (match && pn_data_type(p) == PN_STRING) {
-            found = pn_data_get_string(p).start;
+            pn_bytes_t v = pn_data_get_string(p);
+            if (v.size < size && memchr(v.start, '\0', v.size) == NULL) {
+                memcpy(buf, v.start, v.size);
+                buf[v.size] = '\0';
+                found = buf;
+            }
             break;
         }
     }
@@ -151,8 +158,10 @@ static int partition_properties(struct amqp_conn *c, pn_data_t *b, const char *e
 void eh_on_management(struct amqp_conn *c, pn_message_t *m)
 {
     pn_message_t *resp = pn_message();
-    const char *op = app_prop(m, "operation"), *type = app_prop(m, "type");
-    const char *name = app_prop(m, "name");
+    char opb[32], typeb[64], nameb[HUB_EH_NAME_MAX + 1], partb[16];
+    const char *op = app_prop(m, "operation", opb, sizeof(opb));
+    const char *type = app_prop(m, "type", typeb, sizeof(typeb));
+    const char *name = app_prop(m, "name", nameb, sizeof(nameb));
     char entity[HUB_EH_NAME_MAX + 1];
     hub_eh_entity_of_host(c->hub->hostname, entity, sizeof(entity));
     int code;
@@ -172,7 +181,8 @@ void eh_on_management(struct amqp_conn *c, pn_message_t *m)
         code = 200;
         desc = "OK";
     } else if (strcmp(type, "com.microsoft:partition") == 0) {
-        code = partition_properties(c, pn_message_body(resp), entity, app_prop(m, "partition"));
+        code = partition_properties(c, pn_message_body(resp), entity,
+                                    app_prop(m, "partition", partb, sizeof(partb)));
         desc = code == 200 ? "OK" : code == 404 ? "The partition does not exist."
                                                 : "The partition could not be read.";
     } else {
