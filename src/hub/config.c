@@ -18,6 +18,8 @@ void hub_config_defaults(struct hub_config *c)
     c->mqtt_port = 8883;
     c->service_port = 443;
     c->amqp_port = 5671;
+    c->partitions = 4;
+    c->eventhubs_port = 5672;
     c->tls_max = 13;
     c->server_root = HUB_ROOT_DEFAULT;
     c->log_level = HUB_LOG_INFO;

@@ -11,6 +11,7 @@
 
 #define HUB_MAX_HOSTNAMES 16
 #define HUB_LINKED_MAX 8 /* --linked-hub values */
+#define HUB_CONSUMER_GROUPS_MAX 16 /* --consumer-group values */
 
 struct hub_config {
     char data_dir[PATH_MAX];   /* --data; default ${XDG_DATA_HOME:-~/.local/share}/azkit/hub */
@@ -19,6 +20,15 @@ struct hub_config {
     int service_port;          /* --service-port; default 443 (0 = any free port) */
     int amqp_port;             /* --amqp-port; default 5671 (0 = any free port) */
     bool amqp_port_given;      /* --amqp-port was given: failing to bind it is fatal */
+    /* Event Hubs-compatible endpoint (amqp/eh_*.c): */
+    unsigned partitions;       /* --partitions N: telemetry partitions, 1..32; default 4 */
+    int eventhubs_port;        /* --eventhubs-port N: plain AMQP (no TLS) on loopback for the
+                                  SDKs' UseDevelopmentEmulator=true; default 5672; 0 = any free
+                                  port; -1 = off */
+    bool eventhubs_port_given; /* failing to bind it is fatal */
+    const char *consumer_groups[HUB_CONSUMER_GROUPS_MAX]; /* --consumer-group NAME, besides
+                                                            $Default */
+    size_t consumer_group_count;
     const char *hostnames[HUB_MAX_HOSTNAMES]; /* --hostname, repeatable */
     size_t hostname_count;
     const char *linked_hubs[HUB_LINKED_MAX]; /* --linked-hub HOST, repeatable */

@@ -20,6 +20,8 @@
 
 #include "azkit/pki.h"
 #include "hub/amqp/amqp.h"
+#include "hub/amqp/eh_addr.h"
+#include "hub/service/sas.h"
 #include "common/fileio.h"
 #include "hub/mqtt/conn.h"
 #include "hub/log.h"
@@ -230,12 +232,32 @@ static void hubs_json(const struct hub_daemon *d, char *buf, size_t size)
     }
 }
 
+/* The Event Hubs-compatible connection string of the primary hub: over TLS on the AMQP port
+ * (emulator false; the SDK then needs customEndpointAddress amqps://host:port unless the port
+ * is 5671), or the SDKs' emulator form on the plain port (emulator true). */
+static void eventhubs_connection_string(const struct hub_daemon *d, bool emulator, char *out,
+                                        size_t size)
+{
+    char entity[HUB_EH_NAME_MAX + 1], port[16] = "";
+    hub_eh_entity_of_host(d->hubs[0].hostname, entity, sizeof(entity));
+    if (emulator && d->eventhubs_port != 5672)
+        snprintf(port, sizeof(port), ":%d", d->eventhubs_port);
+    snprintf(out, size, "Endpoint=sb://%s%s/;SharedAccessKeyName=%s;SharedAccessKey=%s;"
+             "EntityPath=%s%s", emulator ? "localhost" : d->hubs[0].hostname, port,
+             HUB_SAS_POLICY_HUB, d->service_key, entity,
+             emulator ? ";UseDevelopmentEmulator=true" : "");
+}
+
 static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *pki)
 {
     if (d->cfg.ready_file == NULL)
         return;
-    char conn[512] = "", hubs[2400];
+    char conn[512] = "", hubs[2400], eh[512] = "", ehemu[512] = "";
     hub_pki_connection_string(pki, d->hubs[0].hostname, conn, sizeof(conn));
+    if (d->amqp_port)
+        eventhubs_connection_string(d, false, eh, sizeof(eh));
+    if (d->eventhubs_port)
+        eventhubs_connection_string(d, true, ehemu, sizeof(ehemu));
     hubs_json(d, hubs, sizeof(hubs));
     char text[6144];
     int n = snprintf(text, sizeof(text),
@@ -244,12 +266,15 @@ static void write_ready_file(const struct hub_daemon *d, const struct hub_pki *p
                      "\"server_root\":\"%s\",\"root_legacy\":\"%s\",\"root_current\":\"%s\","
                      "\"roots_bundle\":\"%s\","
                      "\"data\":\"%s\",\"connection_string\":\"%s\",\"id_scope\":\"%s\","
-                     "\"dps_host\":\"%s\",\"hubs\":[%s]}\n",
+                     "\"dps_host\":\"%s\",\"hubs\":[%s],\"eventhubs_port\":%d,"
+                     "\"partitions\":%u,\"eventhubs_connection_string\":\"%s\","
+                     "\"eventhubs_emulator_connection_string\":\"%s\"}\n",
                      d->mqtt_port, d->service_port, d->amqp_port, d->hubs[0].hostname,
                      pki->ca_path,
                      hub_server_root_name(d->server_root), d->root_files[HUB_ROOT_LEGACY].root,
                      d->root_files[HUB_ROOT_CURRENT].root, d->roots_bundle,
-                     d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs);
+                     d->cfg.data_dir, conn, d->dps.id_scope, d->dps.host, hubs,
+                     d->eventhubs_port, d->cfg.partitions, eh, ehemu);
     /* The connection string holds the service key: the file is 0600 like the key. */
     if (n > 0 && (size_t)n < sizeof(text))
         azki_atomic_write_path(d->cfg.ready_file, text, (size_t)n, 0600, false);
@@ -271,6 +296,7 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
 {
     memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
+    d->started_ms = hub_now_ms();
     hub_log_set_level(cfg->log_level);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
@@ -297,6 +323,21 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
         hub_log(HUB_LOG_ERROR, "cannot set up the hub's PKI in %s: %s", cfg->data_dir,
                 azk_strerror(rc));
         return rc;
+    }
+
+    rc = hub_eh_groups_load(&d->eh_groups, cfg->data_dir);
+    if (rc != 0) {
+        hub_log(HUB_LOG_ERROR, "cannot read the consumer groups in %s: %s -- fix: correct or "
+                "remove the file (a JSON array of names)", d->eh_groups.path, azk_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->consumer_group_count; i++) {
+        int grc = hub_eh_groups_add(&d->eh_groups, cfg->consumer_groups[i], false);
+        if (grc != 0 && grc != -EEXIST) {
+            hub_log(HUB_LOG_ERROR, "--consumer-group %s: %s", cfg->consumer_groups[i],
+                    grc == -ENOSPC ? "too many consumer groups" : azk_strerror(grc));
+            return grc;
+        }
     }
 
     d->base = event_base_new();
@@ -394,6 +435,21 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
                "HostName=%s%s)\n", primary, d->amqp_port, primary,
                d->amqp_port == 5671 ? "" : " with the port");
     printf("  connection string (service): %s\n", conn);
+    if (d->amqp_port) {
+        char eh[512];
+        eventhubs_connection_string(d, false, eh, sizeof(eh));
+        printf("  Event Hubs-compatible endpoint: %u partitions, %zu consumer group%s "
+               "(`azkit-hub consumer-group list`)\n"
+               "    connection string: %s\n", cfg->partitions, d->eh_groups.n + 1,
+               d->eh_groups.n ? "s" : "", eh);
+        if (d->amqp_port != 5671)
+            printf("    (with customEndpointAddress amqps://%s:%d)\n", primary, d->amqp_port);
+    }
+    if (d->eventhubs_port) {
+        char eh[512];
+        eventhubs_connection_string(d, true, eh, sizeof(eh));
+        printf("    emulator form (plain AMQP, 127.0.0.1:%d): %s\n", d->eventhubs_port, eh);
+    }
     printf("  data:             %s\n", cfg->data_dir);
     fflush(stdout);
     write_ready_file(d, &pki);

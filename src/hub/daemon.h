@@ -12,6 +12,7 @@
 #include "hub/config.h"
 #include "hub/iothub/devmap.h"
 #include "hub/dps/dps.h"
+#include "hub/amqp/eh_groups.h"
 #include "hub/iothub/faults.h"
 #include "hub/iothub/iothub.h"
 #include "hub/server_roots.h"
@@ -44,6 +45,8 @@ struct hub_daemon {
     int mqtt_port;             /* bound port */
     int service_port;          /* bound port of the service API (0 when not running) */
     int amqp_port;             /* bound AMQP port (0 when not served) */
+    int eventhubs_port;        /* bound plain-AMQP port for UseDevelopmentEmulator (0: none) */
+    int64_t started_ms;        /* when serve started (the Event Hubs created_at) */
     struct hub_amqp *amqp;     /* the AMQP endpoint (amqp/amqp.h); NULL when not served */
     /* The served IoT hubs: [0] the primary hub, then every --linked-hub (iothub.h). */
     struct hub_iothub hubs[1 + HUB_LINKED_MAX];
@@ -68,6 +71,7 @@ struct hub_daemon {
     uint64_t busy_pauses;      /* pauses in the current busy period */
     uint64_t busy_accepted;    /* connections accepted in the current busy period */
     struct hub_conn *all_conns; /* every open connection, in any state (closed at stop) */
+    struct hub_eh_groups eh_groups; /* Event Hubs consumer groups (amqp/eh_groups.h) */
     struct hub_faults faults;  /* fault injection (service API / azkit-hub fault) */
     struct hub_dps dps;        /* DPS over MQTT (id scope, operations) */
     /* Name lookups on the loop (DPS webhooks), made on first use; NULL until then. */

@@ -13,6 +13,7 @@
 #include "cliutil/cliutil.h"
 #include "common/fileio.h"
 #include "hub/admin/admin.h"
+#include "hub/amqp/eh_groups.h"
 #include "hub/config.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
@@ -36,6 +37,7 @@ static const char usage_main[] =
     "  telemetry                                     device-to-cloud messages (--follow)\n"
     "  fault show|clear|refuse-connects|twin-throttle|puback-delay|drop   fault injection\n"
     "  fota upload|list|deploy|status|fault          firmware over the air (azure_fota)\n"
+    "  consumer-group list|create|delete             Event Hubs consumer groups\n"
     "  enroll individual|group|list|show|delete|enable|disable   DPS enrollments\n"
     "  dps-ca add|code|verify|list|show|delete       DPS verified CAs (proof of possession)\n"
     "  registration show|delete                      DPS registration records\n"
@@ -63,6 +65,13 @@ static const char usage_serve[] =
     "  --amqp-port N         AMQP over TLS port of the service side: C2D send and feedback\n"
     "                        (default 5671, skipped with a warning when taken; 0 = any free\n"
     "                        port)\n"
+    "  --partitions N        partitions of the Event Hubs-compatible endpoint (1..32,\n"
+    "                        default 4); a device's messages go to hash(device id) mod N\n"
+    "  --eventhubs-port N    plain AMQP (no TLS) on 127.0.0.1 for Event Hubs SDKs with\n"
+    "                        UseDevelopmentEmulator=true (default 5672, skipped with a\n"
+    "                        warning when taken; 0 = any free port; off = none)\n"
+    "  --consumer-group NAME a consumer group of the Event Hubs-compatible endpoint besides\n"
+    "                        $Default; repeatable (at most 16)\n"
     "  --hostname NAME       extra name (or IP) in the server certificate; repeatable; the\n"
     "                        first is the hub's HostName (default localhost)\n"
     "  --linked-hub HOST     another IoT hub served by this process (its own registry, twins,\n"
@@ -100,6 +109,7 @@ static void write_service_json(const struct hub_daemon *d)
     cJSON_AddNumberToObject(o, "service_port", d->service_port);
     cJSON_AddNumberToObject(o, "mqtt_port", d->mqtt_port);
     cJSON_AddNumberToObject(o, "amqp_port", d->amqp_port);
+    cJSON_AddNumberToObject(o, "eventhubs_port", d->eventhubs_port);
     cJSON_AddStringToObject(o, "hostname", d->hubs[0].hostname);
     cJSON_AddStringToObject(o, "listen", d->cfg.listen);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
@@ -145,6 +155,27 @@ static int cmd_serve(int argc, char **argv)
                 return cli_usage(usage_serve, "--amqp-port needs a port number 0..65535");
             cfg.amqp_port = (int)n;
             cfg.amqp_port_given = true;
+        } else if (strcmp(a, "--partitions") == 0 && v) {
+            if (!cli_parse_int(v, 1, 32, &n))
+                return cli_usage(usage_serve, "--partitions needs a number 1..32");
+            cfg.partitions = (unsigned)n;
+        } else if (strcmp(a, "--eventhubs-port") == 0 && v) {
+            if (strcmp(v, "off") == 0)
+                cfg.eventhubs_port = -1;
+            else if (!cli_parse_int(v, 0, 65535, &n))
+                return cli_usage(usage_serve, "--eventhubs-port needs a port number 0..65535 "
+                                 "or off");
+            else
+                cfg.eventhubs_port = (int)n;
+            cfg.eventhubs_port_given = true;
+        } else if (strcmp(a, "--consumer-group") == 0 && v) {
+            if (cfg.consumer_group_count == HUB_CONSUMER_GROUPS_MAX)
+                return cli_usage(usage_serve, "at most %d --consumer-group",
+                                 HUB_CONSUMER_GROUPS_MAX);
+            if (hub_eh_group_name_problem(v) != NULL)
+                return cli_usage(usage_serve, "--consumer-group %s: %s", v,
+                                 hub_eh_group_name_problem(v));
+            cfg.consumer_groups[cfg.consumer_group_count++] = v;
         } else if (strcmp(a, "--hostname") == 0 && v) {
             if (cfg.hostname_count == HUB_MAX_HOSTNAMES)
                 return cli_usage(usage_serve, "at most %d --hostname", HUB_MAX_HOSTNAMES);
@@ -297,6 +328,7 @@ int main(int argc, char **argv)
         {"telemetry", hub_admin_telemetry},
         {"fault", hub_admin_fault},
         {"fota", hub_admin_fota},
+        {"consumer-group", hub_admin_consumer_group},
         {"enroll", hub_admin_enroll},
         {"dps-ca", hub_admin_dps_ca},
         {"registration", hub_admin_registration},

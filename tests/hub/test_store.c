@@ -816,7 +816,7 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(stat(azk_path(f->dir, "hub.db"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     4);
+                     5);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
     /* WAL mode: the -wal file exists while the store is open, with the DB's mode. */
     assert_true(azk_test_exists(azk_path(f->dir, "hub.db-wal")));
@@ -926,13 +926,16 @@ static void test_migrates_version_1(void **state)
     assert_int_equal(sqlite3_exec(db, "ALTER TABLE devices DROP COLUMN session;"
                                       "ALTER TABLE devices DROP COLUMN device_scope;"
                                       "ALTER TABLE twins DROP COLUMN meta;"
+                                      "DROP INDEX telemetry_part;"
+                                      "ALTER TABLE telemetry DROP COLUMN part;"
+                                      "ALTER TABLE telemetry DROP COLUMN pseq;"
                                       "UPDATE schema_version SET version=1 WHERE component='hub'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     open_store(f);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     4);
+                     5);
     assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
     assert_string_equal(dev.device_scope, "");
     assert_string_equal(hub_store_twin_peek(f->st, "old-1")->meta, ""); /* not recorded */
@@ -944,6 +947,101 @@ static void test_migrates_version_1(void **state)
     assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
     assert_true(dev.has_session);
     assert_int_equal(dev.session_subs, 5);
+}
+
+/* Partitions: each record gets hash(device id) mod N and a sequence number in its partition
+ * from 0; reads of one partition after an offset (seq), a sequence number or a time; what a
+ * partition holds. */
+static void test_telemetry_partitions(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(hub_store_partitions(f->st), 4);
+    assert_int_equal(hub_telemetry_partition("dev", 1), 0);
+    assert_int_equal(hub_telemetry_partition("dev", 4), hub_telemetry_partition("dev", 4));
+    struct hub_telemetry t;
+    memset(&t, 0, sizeof t);
+    int64_t count[4] = {0};
+    for (int i = 0; i < 40; i++) {
+        snprintf(t.device_id, sizeof t.device_id, "pdev-%d", i % 8);
+        t.enqueued_ms = 1000 + i;
+        assert_int_equal(hub_store_telemetry_append(f->st, &t, NULL, rec_done, idx(i)), 0);
+        count[hub_telemetry_partition(t.device_id, 4)]++;
+    }
+    wait_done(f, 40);
+    int64_t total = 0;
+    for (int p = 0; p < 4; p++) {
+        struct hub_tel_part_info info;
+        assert_int_equal(hub_store_telemetry_part_info(f->st, p, &info), 0);
+        assert_int_equal(info.empty, count[p] == 0);
+        if (count[p] == 0)
+            continue;
+        assert_int_equal(info.begin_pseq, 0);
+        assert_int_equal(info.last_pseq, count[p] - 1);
+        struct hub_telemetry *arr;
+        size_t n;
+        assert_int_equal(hub_store_telemetry_read_part(f->st, p, HUB_TEL_AFTER_SEQ, -1, 100,
+                                                       &arr, &n), 0);
+        assert_int_equal(n, (size_t)count[p]);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal(arr[k].part, p);
+            assert_int_equal(arr[k].pseq, (int64_t)k);
+            assert_int_equal(hub_telemetry_partition(arr[k].device_id, 4), (unsigned)p);
+        }
+        assert_int_equal(info.last_seq, arr[n - 1].seq);
+        assert_int_equal(info.last_enqueued_ms, arr[n - 1].enqueued_ms);
+        uint64_t first_seq = arr[0].seq;
+        int64_t first_ms = arr[0].enqueued_ms;
+        hub_telemetry_free_array(arr, n);
+        /* After the first one, by each key. */
+        assert_int_equal(hub_store_telemetry_read_part(f->st, p, HUB_TEL_AFTER_SEQ,
+                                                       (int64_t)first_seq, 100, &arr, &n), 0);
+        assert_int_equal(n, (size_t)count[p] - 1);
+        hub_telemetry_free_array(arr, n);
+        assert_int_equal(hub_store_telemetry_read_part(f->st, p, HUB_TEL_AFTER_PSEQ, 0, 100, &arr,
+                                                       &n), 0);
+        assert_int_equal(n, (size_t)count[p] - 1);
+        hub_telemetry_free_array(arr, n);
+        assert_int_equal(hub_store_telemetry_read_part(f->st, p, HUB_TEL_AFTER_TIME, first_ms,
+                                                       100, &arr, &n), 0);
+        assert_int_equal(n, (size_t)count[p] - 1);
+        hub_telemetry_free_array(arr, n);
+        total += count[p];
+    }
+    assert_int_equal(total, 40);
+    struct hub_telemetry *arr;
+    size_t n;
+    assert_int_equal(hub_store_telemetry_read_part(f->st, 0, (enum hub_tel_key)7, 0, 1, &arr, &n),
+                     -EINVAL);
+
+    /* A version-4 database (no partitions): its rows get them at open, in seq order, and new
+     * records continue each partition's numbering. */
+    hub_store_close(f->st);
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX telemetry_part;"
+                                      "ALTER TABLE telemetry DROP COLUMN part;"
+                                      "ALTER TABLE telemetry DROP COLUMN pseq;"
+                                      "UPDATE schema_version SET version=4 WHERE component='hub'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    open_store(f);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM telemetry WHERE part < 0", NULL), 0);
+    strcpy(t.device_id, "pdev-0");
+    assert_int_equal(hub_store_telemetry_append(f->st, &t, NULL, NULL, NULL), 0);
+    settle(f);
+    int p0 = (int)hub_telemetry_partition("pdev-0", 4);
+    struct hub_tel_part_info info;
+    assert_int_equal(hub_store_telemetry_part_info(f->st, p0, &info), 0);
+    assert_int_equal(info.begin_pseq, 0);
+    assert_int_equal(info.last_pseq, count[p0]);
+    assert_int_equal(hub_store_telemetry_read_part(f->st, p0, HUB_TEL_AFTER_PSEQ, -1, 100, &arr,
+                                                   &n), 0);
+    assert_int_equal(n, (size_t)count[p0] + 1);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(arr[k].pseq, (int64_t)k);
+    hub_telemetry_free_array(arr, n);
 }
 
 /* A data dir created by the store is 0700. */
@@ -976,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_runs_pending_completions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_telemetry_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),

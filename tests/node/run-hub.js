@@ -29,6 +29,10 @@
 // --suite amqp (ctest node_interop_amqp): azure-iothub's Client over AMQP (C2D send, feedback,
 // refusals) against `serve --service-port 0 --amqp-port 0` (amqp-scenarios.js); no port 443.
 //
+// --suite eventhubs (ctest node_interop_eventhubs): @azure/event-hubs' EventHubConsumerClient
+// reads the devices' telemetry from the Event Hubs-compatible endpoint of `serve --amqp-port 0
+// --eventhubs-port 0 --consumer-group analytics` (eh-scenarios.js); no port 443.
+//
 // On failure the hub's log is printed. Exit status: 0 pass, 1 fail.
 'use strict';
 
@@ -51,10 +55,10 @@ function parseArgs(argv) {
     if (a === '--hub') o.hub = argv[++i];
     else if (a === '--azkit') o.azkit = argv[++i];
     else if (a === '--keep') o.keep = true;
-    else if (a === '--suite' && ['hub', 'dps', 'ws', 'amqp'].includes(argv[i + 1])) o.suite = argv[++i];
+    else if (a === '--suite' && ['hub', 'dps', 'ws', 'amqp', 'eventhubs'].includes(argv[i + 1])) o.suite = argv[++i];
     else if (a === '--service-port') o.servicePort = argv[++i]; // for debugging only: the
     // service SDK cannot reach any port but 443, so the SDK scenarios fail elsewhere.
-    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps|ws|amqp] [--keep]`); process.exit(2); }
+    else { console.error(`usage: node run-hub.js --hub AZKIT_HUB --azkit AZKIT [--suite hub|dps|ws|amqp|eventhubs] [--keep]`); process.exit(2); }
   }
   if (!o.hub || !o.azkit) { console.error('run-hub: --hub and --azkit are required'); process.exit(2); }
   o.hub = path.resolve(o.hub);
@@ -141,6 +145,7 @@ async function main() {
   if (opts.suite === 'dps') return mainDps();
   if (opts.suite === 'ws') return mainWs();
   if (opts.suite === 'amqp') return mainAmqp();
+  if (opts.suite === 'eventhubs') return mainEventHubs();
 
   step('PKI: root -> intermediate -> device "node-ca-1"; self-signed "node-ss-1"');
   fs.mkdirSync(pki);
@@ -186,6 +191,30 @@ async function main() {
   await scenario('sas', common, ready);
   await scenario('bulk', common, ready);
 
+  step('stop the hub (SIGTERM)');
+  const st = await stopHub();
+  assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
+}
+
+async function mainEventHubs() {
+  fs.mkdirSync(pki);
+  const p = (name) => path.join(pki, name);
+  const ids = ['node-eh-1', 'node-eh-2', 'node-eh-3'];
+  for (const id of ids) azkit('pki', 'self-signed', id, '--out', p(id));
+  opts.servicePort = '0';
+  step('start azkit-hub serve --amqp-port 0 --eventhubs-port 0 --consumer-group analytics');
+  const ready = await startHub(['--amqp-port', '0', '--eventhubs-port', '0',
+                                '--consumer-group', 'analytics']);
+  step(`hub ready: ${JSON.stringify({ amqp_port: ready.amqp_port, eventhubs_port: ready.eventhubs_port, partitions: ready.partitions })}`);
+  assert.ok(ready.eventhubs_port > 0 && ready.partitions === 4);
+  assert.match(ready.eventhubs_connection_string, /^Endpoint=sb:\/\/localhost\/;SharedAccessKeyName=iothubowner;SharedAccessKey=[^;]+;EntityPath=localhost$/);
+  for (const id of ids) admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
+  await scenario('eventhubs', { hub: opts.hub, readyFile, hubLog, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
+                                hostname: ready.hostname,
+                                ehConnectionString: ready.eventhubs_connection_string,
+                                ehEmulatorConnectionString: ready.eventhubs_emulator_connection_string,
+                                devices: ids.map((id) => ({ id, cert: p(`${id}.cert.pem`), key: p(`${id}.key.pem`) })) },
+                 ready, 'eh-scenarios.js');
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
   assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);

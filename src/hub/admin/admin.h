@@ -31,6 +31,7 @@ int hub_admin_twin(int argc, char **argv);
 int hub_admin_method(int argc, char **argv);
 int hub_admin_c2d(int argc, char **argv);
 int hub_admin_fault(int argc, char **argv);
+int hub_admin_consumer_group(int argc, char **argv); /* cmd_consumer_group.c */
 int hub_admin_telemetry(int argc, char **argv);
 int hub_admin_server_root(int argc, char **argv);
 int hub_admin_fota(int argc, char **argv);

@@ -13,8 +13,11 @@ struct hub_daemon;
 struct hub_amqp;
 struct hub_iothub;
 
-/* Listens on d->cfg.listen : d->cfg.amqp_port (0 = any free port) and sets d->amqp_port.
- * Returns 0 or a negative errno (already logged). */
+/* Listens on d->cfg.listen : d->cfg.amqp_port (0 = any free port) and sets d->amqp_port;
+ * unless d->cfg.eventhubs_port is -1, also for plain AMQP (no TLS, for the Event Hubs SDKs'
+ * UseDevelopmentEmulator=true) on 127.0.0.1 : d->cfg.eventhubs_port, setting
+ * d->eventhubs_port (a port that is taken is skipped with a warning unless
+ * d->cfg.eventhubs_port_given). Returns 0 or a negative errno (already logged). */
 int hub_amqp_start(struct hub_daemon *d, struct hub_amqp **out);
 
 /* Closes every connection and the listener; frees everything (NULL is fine). */
@@ -23,5 +26,9 @@ void hub_amqp_stop(struct hub_amqp *a);
 /* Feedback records were queued on hub `h`: offer them to its feedback receivers (no-op when
  * `a` is NULL). */
 void hub_amqp_feedback_ready(struct hub_amqp *a, struct hub_iothub *h);
+
+/* Telemetry was stored: offer it to the Event Hubs partition receivers (no-op when `a` is
+ * NULL). */
+void hub_amqp_telemetry_ready(struct hub_amqp *a);
 
 #endif

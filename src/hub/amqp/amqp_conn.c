@@ -31,6 +31,7 @@
 static void conn_free(struct amqp_conn *c)
 {
     amqp_conn_forget_pending(c);
+    eh_conn_free(c);
     c->prev->next = c->next;
     c->next->prev = c->prev;
     if (c->tick)
@@ -147,18 +148,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_free(c); /* not finished yet, but without a socket it never will be */
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+/* A new connection: over TLS (the AMQP port) or plain (the Event Hubs emulator port). */
+static void accept_conn(struct hub_amqp *a, evutil_socket_t fd, struct sockaddr *sa, bool tls)
 {
-    (void)l;
-    (void)salen;
-    struct hub_amqp *a = arg;
     struct hub_daemon *d = a->d;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct amqp_conn *c = calloc(1, sizeof(*c));
-    SSL *ssl = c ? SSL_new(d->tls_roots[HUB_ROOT_CURRENT]) : NULL;
-    if (c == NULL || ssl == NULL || pn_connection_driver_init(&c->drv, NULL, NULL) != 0) {
+    SSL *ssl = c && tls ? SSL_new(d->tls_roots[HUB_ROOT_CURRENT]) : NULL;
+    if (c == NULL || (tls && ssl == NULL) || pn_connection_driver_init(&c->drv, NULL, NULL) != 0) {
         hub_log(HUB_LOG_WARN, "AMQP: out of memory; connection refused");
         if (ssl)
             SSL_free(ssl);
@@ -186,22 +184,61 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pn_connection_driver_bind(&c->drv);
     c->tick = evtimer_new(d->base, on_tick, c);
     evutil_make_socket_nonblocking(fd);
-    c->bev = bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                            BEV_OPT_CLOSE_ON_FREE);
+    c->bev = tls ? bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                  BEV_OPT_CLOSE_ON_FREE)
+                 : bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL || c->tick == NULL) {
         if (c->bev == NULL) {
-            SSL_free(ssl);
+            if (ssl)
+                SSL_free(ssl);
             evutil_closesocket(fd);
         }
         conn_free(c);
         return;
     }
     /* A peer that closes without TLS close_notify has still ended cleanly. */
-    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    if (tls)
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    hub_log(HUB_LOG_DEBUG, "AMQP %s: accepted", c->peer);
+    hub_log(HUB_LOG_DEBUG, "AMQP %s: accepted%s", c->peer, tls ? "" : " (plain AMQP)");
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    (void)salen;
+    accept_conn(arg, fd, sa, true);
+}
+
+static void accept_plain_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                            int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    accept_conn(arg, fd, sa, false);
+}
+
+static void tel_offer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hub_amqp *a = arg;
+    for (struct amqp_conn *c = a->conns.next, *n; c != &a->conns; c = n) {
+        n = c->next;
+        if (c->hub != NULL && !c->finishing) {
+            eh_conn_offer_telemetry(c);
+            amqp_conn_pump(c); /* may free c, never another connection */
+        }
+    }
+}
+
+void hub_amqp_telemetry_ready(struct hub_amqp *a)
+{
+    if (a != NULL)
+        event_active(a->tel_offer, EV_TIMEOUT, 0);
 }
 
 static void offer_cb(evutil_socket_t fd, short what, void *arg)
@@ -233,11 +270,31 @@ int hub_amqp_start(struct hub_daemon *d, struct hub_amqp **out)
         return rc;
     }
     a->offer = event_new(d->base, -1, 0, offer_cb, a);
-    if (a->offer == NULL) {
+    a->tel_offer = event_new(d->base, -1, 0, tel_offer_cb, a);
+    if (a->offer == NULL || a->tel_offer == NULL) {
         hub_amqp_stop(a);
         return -ENOMEM;
     }
     d->amqp_port = rc;
+    if (d->cfg.eventhubs_port >= 0) {
+        /* Plain AMQP carries the SAS token in the clear: loopback only. */
+        rc = hub_listen_bind(d->base, "127.0.0.1", d->cfg.eventhubs_port, accept_plain_cb, a,
+                             &a->plain);
+        if (rc < 0 && d->cfg.eventhubs_port_given) {
+            hub_log(HUB_LOG_ERROR, "cannot listen for plain AMQP on 127.0.0.1:%d: %s -- fix: "
+                    "pick another --eventhubs-port, or stop what uses it",
+                    d->cfg.eventhubs_port, strerror(-rc));
+            hub_amqp_stop(a);
+            d->amqp_port = 0;
+            return rc;
+        }
+        if (rc < 0)
+            hub_log(HUB_LOG_WARN, "Event Hubs emulator port not served: cannot listen on "
+                    "127.0.0.1:%d (%s) -- fix: --eventhubs-port N (0 = any free port)",
+                    d->cfg.eventhubs_port, strerror(-rc));
+        else
+            d->eventhubs_port = rc;
+    }
     *out = a;
     return 0;
 }
@@ -248,6 +305,10 @@ void hub_amqp_stop(struct hub_amqp *a)
         return;
     if (a->listener)
         evconnlistener_free(a->listener);
+    if (a->plain)
+        evconnlistener_free(a->plain);
+    if (a->tel_offer)
+        event_free(a->tel_offer);
     while (a->conns.next != &a->conns)
         conn_free(a->conns.next);
     if (a->offer)

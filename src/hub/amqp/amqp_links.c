@@ -35,34 +35,25 @@
 PN_HANDLE(LINK_KIND)
 PN_HANDLE(DELIVERY_RECORDS)
 
-/* What a link of this connection is (its local role and node). */
-enum link_kind {
-    LINK_OTHER = 0,
-    LINK_CBS_IN,   /* put-token requests from the peer */
-    LINK_CBS_OUT,  /* their responses */
-    LINK_C2D,      /* C2D messages from the peer */
-    LINK_FEEDBACK, /* feedback to the peer */
-};
-
-static enum link_kind kind_of(pn_link_t *l)
+enum amqp_link_kind amqp_link_kind(pn_link_t *l)
 {
-    return (enum link_kind)(intptr_t)pn_record_get(pn_link_attachments(l), LINK_KIND);
+    return (enum amqp_link_kind)(intptr_t)pn_record_get(pn_link_attachments(l), LINK_KIND);
 }
 
-static void set_kind(pn_link_t *l, enum link_kind k)
+void amqp_link_set_kind(pn_link_t *l, enum amqp_link_kind k)
 {
     pn_record_t *r = pn_link_attachments(l);
     pn_record_def(r, LINK_KIND, PN_VOID);
     pn_record_set(r, LINK_KIND, (void *)(intptr_t)k);
 }
 
-static bool authorised(const struct amqp_conn *c)
+bool amqp_authorised(const struct amqp_conn *c)
 {
     return c->hub != NULL && c->auth_expiry_s > hub_now_ms() / 1000;
 }
 
 /* Attaches a link the peer asked for, or refuses it with an AMQP error. */
-static void refuse_link(pn_link_t *l, const char *condition, const char *text)
+void amqp_refuse_link(pn_link_t *l, const char *condition, const char *text)
 {
     pn_condition_set_name(pn_link_condition(l), condition);
     pn_condition_set_description(pn_link_condition(l), text);
@@ -78,13 +69,17 @@ static void on_link_open(struct amqp_conn *c, pn_link_t *l)
     enum hub_amqp_node node = hub_amqp_node_of(addr);
     pn_terminus_copy(pn_link_source(l), pn_link_remote_source(l));
     pn_terminus_copy(pn_link_target(l), pn_link_remote_target(l));
-    enum link_kind k = LINK_OTHER;
+    enum amqp_link_kind k = LINK_OTHER;
     if (node == HUB_AMQP_NODE_CBS)
         k = ours_receives ? LINK_CBS_IN : LINK_CBS_OUT;
     else if (node == HUB_AMQP_NODE_DEVICEBOUND && ours_receives)
         k = LINK_C2D;
     else if (node == HUB_AMQP_NODE_FEEDBACK && !ours_receives)
         k = LINK_FEEDBACK;
+    if (k == LINK_OTHER && node == HUB_AMQP_NODE_UNKNOWN) {
+        eh_link_open(c, l, addr);
+        return;
+    }
     if (k == LINK_OTHER) {
         hub_log(HUB_LOG_INFO, "AMQP %s: refused a %s link to '%s': no such node", c->peer,
                 ours_receives ? "sending" : "receiving", addr ? addr : "(none)");
@@ -92,19 +87,19 @@ static void on_link_open(struct amqp_conn *c, pn_link_t *l)
         snprintf(text, sizeof(text), "The AMQP node '%.200s' does not exist here (azkit-hub "
                  "serves $cbs, /messages/devicebound and /messages/serviceBound/feedback).",
                  addr ? addr : "(none)");
-        refuse_link(l, "amqp:not-found", text);
+        amqp_refuse_link(l, "amqp:not-found", text);
         return;
     }
-    if ((k == LINK_C2D || k == LINK_FEEDBACK) && !authorised(c)) {
+    if ((k == LINK_C2D || k == LINK_FEEDBACK) && !amqp_authorised(c)) {
         hub_log(HUB_LOG_INFO, "AMQP %s: refused a link to '%s': no valid token was put on "
                 "$cbs%s", c->peer, addr, c->auth_expiry_s ? " (it expired)" : "");
-        refuse_link(l, "amqp:unauthorized-access", c->auth_expiry_s
+        amqp_refuse_link(l, "amqp:unauthorized-access", c->auth_expiry_s
                     ? "Unauthorized: the token put on $cbs has expired."
                     : "Unauthorized: put a service token (SharedAccessSignature, policy "
                       "iothubowner) on $cbs before attaching to this node.");
         return;
     }
-    set_kind(l, k);
+    amqp_link_set_kind(l, k);
     pn_link_open(l);
     if (ours_receives)
         pn_link_flow(l, LINK_CREDIT);
@@ -114,8 +109,7 @@ static void on_link_open(struct amqp_conn *c, pn_link_t *l)
         amqp_conn_offer_feedback(c);
 }
 
-/* Sends `m` on sender link l (pre-settled when `settled`); returns the delivery or NULL. */
-static pn_delivery_t *send_message(pn_link_t *l, pn_message_t *m, bool settled)
+pn_delivery_t *amqp_send_message(pn_link_t *l, pn_message_t *m, bool settled)
 {
     static uint64_t tag_counter;
     uint64_t tag = ++tag_counter;
@@ -142,7 +136,7 @@ static void cbs_respond(struct amqp_conn *c, const struct hub_amqp_cbs_req *req,
     pn_link_t *out = NULL;
     for (pn_link_t *l = pn_link_head(c->drv.connection, PN_LOCAL_ACTIVE); l;
          l = pn_link_next(l, PN_LOCAL_ACTIVE))
-        if (kind_of(l) == LINK_CBS_OUT) {
+        if (amqp_link_kind(l) == LINK_CBS_OUT) {
             out = l;
             break;
         }
@@ -165,7 +159,7 @@ static void cbs_respond(struct amqp_conn *c, const struct hub_amqp_cbs_req *req,
     put_string(ap, "status-description");
     put_string(ap, desc);
     pn_data_exit(ap);
-    send_message(out, m, true);
+    amqp_send_message(out, m, true);
     pn_message_free(m);
 }
 
@@ -299,7 +293,7 @@ void amqp_conn_forget_pending(struct amqp_conn *c)
     if (c->hub == NULL || c->drv.connection == NULL)
         return;
     for (pn_link_t *l = pn_link_head(c->drv.connection, 0); l; l = pn_link_next(l, 0)) {
-        if (kind_of(l) != LINK_FEEDBACK)
+        if (amqp_link_kind(l) != LINK_FEEDBACK)
             continue;
         requeue_unsettled(c, l);
     }
@@ -307,7 +301,7 @@ void amqp_conn_forget_pending(struct amqp_conn *c)
 
 static void on_c2d(struct amqp_conn *c, pn_delivery_t *dlv, pn_message_t *m)
 {
-    if (!authorised(c)) {
+    if (!amqp_authorised(c)) {
         settle_with(dlv, PN_REJECTED, "amqp:unauthorized-access",
                     "Unauthorized: the token put on $cbs has expired.");
         return;
@@ -402,10 +396,13 @@ static void on_incoming(struct amqp_conn *c, pn_link_t *l, pn_delivery_t *dlv)
     pn_message_t *m = pn_message();
     if (n < 0 || hub_amqp_decode(m, buf, (size_t)n) != 0) {
         settle_with(dlv, PN_REJECTED, "amqp:decode-error", "The message could not be decoded.");
-    } else if (kind_of(l) == LINK_CBS_IN) {
+    } else if (amqp_link_kind(l) == LINK_CBS_IN) {
         on_cbs_request(c, m);
         settle_with(dlv, PN_ACCEPTED, NULL, NULL);
-    } else if (kind_of(l) == LINK_C2D) {
+    } else if (amqp_link_kind(l) == LINK_EH_MGMT_IN) {
+        eh_on_management(c, m);
+        settle_with(dlv, PN_ACCEPTED, NULL, NULL);
+    } else if (amqp_link_kind(l) == LINK_C2D) {
         on_c2d(c, dlv, m); /* settled now (refused) or when stored */
     } else {
         settle_with(dlv, PN_REJECTED, "amqp:not-allowed", "Nothing is received on this link.");
@@ -437,7 +434,7 @@ void amqp_conn_offer_feedback(struct amqp_conn *c)
         return;
     for (pn_link_t *l = pn_link_head(c->drv.connection, PN_LOCAL_ACTIVE | PN_REMOTE_ACTIVE); l;
          l = pn_link_next(l, PN_LOCAL_ACTIVE | PN_REMOTE_ACTIVE)) {
-        if (kind_of(l) != LINK_FEEDBACK)
+        if (amqp_link_kind(l) != LINK_FEEDBACK)
             continue;
         while (pn_link_credit(l) > 0 && c->hub->feedback.head != NULL) {
             struct hub_feedback_rec *taken = NULL;
@@ -455,7 +452,7 @@ void amqp_conn_offer_feedback(struct amqp_conn *c)
             pn_data_t *body = pn_message_body(m);
             pn_message_set_inferred(m, true); /* the body goes as a data section */
             pn_data_put_binary(body, pn_bytes(strlen(json), json));
-            pn_delivery_t *dlv = send_message(l, m, false);
+            pn_delivery_t *dlv = amqp_send_message(l, m, false);
             pn_message_free(m);
             free(json);
             if (dlv == NULL) {
@@ -492,15 +489,20 @@ void amqp_handle_event(struct amqp_conn *c, pn_event_t *e)
     case PN_LINK_REMOTE_CLOSE:
     case PN_LINK_REMOTE_DETACH: {
         pn_link_t *l = pn_event_link(e);
-        if (kind_of(l) == LINK_FEEDBACK && c->hub != NULL)
+        if (amqp_link_kind(l) == LINK_FEEDBACK && c->hub != NULL)
             requeue_unsettled(c, l);
         if (!(pn_link_state(l) & PN_LOCAL_CLOSED))
             pn_link_close(l);
         break;
     }
     case PN_LINK_FLOW:
-        if (kind_of(pn_event_link(e)) == LINK_FEEDBACK)
+        if (amqp_link_kind(pn_event_link(e)) == LINK_FEEDBACK)
             amqp_conn_offer_feedback(c);
+        else if (amqp_link_kind(pn_event_link(e)) == LINK_EH_RECV)
+            eh_conn_offer_telemetry(c);
+        break;
+    case PN_LINK_FINAL:
+        eh_link_final(c, pn_event_link(e));
         break;
     case PN_DELIVERY: {
         pn_delivery_t *dlv = pn_event_delivery(e);

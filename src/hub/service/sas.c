@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "azkit/azure_hub.h"
 #include "azkit/sas_token.h"
@@ -136,11 +137,20 @@ const char *hub_sas_result_text(enum hub_sas_result r)
 }
 
 /* Does the decoded resource name one of the hosts? */
+/* Skips the schemes a token's resource may carry: "https://" (HTTPS API), "sb://",
+ * "amqps://", "amqp://" (the Event Hubs SDKs sign their AMQP audience, "sb://host/path"). */
+static const char *skip_resource_scheme(const char *p)
+{
+    static const char *const schemes[] = {"https://", "sb://", "amqps://", "amqp://"};
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncasecmp(p, schemes[i], strlen(schemes[i])) == 0)
+            return p + strlen(schemes[i]);
+    return p;
+}
+
 static bool resource_matches(const char *sr, const char *const *hosts, size_t n)
 {
-    const char *p = sr;
-    if (strncasecmp(p, "https://", 8) == 0)
-        p += 8;
+    const char *p = skip_resource_scheme(sr);
     size_t hl;
     if (p[0] == '[') { /* [v6]:port */
         const char *e = strchr(p, ']');
@@ -202,7 +212,32 @@ int hub_sas_key_decode(const char *key_b64, unsigned char *out, size_t out_size)
     return azk_sas_key_decode(key_b64, out, out_size);
 }
 
-/* Whether `t` was signed with `key_b64`: over sr as sent, or over its canonical encoding. */
+/* Event Hubs SDKs (@azure/core-amqp createToken, azure-eventhub) sign with the key's text as
+ * the HMAC key, not with its base64-decoded bytes as IoT Hub SDKs do. Their resource is
+ * "sb://host/...": only such tokens are checked this way too. */
+static bool signed_with_key_text(const struct hub_sas_token *t, const char *key_text)
+{
+    if (strncasecmp(t->sr, "sb://", 5) != 0)
+        return false;
+    char msg[HUB_SAS_SR_MAX * 3 + 32];
+    int n = snprintf(msg, sizeof(msg), "%s\n%" PRId64, t->sr_raw, t->se);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        return false;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), key_text, (int)strlen(key_text), (const unsigned char *)msg,
+             (size_t)n, mac, &mac_len) == NULL)
+        return false;
+    char sig[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    EVP_EncodeBlock((unsigned char *)sig, mac, (int)mac_len);
+    bool ok = const_eq(sig, t->sig);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return ok;
+}
+
+/* Whether `t` was signed with `key_b64`: over sr as sent, or over its canonical encoding (or
+ * for an Event Hubs resource, with the key's text: signed_with_key_text). */
 bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64)
 {
     char sig[64], canon[HUB_SAS_SR_MAX * 3 + 1];
@@ -214,6 +249,8 @@ bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64)
     if (!ok && azki_pct_encode_cstr(t->sr, canon, sizeof(canon)) == 0 &&
         sign_encoded(key_b64, canon, t->se, sig, sizeof(sig)) == 0)
         ok = const_eq(sig, t->sig);
+    if (!ok)
+        ok = signed_with_key_text(t, key_b64);
     OPENSSL_cleanse(sig, sizeof(sig));
     return ok;
 }
@@ -221,9 +258,7 @@ bool hub_sas_signed_with(const struct hub_sas_token *t, const char *key_b64)
 /* The part of a decoded resource after its host (and ":port"): "" or "/...". */
 static const char *resource_path(const char *sr)
 {
-    const char *p = sr;
-    if (strncasecmp(p, "https://", 8) == 0)
-        p += 8;
+    const char *p = skip_resource_scheme(sr);
     if (p[0] == '[') {
         const char *e = strchr(p, ']');
         p = e ? e + 1 : p + strlen(p);

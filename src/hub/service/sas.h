@@ -87,9 +87,12 @@ const char *hub_sas_result_text(enum hub_sas_result r);
 
 /*
  * Verifies an Authorization header value. The resource must name one of `hosts`
- * (case-insensitive), optionally with ":port", a "https://" scheme, and/or a "/..." path
+ * (case-insensitive), optionally with ":port", a "https://", "sb://", "amqps://" or "amqp://"
+ * scheme, and/or a "/..." path
  * (e.g. "host/devices/dev1"). The policy must be one of `policies` (by skn). Signature check
- * is constant-time; both the sent encoding of sr and the canonical one are accepted.
+ * is constant-time; both the sent encoding of sr and the canonical one are accepted; for an
+ * "sb://" resource also a signature made with the key's text as the HMAC key (the Event Hubs
+ * SDKs' rule).
  * `matched` (may be NULL) receives the policy on success.
  */
 enum hub_sas_result hub_sas_verify(const char *header, const struct hub_sas_policy *policies,

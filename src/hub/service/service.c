@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "azkit/azure_hub.h"
+#include "hub/amqp/amqp.h"
 #include "hub/daemon.h"
 #include "hub/fota/fota.h"
 #include "hub/log.h"
@@ -660,6 +661,8 @@ static void handle(struct evhttp_request *req, void *arg)
             svc_telemetry(&r);
         else if (strcmp(r.seg[1], "faults") == 0)
             svc_faults(&r);
+        else if (strcmp(r.seg[1], "consumer-groups") == 0)
+            svc_consumer_groups(&r);
         else if (strcmp(r.seg[1], "server-root") == 0)
             svc_server_root(&r);
         else if (strcmp(r.seg[1], "fota") == 0)
@@ -862,6 +865,7 @@ static void on_telemetry(void *ctx, uint64_t last_seq)
     struct hub_iothub *h = ctx;
     if (h->d->service != NULL)
         svc_telemetry_committed(h->d->service, h, last_seq);
+    hub_amqp_telemetry_ready(h->d->amqp); /* the Event Hubs partition receivers */
 }
 
 int hub_service_start(struct hub_daemon *d, const struct hub_pki *pki,

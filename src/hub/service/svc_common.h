@@ -124,6 +124,7 @@ void svc_cas(struct svc_req *r);       /* /azkit/certificates[/{name}[/action]] 
 void svc_c2d(struct svc_req *r);       /* /azkit/devices/{id}/messages/devicebound */
 void svc_telemetry(struct svc_req *r); /* /azkit/telemetry */
 void svc_faults(struct svc_req *r);    /* /azkit/faults */
+void svc_consumer_groups(struct svc_req *r); /* /azkit/consumer-groups (svc_consumer_groups.c) */
 void svc_server_root(struct svc_req *r); /* /azkit/server-root */
 void svc_fota(struct svc_req *r);      /* /azkit/fota/... (svc_fota.c) */
 

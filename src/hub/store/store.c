@@ -171,6 +171,9 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     st->sync_process_only = cfg->sync_process_only;
     st->c2d_next_seq = 1;
     st->tel_next_seq = 1;
+    st->partitions = cfg->partitions ? cfg->partitions : 4;
+    if (st->partitions > HUB_PARTITIONS_MAX)
+        st->partitions = HUB_PARTITIONS_MAX;
     st->dir = store_strdup(cfg->data_dir);
     size_t plen = strlen(cfg->data_dir) + sizeof "/hub.db";
     st->db_path = malloc(plen);

@@ -56,6 +56,7 @@ struct hub_store_config {
     unsigned group_max_ops;        /* most operations per transaction; 0 = 4096 */
     bool sync_process_only;        /* true: synchronous=NORMAL (survives kill -9, not power
                                       loss); false: synchronous=FULL (the default) */
+    unsigned partitions;           /* telemetry partitions, 1..HUB_PARTITIONS_MAX; 0 = 4 */
 };
 
 /*
@@ -364,7 +365,15 @@ struct hub_telemetry {
     char *app_props;                       /* JSON object text of application properties */
     char *sys_props;                       /* JSON object text of system properties */
     char msg_type[HUB_MSG_TYPE_MAX + 1];   /* "" = "Telemetry"; e.g. "Will" */
+    int part;                              /* store-assigned partition (hub_telemetry_partition) */
+    int64_t pseq;                          /* store-assigned sequence number in the partition,
+                                              from 0 */
 };
+
+#define HUB_PARTITIONS_MAX 32
+
+/* The partition of a device's messages: a stable hash (FNV-1a) of the id modulo `n` (n >= 1). */
+unsigned hub_telemetry_partition(const char *device_id, unsigned n);
 
 /* Frees the heap parts of a record (not the struct). */
 void hub_telemetry_clear(struct hub_telemetry *t);
@@ -388,6 +397,35 @@ int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry 
  */
 int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const char *device_id,
                              size_t max, struct hub_telemetry **out, size_t *n);
+
+/* What a partition read starts after (exclusive). */
+enum hub_tel_key {
+    HUB_TEL_AFTER_SEQ = 0,  /* the store-wide seq (the Event Hubs offset) */
+    HUB_TEL_AFTER_PSEQ,     /* the sequence number in the partition */
+    HUB_TEL_AFTER_TIME,     /* enqueued_ms */
+};
+
+/*
+ * Reads up to `max` committed records of partition `part` whose `key` is greater than
+ * `after`, in seq order (any thread, like hub_store_telemetry_read). Returns 0, -ENOMEM, -EIO.
+ */
+int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_key key,
+                                  int64_t after, size_t max, struct hub_telemetry **out,
+                                  size_t *n);
+
+/* What a partition holds (committed records). */
+struct hub_tel_part_info {
+    bool empty;
+    int64_t begin_pseq, last_pseq; /* -1 when empty */
+    uint64_t last_seq;             /* 0 when empty */
+    int64_t last_enqueued_ms;      /* 0 when empty */
+};
+
+/* Fills `info` for partition `part` (any thread). Returns 0 or -EIO. */
+int hub_store_telemetry_part_info(struct hub_store *st, int part, struct hub_tel_part_info *info);
+
+/* The partition count the store was opened with. */
+unsigned hub_store_partitions(const struct hub_store *st);
 
 /* Highest committed telemetry sequence number (0 = none). Any thread. */
 uint64_t hub_store_telemetry_last_seq(struct hub_store *st);

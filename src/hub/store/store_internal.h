@@ -97,6 +97,8 @@ struct hub_store {
     uint64_t ca_generation; /* bumped by every change of `cas` (hub_store_ca_generation) */
     uint64_t c2d_next_seq;
     uint64_t tel_next_seq;
+    unsigned partitions;
+    int64_t tel_next_pseq[HUB_PARTITIONS_MAX]; /* loop thread */
 
     /* writer */
     sqlite3 *db;            /* writer thread only after open */
@@ -191,6 +193,15 @@ int store_c2d_copy(struct hub_c2d_msg *dst, const struct hub_c2d_msg *src);
 int store_telemetry_init(struct hub_store *st);  /* next seq, read-only connection */
 int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op);
 int store_telemetry_trim(struct hub_store *st, sqlite3 *db);
+/* The columns store_telemetry_rows reads, in its order. */
+#define STORE_TEL_COLUMNS \
+    "seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type, part, pseq"
+/* Steps `s` (selecting STORE_TEL_COLUMNS) into a new array; finalizes `s`. */
+int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telemetry **out,
+                         size_t *n);
+/* store_tel_part.c: gives rows stored before partitions existed their partition and sequence
+ * number, and sets each partition's next sequence number (at open). */
+int store_telemetry_partition_init(struct hub_store *st);
 
 /* store_dps.c */
 int store_dps_load(struct hub_store *st);

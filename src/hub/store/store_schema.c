@@ -123,6 +123,11 @@ static const char *const hub_steps[] = {
     "ALTER TABLE devices ADD COLUMN device_scope TEXT NOT NULL DEFAULT '';",
     /* 3 -> 4: twin metadata (when each desired/reported property was last updated) */
     "ALTER TABLE twins ADD COLUMN meta TEXT NOT NULL DEFAULT '';",
+    /* 4 -> 5: Event Hubs-compatible endpoint: each message's partition and its sequence
+     * number in that partition (-1: not assigned yet; store_telemetry_init assigns them). */
+    "ALTER TABLE telemetry ADD COLUMN part INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE telemetry ADD COLUMN pseq INTEGER NOT NULL DEFAULT -1;"
+    "CREATE INDEX telemetry_part ON telemetry(part, seq);",
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -55,6 +55,9 @@ int store_telemetry_init(struct hub_store *st)
         return store_sqlite_errno(rc);
     st->tel_next_seq = last + 1;
     atomic_store(&st->tel_committed_seq, last);
+    rc = store_telemetry_partition_init(st);
+    if (rc < 0)
+        return rc;
 
     rc = sqlite3_open_v2(st->db_path, &st->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
                          NULL);
@@ -79,6 +82,8 @@ int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry 
         return -ENOMEM;
     }
     op->u.tel.seq = st->tel_next_seq++;
+    op->u.tel.part = (int)hub_telemetry_partition(rec->device_id, st->partitions);
+    op->u.tel.pseq = st->tel_next_pseq[op->u.tel.part]++;
     if (!op->u.tel.enqueued_ms)
         op->u.tel.enqueued_ms = store_now_ms();
     if (seq_out)
@@ -95,8 +100,8 @@ int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op
     if (!st->tel_insert) {
         int rc = sqlite3_prepare_v3(db,
                                     "INSERT OR REPLACE INTO telemetry(seq, device_id,"
-                                    " enqueued_ms, payload, app_props, sys_props, msg_type)"
-                                    " VALUES(?,?,?,?,?,?,?)",
+                                    " enqueued_ms, payload, app_props, sys_props, msg_type, part, pseq)"
+                                    " VALUES(?,?,?,?,?,?,?,?,?)",
                                     -1, SQLITE_PREPARE_PERSISTENT, &st->tel_insert, NULL);
         if (rc != SQLITE_OK)
             return store_sqlite_errno(rc);
@@ -109,6 +114,8 @@ int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op
     sqlite3_bind_text(s, 5, t->app_props, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, t->sys_props, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, t->msg_type, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, t->part);
+    sqlite3_bind_int64(s, 9, t->pseq);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s); /* the bound memory belongs to `op` */
@@ -132,35 +139,13 @@ uint64_t hub_store_telemetry_last_seq(struct hub_store *st)
     return atomic_load(&st->tel_committed_seq);
 }
 
-int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const char *device_id,
-                             size_t max, struct hub_telemetry **out, size_t *n)
+int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telemetry **out,
+                         size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    if (max == 0)
-        return 0;
-    pthread_mutex_lock(&st->rmu);
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(
-        st->rdb,
-        device_id ? "SELECT seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type"
-                    " FROM telemetry WHERE seq > ? AND device_id = ? ORDER BY seq LIMIT ?"
-                  : "SELECT seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type"
-                    " FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?",
-        -1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        pthread_mutex_unlock(&st->rmu);
-        return -EIO;
-    }
-    int p = 1;
-    sqlite3_bind_int64(s, p++, (sqlite3_int64)after_seq);
-    if (device_id)
-        sqlite3_bind_text(s, p++, device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, p, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-
+    (void)st;
     struct hub_telemetry *arr = NULL;
     size_t cnt = 0, cap = 0;
-    rc = 0;
+    int rc = 0;
     int src;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         if (cnt == cap) {
@@ -188,6 +173,8 @@ int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const cha
         src_t.payload_len = (size_t)sqlite3_column_bytes(s, 3);
         src_t.app_props = (char *)sqlite3_column_text(s, 4);
         src_t.sys_props = (char *)sqlite3_column_text(s, 5);
+        src_t.part = sqlite3_column_int(s, 7);
+        src_t.pseq = sqlite3_column_int64(s, 8);
         if (tel_copy(&arr[cnt], &src_t) < 0) {
             rc = -ENOMEM;
             break;
@@ -197,7 +184,6 @@ int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const cha
     if (rc == 0 && src != SQLITE_DONE)
         rc = -EIO;
     sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->rmu);
     if (rc < 0) {
         hub_telemetry_free_array(arr, cnt);
         return rc;
@@ -205,4 +191,34 @@ int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const cha
     *out = arr;
     *n = cnt;
     return 0;
+}
+
+int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const char *device_id,
+                             size_t max, struct hub_telemetry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    pthread_mutex_lock(&st->rmu);
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(
+        st->rdb,
+        device_id ? "SELECT " STORE_TEL_COLUMNS
+                    " FROM telemetry WHERE seq > ? AND device_id = ? ORDER BY seq LIMIT ?"
+                  : "SELECT " STORE_TEL_COLUMNS
+                    " FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?",
+        -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        pthread_mutex_unlock(&st->rmu);
+        return -EIO;
+    }
+    int p = 1;
+    sqlite3_bind_int64(s, p++, (sqlite3_int64)after_seq);
+    if (device_id)
+        sqlite3_bind_text(s, p++, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, p, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    rc = store_telemetry_rows(st, s, out, n);
+    pthread_mutex_unlock(&st->rmu);
+    return rc;
 }

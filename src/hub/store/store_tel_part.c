@@ -1,0 +1,142 @@
+/* Telemetry partitions (the Event Hubs-compatible endpoint's view of the telemetry table):
+ * each record's partition and sequence number in it, reads of one partition, and what a
+ * partition holds. The offset of a record is its store-wide seq. */
+#include <errno.h>
+#include <string.h>
+
+#include "hub/store/store_internal.h"
+
+unsigned hub_telemetry_partition(const char *device_id, unsigned n)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)device_id; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return n ? h % n : 0;
+}
+
+unsigned hub_store_partitions(const struct hub_store *st)
+{
+    return st->partitions;
+}
+
+/* Rows stored before the partition columns existed (part = -1) get them, in seq order. */
+static int backfill(struct hub_store *st)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT seq, device_id FROM telemetry WHERE part < 0"
+                                " ORDER BY seq", -1, &sel, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "UPDATE telemetry SET part = ?, pseq = ? WHERE seq = ?",
+                                -1, &upd, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(sel);
+        sqlite3_finalize(upd);
+        return store_sqlite_errno(rc);
+    }
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *dev = (const char *)sqlite3_column_text(sel, 1);
+        unsigned part = hub_telemetry_partition(dev ? dev : "", st->partitions);
+        sqlite3_bind_int(upd, 1, (int)part);
+        sqlite3_bind_int64(upd, 2, st->tel_next_pseq[part]++);
+        sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
+        int u = sqlite3_step(upd);
+        sqlite3_reset(upd);
+        if (u != SQLITE_DONE) {
+            rc = u;
+            break;
+        }
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    if (rc != SQLITE_DONE) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return store_sqlite_errno(rc);
+    }
+    return store_sqlite_errno(sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
+}
+
+int store_telemetry_partition_init(struct hub_store *st)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT part, max(pseq) FROM telemetry WHERE part >= 0"
+                                " GROUP BY part", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_errno(rc);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int part = sqlite3_column_int(s, 0);
+        /* Partitions beyond the current count (a smaller --partitions than before) keep
+         * their rows, unread. */
+        if (part >= 0 && part < HUB_PARTITIONS_MAX)
+            st->tel_next_pseq[part] = sqlite3_column_int64(s, 1) + 1;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return store_sqlite_errno(rc);
+    return backfill(st);
+}
+
+int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_key key,
+                                  int64_t after, size_t max, struct hub_telemetry **out,
+                                  size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    static const char *const sql[] = {
+        [HUB_TEL_AFTER_SEQ] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
+                              " WHERE part = ? AND seq > ? ORDER BY seq LIMIT ?",
+        [HUB_TEL_AFTER_PSEQ] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
+                               " WHERE part = ? AND pseq > ? ORDER BY seq LIMIT ?",
+        [HUB_TEL_AFTER_TIME] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
+                               " WHERE part = ? AND enqueued_ms > ? ORDER BY seq LIMIT ?",
+    };
+    if ((unsigned)key > HUB_TEL_AFTER_TIME)
+        return -EINVAL;
+    pthread_mutex_lock(&st->rmu);
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->rdb, sql[key], -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        pthread_mutex_unlock(&st->rmu);
+        return -EIO;
+    }
+    sqlite3_bind_int(s, 1, part);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int64(s, 3, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    rc = store_telemetry_rows(st, s, out, n);
+    pthread_mutex_unlock(&st->rmu);
+    return rc;
+}
+
+int hub_store_telemetry_part_info(struct hub_store *st, int part, struct hub_tel_part_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->empty = true;
+    info->begin_pseq = info->last_pseq = -1;
+    pthread_mutex_lock(&st->rmu);
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->rdb,
+                                "SELECT (SELECT min(pseq) FROM telemetry WHERE part = ?1),"
+                                " pseq, seq, enqueued_ms FROM telemetry WHERE part = ?1"
+                                " ORDER BY seq DESC LIMIT 1", -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        pthread_mutex_unlock(&st->rmu);
+        return -EIO;
+    }
+    sqlite3_bind_int(s, 1, part);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        info->empty = false;
+        info->begin_pseq = sqlite3_column_int64(s, 0);
+        info->last_pseq = sqlite3_column_int64(s, 1);
+        info->last_seq = (uint64_t)sqlite3_column_int64(s, 2);
+        info->last_enqueued_ms = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->rmu);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
