@@ -135,6 +135,7 @@ void hub_slab_free(struct hub_slab *s, void *p)
     if (--b->used == 0) {
         if (b->in_partial)
             unlink_partial(s, b);
+        UNPOISON(b, BLOCK_SIZE); /* the address range may be mapped again by anyone */
         munmap(b, BLOCK_SIZE);
         s->blocks--;
         return;
