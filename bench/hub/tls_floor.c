@@ -23,7 +23,7 @@ static double now_cpu_us(void)
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-static void die(const char *what)
+_Noreturn static void die(const char *what)
 {
     fprintf(stderr, "tls_floor: %s\n", what);
     ERR_print_errors_fp(stderr);
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         double server_us = 0;
         for (int i = 0; i < n; i++) {
             SSL *s = SSL_new(sc), *c = SSL_new(cc);
-            BIO *sb, *cb;
+            BIO *sb = NULL, *cb = NULL;
             if (!s || !c || BIO_new_bio_pair(&sb, 0, &cb, 0) != 1)
                 die("out of memory");
             SSL_set_bio(s, sb, sb);
