@@ -22,6 +22,8 @@
 #include "azkit/azure_dps.h"
 #include "azkit/mqtt.h"
 
+#include "hub/slab.h"
+
 struct hub_daemon;
 struct cJSON;
 struct hub_conn;
@@ -36,6 +38,7 @@ struct hub_dps {
     struct hub_conn *conns;                /* connected DPS devices (closed at stop) */
     struct dps_op *ops;                    /* operations, newest first */
     size_t n_ops;
+    struct hub_slab op_slab;               /* where the operations live (slab.h) */
 };
 
 /* Reads <data>/dps.json, or creates it with a new id scope (0600). Returns 0 or -errno. */

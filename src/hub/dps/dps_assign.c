@@ -44,7 +44,7 @@ static void apply_initial_twin(struct hub_store *st, const char *device_id,
     struct hub_twin tw;
     if ((tags || desired) && hub_store_twin_get(st, device_id, &tw) == 0) {
         if (tags) {
-            free(tw.tags);
+            hub_twin_text_free(tw.tags);
             tw.tags = tags;
             tags = NULL;
         }
@@ -58,10 +58,10 @@ static void apply_initial_twin(struct hub_store *st, const char *device_id,
                              : NULL;
             cJSON_Delete(doc);
             if (meta) {
-                free(tw.meta);
+                hub_twin_text_free(tw.meta);
                 tw.meta = meta;
             }
-            free(tw.desired);
+            hub_twin_text_free(tw.desired);
             tw.desired = desired;
             desired = NULL;
         }
@@ -97,12 +97,12 @@ static int device_auth_of(const struct dps_op *op, struct device_auth *a)
     }
     a->type = HUB_AUTH_SAS;
     if (op->kind == DPS_MATCH_INDIVIDUAL) {
-        snprintf(a->primary, sizeof(a->primary), "%s", op->enr.keys.primary);
-        snprintf(a->secondary, sizeof(a->secondary), "%s", op->enr.keys.secondary);
+        snprintf(a->primary, sizeof(a->primary), "%s", op->enr->keys.primary);
+        snprintf(a->secondary, sizeof(a->secondary), "%s", op->enr->keys.secondary);
         return 0;
     }
-    if (dps_symkey_derive(op->grp.keys.primary, op->registration_id, a->primary) != 0 ||
-        dps_symkey_derive(op->grp.keys.secondary, op->registration_id, a->secondary) != 0)
+    if (dps_symkey_derive(op->grp->keys.primary, op->registration_id, a->primary) != 0 ||
+        dps_symkey_derive(op->grp->keys.secondary, op->registration_id, a->secondary) != 0)
         return -EINVAL;
     return 0;
 }
@@ -166,8 +166,7 @@ static void recorded(void *ctx, int rc)
 {
     struct dps_op *op = ctx;
     op->in_flight = false;
-    op->done = true;
-    op->done_ms = hub_now_ms();
+    dps_op_finish(op);
     if (rc != 0)
         hub_log(HUB_LOG_ERROR, "dps registration '%s': the registration record was not "
                 "committed: %s", op->registration_id, strerror(-rc));
@@ -195,8 +194,7 @@ static void record(struct dps_op *op)
     if (rc != 0) {
         /* Not stored: the device still gets the outcome. */
         op->in_flight = false;
-        op->done = true;
-        op->done_ms = hub_now_ms();
+        dps_op_finish(op);
         hub_log(HUB_LOG_ERROR, "dps registration '%s': cannot store the registration record: "
                 "%s", op->registration_id, strerror(-rc));
     }
@@ -264,8 +262,8 @@ static void assign_to(struct dps_op *op, const char *allocated, const char *twin
 {
     struct hub_daemon *d = op->d;
     bool individual = op->kind == DPS_MATCH_INDIVIDUAL;
-    const struct dps_common *com = individual ? &op->enr.c : &op->grp.c;
-    const char *device_id = individual ? dps_enrollment_device_id(&op->enr)
+    const struct dps_common *com = individual ? &op->enr->c : &op->grp->c;
+    const char *device_id = individual ? dps_enrollment_device_id(op->enr)
                                        : op->registration_id;
     struct dps_registration *rec = &op->result;
     struct dps_registration prev;
@@ -368,14 +366,14 @@ void dps_assign(struct dps_op *op)
 {
     struct hub_daemon *d = op->d;
     bool individual = op->kind == DPS_MATCH_INDIVIDUAL;
-    const struct dps_common *com = individual ? &op->enr.c : &op->grp.c;
+    const struct dps_common *com = individual ? &op->enr->c : &op->grp->c;
 
     struct dps_registration *rec = &op->result;
     dps_registration_clear(rec);
     memset(rec, 0, sizeof(*rec));
     snprintf(rec->registration_id, sizeof(rec->registration_id), "%s", op->registration_id);
     if (!individual)
-        snprintf(rec->group_id, sizeof(rec->group_id), "%s", op->grp.group_id);
+        snprintf(rec->group_id, sizeof(rec->group_id), "%s", op->grp->group_id);
     rec->attestation = op->attestation;
     snprintf(rec->thumbprint_sha1, sizeof(rec->thumbprint_sha1), "%s", op->leaf_sha1);
     snprintf(rec->thumbprint_sha256, sizeof(rec->thumbprint_sha256), "%s", op->leaf_sha256);

@@ -30,17 +30,68 @@ void dps_uuid4(char out[37])
              b[14], b[15]);
 }
 
+/* Frees the copy of what matched. */
+static void release_match(struct dps_op *op)
+{
+    if (op->enr) {
+        dps_enrollment_clear(op->enr);
+        free(op->enr);
+        op->enr = NULL;
+    }
+    if (op->grp) {
+        dps_group_clear(op->grp);
+        free(op->grp);
+        op->grp = NULL;
+    }
+}
+
+int dps_op_set_enrollment(struct dps_op *op, const struct dps_enrollment *e)
+{
+    struct dps_enrollment *copy = calloc(1, sizeof(*copy));
+    if (copy == NULL || dps_enrollment_copy(copy, e) != 0) {
+        free(copy);
+        return -ENOMEM;
+    }
+    release_match(op);
+    op->enr = copy;
+    op->kind = DPS_MATCH_INDIVIDUAL;
+    return 0;
+}
+
+int dps_op_set_group(struct dps_op *op, const struct dps_group *g)
+{
+    struct dps_group *copy = calloc(1, sizeof(*copy));
+    if (copy == NULL || dps_group_copy(copy, g) != 0) {
+        free(copy);
+        return -ENOMEM;
+    }
+    release_match(op);
+    op->grp = copy;
+    op->kind = DPS_MATCH_GROUP;
+    return 0;
+}
+
+void dps_op_finish(struct dps_op *op)
+{
+    op->done = true;
+    op->done_ms = hub_now_ms();
+    release_match(op);
+    if (op->timer) { /* it has fired: the assignment it started is over */
+        event_free(op->timer);
+        op->timer = NULL;
+    }
+}
+
 static void op_free(struct dps_op *op)
 {
     if (op->webhook)
         dps_webhook_cancel(op->webhook);
     if (op->timer)
         event_free(op->timer);
-    dps_enrollment_clear(&op->enr);
-    dps_group_clear(&op->grp);
+    release_match(op);
     dps_registration_clear(&op->result);
     free(op->payload);
-    free(op);
+    hub_slab_free(&op->d->dps.op_slab, op);
 }
 
 void dps_op_discard(struct dps_op *op)
@@ -79,7 +130,9 @@ static void purge(struct hub_dps *dps, int64_t now)
 struct dps_op *dps_op_new(struct hub_daemon *d, const char *registration_id)
 {
     purge(&d->dps, hub_now_ms());
-    struct dps_op *op = calloc(1, sizeof(*op));
+    if (d->dps.op_slab.size == 0)
+        hub_slab_init(&d->dps.op_slab, sizeof(struct dps_op));
+    struct dps_op *op = hub_slab_alloc(&d->dps.op_slab);
     if (op == NULL)
         return NULL;
     op->d = d;

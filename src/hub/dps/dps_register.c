@@ -235,8 +235,8 @@ static int do_register(struct hub_conn *c, struct azk_span rid, struct azk_span 
     op->attestation = m.attestation;
     snprintf(op->leaf_sha1, sizeof(op->leaf_sha1), "%s", m.leaf_sha1);
     snprintf(op->leaf_sha256, sizeof(op->leaf_sha256), "%s", m.leaf_sha256);
-    rc = m.kind == DPS_MATCH_INDIVIDUAL ? dps_enrollment_copy(&op->enr, &v.enrollments[m.index])
-                                        : dps_group_copy(&op->grp, &v.groups[m.index]);
+    rc = m.kind == DPS_MATCH_INDIVIDUAL ? dps_op_set_enrollment(op, &v.enrollments[m.index])
+                                        : dps_op_set_group(op, &v.groups[m.index]);
     if (rc == 0 && req.payload.ptr != NULL &&
         (op->payload = strndup(req.payload.ptr, req.payload.len)) == NULL)
         rc = -ENOMEM;

@@ -183,8 +183,8 @@ static char *request_body(struct dps_op *op, const char *prev_hub, const char *p
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *enr = op->kind == DPS_MATCH_INDIVIDUAL
-                     ? dps_enrollment_to_json(&op->enr, NULL, DPS_JSON_API)
-                     : dps_group_to_json(&op->grp, DPS_JSON_API);
+                     ? dps_enrollment_to_json(op->enr, NULL, DPS_JSON_API)
+                     : dps_group_to_json(op->grp, DPS_JSON_API);
     /* The webhook learns the attestation type, never the symmetric keys (Microsoft Learn's
      * example request shows {"type":"symmetricKey"} alone). */
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(enr, "attestation"),
@@ -255,7 +255,7 @@ static struct evdns_base *dns_for(struct hub_daemon *d)
 int dps_webhook_call(struct dps_op *op, const char *prev_hub, const char *prev_device,
                      dps_webhook_done_fn done)
 {
-    const struct dps_common *com = op->kind == DPS_MATCH_INDIVIDUAL ? &op->enr.c : &op->grp.c;
+    const struct dps_common *com = op->kind == DPS_MATCH_INDIVIDUAL ? &op->enr->c : &op->grp->c;
     struct dps_webhook_call *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return -ENOMEM;

@@ -148,10 +148,10 @@ static int apply(struct hub_iothub *h, const char *device_id, enum hub_twin_sect
             hub_twin_clear(updated);
             return -ENOMEM;
         }
-        free(updated->meta);
+        hub_twin_text_free(updated->meta);
         updated->meta = meta;
     }
-    free(*text);
+    hub_twin_text_free(*text);
     *text = merged;
     updated->version++;
     updated->etag++;

@@ -263,6 +263,13 @@ struct hub_twin {
 
 /* Frees the heap parts of a twin (not the struct). */
 void hub_twin_clear(struct hub_twin *tw);
+/* Frees one text of a twin (desired, reported, tags, meta) before it is replaced. The texts
+ * "{}" and "" that every new twin starts with are shared by all twins, not allocated per
+ * device (tiny allocations made during a storm of devices pinned heap pages for good), so a
+ * twin's text is freed only through this or hub_twin_clear, and never written in place. */
+void hub_twin_text_free(char *text);
+/* Whether `text` is one of the shared texts (for tests). */
+bool hub_twin_text_shared(const char *text);
 
 
 /* Copy of a device's twin (free with hub_twin_clear()). Returns 0, -ENOENT, -ENOMEM. */

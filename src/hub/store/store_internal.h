@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
+#include "hub/slab.h"
 #include "hub/store/store.h"
 
 struct event;
@@ -88,6 +89,7 @@ struct hub_store {
     sqlite3_stmt *tel_insert;   /* the telemetry INSERT, prepared once (writer thread only) */
 
     /* memory (loop thread only) */
+    struct hub_slab dev_slab;   /* where the registry entries live (hub/slab.h) */
     struct dev_entry **buckets;
     size_t nbuckets;
     size_t ndevices;
@@ -164,7 +166,10 @@ int store_sqlite_errno(int sqlite_rc);
 /* store_registry.c */
 struct dev_entry *store_dev_find(const struct hub_store *st, const char *id);
 int store_dev_insert(struct hub_store *st, struct dev_entry *e);  /* takes ownership */
-void store_dev_free(struct dev_entry *e);
+/* A zeroed registry entry from st->dev_slab, or NULL when out of memory. */
+struct dev_entry *store_dev_new(struct hub_store *st);
+/* Frees an entry (unlinked) and what it owns; NULL is ignored. */
+void store_dev_free(struct hub_store *st, struct dev_entry *e);
 void store_devices_free_all(struct hub_store *st);
 int store_registry_load(struct hub_store *st);
 int store_registry_apply(sqlite3 *db, struct store_op *op);

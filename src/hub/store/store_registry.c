@@ -76,7 +76,14 @@ static void dev_unlink(struct hub_store *st, struct dev_entry *e)
     }
 }
 
-void store_dev_free(struct dev_entry *e)
+struct dev_entry *store_dev_new(struct hub_store *st)
+{
+    if (st->dev_slab.size == 0)
+        hub_slab_init(&st->dev_slab, sizeof(struct dev_entry));
+    return hub_slab_alloc(&st->dev_slab);
+}
+
+void store_dev_free(struct hub_store *st, struct dev_entry *e)
 {
     if (!e)
         return;
@@ -84,7 +91,7 @@ void store_dev_free(struct dev_entry *e)
     for (size_t i = 0; i < e->c2d_n; i++)
         hub_c2d_msg_clear(&e->c2d[i]);
     free(e->c2d);
-    free(e);
+    hub_slab_free(&st->dev_slab, e);
 }
 
 void store_devices_free_all(struct hub_store *st)
@@ -93,7 +100,7 @@ void store_devices_free_all(struct hub_store *st)
         struct dev_entry *e = st->buckets[i];
         while (e) {
             struct dev_entry *next = e->hnext;
-            store_dev_free(e);
+            store_dev_free(st, e);
             e = next;
         }
     }
@@ -203,12 +210,12 @@ int hub_store_device_create(struct hub_store *st, const struct hub_device *in,
         return -EINVAL;
     if (store_dev_find(st, in->device_id))
         return -EEXIST;
-    struct dev_entry *e = calloc(1, sizeof *e);
+    struct dev_entry *e = store_dev_new(st);
     if (!e)
         return -ENOMEM;
     int rc = take_fields(&e->dev, in);
     if (rc < 0) {
-        free(e);
+        store_dev_free(st, e);
         return rc;
     }
     memcpy(e->dev.device_id, in->device_id, sizeof e->dev.device_id);
@@ -226,13 +233,13 @@ int hub_store_device_create(struct hub_store *st, const struct hub_device *in,
     if (rc == 0)
         rc = store_dev_insert(st, e);
     if (rc < 0) {
-        store_dev_free(e);
+        store_dev_free(st, e);
         return rc;
     }
     rc = submit_put(st, e, true, done, ctx);
     if (rc < 0) {
         dev_unlink(st, e);
-        store_dev_free(e);
+        store_dev_free(st, e);
         return rc;
     }
     if (out)
@@ -329,7 +336,7 @@ int hub_store_device_delete(struct hub_store *st, const char *device_id, const c
     dev_unlink(st, e);
     if (e->conn_dirty)
         st->conn_dirty_count--;
-    store_dev_free(e);
+    store_dev_free(st, e);
     store_submit(st, op);
     return 0;
 }
@@ -507,7 +514,7 @@ int store_registry_load(struct hub_store *st)
         return rc;
     int src;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct dev_entry *e = calloc(1, sizeof *e);
+        struct dev_entry *e = store_dev_new(st);
         if (!e) {
             rc = -ENOMEM;
             break;
@@ -552,7 +559,7 @@ int store_registry_load(struct hub_store *st)
         if (rc == 0)
             rc = store_dev_insert(st, e);
         if (rc < 0) {
-            store_dev_free(e);
+            store_dev_free(st, e);
             break;
         }
     }

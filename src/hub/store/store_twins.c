@@ -1,19 +1,47 @@
 /* Device twins: kept in memory beside their device entry, stored whole (the merge and
  * versioning rules live in twin.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hub/store/store_internal.h"
 
+static const char shared_object[] = "{}";
+static const char shared_empty[] = "";
+
+bool hub_twin_text_shared(const char *text)
+{
+    return text == shared_object || text == shared_empty;
+}
+
+void hub_twin_text_free(char *text)
+{
+    if (!hub_twin_text_shared(text))
+        free(text);
+}
+
+/* `s` (or `dflt` when NULL) as a twin text: the shared text when it is "{}" or "", else a
+ * heap copy (NULL when out of memory). */
+static char *twin_text(const char *s, const char *dflt)
+{
+    if (s == NULL)
+        s = dflt;
+    if (strcmp(s, shared_object) == 0)
+        return (char *)(uintptr_t)shared_object; /* read-only: never written, never freed */
+    if (s[0] == '\0')
+        return (char *)(uintptr_t)shared_empty;
+    return strdup(s);
+}
+
 void hub_twin_clear(struct hub_twin *tw)
 {
     if (!tw)
         return;
-    free(tw->desired);
-    free(tw->reported);
-    free(tw->tags);
-    free(tw->meta);
+    hub_twin_text_free(tw->desired);
+    hub_twin_text_free(tw->reported);
+    hub_twin_text_free(tw->tags);
+    hub_twin_text_free(tw->meta);
     tw->desired = tw->reported = tw->tags = tw->meta = NULL;
 }
 
@@ -23,10 +51,10 @@ static int twin_fill(struct hub_twin *dst, const char *id, const char *desired,
     memset(dst, 0, sizeof *dst);
     if (store_copy_str(dst->device_id, sizeof dst->device_id, id) < 0)
         return -EINVAL;
-    dst->desired = store_strdup_or(desired, "{}");
-    dst->reported = store_strdup_or(reported, "{}");
-    dst->tags = store_strdup_or(tags, "{}");
-    dst->meta = store_strdup_or(meta, "");
+    dst->desired = twin_text(desired, "{}");
+    dst->reported = twin_text(reported, "{}");
+    dst->tags = twin_text(tags, "{}");
+    dst->meta = twin_text(meta, "");
     if (!dst->desired || !dst->reported || !dst->tags || !dst->meta) {
         hub_twin_clear(dst);
         return -ENOMEM;
