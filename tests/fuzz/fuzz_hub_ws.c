@@ -78,9 +78,10 @@ static void handshake(const uint8_t *data, size_t size)
     char accept[HUB_WS_ACCEPT_SIZE];
     const char *why = NULL;
     bool upgrade = hub_ws_is_upgrade(&r);
-    int st = hub_ws_check(&r, accept, &why);
+    enum hub_ws_proto proto = (enum hub_ws_proto)-1;
+    int st = hub_ws_check(&r, accept, &proto, &why);
     if (st == 0)
-        REQUIRE(upgrade && strlen(accept) == 28);
+        REQUIRE(upgrade && strlen(accept) == 28 && (proto == HUB_WS_MQTT || proto == HUB_WS_AMQP));
     else
         REQUIRE(why != NULL && (st == 400 || st == 404 || st == 426 || st == 500));
     free(text);

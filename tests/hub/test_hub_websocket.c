@@ -1,4 +1,4 @@
-/* MQTT over WebSockets through the real azkit-hub: the opening handshake on the service API's
+/* MQTT (and AMQP) over WebSockets through the real azkit-hub: the opening handshake on the service API's
  * port (refusals with their HTTP status and a log line; 101 with the RFC 6455 accept value and
  * the mqtt subprotocol), MQTT through fragmented frames with a ping in between, the device's
  * Close answered, a wrong key refused with CONNACK 5, and every bad frame (unmasked, oversized,
@@ -240,7 +240,7 @@ static void test_handshake_refusals(void **state)
     test_dev_close(&d);
     assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "13", rfc_key, "mqttv3.1, wamp", head, sizeof(head)), 400);
     test_dev_close(&d);
-    assert_true(test_hub_log_contains(&hub, "the WebSocket subprotocol must be 'mqtt' (Sec-WebSocket-Protocol) (HTTP 400)"));
+    assert_true(test_hub_log_contains(&hub, "the WebSocket subprotocol must be 'mqtt' or 'AMQPWSB10' (Sec-WebSocket-Protocol) (HTTP 400)"));
 
     assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "8", rfc_key, "mqtt", head, sizeof(head)), 426);
     test_dev_close(&d);
@@ -387,7 +387,7 @@ static void test_bad_frames(void **state)
     bad_frame(0xC2, "x", 1, false, 0, 1002,
               "reserved bits set in a frame (no extension was negotiated; RFC 6455 5.2)");
     bad_frame(0x81, "x", 1, false, 0, 1003,
-              "a text frame (MQTT over WebSockets uses binary frames)");
+              "a text frame (MQTT and AMQP over WebSockets use binary frames)");
     bad_frame(0x80, "x", 1, false, 0, 1002,
               "a continuation frame with no message to continue (RFC 6455 5.4)");
     bad_frame(0x09, "x", 1, false, 0, 1002,
@@ -437,13 +437,72 @@ static void test_websockets_leave_the_service_cap(void **state)
     assert_false(test_hub_log_contains(&hub, "connections already open"));
 }
 
+/* A WebSocket with the subprotocol AMQPWSB10 on the same path: answered with that subprotocol;
+ * the AMQP protocol header in a frame gets the hub's AMQP header back (Proton's server, as on the
+ * AMQP port); a Close from the client is answered and ends the AMQP connection; a bad frame
+ * closes it with its status code, as for MQTT. */
+static void amqp_header(struct test_dev *d)
+{
+    static const uint8_t hdr[8] = {'A', 'M', 'Q', 'P', 0, 1, 0, 0};
+    send_frame(d, 0x82, hdr, sizeof(hdr), false, 0);
+    uint8_t got[256];
+    size_t have = 0;
+    while (have < sizeof(hdr)) {
+        uint8_t op = 0;
+        size_t len = 0;
+        assert_int_equal(read_frame(d, &op, got + have, &len), 1);
+        assert_int_equal(op, 2);
+        have += len;
+    }
+    assert_memory_equal(got, hdr, sizeof(hdr));
+}
+
+static void test_amqp_through_frames(void **state)
+{
+    (void)state;
+    struct test_dev d;
+    char head[1024];
+    assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "13", rfc_key, "AMQPWSB10", head,
+                               sizeof(head)), 101);
+    assert_non_null(strstr(head, "Sec-WebSocket-Protocol: AMQPWSB10\r\n"));
+    amqp_header(&d);
+    send_frame(&d, 0x88, "\x03\xe8", 2, false, 0);
+    expect_close(&d, 1000);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(&hub, "(wss): WebSocket closed by the client (code 1000)"));
+    assert_true(test_hub_log_contains(&hub, "(wss): accepted (AMQP over WebSockets)"));
+
+    assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "13", rfc_key, "AMQPWSB10", head,
+                               sizeof(head)), 101);
+    amqp_header(&d);
+    send_frame(&d, 0x81, "AMQP", 4, false, 0);
+    expect_close(&d, 1003);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(
+        &hub, "(wss): WebSocket: a text frame (MQTT and AMQP over WebSockets use binary frames) "
+              "(closed with 1003)"));
+
+    /* The peer goes away without a Close: the AMQP connection ends with the socket. */
+    assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "13", rfc_key, "AMQPWSB10", head,
+                               sizeof(head)), 101);
+    amqp_header(&d);
+    test_dev_close(&d);
+    /* The hub is still serving both subprotocols. */
+    open_ws(&d);
+    test_dev_close(&d);
+}
+
 /* The hub stops with WebSocket connections open (an MQTT connection, one waiting for CONNECT,
- * an upgrade request not complete): it exits cleanly (under ASan: nothing leaked) and each
+ * an AMQP connection, an upgrade request not complete): it exits cleanly (under ASan: nothing leaked) and each
  * client sees its connection end. Runs last: it stops the hub. */
 static void test_stop_with_open_websockets(void **state)
 {
     (void)state;
-    struct test_dev live, waiting, partial;
+    struct test_dev live, waiting, partial, amqp;
+    char ahead[1024];
+    assert_int_equal(handshake(&amqp, "GET", "/$iothub/websocket", "13", rfc_key, "AMQPWSB10",
+                               ahead, sizeof(ahead)), 101);
+    amqp_header(&amqp);
     open_ws(&live);
     uint8_t pkt[2048];
     size_t n = connect_packet("ws-1", token(key1), pkt, sizeof(pkt));
@@ -456,8 +515,8 @@ static void test_stop_with_open_websockets(void **state)
     const char *head = "GET /$iothub/websocket HTTP/1.1\r\nHost: localhost\r\n";
     test_dev_send(&partial, head, strlen(head));
     test_hub_stop(&hub);
-    struct test_dev *all[] = {&live, &waiting, &partial};
-    for (size_t i = 0; i < 3; i++) {
+    struct test_dev *all[] = {&live, &waiting, &partial, &amqp};
+    for (size_t i = 0; i < 4; i++) {
         int r;
         while ((r = read_more(all[i], 5000)) > 0)
             all[i]->have = 0;
@@ -475,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_connect_right_behind_the_handshake),
         cmocka_unit_test(test_wrong_key_connack_5),
         cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_amqp_through_frames),
         cmocka_unit_test(test_websockets_leave_the_service_cap),
         cmocka_unit_test(test_stop_with_open_websockets),
     };

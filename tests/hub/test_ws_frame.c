@@ -134,42 +134,55 @@ static void test_handshake(void **state)
     (void)state;
     char accept[HUB_WS_ACCEPT_SIZE];
     const char *why = NULL;
+    enum hub_ws_proto proto = HUB_WS_AMQP;
     struct hub_ws_request r = {true, "/$iothub/websocket", "WebSocket", "keep-alive, Upgrade",
                                "13", "dGhlIHNhbXBsZSBub25jZQ==", "mqttv3.1, mqtt"};
     assert_true(hub_ws_is_upgrade(&r));
-    assert_int_equal(hub_ws_check(&r, accept, &why), 0);
+    assert_int_equal(hub_ws_check(&r, accept, &proto, &why), 0);
     assert_string_equal(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="); /* RFC 6455 1.3 */
+    assert_int_equal(proto, HUB_WS_MQTT);
     r.path = "/%24iothub/websocket";
-    assert_int_equal(hub_ws_check(&r, accept, &why), 0);
+    assert_int_equal(hub_ws_check(&r, accept, &proto, &why), 0);
 
     struct hub_ws_request b = r;
     b.path = "/devices";
-    assert_int_equal(hub_ws_check(&b, accept, &why), 404);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 404);
     b = r;
     b.is_get = false;
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b = r;
     b.connection = "keep-alive";
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b = r;
     b.upgrade = NULL;
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b = r;
     b.version = "8";
-    assert_int_equal(hub_ws_check(&b, accept, &why), 426);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 426);
     b = r;
     b.key = "dGhlIHNhbXBsZSBub25jZQ"; /* not 24 characters */
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b.key = "!!!!!!!!!!!!!!!!!!!!!!==";
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b = r;
+    b.protocol = "AMQPWSB10"; /* the service SDKs' AmqpWs */
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 0);
+    assert_int_equal(proto, HUB_WS_AMQP);
+    assert_string_equal(hub_ws_proto_name(proto), "AMQPWSB10");
+    b.protocol = "AMQPWSB10, mqtt"; /* both offered: mqtt */
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 0);
+    assert_int_equal(proto, HUB_WS_MQTT);
+    b.protocol = "amqpwsb10";
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
+    b.protocol = "AMQPWSB1";
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b.protocol = "MQTT"; /* subprotocol names are case-sensitive */
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b.protocol = "mqttx";
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b.protocol = NULL;
-    assert_int_equal(hub_ws_check(&b, accept, &why), 400);
-    assert_string_equal(why, "the WebSocket subprotocol must be 'mqtt' (Sec-WebSocket-Protocol)");
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
+    assert_string_equal(why, "the WebSocket subprotocol must be 'mqtt' or 'AMQPWSB10' (Sec-WebSocket-Protocol)");
 
     /* A REST call is not an upgrade. */
     struct hub_ws_request rest = {true, "/devices/x", NULL, "keep-alive", NULL, NULL, NULL};

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // The SDK side of the AMQP interop test (ctest node_interop_amqp); started by run-hub.js as
-//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node amqp-scenarios.js c2d|refusals|raw '<json config>'
+//   NODE_EXTRA_CA_CERTS=<hub ca.pem> node amqp-scenarios.js c2d|c2d-ws|refusals|raw|ws-refusals '<json config>'
 // Config: {hub, readyFile, mqttPort, amqpPort, serviceConnectionString, deviceId, cert, key}.
 //
 // azure-iothub's Client speaks AMQP to amqps://<HostName> (port 5671 unless HostName carries
 // one): the test gives it HostName=localhost:<amqp port>, which the SDK keeps in the URI and in
 // the token's resource (sr). The device is the official device SDK over MQTT.
+// c2d-ws (run by run-hub.js --suite ws, where the service API is on 443): the same C2D and
+// feedback with the AmqpWs transport, which always reaches wss://<HostName>:443/$iothub/websocket
+// (subprotocol AMQPWSB10): the service connection string as it is. ws-refusals: handshakes the
+// hub refuses on that path.
 'use strict';
 
 const { adminOf, withTimeout } = require('./scenario-util');
@@ -48,8 +52,9 @@ function deviceClient(id) {
   return client;
 }
 
-// C2D with Client.send() to a connected device, and its feedback.
-async function c2dScenario() {
+// C2D with Client.send() to a connected device, and its feedback (over AMQP, or with `overWs`
+// over AMQP over WebSockets).
+async function c2dScenario(overWs = false) {
   const id = cfg.deviceId;
   const device = deviceClient(id);
   step(`device ${id} opens (MQTT)`);
@@ -59,9 +64,11 @@ async function c2dScenario() {
   device.on('message', (msg) => { deviceGot.push(msg); deviceArrived(); });
   const got = new Promise((resolve) => { deviceArrived = () => resolve(deviceGot[0]); });
 
-  const cs = amqpConnectionString();
-  step(`service Client.fromConnectionString(HostName=${part(cs, 'HostName')}): open (CBS put-token)`);
-  const service = iothub.Client.fromConnectionString(cs);
+  const cs = overWs ? cfg.serviceConnectionString : amqpConnectionString();
+  step(`service Client.fromConnectionString(HostName=${part(cs, 'HostName')}` +
+       `${overWs ? ', AmqpWs' : ''}): open (CBS put-token)`);
+  const service = overWs ? iothub.Client.fromConnectionString(cs, iothub.AmqpWs)
+                         : iothub.Client.fromConnectionString(cs);
   await withTimeout('service open', 10000, service.open());
   const feedback = await withTimeout('getFeedbackReceiver', 10000, new Promise((resolve, reject) =>
     service.getFeedbackReceiver((err, receiver) => (err ? reject(err) : resolve(receiver)))));
@@ -337,7 +344,39 @@ async function rawScenario() {
   conn.close();
 }
 
-const scenarios = { c2d: c2dScenario, refusals: refusalsScenario, raw: rawScenario };
+// WebSocket handshakes on /$iothub/websocket that the hub refuses (HTTP 400, nothing served):
+// a subprotocol that is neither AMQPWSB10 nor mqtt (near misses included), and none.
+async function wsRefusalsScenario() {
+  const https = require('https');
+  const host = part(cfg.serviceConnectionString, 'HostName');
+  const refused = (protocols) => new Promise((resolve, reject) => {
+    const headers = { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13',
+                      'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64') };
+    if (protocols.length) headers['Sec-WebSocket-Protocol'] = protocols.join(', ');
+    const req = https.request({ host, port: 443, path: '/$iothub/websocket', headers });
+    req.on('upgrade', (res, socket) => { socket.destroy(); reject(new Error(`${protocols}: upgraded`)); });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  for (const p of [['AMQPWSB09'], ['amqpwsb10'], ['AMQP'], []]) {
+    const r = await withTimeout(`handshake ${p}`, 10000, refused(p));
+    step(`subprotocol ${JSON.stringify(p)}: HTTP ${r.status} ${r.body}`);
+    assert.strictEqual(r.status, 400);
+    assert.match(r.body, /subprotocol must be 'mqtt' or 'AMQPWSB10'/);
+  }
+  step('the service SDK still works after the refusals (AmqpWs open and close)');
+  const service = iothub.Client.fromConnectionString(cfg.serviceConnectionString, iothub.AmqpWs);
+  await withTimeout('service open', 10000, service.open());
+  await withTimeout('service close', 10000, service.close());
+}
+
+const scenarios = { c2d: () => c2dScenario(false), 'c2d-ws': () => c2dScenario(true),
+                    refusals: refusalsScenario, raw: rawScenario, 'ws-refusals': wsRefusalsScenario };
 if (!scenarios[mode]) {
   console.error(`usage: amqp-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

@@ -322,11 +322,12 @@ async function mainWs() {
   step('PKI: self-signed "node-ws-x509" (a hub device) and "node-ws-dps-x509" (a DPS enrollment)');
   fs.mkdirSync(pki);
   const p = (name) => path.join(pki, name);
-  for (const id of ['node-ws-x509', 'node-ws-dps-x509']) azkit('pki', 'self-signed', id, '--out', p(id));
-  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
-  const ready = await startHub();
+  for (const id of ['node-ws-x509', 'node-ws-dps-x509', 'node-ws-amqp']) azkit('pki', 'self-signed', id, '--out', p(id));
+  step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --amqp-port 0`);
+  const ready = await startHub(['--amqp-port', '0']);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   admin('device', 'add', 'node-ws-x509', '--cert', p('node-ws-x509.cert.pem'));
+  admin('device', 'add', 'node-ws-amqp', '--cert', p('node-ws-amqp.cert.pem'));
   const dpsConnectionString = ready.connection_string.replace('SharedAccessKeyName=iothubowner;',
                                                              'SharedAccessKeyName=provisioningserviceowner;');
   const common = { hub: opts.hub, readyFile, idScope: ready.id_scope,
@@ -335,6 +336,11 @@ async function mainWs() {
   await ws('sas', {});
   await ws('x509', { deviceId: 'node-ws-x509', cert: p('node-ws-x509.cert.pem'), key: p('node-ws-x509.key.pem') });
   await ws('dps', { dpsCert: p('node-ws-dps-x509.cert.pem'), dpsKey: p('node-ws-dps-x509.key.pem') });
+  // AMQP over WebSockets on the same path (subprotocol AMQPWSB10): azure-iothub's AmqpWs.
+  const amqpWs = (name, cfg) => scenario(name, { ...common, mqttPort: ready.mqtt_port, ...cfg }, ready,
+                                         'amqp-scenarios.js');
+  await amqpWs('c2d-ws', { deviceId: 'node-ws-amqp', cert: p('node-ws-amqp.cert.pem'), key: p('node-ws-amqp.key.pem') });
+  await amqpWs('ws-refusals', {});
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
@@ -345,6 +351,10 @@ async function mainWs() {
     assert.match(log, new RegExp(`conn [^ ]+ \\(wss\\) (device|dps registration) '${id}': connected`),
                  `${id} connected over WebSockets (hub log)`);
   }
+  // The service SDK's AmqpWs came in over WebSockets too, not over the AMQP port.
+  assert.match(log, /AMQP [^ ]+ \(wss\): accepted \(AMQP over WebSockets\)/, 'AmqpWs over WebSockets (hub log)');
+  assert.match(log, /subprotocol must be 'mqtt' or 'AMQPWSB10' \(Sec-WebSocket-Protocol\) \(HTTP 400\)/,
+               'the bad subprotocols refused (hub log)');
   assert.match(log, /conn [^ ]+ \(wss\) device 'node-ws-sas-1': refused \(CONNACK 5\): sas: bad signature/,
                'the wrong key over WebSockets: CONNACK 5 (hub log)');
   const sasConnects = log.match(/conn [^ ]+ \(wss\) device 'node-ws-sas-1': connected/g) || [];

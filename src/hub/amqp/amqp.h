@@ -9,9 +9,14 @@
 #ifndef AZK_HUB_AMQP_H
 #define AZK_HUB_AMQP_H
 
+struct amqp_conn;
+struct bufferevent;
 struct hub_daemon;
 struct hub_amqp;
 struct hub_iothub;
+
+/* Proton's largest frame (the AMQP max-frame-size the hub announces). */
+#define HUB_AMQP_MAX_FRAME (256 * 1024)
 
 /* Listens on d->cfg.listen : d->cfg.amqp_port (0 = any free port) and sets d->amqp_port;
  * unless d->cfg.eventhubs_port is -1, also for plain AMQP (no TLS, for the Event Hubs SDKs'
@@ -30,5 +35,16 @@ void hub_amqp_feedback_ready(struct hub_amqp *a, struct hub_iothub *h);
 /* Telemetry was stored: offer it to the Event Hubs partition receivers (no-op when `a` is
  * NULL). */
 void hub_amqp_telemetry_ready(struct hub_amqp *a);
+
+/* AMQP over WebSockets (hub/ws/ws_tunnel.h): an AMQP connection named `peer` in the log over
+ * `bev`, which carries the unwrapped AMQP bytes (a filter over the TLS connection; freed with the
+ * connection, which then is its owner). Returns the connection, or NULL when out of memory
+ * (logged; `bev` is freed then). */
+struct amqp_conn *hub_amqp_adopt(struct hub_amqp *a, struct bufferevent *bev, const char *peer);
+
+/* The transport under connection c failed (a bad WebSocket frame, a WebSocket Close): logs
+ * `why`, stops reading, and ends c from the loop (never from inside the caller), freeing its
+ * bufferevent. Safe to call more than once. */
+void hub_amqp_conn_end(struct amqp_conn *c, const char *why);
 
 #endif

@@ -25,8 +25,6 @@
 
 /* Azure's AMQP idle timeout (4 minutes). */
 #define AMQP_IDLE_TIMEOUT_MS 240000
-/* Proton's largest frame (the AMQP max-frame-size the hub announces). */
-#define AMQP_MAX_FRAME (256 * 1024)
 
 static void conn_free(struct amqp_conn *c)
 {
@@ -46,7 +44,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    amqp_conn_pump(arg);
+    struct amqp_conn *c = arg;
+    if (!c->ending) {
+        amqp_conn_pump(c);
+        return;
+    }
+    /* hub_amqp_conn_end: the transport under AMQP failed; nothing more is read or sent. */
+    pn_connection_driver_close(&c->drv);
+    if (amqp_conn_pump(c))
+        conn_free(c);
 }
 
 static void log_condition(struct amqp_conn *c, pn_condition_t *cond, const char *what)
@@ -148,23 +154,19 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_free(c); /* not finished yet, but without a socket it never will be */
 }
 
-/* A new connection: over TLS (the AMQP port) or plain (the Event Hubs emulator port). */
-static void accept_conn(struct hub_amqp *a, evutil_socket_t fd, struct sockaddr *sa, bool tls)
+/* A connection's record and Proton driver (server side, SASL, idle timeout), in a's list;
+ * NULL when out of memory. */
+static struct amqp_conn *conn_new(struct hub_amqp *a, const char *peer)
 {
     struct hub_daemon *d = a->d;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct amqp_conn *c = calloc(1, sizeof(*c));
-    SSL *ssl = c && tls ? SSL_new(d->tls_roots[HUB_ROOT_CURRENT]) : NULL;
-    if (c == NULL || (tls && ssl == NULL) || pn_connection_driver_init(&c->drv, NULL, NULL) != 0) {
-        hub_log(HUB_LOG_WARN, "AMQP: out of memory; connection refused");
-        if (ssl)
-            SSL_free(ssl);
+    if (c == NULL)
+        return NULL;
+    if (pn_connection_driver_init(&c->drv, NULL, NULL) != 0) {
         free(c);
-        evutil_closesocket(fd);
-        return;
+        return NULL;
     }
-    hub_peer_text(sa, c->peer, sizeof(c->peer));
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->a = a;
     c->next = a->conns.next;
     c->prev = &a->conns;
@@ -172,7 +174,7 @@ static void accept_conn(struct hub_amqp *a, evutil_socket_t fd, struct sockaddr 
     a->conns.next = c;
     pn_transport_t *t = c->drv.transport;
     pn_transport_set_server(t);
-    pn_transport_set_max_frame(t, AMQP_MAX_FRAME);
+    pn_transport_set_max_frame(t, HUB_AMQP_MAX_FRAME);
     /* Announced to the peer, which then sends at least an empty frame every half of it; a
      * connection silent for longer (the peer gone, or stuck before AMQP) is closed. */
     pn_transport_set_idle_timeout(t, AMQP_IDLE_TIMEOUT_MS);
@@ -183,26 +185,77 @@ static void accept_conn(struct hub_amqp *a, evutil_socket_t fd, struct sockaddr 
     pn_connection_set_container(c->drv.connection, d->hubs[0].hostname);
     pn_connection_driver_bind(&c->drv);
     c->tick = evtimer_new(d->base, on_tick, c);
-    evutil_make_socket_nonblocking(fd);
-    c->bev = tls ? bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                  BEV_OPT_CLOSE_ON_FREE)
-                 : bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL || c->tick == NULL) {
-        if (c->bev == NULL) {
-            if (ssl)
-                SSL_free(ssl);
-            evutil_closesocket(fd);
-        }
+    if (c->tick == NULL) {
         conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The connection's bytes flow through `bev` from now on. */
+static void conn_attach(struct amqp_conn *c, struct bufferevent *bev)
+{
+    c->bev = bev;
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* A new connection: over TLS (the AMQP port) or plain (the Event Hubs emulator port). */
+static void accept_conn(struct hub_amqp *a, evutil_socket_t fd, struct sockaddr *sa, bool tls)
+{
+    struct hub_daemon *d = a->d;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char peer[80];
+    hub_peer_text(sa, peer, sizeof(peer));
+    struct amqp_conn *c = conn_new(a, peer);
+    SSL *ssl = c && tls ? SSL_new(d->tls_roots[HUB_ROOT_CURRENT]) : NULL;
+    evutil_make_socket_nonblocking(fd);
+    struct bufferevent *bev = NULL;
+    if (c != NULL && (!tls || ssl != NULL))
+        bev = tls ? bufferevent_openssl_socket_new(d->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                   BEV_OPT_CLOSE_ON_FREE)
+                  : bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        hub_log(HUB_LOG_WARN, "AMQP: out of memory; connection refused");
+        if (ssl)
+            SSL_free(ssl);
+        evutil_closesocket(fd);
+        if (c)
+            conn_free(c);
         return;
     }
     /* A peer that closes without TLS close_notify has still ended cleanly. */
     if (tls)
-        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    conn_attach(c, bev);
     hub_log(HUB_LOG_DEBUG, "AMQP %s: accepted%s", c->peer, tls ? "" : " (plain AMQP)");
+}
+
+struct amqp_conn *hub_amqp_adopt(struct hub_amqp *a, struct bufferevent *bev, const char *peer)
+{
+    struct amqp_conn *c = conn_new(a, peer);
+    if (c == NULL) {
+        hub_log(HUB_LOG_WARN, "AMQP %s: out of memory; connection refused", peer);
+        bufferevent_free(bev);
+        return NULL;
+    }
+    conn_attach(c, bev);
+    hub_log(HUB_LOG_DEBUG, "AMQP %s: accepted (AMQP over WebSockets)", c->peer);
+    return c;
+}
+
+void hub_amqp_conn_end(struct amqp_conn *c, const char *why)
+{
+    if (c->ending)
+        return;
+    hub_log(HUB_LOG_INFO, "AMQP %s: %s", c->peer, why);
+    c->ending = true;
+    if (c->bev)
+        bufferevent_disable(c->bev, EV_READ);
+    /* From the loop (on_tick): the caller may be inside c's bufferevent. */
+    event_active(c->tick, EV_TIMEOUT, 0);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,

@@ -25,6 +25,7 @@ struct amqp_conn {
     pn_connection_driver_t drv;
     char peer[80];
     bool finishing;              /* the driver is done: free once the output is flushed */
+    bool ending;                 /* hub_amqp_conn_end: closed from the loop */
     /* Authorisation by CBS put-token: which hub, until when. */
     struct hub_iothub *hub;
     int64_t auth_expiry_s;       /* 0: no valid token put yet */

@@ -486,29 +486,36 @@ static void ws_request_of(struct evhttp_request *req, const char *path, struct h
     w->protocol = evhttp_find_header(h, "Sec-WebSocket-Protocol");
 }
 
-/* MQTT over WebSockets (hub/ws/ws_tunnel.h): the connection becomes an MQTT connection, which
- * authenticates the device at CONNECT as on the MQTT port; a bad handshake gets an HTTP status. */
+/* MQTT and AMQP over WebSockets (hub/ws/ws_tunnel.h): by subprotocol, the connection becomes an
+ * MQTT connection, which authenticates the device at CONNECT as on the MQTT port, or an AMQP
+ * connection, authorised by CBS token as on the AMQP port; a bad handshake gets an HTTP
+ * status. */
 static void serve_websocket(struct hub_service *s, struct evhttp_request *req,
                             const struct hub_ws_request *w, const char *peer)
 {
     char accept[HUB_WS_ACCEPT_SIZE];
     const char *why = NULL;
-    int status = hub_ws_check(w, accept, &why);
+    enum hub_ws_proto proto = HUB_WS_MQTT;
+    int status = hub_ws_check(w, accept, &proto, &why);
     if (status == 0) {
-        /* Frames may hold several MQTT packets (or parts): a few of the largest accepted. */
+        /* Frames may hold several MQTT packets or AMQP frames (or parts): a few of the largest
+         * accepted. */
         uint64_t max = 4 * ((uint64_t)s->d->cfg.max_telemetry_packet + 1024);
-        int rc = hub_ws_tunnel_open(s->d, &s->ws, req, accept, peer, max);
+        if (proto == HUB_WS_AMQP)
+            max = 4 * (uint64_t)HUB_AMQP_MAX_FRAME;
+        int rc = hub_ws_tunnel_open(s->d, &s->ws, req, accept, proto, peer, max);
         struct svc_conn *c = rc == 0 ? conn_of_request(req) : NULL;
         if (c != NULL && !c->refused && !c->websocket) {
-            /* A device connection now, governed by MQTT's timers: it leaves the service's
+            /* A device (or AMQP) connection now, under MQTT or AMQP timers: it leaves the service's
              * connection cap, so devices over WebSockets do not crowd out REST callers. */
             c->websocket = true;
             s->conn_count--;
         }
         if (rc == 0)
             return;
-        status = 500;
-        why = "cannot take over the connection";
+        status = rc == -ENOTSUP ? 400 : 500;
+        why = rc == -ENOTSUP ? "AMQP is not served (the AMQP port could not be bound)"
+                             : "cannot take over the connection";
     }
     hub_log(HUB_LOG_INFO, "service API: refused a WebSocket handshake from %s: %s (HTTP %d)",
             peer, why, status);

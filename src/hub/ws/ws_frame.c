@@ -76,7 +76,8 @@ int hub_ws_stream_check(struct hub_ws_stream *s, const struct hub_ws_frame *f, c
     if (f->opcode & 0x8u)
         return 0; /* control frames may come in the middle of a fragmented message */
     if (f->opcode == HUB_WS_TEXT)
-        return refuse(why, close_code, "a text frame (MQTT over WebSockets uses binary frames)",
+        return refuse(why, close_code,
+                      "a text frame (MQTT and AMQP over WebSockets use binary frames)",
                       HUB_WS_CLOSE_UNSUPPORTED);
     if (f->opcode == HUB_WS_CONTINUATION && !s->in_message)
         return refuse(why, close_code, "a continuation frame with no message to continue "

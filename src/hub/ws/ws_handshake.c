@@ -47,8 +47,13 @@ static bool key_ok(const char *key)
     return EVP_DecodeBlock(raw, (const unsigned char *)key, 24) == 18;
 }
 
+const char *hub_ws_proto_name(enum hub_ws_proto proto)
+{
+    return proto == HUB_WS_AMQP ? HUB_WS_SUBPROTOCOL_AMQP : HUB_WS_SUBPROTOCOL;
+}
+
 int hub_ws_check(const struct hub_ws_request *r, char accept[HUB_WS_ACCEPT_SIZE],
-                 const char **why)
+                 enum hub_ws_proto *proto, const char **why)
 {
     accept[0] = '\0';
     if (!is_ws_path(r->path)) {
@@ -71,8 +76,12 @@ int hub_ws_check(const struct hub_ws_request *r, char accept[HUB_WS_ACCEPT_SIZE]
         *why = "missing or malformed Sec-WebSocket-Key (the base64 of 16 bytes)";
         return 400;
     }
-    if (!has_token(r->protocol, HUB_WS_SUBPROTOCOL, false)) {
-        *why = "the WebSocket subprotocol must be 'mqtt' (Sec-WebSocket-Protocol)";
+    if (has_token(r->protocol, HUB_WS_SUBPROTOCOL, false)) {
+        *proto = HUB_WS_MQTT;
+    } else if (has_token(r->protocol, HUB_WS_SUBPROTOCOL_AMQP, false)) {
+        *proto = HUB_WS_AMQP;
+    } else {
+        *why = "the WebSocket subprotocol must be 'mqtt' or 'AMQPWSB10' (Sec-WebSocket-Protocol)";
         return 400;
     }
     unsigned char in[24 + sizeof(ws_guid)], md[EVP_MAX_MD_SIZE];

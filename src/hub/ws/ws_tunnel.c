@@ -1,5 +1,5 @@
-/* MQTT over WebSockets: the takeover of an upgraded service connection and the filter between
- * WebSocket frames and the MQTT connection; see ws_tunnel.h. */
+/* MQTT and AMQP over WebSockets: the takeover of an upgraded service connection and the filter
+ * between WebSocket frames and the MQTT or AMQP connection; see ws_tunnel.h. */
 #include "hub/ws/ws_tunnel.h"
 
 #include <errno.h>
@@ -14,16 +14,17 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "hub/amqp/amqp.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
 #include "hub/mqtt/conn.h"
 #include "hub/ws/ws_frame.h"
 
-/* Time the last bytes (a CONNACK, a Close frame) get to leave once the MQTT connection ended. */
+/* Time the last bytes (a CONNACK, a Close frame) get to leave once the connection ended. */
 #define WS_FLUSH_S 2
 
 enum tunnel_state {
-    WS_LIVE,     /* the MQTT connection owns the filter */
+    WS_LIVE,     /* the MQTT or AMQP connection owns the filter */
     WS_DRAINING, /* the filter is gone: flushing the TLS bufferevent's output */
     WS_FREEING,  /* evhttp_connection_free() is scheduled */
 };
@@ -34,7 +35,9 @@ struct hub_ws_tunnel {
     struct evhttp_connection *evcon;      /* NULL once detached */
     struct bufferevent *tls;              /* evhttp's TLS bufferevent */
     struct event_base *base;
-    struct hub_conn *conn;                /* while WS_LIVE */
+    enum hub_ws_proto proto;
+    struct hub_conn *conn;                /* HUB_WS_MQTT, while WS_LIVE */
+    struct amqp_conn *amqp;               /* HUB_WS_AMQP, while WS_LIVE */
     enum tunnel_state state;
     uint64_t max_payload;
     struct hub_ws_stream stream;
@@ -79,16 +82,26 @@ static void send_close(struct hub_ws_tunnel *t, uint16_t code)
     send_frame(t, HUB_WS_CLOSE, b, sizeof(b));
 }
 
-/* A frame the hub refuses: Close with `code`, and the MQTT connection ends with `why` in the
- * log (as any malformed MQTT would). */
+/* The WebSocket ended (`why` goes to the log): so does the connection inside. */
+static void end_inner(struct hub_ws_tunnel *t, const char *why)
+{
+    if (t->conn != NULL)
+        hub_conn_close(t->conn, true, "%s", why);
+    if (t->amqp != NULL)
+        hub_amqp_conn_end(t->amqp, why);
+}
+
+/* A frame the hub refuses: Close with `code`, and the inner connection ends with `why` in the
+ * log (as any malformed MQTT or AMQP would). */
 static enum bufferevent_filter_result fail(struct hub_ws_tunnel *t, struct evbuffer *src,
                                            uint16_t code, const char *why)
 {
     t->failed = true;
     evbuffer_drain(src, evbuffer_get_length(src));
     send_close(t, code);
-    if (t->conn != NULL)
-        hub_conn_close(t->conn, true, "WebSocket: %s (closed with %u)", why, code);
+    char text[160];
+    snprintf(text, sizeof(text), "WebSocket: %s (closed with %u)", why, code);
+    end_inner(t, text);
     return BEV_ERROR;
 }
 
@@ -108,18 +121,20 @@ static enum bufferevent_filter_result control(struct hub_ws_tunnel *t, struct ev
     }
     if (f->opcode == HUB_WS_PONG)
         return BEV_OK;
-    /* Close: answer with the same code (RFC 6455 5.5.1) and end the MQTT connection. */
+    /* Close: answer with the same code (RFC 6455 5.5.1) and end the inner connection. */
     t->close_received = true;
     unsigned code = n >= 2 ? ((unsigned)body[0] << 8 | body[1]) : 1005;
     send_close(t, n >= 2 ? (uint16_t)code : HUB_WS_CLOSE_NORMAL);
     evbuffer_drain(src, evbuffer_get_length(src));
-    if (t->conn != NULL)
-        hub_conn_close(t->conn, true, "WebSocket closed by the device (code %u)", code);
+    char text[64];
+    snprintf(text, sizeof(text), "WebSocket closed by the %s (code %u)",
+             t->proto == HUB_WS_AMQP ? "client" : "device", code);
+    end_inner(t, text);
     return BEV_OK;
 }
 
-/* Client frames in `src` -> MQTT bytes in `dst`. Data payloads stream through (a frame may be
- * larger than what has arrived); control frames are acted on once whole. */
+/* Client frames in `src` -> MQTT or AMQP bytes in `dst`. Data payloads stream through (a frame
+ * may be larger than what has arrived); control frames are acted on once whole. */
 static enum bufferevent_filter_result ws_in(struct evbuffer *src, struct evbuffer *dst,
                                             ev_ssize_t lim, enum bufferevent_flush_mode mode,
                                             void *ctx)
@@ -179,9 +194,9 @@ static enum bufferevent_filter_result ws_in(struct evbuffer *src, struct evbuffe
     return BEV_OK;
 }
 
-/* MQTT bytes from the connection -> one binary frame per write. MQTT over WebSockets does not
- * align packets with frames (MQTT 3.1.1 section 6), so a PUBLISH's header and payload may go
- * in two frames. */
+/* MQTT or AMQP bytes from the connection -> one binary frame per write. Neither aligns its
+ * packets with frames (MQTT 3.1.1 section 6; AMQP over WebSockets is a byte stream), so a
+ * PUBLISH's header and payload may go in two frames. */
 static enum bufferevent_filter_result ws_out(struct evbuffer *src, struct evbuffer *dst,
                                              ev_ssize_t lim, enum bufferevent_flush_mode mode,
                                              void *ctx)
@@ -239,11 +254,12 @@ static void drain_event(struct bufferevent *bev, short what, void *arg)
     schedule_free(arg); /* error, EOF or the flush timeout: nothing more can leave */
 }
 
-/* The filter is freed (the MQTT connection ended): send what is queued, then free. */
+/* The filter is freed (the inner connection ended): send what is queued, then free. */
 static void filter_freed(void *arg)
 {
     struct hub_ws_tunnel *t = arg;
     t->conn = NULL;
+    t->amqp = NULL;
     if (t->evcon == NULL) { /* detached: evhttp_free() took the connection */
         free(t);
         return;
@@ -264,8 +280,10 @@ static void filter_freed(void *arg)
 
 int hub_ws_tunnel_open(struct hub_daemon *d, struct hub_ws_tunnels *list,
                        struct evhttp_request *req, const char accept[HUB_WS_ACCEPT_SIZE],
-                       const char *peer, uint64_t max_payload)
+                       enum hub_ws_proto proto, const char *peer, uint64_t max_payload)
 {
+    if (proto == HUB_WS_AMQP && d->amqp == NULL)
+        return -ENOTSUP;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *tls = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     SSL *ssl = tls ? bufferevent_openssl_get_ssl(tls) : NULL;
@@ -279,6 +297,7 @@ int hub_ws_tunnel_open(struct hub_daemon *d, struct hub_ws_tunnels *list,
     t->base = d->base;
     t->max_payload = max_payload;
     t->state = WS_LIVE;
+    t->proto = proto;
     struct bufferevent *filter = bufferevent_filter_new(tls, ws_in, ws_out, 0, filter_freed, t);
     if (filter == NULL) {
         free(t);
@@ -289,20 +308,24 @@ int hub_ws_tunnel_open(struct hub_daemon *d, struct hub_ws_tunnels *list,
     if (list->head)
         list->head->prev = t;
     list->head = t;
-    /* evhttp's idle timeouts no longer apply: MQTT's keepalive does. */
+    /* evhttp's idle timeouts no longer apply: MQTT's keepalive (AMQP's idle timeout) does. */
     bufferevent_set_timeouts(tls, NULL, NULL);
     char resp[256];
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
-                     "Sec-WebSocket-Protocol: " HUB_WS_SUBPROTOCOL "\r\n\r\n", accept);
+                     "Sec-WebSocket-Protocol: %s\r\n\r\n", accept, hub_ws_proto_name(proto));
     evbuffer_add(bufferevent_get_output(tls), resp, (size_t)n);
     char name[64];
     snprintf(name, sizeof(name), "%s (wss)", peer);
-    t->conn = hub_conn_adopt(d, filter, ssl, name);
-    if (t->conn == NULL)
+    if (proto == HUB_WS_AMQP)
+        t->amqp = hub_amqp_adopt(d->amqp, filter, name);
+    else
+        t->conn = hub_conn_adopt(d, filter, ssl, name);
+    if (t->conn == NULL && t->amqp == NULL)
         return 0; /* filter freed: the tunnel flushes and frees the connection */
-    hub_log(HUB_LOG_DEBUG, "conn %s: WebSocket upgrade accepted on %s", name, HUB_WS_PATH);
+    hub_log(HUB_LOG_DEBUG, "conn %s: WebSocket upgrade accepted on %s (subprotocol %s)", name,
+            HUB_WS_PATH, hub_ws_proto_name(proto));
     /* Bytes the client sent right behind the handshake are already read: pass them on from the
      * loop (deferred), not from inside evhttp's request callback. */
     if (evbuffer_get_length(bufferevent_get_input(tls)) > 0)
