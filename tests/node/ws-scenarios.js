@@ -86,7 +86,11 @@ async function invokeWhenSubscribed(service, id, params) {
     try {
       return await service.invokeDeviceMethod(id, params);
     } catch (err) {
-      if (err.constructor.name !== 'DeviceNotOnlineError' || i >= 20) throw err;
+      // azure-iothub turns a 404 other than DeviceNotFound/IotHubNotFound into a plain
+      // Error('Not found'): DeviceNotOnline is recognised by the body's error code.
+      const notOnline = err.constructor.name === 'DeviceNotOnlineError' ||
+                        /ErrorCode:DeviceNotOnline;/.test(String(err.responseBody || ''));
+      if (!notOnline || i >= 20) throw err;
       await sleep(100);
     }
   }
