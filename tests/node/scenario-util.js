@@ -1,4 +1,4 @@
-// Helpers shared by the scenario scripts run-hub.js starts (sdk-, dps- and amqp-scenarios.js).
+// Helpers shared by the scenario scripts run-hub.js starts (sdk-, dps-, ws-, eh- and amqp-scenarios.js).
 'use strict';
 
 const { execFileSync } = require('child_process');
@@ -24,4 +24,23 @@ function withTimeout(what, ms, promise) {
   ]);
 }
 
-module.exports = { adminOf, withTimeout };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// invokeDeviceMethod right after onDeviceMethod may race with the SDK's fire-and-forget
+// SUBSCRIBE to $iothub/methods/POST/#: the hub answers 404 DeviceNotOnline then, as Azure does.
+// azure-iothub turns a 404 other than DeviceNotFound/IotHubNotFound into a plain
+// Error('Not found'), so DeviceNotOnline is also recognised by the body's error code.
+async function invokeWhenSubscribed(service, id, params) {
+  for (let i = 0; ; i++) {
+    try {
+      return await service.invokeDeviceMethod(id, params);
+    } catch (err) {
+      const notOnline = err.constructor.name === 'DeviceNotOnlineError' ||
+                        /ErrorCode:DeviceNotOnline;/.test(String(err.responseBody || ''));
+      if (!notOnline || i >= 20) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+module.exports = { adminOf, withTimeout, invokeWhenSubscribed };

@@ -11,7 +11,7 @@
 // - Telemetry: there is no Event Hubs endpoint; `azkit-hub telemetry --json` reads what arrived.
 'use strict';
 
-const { adminOf, withTimeout } = require('./scenario-util');
+const { adminOf, withTimeout, invokeWhenSubscribed } = require('./scenario-util');
 
 const assert = require('assert');
 const fs = require('fs');
@@ -50,18 +50,6 @@ function deviceClient(id, certFile, keyFile) {
   return client;
 }
 
-// invokeDeviceMethod right after onDeviceMethod may race with the SDK's (fire-and-forget)
-// SUBSCRIBE to $iothub/methods/POST/#; Azure answers 404 DeviceNotOnline then, as the hub does.
-async function invokeWhenSubscribed(service, id, params) {
-  for (let i = 0; ; i++) {
-    try {
-      return await service.invokeDeviceMethod(id, params);
-    } catch (err) {
-      if (err.constructor.name !== 'DeviceNotOnlineError' || i >= 20) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 async function deviceScenario() {
   const id = cfg.deviceId;

@@ -24,6 +24,7 @@ const { execFileSync } = require('child_process');
 const { Client: DeviceClient, Message } = require('azure-iot-device');
 const { MqttWs } = require('azure-iot-device-mqtt');
 const iothub = require('azure-iothub');
+const { invokeWhenSubscribed } = require('./scenario-util');
 const { ProvisioningServiceClient } = require('azure-iot-provisioning-service');
 const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device');
 const { MqttWs: ProvMqttWs } = require('azure-iot-provisioning-device-mqtt');
@@ -79,22 +80,6 @@ function wsClient(cs) {
   return client;
 }
 
-// invokeDeviceMethod right after onDeviceMethod may race with the SDK's fire-and-forget
-// SUBSCRIBE; the hub answers 404 DeviceNotOnline then, as Azure does.
-async function invokeWhenSubscribed(service, id, params) {
-  for (let i = 0; ; i++) {
-    try {
-      return await service.invokeDeviceMethod(id, params);
-    } catch (err) {
-      // azure-iothub turns a 404 other than DeviceNotFound/IotHubNotFound into a plain
-      // Error('Not found'): DeviceNotOnline is recognised by the body's error code.
-      const notOnline = err.constructor.name === 'DeviceNotOnlineError' ||
-                        /ErrorCode:DeviceNotOnline;/.test(String(err.responseBody || ''));
-      if (!notOnline || i >= 20) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 async function sasScenario() {
   const id = 'node-ws-sas-1';
