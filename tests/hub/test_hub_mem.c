@@ -104,7 +104,7 @@ static void test_finished_op_keeps_only_result(void **state)
 
     dps_op_discard(op2);
     dps_op_discard(op);
-    assert_int_equal(d.dps.n_ops, 0);
+    assert_int_equal(d.dps.ops.n, 0);
     assert_int_equal(d.dps.op_slab.live, 0);
     assert_int_equal(d.dps.op_slab.blocks, 0);
     dps_group_clear(&g);

@@ -8,7 +8,8 @@
  *   dps_scope.c     the id scope of the data dir (<data>/dps.json)
  *   dps_connect.c   CONNECT, SUBSCRIBE/UNSUBSCRIBE and PUBLISH dispatch of DPS connections
  *   dps_register.c  register and operation-status requests, the responses
- *   dps_ops.c       operations in memory (ids, timers, lookup)
+ *   dps_ops.c       operations in memory (ids, timers, expiry)
+ *   dps_op_index.c  operations by id (hash table) and finished ones in order (FIFO)
  *   dps_assign.c    the assignment: allocation, reprovisioning, device + twin, record
  *   dps_match.c     X.509 matching; dps_symkey.c symmetric-key matching and key derivation
  */
@@ -22,6 +23,7 @@
 #include "azkit/azure_dps.h"
 #include "azkit/mqtt.h"
 
+#include "hub/dps/dps_op_index.h"
 #include "hub/slab.h"
 
 struct hub_daemon;
@@ -36,8 +38,7 @@ struct hub_dps {
     char id_scope[HUB_DPS_SCOPE_MAX + 1];  /* "0ne" + 8 uppercase hex digits */
     char host[300];                        /* what devices use: host, or host:port */
     struct hub_conn *conns;                /* connected DPS devices (closed at stop) */
-    struct dps_op *ops;                    /* operations, newest first */
-    size_t n_ops;
+    struct dps_op_index ops;               /* operations by id; finished ones in order */
     struct hub_slab op_slab;               /* where the operations live (slab.h) */
 };
 

@@ -73,8 +73,11 @@ int dps_op_set_group(struct dps_op *op, const struct dps_group *g)
 
 void dps_op_finish(struct dps_op *op)
 {
-    op->done = true;
-    op->done_ms = hub_now_ms();
+    if (!op->done) {
+        op->done = true;
+        op->done_ms = hub_now_ms();
+        dps_op_index_finished(&op->d->dps.ops, op);
+    }
     release_match(op);
     if (op->timer) { /* it has fired: the assignment it started is over */
         event_free(op->timer);
@@ -96,35 +99,18 @@ static void op_free(struct dps_op *op)
 
 void dps_op_discard(struct dps_op *op)
 {
-    struct hub_dps *dps = &op->d->dps;
-    for (struct dps_op **pp = &dps->ops; *pp; pp = &(*pp)->next) {
-        if (*pp == op) {
-            *pp = op->next;
-            dps->n_ops--;
-            break;
-        }
-    }
+    dps_op_index_remove(&op->d->dps.ops, op);
     op_free(op);
 }
 
-/* Drops finished operations past their time, and the oldest finished ones over the cap.
- * Operations still assigning stay (a store completion points at them). */
+/* Drops finished operations past their time, and the oldest finished ones over the cap, in
+ * the order they finished (work proportional to what is dropped). Operations still assigning
+ * stay (a store completion points at them); a finished one is never in flight. */
 static void purge(struct hub_dps *dps, int64_t now)
 {
-    size_t kept = 0;
-    for (struct dps_op **pp = &dps->ops; *pp;) {
-        struct dps_op *op = *pp;
-        bool old = op->done && !op->in_flight &&
-                   (now - op->done_ms > OPS_KEEP_MS || kept >= OPS_MAX);
-        if (old) {
-            *pp = op->next;
-            dps->n_ops--;
-            op_free(op);
-        } else {
-            kept++;
-            pp = &op->next;
-        }
-    }
+    struct dps_op *op;
+    while ((op = dps_op_index_pop_expired(&dps->ops, now, OPS_KEEP_MS, OPS_MAX)) != NULL)
+        op_free(op);
 }
 
 struct dps_op *dps_op_new(struct hub_daemon *d, const char *registration_id)
@@ -144,18 +130,16 @@ struct dps_op *dps_op_new(struct hub_daemon *d, const char *registration_id)
     dps_uuid4(uuid);
     snprintf(op->id, sizeof(op->id), "4.%02x%02x%02x%02x%02x%02x%02x%02x.%s", r[0], r[1], r[2],
              r[3], r[4], r[5], r[6], r[7], uuid);
-    op->next = d->dps.ops;
-    d->dps.ops = op;
-    d->dps.n_ops++;
+    if (dps_op_index_add(&d->dps.ops, op) != 0) {
+        hub_slab_free(&d->dps.op_slab, op);
+        return NULL;
+    }
     return op;
 }
 
 struct dps_op *dps_op_find(struct hub_daemon *d, struct azk_span id)
 {
-    for (struct dps_op *op = d->dps.ops; op; op = op->next)
-        if (azk_span_eq_str(id, op->id))
-            return op;
-    return NULL;
+    return dps_op_index_find(&d->dps.ops, id);
 }
 
 static void fire(evutil_socket_t fd, short what, void *arg)
@@ -176,10 +160,5 @@ int dps_op_schedule(struct dps_op *op, unsigned delay_s)
 
 void hub_dps_stop(struct hub_daemon *d)
 {
-    while (d->dps.ops) {
-        struct dps_op *op = d->dps.ops;
-        d->dps.ops = op->next;
-        op_free(op);
-    }
-    d->dps.n_ops = 0;
+    dps_op_index_clear(&d->dps.ops, op_free);
 }

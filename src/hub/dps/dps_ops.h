@@ -1,5 +1,6 @@
-/* DPS operations in memory: one per accepted register request, found by operation id and
- * answered only to polls for the same registration id (on the connection that asks). */
+/* DPS operations in memory: one per accepted register request, found by operation id (a hash
+ * table, dps_op_index.h) and answered only to polls for the same registration id (on the
+ * connection that asks). */
 #ifndef AZK_HUB_DPS_OPS_H
 #define AZK_HUB_DPS_OPS_H
 
@@ -16,7 +17,10 @@ struct event;
 #define DPS_OP_ID_MAX 64 /* "4.<16 hex>.<uuid>" is 55 */
 
 struct dps_op {
-    struct dps_op *next;
+    struct dps_op *hnext;      /* dps_op_index: the next one in this hash bucket */
+    struct dps_op *done_prev;  /* dps_op_index: finished FIFO neighbours */
+    struct dps_op *done_next;
+    bool in_done_fifo;
     struct hub_daemon *d;
     char id[DPS_OP_ID_MAX + 1];
     char registration_id[DPS_REG_ID_MAX + 1];
@@ -39,7 +43,8 @@ struct dps_op {
     struct dps_registration result;
 };
 
-/* A new operation for `registration_id` (linked in; older finished ones are dropped).
+/* A new operation for `registration_id` (indexed; finished ones past their 15 min, or the
+ * oldest finished while more than 10,000 are kept, are dropped first).
  * NULL when out of memory. */
 struct dps_op *dps_op_new(struct hub_daemon *d, const char *registration_id);
 /* The operation with this id, or NULL. */
