@@ -274,18 +274,23 @@ static void accept_plain_cb(struct evconnlistener *l, evutil_socket_t fd, struct
     accept_conn(arg, fd, sa, false);
 }
 
+/* Offers something to every open connection of a hub, then pumps it out. */
+static void offer_each(struct hub_amqp *a, void (*offer)(struct amqp_conn *))
+{
+    for (struct amqp_conn *c = a->conns.next, *n; c != &a->conns; c = n) {
+        n = c->next;
+        if (c->hub != NULL && !c->finishing) {
+            offer(c);
+            amqp_conn_pump(c); /* may free c, never another connection */
+        }
+    }
+}
+
 static void tel_offer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct hub_amqp *a = arg;
-    for (struct amqp_conn *c = a->conns.next, *n; c != &a->conns; c = n) {
-        n = c->next;
-        if (c->hub != NULL && !c->finishing) {
-            eh_conn_offer_telemetry(c);
-            amqp_conn_pump(c); /* may free c, never another connection */
-        }
-    }
+    offer_each(arg, eh_conn_offer_telemetry);
 }
 
 void hub_amqp_telemetry_ready(struct hub_amqp *a)
@@ -298,14 +303,7 @@ static void offer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct hub_amqp *a = arg;
-    for (struct amqp_conn *c = a->conns.next, *n; c != &a->conns; c = n) {
-        n = c->next;
-        if (c->hub != NULL && !c->finishing) {
-            amqp_conn_offer_feedback(c);
-            amqp_conn_pump(c); /* may free c, never another connection */
-        }
-    }
+    offer_each(arg, amqp_conn_offer_feedback);
 }
 
 int hub_amqp_start(struct hub_daemon *d, struct hub_amqp **out)
