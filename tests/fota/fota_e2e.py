@@ -165,6 +165,16 @@ def check_fragments(reqs, what):
             fail(f"{what}: a range that is not one fragment: {r}")
 
 
+def print_logs(hub):
+    """The hub's log and the device's stderr, when a step failed."""
+    hub.print_log()
+    try:
+        with open(os.path.join(hub.dir, "device.log")) as f:
+            sys.stdout.write("---- azkit run stderr ----\n" + f.read()[-8000:])
+    except OSError:
+        pass
+
+
 def body(args):
     hub = Hub(args.hub, args.azkit, "fota")
     srv = dev = None
@@ -306,12 +316,7 @@ def body(args):
         if os.path.exists(os.path.join(fota_dir, "fail-boot")):
             fail("the fail-boot marker was not used up")
     except AssertionError:
-        hub.print_log()
-        try:
-            with open(os.path.join(hub.dir, "device.log")) as f:
-                sys.stdout.write("---- azkit run stderr ----\n" + f.read()[-8000:])
-        except OSError:
-            pass
+        print_logs(hub)
         raise
     finally:
         if dev:

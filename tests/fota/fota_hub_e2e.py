@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "outside"))
 sys.path.insert(0, HERE)
 from hubproc import Hub, fail, main_guard, step  # noqa: E402
-from fota_e2e import Device, image, reports, FRAG, SIZE  # noqa: E402
+from fota_e2e import Device, image, print_logs, reports, FRAG, SIZE  # noqa: E402
 import time  # noqa: E402
 
 WAIT = 120
@@ -157,12 +157,7 @@ def body(args):
         dev.fota(m, "boot", "running firmware 4")
         wait_status(hub, "fw-hub", "current", "4", out["jobId"])
     except AssertionError:
-        hub.print_log()
-        try:
-            with open(os.path.join(hub.dir, "device.log")) as f:
-                sys.stdout.write("---- azkit run stderr ----\n" + f.read()[-8000:])
-        except OSError:
-            pass
+        print_logs(hub)
         raise
     finally:
         if dev:
