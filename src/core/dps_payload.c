@@ -66,23 +66,27 @@ static int read_int32(struct azk_json_reader *r, bool *has, int32_t *dst)
     return 0;
 }
 
-/* Index of the property-name token in names[], or -1. */
-static int field_index(const struct azk_json_token *t, const char *const *names, int count)
-{
-    int i;
-    for (i = 0; i < count; i++)
-        if (azk_json_token_eq_str(t, names[i]))
-            return i;
-    return -1;
-}
+enum { FIELD_OTHER = 30, FIELD_END = 31 }; /* names[] lists at most 30 fields (seen bits) */
 
-/* Marks field i as seen; a second occurrence makes the body malformed. */
-static int mark_seen(uint32_t *seen, int i)
+/* Reads the next member name of an object: its index in names[], FIELD_OTHER for a name not
+ * listed, FIELD_END at the end of the object, -EBADMSG for a listed name seen before (a
+ * repeated field makes the body malformed) or the reader's error. */
+static int next_field(struct azk_json_reader *r, const char *const *names, int count,
+                      uint32_t *seen)
 {
-    if (*seen & (1u << i))
-        return -EBADMSG;
-    *seen |= 1u << i;
-    return 0;
+    int i, rc = azk_json_reader_next(r);
+    if (rc < 0)
+        return rc;
+    if (r->token.kind == AZK_JSON_END_OBJECT)
+        return FIELD_END;
+    for (i = 0; i < count; i++)
+        if (azk_json_token_eq_str(&r->token, names[i])) {
+            if (*seen & (1u << i))
+                return -EBADMSG;
+            *seen |= 1u << i;
+            return i;
+        }
+    return FIELD_OTHER;
 }
 
 /* ---- register request -------------------------------------------------------------------- */
@@ -135,15 +139,11 @@ AZK_API int azk_dps_register_request_parse(struct azk_span body,
     if (rc < 0)
         return rc;
     for (;;) {
-        int i;
-        rc = azk_json_reader_next(&r);
-        if (rc < 0)
-            return rc;
-        if (r.token.kind == AZK_JSON_END_OBJECT)
+        int i = next_field(&r, names, 2, &seen);
+        if (i < 0)
+            return i;
+        if (i == FIELD_END)
             break;
-        i = field_index(&r.token, names, 2);
-        if (i >= 0 && (rc = mark_seen(&seen, i)) < 0)
-            return rc;
         if (i == 0)
             rc = read_string(&r, &out->registration_id);
         else if (i == 1)
@@ -179,15 +179,11 @@ static int parse_registration_state(struct azk_json_reader *r,
     int rc;
 
     for (;;) {
-        int i;
-        rc = azk_json_reader_next(r);
-        if (rc < 0)
-            return rc;
-        if (r->token.kind == AZK_JSON_END_OBJECT)
+        int i = next_field(r, names, (int)(sizeof(names) / sizeof(names[0])), &seen);
+        if (i < 0)
+            return i;
+        if (i == FIELD_END)
             break;
-        i = field_index(&r->token, names, (int)(sizeof(names) / sizeof(names[0])));
-        if (i >= 0 && (rc = mark_seen(&seen, i)) < 0)
-            return rc;
         switch (i) {
         case 0: rc = read_string(r, &st->registration_id); break;
         case 1: rc = read_string(r, &st->created_date_time_utc); break;
@@ -227,15 +223,11 @@ AZK_API int azk_dps_response_parse(struct azk_span body, struct azk_dps_response
     if (rc < 0)
         return rc;
     for (;;) {
-        int i;
-        rc = azk_json_reader_next(&r);
-        if (rc < 0)
-            return rc;
-        if (r.token.kind == AZK_JSON_END_OBJECT)
+        int i = next_field(&r, names, (int)(sizeof(names) / sizeof(names[0])), &seen);
+        if (i < 0)
+            return i;
+        if (i == FIELD_END)
             break;
-        i = field_index(&r.token, names, (int)(sizeof(names) / sizeof(names[0])));
-        if (i >= 0 && (rc = mark_seen(&seen, i)) < 0)
-            return rc;
         switch (i) {
         case 0: rc = read_string(&r, &out->operation_id); break;
         case 1: rc = read_status(&r, &out->status, &out->status_text); break;
