@@ -57,7 +57,12 @@ static int tls_handshake(struct conn *k, SSL_CTX *ctx, struct azk_span name, uin
 {
     char host[AZK_CLIENT_HOST_MAX + 1];
     snprintf(host, sizeof(host), "%.*s", (int)name.len, name.ptr);
-    return azki_tls_connect(&k->ssl, k->fd, ctx, host, deadline, trusted, why, whylen);
+    int rc = azki_tls_connect(&k->ssl, k->fd, ctx, host, deadline, trusted, why, whylen);
+    /* One read(2) takes whatever the kernel holds (several records: a run of PUBACKs), where
+     * without read-ahead OpenSSL reads each record's 5-byte header and its body apart. */
+    if (rc == 0)
+        SSL_set_read_ahead(k->ssl, 1);
+    return rc;
 }
 
 /* Writes the client's output; 0, or a negative errno (connection broken). */
@@ -95,6 +100,10 @@ static int read_in(struct azk_client *c, struct conn *k)
             k->rx += (size_t)r;
             if (azk_client_receive(c, buf, (size_t)r, azk_posix_now_ms()) != 0)
                 return 0; /* the client failed and wants the connection closed */
+            /* Nothing left in OpenSSL's buffers: poll says when the kernel has more, so no
+             * read(2) is spent to learn EAGAIN. */
+            if (!SSL_has_pending(k->ssl))
+                return 0;
             continue;
         }
         int e = SSL_get_error(k->ssl, r);
@@ -196,7 +205,9 @@ static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32
         if (app_wake != 0 && app_wake < until)
             until = app_wake;
         int timeout = until > now ? (int)(until - now) : 0;
-        if (k.fd >= 0 && SSL_pending(k.ssl) > 0)
+        /* Records read ahead but not yet decrypted are in OpenSSL, not in the kernel: poll
+         * would not see them. */
+        if (k.fd >= 0 && SSL_has_pending(k.ssl))
             timeout = 0;
         struct pollfd p = {k.fd, POLLIN, 0};
         int n = poll(&p, k.fd >= 0 ? 1 : 0, timeout);
@@ -206,7 +217,7 @@ static int run_loop(struct azk_client *c, const struct azk_posix_opts *o, uint32
             conn_close(&k);
             return e;
         }
-        if (k.fd >= 0 && (n > 0 || SSL_pending(k.ssl) > 0)) {
+        if (k.fd >= 0 && (n > 0 || SSL_has_pending(k.ssl))) {
             int rc = read_in(c, &k);
             if (rc != 0) {
                 azki_explain_lost(k.rx, rc, false, why, sizeof(why));
