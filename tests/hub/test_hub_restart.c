@@ -197,6 +197,40 @@ static void test_empty_database_refused(void **state)
     azk_test_rmrf(pki);
 }
 
+/* A second `serve` on the data directory of a running hub is refused, naming the file and
+ * the fix (it would otherwise write the same tables with its own sequence counters), and the
+ * running hub goes on serving with its state intact. */
+static void test_second_hub_on_same_data_refused(void **state)
+{
+    (void)state;
+    struct test_hub hub;
+    test_hub_init(&hub);
+    test_hub_start(&hub, NULL);
+    cJSON *made = test_hub_admin(&hub, 0, "device", "add", "kept-2", "--sas", NULL);
+    cJSON_Delete(made);
+
+    const char *argv[] = {"serve", "--data", hub.data, "--mqtt-port", "0", "--service-port",
+                          "0", NULL};
+    struct azk_run r;
+    azk_run_bin(&r, AZKIT_HUB_BIN, NULL, argv);
+    char db[700];
+    snprintf(db, sizeof(db), "%s/hub.db", hub.data);
+    if (r.status == 0 || strstr(r.err, "is in use by another process") == NULL ||
+        strstr(r.err, db) == NULL || strstr(r.err, "another --data directory") == NULL)
+        fail_msg("a second serve on %s: status %d, stderr:\n%s", hub.data, r.status, r.err);
+    azk_run_free(&r);
+
+    cJSON *j = test_hub_admin(&hub, 0, "device", "list", NULL);
+    char *text = cJSON_PrintUnformatted(j);
+    assert_non_null(strstr(text, "kept-2"));
+    free(text);
+    cJSON_Delete(j);
+    test_hub_stop(&hub);
+    test_hub_start(&hub, NULL); /* the lock went with the first hub */
+    test_hub_stop(&hub);
+    test_hub_cleanup(&hub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_kill9_with_process_durability),
         cmocka_unit_test(test_serve_option_errors),
         cmocka_unit_test(test_empty_database_refused),
+        cmocka_unit_test(test_second_hub_on_same_data_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,7 +248,7 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     int src = sqlite3_open_v2(st->db_path, &st->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                   SQLITE_OPEN_FULLMUTEX,
-                              NULL);
+                              STORE_SQLITE_VFS);
     if (src != SQLITE_OK) {
         rc = store_sqlite_errno(src);
         if (rc == -EACCES)
@@ -258,9 +258,9 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
         return rc;
     }
     sqlite3_extended_result_codes(st->db, 0);
-    sqlite3_busy_timeout(st->db, 5000);
 
-    /* journal_mode is the first statement that reads the file: a damaged header shows here. */
+    /* journal_mode is the first statement that reads the file: a damaged header shows here,
+     * and so does another process holding the file (no busy wait: it will not let go). */
     sqlite3_stmt *s = NULL;
     src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
     if (src == SQLITE_OK)
@@ -271,6 +271,7 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     rc = store_sqlite_errno(src);
     if (rc == 0 && !wal)
         rc = -EIO;
+    sqlite3_busy_timeout(st->db, 5000);
     if (rc == 0)
         rc = exec(st->db, st->sync_process_only ? "PRAGMA synchronous=NORMAL"
                                                 : "PRAGMA synchronous=FULL");
@@ -295,6 +296,13 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
                      sqlite3_errmsg(st->db));
     } else if (rc == -EACCES) {
         return not_writable(st, diag, "database", rc);
+    } else if (rc == -EBUSY) {
+        azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.in-use",
+                     "stop the other azkit-hub (or process) using it, or give this one another "
+                     "--data directory",
+                     "the hub database %s is in use by another process (is an azkit-hub already "
+                     "serving this data directory?)",
+                     st->db_path);
     } else if (rc < 0) {
         azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.io", NULL,
                      "cannot prepare the hub database %s: %s", st->db_path,

@@ -60,7 +60,7 @@ int store_telemetry_init(struct hub_store *st)
         return rc;
 
     rc = sqlite3_open_v2(st->db_path, &st->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
-                         NULL);
+                         STORE_SQLITE_VFS);
     if (rc != SQLITE_OK)
         return store_sqlite_errno(rc);
     sqlite3_busy_timeout(st->rdb, 5000);
