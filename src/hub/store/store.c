@@ -135,6 +135,8 @@ static void store_free(struct hub_store *st)
     if (st->rdb)
         sqlite3_close(st->rdb);
     sqlite3_finalize(st->tel_insert); /* NULL is a no-op */
+    for (size_t i = 0; i < sizeof st->txn / sizeof st->txn[0]; i++)
+        sqlite3_finalize(st->txn[i]);
     if (st->db)
         sqlite3_close(st->db);
     store_devices_free_all(st);

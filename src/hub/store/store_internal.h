@@ -87,6 +87,7 @@ struct hub_store {
     unsigned group_max_ops;
     bool sync_process_only;     /* synchronous=NORMAL instead of FULL (store.h) */
     sqlite3_stmt *tel_insert;   /* the telemetry INSERT, prepared once (writer thread only) */
+    sqlite3_stmt *txn[3];       /* BEGIN IMMEDIATE, COMMIT, ROLLBACK: prepared once (same) */
 
     /* memory (loop thread only) */
     struct hub_slab dev_slab;   /* where the registry entries live (hub/slab.h) */
@@ -163,12 +164,16 @@ void store_writer_stop(struct hub_store *st);
 int store_schema_open(struct hub_store *st, struct azk_diag *diag);
 int store_sqlite_errno(int sqlite_rc);
 
-/* The SQLite VFS of every connection to a hub database: "unix-excl" holds one exclusive lock
- * on the file for the whole process and keeps the WAL index in the heap, so (a) a second
- * azkit-hub on the same --data is refused instead of writing the same tables with its own
- * sequence counters, and (b) a commit takes no fcntl(2) locks (6 per message before). The
- * hub's own connections (writer, telemetry reader) share the process's lock. */
-#define STORE_SQLITE_VFS "unix-excl"
+/* The SQLite VFS of every connection to a hub database (store_wal_vfs.c): SQLite's
+ * "unix-excl", which holds one exclusive lock on the file for the whole process and keeps the
+ * WAL index in the heap, so (a) a second azkit-hub on the same --data is refused instead of
+ * writing the same tables with its own sequence counters, and (b) a commit takes no fcntl(2)
+ * locks (6 per message before); the hub's own connections (writer, telemetry reader) share
+ * the process's lock. Over it, each WAL commit is written with one pwrite(2) instead of two
+ * per changed page. store_wal_vfs_register() (idempotent, thread-safe) makes it available:
+ * 0, or -EIO when this SQLite has no unix-excl VFS. */
+#define STORE_SQLITE_VFS "azkit-wal"
+int store_wal_vfs_register(void);
 
 /* store_registry.c */
 struct dev_entry *store_dev_find(const struct hub_store *st, const char *id);

@@ -245,6 +245,11 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
         return -EILSEQ;
     }
 
+    if (store_wal_vfs_register() < 0) {
+        azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.io", "build azkit-hub against SQLite 3.x for Unix",
+                     "this SQLite library has no \"unix-excl\" VFS");
+        return -EIO;
+    }
     int src = sqlite3_open_v2(st->db_path, &st->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                   SQLITE_OPEN_FULLMUTEX,
