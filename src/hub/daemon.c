@@ -340,7 +340,15 @@ int hub_daemon_start(struct hub_daemon *d, const struct hub_config *cfg)
         }
     }
 
-    d->base = event_base_new();
+    /* The changelist: an fd's watch changes of one loop turn reach epoll once, at its end,
+     * so a write started and finished in the same turn costs no epoll_ctl (conn.c). The hub
+     * never dup()s a socket, the case the changelist gets wrong. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg == NULL)
+        return -ENOMEM;
+    event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    d->base = event_base_new_with_config(ecfg);
+    event_config_free(ecfg);
     if (d->base == NULL)
         return -ENOMEM;
     /* The primary hub is the first --hostname (else localhost), then the linked hubs. */

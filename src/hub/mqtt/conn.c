@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h> /* ev_write: hub_conn_send */
 #include <event2/event.h>
 #include <openssl/err.h>
 
@@ -54,8 +55,17 @@ bool hub_conn_alive(const struct hub_conn *c)
 
 void hub_conn_send(struct hub_conn *c, const void *data, size_t len)
 {
-    if (hub_conn_alive(c))
-        bufferevent_write(c->bev, data, len);
+    if (!hub_conn_alive(c))
+        return;
+    bufferevent_write(c->bev, data, len);
+    /* An OpenSSL bufferevent writes only when epoll reports the socket writable: epoll_ctl to
+     * watch it, epoll_wait, the write, epoll_ctl to stop, per PUBACK. Running its write
+     * callback now (later in this loop turn, once for all sends of the turn) writes at once;
+     * with the daemon's changelist (daemon.c) the watch it asked for and the stop after the
+     * write cancel out before they reach the kernel. A socket that cannot take the bytes
+     * stays watched as before. */
+    if (c->write_now)
+        event_active(&c->bev->ev_write, EV_WRITE, 1);
 }
 
 uint16_t hub_conn_publish(struct hub_conn *c, const char *topic, size_t topic_len,
@@ -413,6 +423,7 @@ void hub_conn_accept(struct hub_daemon *d, int fd, const char *peer)
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    c->write_now = true; /* adopted ones (WebSocket tunnels) are other kinds of bufferevent */
     c->admitting = true;
     d->admitting++;
     /* The handshake must not take forever either; accepts are paced (daemon.c), so the clock

@@ -72,6 +72,7 @@ struct hub_conn {
     char peer[64];              /* "ip:port" */
     enum hub_conn_state state;
     bool admitting;             /* counted in d->admitting (accepted, CONNECT not handled) */
+    bool write_now;             /* a TLS socket bufferevent: hub_conn_send writes at once */
     struct event *timer;        /* CONNECT timeout, then keepalive */
     int64_t last_rx_ms;
     int64_t timeout_ms;         /* silence allowed once connected */
