@@ -75,7 +75,7 @@ struct azk_outbox_mem {
     struct azk_outbox ob; /**< the interface: pass &m->ob to the client */
     struct {
         uint8_t *buf;
-        size_t size, used;
+        size_t size, head, used; /* records live in [head, used) */
         uint32_t last_id;
         uint32_t count;
     } _internal;

@@ -1,8 +1,10 @@
 /* The outbox in caller-provided memory (azkit/outbox.h): records one after the other, oldest
- * first. A record is a 12-byte header (id, property bag length with the "removed" bit, payload
- * length), the property bag and the payload, padded to 4 bytes. Removing marks the record;
- * removed records at the front are dropped by moving the rest down, so the memory is one
- * contiguous run and a message never wraps. */
+ * first, in [head, used). A record is a 12-byte header (id, property bag length with the
+ * "removed" bit, payload length), the property bag and the payload, padded to 4 bytes.
+ * Removing marks the record; removed records at the front move `head` past them. The live
+ * records are moved down to the start of the memory only when a new one does not fit after
+ * them, so an acknowledgement costs a few header reads, not a move of everything queued
+ * behind it, and a message never wraps. */
 #include <errno.h>
 #include <string.h>
 
@@ -41,8 +43,13 @@ static int mem_put(struct azk_outbox *ob, struct azk_span props, struct azk_span
     size_t need = rec_size(&h);
     if (need > OB(m)->size)
         return -EMSGSIZE;
-    if (need > OB(m)->size - OB(m)->used)
-        return -ENOSPC;
+    if (need > OB(m)->size - OB(m)->used) {
+        if (need > OB(m)->size - OB(m)->used + OB(m)->head)
+            return -ENOSPC;
+        memmove(OB(m)->buf, OB(m)->buf + OB(m)->head, OB(m)->used - OB(m)->head);
+        OB(m)->used -= OB(m)->head;
+        OB(m)->head = 0;
+    }
     uint8_t *at = OB(m)->buf + OB(m)->used;
     memcpy(at, &h, HDR);
     if (props.len)
@@ -59,7 +66,7 @@ static int mem_put(struct azk_outbox *ob, struct azk_span props, struct azk_span
 static int mem_next(struct azk_outbox *ob, uint32_t after, struct azk_outbox_msg *msg)
 {
     struct azk_outbox_mem *m = (struct azk_outbox_mem *)ob;
-    for (size_t off = 0; off < OB(m)->used;) {
+    for (size_t off = OB(m)->head; off < OB(m)->used;) {
         const uint8_t *at = OB(m)->buf + off;
         struct hdr h = hdr_at(at);
         off += rec_size(&h);
@@ -76,9 +83,8 @@ static int mem_next(struct azk_outbox *ob, uint32_t after, struct azk_outbox_msg
 static int mem_remove(struct azk_outbox *ob, uint32_t id)
 {
     struct azk_outbox_mem *m = (struct azk_outbox_mem *)ob;
-    size_t off = 0, drop = 0;
     int rc = -ENOENT;
-    while (off < OB(m)->used) {
+    for (size_t off = OB(m)->head; off < OB(m)->used;) {
         uint8_t *at = OB(m)->buf + off;
         struct hdr h = hdr_at(at);
         if (h.id == id && !(h.props & REMOVED)) {
@@ -88,15 +94,13 @@ static int mem_remove(struct azk_outbox *ob, uint32_t id)
             rc = 0;
         }
         off += rec_size(&h);
-        if (drop == off - rec_size(&h) && (h.props & REMOVED))
-            drop = off; /* a removed run at the front */
-        if (rc == 0 && drop < off)
+        if (OB(m)->head == off - rec_size(&h) && (h.props & REMOVED))
+            OB(m)->head = off; /* a removed run at the front */
+        if (rc == 0 && OB(m)->head < off)
             break;
     }
-    if (drop > 0) {
-        memmove(OB(m)->buf, OB(m)->buf + drop, OB(m)->used - drop);
-        OB(m)->used -= drop;
-    }
+    if (OB(m)->head == OB(m)->used)
+        OB(m)->head = OB(m)->used = 0;
     return rc;
 }
 

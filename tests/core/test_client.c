@@ -564,6 +564,31 @@ static void test_outbox_mem(void)
     CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "x");
     CHECK_INT(ob->next(ob, 5, &msg), -ENOENT);
     CHECK_INT(azk_outbox_mem_count(&m), 3);
+
+    /* A long FIFO run through the small memory, messages of varying sizes, acknowledged
+     * oldest first: the live records move down only when a new one does not fit after them,
+     * and every message comes out whole and in order. */
+    CHECK_INT(azk_outbox_mem_init(&m, buf, sizeof(buf)), 0);
+    static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    uint32_t first = 1, next_id = 1;
+    for (unsigned round = 0; round < 500; round++) {
+        size_t len = 1 + (round * 7u) % 30u;
+        int rc = ob->put(ob, (struct azk_span){0}, (struct azk_span){text + round % 5u, len},
+                         &id);
+        while (rc == -ENOSPC) {
+            CHECK_INT(ob->next(ob, 0, &msg), 0);
+            CHECK_INT(msg.id, first);
+            CHECK_INT(ob->remove(ob, first++), 0);
+            rc = ob->put(ob, (struct azk_span){0}, (struct azk_span){text + round % 5u, len},
+                         &id);
+        }
+        CHECK_INT(rc, 0);
+        CHECK_INT(id, next_id++);
+        CHECK_INT(ob->next(ob, id - 1, &msg), 0);
+        CHECK_INT(msg.id, id);
+        CHECK(msg.payload.len == len && memcmp(msg.payload.ptr, text + round % 5u, len) == 0);
+    }
+    CHECK_INT(azk_outbox_mem_count(&m), next_id - first);
 }
 
 /* With an outbox: accepted before connecting, sent within the window, acknowledged ones
