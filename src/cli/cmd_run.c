@@ -155,23 +155,17 @@ struct run {
     struct run_fota fota;       /* --fota-dir */
 };
 
-/* One JSON event line. `flush`: written out now; per-message events (accepted, acked) are
- * not, they go out at the end of the loop turn (on_turn) or with the next other event, so a
- * stream of messages costs no write to stdout per message. */
-static void out_json_line(cJSON *o, bool flush)
+/* One JSON event line, written out now. The per-message lines (accepted, acked) are printed
+ * directly and not flushed: they go out at the end of the loop turn (on_turn) or with the
+ * next other event, so a stream of messages costs no write to stdout per message. */
+static void out_json(cJSON *o)
 {
     char *s = cJSON_PrintUnformatted(o);
     if (s != NULL)
         printf("%s\n", s);
     free(s);
     cJSON_Delete(o);
-    if (flush)
-        fflush(stdout);
-}
-
-static void out_json(cJSON *o)
-{
-    out_json_line(o, true);
+    fflush(stdout);
 }
 
 static void add_span(cJSON *o, const char *name, struct azk_span s)
@@ -271,6 +265,15 @@ static void adopt_interval(struct run *r, struct azk_span desired)
 static void on_event(void *ctx, const struct azk_client_event *ev)
 {
     struct run *r = ctx;
+    if (ev->kind == AZK_CLIENT_EV_TELEMETRY_ACKED) {
+        /* A line per message: printed without a JSON tree (cJSON's number printing cost more
+         * than sending the message) and not flushed: on_turn writes the turn's lines at once. */
+        r->acked++;
+        if (r->cli->json)
+            printf("{\"event\":\"acked\",\"packetId\":%u,\"messageId\":%lu}\n",
+                   (unsigned)ev->packet_id, (unsigned long)ev->msg_id);
+        return;
+    }
     cJSON *o = r->cli->json ? cJSON_CreateObject() : NULL;
     switch (ev->kind) {
     case AZK_CLIENT_EV_DPS_ASSIGNED:
@@ -362,13 +365,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         break;
     }
     case AZK_CLIENT_EV_TELEMETRY_ACKED:
-        r->acked++;
-        if (o) {
-            cJSON_AddStringToObject(o, "event", "acked");
-            cJSON_AddNumberToObject(o, "packetId", ev->packet_id);
-            cJSON_AddNumberToObject(o, "messageId", ev->msg_id);
-        }
-        break;
+        break; /* handled above */
     case AZK_CLIENT_EV_TELEMETRY_FAILED:
         r->lost++;
         if (o) {
@@ -457,7 +454,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
     }
     if (o) {
         if (cJSON_GetObjectItem(o, "event") != NULL)
-            out_json_line(o, ev->kind != AZK_CLIENT_EV_TELEMETRY_ACKED);
+            out_json(o);
         else
             cJSON_Delete(o);
     }
@@ -481,10 +478,7 @@ static void on_event(void *ctx, const struct azk_client_event *ev)
         }
         adopt_interval(r, u.desired);
     }
-    /* A PUBACK's line waits for the end of the loop turn (on_turn flushes): a stream of
-     * messages then costs one write to stdout per turn, not one per message. */
-    if (ev->kind != AZK_CLIENT_EV_TELEMETRY_ACKED)
-        fflush(stdout);
+    fflush(stdout);
 }
 
 /* The backoff's random source: the kernel's. */
@@ -561,13 +555,11 @@ static int64_t send_turn(void *ctx, struct azk_client *c, uint64_t now)
                                        azk_span_from_str(msg), (int)r->qos, &id);
     if (rc == 0) {
         r->sent++;
-        if (r->cli->json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "event", "accepted");
-            cJSON_AddNumberToObject(o, "n", (double)r->sent);
-            if (r->qos)
-                cJSON_AddNumberToObject(o, "messageId", id);
-            out_json_line(o, false);
+        if (r->cli->json && r->qos) {
+            printf("{\"event\":\"accepted\",\"n\":%ld,\"messageId\":%lu}\n", r->sent,
+                   (unsigned long)id); /* as the acked line: no tree, flushed by on_turn */
+        } else if (r->cli->json) {
+            printf("{\"event\":\"accepted\",\"n\":%ld}\n", r->sent);
         } else {
             printf("%s telemetry #%ld: %s\n", connected ? "sent" : "queued (not connected yet)",
                    r->sent, msg);
