@@ -42,15 +42,16 @@ static struct wal_file *wf(sqlite3_file *f)
     return (struct wal_file *)f;
 }
 
-/* Writes the pending bytes; on failure they stay pending (nothing after them is written
- * before they are) and SQLite's I/O error is returned. */
+/* Writes the pending bytes out and returns the real write's result. On failure they are
+ * dropped: pending bytes only ever belong to the transaction being written (a commit's are
+ * written before it is published), and the error fails that transaction, so SQLite writes
+ * the same frames again with its next one. */
 static int flush(struct wal_file *w)
 {
     if (!w->buf_len)
         return SQLITE_OK;
     int rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->buf_len, w->buf_off);
-    if (rc == SQLITE_OK)
-        w->buf_len = 0;
+    w->buf_len = 0;
     return rc;
 }
 

@@ -1,0 +1,191 @@
+/* The store when the disk refuses writes, then takes them again. A child process appends
+ * telemetry one message at a time under a file-size limit (RLIMIT_FSIZE, so the WAL's writes
+ * fail with EFBIG part-way, as on a full disk), then with the limit lifted, and reports each
+ * message's outcome through a pipe. The parent reopens the database and checks that:
+ *  - some commits failed while the limit held, and every commit after it was lifted succeeded
+ *    (a failed commit leaves nothing behind that breaks the next ones);
+ *  - every message whose commit succeeded is there, whole, and nothing else is (a failed
+ *    commit is not half-kept, and its frames do not reappear).
+ * Both durabilities: the hub's own WAL writer gathers a commit's frames into one write
+ * (store_wal_vfs.c), so a failed write must fail that commit and only that one. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "hub/store/store.h"
+#include "support/test_util.h"
+
+#define MSGS_LIMITED 120
+#define MSGS_AFTER 40
+#define OK_FLAG (1ULL << 63)
+
+static int report_fd;
+static int done_rc;
+static bool done;
+
+static void tel_done(void *ctx, int rc)
+{
+    (void)ctx;
+    done_rc = rc;
+    done = true;
+}
+
+static void report(uint64_t v)
+{
+    if (write(report_fd, &v, sizeof v) != (ssize_t)sizeof v)
+        _exit(3);
+}
+
+/* Appends one message whose payload names its number, waits for its commit, reports
+ * seq | OK_FLAG (committed) or seq (failed). */
+static void append_one(struct event_base *base, struct hub_store *st, unsigned n)
+{
+    struct hub_telemetry t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.device_id, sizeof t.device_id, "full-%u", n % 7);
+    char payload[300];
+    memset(payload, 'p', sizeof payload);
+    snprintf(payload, sizeof payload, "message %u", n);
+    t.payload = payload;
+    t.payload_len = sizeof payload;
+    t.app_props = "{\"k\":\"v\"}";
+    uint64_t seq = 0;
+    done = false;
+    if (hub_store_telemetry_append(st, &t, &seq, tel_done, NULL) != 0)
+        _exit(4);
+    while (!done)
+        event_base_loop(base, EVLOOP_ONCE);
+    report(done_rc == 0 ? seq | OK_FLAG : seq);
+}
+
+static off_t size_of(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_size : 0;
+}
+
+static void child(const char *dir, bool process_only)
+{
+    signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
+    struct event_base *base = event_base_new();
+    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000,
+                                   .sync_process_only = process_only};
+    struct hub_store *st;
+    if (!base || hub_store_open(&cfg, base, &st, NULL) != 0)
+        _exit(2);
+    /* Room for a few dozen commits beyond what the files hold now. */
+    off_t big = size_of(dir, "hub.db") > size_of(dir, "hub.db-wal") ? size_of(dir, "hub.db")
+                                                                    : size_of(dir, "hub.db-wal");
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)big + 150000;
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        _exit(5);
+    for (unsigned n = 0; n < MSGS_LIMITED; n++)
+        append_one(base, st, n);
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0)
+        _exit(6);
+    for (unsigned n = MSGS_LIMITED; n < MSGS_LIMITED + MSGS_AFTER; n++)
+        append_one(base, st, n);
+    hub_store_close(st);
+    event_base_free(base);
+    _exit(0);
+}
+
+static void run(bool process_only)
+{
+    char dir[512];
+    azk_test_mkdtemp(dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        report_fd = fds[1];
+        child(dir, process_only);
+    }
+    close(fds[1]);
+    uint64_t seqs[MSGS_LIMITED + MSGS_AFTER];
+    size_t n = 0;
+    uint64_t v;
+    while (n < MSGS_LIMITED + MSGS_AFTER && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        seqs[n++] = v;
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the writer process ended with status %d", status);
+    assert_int_equal(n, MSGS_LIMITED + MSGS_AFTER);
+
+    size_t failed = 0, ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (seqs[i] & OK_FLAG)
+            ok++;
+        else if (i < MSGS_LIMITED)
+            failed++;
+        else
+            fail_msg("message %zu failed after the limit was lifted", i);
+    }
+    print_message("%s: %zu commits failed under the limit, %zu succeeded\n",
+                  process_only ? "durability process" : "durability power", failed, ok);
+    assert_true(failed > 0);          /* the limit was reached */
+    assert_true(ok > MSGS_AFTER);     /* and some fitted under it */
+
+    /* Reopen: exactly the committed messages, whole, in order. */
+    struct event_base *base = event_base_new();
+    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000};
+    struct hub_store *st;
+    assert_int_equal(hub_store_open(&cfg, base, &st, NULL), 0);
+    struct hub_telemetry *arr;
+    size_t got;
+    assert_int_equal(hub_store_telemetry_read(st, 0, NULL, 100000, &arr, &got), 0);
+    assert_int_equal(got, ok);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(seqs[i] & OK_FLAG))
+            continue;
+        assert_int_equal(arr[k].seq, seqs[i] & ~OK_FLAG);
+        char want[32];
+        snprintf(want, sizeof want, "message %zu", i);
+        assert_int_equal(arr[k].payload_len, 300);
+        assert_memory_equal(arr[k].payload, want, strlen(want) + 1);
+        k++;
+    }
+    hub_telemetry_free_array(arr, got);
+    hub_store_close(st);
+    event_base_free(base);
+    azk_test_rmrf(dir);
+}
+
+static void test_disk_full_power(void **state)
+{
+    (void)state;
+    run(false);
+}
+
+static void test_disk_full_process(void **state)
+{
+    (void)state;
+    run(true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_disk_full_power),
+        cmocka_unit_test(test_disk_full_process),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
