@@ -18,6 +18,7 @@ void hub_config_defaults(struct hub_config *c)
     c->mqtt_port = 8883;
     c->service_port = 443;
     c->amqp_port = 5671;
+    c->amqp_idle_timeout_s = 240;
     c->partitions = 4;
     c->eventhubs_port = 5672;
     c->tls_max = 13;

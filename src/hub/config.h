@@ -20,6 +20,10 @@ struct hub_config {
     int service_port;          /* --service-port; default 443 (0 = any free port) */
     int amqp_port;             /* --amqp-port; default 5671 (0 = any free port) */
     bool amqp_port_given;      /* --amqp-port was given: failing to bind it is fatal */
+    unsigned amqp_idle_timeout_s; /* --amqp-idle-timeout S: the idle timeout every AMQP
+                                     connection announces (the peer sends at least an empty
+                                     frame every half of it; a connection silent for longer is
+                                     closed); 0..86400, default 240 as Azure; 0 = none */
     /* Event Hubs-compatible endpoint (amqp/eh_*.c): */
     unsigned partitions;       /* --partitions N: telemetry partitions, 1..32; default 4 */
     int eventhubs_port;        /* --eventhubs-port N: plain AMQP (no TLS) on loopback for the

@@ -65,6 +65,10 @@ static const char usage_serve[] =
     "  --amqp-port N         AMQP over TLS port of the service side: C2D send and feedback\n"
     "                        (default 5671, skipped with a warning when taken; 0 = any free\n"
     "                        port)\n"
+    "  --amqp-idle-timeout S idle timeout of AMQP connections (service side and Event Hubs\n"
+    "                        endpoint): the peer must send at least an empty frame every\n"
+    "                        S/2 seconds or is closed, and the hub sends them as the peer\n"
+    "                        asks (default 240 as Azure; 0..86400; 0 = never)\n"
     "  --partitions N        partitions of the Event Hubs-compatible endpoint (1..32,\n"
     "                        default 4); a device's messages go to hash(device id) mod N\n"
     "  --eventhubs-port N    plain AMQP (no TLS) on 127.0.0.1 for Event Hubs SDKs with\n"
@@ -155,6 +159,11 @@ static int cmd_serve(int argc, char **argv)
                 return cli_usage(usage_serve, "--amqp-port needs a port number 0..65535");
             cfg.amqp_port = (int)n;
             cfg.amqp_port_given = true;
+        } else if (strcmp(a, "--amqp-idle-timeout") == 0 && v) {
+            if (!cli_parse_int(v, 0, 86400, &n))
+                return cli_usage(usage_serve, "--amqp-idle-timeout needs seconds 0..86400 "
+                                 "(0 = never)");
+            cfg.amqp_idle_timeout_s = (unsigned)n;
         } else if (strcmp(a, "--partitions") == 0 && v) {
             if (!cli_parse_int(v, 1, 32, &n))
                 return cli_usage(usage_serve, "--partitions needs a number 1..32");

@@ -23,9 +23,6 @@
 #include "hub/daemon.h"
 #include "hub/log.h"
 
-/* Azure's AMQP idle timeout (4 minutes). */
-#define AMQP_IDLE_TIMEOUT_MS 240000
-
 static void conn_free(struct amqp_conn *c)
 {
     amqp_conn_forget_pending(c);
@@ -65,6 +62,7 @@ static void log_condition(struct amqp_conn *c, pn_condition_t *cond, const char 
 bool amqp_conn_pump(struct amqp_conn *c)
 {
     pn_event_t *e;
+    int64_t now = hub_now_ms(), next = 0;
     for (;;) {
         while ((e = pn_connection_driver_next_event(&c->drv)) != NULL) {
             if (pn_event_type(e) == PN_TRANSPORT_ERROR)
@@ -72,11 +70,20 @@ bool amqp_conn_pump(struct amqp_conn *c)
             amqp_handle_event(c, e);
         }
         pn_bytes_t out = pn_connection_driver_write_buffer(&c->drv);
-        if (out.size == 0)
+        if (out.size > 0) {
+            if (c->bev)
+                bufferevent_write(c->bev, out.start, out.size);
+            pn_connection_driver_write_done(&c->drv, out.size);
+            continue;
+        }
+        /* Proton's clock: an empty frame the peer's idle timeout asks for now, or the close
+         * of a peer silent past ours, is made here and must go out in this same pump (made
+         * after the writes, it waited for the next tick: heartbeats left a whole period late
+         * and peers with short idle timeouts dropped the connection). Also the next deadline. */
+        next = pn_transport_tick(c->drv.transport, now);
+        if (pn_connection_driver_write_buffer(&c->drv).size == 0 &&
+            !pn_connection_driver_has_event(&c->drv))
             break;
-        if (c->bev)
-            bufferevent_write(c->bev, out.start, out.size);
-        pn_connection_driver_write_done(&c->drv, out.size);
     }
     if (pn_connection_driver_finished(&c->drv)) {
         struct evbuffer *o = c->bev ? bufferevent_get_output(c->bev) : NULL;
@@ -90,8 +97,6 @@ bool amqp_conn_pump(struct amqp_conn *c)
         return true;
     }
     /* Proton's next deadline (heartbeats it owes the peer, the peer's idle timeout). */
-    int64_t now = hub_now_ms();
-    int64_t next = pn_transport_tick(c->drv.transport, now);
     if (next > 0 && c->tick) {
         int64_t ms = next > now ? next - now : 0;
         struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -176,8 +181,9 @@ static struct amqp_conn *conn_new(struct hub_amqp *a, const char *peer)
     pn_transport_set_server(t);
     pn_transport_set_max_frame(t, HUB_AMQP_MAX_FRAME);
     /* Announced to the peer, which then sends at least an empty frame every half of it; a
-     * connection silent for longer (the peer gone, or stuck before AMQP) is closed. */
-    pn_transport_set_idle_timeout(t, AMQP_IDLE_TIMEOUT_MS);
+     * connection silent for longer (the peer gone, or stuck before AMQP) is closed.
+     * --amqp-idle-timeout, Azure's 4 minutes by default; 0 announces none. */
+    pn_transport_set_idle_timeout(t, (pn_millis_t)d->cfg.amqp_idle_timeout_s * 1000u);
     amqp_sasl_setup(t);
     /* Service SDKs open without SASL or with ANONYMOUS/MSSBCBS; authorisation is the CBS
      * token that follows. */
