@@ -82,6 +82,14 @@ async function c2dScenario(overWs = false) {
     recordArrived();
   });
 
+  if (cfg.amqpIdleTimeout) {
+    // The hub runs with --amqp-idle-timeout (seconds): the service connection, idle for 2.5
+    // times as long, must still send (the SDK's empty frames keep it; a connection the hub
+    // closed for idleness fails the send or the feedback receiver).
+    const ms = cfg.amqpIdleTimeout * 2500;
+    step(`idle for ${ms / 1000} s (hub --amqp-idle-timeout ${cfg.amqpIdleTimeout})`);
+    await new Promise((r) => setTimeout(r, ms));
+  }
   const m = new Message('hello over AMQP');
   m.messageId = `amqp-c2d-${id}`;
   m.correlationId = 'corr-1';

@@ -203,10 +203,30 @@ async function eventhubsScenario() {
   assert.ok(live.every((e) => e.body.tag === 'live'), 'latest returns only new messages');
   live.forEach(checkEvent);
 
+  // The hub runs with --amqp-idle-timeout (cfg.amqpIdleTimeout, seconds): a receiver idle for
+  // 2.5 times as long stays attached (the SDK's empty frames keep its connection, the hub's
+  // keep the SDK's) and a message sent after the silence arrives live. A connection the hub
+  // closed for idleness would end in processError, which fails the read.
+  const idleMs = cfg.amqpIdleTimeout * 2500;
+  step(`idle: a live receiver silent for ${idleMs / 1000} s (hub --amqp-idle-timeout ${cfg.amqpIdleTimeout}), then a message`);
+  const attachedIdle = receiversAttached();
+  const afterIdle = await readEvents(tls, latestEventPosition, cfg.devices.length, 'after idle',
+                                     async () => {
+                                       await withTimeout('4 receivers attached', 30000, (async () => {
+                                         while (receiversAttached() < attachedIdle + 4)
+                                           await new Promise((r) => setTimeout(r, 100));
+                                       })());
+                                       await new Promise((r) => setTimeout(r, idleMs));
+                                       await sendFromDevices(cfg.devices, 1, 'after-idle');
+                                     });
+  assert.ok(afterIdle.every((e) => e.body.tag === 'after-idle'));
+  assert.doesNotMatch(fs.readFileSync(cfg.hubLog, 'utf8'), /resource-limit-exceeded/,
+                      'the hub closed a connection for idleness');
+
   step('a second consumer group reads everything independently');
   const other = new EventHubConsumerClient('analytics', emuCs, emuOptions);
-  const again = await readEvents(other, earliestEventPosition, sent.length + live.length, 'group analytics');
-  assert.strictEqual(again.length, sent.length + live.length);
+  const again = await readEvents(other, earliestEventPosition, sent.length + live.length + afterIdle.length, 'group analytics');
+  assert.strictEqual(again.length, sent.length + live.length + afterIdle.length);
   await other.close();
 
   step('a consumer group created at run time (azkit-hub consumer-group create) reads too');
@@ -217,8 +237,8 @@ async function eventhubsScenario() {
   assert.throws(() => admin('consumer-group', 'create', 'bad/name'), /consumer group name|ArgumentInvalid/);
   assert.throws(() => admin('consumer-group', 'delete', '$Default'), /cannot be deleted/);
   const reports = new EventHubConsumerClient('reports', tlsCs, tlsOptions);
-  const fromReports = await readEvents(reports, earliestEventPosition, sent.length + live.length, 'group reports');
-  assert.strictEqual(fromReports.length, sent.length + live.length);
+  const fromReports = await readEvents(reports, earliestEventPosition, sent.length + live.length + afterIdle.length, 'group reports');
+  assert.strictEqual(fromReports.length, sent.length + live.length + afterIdle.length);
   await reports.close();
   admin('consumer-group', 'delete', 'reports');
   assert.throws(() => admin('consumer-group', 'delete', 'reports'), /does not exist/);

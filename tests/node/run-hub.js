@@ -121,7 +121,7 @@ async function stopHub() {
 
 // Runs one scenario of sdk-scenarios.js (or dps-scenarios.js) in a child node with the hub's CA
 // trusted.
-function scenario(name, cfg, ready, script = 'sdk-scenarios.js') {
+function scenario(name, cfg, ready, script = 'sdk-scenarios.js', timeoutMs = 40000) {
   return new Promise((resolve, reject) => {
     step(`scenario ${name}: start (NODE_EXTRA_CA_CERTS=${ready.ca})`);
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: ready.ca,
@@ -131,7 +131,7 @@ function scenario(name, cfg, ready, script = 'sdk-scenarios.js') {
     const child = spawn(process.execPath, [path.join(__dirname, script), name,
                                            JSON.stringify(cfg)],
                         { env, stdio: ['ignore', 'inherit', 'inherit'], cwd: __dirname });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, 40000);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
     child.on('exit', (code, sig) => {
       clearTimeout(timer);
       if (code === 0) { step(`scenario ${name}: passed`); resolve(); }
@@ -202,19 +202,21 @@ async function mainEventHubs() {
   const ids = ['node-eh-1', 'node-eh-2', 'node-eh-3'];
   for (const id of ids) azkit('pki', 'self-signed', id, '--out', p(id));
   opts.servicePort = '0';
-  step('start azkit-hub serve --amqp-port 0 --eventhubs-port 0 --consumer-group analytics');
+  // --amqp-idle-timeout 4: the SDK's connections live under a short idle timeout throughout
+  // (eh-scenarios.js also holds a receiver idle for 10 s).
+  step('start azkit-hub serve --amqp-port 0 --eventhubs-port 0 --consumer-group analytics --amqp-idle-timeout 4');
   const ready = await startHub(['--amqp-port', '0', '--eventhubs-port', '0',
-                                '--consumer-group', 'analytics']);
+                                '--consumer-group', 'analytics', '--amqp-idle-timeout', '4']);
   step(`hub ready: ${JSON.stringify({ amqp_port: ready.amqp_port, eventhubs_port: ready.eventhubs_port, partitions: ready.partitions })}`);
   assert.ok(ready.eventhubs_port > 0 && ready.partitions === 4);
   assert.match(ready.eventhubs_connection_string, /^Endpoint=sb:\/\/localhost\/;SharedAccessKeyName=iothubowner;SharedAccessKey=[^;]+;EntityPath=localhost$/);
   for (const id of ids) admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
   await scenario('eventhubs', { hub: opts.hub, readyFile, hubLog, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
-                                hostname: ready.hostname,
+                                hostname: ready.hostname, amqpIdleTimeout: 4,
                                 ehConnectionString: ready.eventhubs_connection_string,
                                 ehEmulatorConnectionString: ready.eventhubs_emulator_connection_string,
                                 devices: ids.map((id) => ({ id, cert: p(`${id}.cert.pem`), key: p(`${id}.key.pem`) })) },
-                 ready, 'eh-scenarios.js');
+                 ready, 'eh-scenarios.js', 90000);
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
   assert.deepStrictEqual(st, { code: 0, sig: null }, `azkit-hub did not stop cleanly: ${JSON.stringify(st)}`);
@@ -226,13 +228,13 @@ async function mainAmqp() {
   const p = (name) => path.join(pki, name);
   for (const id of ['node-amqp-1', 'node-amqp-full']) azkit('pki', 'self-signed', id, '--out', p(id));
   opts.servicePort = '0';
-  step('start azkit-hub serve --service-port 0 --mqtt-port 0 --amqp-port 0');
-  const ready = await startHub(['--amqp-port', '0']);
+  step('start azkit-hub serve --service-port 0 --mqtt-port 0 --amqp-port 0 --amqp-idle-timeout 4 (c2d idles 10 s)');
+  const ready = await startHub(['--amqp-port', '0', '--amqp-idle-timeout', '4']);
   step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, amqp_port: ready.amqp_port, service_port: ready.service_port })}`);
   assert.ok(Number.isInteger(ready.amqp_port) && ready.amqp_port > 0, 'amqp_port in the ready file');
   for (const id of ['node-amqp-1', 'node-amqp-full'])
     admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
-  const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
+  const common = { hub: opts.hub, readyFile, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port, amqpIdleTimeout: 4,
                    serviceConnectionString: ready.connection_string };
   await scenario('c2d', { ...common, deviceId: 'node-amqp-1', cert: p('node-amqp-1.cert.pem'),
                           key: p('node-amqp-1.key.pem') }, ready, 'amqp-scenarios.js');
@@ -324,7 +326,7 @@ async function mainWs() {
   const p = (name) => path.join(pki, name);
   for (const id of ['node-ws-x509', 'node-ws-dps-x509', 'node-ws-amqp']) azkit('pki', 'self-signed', id, '--out', p(id));
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --amqp-port 0`);
-  const ready = await startHub(['--amqp-port', '0']);
+  const ready = await startHub(['--amqp-port', '0', '--amqp-idle-timeout', '4']);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   admin('device', 'add', 'node-ws-x509', '--cert', p('node-ws-x509.cert.pem'));
   admin('device', 'add', 'node-ws-amqp', '--cert', p('node-ws-amqp.cert.pem'));
@@ -337,7 +339,7 @@ async function mainWs() {
   await ws('x509', { deviceId: 'node-ws-x509', cert: p('node-ws-x509.cert.pem'), key: p('node-ws-x509.key.pem') });
   await ws('dps', { dpsCert: p('node-ws-dps-x509.cert.pem'), dpsKey: p('node-ws-dps-x509.key.pem') });
   // AMQP over WebSockets on the same path (subprotocol AMQPWSB10): azure-iothub's AmqpWs.
-  const amqpWs = (name, cfg) => scenario(name, { ...common, mqttPort: ready.mqtt_port, ...cfg }, ready,
+  const amqpWs = (name, cfg) => scenario(name, { ...common, mqttPort: ready.mqtt_port, amqpIdleTimeout: 4, ...cfg }, ready,
                                          'amqp-scenarios.js');
   await amqpWs('c2d-ws', { deviceId: 'node-ws-amqp', cert: p('node-ws-amqp.cert.pem'), key: p('node-ws-amqp.key.pem') });
   await amqpWs('ws-refusals', {});
