@@ -172,6 +172,21 @@ static void test_handshake(void **state)
     b.protocol = "AMQPWSB10, mqtt"; /* both offered: mqtt */
     assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 0);
     assert_int_equal(proto, HUB_WS_MQTT);
+    /* The Event Hubs SDKs' path: AMQP only, even when mqtt is offered too. */
+    b.path = "/$servicebus/websocket";
+    assert_true(hub_ws_is_upgrade(&b));
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 0);
+    assert_int_equal(proto, HUB_WS_AMQP);
+    b.path = "/%24servicebus/websocket";
+    b.protocol = "AMQPWSB10";
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 0);
+    assert_int_equal(proto, HUB_WS_AMQP);
+    b.protocol = "mqtt";
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
+    assert_non_null(strstr(why, "AMQPWSB10"));
+    b.path = "/$servicebus/websockets";
+    assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 404);
+    b.path = "/$iothub/websocket";
     b.protocol = "amqpwsb10";
     assert_int_equal(hub_ws_check(&b, accept, &proto, &why), 400);
     b.protocol = "AMQPWSB1";

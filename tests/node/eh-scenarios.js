@@ -272,7 +272,40 @@ async function eventhubsScenario() {
   await emu.close();
 }
 
-const scenarios = { eventhubs: eventhubsScenario };
+// eh-ws (run by run-hub.js --suite ws, where the service API is on 443): the Event Hubs
+// connection string as `serve` prints it, with webSocketOptions: the SDK reaches
+// wss://localhost:443/$servicebus/websocket (subprotocol AMQPWSB10) instead of amqps:5671.
+async function ehWsScenario() {
+  const WebSocket = require('ws');
+  const sent = await sendFromDevices(cfg.devices, 3, 'over-ws');
+  const client = new EventHubConsumerClient('$Default', cfg.ehConnectionString,
+                                            { webSocketOptions: { webSocket: WebSocket },
+                                              retryOptions: { maxRetries: 0, timeoutInMs: 20000 } });
+  step(`getPartitionIds over WebSockets: ${JSON.stringify(await client.getPartitionIds())}`);
+  // The other WebSocket scenarios' devices sent telemetry too: read until every one of ours came.
+  const want = new Set(sent.map((s) => s.messageId));
+  const got = [];
+  let done;
+  const finished = new Promise((resolve, reject) => { done = { resolve, reject }; });
+  const sub = client.subscribe({
+    processEvents: async (events) => {
+      for (const e of events) if (want.has(e.messageId)) got.push(e);
+      if (got.length >= want.size) done.resolve();
+    },
+    processError: async (err) => { done.reject(err); },
+  }, { startPosition: earliestEventPosition, maxBatchSize: 50, maxWaitTimeInSeconds: 1 });
+  try {
+    await withTimeout(`over WebSockets: ${want.size} events (got ${got.length})`, 60000, finished);
+  } finally {
+    await sub.close();
+  }
+  assert.deepStrictEqual(got.map((e) => e.messageId).sort(), [...want].sort());
+  got.forEach(checkEvent);
+  step(`${got.length} events read over WebSockets, annotations and properties as over AMQP`);
+  await client.close();
+}
+
+const scenarios = { eventhubs: eventhubsScenario, 'eh-ws': ehWsScenario };
 (async () => {
   if (!scenarios[mode]) throw new Error(`unknown scenario ${mode}`);
   await scenarios[mode]();

@@ -324,12 +324,13 @@ async function mainWs() {
   step('PKI: self-signed "node-ws-x509" (a hub device) and "node-ws-dps-x509" (a DPS enrollment)');
   fs.mkdirSync(pki);
   const p = (name) => path.join(pki, name);
-  for (const id of ['node-ws-x509', 'node-ws-dps-x509', 'node-ws-amqp']) azkit('pki', 'self-signed', id, '--out', p(id));
+  for (const id of ['node-ws-x509', 'node-ws-dps-x509', 'node-ws-amqp', 'node-ws-eh']) azkit('pki', 'self-signed', id, '--out', p(id));
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0 --amqp-port 0`);
   const ready = await startHub(['--amqp-port', '0', '--amqp-idle-timeout', '4']);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   admin('device', 'add', 'node-ws-x509', '--cert', p('node-ws-x509.cert.pem'));
   admin('device', 'add', 'node-ws-amqp', '--cert', p('node-ws-amqp.cert.pem'));
+  admin('device', 'add', 'node-ws-eh', '--cert', p('node-ws-eh.cert.pem'));
   const dpsConnectionString = ready.connection_string.replace('SharedAccessKeyName=iothubowner;',
                                                              'SharedAccessKeyName=provisioningserviceowner;');
   const common = { hub: opts.hub, readyFile, idScope: ready.id_scope,
@@ -343,6 +344,11 @@ async function mainWs() {
                                          'amqp-scenarios.js');
   await amqpWs('c2d-ws', { deviceId: 'node-ws-amqp', cert: p('node-ws-amqp.cert.pem'), key: p('node-ws-amqp.key.pem') });
   await amqpWs('ws-refusals', {});
+  // The Event Hubs SDK over WebSockets: /$servicebus/websocket on the same port.
+  await scenario('eh-ws', { ...common, mqttPort: ready.mqtt_port, hubLog,
+                            ehConnectionString: ready.eventhubs_connection_string,
+                            devices: [{ id: 'node-ws-eh', cert: p('node-ws-eh.cert.pem'), key: p('node-ws-eh.key.pem') }] },
+                 ready, 'eh-scenarios.js');
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();
@@ -355,6 +361,8 @@ async function mainWs() {
   }
   // The service SDK's AmqpWs came in over WebSockets too, not over the AMQP port.
   assert.match(log, /AMQP [^ ]+ \(wss\): accepted \(AMQP over WebSockets\)/, 'AmqpWs over WebSockets (hub log)');
+  // ... and the Event Hubs SDK on /$servicebus/websocket (its receivers attached over wss).
+  assert.match(log, /AMQP [^ ]+ \(wss\): Event Hubs receiver on partition/, 'Event Hubs over WebSockets (hub log)');
   assert.match(log, /subprotocol must be 'mqtt' or 'AMQPWSB10' \(Sec-WebSocket-Protocol\) \(HTTP 400\)/,
                'the bad subprotocols refused (hub log)');
   assert.match(log, /conn [^ ]+ \(wss\) device 'node-ws-sas-1': refused \(CONNACK 5\): sas: bad signature/,

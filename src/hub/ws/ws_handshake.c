@@ -26,15 +26,24 @@ static bool has_token(const char *value, const char *token, bool nocase)
     return false;
 }
 
-static bool is_ws_path(const char *path)
+enum ws_path { WS_PATH_NONE, WS_PATH_IOTHUB, WS_PATH_SERVICEBUS };
+
+/* Which WebSocket path (the '$' may come percent-encoded). */
+static enum ws_path ws_path(const char *path)
 {
-    return path != NULL && (strcmp(path, HUB_WS_PATH) == 0 ||
-                            strcasecmp(path, "/%24iothub/websocket") == 0);
+    if (path == NULL)
+        return WS_PATH_NONE;
+    if (strcmp(path, HUB_WS_PATH) == 0 || strcasecmp(path, "/%24iothub/websocket") == 0)
+        return WS_PATH_IOTHUB;
+    if (strcmp(path, HUB_WS_PATH_SERVICEBUS) == 0 ||
+        strcasecmp(path, "/%24servicebus/websocket") == 0)
+        return WS_PATH_SERVICEBUS;
+    return WS_PATH_NONE;
 }
 
 bool hub_ws_is_upgrade(const struct hub_ws_request *r)
 {
-    return is_ws_path(r->path) || has_token(r->upgrade, "websocket", true);
+    return ws_path(r->path) != WS_PATH_NONE || has_token(r->upgrade, "websocket", true);
 }
 
 /* A Sec-WebSocket-Key is the base64 of 16 bytes (RFC 6455 4.1): 24 characters, "==" at the
@@ -56,8 +65,10 @@ int hub_ws_check(const struct hub_ws_request *r, char accept[HUB_WS_ACCEPT_SIZE]
                  enum hub_ws_proto *proto, const char **why)
 {
     accept[0] = '\0';
-    if (!is_ws_path(r->path)) {
-        *why = "WebSockets are served only on " HUB_WS_PATH;
+    enum ws_path where = ws_path(r->path);
+    if (where == WS_PATH_NONE) {
+        *why = "WebSockets are served only on " HUB_WS_PATH " (MQTT, AMQP) and "
+               HUB_WS_PATH_SERVICEBUS " (AMQP: the Event Hubs-compatible endpoint)";
         return 404;
     }
     if (!r->is_get) {
@@ -76,10 +87,14 @@ int hub_ws_check(const struct hub_ws_request *r, char accept[HUB_WS_ACCEPT_SIZE]
         *why = "missing or malformed Sec-WebSocket-Key (the base64 of 16 bytes)";
         return 400;
     }
-    if (has_token(r->protocol, HUB_WS_SUBPROTOCOL, false)) {
+    if (where == WS_PATH_IOTHUB && has_token(r->protocol, HUB_WS_SUBPROTOCOL, false)) {
         *proto = HUB_WS_MQTT;
     } else if (has_token(r->protocol, HUB_WS_SUBPROTOCOL_AMQP, false)) {
         *proto = HUB_WS_AMQP;
+    } else if (where == WS_PATH_SERVICEBUS) {
+        *why = "the WebSocket subprotocol on " HUB_WS_PATH_SERVICEBUS
+               " must be 'AMQPWSB10' (Sec-WebSocket-Protocol)";
+        return 400;
     } else {
         *why = "the WebSocket subprotocol must be 'mqtt' or 'AMQPWSB10' (Sec-WebSocket-Protocol)";
         return 400;

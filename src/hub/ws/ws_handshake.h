@@ -8,8 +8,10 @@
 
 #include <stdbool.h>
 
-/* The path Azure serves WebSockets on, and the subprotocols it tells apart. */
+/* The path Azure serves WebSockets on, and the subprotocols it tells apart. The Event Hubs
+ * SDKs' AMQP over WebSockets uses Service Bus's path instead (AMQPWSB10 only). */
 #define HUB_WS_PATH "/$iothub/websocket"
+#define HUB_WS_PATH_SERVICEBUS "/$servicebus/websocket"
 #define HUB_WS_SUBPROTOCOL "mqtt"
 #define HUB_WS_SUBPROTOCOL_AMQP "AMQPWSB10"
 /* base64 of a SHA-1 digest: 28 characters and a NUL. */
@@ -38,8 +40,9 @@ bool hub_ws_is_upgrade(const struct hub_ws_request *r);
 
 /* Checks the handshake. Returns 0 with `accept` (Sec-WebSocket-Accept: base64 of the SHA-1 of
  * the key and RFC 6455's GUID) and *proto (the subprotocol chosen: `mqtt` when the client
- * offers it, else `AMQPWSB10`), or the HTTP status to refuse it with and *why (static text):
- * 404 another path, 400 not a GET / not an upgrade / a bad key / neither subprotocol offered,
+ * offers it, else `AMQPWSB10`; on HUB_WS_PATH_SERVICEBUS only `AMQPWSB10`), or the HTTP status
+ * to refuse it with and *why (static text): 404 another path, 400 not a GET / not an upgrade /
+ * a bad key / no subprotocol served on that path offered,
  * 426 a version other than 13 (the answer then carries Sec-WebSocket-Version: 13), 500 when
  * OpenSSL fails. */
 int hub_ws_check(const struct hub_ws_request *r, char accept[HUB_WS_ACCEPT_SIZE],

@@ -324,8 +324,8 @@ int hub_ws_tunnel_open(struct hub_daemon *d, struct hub_ws_tunnels *list,
         t->conn = hub_conn_adopt(d, filter, ssl, name);
     if (t->conn == NULL && t->amqp == NULL)
         return 0; /* filter freed: the tunnel flushes and frees the connection */
-    hub_log(HUB_LOG_DEBUG, "conn %s: WebSocket upgrade accepted on %s (subprotocol %s)", name,
-            HUB_WS_PATH, hub_ws_proto_name(proto));
+    hub_log(HUB_LOG_DEBUG, "conn %s: WebSocket upgrade accepted (subprotocol %s)", name,
+            hub_ws_proto_name(proto));
     /* Bytes the client sent right behind the handshake are already read: pass them on from the
      * loop (deferred), not from inside evhttp's request callback. */
     if (evbuffer_get_length(bufferevent_get_input(tls)) > 0)
