@@ -234,7 +234,8 @@ static void test_handshake_refusals(void **state)
     char head[2048];
     assert_int_equal(handshake(&d, "GET", "/elsewhere", "13", rfc_key, "mqtt", head, sizeof(head)), 404);
     test_dev_close(&d);
-    assert_true(test_hub_log_contains(&hub, "WebSockets are served only on /$iothub/websocket (HTTP 404)"));
+    assert_true(test_hub_log_contains(&hub, "WebSockets are served only on /$iothub/websocket (MQTT, AMQP) and "
+                                                  "/$servicebus/websocket (AMQP: the Event Hubs-compatible endpoint) (HTTP 404)"));
 
     assert_int_equal(handshake(&d, "GET", "/$iothub/websocket", "13", rfc_key, NULL, head, sizeof(head)), 400);
     test_dev_close(&d);
