@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "hub/admin/admin.h"
 #include "hub/amqp/eh_groups.h"
+#include "hub/ev_mem.h"
 #include "hub/config.h"
 #include "hub/daemon.h"
 #include "hub/log.h"
@@ -309,6 +310,7 @@ static int take_global_options(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    hub_ev_mem_install(); /* before anything calls libevent */
     cli_set_program("azkit-hub");
     if (take_global_options(&argc, argv) != 0)
         return CLI_EXIT_USAGE;
