@@ -157,7 +157,7 @@ async function main() {
   azkit('pki', 'self-signed', 'node-reg-1', '--out', path.join(pki, 'node-reg-1'));
 
   step(`start azkit-hub serve --service-port ${opts.servicePort} --mqtt-port 0`);
-  const ready = await startHub();
+  const ready = await startHub(['--amqp-port', '0']); // AMQP for the http-c2d scenario's back-end
   step(`hub ready: ${JSON.stringify({ mqtt_port: ready.mqtt_port, service_port: ready.service_port, hostname: ready.hostname, ca: ready.ca })}`);
   assert.strictEqual(String(ready.service_port), opts.servicePort);
   assert.ok(ready.connection_string && /SharedAccessKey=/.test(ready.connection_string));
@@ -190,6 +190,7 @@ async function main() {
   await scenario('query', common, ready);
   await scenario('sas', common, ready);
   await scenario('bulk', common, ready);
+  await scenario('http-c2d', { ...common, amqpPort: ready.amqp_port }, ready);
 
   step('stop the hub (SIGTERM)');
   const st = await stopHub();

@@ -517,8 +517,120 @@ async function bulkScenario() {
   assert.strictEqual(again.deviceScope, edge.deviceScope, 'kept by the registry');
 }
 
+// The device HTTPS API for C2D (azure-iot-device-http's Http transport, which polls
+// GET /devices/{id}/messages/devicebound every second on port 443) with the back-end on AMQP
+// (azure-iothub Client.send, getFeedbackReceiver): reject -> Rejected feedback, complete ->
+// Success, abandon -> delivered again; then, with raw requests, a stale lock token (412) and a
+// message abandoned until its delivery count runs out (DeliveryCountExceeded feedback).
+async function httpC2dScenario() {
+  const { Http } = require('azure-iot-device-http');
+  const crypto = require('crypto');
+  const https = require('https');
+  const id = 'node-http-1';
+  const registry = iothub.Registry.fromConnectionString(cfg.serviceConnectionString);
+  const key = (await registry.create({ deviceId: id })).responseBody.authentication.symmetricKey.primaryKey;
+  const amqpCs = cfg.serviceConnectionString.replace(/HostName=([^;:]+)(:\d+)?;/, `HostName=$1:${cfg.amqpPort};`);
+  const service = iothub.Client.fromConnectionString(amqpCs);
+  await withTimeout('service open', 10000, service.open());
+  const feedback = await withTimeout('getFeedbackReceiver', 10000, new Promise((resolve, reject) =>
+    service.getFeedbackReceiver((err, receiver) => (err ? reject(err) : resolve(receiver)))));
+  const records = [];
+  feedback.on('message', (msg) => {
+    records.push(...JSON.parse(msg.data.toString()));
+    feedback.complete(msg, () => {});
+  });
+  const recordFor = (mid) => withTimeout(`a feedback record for ${mid}`, 20000, (async () => {
+    for (;;) {
+      const r = records.find((x) => x.originalMessageId === mid);
+      if (r) return r;
+      await sleep(50);
+    }
+  })());
+  const send = async (mid, ack, props = {}) => {
+    const m = new Message(`payload of ${mid}`);
+    m.messageId = mid;
+    m.ack = ack;
+    m.correlationId = `corr-${mid}`;
+    for (const [k, v] of Object.entries(props)) m.properties.add(k, v);
+    await withTimeout(`send ${mid}`, 10000, service.send(id, m));
+  };
+
+  step('device opens with the Http transport (SAS, HostName=localhost: port 443)');
+  const device = DeviceClient.fromConnectionString(`HostName=localhost;DeviceId=${id};SharedAccessKey=${key}`, Http);
+  const got = [];
+  device.on('message', (msg) => got.push(msg));
+  await withTimeout('device open', 10000, device.open());
+  const next = (mid) => withTimeout(`the device receives ${mid}`, 20000, (async () => {
+    for (;;) {
+      const i = got.findIndex((m) => m.messageId === mid);
+      if (i >= 0) return got.splice(i, 1)[0];
+      await sleep(50);
+    }
+  })());
+
+  await send('http-reject', 'full', { color: 'red' });
+  const m1 = await next('http-reject');
+  assert.strictEqual(m1.data.toString(), 'payload of http-reject');
+  assert.strictEqual(m1.correlationId, 'corr-http-reject');
+  assert.strictEqual(m1.properties.getValue('iothub-app-color') || m1.properties.getValue('color'), 'red');
+  assert.ok(m1.lockToken, 'the ETag is the lock token');
+  step(`received http-reject (lock token ${m1.lockToken}); reject`);
+  await withTimeout('reject', 10000, device.reject(m1));
+  assert.strictEqual((await recordFor('http-reject')).statusCode, 'Rejected');
+  step('feedback: Rejected');
+
+  await send('http-abandon', 'full');
+  const m2 = await next('http-abandon');
+  step('received http-abandon; abandon: it comes again');
+  await withTimeout('abandon', 10000, device.abandon(m2));
+  const m2again = await next('http-abandon');
+  assert.notStrictEqual(m2again.lockToken, m2.lockToken, 'a new lock for a new delivery');
+  await withTimeout('complete', 10000, device.complete(m2again));
+  assert.strictEqual((await recordFor('http-abandon')).statusCode, 'Success');
+  step('delivered again, completed; feedback: Success');
+  await device.close();
+
+  // Raw requests with the device's token, as the transport sends them.
+  const se = Math.floor(Date.now() / 1000) + 600;
+  const sr = encodeURIComponent(`localhost/devices/${id}`);
+  const sig = crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(`${sr}\n${se}`).digest('base64');
+  const token = `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${se}`;
+  const call = (method, path, auth = token) => new Promise((resolve, reject) => {
+    const req = https.request({ host: 'localhost', port: 443, method, path: `${path}${path.includes('?') ? '&' : '?'}api-version=2021-04-12`,
+                                headers: { Authorization: auth } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const base = `/devices/${id}/messages/devicebound`;
+  assert.strictEqual((await call('GET', base)).status, 204, 'nothing queued: 204');
+  const wrong = token.replace(/sig=[^&]+/, 'sig=AAAA');
+  assert.strictEqual((await call('GET', base, wrong)).status, 401, 'a bad signature: 401');
+  assert.strictEqual((await call('DELETE', `${base}/00000000-0000-4000-8000-000000000000`)).status, 412,
+                     'a lock token never given: 412');
+
+  step(`http-dead: abandoned ${10} times, then dead-lettered with DeliveryCountExceeded`);
+  await send('http-dead', 'negative');
+  for (let i = 1; i <= 10; i++) {
+    const r = await call('GET', base);
+    assert.strictEqual(r.status, 200, `delivery ${i}`);
+    assert.strictEqual(r.headers['iothub-messageid'], 'http-dead');
+    assert.strictEqual(r.headers['iothub-deliverycount'], String(i));
+    const lock = r.headers.etag.replace(/"/g, '');
+    assert.strictEqual((await call('POST', `${base}/${lock}/abandon`)).status, 204);
+    assert.strictEqual((await call('POST', `${base}/${lock}/abandon`)).status, 412, 'settled once only');
+  }
+  assert.strictEqual((await call('GET', base)).status, 204, 'dead-lettered after 10 deliveries');
+  assert.strictEqual((await recordFor('http-dead')).statusCode, 'DeliveryCountExceeded');
+  step('feedback: DeliveryCountExceeded');
+  await service.close();
+}
+
 const scenarios = { device: deviceScenario, registry: registryScenario, query: queryScenario,
-                    sas: sasScenario, bulk: bulkScenario };
+                    sas: sasScenario, bulk: bulkScenario, 'http-c2d': httpC2dScenario };
 if (!scenarios[mode]) {
   console.error(`usage: sdk-scenarios.js ${Object.keys(scenarios).join('|')} '<json config>'`);
   process.exit(2);

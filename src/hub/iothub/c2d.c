@@ -1,6 +1,7 @@
 /* Cloud-to-device delivery: one message in flight per device at QoS 1, removed on PUBACK. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "azkit/azure_hub.h"
@@ -10,13 +11,29 @@
 #include "hub/amqp/amqp.h"
 #include "hub/iothub/feedback.h"
 
+int hub_c2d_next(struct hub_iothub *h, const char *device_id, struct hub_c2d_msg *out)
+{
+    for (;;) {
+        int rc = hub_store_c2d_next(h->store, device_id, hub_now_ms(), out);
+        if (rc != 0 || out->delivery_count < HUB_C2D_MAX_DELIVERY)
+            return rc;
+        hub_log(HUB_LOG_INFO, "device '%s': C2D message %s delivered %u times and never "
+                "completed: dead-lettered (DeliveryCountExceeded)", device_id, out->message_id,
+                (unsigned)out->delivery_count);
+        hub_store_c2d_remove(h->store, device_id, out->message_id, NULL, NULL);
+        hub_c2d_feedback(h, device_id, out->message_id, hub_c2d_props_ack(out->properties),
+                         HUB_FEEDBACK_DELIVERY_COUNT_EXCEEDED);
+        hub_c2d_msg_clear(out); /* bounded by the queue's 50 messages */
+    }
+}
+
 void hub_c2d_pump(struct hub_conn *c)
 {
     if (!hub_conn_alive(c) || c->state != HUB_CONN_CONNECTED || !(c->subs & HUB_SUB_C2D) ||
         c->c2d_inflight != 0)
         return;
     struct hub_c2d_msg m;
-    if (hub_store_c2d_next(c->hub->store, c->device_id, hub_now_ms(), &m) != 0)
+    if (hub_c2d_next(c->hub, c->device_id, &m) != 0)
         return;
     /* devices/{id}/messages/devicebound/{bag}: the bag is stored already encoded. */
     char topic[HUB_C2D_TOPIC_MAX + 1];
@@ -66,4 +83,96 @@ void hub_c2d_feedback(struct hub_iothub *h, const char *device_id, const char *m
     hub_log(HUB_LOG_DEBUG, "device '%s': C2D message %s: feedback %s queued", device_id,
             message_id, hub_feedback_status_name(status));
     hub_amqp_feedback_ready(h->d->amqp, h);
+}
+
+/* ---- the device HTTPS API ------------------------------------------------------------------ */
+
+/* The store's in-flight mark needs a packet id; HTTP deliveries use the highest one. An MQTT
+ * connection of the same device would have to reach it with a C2D message of its own in flight
+ * at the same moment for the two to be confused. */
+#define HTTP_PACKET_ID 0xffff
+
+struct hub_c2d_lock {
+    struct hub_c2d_lock *next;
+    char device_id[HUB_DEVICE_ID_MAX + 1];
+    char message_id[HUB_C2D_ID_MAX + 1];
+    char token[37];
+    enum hub_c2d_ack ack;
+    int64_t expires_ms;
+};
+
+static struct hub_c2d_lock **lock_slot(struct hub_iothub *h, const char *device_id)
+{
+    struct hub_c2d_lock **l = &h->c2d_locks;
+    while (*l && strcmp((*l)->device_id, device_id) != 0)
+        l = &(*l)->next;
+    return l;
+}
+
+static void unlock(struct hub_c2d_lock **l)
+{
+    struct hub_c2d_lock *k = *l;
+    *l = k->next;
+    free(k);
+}
+
+int hub_c2d_http_receive(struct hub_iothub *h, const char *device_id, struct hub_c2d_msg *out,
+                         char token[37])
+{
+    struct hub_c2d_lock **l = lock_slot(h, device_id);
+    if (*l && (*l)->expires_ms > hub_now_ms())
+        return -EAGAIN;
+    if (*l) { /* the lock expired: the message is available again, as on IoT Hub */
+        hub_store_c2d_requeue_inflight(h->store, device_id);
+        unlock(l);
+    }
+    struct hub_c2d_lock *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return -ENOMEM;
+    int rc = hub_c2d_next(h, device_id, out);
+    if (rc != 0) {
+        free(k);
+        return rc;
+    }
+    hub_store_c2d_mark_inflight(h->store, device_id, out->message_id, HTTP_PACKET_ID, NULL,
+                                NULL);
+    out->delivery_count++; /* this delivery, as the header reports it */
+    snprintf(k->device_id, sizeof(k->device_id), "%s", device_id);
+    memcpy(k->message_id, out->message_id, sizeof(k->message_id));
+    hub_uuid4(k->token);
+    memcpy(token, k->token, sizeof(k->token));
+    k->ack = hub_c2d_props_ack(out->properties);
+    k->expires_ms = hub_now_ms() + HUB_C2D_LOCK_MS;
+    k->next = h->c2d_locks;
+    h->c2d_locks = k;
+    return 0;
+}
+
+int hub_c2d_http_settle(struct hub_iothub *h, const char *device_id, const char *token,
+                        enum hub_c2d_outcome outcome)
+{
+    struct hub_c2d_lock **l = lock_slot(h, device_id);
+    if (*l == NULL || strcmp((*l)->token, token) != 0 || (*l)->expires_ms <= hub_now_ms())
+        return -ESTALE;
+    struct hub_c2d_lock *k = *l;
+    if (outcome == HUB_C2D_ABANDON) {
+        hub_store_c2d_requeue_inflight(h->store, device_id);
+    } else {
+        hub_store_c2d_remove(h->store, device_id, k->message_id, NULL, NULL);
+        hub_c2d_feedback(h, device_id, k->message_id, k->ack,
+                         outcome == HUB_C2D_REJECT ? HUB_FEEDBACK_REJECTED
+                                                   : HUB_FEEDBACK_SUCCESS);
+    }
+    hub_log(HUB_LOG_DEBUG, "device '%s': C2D message %s %s (HTTPS)", device_id, k->message_id,
+            outcome == HUB_C2D_ABANDON  ? "abandoned"
+            : outcome == HUB_C2D_REJECT ? "rejected"
+                                        : "completed");
+    unlock(l);
+    return 0;
+}
+
+void hub_c2d_http_locks_free(struct hub_iothub *h)
+{
+    while (h->c2d_locks)
+        unlock(&h->c2d_locks);
 }

@@ -94,6 +94,7 @@ void hub_iothub_close(struct hub_iothub *h)
     h->store = NULL;
     hub_devmap_free(&h->conns);
     hub_feedback_clear(&h->feedback);
+    hub_c2d_http_locks_free(h);
     hub_x509_cas_clear(&h->verified_cas);
     h->verified_cas_loaded = false;
     h->d = NULL;

@@ -25,6 +25,8 @@ struct azk_diag;
 
 #define HUB_IOTHUB_NAME_MAX 253   /* a DNS name */
 
+struct hub_c2d_lock;
+
 struct hub_iothub {
     struct hub_daemon *d;
     char hostname[HUB_IOTHUB_NAME_MAX + 1];
@@ -37,6 +39,8 @@ struct hub_iothub {
     bool verified_cas_loaded;
     /* C2D feedback not yet read by a back-end (AMQP /messages/serviceBound/feedback). */
     struct hub_feedback feedback;
+    /* C2D messages received over the device HTTPS API and not settled yet (c2d.c). */
+    struct hub_c2d_lock *c2d_locks;
 };
 
 /* Checks a --linked-hub value: a DNS name (not an IP address: it must be told apart by SNI)

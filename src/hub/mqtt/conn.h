@@ -192,4 +192,31 @@ struct hub_iothub;
 void hub_c2d_feedback(struct hub_iothub *h, const char *device_id, const char *message_id,
                       enum hub_c2d_ack ack, enum hub_feedback_status status);
 
+/* IoT Hub's default maxDeliveryCount for cloud-to-device messages. */
+#define HUB_C2D_MAX_DELIVERY 10
+
+/* The next message to deliver to `device_id` (free with hub_c2d_msg_clear): as
+ * hub_store_c2d_next(), except that a message already delivered HUB_C2D_MAX_DELIVERY times
+ * without being completed is dead-lettered on the way (removed, DeliveryCountExceeded
+ * feedback), as IoT Hub does. Returns 0, -EAGAIN (nothing to deliver), -ENOENT, -ENOMEM. */
+int hub_c2d_next(struct hub_iothub *h, const char *device_id, struct hub_c2d_msg *out);
+
+/* The device HTTPS API's receive (GET .../messages/devicebound): the next message, locked for
+ * HUB_C2D_LOCK_MS under a new lock token (`token`, a UUID) and counted as a delivery; one
+ * locked message per device at a time (a second receive answers "nothing" until it is
+ * settled or its lock expires, when it goes back to the queue). Returns 0, -EAGAIN (nothing to
+ * deliver now), -ENOENT, -ENOMEM. */
+#define HUB_C2D_LOCK_MS 60000
+int hub_c2d_http_receive(struct hub_iothub *h, const char *device_id, struct hub_c2d_msg *out,
+                         char token[37]);
+enum hub_c2d_outcome { HUB_C2D_COMPLETE, HUB_C2D_REJECT, HUB_C2D_ABANDON };
+/* Settles the message locked under `token`: complete (removed, Success feedback), reject
+ * (removed, Rejected feedback) or abandon (back to the queue; its delivery counted). Returns
+ * 0, or -ESTALE when `token` is not the device's live lock (settled, expired, or never
+ * given). */
+int hub_c2d_http_settle(struct hub_iothub *h, const char *device_id, const char *token,
+                        enum hub_c2d_outcome outcome);
+/* Frees the locks (the hub closing). */
+void hub_c2d_http_locks_free(struct hub_iothub *h);
+
 #endif

@@ -31,6 +31,7 @@
 #include "hub/log.h"
 #include "hub/service/sas.h"
 #include "hub/server_pki.h"
+#include "hub/service/svc_device_c2d.h"
 #include "hub/service/svc_common.h"
 #include "hub/tls.h"
 #include "hub/iothub/twin_limits.h"
@@ -567,6 +568,11 @@ static void handle(struct evhttp_request *req, void *arg)
      * (hub/fota/fota.h), as azure_fota's download client sends no credentials. */
     if (path != NULL && strncmp(path, "/firmware/", 10) == 0) {
         hub_fota_serve(s->fota, req, path);
+        return;
+    }
+    /* The device side (C2D over HTTPS) is authorised with the device's own token. */
+    if (svc_device_c2d_path(path)) {
+        svc_device_c2d(s->d, req, path, svc_header(&r, "Authorization"), peer);
         return;
     }
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
