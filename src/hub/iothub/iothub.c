@@ -86,6 +86,20 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
     return rc;
 }
 
+size_t hub_iothub_sas_hosts(const struct hub_iothub *h, const char **hosts)
+{
+    size_t n = 0;
+    hosts[n++] = h->hostname;
+    if (h->primary) {
+        for (size_t i = 0; i < h->d->cfg.hostname_count; i++)
+            hosts[n++] = h->d->cfg.hostnames[i];
+        hosts[n++] = "localhost";
+        hosts[n++] = "127.0.0.1";
+        hosts[n++] = "::1";
+    }
+    return n;
+}
+
 void hub_iothub_close(struct hub_iothub *h)
 {
     if (h->d == NULL)

@@ -52,6 +52,13 @@ const char *hub_iothub_name_problem(const char *name);
  * `diag`). */
 int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *hostname,
                     bool primary, const char *data_dir, struct azk_diag *diag);
+/* The names a device's SAS token may name as its resource's host: the hub's own, and for the
+ * primary hub every --hostname, localhost, 127.0.0.1 and ::1. Fills `hosts` (at least
+ * HUB_IOTHUB_SAS_HOSTS_MAX entries, pointing at the hub's and the config's strings); returns
+ * the count. */
+#define HUB_IOTHUB_SAS_HOSTS_MAX (HUB_MAX_HOSTNAMES + 4)
+size_t hub_iothub_sas_hosts(const struct hub_iothub *h, const char **hosts);
+
 /* Closes the store (flushing it) and frees the tables. Safe on a zeroed struct. */
 void hub_iothub_close(struct hub_iothub *h);
 

@@ -95,17 +95,8 @@ static int sas_decide(struct hub_conn *c, struct hub_iothub *h, const struct azk
     char token[HUB_SAS_TOKEN_MAX + 1];
     memcpy(token, m->password.ptr, m->password.len);
     token[m->password.len] = '\0';
-    /* The hub's names: its own, and for the primary hub every name of its certificate. */
-    const char *hosts[HUB_MAX_HOSTNAMES + 4];
-    size_t n = 0;
-    hosts[n++] = h->hostname;
-    if (h->primary) {
-        for (size_t i = 0; i < c->d->cfg.hostname_count; i++)
-            hosts[n++] = c->d->cfg.hostnames[i];
-        hosts[n++] = "localhost";
-        hosts[n++] = "127.0.0.1";
-        hosts[n++] = "::1";
-    }
+    const char *hosts[HUB_IOTHUB_SAS_HOSTS_MAX];
+    size_t n = hub_iothub_sas_hosts(h, hosts);
     struct hub_sas_device sd = {dev->device_id, dev->primary_key, dev->secondary_key};
     struct hub_sas_policy owner = {HUB_SAS_POLICY_HUB, c->d->service_key};
     int64_t expires_s = 0;

@@ -89,16 +89,8 @@ static enum hub_sas_result authorize(struct hub_iothub *h, const struct hub_devi
 {
     if (auth == NULL || strlen(auth) > HUB_SAS_TOKEN_MAX)
         return HUB_SAS_MALFORMED;
-    const char *hosts[HUB_MAX_HOSTNAMES + 4];
-    size_t n = 0;
-    hosts[n++] = h->hostname;
-    if (h->primary) {
-        for (size_t i = 0; i < h->d->cfg.hostname_count; i++)
-            hosts[n++] = h->d->cfg.hostnames[i];
-        hosts[n++] = "localhost";
-        hosts[n++] = "127.0.0.1";
-        hosts[n++] = "::1";
-    }
+    const char *hosts[HUB_IOTHUB_SAS_HOSTS_MAX];
+    size_t n = hub_iothub_sas_hosts(h, hosts);
     struct hub_sas_device sd = {dev->device_id, dev->primary_key, dev->secondary_key};
     struct hub_sas_policy owner = {HUB_SAS_POLICY_HUB, h->d->service_key};
     int64_t expires_s = 0;
