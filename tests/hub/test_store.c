@@ -549,7 +549,7 @@ static void test_c2d(void **state)
 
     /* Purge. */
     rec_n = 0;
-    assert_int_equal(hub_store_c2d_purge(f->st, "c2d-1", rec_done, idx(0)), 49);
+    assert_int_equal(hub_store_c2d_purge(f->st, "c2d-1", NULL, NULL, rec_done, idx(0)), 49);
     assert_int_equal(hub_store_c2d_count(f->st, "c2d-1"), 0);
     wait_done(f, 1);
     assert_int_equal(db_int(f, "SELECT count(*) FROM c2d", NULL), 0);
@@ -658,7 +658,7 @@ static void test_completion_order_and_group_commit(void **state)
         } else if (k == 2) {
             struct hub_c2d_msg m = mkmsg(NULL, "c", 0);
             if (hub_store_c2d_count(f->st, "ord-1") >= HUB_C2D_QUEUE_MAX)
-                assert_int_equal(hub_store_c2d_purge(f->st, "ord-1", rec_done, idx(n++)), 50);
+                assert_int_equal(hub_store_c2d_purge(f->st, "ord-1", NULL, NULL, rec_done, idx(n++)), 50);
             else
                 assert_int_equal(
                     hub_store_c2d_enqueue(f->st, "ord-1", &m, NULL, rec_done, idx(n++)), 0);

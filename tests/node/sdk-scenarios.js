@@ -522,6 +522,16 @@ async function bulkScenario() {
 // (azure-iothub Client.send, getFeedbackReceiver): reject -> Rejected feedback, complete ->
 // Success, abandon -> delivered again; then, with raw requests, a stale lock token (412) and a
 // message abandoned until its delivery count runs out (DeliveryCountExceeded feedback).
+// Receives over raw HTTPS until a message comes; returns its lock token.
+async function next0(base, call) {
+  for (let i = 0; i < 100; i++) {
+    const r = await call('GET', base);
+    if (r.status === 200) return r.headers.etag.replace(/"/g, '');
+    await sleep(100);
+  }
+  throw new Error('no message');
+}
+
 async function httpC2dScenario() {
   const { Http } = require('azure-iot-device-http');
   const crypto = require('crypto');
@@ -626,6 +636,29 @@ async function httpC2dScenario() {
   assert.strictEqual((await call('GET', base)).status, 204, 'dead-lettered after 10 deliveries');
   assert.strictEqual((await recordFor('http-dead')).statusCode, 'DeliveryCountExceeded');
   step('feedback: DeliveryCountExceeded');
+
+  step('purge (DELETE /devices/{id}/commands, a service token): Purged feedback where asked');
+  await send('purge-full', 'full');
+  await send('purge-none', 'none');
+  const locked = await call('GET', base); // a lock held when the queue is purged is lost
+  assert.strictEqual(locked.status, 200);
+  const skey = cfg.serviceConnectionString.match(/SharedAccessKey=([^;]+)/)[1];
+  const ssig = crypto.createHmac('sha256', Buffer.from(skey, 'base64')).update(`localhost\n${se}`).digest('base64');
+  const stoken = `SharedAccessSignature sr=localhost&sig=${encodeURIComponent(ssig)}&se=${se}&skn=iothubowner`;
+  assert.strictEqual((await call('DELETE', `/devices/${id}/commands`)).status, 401, 'a device token cannot purge');
+  const purge = await call('DELETE', `/devices/${id}/commands`, stoken);
+  assert.strictEqual(purge.status, 200);
+  assert.deepStrictEqual(JSON.parse(purge.body), { totalMessagesPurged: 2, deviceId: id, moduleId: null });
+  assert.strictEqual((await recordFor('purge-full')).statusCode, 'Purged');
+  assert.strictEqual((await call('GET', base)).status, 204, 'nothing left');
+  assert.strictEqual((await call('DELETE', `${base}/${locked.headers.etag.replace(/"/g, '')}`)).status, 412,
+                     'the purged message\'s lock is gone');
+  await sleep(500); // the witness below is the last record: nothing for purge-none came before it
+  await send('witness', 'full');
+  const w = await next0(base, call);
+  assert.strictEqual((await call('DELETE', `${base}/${w}`)).status, 204);
+  await recordFor('witness');
+  assert.ok(!records.some((x) => x.originalMessageId === 'purge-none'), 'ack none: no record');
   await service.close();
 }
 

@@ -171,6 +171,13 @@ int hub_c2d_http_settle(struct hub_iothub *h, const char *device_id, const char 
     return 0;
 }
 
+void hub_c2d_http_unlock(struct hub_iothub *h, const char *device_id)
+{
+    struct hub_c2d_lock **l = lock_slot(h, device_id);
+    if (*l)
+        unlock(l);
+}
+
 void hub_c2d_http_locks_free(struct hub_iothub *h)
 {
     while (h->c2d_locks)

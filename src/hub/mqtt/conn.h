@@ -216,6 +216,8 @@ enum hub_c2d_outcome { HUB_C2D_COMPLETE, HUB_C2D_REJECT, HUB_C2D_ABANDON };
  * given). */
 int hub_c2d_http_settle(struct hub_iothub *h, const char *device_id, const char *token,
                         enum hub_c2d_outcome outcome);
+/* Forgets the device's lock (its queue was purged): settling it then answers -ESTALE. */
+void hub_c2d_http_unlock(struct hub_iothub *h, const char *device_id);
 /* Frees the locks (the hub closing). */
 void hub_c2d_http_locks_free(struct hub_iothub *h);
 

@@ -38,9 +38,9 @@ int hub_handle_puback(struct hub_conn *c, const struct azk_mqtt_packet *p)
     c->c2d_inflight = 0;
     /* The store removes it from memory at once (and from disk in the next group commit),
      * so the next message can go out now. */
-    hub_store_c2d_ack_packet(c->hub->store, c->device_id, id, NULL, NULL);
-    hub_c2d_feedback(c->hub, c->device_id, c->c2d_inflight_id, c->c2d_inflight_ack,
-                     HUB_FEEDBACK_SUCCESS);
+    if (hub_store_c2d_ack_packet(c->hub->store, c->device_id, id, NULL, NULL) == 0)
+        hub_c2d_feedback(c->hub, c->device_id, c->c2d_inflight_id, c->c2d_inflight_ack,
+                         HUB_FEEDBACK_SUCCESS); /* not for a message purged meanwhile */
     hub_c2d_pump(c);
     return 0;
 }

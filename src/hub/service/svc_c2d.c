@@ -209,3 +209,65 @@ void svc_c2d(struct svc_req *r)
     hub_log(HUB_LOG_INFO, "service API: C2D message %s queued for '%s' (%zu bytes)",
             info->message_id, id, r->body_len);
 }
+
+/* ---- DELETE /devices/{id}/commands: purge the queue (Azure's purgeCloudToDeviceMessageQueue) */
+
+struct purge_info {
+    struct hub_iothub *hub;
+    const char *id;
+    int purged;
+};
+
+/* Each purged message: a Purged feedback record if its ack mode asks for one. */
+static void purged_one(void *ctx, const struct hub_c2d_msg *m)
+{
+    struct purge_info *p = ctx;
+    hub_c2d_feedback(p->hub, p->id, m->message_id, hub_c2d_props_ack(m->properties),
+                     HUB_FEEDBACK_PURGED);
+}
+
+static void purge_done(void *ctx, int rc)
+{
+    struct svc_op *op = ctx;
+    struct purge_info *p = op->data;
+    if (svc_op_live(op)) {
+        if (rc != 0) {
+            svc_reply_store_error(op->req, rc, op->id);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "totalMessagesPurged", p->purged);
+            cJSON_AddStringToObject(o, "deviceId", op->id);
+            cJSON_AddNullToObject(o, "moduleId");
+            svc_reply_json(op->req, 200, o, NULL);
+        }
+    }
+    svc_op_free(op);
+}
+
+void svc_c2d_purge(struct svc_req *r)
+{
+    if (r->method != SVC_DELETE) {
+        svc_reply_error(r->req, 405, "MethodNotAllowed", "Use DELETE to purge the queue.");
+        return;
+    }
+    const char *id = r->seg[1];
+    struct svc_op *op = svc_op_new(r, id, 0);
+    struct purge_info *p = op ? calloc(1, sizeof(*p)) : NULL;
+    if (p == NULL) {
+        svc_op_free(op);
+        svc_reply_store_error(r->req, -ENOMEM, id);
+        return;
+    }
+    op->data = p;
+    p->hub = r->hub;
+    p->id = op->id;
+    int n = hub_store_c2d_purge(r->hub->store, op->id, purged_one, p, purge_done, op);
+    if (n < 0) {
+        svc_reply_store_error(r->req, n, id);
+        svc_op_free(op);
+        return;
+    }
+    p->purged = n;
+    hub_c2d_http_unlock(r->hub, op->id);
+    hub_log(HUB_LOG_INFO, "device '%s': C2D queue purged (%d messages)", op->id, n);
+}

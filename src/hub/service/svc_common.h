@@ -122,6 +122,7 @@ void svc_twins(struct svc_req *r);     /* /twins/{id} */
 void svc_methods(struct svc_req *r);   /* /twins/{id}/methods */
 void svc_cas(struct svc_req *r);       /* /azkit/certificates[/{name}[/action]] */
 void svc_c2d(struct svc_req *r);       /* /azkit/devices/{id}/messages/devicebound */
+void svc_c2d_purge(struct svc_req *r); /* DELETE /devices/{id}/commands: purge the C2D queue */
 void svc_telemetry(struct svc_req *r); /* /azkit/telemetry */
 void svc_faults(struct svc_req *r);    /* /azkit/faults */
 void svc_consumer_groups(struct svc_req *r); /* /azkit/consumer-groups (svc_consumer_groups.c) */

@@ -311,6 +311,10 @@ void svc_devices(struct svc_req *r)
         svc_reply_json(r->req, 200, arr, NULL);
         return;
     }
+    if (r->nseg == 3 && strcmp(r->seg[2], "commands") == 0) {
+        svc_c2d_purge(r);
+        return;
+    }
     if (r->nseg != 2) {
         svc_reply_error(r->req, 404, "NotFound", "No such endpoint.");
         return;

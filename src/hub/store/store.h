@@ -345,9 +345,11 @@ int hub_store_c2d_remove(struct hub_store *st, const char *device_id, const char
  * Returns the number requeued, or -ENOENT. */
 int hub_store_c2d_requeue_inflight(struct hub_store *st, const char *device_id);
 
-/* Removes every message of a device. Returns the number removed, or -ENOENT. */
-int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_done_fn done,
-                        void *ctx);
+/* Removes every message of a device; `each` (may be NULL) sees each message, in queue order,
+ * before it goes (the Purged feedback). Returns the number removed, or -ENOENT. */
+typedef void (*hub_store_c2d_each_fn)(void *ctx, const struct hub_c2d_msg *m);
+int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_c2d_each_fn each,
+                        void *each_ctx, hub_store_done_fn done, void *ctx);
 
 /* Called on the loop thread for each message the queue drops because it expired (they are
  * dropped when the device's queue is next used: a new message, a delivery), before it is

@@ -241,8 +241,8 @@ int hub_store_c2d_requeue_inflight(struct hub_store *st, const char *device_id)
     return n;
 }
 
-int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_done_fn done,
-                        void *ctx)
+int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_c2d_each_fn each,
+                        void *each_ctx, hub_store_done_fn done, void *ctx)
 {
     struct dev_entry *e = store_dev_find(st, device_id);
     if (!e)
@@ -252,6 +252,8 @@ int hub_store_c2d_purge(struct hub_store *st, const char *device_id, hub_store_d
         return -ENOMEM;
     memcpy(op->key, e->dev.device_id, sizeof op->key);
     int n = (int)e->c2d_n;
+    for (size_t i = 0; each && i < e->c2d_n; i++)
+        each(each_ctx, &e->c2d[i]);
     while (e->c2d_n)
         remove_at(e, e->c2d_n - 1);
     store_submit(st, op);
