@@ -30,13 +30,6 @@
 
 #define PREFIX "/devices/"
 
-/* The parts of a device C2D path: id, lock token ("" for receive), abandon. */
-struct dev_path {
-    char id[HUB_DEVICE_ID_MAX + 1];
-    char token[64];
-    bool abandon;
-};
-
 /* One path segment [p, p+len) percent-decoded into out; false when malformed or too long. */
 static bool segment(const char *p, size_t len, char *out, size_t out_size)
 {
@@ -48,9 +41,8 @@ static bool segment(const char *p, size_t len, char *out, size_t out_size)
     return strlen(out) == n;
 }
 
-/* Parses "/devices/{id}/messages/devicebound[/{token}[/abandon]]" (devicebound in any case,
- * as the SDKs write deviceBound or devicebound). */
-static bool parse_path(const char *path, struct dev_path *out)
+/* The SDKs write deviceBound or devicebound. */
+bool svc_device_c2d_parse(const char *path, struct svc_device_c2d_path *out)
 {
     memset(out, 0, sizeof(*out));
     if (path == NULL || strncmp(path, PREFIX, strlen(PREFIX)) != 0)
@@ -79,8 +71,8 @@ static bool parse_path(const char *path, struct dev_path *out)
 
 bool svc_device_c2d_path(const char *path)
 {
-    struct dev_path dp;
-    return parse_path(path, &dp);
+    struct svc_device_c2d_path dp;
+    return svc_device_c2d_parse(path, &dp);
 }
 
 /* The device's token against its keys, as hub/mqtt/handle_connect.c checks a CONNECT. */
@@ -173,9 +165,8 @@ static void receive(struct evhttp_request *req, struct hub_iothub *h, const char
     hub_c2d_msg_clear(&m);
 }
 
-/* Whether the query has a "reject" parameter: the SDKs send a bare "&reject" (no '=', which
- * evhttp's query parser refuses), "reject=true" is accepted too, "reject=false" is not one. */
-static bool has_reject(const char *query)
+/* The SDKs send a bare "&reject" (no '=', which evhttp's query parser refuses). */
+bool svc_device_c2d_rejects(const char *query)
 {
     for (const char *p = query; p != NULL && *p;) {
         size_t n = strcspn(p, "&");
@@ -192,8 +183,8 @@ static bool has_reject(const char *query)
 void svc_device_c2d(struct hub_daemon *d, struct evhttp_request *req, const char *path,
                     const char *auth, const char *peer)
 {
-    struct dev_path dp;
-    if (!parse_path(path, &dp)) {
+    struct svc_device_c2d_path dp;
+    if (!svc_device_c2d_parse(path, &dp)) {
         svc_reply_error(req, 400, "ArgumentInvalid", "Malformed request path.");
         return;
     }
@@ -229,7 +220,7 @@ void svc_device_c2d(struct hub_daemon *d, struct evhttp_request *req, const char
     if (dp.abandon && cmd == EVHTTP_REQ_POST) {
         outcome = HUB_C2D_ABANDON;
     } else if (!dp.abandon && cmd == EVHTTP_REQ_DELETE) {
-        outcome = has_reject(query) ? HUB_C2D_REJECT : HUB_C2D_COMPLETE;
+        outcome = svc_device_c2d_rejects(query) ? HUB_C2D_REJECT : HUB_C2D_COMPLETE;
     } else {
         svc_reply_error(req, 405, "MethodNotAllowed",
                         "Use DELETE to complete or reject (?reject) a message, POST .../abandon "
