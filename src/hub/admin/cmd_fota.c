@@ -28,6 +28,8 @@ static const char usage_fota[] =
     "  fault clear [drop|corrupt|stall]   clear one download fault, or all\n"
     "  fault drop-after N [--every-time]  close the connection after N (>= 1) bytes of an image\n"
     "                                body (once, or on every download)\n"
+    "  fault drop-at K               close the connection once, when an answer reaches image\n"
+    "                                offset K (after the bytes before it): cuts a later fragment\n"
     "  fault corrupt-at K            serve the image byte at offset K inverted\n"
     "  fault stall-after K --seconds S    stop sending for S seconds (1 to 110) after K bytes\n"
     "                                of each image body\n";
@@ -228,6 +230,9 @@ static int fault(int argc, char **argv)
              (argc == 4 || strcmp(argv[4], "--every-time") == 0);
         cJSON_AddNumberToObject(b, "dropAfterBytes", (double)n);
         cJSON_AddBoolToObject(b, "dropEveryTime", argc == 5);
+    } else if (strcmp(cmd, "drop-at") == 0 && argc == 4) {
+        ok = cli_parse_int(argv[3], 0, 1L << 30, &n);
+        cJSON_AddNumberToObject(b, "dropAtOffset", (double)n);
     } else if (strcmp(cmd, "corrupt-at") == 0 && argc == 4) {
         ok = cli_parse_int(argv[3], 0, 1L << 30, &n);
         cJSON_AddNumberToObject(b, "corruptOffset", (double)n);

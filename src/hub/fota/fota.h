@@ -47,6 +47,8 @@ struct hub_fota_faults {
     bool stall;               /* stop sending for stall_s seconds after stall_after bytes */
     uint64_t stall_after;
     unsigned stall_s;
+    bool drop_at_set;         /* once: cut the answer that reaches image offset drop_at, */
+    uint64_t drop_at;         /* after the bytes before it (a later fragment can be cut) */
     unsigned dropped;         /* answers cut so far (since the last clear) */
 };
 

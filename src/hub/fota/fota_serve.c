@@ -89,11 +89,9 @@ static void cut(struct hub_fota_stream *st)
 {
     struct hub_fota_faults *fl = &st->f->faults;
     fl->dropped++;
-    if (!fl->drop_every)
-        fl->drop = false;
     st->cut = true;
-    hub_log(HUB_LOG_INFO, "firmware: fault injection: connection dropped after %llu body bytes",
-            (unsigned long long)st->sent);
+    hub_log(HUB_LOG_INFO, "firmware: fault injection: connection dropped after %llu body bytes "
+            "(image offset %llu)", (unsigned long long)st->sent, (unsigned long long)st->off);
     evutil_socket_t s = bufferevent_getfd(evhttp_connection_get_bufferevent(st->evcon));
     if (s >= 0)
         shutdown(s, SHUT_RDWR);
@@ -115,11 +113,22 @@ static void send_next(struct hub_fota_stream *st)
         n = PIECE;
     if (fl->drop) {
         if (st->sent >= fl->drop_after) {
+            if (!fl->drop_every)
+                st->f->faults.drop = false;
             cut(st);
             return;
         }
         if (n > fl->drop_after - st->sent)
             n = fl->drop_after - st->sent;
+    }
+    if (fl->drop_at_set && fl->drop_at >= st->off && fl->drop_at < st->end) {
+        if (st->off == fl->drop_at) {
+            st->f->faults.drop_at_set = false; /* once */
+            cut(st);
+            return;
+        }
+        if (n > fl->drop_at - st->off)
+            n = fl->drop_at - st->off;
     }
     if (fl->stall && !st->stall_done) {
         if (st->sent >= fl->stall_after) {

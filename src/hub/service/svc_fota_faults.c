@@ -1,8 +1,9 @@
 /* /azkit/fota/faults: download faults of the firmware image server (hub/fota/fota.h), in the
  * shape of /azkit/faults.
  *   GET    -> the current settings
- *   POST   {"dropAfterBytes":N[,"dropEveryTime":true]} | {"corruptOffset":K} |
- *          {"stallAfterBytes":K,"stallSeconds":S}   (any together) -> the new settings
+ *   POST   {"dropAfterBytes":N[,"dropEveryTime":true]} | {"dropAtOffset":K} |
+ *          {"corruptOffset":K} | {"stallAfterBytes":K,"stallSeconds":S}
+ *          (any together) -> the new settings
  *   DELETE -> clears every download fault (and ends running stalls)
  *   DELETE /azkit/fota/faults/{drop|corrupt|stall} -> clears that one */
 #include <string.h>
@@ -18,6 +19,8 @@ static cJSON *state_json(const struct hub_fota *f)
         cJSON_AddNumberToObject(o, "dropAfterBytes", (double)fl->drop_after);
         cJSON_AddBoolToObject(o, "dropEveryTime", fl->drop_every);
     }
+    if (fl->drop_at_set)
+        cJSON_AddNumberToObject(o, "dropAtOffset", (double)fl->drop_at);
     if (fl->corrupt)
         cJSON_AddNumberToObject(o, "corruptOffset", (double)fl->corrupt_at);
     if (fl->stall) {
@@ -45,8 +48,10 @@ static int count_field(const cJSON *body, const char *name, double max, uint64_t
 static void clear(struct hub_fota *f, const char *which)
 {
     struct hub_fota_faults *fl = &f->faults;
-    if (which == NULL || strcmp(which, "drop") == 0)
+    if (which == NULL || strcmp(which, "drop") == 0) {
         fl->drop = false;
+        fl->drop_at_set = false;
+    }
     if (which == NULL || strcmp(which, "corrupt") == 0)
         fl->corrupt = false;
     if (which == NULL || strcmp(which, "stall") == 0) {
@@ -85,28 +90,35 @@ void svc_fota_faults(struct svc_req *r, struct hub_fota *f)
     cJSON *body = svc_body_json(r);
     if (body == NULL)
         return;
-    uint64_t drop = 0, corrupt = 0, stall = 0, secs = 0;
+    uint64_t drop = 0, drop_at = 0, corrupt = 0, stall = 0, secs = 0;
     int hd = count_field(body, "dropAfterBytes", (double)HUB_FOTA_IMAGE_MAX, &drop);
+    int hda = count_field(body, "dropAtOffset", (double)HUB_FOTA_IMAGE_MAX, &drop_at);
     int hc = count_field(body, "corruptOffset", (double)HUB_FOTA_IMAGE_MAX, &corrupt);
     int hs = count_field(body, "stallAfterBytes", (double)HUB_FOTA_IMAGE_MAX, &stall);
     int hsec = count_field(body, "stallSeconds", HUB_FOTA_STALL_MAX_S, &secs);
     const cJSON *every = cJSON_GetObjectItemCaseSensitive(body, "dropEveryTime");
-    bool bad = !cJSON_IsObject(body) || hd < 0 || hc < 0 || hs < 0 || hsec < 0 ||
+    /* Read before the body is freed (`every` points into it). */
+    bool every_time = cJSON_IsTrue(every);
+    bool bad = !cJSON_IsObject(body) || hd < 0 || hda < 0 || hc < 0 || hs < 0 || hsec < 0 ||
                (every != NULL && (!cJSON_IsBool(every) || hd == 0)) || (hs != hsec) ||
-               (hsec == 1 && secs == 0) || (hd == 1 && drop == 0) || hd + hc + hs == 0;
+               (hsec == 1 && secs == 0) || (hd == 1 && drop == 0) || hd + hda + hc + hs == 0;
     cJSON_Delete(body);
     if (bad) {
         svc_reply_error(r->req, 400, "ArgumentInvalid",
                         "Give dropAfterBytes (at least 1, with dropEveryTime true|false), "
-                        "corruptOffset, or stallAfterBytes with stallSeconds (1 to %d): "
-                        "non-negative integers.",
+                        "dropAtOffset, corruptOffset, or stallAfterBytes with stallSeconds (1 "
+                        "to %d): non-negative integers.",
                         HUB_FOTA_STALL_MAX_S);
         return;
     }
     if (hd) {
         fl->drop = true;
         fl->drop_after = drop;
-        fl->drop_every = cJSON_IsTrue(every);
+        fl->drop_every = every_time;
+    }
+    if (hda) {
+        fl->drop_at_set = true;
+        fl->drop_at = drop_at;
     }
     if (hc) {
         fl->corrupt = true;
