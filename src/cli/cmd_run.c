@@ -86,12 +86,16 @@ static const char usage[] =
     "                       (default 0.0.0-dev, azure_fota's default)\n"
     "  --fota-sec-tag N     trust the image server through this tag's CA certificate only\n"
     "                       (as CONFIG_AZURE_FOTA_SEC_TAG; default: the --sec-tag list)\n"
+    "  --fota-stall-timeout S  a fragment not received within S seconds (connecting\n"
+    "                       included) is fetched again from its start (1..3600, default\n"
+    "                       30); fragments are fetched beside the MQTT connection, which\n"
+    "                       keeps its keepalive, twin and methods during a slow download\n"
     "  --json               one JSON object per event on stdout\n";
 
 enum {
     O_COUNT = 1000, O_INTERVAL, O_MSG, O_QOS, O_REPORT, O_KEEPALIVE, O_OUTBOX, O_INFLIGHT,
     O_MAX_RETRIES, O_ONCE, O_RETRY_REFUSALS, O_DURATION, O_ANSWER_METHODS, O_FOTA_DIR,
-    O_FW_VERSION, O_FOTA_SEC_TAG,
+    O_FW_VERSION, O_FOTA_SEC_TAG, O_FOTA_STALL_TIMEOUT,
 };
 
 static const struct option opts[] = {
@@ -113,6 +117,7 @@ static const struct option opts[] = {
     {"fota-dir", required_argument, NULL, O_FOTA_DIR},
     {"fw-version", required_argument, NULL, O_FW_VERSION},
     {"fota-sec-tag", required_argument, NULL, O_FOTA_SEC_TAG},
+    {"fota-stall-timeout", required_argument, NULL, O_FOTA_STALL_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -698,6 +703,7 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
     bool once = false, retry_refusals = false;
     const char *outbox_path = NULL, *fota_dir = NULL, *fw_version = "0.0.0-dev";
     long fota_tag = -1;
+    long fota_stall_s = 30; /* --fota-stall-timeout */
     optind = 1;
     opterr = 0;
     int ch;
@@ -755,6 +761,10 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         case O_FOTA_SEC_TAG:
             if (!cli_parse_int(optarg, 0, 2147483647, &fota_tag))
                 return cli_usage(usage, "--fota-sec-tag needs a security tag 0..2147483647");
+            break;
+        case O_FOTA_STALL_TIMEOUT:
+            if (!cli_parse_int(optarg, 1, 3600, &fota_stall_s))
+                return cli_usage(usage, "--fota-stall-timeout needs seconds 1..3600");
             break;
         case O_RETRY_REFUSALS: retry_refusals = true; break;
         case O_KEEPALIVE:
@@ -880,6 +890,8 @@ int cli_run(const struct cli_opts *cli, int argc, char **argv)
         azk_assignment_file_close(assignment);
         return CLI_EXIT_FAIL;
     }
+    if (fota_dir != NULL)
+        run_fota_set_timeout(&r.fota, (unsigned)fota_stall_s);
     struct azk_posix_opts po = {
         .tls = tls,
         .connect_address = dv.addr,

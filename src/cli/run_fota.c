@@ -81,37 +81,88 @@ void run_fota_event(struct run_fota *rf, const struct azk_client_event *ev,
         return;
     int rc = u->kind == AZK_TWIN_SYNC_FULL ? azk_fota_twin(&rf->f, ev->payload)
                                            : azk_fota_desired(&rf->f, u->desired);
-    if (rc == 1)
+    if (rc == 1) {
+        rf->job_gen++; /* a fragment still being fetched is for the old job: dropped */
         say(rf, "start", "new job: downloading");
+    }
     else if (rc < 0)
         say(rf, "ignored", "the desired firmware object is not usable: %s", azk_strerror(rc));
 }
 
-static void fetch(struct run_fota *rf, const struct azk_fota_action *a)
+/* The fetch thread: one fragment into the staging file; nothing here touches the state
+ * machine or the output. */
+static void *fetch_main(void *arg)
 {
-    char why[400];
-    size_t len = 0;
-    uint64_t total = 0;
-    int rc = azk_fota_http_get(&rf->http, a->host, a->path, a->start, a->end, rf->frag, &len,
-                               &total, why, sizeof(why));
+    struct run_fota *rf = arg;
+    rf->job.why[0] = '\0';
+    rf->job.len = 0;
+    rf->job.total = 0;
+    int rc = azk_fota_http_get(&rf->http, rf->job.host, rf->job.path, rf->job.start,
+                               rf->job.end, rf->frag, &rf->job.len, &rf->job.total, rf->job.why,
+                               sizeof(rf->job.why));
     if (rc == 0)
-        rc = azk_fota_dir_stage(&rf->dir, a->start, rf->frag, len);
-    if (rc < 0) {
-        say(rf, "fetch-failed", "bytes %llu-%llu of %s/%s: %s", (unsigned long long)a->start,
-            (unsigned long long)a->end, a->host, a->path, why[0] ? why : azk_strerror(rc));
-        azk_fota_fetch_result(&rf->f, rc, 0, 0);
+        rc = azk_fota_dir_stage(&rf->dir, rf->job.start, rf->frag, rf->job.len);
+    rf->job.rc = rc;
+    atomic_store(&rf->fetched, true);
+    return NULL;
+}
+
+/* Starts fetching the action's fragment on the thread; false when it was done here instead
+ * (a path too long for the copy: failed at once; the thread could not start: fetched here,
+ * blocking, as a last resort), ready for fetch_finish(rf, false). */
+static bool fetch_start(struct run_fota *rf, const struct azk_fota_action *a)
+{
+    if (snprintf(rf->job.host, sizeof(rf->job.host), "%s", a->host) >= (int)sizeof(rf->job.host) ||
+        snprintf(rf->job.path, sizeof(rf->job.path), "%s", a->path) >= (int)sizeof(rf->job.path)) {
+        rf->job.rc = -ENAMETOOLONG;
+        snprintf(rf->job.why, sizeof(rf->job.why), "the image's host or path is too long");
+        atomic_store(&rf->fetched, true);
+        rf->fetching = true;
+        rf->fetch_gen = rf->job_gen;
+        return false;
+    }
+    rf->job.start = a->start;
+    rf->job.end = a->end;
+    rf->fetch_gen = rf->job_gen;
+    atomic_store(&rf->fetched, false);
+    if (pthread_create(&rf->worker, NULL, fetch_main, rf) != 0) {
+        fetch_main(rf);
+        rf->fetching = true;
+        return false;
+    }
+    rf->fetching = true;
+    return true;
+}
+
+/* The fetch is done: joins the thread and hands the result to the state machine (unless a new
+ * job came meanwhile: then the state machine asks for its own first fragment). */
+static void fetch_finish(struct run_fota *rf, bool joinable)
+{
+    if (joinable)
+        pthread_join(rf->worker, NULL);
+    rf->fetching = false;
+    if (rf->fetch_gen != rf->job_gen)
+        return;
+    if (rf->job.rc < 0) {
+        say(rf, "fetch-failed", "bytes %llu-%llu of %s/%s: %s",
+            (unsigned long long)rf->job.start, (unsigned long long)rf->job.end, rf->job.host,
+            rf->job.path, rf->job.why[0] ? rf->job.why : azk_strerror(rf->job.rc));
+        azk_fota_fetch_result(&rf->f, rf->job.rc, 0, 0);
         return;
     }
-    azk_fota_fetch_result(&rf->f, 0, len, total);
+    azk_fota_fetch_result(&rf->f, 0, rf->job.len, rf->job.total);
     if (rf->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", "fota-fragment");
-        cJSON_AddNumberToObject(o, "start", (double)a->start);
-        cJSON_AddNumberToObject(o, "length", (double)len);
-        cJSON_AddNumberToObject(o, "total", (double)total);
+        cJSON_AddNumberToObject(o, "start", (double)rf->job.start);
+        cJSON_AddNumberToObject(o, "length", (double)rf->job.len);
+        cJSON_AddNumberToObject(o, "total", (double)rf->job.total);
         rf->out(o);
     }
 }
+
+/* How often the loop looks at a fetch in progress (it sleeps in poll otherwise). */
+#define FETCH_POLL_MS 20
 
 int64_t run_fota_turn(struct run_fota *rf, struct azk_client *c, uint64_t now)
 {
@@ -120,6 +171,12 @@ int64_t run_fota_turn(struct run_fota *rf, struct azk_client *c, uint64_t now)
     int rc;
     if (!rf->on)
         return 0;
+    bool threaded = true;
+    if (rf->fetching) {
+        if (!atomic_load(&rf->fetched))
+            return (int64_t)(now + FETCH_POLL_MS);
+        fetch_finish(rf, threaded);
+    }
     for (int step = 0; step < 8; step++) {
         bool connected = azk_client_state(c) == AZK_CLIENT_CONNECTED;
         azk_fota_next(&rf->f, connected, buf, sizeof(buf), &a);
@@ -136,8 +193,10 @@ int64_t run_fota_turn(struct run_fota *rf, struct azk_client *c, uint64_t now)
             say(rf, "report", "reported %.*s", (int)a.report.len, a.report.ptr);
             break;
         case AZK_FOTA_ACT_FETCH:
-            fetch(rf, &a);
-            return (int64_t)now; /* one fragment per turn: MQTT keeps running */
+            threaded = fetch_start(rf, &a);
+            if (!threaded)
+                fetch_finish(rf, false);
+            return (int64_t)(now + (threaded ? FETCH_POLL_MS : 0));
         case AZK_FOTA_ACT_VERIFY:
             rc = azk_fota_dir_verify(&rf->dir, a.size, a.sha256);
             say(rf, "verify", "image %s (%llu bytes%s): %s", a.version,
@@ -201,8 +260,17 @@ int run_fota_restart(struct run_fota *rf)
     return rc;
 }
 
+void run_fota_set_timeout(struct run_fota *rf, unsigned seconds)
+{
+    rf->http.timeout_ms = seconds * 1000u;
+}
+
 void run_fota_close(struct run_fota *rf)
 {
-    if (rf->on)
-        azk_fota_http_close(&rf->http);
+    if (!rf->on)
+        return;
+    if (rf->fetching) /* bounded by the fetch's timeout */
+        pthread_join(rf->worker, NULL);
+    rf->fetching = false;
+    azk_fota_http_close(&rf->http);
 }

@@ -4,6 +4,8 @@
 #ifndef AZK_CLI_RUN_FOTA_H
 #define AZK_CLI_RUN_FOTA_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +27,24 @@ struct run_fota {
     char rid[16];                 /* the report awaiting its answer ("" = none) */
     bool restart;                 /* the new image is in place: restart */
     uint8_t frag[AZK_FOTA_FRAGMENT_MAX];
+    /* The fragment being fetched, on a thread of its own so that the client's loop (MQTT
+     * keepalive, twin, methods) never waits for the image server: `fetching` is set by the
+     * loop when it starts the thread, `fetched` by the thread when the fragment is staged;
+     * the loop then joins it and hands the result to the state machine. Nothing else of the
+     * fetch is touched by the loop meanwhile. */
+    pthread_t worker;
+    bool fetching;
+    atomic_bool fetched;
+    unsigned job_gen, fetch_gen;  /* new jobs seen; the job the fetch was for */
+    struct {
+        char host[256];  /* copies: the action's strings live in the state machine */
+        char path[1024];
+        uint64_t start, end;
+        int rc;
+        size_t len;
+        uint64_t total;
+        char why[400];
+    } job;
 };
 
 /* Opens the FOTA directory (rolls back a failing new image) and starts the state machine.
@@ -32,6 +52,10 @@ struct run_fota {
 int run_fota_open(struct run_fota *rf, const char *dir, const char *fw_version, SSL_CTX *tls,
                   const char *connect_address, const char *trusted, bool json,
                   void (*out)(cJSON *o));
+
+/* --fota-stall-timeout: a fragment not received within `seconds` (connection included) is a
+ * failed fetch, fetched again from its start. Call after run_fota_open. */
+void run_fota_set_timeout(struct run_fota *rf, unsigned seconds);
 
 /* Every client event; `u` the twin sync's update for this event (NULL when none). */
 void run_fota_event(struct run_fota *rf, const struct azk_client_event *ev,

@@ -13,6 +13,10 @@ server; this test is the rehearsal a firmware team runs:
   4. `fota deploy --query` reaches the device by a reported property
   5. `fota fault drop-at`: the hub cuts the answer of a later fragment (the fourth) half-way;
      the device fetches that fragment again, from its start, not the image from zero
+  6. `fota fault stall-after`: the image server holds an answer for longer than the device's
+     MQTT keepalive allows silence; the device's connection stays up (its PINGREQs go on while
+     the fragment is awaited) and it answers a direct method meanwhile; once the stall is
+     cleared the download completes
 
   fota_hub_e2e.py --hub AZKIT_HUB --azkit AZKIT [--keep]
 """
@@ -30,6 +34,7 @@ from fota_e2e import Device, image, print_logs, reports, FRAG, SIZE  # noqa: E40
 import time  # noqa: E402
 
 WAIT = 120
+KEEPALIVE = 5  # the device's MQTT keepalive (s): the hub closes a connection silent for 1.5x
 
 
 def status_of(hub, dev):
@@ -90,6 +95,7 @@ def body(args):
         fota_dir = os.path.join(hub.dir, "fota")
         log = open(os.path.join(hub.dir, "device.log"), "a")
         dev = Device(args.azkit, store, conn, fota_dir, log)
+        dev.cmd += ["--keepalive", str(KEEPALIVE)]  # step 6 outlasts it while a download waits
 
         step("1. v1 device; fota upload v2, fota deploy --device: current 2 after the restart")
         m = dev.mark()
@@ -184,6 +190,34 @@ def body(args):
             fail(f"drop-at cuts one answer, once: {faults}")
         if running_image(fota_dir) != image("5"):
             fail("the running image is not v5")
+
+        step("6. a stalled image server: MQTT stays up and a method is answered meanwhile")
+        upload(hub, images, "6")
+        hub.admin("fota", "fault", "stall-after", str(FRAG // 2), "--seconds", "100")
+        with open(hub.log) as f:
+            drops_before = f.read().count("device 'fw-hub': disconnected")
+        m = dev.mark()
+        job = deploy(hub, "6", "--device", "fw-hub")["jobId"]
+        deadline = time.monotonic() + WAIT
+        while hub.admin("fota", "fault", "show").get("stalledNow") != 1:
+            if time.monotonic() > deadline:
+                fail("the image server never held an answer")
+            time.sleep(0.1)
+        # Longer than the hub lets a device stay silent (1.5 x keepalive): only the device's
+        # PINGREQs, sent while its fetch waits, keep the connection.
+        time.sleep(2.5 * KEEPALIVE)
+        r = hub.admin("method", "invoke", "fw-hub", "led", "--payload", "1")
+        if r.get("status") != 200:
+            fail(f"the device did not answer a direct method during the stalled download: {r}")
+        with open(hub.log) as f:
+            drops = f.read().count("device 'fw-hub': disconnected")
+        if drops != drops_before:
+            fail("the device's MQTT connection dropped while its download was stalled")
+        hub.admin("fota", "fault", "clear", "stall")
+        dev.fota(m, "boot", "running firmware 6")
+        wait_status(hub, "fw-hub", "current", "6", job)
+        if running_image(fota_dir) != image("6"):
+            fail("the running image is not v6")
     except AssertionError:
         print_logs(hub)
         raise
