@@ -207,6 +207,48 @@ static void test_sessions(void **state)
     test_dev_close(&a);
 }
 
+/* Reads packets until a PUBLISH (past the SUBACK). */
+static void next_publish(struct test_dev *d)
+{
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(test_dev_read(d, 5000), 1);
+        if (d->pkt.type == AZK_MQTT_PUBLISH)
+            return;
+    }
+    fail_msg("no PUBLISH");
+}
+
+/* A C2D message the device receives but never acknowledges (it goes away without its PUBACK)
+ * is delivered again on the next connection, each time counted; after IoT Hub's
+ * maxDeliveryCount (10) it is dead-lettered, so the 11th connection gets the next message. */
+static void test_c2d_delivery_count(void **state)
+{
+    (void)state;
+    cJSON *j = test_hub_admin(&hub, 0, "c2d", "send", "nrf-1", "never-acked", "--message-id",
+                              "dead-1", "--property", "iothub-ack=negative", NULL);
+    cJSON_Delete(j);
+    const char *c2d[] = {"devices/nrf-1/messages/devicebound/#"};
+    struct test_dev d;
+    for (int i = 1; i <= 10; i++) {
+        open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+        test_dev_subscribe(&d, 1, c2d, 1, 1);
+        next_publish(&d);
+        assert_true(azk_span_eq_str(d.pkt.u.publish.payload, "never-acked"));
+        test_dev_close(&d); /* no PUBACK */
+    }
+    j = test_hub_admin(&hub, 0, "c2d", "send", "nrf-1", "witness", NULL);
+    cJSON_Delete(j);
+    open_dev(&d, "nrf-1", NULL, true, 60, NULL);
+    test_dev_subscribe(&d, 1, c2d, 1, 1);
+    next_publish(&d);
+    if (!azk_span_eq_str(d.pkt.u.publish.payload, "witness"))
+        fail_msg("after 10 deliveries without PUBACK: got '%.*s', expected the next message",
+                 (int)d.pkt.u.publish.payload.len, d.pkt.u.publish.payload.ptr);
+    test_dev_close(&d);
+    assert_true(test_hub_log_contains(&hub, "C2D message dead-1 delivered 10 times and never "
+                                            "completed: dead-lettered (DeliveryCountExceeded)"));
+}
+
 /* Keepalive: dropped after 1.5 x keepalive of silence; the Will is then stored. */
 static void test_keepalive_and_will(void **state)
 {
@@ -371,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ncs_flavour_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_c2d_delivery_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_will, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordering_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qos0_flood, setup, teardown),
