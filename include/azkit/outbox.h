@@ -75,7 +75,8 @@ struct azk_outbox_mem {
     struct azk_outbox ob; /**< the interface: pass &m->ob to the client */
     struct {
         uint8_t *buf;
-        size_t size, head, used; /* records live in [head, used) */
+        size_t size, head, used; /* records live in [head, used), or [head, wrap) and [0, used) */
+        size_t wrap;             /* 0, or where the older run ends once records went to 0 */
         uint32_t last_id;
         uint32_t count;
     } _internal;

@@ -520,13 +520,16 @@ static void feed_puback(struct azk_client *c, uint16_t pid, uint64_t now)
     azk_client_receive(c, b, n, now);
 }
 
-/* The memory outbox: FIFO, out-of-order removal, full without eviction. */
+/* The memory outbox: FIFO, out-of-order removal, full without eviction, never a byte
+ * written past its memory (a guard follows the 100 bytes it is given). */
 static void test_outbox_mem(void)
 {
     struct azk_outbox_mem m;
-    static uint8_t buf[100];
+    static uint8_t mem[100 + 16];
+    uint8_t *buf = mem;
+    memset(mem + 100, 0xa5, 16);
     CHECK_INT(azk_outbox_mem_init(&m, buf, 8), -EINVAL);
-    CHECK_INT(azk_outbox_mem_init(&m, buf, sizeof(buf)), 0);
+    CHECK_INT(azk_outbox_mem_init(&m, buf, 100), 0);
     struct azk_outbox *ob = &m.ob;
     uint32_t id = 0;
     /* 12 + 2 + 10 = 24 bytes each: four fit in 100. */
@@ -564,11 +567,40 @@ static void test_outbox_mem(void)
     CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "x");
     CHECK_INT(ob->next(ob, 5, &msg), -ENOENT);
     CHECK_INT(azk_outbox_mem_count(&m), 3);
+    /* 5 went to the start of the memory (before 3 and 4): the ring is full at 4 records;
+     * removed out of order across the wrap, the order stays 3, 4, 5, 6. */
+    CHECK_INT(ob->put(ob, azk_span_from_str("p="), azk_span_from_str("0123456789"), &id), 0);
+    CHECK_INT(id, 6);
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str("x"), &id), -ENOSPC);
+    CHECK_INT(ob->remove(ob, 5), 0);
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str("x"), &id), -ENOSPC);
+    CHECK_INT(ob->next(ob, 4, &msg), 0);
+    CHECK_INT(msg.id, 6);
+    CHECK_INT(ob->remove(ob, 4), 0);
+    CHECK_INT(ob->next(ob, 0, &msg), 0);
+    CHECK_INT(msg.id, 3);
+    CHECK_INT(ob->remove(ob, 3), 0); /* the front passes 4, then 5 at the start: 6 is first */
+    CHECK_INT(ob->next(ob, 0, &msg), 0);
+    CHECK_INT(msg.id, 6);
+    CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "0123456789");
+    CHECK_INT(ob->put(ob, (struct azk_span){0}, azk_span_from_str("0123456789012345678901234567"
+                                                                    "0123456789012345678901"),
+                      &id),
+              0); /* 64 bytes fit neither after 6 nor before it: 6 moves down to 0 */
+    CHECK_INT(id, 7);
+    CHECK_INT(ob->next(ob, 0, &msg), 0);
+    CHECK_INT(msg.id, 6);
+    CHECK_MEM_STR(msg.payload.ptr, msg.payload.len, "0123456789");
+    CHECK_INT(ob->next(ob, 6, &msg), 0);
+    CHECK_INT(msg.id, 7);
+    CHECK_INT((int)msg.payload.len, 50);
+    CHECK_INT(azk_outbox_mem_count(&m), 2);
 
     /* A long FIFO run through the small memory, messages of varying sizes, acknowledged
-     * oldest first: the live records move down only when a new one does not fit after them,
-     * and every message comes out whole and in order. */
-    CHECK_INT(azk_outbox_mem_init(&m, buf, sizeof(buf)), 0);
+     * oldest first: the records wrap round the memory (never split), moving down only when a
+     * new one fits neither after them nor before them, and every message comes out whole
+     * and in order. */
+    CHECK_INT(azk_outbox_mem_init(&m, buf, 100), 0);
     static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     uint32_t first = 1, next_id = 1;
     for (unsigned round = 0; round < 500; round++) {
@@ -589,6 +621,8 @@ static void test_outbox_mem(void)
         CHECK(msg.payload.len == len && memcmp(msg.payload.ptr, text + round % 5u, len) == 0);
     }
     CHECK_INT(azk_outbox_mem_count(&m), next_id - first);
+    for (size_t i = 100; i < sizeof(mem); i++)
+        CHECK_INT(mem[i], 0xa5);
 }
 
 /* With an outbox: accepted before connecting, sent within the window, acknowledged ones
