@@ -686,6 +686,66 @@ static void test_completion_order_and_group_commit(void **state)
     assert_true(s.transactions * 10 < s.ops_committed);
 }
 
+/* WAL checkpoints on their own thread (store_checkpoint.c): one commit per message, as a
+ * window-1 device makes them; with checkpoints starting at 64 frames the WAL must start again
+ * from its beginning over and over (bounded: without checkpoints 3,000 messages make a WAL of
+ * ~40 MB), the thread must have done passes and the committing thread the tails, a reader
+ * reading meanwhile sees every record, and every record is there after reopening. */
+static void test_wal_checkpoints(void **state)
+{
+    struct fx *f = *state;
+    hub_store_close(f->st);
+    struct hub_store_config cfg = {.telemetry_max = 1000000, .wal_checkpoint_frames = 64};
+    open_store_cfg(f, &cfg);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s/hub.db-wal", f->dir);
+    char payload[400];
+    struct hub_telemetry t;
+    memset(&t, 0, sizeof t);
+    strcpy(t.device_id, "ckpt");
+    t.payload = payload;
+    const int total = 3000;
+    off_t wal_max = 0;
+    for (int i = 0; i < total; i++) {
+        t.payload_len = (size_t)snprintf(payload, sizeof payload, "{\"n\":%d,\"pad\":\"%0300d\"}", i, 0);
+        assert_int_equal(hub_store_telemetry_append(f->st, &t, NULL, rec_done, idx(i)), 0);
+        wait_done(f, i + 1);
+        struct stat sb;
+        if (stat(wal, &sb) == 0 && sb.st_size > wal_max)
+            wal_max = sb.st_size;
+        if (i % 250 == 249) { /* a reader beside the checkpoints */
+            struct hub_telemetry *arr = NULL;
+            size_t n = 0;
+            assert_int_equal(hub_store_telemetry_read(f->st, (uint64_t)(i - 99), "ckpt", 1000,
+                                                      &arr, &n), 0);
+            assert_int_equal(n, 100);
+            for (size_t k = 0; k < n; k++)
+                assert_true(strstr(arr[k].payload, "\"n\":") != NULL &&
+                            atoi(strstr(arr[k].payload, "\"n\":") + 4) == i - 99 + (int)k);
+            hub_telemetry_free_array(arr, n);
+        }
+    }
+    struct hub_store_stats s;
+    hub_store_get_stats(f->st, &s);
+    print_message("WAL at most %lld bytes; %llu checkpoint passes on the thread, %llu here\n",
+                  (long long)wal_max, (unsigned long long)s.checkpoints,
+                  (unsigned long long)s.checkpoints_inline);
+    assert_true(s.checkpoints > 0);
+    assert_true(s.checkpoints_inline > 0);
+    /* 4 x 64 frames of 4 KiB is where the committing thread copies everything: twice that. */
+    assert_true(wal_max <= 2 * 4 * 64 * (4096 + 24) + 32);
+    hub_store_close(f->st);
+    f->st = NULL;
+    open_store(f);
+    struct hub_telemetry *arr = NULL;
+    size_t n = 0;
+    assert_int_equal(hub_store_telemetry_read(f->st, 0, "ckpt", (size_t)total + 10, &arr, &n), 0);
+    assert_int_equal(n, (size_t)total);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(atoi(strstr(arr[k].payload, "\"n\":") + 4), (int)k);
+    hub_telemetry_free_array(arr, n);
+}
+
 static void test_close_runs_pending_completions(void **state)
 {
     struct fx *f = *state;
@@ -1079,6 +1139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creates_data_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_checkpoints, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("durability power", tests, NULL, NULL);
     g_process_durability = true;

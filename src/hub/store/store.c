@@ -132,6 +132,7 @@ static void store_free(struct hub_store *st)
         close(st->pipe_rd);
     if (st->pipe_wr >= 0)
         close(st->pipe_wr);
+    store_checkpoint_stop(st);
     if (st->rdb)
         sqlite3_close(st->rdb);
     sqlite3_finalize(st->tel_insert); /* NULL is a no-op */
@@ -145,6 +146,8 @@ static void store_free(struct hub_store *st)
     pthread_mutex_destroy(&st->mu);
     pthread_mutex_destroy(&st->rmu);
     pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->ckpt_mu);
+    pthread_cond_destroy(&st->ckpt_cv);
     free(st->dir);
     free(st->db_path);
     free(st);
@@ -167,6 +170,8 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->rmu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    pthread_mutex_init(&st->ckpt_mu, NULL);
+    pthread_cond_init(&st->ckpt_cv, NULL);
     st->telemetry_max = cfg->telemetry_max ? cfg->telemetry_max : 100000;
     st->conn_flush_ms = cfg->conn_flush_ms ? cfg->conn_flush_ms : 5000;
     st->group_max_ops = cfg->group_max_ops ? cfg->group_max_ops : 4096;
@@ -174,6 +179,9 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     st->c2d_next_seq = 1;
     st->tel_next_seq = 1;
     st->partitions = cfg->partitions ? cfg->partitions : 4;
+    st->ckpt_start = cfg->wal_checkpoint_frames && cfg->wal_checkpoint_frames <= (1u << 24)
+                         ? (int)cfg->wal_checkpoint_frames
+                         : 4096;
     if (st->partitions > HUB_PARTITIONS_MAX)
         st->partitions = HUB_PARTITIONS_MAX;
     st->dir = store_strdup(cfg->data_dir);
@@ -198,6 +206,8 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
         rc = store_dps_load(st);
     if (rc == 0)
         rc = store_telemetry_init(st);
+    if (rc == 0)
+        rc = store_checkpoint_start(st);
     if (rc < 0 && !azk_diag_has(diag, AZK_SEV_ERROR)) {
         if (rc == -EILSEQ)
             azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.corrupt",
@@ -253,6 +263,7 @@ void hub_store_close(struct hub_store *st)
         return;
     store_conn_flush(st);
     store_writer_stop(st);
+    store_checkpoint_stop(st);
     store_run_completions(st);
     store_free(st);
 }
@@ -279,6 +290,8 @@ void hub_store_get_stats(const struct hub_store *st, struct hub_store_stats *out
     out->ops_failed = atomic_load(&m->ops_failed);
     out->transactions = atomic_load(&m->transactions);
     out->conn_flushes = atomic_load(&m->conn_flushes);
+    out->checkpoints = atomic_load(&m->ckpt_passes);
+    out->checkpoints_inline = atomic_load(&m->ckpt_inline);
 }
 
 void hub_store_set_telemetry_listener(struct hub_store *st, hub_store_telemetry_fn fn,

@@ -57,6 +57,8 @@ struct hub_store_config {
     bool sync_process_only;        /* true: synchronous=NORMAL (survives kill -9, not power
                                       loss); false: synchronous=FULL (the default) */
     unsigned partitions;           /* telemetry partitions, 1..HUB_PARTITIONS_MAX; 0 = 4 */
+    unsigned wal_checkpoint_frames; /* WAL frames that start a checkpoint on the checkpoint
+                                      thread (store_checkpoint.c); 0 = 4096 (16 MiB) */
 };
 
 /*
@@ -91,6 +93,9 @@ struct hub_store_stats {
     uint64_t ops_failed;      /* mutations completed with an error */
     uint64_t transactions;    /* COMMITs by the writer (group commit: far fewer than ops) */
     uint64_t conn_flushes;    /* lazy connection-state writes */
+    uint64_t checkpoints;     /* WAL checkpoint passes on the checkpoint thread */
+    uint64_t checkpoints_inline; /* the small tail (or, past 4x the start, everything) copied
+                                    by the committing thread */
 };
 void hub_store_get_stats(const struct hub_store *st, struct hub_store_stats *out);
 

@@ -126,6 +126,18 @@ struct hub_store {
     bool inline_busy;         /* the loop thread commits inline (mu; store_writer.c) */
     struct event *conn_timer;
 
+    /* WAL checkpoints (store_checkpoint.c) */
+    sqlite3 *ckpt_db;                     /* the checkpoint thread's connection */
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_wanted, ckpt_stopping, ckpt_busy; /* ckpt_mu; ckpt_cv signals each change */
+    _Atomic bool ckpt_running, ckpt_yield;
+    _Atomic int ckpt_backfilled;          /* WAL frames the thread left copied, or -1 */
+    int ckpt_start, ckpt_pass_tail, ckpt_tail, ckpt_hard; /* frames (store_checkpoint.c) */
+    _Atomic uint64_t ckpt_passes, ckpt_inline;
+
     /* telemetry readers (any thread) */
     sqlite3 *rdb;
     pthread_mutex_t rmu;
@@ -159,6 +171,12 @@ void store_submit(struct hub_store *st, struct store_op *op);
 void store_kick(evutil_socket_t fd, short what, void *arg);
 int store_writer_start(struct hub_store *st);
 void store_writer_stop(struct hub_store *st);
+
+/* store_checkpoint.c: checkpoints the WAL on a thread of its own instead of in the COMMIT
+ * that fills it (start after the database is open; stop after the last commit). start: 0 or
+ * a negative errno; stop is safe after a failed or no start. */
+int store_checkpoint_start(struct hub_store *st);
+void store_checkpoint_stop(struct hub_store *st);
 
 /* store_schema.c */
 int store_schema_open(struct hub_store *st, struct azk_diag *diag);
