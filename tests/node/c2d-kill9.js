@@ -17,15 +17,10 @@
 // costs a number, never a false "delivered".
 'use strict';
 
-const { spawn, execFileSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const readline = require('readline');
+const { spawn } = require('child_process');
+const { sleep, stepper, parseArgs, lines, until, KilledHub, runMain } = require('./kill9-util');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const t0 = Date.now();
-const step = (msg) => console.log(`[c2d-kill9 +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+const step = stepper('c2d-kill9');
 
 // ---- the sender (child process) -------------------------------------------------------------
 async function send(connectionString, deviceId, from, to) {
@@ -48,79 +43,19 @@ async function send(connectionString, deviceId, from, to) {
 }
 
 // ---- the runner -------------------------------------------------------------------------------
-function parseArgs(argv) {
-  const o = { count: 300, kills: 3 };
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '--hub') o.hub = path.resolve(argv[++i]);
-    else if (argv[i] === '--azkit') o.azkit = path.resolve(argv[++i]);
-    else if (argv[i] === '--count') o.count = Number(argv[++i]);
-    else if (argv[i] === '--kills') o.kills = Number(argv[++i]);
-    else { console.error('usage: node c2d-kill9.js --hub AZKIT_HUB --azkit AZKIT [--count N] [--kills K]'); process.exit(2); }
-  }
-  if (!o.hub || !o.azkit) { console.error('c2d-kill9: --hub and --azkit are required'); process.exit(2); }
-  return o;
-}
-
-let dir, readyFile, hubLog;
 let hub = null, sender = null, device = null;
 
-function cleanup() {
-  for (const p of [device, sender, hub]) if (p && p.exitCode === null && !p.killed) p.kill('SIGKILL');
-  if (!dir) return;
-  if (process.exitCode || process.env.AZKIT_KEEP) {
-    console.error(`(kept ${dir}; hub log follows)`);
-    try { console.error(fs.readFileSync(hubLog, 'utf8').split('\n').slice(-60).join('\n')); } catch (e) { /* none */ }
-  } else {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function startHub(opts, ports) {
-  try { fs.unlinkSync(readyFile); } catch (e) { /* first start */ }
-  const log = fs.openSync(hubLog, 'a');
-  hub = spawn(opts.hub, ['serve', '--data', path.join(dir, 'data'), '--service-port', '0',
-                         '--mqtt-port', String(ports ? ports.mqtt : 0),
-                         '--amqp-port', String(ports ? ports.amqp : 0), '--eventhubs-port', 'off',
-                         '--ready-file', readyFile, '--log-level', 'info'],
-              { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  for (let i = 0; i < 300; i++) {
-    if (hub.exitCode !== null) throw new Error(`azkit-hub exited before it was ready (${hub.exitCode})`);
-    try { return JSON.parse(fs.readFileSync(readyFile, 'utf8')); } catch (e) { await sleep(100); }
-  }
-  throw new Error('azkit-hub not ready after 30 s');
-}
-
-const kill9Hub = () => new Promise((resolve) => { hub.once('exit', resolve); hub.kill('SIGKILL'); });
-const lines = (child, onLine) => readline.createInterface({ input: child.stdout }).on('line', onLine);
-
-async function until(what, ms, cond) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`);
-    await sleep(50);
-  }
-}
-
 async function main() {
-  const opts = parseArgs(process.argv);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'azkit-c2d-kill9-'));
-  readyFile = path.join(dir, 'ready.json');
-  hubLog = path.join(dir, 'hub.log');
-  const run = (bin, args) => execFileSync(bin, args, { encoding: 'utf8', timeout: 30000 });
-  const pki = path.join(dir, 'pki');
-  fs.mkdirSync(pki);
+  const opts = parseArgs('c2d-kill9', process.argv, { count: 300, kills: 3 });
+  hub = new KilledHub('c2d-kill9', opts, (ports) => [
+    '--mqtt-port', String(ports ? ports.mqtt : 0), '--amqp-port', String(ports ? ports.amqp : 0),
+    '--eventhubs-port', 'off']);
+  hub.others.push(() => device, () => sender);
   const id = 'c2d-kill9-1';
-  run(opts.azkit, ['pki', 'self-signed', id, '--out', path.join(pki, id)]);
-
-  const ready = await startHub(opts, null);
+  const ready = await hub.start(null);
   const ports = { mqtt: ready.mqtt_port, amqp: ready.amqp_port };
   step(`hub up: ${JSON.stringify(ports)}`);
-  run(opts.hub, ['device', 'add', id, '--cert', path.join(pki, `${id}.cert.pem`), '--ready-file', readyFile]);
-  const store = path.join(dir, 'store');
-  run(opts.azkit, ['--store', store, 'cred', 'provision', '--sec-tag', '10',
-                   '--cert', path.join(pki, `${id}.cert.pem`), '--key', path.join(pki, `${id}.key.pem`),
-                   '--ca', ready.ca]);
+  const store = hub.provision(id, ready);
   const cs = ready.connection_string.replace(/HostName=([^;:]+)(:\d+)?;/, `HostName=$1:${ports.amqp};`);
 
   // The device: stays connected (one telemetry message, then an hour's interval), prints C2D.
@@ -174,9 +109,9 @@ async function main() {
     const at = Math.floor((opts.count * k) / (opts.kills + 1));
     await until(`send ${at} resolved before kill ${k}`, 180000, () => resolved.size >= at);
     step(`kill ${k}: SIGKILL the hub (${resolved.size} sends resolved, ${got.size} received)`);
-    await kill9Hub();
+    await hub.kill9();
     await sleep(300);
-    await startHub(opts, ports);
+    await hub.start(ports);
     step(`kill ${k}: hub restarted on the same ports`);
   }
   await until('the sender to finish', 300000, () => senderDone);
@@ -196,13 +131,9 @@ async function main() {
        `${senderRestarts} times), ${got.size} distinct received, lost 0, ${dups} received twice; ` +
        `device connections ${connects}`);
   device.kill('SIGTERM');
-  hub.kill('SIGTERM');
-  await sleep(200);
-  console.log('PASS');
-  cleanup();
-  process.exit(0);
+  await hub.pass();
 }
 
 if (process.argv[2] === '--send')
   send(process.argv[3], process.argv[4], Number(process.argv[5]), Number(process.argv[6]));
-else main().catch((e) => { console.error(`FAIL: ${e.stack || e}`); process.exitCode = 1; cleanup(); process.exit(1); });
+else runMain(main, () => hub);

@@ -19,15 +19,10 @@
 // server vanishes, the runner sees it: it prints one line per event and per error.
 'use strict';
 
-const { spawn, execFileSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const readline = require('readline');
+const { spawn } = require('child_process');
+const { sleep, stepper, parseArgs, lines, until, KilledHub, runMain } = require('./kill9-util');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const t0 = Date.now();
-const step = (msg) => console.log(`[eh-kill9 +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+const step = stepper('eh-kill9');
 
 // ---- the consumer (child process) -----------------------------------------------------------
 function consume(connectionString) {
@@ -47,86 +42,19 @@ function consume(connectionString) {
 }
 
 // ---- the runner -------------------------------------------------------------------------------
-function parseArgs(argv) {
-  const o = { count: 4000, kills: 3 };
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '--hub') o.hub = path.resolve(argv[++i]);
-    else if (argv[i] === '--azkit') o.azkit = path.resolve(argv[++i]);
-    else if (argv[i] === '--count') o.count = Number(argv[++i]);
-    else if (argv[i] === '--kills') o.kills = Number(argv[++i]);
-    else { console.error('usage: node eh-kill9.js --hub AZKIT_HUB --azkit AZKIT [--count N] [--kills K]'); process.exit(2); }
-  }
-  if (!o.hub || !o.azkit) { console.error('eh-kill9: --hub and --azkit are required'); process.exit(2); }
-  return o;
-}
-
-let dir, readyFile, hubLog;
 let hub = null, consumer = null, device = null;
 
-function cleanup() {
-  for (const p of [device, consumer, hub]) if (p && p.exitCode === null && !p.killed) p.kill('SIGKILL');
-  if (!dir) return;
-  if (process.exitCode || process.env.AZKIT_KEEP) {
-    console.error(`(kept ${dir}; hub log follows)`);
-    try { console.error(fs.readFileSync(hubLog, 'utf8').split('\n').slice(-60).join('\n')); } catch (e) { /* none */ }
-  } else {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function startHub(opts, ports) {
-  try { fs.unlinkSync(readyFile); } catch (e) { /* first start */ }
-  const log = fs.openSync(hubLog, 'a');
-  const args = ['serve', '--data', path.join(dir, 'data'), '--service-port', '0',
-                '--mqtt-port', String(ports ? ports.mqtt : 0),
-                '--amqp-port', String(ports ? ports.amqp : 0),
-                '--eventhubs-port', String(ports ? ports.eh : 0),
-                '--ready-file', readyFile, '--log-level', 'info'];
-  hub = spawn(opts.hub, args, { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  for (let i = 0; i < 300; i++) {
-    if (hub.exitCode !== null) throw new Error(`azkit-hub exited before it was ready (${hub.exitCode})`);
-    try { return JSON.parse(fs.readFileSync(readyFile, 'utf8')); } catch (e) { await sleep(100); }
-  }
-  throw new Error('azkit-hub not ready after 30 s');
-}
-
-function kill9Hub() {
-  return new Promise((resolve) => { hub.once('exit', resolve); hub.kill('SIGKILL'); });
-}
-
-function lines(child, onLine) {
-  readline.createInterface({ input: child.stdout }).on('line', onLine);
-}
-
-async function until(what, ms, cond) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`);
-    await sleep(50);
-  }
-}
-
 async function main() {
-  const opts = parseArgs(process.argv);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'azkit-eh-kill9-'));
-  readyFile = path.join(dir, 'ready.json');
-  hubLog = path.join(dir, 'hub.log');
-  const run = (bin, args) => execFileSync(bin, args, { encoding: 'utf8', timeout: 30000 });
-  const pki = path.join(dir, 'pki');
-  fs.mkdirSync(pki);
+  const opts = parseArgs('eh-kill9', process.argv, { count: 4000, kills: 3 });
+  hub = new KilledHub('eh-kill9', opts, (ports) => [
+    '--mqtt-port', String(ports ? ports.mqtt : 0), '--amqp-port', String(ports ? ports.amqp : 0),
+    '--eventhubs-port', String(ports ? ports.eh : 0)]);
+  hub.others.push(() => device, () => consumer);
   const id = 'eh-kill9-1';
-  run(opts.azkit, ['pki', 'self-signed', id, '--out', path.join(pki, id)]);
-
-  let ready = await startHub(opts, null);
+  let ready = await hub.start(null);
   const ports = { mqtt: ready.mqtt_port, amqp: ready.amqp_port, eh: ready.eventhubs_port };
   step(`hub up: ${JSON.stringify(ports)}`);
-  run(opts.hub, ['device', 'add', id, '--cert', path.join(pki, `${id}.cert.pem`),
-                 '--ready-file', readyFile]);
-  const store = path.join(dir, 'store');
-  run(opts.azkit, ['--store', store, 'cred', 'provision', '--sec-tag', '10',
-                   '--cert', path.join(pki, `${id}.cert.pem`), '--key', path.join(pki, `${id}.key.pem`),
-                   '--ca', ready.ca]);
+  const store = hub.provision(id, ready);
 
   // The consumer: stock EventHubConsumerClient over the emulator connection string.
   const read = new Map(); // n -> times read
@@ -171,9 +99,9 @@ async function main() {
     await until(`the consumer to read the ${ackedSoFar.length} messages acknowledged before kill ${k}`,
                 180000, () => ackedSoFar.every((n) => read.has(n)));
     step(`kill ${k}: SIGKILL the hub (device: ${acceptedN.size} accepted, ${acked.size} acked; consumer: ${events} events)`);
-    await kill9Hub();
+    await hub.kill9();
     await sleep(300);
-    ready = await startHub(opts, ports);
+    ready = await hub.start(ports);
     step(`kill ${k}: hub restarted on the same ports`);
   }
 
@@ -200,12 +128,8 @@ async function main() {
        `again after a reconnect), consumer errors reported ${errors}`);
   if (extra.length) throw new Error(`the consumer read numbers never sent: ${extra.slice(0, 10)}`);
   consumer.kill('SIGTERM');
-  hub.kill('SIGTERM');
-  await sleep(200);
-  console.log('PASS');
-  cleanup();
-  process.exit(0);
+  await hub.pass();
 }
 
 if (process.argv[2] === '--consume') consume(process.argv[3]);
-else main().catch((e) => { console.error(`FAIL: ${e.stack || e}`); process.exitCode = 1; cleanup(); process.exit(1); });
+else runMain(main, () => hub);
