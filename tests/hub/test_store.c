@@ -878,6 +878,8 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
                      5);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
+    /* New databases get 2 KiB pages (store_schema.c says why). */
+    assert_int_equal(db_int(f, "PRAGMA page_size", NULL), 2048);
     /* WAL mode: the -wal file exists while the store is open, with the DB's mode. */
     assert_true(azk_test_exists(azk_path(f->dir, "hub.db-wal")));
     assert_int_equal(azk_test_mode(azk_path(f->dir, "hub.db-wal")), 0600);

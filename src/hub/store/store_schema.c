@@ -13,6 +13,12 @@
  * groups many operations per transaction, FULL costs one fsync per group, and then a
  * completion (a PUBACK, a 200 from the service API) always means "on stable storage".
  * `serve --durability process` chooses NORMAL (hub_store_config.sync_process_only).
+ *
+ * Page size 2 KiB (new databases only: a database in WAL mode keeps the size it was made
+ * with). A telemetry commit changes about three pages (the table's last leaf and the two
+ * indexes' leaves), and SQLite checksums and writes each whole page into the WAL: with 4 KiB
+ * pages that was 17% of the hub's instructions per message; 2 KiB pages made window-1
+ * telemetry ~6% faster. Twins and large messages take overflow pages either way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -267,7 +273,9 @@ int store_schema_open(struct hub_store *st, struct azk_diag *diag)
     /* journal_mode is the first statement that reads the file: a damaged header shows here,
      * and so does another process holding the file (no busy wait: it will not let go). */
     sqlite3_stmt *s = NULL;
-    src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+    src = sqlite3_exec(st->db, "PRAGMA page_size=2048", NULL, NULL, NULL); /* new files only */
+    if (src == SQLITE_OK)
+        src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
     if (src == SQLITE_OK)
         src = sqlite3_step(s);
     bool wal = src == SQLITE_ROW &&
