@@ -22,9 +22,11 @@ child.stdout.on('data', (d) => {
   while ((i = buf.indexOf('\n')) >= 0) {
     const line = buf.slice(0, i);
     buf = buf.slice(i + 1);
+    // Phases only: per-message events would make the record huge, and parsing them would
+    // spend this machine's CPU (shared with the client and the hub) on the harness.
+    if (line.startsWith('{"event":"accepted"') || line.startsWith('{"event":"acked"')) continue;
     let j = null;
     try { j = JSON.parse(line); } catch (e) { /* not JSON */ }
-    // Phases only: per-message events would make the record huge.
     if (j && !['accepted', 'acked', 'twin', 'desired'].includes(j.event))
       lines.push({ t_ms: Math.round(now * 10) / 10, json: j });
   }
