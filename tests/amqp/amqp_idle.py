@@ -17,6 +17,7 @@ hand, so nothing here hides what the hub sends or when).
 usage: amqp_idle.py --hub PATH/azkit-hub
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -171,13 +172,23 @@ def stop_hub(proc):
         proc.wait()
 
 
-def heartbeats(hub, data):
-    proc, port = start_hub(hub, data)
+@contextlib.contextmanager
+def connected(hub, data, peer_idle_ms, *extra):
+    """A hub started with `extra` serve options and a peer past the OPEN exchange:
+    yields (peer, arrival time of the hub's OPEN, the idle timeout it announced in ms)."""
+    proc, port = start_hub(hub, data, *extra)
     try:
-        p, (t_open, body) = handshake(port, 2000)
-        if announced_idle(body) != 120000:
+        p, (t_open, body) = handshake(port, peer_idle_ms)
+        yield p, t_open, announced_idle(body)
+    finally:
+        stop_hub(proc)
+
+
+def heartbeats(hub, data):
+    with connected(hub, data, 2000) as (p, t_open, announced):
+        if announced != 120000:
             fail("default idle timeout: the hub announced %r ms, expected half of Azure's "
-                 "240 s" % announced_idle(body))
+                 "240 s" % announced)
         last, frames, worst = t_open, 0, 0.0
         end = time.monotonic() + 7
         while time.monotonic() < end:
@@ -197,16 +208,12 @@ def heartbeats(hub, data):
         if worst >= 2.0:
             fail("a gap of %.0f ms between the hub's frames: a peer with a 2000 ms idle "
                  "timeout would have closed the connection" % (worst * 1000))
-    finally:
-        stop_hub(proc)
 
 
 def hub_closes_silent_peer(hub, data):
-    proc, port = start_hub(hub, data, "--amqp-idle-timeout", "2")
-    try:
-        p, (_t, body) = handshake(port, 0)
-        if announced_idle(body) != 1000:
-            fail("--amqp-idle-timeout 2: the hub announced %r ms" % announced_idle(body))
+    with connected(hub, data, 0, "--amqp-idle-timeout", "2") as (p, _t, announced):
+        if announced != 1000:
+            fail("--amqp-idle-timeout 2: the hub announced %r ms" % announced)
         # Alive while the peer keeps talking, for more than twice the timeout.
         end = time.monotonic() + 5
         while time.monotonic() < end:
@@ -232,22 +239,16 @@ def hub_closes_silent_peer(hub, data):
         if b"amqp:resource-limit-exceeded" not in closed:
             fail("the CLOSE does not say amqp:resource-limit-exceeded: %r" % closed)
         print("silent peer: closed with amqp:resource-limit-exceeded")
-    finally:
-        stop_hub(proc)
 
 
 def no_idle_timeout(hub, data):
-    proc, port = start_hub(hub, data, "--amqp-idle-timeout", "0")
-    try:
-        p, (_t, body) = handshake(port, 0)
-        if announced_idle(body):
-            fail("--amqp-idle-timeout 0: the hub announced %r ms" % announced_idle(body))
+    with connected(hub, data, 0, "--amqp-idle-timeout", "0") as (p, _t, announced):
+        if announced:
+            fail("--amqp-idle-timeout 0: the hub announced %r ms" % announced)
         got = p.frame(time.monotonic() + 3)
         if got is not None and descriptor(got[1]) == 0x18:
             fail("--amqp-idle-timeout 0: the hub closed a silent peer")
         print("--amqp-idle-timeout 0: a silent peer stays connected")
-    finally:
-        stop_hub(proc)
 
 
 def bad_values(hub, data):
