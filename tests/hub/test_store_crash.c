@@ -23,15 +23,6 @@
 
 #define DEV_FLAG (1ULL << 63)
 
-static int report_fd;
-
-static void report(uint64_t v)
-{
-    ssize_t w = write(report_fd, &v, sizeof v); /* <= PIPE_BUF: atomic */
-    if (w != (ssize_t)sizeof v)
-        _exit(3);
-}
-
 static long outstanding;
 
 /* ctx is a heap cell the append filled with the record's seq (seq_out). */
@@ -40,7 +31,7 @@ static void tel_done(void *ctx, int rc)
     if (rc != 0)
         _exit(4);
     uint64_t *seq = ctx;
-    report(*seq);
+    azk_test_report(*seq);
     free(seq);
     outstanding--;
 }
@@ -49,13 +40,21 @@ static void dev_done(void *ctx, int rc)
 {
     if (rc != 0)
         _exit(5);
-    report(DEV_FLAG | (uint64_t)(uintptr_t)ctx);
+    azk_test_report(DEV_FLAG | (uint64_t)(uintptr_t)ctx);
     outstanding--;
 }
 
-static void child(const char *dir, int fd, unsigned round)
+struct child_args {
+    const char *dir;
+    unsigned round;
+};
+
+/* Never returns: appends until the parent kills it. */
+static void child(void *arg)
 {
-    report_fd = fd;
+    const struct child_args *a = arg;
+    const char *dir = a->dir;
+    unsigned round = a->round;
     struct event_base *base = event_base_new();
     struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000,
                                    .sync_process_only = round % 2 == 1};
@@ -106,20 +105,13 @@ static void test_kill9(void **state)
     size_t ntel = 0, ndev = 0;
 
     for (unsigned round = 0; round < 6; round++) {
-        int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
-            child(dir, fds[1], round);
-            _exit(0);
-        }
-        close(fds[1]);
+        struct child_args args = {dir, round};
+        int rd;
+        pid_t pid = azk_test_fork_reporter(child, &args, &rd);
         /* Wait for the first report (opening the store is slow under sanitizers on a busy
          * machine), then read reports for a random 50..400 ms more, then kill. */
         {
-            struct pollfd p = {fds[0], POLLIN, 0};
+            struct pollfd p = {rd, POLLIN, 0};
             assert_true(poll(&p, 1, 30000) > 0);
         }
         int ms = 50 + rand() % 350;
@@ -130,10 +122,10 @@ static void test_kill9(void **state)
             long el = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
             if (el >= ms)
                 break;
-            struct pollfd p = {fds[0], POLLIN, 0};
+            struct pollfd p = {rd, POLLIN, 0};
             if (poll(&p, 1, (int)(ms - el)) > 0) {
                 uint64_t v;
-                ssize_t r = read(fds[0], &v, sizeof v);
+                ssize_t r = read(rd, &v, sizeof v);
                 if (r == 0)
                     break;
                 assert_int_equal(r, sizeof v);
@@ -152,14 +144,14 @@ static void test_kill9(void **state)
         /* Everything still in the pipe was reported before the kill. */
         uint64_t v;
         ssize_t r;
-        while ((r = read(fds[0], &v, sizeof v)) == (ssize_t)sizeof v) {
+        while ((r = read(rd, &v, sizeof v)) == (ssize_t)sizeof v) {
             if (v & DEV_FLAG)
                 devs[ndev++] = v & ~DEV_FLAG;
             else
                 tel[ntel++] = v;
             assert_true(ntel < cap && ndev < cap);
         }
-        close(fds[0]);
+        close(rd);
 
         /* Reopen and check. */
         struct event_base *base = event_base_new();

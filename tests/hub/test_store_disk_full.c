@@ -27,7 +27,6 @@
 #define MSGS_AFTER 40
 #define OK_FLAG (1ULL << 63)
 
-static int report_fd;
 static int done_rc;
 static bool done;
 
@@ -36,12 +35,6 @@ static void tel_done(void *ctx, int rc)
     (void)ctx;
     done_rc = rc;
     done = true;
-}
-
-static void report(uint64_t v)
-{
-    if (write(report_fd, &v, sizeof v) != (ssize_t)sizeof v)
-        _exit(3);
 }
 
 /* Appends one message whose payload names its number, waits for its commit, reports
@@ -63,7 +56,7 @@ static void append_one(struct event_base *base, struct hub_store *st, unsigned n
         _exit(4);
     while (!done)
         event_base_loop(base, EVLOOP_ONCE);
-    report(done_rc == 0 ? seq | OK_FLAG : seq);
+    azk_test_report(done_rc == 0 ? seq | OK_FLAG : seq);
 }
 
 static off_t size_of(const char *dir, const char *name)
@@ -74,14 +67,15 @@ static off_t size_of(const char *dir, const char *name)
     return stat(path, &sb) == 0 ? sb.st_size : 0;
 }
 
-static void child(const char *dir, bool process_only)
+/* The writer: `arg` is the store's configuration. */
+static void child(void *arg)
 {
+    const struct hub_store_config *cfg = arg;
+    const char *dir = cfg->data_dir;
     signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
     struct event_base *base = event_base_new();
-    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000,
-                                   .sync_process_only = process_only};
     struct hub_store *st;
-    if (!base || hub_store_open(&cfg, base, &st, NULL) != 0)
+    if (!base || hub_store_open(cfg, base, &st, NULL) != 0)
         _exit(2);
     /* Room for a few dozen commits beyond what the files hold now. */
     off_t big = size_of(dir, "hub.db") > size_of(dir, "hub.db-wal") ? size_of(dir, "hub.db")
@@ -100,29 +94,22 @@ static void child(const char *dir, bool process_only)
         append_one(base, st, n);
     hub_store_close(st);
     event_base_free(base);
-    _exit(0);
 }
 
 static void run(bool process_only)
 {
     char dir[512];
     azk_test_mkdtemp(dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        report_fd = fds[1];
-        child(dir, process_only);
-    }
-    close(fds[1]);
+    struct hub_store_config wcfg = {.data_dir = dir, .telemetry_max = 10000000,
+                                    .sync_process_only = process_only};
+    int rd;
+    pid_t pid = azk_test_fork_reporter(child, &wcfg, &rd);
     uint64_t seqs[MSGS_LIMITED + MSGS_AFTER];
     size_t n = 0;
     uint64_t v;
-    while (n < MSGS_LIMITED + MSGS_AFTER && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+    while (n < MSGS_LIMITED + MSGS_AFTER && read(rd, &v, sizeof v) == (ssize_t)sizeof v)
         seqs[n++] = v;
-    close(fds[0]);
+    close(rd);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -300,3 +300,35 @@ char *azk_test_shell(const char *cmd, int *status)
         *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
     return buf;
 }
+
+static int report_fd = -1;
+
+pid_t azk_test_fork_reporter(void (*child)(void *arg), void *arg, int *read_fd)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        report_fd = fds[1];
+        child(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    *read_fd = fds[0];
+    return pid;
+}
+
+void azk_test_report(uint64_t v)
+{
+    ssize_t w = write(report_fd, &v, sizeof v); /* <= PIPE_BUF: atomic */
+    if (w != (ssize_t)sizeof v)
+        _exit(3);
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -67,4 +68,13 @@ void azk_test_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Runs a shell command, returns its stdout (malloc'd) and exit status. */
 char *azk_test_shell(const char *cmd, int *status);
+
+/* A child process that reports 64-bit values to the parent (the kill -9 and disk-full tests
+ * of the store: the child says what completed, the parent checks it after the child ended).
+ * azk_test_fork_reporter forks; in the child it runs child(arg) and _exit(0)s after it; in
+ * the parent it returns the child's pid and sets *read_fd to the pipe's read end (the
+ * parent closes it). azk_test_report, in the child, sends one value (one atomic write;
+ * _exit(3) when the pipe is gone). */
+pid_t azk_test_fork_reporter(void (*child)(void *arg), void *arg, int *read_fd);
+void azk_test_report(uint64_t v);
 #endif
