@@ -78,6 +78,30 @@ def running_image(fota_dir):
         return f.read()
 
 
+def one_fragment_cut(hub, dev, m, fota_dir, version, frag, failures_exactly_one):
+    """After the hub cut one answer of the download of `version` (from mark `m` on): only
+    fragment `frag` failed (once when `failures_exactly_one`, else any number of times,
+    none included), every fragment's start was fetched once, the hub cut exactly one answer,
+    and `version` runs. Returns the hub's fault state."""
+    ev = dev.since(m)
+    failed = [e["text"] for e in ev if e.get("step") == "fetch-failed"]
+    prefix = f"bytes {frag * FRAG}-{(frag + 1) * FRAG - 1} "
+    if (any(not t.startswith(prefix) for t in failed)
+            or (failures_exactly_one and len(failed) != 1)):
+        fail(f"v{version}: wanted {'one failed fetch' if failures_exactly_one else 'failed fetches'}"
+             f" of fragment {frag} alone: {failed}")
+    starts = fragment_starts(ev)
+    if starts != [i * FRAG for i in range(6)]:
+        fail(f"v{version}: fragments {starts}, wanted each once (the cut one fetched again, "
+             f"none before it)")
+    faults = hub.admin("fota", "fault", "show")
+    if faults.get("dropped") != 1:
+        fail(f"the hub did not cut exactly one answer: {faults}")
+    if running_image(fota_dir) != image(version):
+        fail(f"the running image is not v{version}")
+    return faults
+
+
 def body(args):
     hub = Hub(args.hub, args.azkit, "fota-hub")
     dev = None
@@ -131,18 +155,7 @@ def body(args):
         job = deploy(hub, "3", "--device", "fw-hub")["jobId"]
         dev.fota(m, "boot", "running firmware 3")
         wait_status(hub, "fw-hub", "current", "3", job)
-        ev = dev.since(m)
-        failed = [e["text"] for e in ev if e.get("step") == "fetch-failed"]
-        if len(failed) != 1 or not failed[0].startswith(f"bytes 0-{FRAG - 1} "):
-            fail(f"v3: wanted one failed fetch, of the first fragment: {failed}")
-        starts = fragment_starts(ev)
-        if starts != [i * FRAG for i in range(6)]:
-            fail(f"v3: fragments {starts}, wanted each once (the cut one fetched again)")
-        faults = hub.admin("fota", "fault", "show")
-        if faults.get("dropped") != 1:
-            fail(f"the hub did not cut exactly one answer: {faults}")
-        if running_image(fota_dir) != image("3"):
-            fail("the running image is not v3")
+        one_fragment_cut(hub, dev, m, fota_dir, "3", 0, True)
 
         step("3. fota fault corrupt-at: error with the job, v3 kept")
         upload(hub, images, "4")
@@ -175,21 +188,12 @@ def body(args):
         job = deploy(hub, "5", "--device", "fw-hub")["jobId"]
         dev.fota(m, "boot", "running firmware 5")
         wait_status(hub, "fw-hub", "current", "5", job)
-        ev = dev.since(m)
         # The cut answer came on a kept-alive connection: the device's HTTP client may send
         # the same range again on a new one at once (as HTTP clients do for a reused
         # connection) rather than report a failed fetch; either way only that fragment.
-        failed = [e["text"] for e in ev if e.get("step") == "fetch-failed"]
-        if any(not t.startswith(f"bytes {3 * FRAG}-{4 * FRAG - 1} ") for t in failed):
-            fail(f"v5: a failed fetch other than the fourth fragment: {failed}")
-        starts = fragment_starts(ev)
-        if starts != [i * FRAG for i in range(6)]:
-            fail(f"v5: fragments {starts}, wanted each once: the first three not fetched again")
-        faults = hub.admin("fota", "fault", "show")
-        if faults.get("dropped") != 1 or "dropAtOffset" in faults:
+        faults = one_fragment_cut(hub, dev, m, fota_dir, "5", 3, False)
+        if "dropAtOffset" in faults:
             fail(f"drop-at cuts one answer, once: {faults}")
-        if running_image(fota_dir) != image("5"):
-            fail("the running image is not v5")
 
         step("6. a stalled image server: MQTT stays up and a method is answered meanwhile")
         upload(hub, images, "6")
