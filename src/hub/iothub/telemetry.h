@@ -9,13 +9,6 @@
 
 struct hub_conn;
 
-/* Splits a topic property bag into application and system properties (JSON object texts,
- * heap; free()). System properties are the `$.`-prefixed keys (literal or `%24.`) under their
- * Azure names (message-id, correlation-id, content-type, content-encoding, user-id, to,
- * absolute-expiry-time, ...) and iothub-* keys; the rest are application properties.
- * Returns 0, -EBADMSG (malformed bag), -ENOMEM. */
-int hub_props_to_json(struct azk_span bag, char **app_json, char **sys_json);
-
 /* Stores a telemetry PUBLISH; with QoS 1 the PUBACK goes out once it is committed.
  * Returns 0, or a negative errno (the caller closes the connection). */
 int hub_telemetry_publish(struct hub_conn *c, struct azk_span props, struct azk_span payload,
