@@ -71,6 +71,11 @@ static void test_last_value_wins(void **state)
         (const char *const[]){"b", "2", "a", "3", NULL},
         (const char *const[]){"iothub-connection-device-id", "dev-1",
                               "iothub-connection-auth-method", "x509", NULL});
+    /* A name or value ends at a NUL: no second member that readers cut to the hub's name. */
+    run("iothub-connection-device-id%00x=evil&v=a%00b",
+        (const char *const[]){"v", "a", NULL},
+        (const char *const[]){"iothub-connection-device-id", "dev-1",
+                              "iothub-connection-auth-method", "x509", NULL});
 }
 
 static void test_escapes(void **state)

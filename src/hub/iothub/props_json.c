@@ -75,27 +75,36 @@ static int add(struct list *l, struct entry e)
     return 0;
 }
 
-/* Writes s as a JSON string; out has room for 2 + 6 * s.len bytes. */
+/* Writes s as a JSON string; out has room for 2 + 6 * s.len bytes. Runs of bytes that need
+ * no escape are copied at once. */
 static char *put_string(char *o, struct azk_span s)
 {
     static const char hex[] = "0123456789abcdef";
     *o++ = '"';
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.ptr[i];
+    size_t i = 0;
+    while (i < s.len) {
+        size_t run = i;
+        while (run < s.len && (unsigned char)s.ptr[run] >= 0x20 && s.ptr[run] != '"' &&
+               s.ptr[run] != '\\')
+            run++;
+        memcpy(o, s.ptr + i, run - i);
+        o += run - i;
+        if (run == s.len)
+            break;
+        unsigned char ch = (unsigned char)s.ptr[run];
         const char *esc = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\b' ? "\\b"
                         : ch == '\f' ? "\\f" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r"
                         : ch == '\t' ? "\\t" : NULL;
         if (esc != NULL) {
             *o++ = esc[0];
             *o++ = esc[1];
-        } else if (ch < 0x20) {
+        } else {
             memcpy(o, "\\u00", 4);
             o[4] = hex[ch >> 4];
             o[5] = hex[ch & 15];
             o += 6;
-        } else {
-            *o++ = (char)ch;
         }
+        i = run + 1;
     }
     *o++ = '"';
     return o;
@@ -156,13 +165,17 @@ int hub_props_json(struct azk_span bag, const struct hub_sys_prop *extra, size_t
             rc = r == -ENOBUFS ? -EMSGSIZE : -EBADMSG;
             break;
         }
+        /* A name or value ends at a NUL (%00), as C strings do everywhere the hub reads them:
+         * otherwise "iothub-connection-device-id%00x" would be a second member that readers
+         * cut to the hub's own name. */
         struct entry e = {.has_value = p.has_value};
-        memcpy(text + used, p.key.ptr, p.key.len);
-        e.name = (struct azk_span){text + used, p.key.len};
-        used += p.key.len;
-        memcpy(text + used, p.value.ptr, p.value.len);
-        e.value = (struct azk_span){text + used, p.value.len};
-        used += p.value.len;
+        size_t klen = strnlen(p.key.ptr, p.key.len), vlen = strnlen(p.value.ptr, p.value.len);
+        memcpy(text + used, p.key.ptr, klen);
+        e.name = (struct azk_span){text + used, klen};
+        used += klen;
+        memcpy(text + used, p.value.ptr, vlen);
+        e.value = (struct azk_span){text + used, vlen};
+        used += vlen;
         struct azk_span sname = system_name(e.name);
         if (sname.ptr != NULL) {
             e.sys = true;

@@ -19,8 +19,8 @@ struct hub_sys_prop {
  * keys; the rest are application properties. A key without `=` has the value null. `add`
  * (nadd entries, may be NULL when 0) follows the bag's system properties. A name given twice
  * keeps its last value, in the last one's place, so the hub's own properties replace any a
- * device sent. Strings are escaped as JSON needs (`"`, `\`, control characters); other bytes
- * are copied as they are.
+ * device sent. A name or value ends at its first NUL (`%00`). Strings are escaped as JSON needs
+ * (`"`, `\`, control characters); other bytes are copied as they are.
  * Returns 0; -EMSGSIZE (a key over 511 or a value over 4095 bytes, decoded); -EBADMSG (an
  * empty key or a bad percent escape); -ENOMEM. Nothing is returned on error. */
 int hub_props_json(struct azk_span bag, const struct hub_sys_prop *add, size_t nadd,

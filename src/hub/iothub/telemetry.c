@@ -41,7 +41,8 @@ static int store_record(struct hub_conn *c, struct azk_span props, struct azk_sp
 {
     struct hub_telemetry rec;
     memset(&rec, 0, sizeof(rec));
-    snprintf(rec.device_id, sizeof(rec.device_id), "%s", c->device_id);
+    _Static_assert(sizeof rec.device_id == sizeof c->device_id, "device id sizes differ");
+    memcpy(rec.device_id, c->device_id, sizeof rec.device_id);
     rec.payload = (void *)payload.ptr;
     rec.payload_len = payload.len;
     /* The system properties IoT Hub adds to every device-to-cloud message. */
@@ -54,7 +55,7 @@ static int store_record(struct hub_conn *c, struct azk_span props, struct azk_sp
         add[nadd++] = (struct hub_sys_prop){"mqtt-retain", "true"};
     int rc = hub_props_json(props, add, nadd, &rec.app_props, &rec.sys_props);
     if (rc == 0) {
-        snprintf(rec.msg_type, sizeof(rec.msg_type), "%s", will ? "Will" : "Telemetry");
+        strcpy(rec.msg_type, will ? "Will" : "Telemetry"); /* sized for "Telemetry" */
         rc = hub_store_telemetry_append(c->hub->store, &rec, NULL, done, ctx);
     }
     free(rec.app_props);
