@@ -876,7 +876,11 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(stat(azk_path(f->dir, "hub.db"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     5);
+                     6);
+    /* One index on telemetry (partition reads); a device's reads walk by seq. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type='index' AND"
+                               " tbl_name='telemetry'", NULL),
+                     1);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
     /* New databases get 2 KiB pages (store_schema.c says why). */
     assert_int_equal(db_int(f, "PRAGMA page_size", NULL), 2048);
@@ -997,7 +1001,7 @@ static void test_migrates_version_1(void **state)
     sqlite3_close(db);
     open_store(f);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     5);
+                     6);
     assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
     assert_string_equal(dev.device_scope, "");
     assert_string_equal(hub_store_twin_peek(f->st, "old-1")->meta, ""); /* not recorded */

@@ -134,6 +134,9 @@ static const char *const hub_steps[] = {
     "ALTER TABLE telemetry ADD COLUMN part INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE telemetry ADD COLUMN pseq INTEGER NOT NULL DEFAULT -1;"
     "CREATE INDEX telemetry_part ON telemetry(part, seq);",
+    /* 5 -> 6: every stored message paid for a second index, kept only for the service API's
+     * reads of one device (GET /azkit/telemetry?device=): those now walk the rows by seq. */
+    "DROP INDEX IF EXISTS telemetry_device;",
 };
 
 static int exec(sqlite3 *db, const char *sql)
