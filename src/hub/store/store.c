@@ -179,9 +179,6 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     st->c2d_next_seq = 1;
     st->tel_next_seq = 1;
     st->partitions = cfg->partitions ? cfg->partitions : 4;
-    st->ckpt_start = cfg->wal_checkpoint_frames && cfg->wal_checkpoint_frames <= (1u << 24)
-                         ? (int)cfg->wal_checkpoint_frames
-                         : 4096;
     if (st->partitions > HUB_PARTITIONS_MAX)
         st->partitions = HUB_PARTITIONS_MAX;
     st->dir = store_strdup(cfg->data_dir);
@@ -207,7 +204,7 @@ int hub_store_open(const struct hub_store_config *cfg, struct event_base *base,
     if (rc == 0)
         rc = store_telemetry_init(st);
     if (rc == 0)
-        rc = store_checkpoint_start(st);
+        rc = store_checkpoint_start(st, cfg->wal_checkpoint_frames);
     if (rc < 0 && !azk_diag_has(diag, AZK_SEV_ERROR)) {
         if (rc == -EILSEQ)
             azk_diag_add(diag, AZK_SEV_ERROR, "hub.store.corrupt",
@@ -263,9 +260,8 @@ void hub_store_close(struct hub_store *st)
         return;
     store_conn_flush(st);
     store_writer_stop(st);
-    store_checkpoint_stop(st);
     store_run_completions(st);
-    store_free(st);
+    store_free(st); /* stops the checkpoint thread before closing the connections */
 }
 
 int hub_store_sync(struct hub_store *st, hub_store_done_fn done, void *ctx)

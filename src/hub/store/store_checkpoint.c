@@ -39,7 +39,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
          * rest, however long that takes (the bound on the WAL is worth a pause). */
         atomic_store(&st->ckpt_yield, true);
         pthread_mutex_lock(&st->ckpt_mu);
-        while (st->ckpt_busy)
+        while (atomic_load(&st->ckpt_running))
             pthread_cond_wait(&st->ckpt_cv, &st->ckpt_mu);
         pthread_mutex_unlock(&st->ckpt_mu);
         checkpoint_here(st, db, name);
@@ -74,8 +74,7 @@ static void *ckpt_main(void *arg)
         if (st->ckpt_stopping)
             break;
         st->ckpt_wanted = false;
-        st->ckpt_busy = true;
-        atomic_store(&st->ckpt_running, true);
+        atomic_store(&st->ckpt_running, true); /* set under ckpt_mu, cleared before a broadcast */
         pthread_mutex_unlock(&st->ckpt_mu);
         /* Each pass copies what was committed before it began; commits go on meanwhile.
          * Passes until one finds little new (the next is as short: the tail is small). */
@@ -90,16 +89,16 @@ static void *ckpt_main(void *arg)
         atomic_store(&st->ckpt_backfilled, rc == SQLITE_OK ? copied : -1);
         atomic_store(&st->ckpt_running, false);
         pthread_mutex_lock(&st->ckpt_mu);
-        st->ckpt_busy = false;
         pthread_cond_broadcast(&st->ckpt_cv); /* a committing thread may wait (hard bound) */
     }
     pthread_mutex_unlock(&st->ckpt_mu);
     return NULL;
 }
 
-int store_checkpoint_start(struct hub_store *st)
+int store_checkpoint_start(struct hub_store *st, unsigned start_frames)
 {
     atomic_store(&st->ckpt_backfilled, -1);
+    st->ckpt_start = start_frames && start_frames <= (1u << 24) ? (int)start_frames : 4096;
     st->ckpt_pass_tail = st->ckpt_start / 32 > 2 ? st->ckpt_start / 32 : 2;
     st->ckpt_tail = st->ckpt_start / 4 > 8 ? st->ckpt_start / 4 : 8;
     st->ckpt_hard = st->ckpt_start * 4;

@@ -132,8 +132,8 @@ struct hub_store {
     bool ckpt_started;
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
-    bool ckpt_wanted, ckpt_stopping, ckpt_busy; /* ckpt_mu; ckpt_cv signals each change */
-    _Atomic bool ckpt_running, ckpt_yield;
+    bool ckpt_wanted, ckpt_stopping;      /* ckpt_mu; ckpt_cv signals each change */
+    _Atomic bool ckpt_running, ckpt_yield; /* running: a pass is under way (ckpt_cv too) */
     _Atomic int ckpt_backfilled;          /* WAL frames the thread left copied, or -1 */
     int ckpt_start, ckpt_pass_tail, ckpt_tail, ckpt_hard; /* frames (store_checkpoint.c) */
     _Atomic uint64_t ckpt_passes, ckpt_inline;
@@ -173,9 +173,10 @@ int store_writer_start(struct hub_store *st);
 void store_writer_stop(struct hub_store *st);
 
 /* store_checkpoint.c: checkpoints the WAL on a thread of its own instead of in the COMMIT
- * that fills it (start after the database is open; stop after the last commit). start: 0 or
- * a negative errno; stop is safe after a failed or no start. */
-int store_checkpoint_start(struct hub_store *st);
+ * that fills it (start after the database is open, with the frames that wake the thread, 0 =
+ * 4096; stop after the last commit). start: 0 or a negative errno; stop is safe after a
+ * failed or no start. */
+int store_checkpoint_start(struct hub_store *st, unsigned start_frames);
 void store_checkpoint_stop(struct hub_store *st);
 
 /* store_schema.c */
