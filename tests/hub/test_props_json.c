@@ -16,6 +16,10 @@ static const struct hub_sys_prop hub_adds[] = {
     {"iothub-connection-auth-method", "x509"},
 };
 
+/* The system properties when the device sent none of its own: the hub's. */
+static const char *const hub_sys[] = {"iothub-connection-device-id", "dev-1",
+                                      "iothub-connection-auth-method", "x509", NULL};
+
 /* `want` lists name, value pairs (value NULL: JSON null), NULL-terminated; checks the object
  * has exactly those members in that order. */
 static void check_object(const char *json, const char *const *want)
@@ -53,8 +57,7 @@ static void test_split_and_names(void **state)
 {
     (void)state;
     run("", (const char *const[]){NULL},
-        (const char *const[]){"iothub-connection-device-id", "dev-1",
-                              "iothub-connection-auth-method", "x509", NULL});
+        hub_sys);
     run("$.mid=abc&%24.ct=application%2Fjson&$.ce=utf-8&k=v&flag&$.custom=1&iothub-x=y",
         (const char *const[]){"k", "v", "flag", NULL, NULL},
         (const char *const[]){"message-id", "abc", "content-type", "application/json",
@@ -69,13 +72,11 @@ static void test_last_value_wins(void **state)
     /* In the later one's place; the hub's own properties replace what a device sent. */
     run("a=1&b=2&a=3&iothub-connection-device-id=evil&iothub-connection-auth-method=sas",
         (const char *const[]){"b", "2", "a", "3", NULL},
-        (const char *const[]){"iothub-connection-device-id", "dev-1",
-                              "iothub-connection-auth-method", "x509", NULL});
+        hub_sys);
     /* A name or value ends at a NUL: no second member that readers cut to the hub's name. */
     run("iothub-connection-device-id%00x=evil&v=a%00b",
         (const char *const[]){"v", "a", NULL},
-        (const char *const[]){"iothub-connection-device-id", "dev-1",
-                              "iothub-connection-auth-method", "x509", NULL});
+        hub_sys);
 }
 
 static void test_escapes(void **state)
@@ -83,35 +84,32 @@ static void test_escapes(void **state)
     (void)state;
     run("q%22=%22%5C%0A%01%09x%2F%C3%A9",
         (const char *const[]){"q\"", "\"\\\n\x01\tx/\xc3\xa9", NULL},
-        (const char *const[]){"iothub-connection-device-id", "dev-1",
-                              "iothub-connection-auth-method", "x509", NULL});
+        hub_sys);
+}
+
+/* "kk..k=vv..v": a key of klen bytes and a value of vlen (a static buffer). */
+static struct azk_span big_prop(size_t klen, size_t vlen)
+{
+    static char buf[6000];
+    memset(buf, 'k', klen);
+    buf[klen] = '=';
+    memset(buf + klen + 1, 'v', vlen);
+    return (struct azk_span){buf, klen + 1 + vlen};
 }
 
 static void test_limits_and_errors(void **state)
 {
     (void)state;
     char *a = (char *)1, *s = (char *)1;
-    char big[6000];
     /* A key of 511 bytes and a value of 4095 fit; one more byte does not. */
-    memset(big, 'k', 511);
-    big[511] = '=';
-    memset(big + 512, 'v', 4095);
-    big[512 + 4095] = '\0';
-    assert_int_equal(hub_props_json(azk_span_from_str(big), NULL, 0, &a, &s), 0);
+    assert_int_equal(hub_props_json(big_prop(511, 4095), NULL, 0, &a, &s), 0);
     assert_int_equal(strlen(a), 511 + 4095 + 7); /* {"k":"v"} */
     free(a);
     free(s);
-    memset(big, 'k', 512);
-    big[512] = '=';
-    big[513] = '\0';
-    assert_int_equal(hub_props_json(azk_span_from_str(big), NULL, 0, &a, &s), -EMSGSIZE);
+    assert_int_equal(hub_props_json(big_prop(512, 0), NULL, 0, &a, &s), -EMSGSIZE);
     assert_null(a);
     assert_null(s);
-    memset(big, 'v', 4098); /* k= and 4096 bytes of value */
-    big[0] = 'k';
-    big[1] = '=';
-    big[4098] = '\0';
-    assert_int_equal(hub_props_json(azk_span_from_str(big), NULL, 0, &a, &s), -EMSGSIZE);
+    assert_int_equal(hub_props_json(big_prop(1, 4096), NULL, 0, &a, &s), -EMSGSIZE);
     assert_int_equal(hub_props_json(azk_span_from_str("=v"), NULL, 0, &a, &s), -EBADMSG);
     assert_int_equal(hub_props_json(azk_span_from_str("a=%zz"), NULL, 0, &a, &s), -EBADMSG);
     assert_null(a);

@@ -76,7 +76,8 @@ static int add(struct list *l, struct entry e)
 }
 
 /* Writes s as a JSON string; out has room for 2 + 6 * s.len bytes. Runs of bytes that need
- * no escape are copied at once. */
+ * no escape are copied at once. Not azk_json_writer_string: that refuses bytes that are not
+ * UTF-8, and a device's property values have always been stored as sent. */
 static char *put_string(char *o, struct azk_span s)
 {
     static const char hex[] = "0123456789abcdef";
