@@ -48,9 +48,12 @@ struct hub_peer_chain {
     STACK_OF(X509) *intermediates;
 };
 
-/* Fills `out` from a server-side SSL after the handshake. Returns 0 (also when the client sent
- * no certificate: leaf NULL), -EINVAL, -ENOMEM. */
-int hub_tls_peer_chain(const SSL *ssl, struct hub_peer_chain *out);
+/* Fills `out` from a server-side SSL after the handshake. The intermediates are taken out of
+ * the SSL's session, not copied (an idle connection then does not hold them; the session
+ * keeps only the leaf), so call it once per connection: a second call finds the leaf and no
+ * intermediates. Returns 0 (also when the client sent no certificate: leaf NULL), -EINVAL,
+ * -ENOMEM (what was not moved yet stays in the session). */
+int hub_tls_peer_chain(SSL *ssl, struct hub_peer_chain *out);
 
 /* Frees what hub_tls_peer_chain() took (safe on a zeroed or already freed struct); call it
  * once authentication has decided. */

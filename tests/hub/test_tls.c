@@ -305,9 +305,21 @@ static void test_client_cert_never_fails(void **state)
                     assert_string_equal(cn, "Dev Inter");
                 }
             }
+            /* The intermediates were moved out of the session (an idle connection does not
+             * keep them); the leaf stays its peer; the connection still carries data. */
+            STACK_OF(X509) *left = SSL_get_peer_cert_chain(k.s);
+            assert_int_equal(left != NULL ? sk_X509_num(left) : 0, 0);
+            if (certs[i][0] != NULL)
+                assert_ptr_equal(SSL_get0_peer_certificate(k.s), pc.leaf);
+            struct hub_peer_chain again;
+            assert_int_equal(hub_tls_peer_chain(k.s, &again), 0);
+            assert_ptr_equal(again.leaf, pc.leaf);
+            assert_int_equal(sk_X509_num(again.intermediates), 0);
+            hub_tls_peer_chain_free(&again);
             hub_tls_peer_chain_free(&pc);
             assert_null(pc.leaf);
             hub_tls_peer_chain_free(&pc); /* twice is harmless */
+            exchange(&k);
             conn_free(&k);
             SSL_CTX_free(c);
         }
