@@ -75,6 +75,11 @@ static int add(struct list *l, struct entry e)
     return 0;
 }
 
+/* Bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
+#define ESC16 true, true, true, true, true, true, true, true, true, true, true, true, true, true, \
+              true, true
+static const bool needs_escape[256] = {ESC16, ESC16, ['"'] = true, ['\\'] = true};
+
 /* Writes s as a JSON string; out has room for 2 + 6 * s.len bytes. Runs of bytes that need
  * no escape are copied at once. Not azk_json_writer_string: that refuses bytes that are not
  * UTF-8, and a device's property values have always been stored as sent. */
@@ -85,8 +90,7 @@ static char *put_string(char *o, struct azk_span s)
     size_t i = 0;
     while (i < s.len) {
         size_t run = i;
-        while (run < s.len && (unsigned char)s.ptr[run] >= 0x20 && s.ptr[run] != '"' &&
-               s.ptr[run] != '\\')
+        while (run < s.len && !needs_escape[(unsigned char)s.ptr[run]])
             run++;
         memcpy(o, s.ptr + i, run - i);
         o += run - i;
@@ -142,6 +146,22 @@ static char *print_object(const struct list *l, bool want)
     return out;
 }
 
+/* Percent-decodes `raw` into `dst` (room for raw.len bytes): 0 with *out the decoded text, or
+ * -EBADMSG for a bad escape. Most keys and values have no escape and cost one memchr and a
+ * copy. */
+static int decode_into(struct azk_span raw, char *dst, struct azk_span *out)
+{
+    size_t n = raw.len;
+    if (n != 0 && memchr(raw.ptr, '%', n) != NULL) {
+        if (azk_pct_decode(raw, dst, raw.len, &n) != 0)
+            return -EBADMSG;
+    } else if (n != 0) {
+        memcpy(dst, raw.ptr, n);
+    }
+    *out = (struct azk_span){dst, n};
+    return 0;
+}
+
 int hub_props_json(struct azk_span bag, const struct hub_sys_prop *extra, size_t nadd,
                    char **app_json, char **sys_json)
 {
@@ -156,27 +176,28 @@ int hub_props_json(struct azk_span bag, const struct hub_sys_prop *extra, size_t
     size_t used = 0;
     struct azk_prop_iter it;
     azk_prop_iter_init(&it, bag);
-    char key[KEY_MAX + 1], value[VALUE_MAX + 1];
     while (rc == 0) {
         struct azk_prop p;
-        int r = azk_prop_next_decoded(&it, key, sizeof key - 1, value, sizeof value - 1, &p);
+        int r = azk_prop_next(&it, &p);
         if (r == -ENOENT)
             break;
-        if (r != 0) {
-            rc = r == -ENOBUFS ? -EMSGSIZE : -EBADMSG;
+        struct azk_span k, v;
+        if (r != 0 || decode_into(p.key, text + used, &k) != 0 ||
+            decode_into(p.value, text + used + k.len, &v) != 0) {
+            rc = -EBADMSG;
             break;
         }
+        if (k.len > KEY_MAX || v.len > VALUE_MAX) {
+            rc = -EMSGSIZE;
+            break;
+        }
+        used += k.len + v.len;
         /* A name or value ends at a NUL (%00), as C strings do everywhere the hub reads them:
          * otherwise "iothub-connection-device-id%00x" would be a second member that readers
          * cut to the hub's own name. */
-        struct entry e = {.has_value = p.has_value};
-        size_t klen = strnlen(p.key.ptr, p.key.len), vlen = strnlen(p.value.ptr, p.value.len);
-        memcpy(text + used, p.key.ptr, klen);
-        e.name = (struct azk_span){text + used, klen};
-        used += klen;
-        memcpy(text + used, p.value.ptr, vlen);
-        e.value = (struct azk_span){text + used, vlen};
-        used += vlen;
+        struct entry e = {.name = {k.ptr, strnlen(k.ptr, k.len)},
+                          .value = {v.ptr, strnlen(v.ptr, v.len)},
+                          .has_value = p.has_value};
         struct azk_span sname = system_name(e.name);
         if (sname.ptr != NULL) {
             e.sys = true;
