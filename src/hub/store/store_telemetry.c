@@ -96,10 +96,14 @@ int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op
 {
     const struct hub_telemetry *t = &op->u.tel;
     /* The one statement every message runs: prepared once (parsing it cost as much as the
-     * insert), kept until the store closes. */
+     * insert), kept until the store closes. OR FAIL, not the default ABORT: every constraint
+     * of a one-row INSERT is checked before it changes anything, so ABORT's statement journal
+     * (a savepoint opened and closed around every message, ~2k instructions) protects
+     * nothing. A seq that already exists fails the message instead of replacing a stored one
+     * (seq only grows, so it never should). */
     if (!st->tel_insert) {
         int rc = sqlite3_prepare_v3(db,
-                                    "INSERT OR REPLACE INTO telemetry(seq, device_id,"
+                                    "INSERT OR FAIL INTO telemetry(seq, device_id,"
                                     " enqueued_ms, payload, app_props, sys_props, msg_type, part, pseq)"
                                     " VALUES(?,?,?,?,?,?,?,?,?)",
                                     -1, SQLITE_PREPARE_PERSISTENT, &st->tel_insert, NULL);
