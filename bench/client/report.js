@@ -49,3 +49,10 @@ for (const w of [1, 16]) {
 }
 line('stream16', 'peak RSS KiB', 'rss', 'lower', 0);
 line('cold', 'peak RSS KiB', 'rss', 'lower', 0);
+// The rounds themselves for the rates: a 10,000-message window-16 run of azkit lasts ~0.1 s, so
+// one round can move the median; and past the hub's retention (100,000 messages, reached in
+// the third round) every stored message also pays for deleting the oldest.
+for (const w of [1, 16]) {
+  const rates = (side) => (by[`${side} stream${w}`] || []).map((f) => fmt(f.rate, 0)).join(' ');
+  console.log(`stream${w} rounds, msgs/s: azkit ${rates('azkit')}; Node ${rates('node')}`);
+}
