@@ -102,6 +102,10 @@ struct hub_store {
     uint64_t tel_next_seq;
     unsigned partitions;
     int64_t tel_next_pseq[HUB_PARTITIONS_MAX]; /* loop thread */
+    /* The newest record submitted to each partition (loop thread; 0 / INT64_MIN: none): a
+     * partition read asking for what came after them answers at once (store_tel_part.c). */
+    uint64_t tel_last_seq[HUB_PARTITIONS_MAX];
+    int64_t tel_max_ms[HUB_PARTITIONS_MAX];
 
     /* writer */
     sqlite3 *db;            /* writer thread only after open */
@@ -238,6 +242,9 @@ int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telem
 /* store_tel_part.c: gives rows stored before partitions existed their partition and sequence
  * number, and sets each partition's next sequence number (at open). */
 int store_telemetry_partition_init(struct hub_store *st);
+/* store_tel_part.c: a record of `part` with `seq`, enqueued at `ms`, was submitted (loop
+ * thread). */
+void store_telemetry_partition_note(struct hub_store *st, int part, uint64_t seq, int64_t ms);
 
 /* store_dps.c */
 int store_dps_load(struct hub_store *st);

@@ -137,6 +137,10 @@ static const char *const hub_steps[] = {
     /* 5 -> 6: every stored message paid for a second index, kept only for the service API's
      * reads of one device (GET /azkit/telemetry?device=): those now walk the rows by seq. */
     "DROP INDEX IF EXISTS telemetry_device;",
+    /* 6 -> 7: the partition index went the same way: every stored message paid for an index
+     * entry, and again when retention deleted it (a quarter of the hub's work per message past
+     * 100,000 stored). Partition reads walk the rows by seq (store_tel_part.c). */
+    "DROP INDEX IF EXISTS telemetry_part;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -21,12 +21,44 @@ unsigned hub_store_partitions(const struct hub_store *st)
     return st->partitions;
 }
 
+void store_telemetry_partition_note(struct hub_store *st, int part, uint64_t seq, int64_t ms)
+{
+    if (part < 0 || part >= HUB_PARTITIONS_MAX)
+        return;
+    if (st->tel_last_seq[part] == 0 || ms > st->tel_max_ms[part])
+        st->tel_max_ms[part] = ms;
+    if (seq > st->tel_last_seq[part])
+        st->tel_last_seq[part] = seq;
+}
+
+/* Whether partition `part` may hold a record after `after` (by `key`): false only when it
+ * certainly does not. Every committed record was noted when it was submitted, so the answer
+ * is never false for a record a read could find; receivers ask after every commit of any
+ * partition, and most of the time there is nothing new in theirs. */
+static bool may_have_newer(const struct hub_store *st, int part, enum hub_tel_key key,
+                           int64_t after)
+{
+    if (part < 0 || part >= HUB_PARTITIONS_MAX)
+        return true;
+    if (st->tel_last_seq[part] == 0)
+        return false;
+    switch (key) {
+    case HUB_TEL_AFTER_SEQ:
+        return after < 0 || (uint64_t)after < st->tel_last_seq[part];
+    case HUB_TEL_AFTER_PSEQ:
+        return after < st->tel_next_pseq[part] - 1;
+    case HUB_TEL_AFTER_TIME:
+        return after < st->tel_max_ms[part];
+    }
+    return true;
+}
+
 /* Rows stored before the partition columns existed (part = -1) get them, in seq order. */
 static int backfill(struct hub_store *st)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "SELECT seq, device_id FROM telemetry WHERE part < 0"
-                                " ORDER BY seq", -1, &sel, NULL);
+    int rc = sqlite3_prepare_v2(st->db, "SELECT seq, device_id, enqueued_ms FROM telemetry"
+                                " WHERE part < 0 ORDER BY seq", -1, &sel, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(st->db, "UPDATE telemetry SET part = ?, pseq = ? WHERE seq = ?",
                                 -1, &upd, NULL);
@@ -40,6 +72,8 @@ static int backfill(struct hub_store *st)
     while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
         const char *dev = (const char *)sqlite3_column_text(sel, 1);
         unsigned part = hub_telemetry_partition(dev ? dev : "", st->partitions);
+        store_telemetry_partition_note(st, (int)part, (uint64_t)sqlite3_column_int64(sel, 0),
+                                       sqlite3_column_int64(sel, 2));
         sqlite3_bind_int(upd, 1, (int)part);
         sqlite3_bind_int64(upd, 2, st->tel_next_pseq[part]++);
         sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
@@ -62,16 +96,21 @@ static int backfill(struct hub_store *st)
 int store_telemetry_partition_init(struct hub_store *st)
 {
     sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->db, "SELECT part, max(pseq) FROM telemetry WHERE part >= 0"
-                                " GROUP BY part", -1, &s, NULL);
+    /* One pass over the table (there is no index by partition: every stored message would
+     * pay for it twice, once stored and once deleted by retention). */
+    int rc = sqlite3_prepare_v2(st->db, "SELECT part, max(pseq), max(seq), max(enqueued_ms)"
+                                " FROM telemetry WHERE part >= 0 GROUP BY part", -1, &s, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_errno(rc);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int part = sqlite3_column_int(s, 0);
         /* Partitions beyond the current count (a smaller --partitions than before) keep
          * their rows, unread. */
-        if (part >= 0 && part < HUB_PARTITIONS_MAX)
+        if (part >= 0 && part < HUB_PARTITIONS_MAX) {
             st->tel_next_pseq[part] = sqlite3_column_int64(s, 1) + 1;
+            store_telemetry_partition_note(st, part, (uint64_t)sqlite3_column_int64(s, 2),
+                                           sqlite3_column_int64(s, 3));
+        }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -97,6 +136,8 @@ int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_k
     };
     if ((unsigned)key > HUB_TEL_AFTER_TIME)
         return -EINVAL;
+    if (!may_have_newer(st, part, key, after))
+        return 0;
     pthread_mutex_lock(&st->rmu);
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v2(st->rdb, sql[key], -1, &s, NULL);
@@ -120,7 +161,8 @@ int hub_store_telemetry_part_info(struct hub_store *st, int part, struct hub_tel
     pthread_mutex_lock(&st->rmu);
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v2(st->rdb,
-                                "SELECT (SELECT min(pseq) FROM telemetry WHERE part = ?1),"
+                                "SELECT (SELECT pseq FROM telemetry WHERE part = ?1"
+                                " ORDER BY seq LIMIT 1),"
                                 " pseq, seq, enqueued_ms FROM telemetry WHERE part = ?1"
                                 " ORDER BY seq DESC LIMIT 1", -1, &s, NULL);
     if (rc != SQLITE_OK) {

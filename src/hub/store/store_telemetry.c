@@ -86,6 +86,7 @@ int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry 
     op->u.tel.pseq = st->tel_next_pseq[op->u.tel.part]++;
     if (!op->u.tel.enqueued_ms)
         op->u.tel.enqueued_ms = store_now_ms();
+    store_telemetry_partition_note(st, op->u.tel.part, op->u.tel.seq, op->u.tel.enqueued_ms);
     if (seq_out)
         *seq_out = op->u.tel.seq;
     store_submit(st, op);
