@@ -421,7 +421,9 @@ enum hub_tel_key {
 
 /*
  * Reads up to `max` committed records of partition `part` whose `key` is greater than
- * `after`, in seq order (any thread, like hub_store_telemetry_read). Returns 0, -ENOMEM, -EIO.
+ * `after`, in seq order. The loop thread only (the one that calls hub_store_telemetry_append):
+ * a read after the partition's newest record is answered from what append keeps, without
+ * SQLite. Returns 0, -ENOMEM, -EIO.
  */
 int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_key key,
                                   int64_t after, size_t max, struct hub_telemetry **out,
