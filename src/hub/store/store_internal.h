@@ -102,8 +102,9 @@ struct hub_store {
     uint64_t tel_next_seq;
     unsigned partitions;
     int64_t tel_next_pseq[HUB_PARTITIONS_MAX]; /* loop thread */
-    /* The newest record submitted to each partition (loop thread; 0 / INT64_MIN: none): a
-     * partition read asking for what came after them answers at once (store_tel_part.c). */
+    /* Each partition's newest record submitted (its seq; 0: none) and the latest enqueue time
+     * among its records (loop thread): a partition read asking for what came after them
+     * answers at once (store_tel_part.c). */
     uint64_t tel_last_seq[HUB_PARTITIONS_MAX];
     int64_t tel_max_ms[HUB_PARTITIONS_MAX];
 
