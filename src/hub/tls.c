@@ -150,16 +150,15 @@ int hub_tls_peer_chain(SSL *ssl, struct hub_peer_chain *out)
      * reference to each certificate. Its certificates are moved, not copied: a connection that
      * stays open for days then no longer keeps its parsed intermediates (~4.7 KB each for a
      * P-256 certificate in OpenSSL 3.0). Nothing else reads the stack: no resumption, no
-     * renegotiation. On a server the stack holds what the client sent after its leaf; skip the
+     * renegotiation. On a server the stack holds what the client sent after its leaf; drop the
      * leaf anyway in case an OpenSSL version includes it (the session keeps it as its peer). */
     STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
-    for (int i = 0; sent != NULL && sk_X509_num(sent) > 0; i++) {
-        X509 *x = sk_X509_value(sent, 0);
-        if (i == 0 && X509_cmp(x, leaf) == 0) {
-            X509_free(sk_X509_shift(sent));
-            continue;
-        }
-        if (!sk_X509_push(out->intermediates, x)) {
+    if (sent == NULL)
+        return 0;
+    if (sk_X509_num(sent) > 0 && X509_cmp(sk_X509_value(sent, 0), leaf) == 0)
+        X509_free(sk_X509_shift(sent));
+    while (sk_X509_num(sent) > 0) {
+        if (!sk_X509_push(out->intermediates, sk_X509_value(sent, 0))) {
             hub_tls_peer_chain_free(out);
             return -ENOMEM;
         }

@@ -2,7 +2,6 @@
 #include "hub/iothub/telemetry.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
