@@ -848,12 +848,19 @@ static void test_telemetry(void **state)
     hub_telemetry_free_array(arr, n);
 }
 
+/* Closes the store and opens it again keeping `max` telemetry records. */
+static void reopen_retaining(struct fx *f, uint64_t max)
+{
+    hub_store_close(f->st);
+    f->st = NULL;
+    struct hub_store_config cfg = {.telemetry_max = max};
+    open_store_cfg(f, &cfg);
+}
+
 static void test_telemetry_retention(void **state)
 {
     struct fx *f = *state;
-    hub_store_close(f->st);
-    struct hub_store_config cfg = {.telemetry_max = 100};
-    open_store_cfg(f, &cfg);
+    reopen_retaining(f, 100);
     struct hub_telemetry t;
     memset(&t, 0, sizeof t);
     strcpy(t.device_id, "ret");
@@ -862,9 +869,107 @@ static void test_telemetry_retention(void **state)
             assert_int_equal(hub_store_telemetry_append(f->st, &t, NULL, NULL, NULL), 0);
         settle(f);
     }
-    long long count = db_int(f, "SELECT count(*) FROM telemetry", NULL);
-    assert_true(count >= 100 && count < 100 + 1000);
+    /* At least the 100 newest, at most a segment (100 / 7 rounded up = 15) more: 5,000 =
+     * 333 full segments and 5 records in the one being filled, 7 * 15 + 5 kept. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM telemetry", NULL), 110);
+    assert_int_equal(db_int(f, "SELECT min(seq) FROM telemetry", NULL), 5000 - 110 + 1);
     assert_int_equal(db_int(f, "SELECT max(seq) FROM telemetry", NULL), 5000);
+}
+
+/* The segment ring (store_tel_seg.c) with 10 records a segment (retention 70 / 7): every
+ * segment holds 10 consecutive records, the oldest segment is emptied for the next ten, reads
+ * run across segment boundaries and across the ring's wrap in seq order, and a reopened store
+ * goes on filling the segment it was filling. */
+static void test_telemetry_segments(void **state)
+{
+    struct fx *f = *state;
+    reopen_retaining(f, 70);
+    struct hub_telemetry t;
+    memset(&t, 0, sizeof t);
+    for (int i = 1; i <= 215; i++) {
+        strcpy(t.device_id, i % 2 ? "seg-odd" : "seg-even");
+        t.enqueued_ms = 1000 + i;
+        assert_int_equal(hub_store_telemetry_append(f->st, &t, NULL, NULL, NULL), 0);
+        if (i % 7 == 0) /* groups of every size, some across a segment's end */
+            settle(f);
+        if (i == 205) { /* reopened in the middle of segment 4 (records 201 ..) */
+            settle(f);
+            reopen_retaining(f, 70);
+        }
+    }
+    settle(f);
+    /* 215 records: blocks of ten, block b (records 10b+1 .. 10b+10) in segment b mod 8. The
+     * newest block (21: 211 .. 215) is in segment 5; the seven before it are kept. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM telemetry", NULL), 75);
+    for (int b = 14; b <= 21; b++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM telemetry_%d WHERE seq BETWEEN %d AND %d", b % 8,
+                 10 * b + 1, 10 * b + 10);
+        assert_int_equal(db_int(f, sql, NULL), b == 21 ? 5 : 10);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM telemetry_%d", b % 8);
+        assert_int_equal(db_int(f, sql, NULL), b == 21 ? 5 : 10);
+    }
+
+    /* Everything, oldest first: 141 .. 215, through the wrap from segment 7 to 0. */
+    struct hub_telemetry *arr;
+    size_t n;
+    assert_int_equal(hub_store_telemetry_read(f->st, 0, NULL, 1000, &arr, &n), 0);
+    assert_int_equal(n, 75);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(arr[k].seq, 141 + k);
+    hub_telemetry_free_array(arr, n);
+    /* A page that starts in one segment and ends in the next. */
+    assert_int_equal(hub_store_telemetry_read(f->st, 155, NULL, 12, &arr, &n), 0);
+    assert_int_equal(n, 12);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(arr[k].seq, 156 + k);
+    hub_telemetry_free_array(arr, n);
+    /* One device's records across segments. */
+    assert_int_equal(hub_store_telemetry_read(f->st, 150, "seg-even", 20, &arr, &n), 0);
+    assert_int_equal(n, 20);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(arr[k].seq, 152 + 2 * k);
+        assert_string_equal(arr[k].device_id, "seg-even");
+    }
+    hub_telemetry_free_array(arr, n);
+    /* Nothing after the newest. */
+    assert_int_equal(hub_store_telemetry_read(f->st, 215, NULL, 10, &arr, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* A partition by each key: its records in seq order, the same ones by every key. */
+    int p = (int)hub_telemetry_partition("seg-odd", 4);
+    int q = (int)hub_telemetry_partition("seg-even", 4);
+    size_t expect = p == q ? 75 : 38; /* the odd records among 141 .. 215 */
+    struct hub_tel_part_info info;
+    assert_int_equal(hub_store_telemetry_part_info(f->st, p, &info), 0);
+    assert_false(info.empty);
+    assert_int_equal(info.last_seq, 215);
+    assert_int_equal(info.last_enqueued_ms, 1215);
+    assert_int_equal(info.last_pseq - info.begin_pseq + 1, (int64_t)expect);
+    const enum hub_tel_key keys[] = {HUB_TEL_AFTER_SEQ, HUB_TEL_AFTER_PSEQ, HUB_TEL_AFTER_TIME};
+    const int64_t from[] = {0, info.begin_pseq - 1, 0};
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(hub_store_telemetry_read_part(f->st, p, keys[k], from[k], 1000, &arr,
+                                                       &n), 0);
+        assert_int_equal(n, expect);
+        for (size_t j = 0; j < n; j++) {
+            assert_int_equal(arr[j].pseq, info.begin_pseq + (int64_t)j);
+            if (j)
+                assert_true(arr[j].seq > arr[j - 1].seq);
+        }
+        assert_int_equal(arr[n - 1].seq, 215);
+        hub_telemetry_free_array(arr, n);
+    }
+    /* From the middle of the partition, by seq, a page crossing a segment's end. */
+    assert_int_equal(hub_store_telemetry_read_part(f->st, p, HUB_TEL_AFTER_SEQ, 175, 3, &arr,
+                                                   &n), 0);
+    assert_int_equal(n, 3);
+    if (p != q) {
+        assert_int_equal(arr[0].seq, 177);
+        assert_int_equal(arr[2].seq, 181);
+    }
+    hub_telemetry_free_array(arr, n);
 }
 
 /* ---- open errors, file mode, schema ---- */
@@ -876,10 +981,17 @@ static void test_file_mode_and_schema(void **state)
     assert_int_equal(stat(azk_path(f->dir, "hub.db"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     7);
-    /* No index on telemetry: a device's reads and a partition's walk the rows by seq. */
+                     8);
+    /* Telemetry in eight segment tables and a view of them; no index on any: a device's
+     * reads and a partition's walk the rows by seq. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type='table' AND"
+                               " name GLOB 'telemetry_[0-7]'", NULL),
+                     8);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type='view' AND"
+                               " name='telemetry'", NULL),
+                     1);
     assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type='index' AND"
-                               " tbl_name='telemetry'", NULL),
+                               " tbl_name GLOB 'telemetry*'", NULL),
                      0);
     assert_string_equal(hub_store_db_path(f->st), azk_path(f->dir, "hub.db"));
     /* New databases get 2 KiB pages (store_schema.c says why). */
@@ -978,6 +1090,14 @@ static void test_open_errors(void **state)
     open_store(f); /* for teardown */
 }
 
+/* Takes a database back to schema 7's single telemetry table (segment 0 holds every record
+ * while fewer than a segment's worth are stored). */
+#define TO_SCHEMA_7_TELEMETRY                                                                 \
+    "DROP VIEW telemetry; DROP TABLE telemetry_1; DROP TABLE telemetry_2;"                   \
+    "DROP TABLE telemetry_3; DROP TABLE telemetry_4; DROP TABLE telemetry_5;"                \
+    "DROP TABLE telemetry_6; DROP TABLE telemetry_7;"                                        \
+    "ALTER TABLE telemetry_0 RENAME TO telemetry;"
+
 /* A version-1 database (before persistent sessions) gains the session column: every device
  * without a session, nothing else changed. */
 static void test_migrates_version_1(void **state)
@@ -992,6 +1112,7 @@ static void test_migrates_version_1(void **state)
     assert_int_equal(sqlite3_exec(db, "ALTER TABLE devices DROP COLUMN session;"
                                       "ALTER TABLE devices DROP COLUMN device_scope;"
                                       "ALTER TABLE twins DROP COLUMN meta;"
+                                      TO_SCHEMA_7_TELEMETRY
                                       "DROP INDEX IF EXISTS telemetry_part;"
                                       "ALTER TABLE telemetry DROP COLUMN part;"
                                       "ALTER TABLE telemetry DROP COLUMN pseq;"
@@ -1001,7 +1122,7 @@ static void test_migrates_version_1(void **state)
     sqlite3_close(db);
     open_store(f);
     assert_int_equal(db_int(f, "SELECT version FROM schema_version WHERE component='hub'", NULL),
-                     7);
+                     8);
     assert_int_equal(hub_store_device_get(f->st, "old-1", &dev), 0);
     assert_string_equal(dev.device_scope, "");
     assert_string_equal(hub_store_twin_peek(f->st, "old-1")->meta, ""); /* not recorded */
@@ -1119,7 +1240,8 @@ static void test_telemetry_partitions(void **state)
     f->st = NULL;
     sqlite3 *db;
     assert_int_equal(sqlite3_open(azk_path(f->dir, "hub.db"), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP INDEX IF EXISTS telemetry_part;"
+    assert_int_equal(sqlite3_exec(db, TO_SCHEMA_7_TELEMETRY
+                                      "DROP INDEX IF EXISTS telemetry_part;"
                                       "ALTER TABLE telemetry DROP COLUMN part;"
                                       "ALTER TABLE telemetry DROP COLUMN pseq;"
                                       "UPDATE schema_version SET version=4 WHERE component='hub'",
@@ -1174,6 +1296,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_runs_pending_completions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_telemetry_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -133,9 +133,9 @@ static void store_free(struct hub_store *st)
     if (st->pipe_wr >= 0)
         close(st->pipe_wr);
     store_checkpoint_stop(st);
+    store_tel_seg_close(st);
     if (st->rdb)
         sqlite3_close(st->rdb);
-    sqlite3_finalize(st->tel_insert); /* NULL is a no-op */
     for (size_t i = 0; i < sizeof st->txn / sizeof st->txn[0]; i++)
         sqlite3_finalize(st->txn[i]);
     if (st->db)

@@ -51,7 +51,7 @@ typedef void (*hub_store_done_fn)(void *ctx, int rc);
 
 struct hub_store_config {
     const char *data_dir;          /* required; created (0700) when missing; DB is hub.db */
-    uint64_t telemetry_max;        /* records kept (oldest dropped); 0 = 100000 */
+    uint64_t telemetry_max;        /* records kept, at least; 0 = 100000 */
     unsigned conn_flush_ms;        /* lazy connection-state persistence period; 0 = 5000 */
     unsigned group_max_ops;        /* most operations per transaction; 0 = 4096 */
     bool sync_process_only;        /* true: synchronous=NORMAL (survives kill -9, not power

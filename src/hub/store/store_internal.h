@@ -67,6 +67,38 @@ struct store_op {
     } u;
 };
 
+/* ---- telemetry segments (store_tel_seg.c) ---- */
+
+/* The tables telemetry_0 .. telemetry_<STORE_TEL_SEGMENTS - 1>, filled in turn. */
+#define STORE_TEL_SEGMENTS 8
+
+/* The segment being filled and the records it holds. */
+struct store_tel_ring {
+    int seg;
+    uint64_t rows;
+};
+
+/* A non-empty segment and its first and last seq. */
+struct store_tel_span {
+    int seg;
+    uint64_t lo, hi;
+};
+
+/* The reads of one segment (store_tel_read_stmt). Parameters: ?1 the lower bound (exclusive)
+ * of the key, ?2 the most rows, ?3 the device id or the partition. The row reads select
+ * STORE_TEL_COLUMNS in seq order; FIRST / LAST select a partition's oldest / newest record's
+ * pseq, seq and enqueued_ms. */
+enum store_tel_query {
+    STORE_TEL_Q_AFTER_SEQ,
+    STORE_TEL_Q_DEVICE_AFTER_SEQ,
+    STORE_TEL_Q_PART_AFTER_SEQ,
+    STORE_TEL_Q_PART_AFTER_PSEQ,
+    STORE_TEL_Q_PART_AFTER_TIME,
+    STORE_TEL_Q_PART_FIRST,
+    STORE_TEL_Q_PART_LAST,
+    STORE_TEL_Q_COUNT
+};
+
 /* ---- in-memory state ---- */
 
 struct dev_entry {
@@ -86,7 +118,8 @@ struct hub_store {
     unsigned conn_flush_ms;
     unsigned group_max_ops;
     bool sync_process_only;     /* synchronous=NORMAL instead of FULL (store.h) */
-    sqlite3_stmt *tel_insert;   /* the telemetry INSERT, prepared once (writer thread only) */
+    /* the telemetry INSERT of each segment, prepared once (writer thread only) */
+    sqlite3_stmt *tel_insert[STORE_TEL_SEGMENTS];
     sqlite3_stmt *txn[3];       /* BEGIN IMMEDIATE, COMMIT, ROLLBACK: prepared once (same) */
 
     /* memory (loop thread only) */
@@ -117,7 +150,7 @@ struct hub_store {
     struct store_op *q_head, *q_tail;      /* submitted, not yet taken by the writer */
     struct store_op *d_head, *d_tail;      /* finished, completion not yet run */
     bool stopping;
-    uint64_t tel_since_trim;                /* writer thread only */
+    struct store_tel_ring tel_ring;         /* writer thread only (store_tel_seg.c) */
 
     /* completion signalling */
     int pipe_rd, pipe_wr;
@@ -146,6 +179,9 @@ struct hub_store {
     /* telemetry readers (any thread) */
     sqlite3 *rdb;
     pthread_mutex_t rmu;
+    /* rdb's statements, prepared when first used (rmu; store_tel_seg.c) */
+    sqlite3_stmt *rd_stmt[STORE_TEL_Q_COUNT][STORE_TEL_SEGMENTS];
+    sqlite3_stmt *rd_bounds, *rd_begin, *rd_commit;
     _Atomic uint64_t tel_committed_seq;
     hub_store_c2d_expired_fn c2d_expired_fn;
     void *c2d_expired_ctx;
@@ -233,13 +269,42 @@ int store_c2d_copy(struct hub_c2d_msg *dst, const struct hub_c2d_msg *src);
 /* store_telemetry.c */
 int store_telemetry_init(struct hub_store *st);  /* next seq, read-only connection */
 int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op);
-int store_telemetry_trim(struct hub_store *st, sqlite3 *db);
 /* The columns store_telemetry_rows reads, in its order. */
 #define STORE_TEL_COLUMNS \
     "seq, device_id, enqueued_ms, payload, app_props, sys_props, msg_type, part, pseq"
-/* Steps `s` (selecting STORE_TEL_COLUMNS) into a new array; finalizes `s`. */
-int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telemetry **out,
-                         size_t *n);
+/* Rows read so far (a growing array, freed with hub_telemetry_free_array(arr, n)). */
+struct store_tel_rows {
+    struct hub_telemetry *arr;
+    size_t n, cap;
+};
+/* Steps `s` (selecting STORE_TEL_COLUMNS) to its end, appending each row to `acc`, and
+ * resets it. 0, -ENOMEM or -EIO (the rows appended so far stay in `acc`). */
+int store_telemetry_rows(sqlite3_stmt *s, struct store_tel_rows *acc);
+/* Ends a read: on success (rc 0) hands the rows to *out / *n, else frees them. Returns rc. */
+int store_tel_rows_give(struct store_tel_rows *acc, int rc, struct hub_telemetry **out,
+                        size_t *n);
+
+/* store_tel_seg.c: the segment ring.
+ * Records a segment holds before the writer moves on: telemetry_max / (segments - 1),
+ * rounded up, at least 1. */
+uint64_t store_tel_seg_capacity(const struct hub_store *st);
+/* At open (st->db, before the threads start): the segment holding the newest record becomes
+ * the one being filled; *last_seq is that record's seq (0: none). 0 or a negative errno. */
+int store_tel_seg_init(struct hub_store *st, uint64_t *last_seq);
+/* Writer, inside its transaction: the segment the next record goes to, emptying the next
+ * segment first when the current one is full. 0 or a negative errno (the caller rolls back
+ * and restores st->tel_ring). */
+int store_tel_seg_for_insert(struct hub_store *st, sqlite3 *db, int *seg);
+/* Readers (st->rmu held): starts a read transaction on st->rdb and lists the non-empty
+ * segments oldest first. 0 (then end it with store_tel_read_end) or a negative errno (no
+ * transaction left open). */
+int store_tel_read_begin(struct hub_store *st, struct store_tel_span spans[STORE_TEL_SEGMENTS],
+                         int *n);
+void store_tel_read_end(struct hub_store *st);
+/* The cached statement `q` on segment `seg` (rmu held; reset after use), or NULL. */
+sqlite3_stmt *store_tel_read_stmt(struct hub_store *st, enum store_tel_query q, int seg);
+/* Finalizes the statements above and the writer's INSERTs (before the connections close). */
+void store_tel_seg_close(struct hub_store *st);
 /* store_tel_part.c: gives rows stored before partitions existed their partition and sequence
  * number, and sets each partition's next sequence number (at open). */
 int store_telemetry_partition_init(struct hub_store *st);

@@ -63,6 +63,15 @@ int store_sqlite_errno(int sqlite_rc)
 }
 
 /* Steps of component "hub": step i brings the schema from version i to i+1. */
+/* One telemetry segment table of schema 8 (STORE_TEL_SEGMENTS of them, 0 .. 7). */
+#define TEL_SEGMENT(k)                                                                        \
+    "CREATE TABLE telemetry_" #k " (seq INTEGER PRIMARY KEY NOT NULL, device_id TEXT NOT NULL," \
+    " enqueued_ms INTEGER NOT NULL, payload BLOB NOT NULL,"                                  \
+    " app_props TEXT NOT NULL DEFAULT '{}', sys_props TEXT NOT NULL DEFAULT '{}',"           \
+    " msg_type TEXT NOT NULL DEFAULT 'Telemetry', part INTEGER NOT NULL DEFAULT -1,"         \
+    " pseq INTEGER NOT NULL DEFAULT -1);"
+_Static_assert(STORE_TEL_SEGMENTS == 8, "schema step 8 creates telemetry_1 .. telemetry_7");
+
 static const char *const hub_steps[] = {
     /* 0 -> 1 */
     "CREATE TABLE devices ("
@@ -141,6 +150,18 @@ static const char *const hub_steps[] = {
      * entry, and again when retention deleted it (a quarter of the hub's work per message past
      * 100,000 stored). Partition reads walk the rows by seq (store_tel_part.c). */
     "DROP INDEX IF EXISTS telemetry_part;",
+    /* 7 -> 8: telemetry in a ring of segment tables (store_tel_seg.c): retention empties a
+     * whole table instead of deleting the oldest record for every new one. The old table is
+     * the first segment; `telemetry` becomes a view of them all (for reading the file by
+     * hand). The columns are those of the old table, in its order. */
+    "ALTER TABLE telemetry RENAME TO telemetry_0;"
+    TEL_SEGMENT(1) TEL_SEGMENT(2) TEL_SEGMENT(3) TEL_SEGMENT(4) TEL_SEGMENT(5) TEL_SEGMENT(6)
+    TEL_SEGMENT(7)
+    "CREATE VIEW telemetry AS SELECT * FROM telemetry_0"
+    " UNION ALL SELECT * FROM telemetry_1 UNION ALL SELECT * FROM telemetry_2"
+    " UNION ALL SELECT * FROM telemetry_3 UNION ALL SELECT * FROM telemetry_4"
+    " UNION ALL SELECT * FROM telemetry_5 UNION ALL SELECT * FROM telemetry_6"
+    " UNION ALL SELECT * FROM telemetry_7;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

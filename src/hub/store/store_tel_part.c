@@ -2,6 +2,7 @@
  * each record's partition and sequence number in it, reads of one partition, and what a
  * partition holds. The offset of a record is its store-wide seq. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "hub/store/store_internal.h"
@@ -57,11 +58,13 @@ static bool may_have_newer(const struct hub_store *st, int part, enum hub_tel_ke
 static int backfill(struct hub_store *st)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "SELECT seq, device_id, enqueued_ms FROM telemetry"
+    /* Only telemetry_0 can hold them: it is the table of schema 7 and earlier, renamed. */
+    int rc = sqlite3_prepare_v2(st->db, "SELECT seq, device_id, enqueued_ms FROM telemetry_0"
                                 " WHERE part < 0 ORDER BY seq", -1, &sel, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(st->db, "UPDATE telemetry SET part = ?, pseq = ? WHERE seq = ?",
-                                -1, &upd, NULL);
+        rc = sqlite3_prepare_v2(st->db,
+                                "UPDATE telemetry_0 SET part = ?, pseq = ? WHERE seq = ?", -1,
+                                &upd, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -96,8 +99,8 @@ static int backfill(struct hub_store *st)
 int store_telemetry_partition_init(struct hub_store *st)
 {
     sqlite3_stmt *s;
-    /* One pass over the table (there is no index by partition: every stored message would
-     * pay for it twice, once stored and once deleted by retention). */
+    /* One pass over the segments (there is no index by partition: every stored message would
+     * pay for it). */
     int rc = sqlite3_prepare_v2(st->db, "SELECT part, max(pseq), max(seq), max(enqueued_ms)"
                                 " FROM telemetry WHERE part >= 0 GROUP BY part", -1, &s, NULL);
     if (rc != SQLITE_OK)
@@ -126,31 +129,58 @@ int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_k
     *n = 0;
     if (max == 0)
         return 0;
-    static const char *const sql[] = {
-        [HUB_TEL_AFTER_SEQ] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
-                              " WHERE part = ? AND seq > ? ORDER BY seq LIMIT ?",
-        [HUB_TEL_AFTER_PSEQ] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
-                               " WHERE part = ? AND pseq > ? ORDER BY seq LIMIT ?",
-        [HUB_TEL_AFTER_TIME] = "SELECT " STORE_TEL_COLUMNS " FROM telemetry"
-                               " WHERE part = ? AND enqueued_ms > ? ORDER BY seq LIMIT ?",
+    static const enum store_tel_query query[] = {
+        [HUB_TEL_AFTER_SEQ] = STORE_TEL_Q_PART_AFTER_SEQ,
+        [HUB_TEL_AFTER_PSEQ] = STORE_TEL_Q_PART_AFTER_PSEQ,
+        [HUB_TEL_AFTER_TIME] = STORE_TEL_Q_PART_AFTER_TIME,
     };
     if ((unsigned)key > HUB_TEL_AFTER_TIME)
         return -EINVAL;
     if (!may_have_newer(st, part, key, after))
         return 0;
+    struct store_tel_rows acc = {0};
+    struct store_tel_span spans[STORE_TEL_SEGMENTS];
+    int nspans;
     pthread_mutex_lock(&st->rmu);
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->rdb, sql[key], -1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        pthread_mutex_unlock(&st->rmu);
-        return -EIO;
+    int rc = store_tel_read_begin(st, spans, &nspans);
+    bool began = rc == 0;
+    for (int i = 0; rc == 0 && i < nspans && acc.n < max; i++) {
+        if (key == HUB_TEL_AFTER_SEQ && after >= 0 && spans[i].hi <= (uint64_t)after)
+            continue; /* nothing after `after` in this segment */
+        sqlite3_stmt *s = store_tel_read_stmt(st, query[key], spans[i].seg);
+        if (!s) {
+            rc = -EIO;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, after);
+        sqlite3_bind_int64(s, 2, max - acc.n > (size_t)INT64_MAX ? INT64_MAX
+                                                                 : (sqlite3_int64)(max - acc.n));
+        sqlite3_bind_int(s, 3, part);
+        rc = store_telemetry_rows(s, &acc);
     }
-    sqlite3_bind_int(s, 1, part);
-    sqlite3_bind_int64(s, 2, after);
-    sqlite3_bind_int64(s, 3, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-    rc = store_telemetry_rows(st, s, out, n);
+    if (began)
+        store_tel_read_end(st);
     pthread_mutex_unlock(&st->rmu);
-    return rc;
+    return store_tel_rows_give(&acc, rc, out, n);
+}
+
+/* Steps `s` (a PART_FIRST / PART_LAST read of partition `part`): 1 and the record in `info`
+ * when the segment has one, 0 when not, or a negative errno. */
+static int part_end(sqlite3_stmt *s, int part, struct hub_tel_part_info *info, bool first)
+{
+    sqlite3_bind_int(s, 3, part);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        if (first) {
+            info->begin_pseq = sqlite3_column_int64(s, 0);
+        } else {
+            info->last_pseq = sqlite3_column_int64(s, 0);
+            info->last_seq = (uint64_t)sqlite3_column_int64(s, 1);
+            info->last_enqueued_ms = sqlite3_column_int64(s, 2);
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int hub_store_telemetry_part_info(struct hub_store *st, int part, struct hub_tel_part_info *info)
@@ -158,27 +188,29 @@ int hub_store_telemetry_part_info(struct hub_store *st, int part, struct hub_tel
     memset(info, 0, sizeof(*info));
     info->empty = true;
     info->begin_pseq = info->last_pseq = -1;
+    struct store_tel_span spans[STORE_TEL_SEGMENTS];
+    int nspans;
     pthread_mutex_lock(&st->rmu);
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->rdb,
-                                "SELECT (SELECT pseq FROM telemetry WHERE part = ?1"
-                                " ORDER BY seq LIMIT 1),"
-                                " pseq, seq, enqueued_ms FROM telemetry WHERE part = ?1"
-                                " ORDER BY seq DESC LIMIT 1", -1, &s, NULL);
-    if (rc != SQLITE_OK) {
+    int rc = store_tel_read_begin(st, spans, &nspans);
+    if (rc < 0) {
         pthread_mutex_unlock(&st->rmu);
         return -EIO;
     }
-    sqlite3_bind_int(s, 1, part);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        info->empty = false;
-        info->begin_pseq = sqlite3_column_int64(s, 0);
-        info->last_pseq = sqlite3_column_int64(s, 1);
-        info->last_seq = (uint64_t)sqlite3_column_int64(s, 2);
-        info->last_enqueued_ms = sqlite3_column_int64(s, 3);
+    /* The newest record: from the newest segment back; the oldest: from the oldest on. */
+    int found = 0;
+    for (int i = nspans - 1; found == 0 && i >= 0; i--) {
+        sqlite3_stmt *s = store_tel_read_stmt(st, STORE_TEL_Q_PART_LAST, spans[i].seg);
+        found = s ? part_end(s, part, info, false) : -EIO;
     }
-    sqlite3_finalize(s);
+    if (found > 0) {
+        info->empty = false;
+        found = 0;
+        for (int i = 0; found == 0 && i < nspans; i++) {
+            sqlite3_stmt *s = store_tel_read_stmt(st, STORE_TEL_Q_PART_FIRST, spans[i].seg);
+            found = s ? part_end(s, part, info, true) : -EIO;
+        }
+    }
+    store_tel_read_end(st);
     pthread_mutex_unlock(&st->rmu);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+    return found < 0 ? -EIO : 0;
 }

@@ -1,7 +1,10 @@
 /* Telemetry: appended through the writer (never kept in memory), read page by page on any
  * thread through a separate read-only connection (WAL lets it read while the writer writes).
- * Retention: the writer keeps the last telemetry_max records. */
+ * Retention: the writer keeps the last telemetry_max records and at most a segment more
+ * (store_tel_seg.c). */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,15 +47,10 @@ static int tel_copy(struct hub_telemetry *dst, const struct hub_telemetry *src)
 
 int store_telemetry_init(struct hub_store *st)
 {
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(st->db, "SELECT max(seq) FROM telemetry", -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_errno(rc);
-    rc = sqlite3_step(s);
-    uint64_t last = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW)
-        return store_sqlite_errno(rc);
+    uint64_t last;
+    int rc = store_tel_seg_init(st, &last);
+    if (rc < 0)
+        return rc;
     st->tel_next_seq = last + 1;
     atomic_store(&st->tel_committed_seq, last);
     rc = store_telemetry_partition_init(st);
@@ -96,22 +94,28 @@ int hub_store_telemetry_append(struct hub_store *st, const struct hub_telemetry 
 int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op)
 {
     const struct hub_telemetry *t = &op->u.tel;
-    /* The one statement every message runs: prepared once (parsing it cost as much as the
-     * insert), kept until the store closes. OR FAIL, not the default ABORT: every constraint
-     * of a one-row INSERT is checked before it changes anything, so ABORT's statement journal
-     * (a savepoint opened and closed around every message, ~2k instructions) protects
-     * nothing. A seq that already exists fails the message instead of replacing a stored one
-     * (seq only grows, so it never should). */
-    if (!st->tel_insert) {
-        int rc = sqlite3_prepare_v3(db,
-                                    "INSERT OR FAIL INTO telemetry(seq, device_id,"
-                                    " enqueued_ms, payload, app_props, sys_props, msg_type, part, pseq)"
-                                    " VALUES(?,?,?,?,?,?,?,?,?)",
-                                    -1, SQLITE_PREPARE_PERSISTENT, &st->tel_insert, NULL);
+    int seg;
+    int rc = store_tel_seg_for_insert(st, db, &seg);
+    if (rc < 0)
+        return rc;
+    /* The one statement every message runs: prepared once per segment (parsing it cost as
+     * much as the insert), kept until the store closes. OR FAIL, not the default ABORT: every
+     * constraint of a one-row INSERT is checked before it changes anything, so ABORT's
+     * statement journal (a savepoint opened and closed around every message, ~2k
+     * instructions) protects nothing. A seq that already exists fails the message instead of
+     * replacing a stored one (seq only grows, so it never should). */
+    if (!st->tel_insert[seg]) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "INSERT OR FAIL INTO telemetry_%d(seq, device_id, enqueued_ms, payload,"
+                 " app_props, sys_props, msg_type, part, pseq) VALUES(?,?,?,?,?,?,?,?,?)",
+                 seg);
+        rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->tel_insert[seg],
+                                NULL);
         if (rc != SQLITE_OK)
             return store_sqlite_errno(rc);
     }
-    sqlite3_stmt *s = st->tel_insert;
+    sqlite3_stmt *s = st->tel_insert[seg];
     sqlite3_bind_int64(s, 1, (sqlite3_int64)t->seq);
     sqlite3_bind_text(s, 2, t->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, t->enqueued_ms);
@@ -121,22 +125,13 @@ int store_telemetry_apply(struct hub_store *st, sqlite3 *db, struct store_op *op
     sqlite3_bind_text(s, 7, t->msg_type, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 8, t->part);
     sqlite3_bind_int64(s, 9, t->pseq);
-    int rc = sqlite3_step(s);
+    rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s); /* the bound memory belongs to `op` */
-    return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc);
-}
-
-int store_telemetry_trim(struct hub_store *st, sqlite3 *db)
-{
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(
-        db, "DELETE FROM telemetry WHERE seq <= (SELECT max(seq) FROM telemetry) - ?", -1, &s,
-        NULL);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_DONE)
         return store_sqlite_errno(rc);
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)st->telemetry_max);
-    return store_step_finalize(s);
+    st->tel_ring.rows++;
+    return 0;
 }
 
 uint64_t hub_store_telemetry_last_seq(struct hub_store *st)
@@ -144,24 +139,20 @@ uint64_t hub_store_telemetry_last_seq(struct hub_store *st)
     return atomic_load(&st->tel_committed_seq);
 }
 
-int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telemetry **out,
-                         size_t *n)
+int store_telemetry_rows(sqlite3_stmt *s, struct store_tel_rows *acc)
 {
-    (void)st;
-    struct hub_telemetry *arr = NULL;
-    size_t cnt = 0, cap = 0;
     int rc = 0;
     int src;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            struct hub_telemetry *na = realloc(arr, nc * sizeof *na);
+        if (acc->n == acc->cap) {
+            size_t nc = acc->cap ? acc->cap * 2 : 16;
+            struct hub_telemetry *na = realloc(acc->arr, nc * sizeof *na);
             if (!na) {
                 rc = -ENOMEM;
                 break;
             }
-            arr = na;
-            cap = nc;
+            acc->arr = na;
+            acc->cap = nc;
         }
         struct hub_telemetry src_t;
         memset(&src_t, 0, sizeof src_t);
@@ -180,21 +171,27 @@ int store_telemetry_rows(struct hub_store *st, sqlite3_stmt *s, struct hub_telem
         src_t.sys_props = (char *)sqlite3_column_text(s, 5);
         src_t.part = sqlite3_column_int(s, 7);
         src_t.pseq = sqlite3_column_int64(s, 8);
-        if (tel_copy(&arr[cnt], &src_t) < 0) {
+        if (tel_copy(&acc->arr[acc->n], &src_t) < 0) {
             rc = -ENOMEM;
             break;
         }
-        cnt++;
+        acc->n++;
     }
     if (rc == 0 && src != SQLITE_DONE)
         rc = -EIO;
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_tel_rows_give(struct store_tel_rows *acc, int rc, struct hub_telemetry **out,
+                        size_t *n)
+{
     if (rc < 0) {
-        hub_telemetry_free_array(arr, cnt);
+        hub_telemetry_free_array(acc->arr, acc->n);
         return rc;
     }
-    *out = arr;
-    *n = cnt;
+    *out = acc->arr;
+    *n = acc->n;
     return 0;
 }
 
@@ -205,25 +202,32 @@ int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const cha
     *n = 0;
     if (max == 0)
         return 0;
+    struct store_tel_rows acc = {0};
+    struct store_tel_span spans[STORE_TEL_SEGMENTS];
+    int nspans;
     pthread_mutex_lock(&st->rmu);
-    sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(
-        st->rdb,
-        device_id ? "SELECT " STORE_TEL_COLUMNS
-                    " FROM telemetry WHERE seq > ? AND device_id = ? ORDER BY seq LIMIT ?"
-                  : "SELECT " STORE_TEL_COLUMNS
-                    " FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?",
-        -1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        pthread_mutex_unlock(&st->rmu);
-        return -EIO;
+    int rc = store_tel_read_begin(st, spans, &nspans);
+    bool began = rc == 0;
+    for (int i = 0; rc == 0 && i < nspans && acc.n < max; i++) {
+        if (spans[i].hi <= after_seq)
+            continue; /* nothing after after_seq in this segment */
+        sqlite3_stmt *s = store_tel_read_stmt(
+            st, device_id ? STORE_TEL_Q_DEVICE_AFTER_SEQ : STORE_TEL_Q_AFTER_SEQ, spans[i].seg);
+        if (!s) {
+            rc = -EIO;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, after_seq > (uint64_t)INT64_MAX ? INT64_MAX
+                                                                 : (sqlite3_int64)after_seq);
+        sqlite3_bind_int64(s, 2, max - acc.n > (size_t)INT64_MAX ? INT64_MAX
+                                                                 : (sqlite3_int64)(max - acc.n));
+        if (device_id)
+            sqlite3_bind_text(s, 3, device_id, -1, SQLITE_STATIC);
+        rc = store_telemetry_rows(s, &acc);
+        sqlite3_clear_bindings(s);
     }
-    int p = 1;
-    sqlite3_bind_int64(s, p++, (sqlite3_int64)after_seq);
-    if (device_id)
-        sqlite3_bind_text(s, p++, device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, p, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-    rc = store_telemetry_rows(st, s, out, n);
+    if (began)
+        store_tel_read_end(st);
     pthread_mutex_unlock(&st->rmu);
-    return rc;
+    return store_tel_rows_give(&acc, rc, out, n);
 }

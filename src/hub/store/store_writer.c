@@ -127,24 +127,15 @@ static int apply_group(struct hub_store *st, struct store_op *first, struct stor
     int rc = txn(st, TXN_BEGIN);
     if (rc < 0)
         return rc;
-    uint64_t tel = 0;
-    for (struct store_op *op = first; op != end && rc == 0; op = op->next) {
+    /* A rollback undoes a segment the group emptied and the records it added. */
+    struct store_tel_ring ring = st->tel_ring;
+    for (struct store_op *op = first; op != end && rc == 0; op = op->next)
         rc = apply_one(st, op);
-        if (op->kind == OP_TELEMETRY)
-            tel++;
-    }
-    if (rc == 0 && tel) {
-        st->tel_since_trim += tel;
-        if (st->tel_since_trim >= 1024 || st->tel_since_trim >= st->telemetry_max) {
-            rc = store_telemetry_trim(st, st->db);
-            if (rc == 0)
-                st->tel_since_trim = 0;
-        }
-    }
     if (rc == 0)
         rc = txn(st, TXN_COMMIT);
     if (rc < 0) {
         txn(st, TXN_ROLLBACK);
+        st->tel_ring = ring;
         return rc;
     }
     atomic_fetch_add(&st->transactions, 1);
