@@ -146,19 +146,41 @@ static char *print_object(const struct list *l, bool want)
     return out;
 }
 
-/* Percent-decodes `raw` into `dst` (room for raw.len bytes): 0 with *out the decoded text, or
- * -EBADMSG for a bad escape. Most keys and values have no escape and cost one memchr and a
- * copy. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes `raw` into `dst` (room for raw.len bytes) in one pass: 0 with *out the
+ * decoded text, or -EBADMSG for a bad escape (a '%' not followed by two hex digits; dst then
+ * holds part of the text). The runs between escapes are copied at once, so a key or value
+ * without any costs one memchr and a copy. Not azk_pct_decode: that validates the whole text
+ * before writing any of it, twice the work, and the caller drops the text on any error. */
 static int decode_into(struct azk_span raw, char *dst, struct azk_span *out)
 {
-    size_t n = raw.len;
-    if (n != 0 && memchr(raw.ptr, '%', n) != NULL) {
-        if (azk_pct_decode(raw, dst, raw.len, &n) != 0)
+    size_t i = 0, o = 0;
+    while (i < raw.len) {
+        const char *pct = memchr(raw.ptr + i, '%', raw.len - i);
+        size_t end = pct ? (size_t)(pct - raw.ptr) : raw.len;
+        memcpy(dst + o, raw.ptr + i, end - i);
+        o += end - i;
+        if (!pct)
+            break;
+        if (raw.len - end < 3)
             return -EBADMSG;
-    } else if (n != 0) {
-        memcpy(dst, raw.ptr, n);
+        int hi = hex_digit(raw.ptr[end + 1]), lo = hex_digit(raw.ptr[end + 2]);
+        if (hi < 0 || lo < 0)
+            return -EBADMSG;
+        dst[o++] = (char)(hi * 16 + lo);
+        i = end + 3;
     }
-    *out = (struct azk_span){dst, n};
+    *out = (struct azk_span){dst, o};
     return 0;
 }
 

@@ -389,7 +389,8 @@ struct hub_telemetry {
 /* The partition of a device's messages: a stable hash (FNV-1a) of the id modulo `n` (n >= 1). */
 unsigned hub_telemetry_partition(const char *device_id, unsigned n);
 
-/* Frees the heap parts of a record (not the struct). */
+/* Frees the heap parts of a record the store made (not the struct): its payload, one block
+ * that also holds the property texts. */
 void hub_telemetry_clear(struct hub_telemetry *t);
 /* Frees an array returned by hub_store_telemetry_read(). */
 void hub_telemetry_free_array(struct hub_telemetry *arr, size_t n);

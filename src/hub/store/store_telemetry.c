@@ -14,9 +14,7 @@ void hub_telemetry_clear(struct hub_telemetry *t)
 {
     if (!t)
         return;
-    free(t->payload);
-    free(t->app_props);
-    free(t->sys_props);
+    free(t->payload); /* the one block tel_copy made: the properties are in it */
     t->payload = NULL;
     t->app_props = t->sys_props = NULL;
 }
@@ -28,18 +26,22 @@ void hub_telemetry_free_array(struct hub_telemetry *arr, size_t n)
     free(arr);
 }
 
+/* A copy of `src` whose payload and property texts share one heap block, at its payload (one
+ * allocation per stored or read message instead of three). */
 static int tel_copy(struct hub_telemetry *dst, const struct hub_telemetry *src)
 {
-    *dst = *src;
-    dst->payload = malloc(src->payload_len ? src->payload_len : 1);
-    dst->app_props = store_strdup_or(src->app_props, "{}");
-    dst->sys_props = store_strdup_or(src->sys_props, "{}");
-    if (!dst->payload || !dst->app_props || !dst->sys_props) {
-        hub_telemetry_clear(dst);
+    const char *app = src->app_props ? src->app_props : "{}";
+    const char *sys = src->sys_props ? src->sys_props : "{}";
+    size_t app_len = strlen(app), sys_len = strlen(sys);
+    char *block = malloc(src->payload_len + app_len + sys_len + 2);
+    if (!block)
         return -ENOMEM;
-    }
+    *dst = *src;
     if (src->payload_len)
-        memcpy(dst->payload, src->payload, src->payload_len);
+        memcpy(block, src->payload, src->payload_len);
+    dst->payload = block;
+    dst->app_props = memcpy(block + src->payload_len, app, app_len + 1);
+    dst->sys_props = memcpy(dst->app_props + app_len + 1, sys, sys_len + 1);
     if (!dst->msg_type[0])
         strcpy(dst->msg_type, "Telemetry");
     return 0;
