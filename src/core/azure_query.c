@@ -1,7 +1,7 @@
 /* Query strings and property bags shared by the IoT Hub and DPS topics: percent-encoding, the
  * property iterator, request ids, and the small parsing helpers of azure_internal.h. */
-#include "core_num.h"
 #include "azure_internal.h"
+#include "core_num.h"
 
 static const char hex_digits[] = "0123456789ABCDEF";
 
@@ -34,17 +34,6 @@ int azk_pct_encode(struct azk_span in, char *buf, size_t buf_size, size_t *out_l
     return azki_w_done(&w, out_len);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the byte at s[*i] (advancing *i); -1 on a bad escape. */
 static int decode_at(struct azk_span s, size_t *i)
 {
@@ -55,7 +44,7 @@ static int decode_at(struct azk_span s, size_t *i)
     }
     if (s.len - *i < 3)
         return -1;
-    int hi = hexval(s.ptr[*i + 1]), lo = hexval(s.ptr[*i + 2]);
+    int hi = azki_hex_digit(s.ptr[*i + 1]), lo = azki_hex_digit(s.ptr[*i + 2]);
     if (hi < 0 || lo < 0)
         return -1;
     *i += 3;

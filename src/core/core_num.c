@@ -74,3 +74,14 @@ void azki_w_int(struct azki_w *w, int v)
 {
     azki_w_i64(w, v);
 }
+
+int azki_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -8,6 +8,7 @@
 #include "azkit/fota_payload.h"
 #include "azkit/json.h"
 #include "core_writer.h"
+#include "core_num.h"
 
 static const char *const status_names[] = {
     [AZK_FOTA_CURRENT] = "current",     [AZK_FOTA_DOWNLOADING] = "downloading",
@@ -79,17 +80,6 @@ static int int_member(struct azk_span obj, const char *name, int64_t min, int64_
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int sha256_member(struct azk_span fw, struct azk_fota_desired *d)
 {
     char hex[66];
@@ -99,7 +89,7 @@ static int sha256_member(struct azk_span fw, struct azk_fota_desired *d)
     if (rc < 0 || strlen(hex) != 64)
         return -EBADMSG;
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = azki_hex_digit(hex[2 * i]), lo = azki_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EBADMSG;
         d->sha256[i] = (uint8_t)(hi << 4 | lo);

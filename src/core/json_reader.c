@@ -38,17 +38,6 @@ static bool is_alnum(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int azki_json__utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xBF;
@@ -174,7 +163,7 @@ static enum azk_json_error hex4(const unsigned char *p, size_t n, size_t i, unsi
             *err_at = n;
             return AZK_JSON_ERR_TRUNCATED;
         }
-        h = hex_val(p[i + k]);
+        h = azki_hex_digit(p[i + k]);
         if (h < 0) {
             *err_at = i + k;
             return AZK_JSON_ERR_BAD_ESCAPE;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "azkit/azure_hub.h"
+#include "core/core_num.h"
 
 #define KEY_MAX 511
 #define VALUE_MAX 4095
@@ -146,17 +147,6 @@ static char *print_object(const struct list *l, bool want)
     return out;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes `raw` into `dst` (room for raw.len bytes) in one pass: 0 with *out the
  * decoded text, or -EBADMSG for a bad escape (a '%' not followed by two hex digits; dst then
  * holds part of the text). The runs between escapes are copied at once, so a key or value
@@ -174,7 +164,7 @@ static int decode_into(struct azk_span raw, char *dst, struct azk_span *out)
             break;
         if (raw.len - end < 3)
             return -EBADMSG;
-        int hi = hex_digit(raw.ptr[end + 1]), lo = hex_digit(raw.ptr[end + 2]);
+        int hi = azki_hex_digit(raw.ptr[end + 1]), lo = azki_hex_digit(raw.ptr[end + 2]);
         if (hi < 0 || lo < 0)
             return -EBADMSG;
         dst[o++] = (char)(hi * 16 + lo);
