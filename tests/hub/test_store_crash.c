@@ -6,7 +6,12 @@
  * run with sync_process_only (`serve --durability process`: no fsync, commits made on the loop
  * thread when the writer is idle), whose promise for kill -9 is the same. Rounds 2 and 5 start
  * WAL checkpoints at 64 frames instead of 4096, so that the kill also falls while the
- * checkpoint thread copies the WAL into the database (store_checkpoint.c). */
+ * checkpoint thread copies the WAL into the database (store_checkpoint.c). Rounds 3 to 5 use
+ * a second data directory and keep only ROUND_RETENTION records, so the writer empties
+ * segments and moves on to the next (store_tel_seg.c) many times a round, and the kill also
+ * falls in those transactions: then every reported record that retention keeps (the newest
+ * ROUND_RETENTION) must be there, and the store must hold one run of consecutive records, at
+ * least that many and at most a segment more. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +29,13 @@
 #include "support/test_util.h"
 
 #define DEV_FLAG (1ULL << 63)
+#define ROUND_RETENTION 7000 /* 8 segments of 1,000 */
+
+/* The telemetry a round keeps. */
+static uint64_t round_retention(unsigned round)
+{
+    return round >= 3 ? ROUND_RETENTION : 10000000;
+}
 
 static long outstanding;
 
@@ -58,7 +70,7 @@ static void child(void *arg)
     const char *dir = a->dir;
     unsigned round = a->round;
     struct event_base *base = event_base_new();
-    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000,
+    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = round_retention(round),
                                    .sync_process_only = round % 2 == 1,
                                    .wal_checkpoint_frames = round % 3 == 2 ? 64 : 0};
     struct hub_store *st;
@@ -96,11 +108,32 @@ static void child(void *arg)
     }
 }
 
+static void sync_done(void *ctx, int rc)
+{
+    assert_int_equal(rc, 0);
+    *(int *)ctx = 1;
+}
+
+/* The store holds one run of consecutive records ending at the newest: at least `keep` (or
+ * all there ever were) and at most a segment (keep / 7) more. */
+static void check_one_run(struct hub_store *st, uint64_t keep)
+{
+    uint64_t last = hub_store_telemetry_last_seq(st);
+    struct hub_telemetry *arr;
+    size_t n;
+    assert_int_equal(hub_store_telemetry_read(st, 0, NULL, 100000, &arr, &n), 0);
+    assert_true(n >= (last < keep ? last : keep) && n <= keep + keep / 7);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(arr[k].seq, last - n + 1 + k);
+    hub_telemetry_free_array(arr, n);
+}
+
 static void test_kill9(void **state)
 {
     (void)state;
-    char dir[512];
-    azk_test_mkdtemp(dir);
+    char dirs[2][512];
+    azk_test_mkdtemp(dirs[0]);
+    azk_test_mkdtemp(dirs[1]);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     size_t cap = 1 << 20, total_tel = 0, total_dev = 0;
     uint64_t *tel = malloc(cap * sizeof *tel);
@@ -108,6 +141,7 @@ static void test_kill9(void **state)
     size_t ntel = 0, ndev = 0;
 
     for (unsigned round = 0; round < 6; round++) {
+        const char *dir = dirs[round_retention(round) == ROUND_RETENTION];
         struct child_args args = {dir, round};
         int rd;
         pid_t pid = azk_test_fork_reporter(child, &args, &rd);
@@ -158,7 +192,8 @@ static void test_kill9(void **state)
 
         /* Reopen and check. */
         struct event_base *base = event_base_new();
-        struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000};
+        uint64_t keep = round_retention(round);
+        struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = keep};
         struct hub_store *st;
         struct azk_diag d;
         azk_diag_init(&d);
@@ -170,6 +205,11 @@ static void test_kill9(void **state)
         for (size_t i = total_tel; i < ntel; i++)
             assert_true(tel[i] <= last);
         size_t i = total_tel;
+        /* Retention may have dropped this round's first reports, never the newest `keep`. */
+        while (i < ntel && last > keep && tel[i] <= last - keep)
+            i++;
+        if (keep == ROUND_RETENTION)
+            check_one_run(st, keep);
         uint64_t after = i < ntel ? tel[i] - 1 : last;
         while (i < ntel) {
             struct hub_telemetry *arr;
@@ -198,6 +238,21 @@ static void test_kill9(void **state)
         print_message("round %u: killed after %d ms; %zu telemetry and %zu device writes "
                       "reported, all present\n",
                       round, ms, ntel - total_tel, ndev - total_dev);
+        if (keep == ROUND_RETENTION) {
+            /* The store goes on from where the crash left it: 1,500 more records (a segment
+             * and a half) and still one run, ending at the newest. */
+            struct hub_telemetry t;
+            memset(&t, 0, sizeof t);
+            strcpy(t.device_id, "after-crash");
+            for (int k = 0; k < 1500; k++)
+                assert_int_equal(hub_store_telemetry_append(st, &t, NULL, NULL, NULL), 0);
+            int synced = 0;
+            assert_int_equal(hub_store_sync(st, sync_done, &synced), 0);
+            while (!synced)
+                event_base_loop(base, EVLOOP_ONCE);
+            check_one_run(st, keep);
+            assert_int_equal(hub_store_telemetry_last_seq(st), last + 1500);
+        }
         assert_true(ntel > total_tel); /* the child made progress */
         total_tel = ntel;
         total_dev = ndev;
@@ -206,7 +261,8 @@ static void test_kill9(void **state)
     }
     free(tel);
     free(devs);
-    azk_test_rmrf(dir);
+    azk_test_rmrf(dirs[0]);
+    azk_test_rmrf(dirs[1]);
 }
 
 int main(void)
