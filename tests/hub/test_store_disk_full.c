@@ -7,7 +7,11 @@
  *  - every message whose commit succeeded is there, whole, and nothing else is (a failed
  *    commit is not half-kept, and its frames do not reappear).
  * Both durabilities: the hub's own WAL writer gathers a commit's frames into one write
- * (store_wal_vfs.c), so a failed write must fail that commit and only that one. */
+ * (store_wal_vfs.c), so a failed write must fail that commit and only that one. A third run
+ * keeps 70 messages (segments of 10: every tenth commit empties the oldest segment first,
+ * store_tel_seg.c), so failed commits also roll back segment moves: afterwards the store holds
+ * the newest 70 to 80 committed messages, in order (the 40 after the limit do not go round
+ * the ring of 80, so a segment move a failed commit kept would still show). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,11 +100,11 @@ static void child(void *arg)
     event_base_free(base);
 }
 
-static void run(bool process_only)
+static void run(bool process_only, uint64_t keep)
 {
     char dir[512];
     azk_test_mkdtemp(dir);
-    struct hub_store_config wcfg = {.data_dir = dir, .telemetry_max = 10000000,
+    struct hub_store_config wcfg = {.data_dir = dir, .telemetry_max = keep,
                                     .sync_process_only = process_only};
     int rd;
     pid_t pid = azk_test_fork_reporter(child, &wcfg, &rd);
@@ -130,18 +134,22 @@ static void run(bool process_only)
     assert_true(failed > 0);          /* the limit was reached */
     assert_true(ok > MSGS_AFTER);     /* and some fitted under it */
 
-    /* Reopen: exactly the committed messages, whole, in order. */
+    /* Reopen: exactly the committed messages retention keeps (all of them, or the newest
+     * keep .. keep + a segment), whole, in order. */
     struct event_base *base = event_base_new();
-    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = 10000000};
+    struct hub_store_config cfg = {.data_dir = dir, .telemetry_max = keep};
     struct hub_store *st;
     assert_int_equal(hub_store_open(&cfg, base, &st, NULL), 0);
     struct hub_telemetry *arr;
     size_t got;
     assert_int_equal(hub_store_telemetry_read(st, 0, NULL, 100000, &arr, &got), 0);
-    assert_int_equal(got, ok);
-    size_t k = 0;
+    if (ok <= keep)
+        assert_int_equal(got, ok);
+    else
+        assert_true(got >= keep && got <= keep + keep / 7);
+    size_t k = 0, skip = ok - got; /* the oldest committed ones retention dropped */
     for (size_t i = 0; i < n; i++) {
-        if (!(seqs[i] & OK_FLAG))
+        if (!(seqs[i] & OK_FLAG) || (skip > 0 && skip--))
             continue;
         assert_int_equal(arr[k].seq, seqs[i] & ~OK_FLAG);
         char want[32];
@@ -159,13 +167,19 @@ static void run(bool process_only)
 static void test_disk_full_power(void **state)
 {
     (void)state;
-    run(false);
+    run(false, 10000000);
 }
 
 static void test_disk_full_process(void **state)
 {
     (void)state;
-    run(true);
+    run(true, 10000000);
+}
+
+static void test_disk_full_segments(void **state)
+{
+    (void)state;
+    run(false, 70);
 }
 
 int main(void)
@@ -173,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full_power),
         cmocka_unit_test(test_disk_full_process),
+        cmocka_unit_test(test_disk_full_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

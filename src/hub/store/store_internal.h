@@ -47,11 +47,13 @@ struct store_op {
     int rc;
     char key[HUB_DEVICE_ID_MAX + 1]; /* device id or CA name */
     union {
-        struct {
+        /* Behind a pointer: a device row is 1 KB, and every operation (a telemetry message
+         * most of all) would otherwise be allocated and zeroed at that size. */
+        struct store_device_put {
             struct hub_device dev;
             bool with_twin;
             struct hub_twin twin;
-        } device;
+        } *device;
         struct {
             struct conn_row *rows;
             size_t n;

@@ -190,9 +190,14 @@ static int submit_put(struct hub_store *st, const struct dev_entry *e, bool with
     struct store_op *op = store_op_new(OP_DEVICE_PUT, done, ctx);
     if (!op)
         return -ENOMEM;
-    op->u.device.dev = e->dev;
-    op->u.device.with_twin = with_twin;
-    if (with_twin && store_twin_copy(&op->u.device.twin, &e->twin) < 0) {
+    op->u.device = calloc(1, sizeof *op->u.device);
+    if (!op->u.device) {
+        store_op_free(op);
+        return -ENOMEM;
+    }
+    op->u.device->dev = e->dev;
+    op->u.device->with_twin = with_twin;
+    if (with_twin && store_twin_copy(&op->u.device->twin, &e->twin) < 0) {
         store_op_free(op);
         return -ENOMEM;
     }
@@ -457,9 +462,9 @@ int store_registry_apply(sqlite3 *db, struct store_op *op)
     int rc = 0;
     switch (op->kind) {
     case OP_DEVICE_PUT:
-        rc = put_device(db, &op->u.device.dev);
-        if (rc == 0 && op->u.device.with_twin)
-            rc = store_twins_apply(db, &op->u.device.twin);
+        rc = put_device(db, &op->u.device->dev);
+        if (rc == 0 && op->u.device->with_twin)
+            rc = store_twins_apply(db, &op->u.device->twin);
         return rc;
     case OP_DEVICE_DELETE:
         rc = delete_by(db, "DELETE FROM devices WHERE id=?", op->key);

@@ -30,7 +30,9 @@ void store_op_free(struct store_op *op)
         return;
     switch (op->kind) {
     case OP_DEVICE_PUT:
-        hub_twin_clear(&op->u.device.twin);
+        if (op->u.device)
+            hub_twin_clear(&op->u.device->twin);
+        free(op->u.device);
         break;
     case OP_CONN_STATE:
         free(op->u.conn.rows);
