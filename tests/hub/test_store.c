@@ -793,7 +793,7 @@ static void test_telemetry(void **state)
         snprintf(pl, sizeof pl, "{\"i\":%d}", i);
         t.payload = pl;
         t.payload_len = strlen(pl);
-        t.app_props = i == 5 ? "{\"k\":\"v\"}" : NULL;
+        t.app_props = i == 5 ? "{\"k\":\"v\"}" : i == 6 ? "" : NULL;
         t.sys_props = i == 5 ? "{\"contentType\":\"application/json\"}" : NULL;
         t.enqueued_ms = i == 5 ? 12345 : 0;
         strcpy(t.msg_type, i == 29 ? "Will" : "");
@@ -817,7 +817,9 @@ static void test_telemetry(void **state)
     assert_int_equal(arr[5].enqueued_ms, 12345);
     assert_string_equal(arr[5].app_props, "{\"k\":\"v\"}");
     assert_string_equal(arr[5].sys_props, "{\"contentType\":\"application/json\"}");
-    assert_string_equal(arr[4].app_props, "{}");
+    assert_string_equal(arr[4].app_props, "{}"); /* none given */
+    assert_string_equal(arr[6].app_props, "{}"); /* "" given */
+    assert_string_equal(arr[6].sys_props, "{}");
     assert_memory_equal(arr[5].payload, "{\"i\":5}", arr[5].payload_len);
     assert_string_equal(arr[0].msg_type, "Telemetry");
     assert_string_equal(arr[29].msg_type, "Will");

@@ -30,11 +30,6 @@ char *store_strdup(const char *s)
     return p;
 }
 
-char *store_strdup_or(const char *s, const char *dflt)
-{
-    return store_strdup((s && *s) ? s : dflt);
-}
-
 int store_copy_str(char *dst, size_t size, const char *src)
 {
     if (!src)

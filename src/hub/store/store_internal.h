@@ -201,7 +201,6 @@ struct hub_store {
 /* store.c */
 int64_t store_now_ms(void);
 char *store_strdup(const char *s);            /* NULL -> NULL */
-char *store_strdup_or(const char *s, const char *dflt);
 int store_copy_str(char *dst, size_t size, const char *src); /* -EINVAL when too long */
 void store_run_completions(struct hub_store *st);
 void store_conn_flush(struct hub_store *st);

@@ -30,8 +30,8 @@ void hub_telemetry_free_array(struct hub_telemetry *arr, size_t n)
  * allocation per stored or read message instead of three). */
 static int tel_copy(struct hub_telemetry *dst, const struct hub_telemetry *src)
 {
-    const char *app = src->app_props ? src->app_props : "{}";
-    const char *sys = src->sys_props ? src->sys_props : "{}";
+    const char *app = src->app_props && *src->app_props ? src->app_props : "{}";
+    const char *sys = src->sys_props && *src->sys_props ? src->sys_props : "{}";
     size_t app_len = strlen(app), sys_len = strlen(sys);
     char *block = malloc(src->payload_len + app_len + sys_len + 2);
     if (!block)
