@@ -65,7 +65,9 @@ static int read_bounds(sqlite3_stmt *s, struct store_tel_span spans[STORE_TEL_SE
         rc = sqlite3_step(s);
     }
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc ? rc : SQLITE_ERROR);
+    if (rc == SQLITE_DONE)
+        return 0;
+    return rc == SQLITE_ROW ? -EIO : store_sqlite_errno(rc); /* one row, or something is wrong */
 }
 
 /* ---- writer ---- */
