@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "hub/log.h"
@@ -26,6 +27,8 @@ struct hub_config {
                                      closed); 0..86400, default 240 as Azure; 0 = none */
     /* Event Hubs-compatible endpoint (amqp/eh_*.c): */
     unsigned partitions;       /* --partitions N: telemetry partitions, 1..32; default 4 */
+    uint64_t telemetry_retention; /* --telemetry-retention N: telemetry messages kept, at
+                                     least (at most a segment, N/7, more); 0 = 100000 */
     int eventhubs_port;        /* --eventhubs-port N: plain AMQP (no TLS) on loopback for the
                                   SDKs' UseDevelopmentEmulator=true; default 5672; 0 = any free
                                   port; -1 = off */

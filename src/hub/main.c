@@ -72,6 +72,8 @@ static const char usage_serve[] =
     "                        asks (default 240 as Azure; 0..86400; 0 = never)\n"
     "  --partitions N        partitions of the Event Hubs-compatible endpoint (1..32,\n"
     "                        default 4); a device's messages go to hash(device id) mod N\n"
+    "  --telemetry-retention N  telemetry messages kept, at least (default 100000); the\n"
+    "                        oldest are dropped a segment (N/7) at a time\n"
     "  --eventhubs-port N    plain AMQP (no TLS) on 127.0.0.1 for Event Hubs SDKs with\n"
     "                        UseDevelopmentEmulator=true (default 5672, skipped with a\n"
     "                        warning when taken; 0 = any free port; off = none)\n"
@@ -169,6 +171,11 @@ static int cmd_serve(int argc, char **argv)
             if (!cli_parse_int(v, 1, 32, &n))
                 return cli_usage(usage_serve, "--partitions needs a number 1..32");
             cfg.partitions = (unsigned)n;
+        } else if (strcmp(a, "--telemetry-retention") == 0 && v) {
+            if (!cli_parse_int(v, 1, 1000000000, &n))
+                return cli_usage(usage_serve, "--telemetry-retention needs a number of "
+                                 "messages 1..1000000000");
+            cfg.telemetry_retention = (uint64_t)n;
         } else if (strcmp(a, "--eventhubs-port") == 0 && v) {
             if (strcmp(v, "off") == 0)
                 cfg.eventhubs_port = -1;

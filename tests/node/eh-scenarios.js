@@ -268,6 +268,45 @@ async function eventhubsScenario() {
   assert.deepStrictEqual(await ok.getPartitionIds(), ['0', '1', '2', '3']);
   await ok.close();
 
+  // Retention (the hub keeps cfg.retention messages, in segments of a seventh of it that it
+  // drops whole): a live reader keeps up through many segment moves and misses nothing, then
+  // each partition starts at its oldest kept message and holds one unbroken run.
+  const keep = cfg.retention, seg = Math.ceil(keep / 7), n = 2 * keep;
+  step(`retention: ${n} messages into a hub keeping ${keep} (segments of ${seg}), a live reader meanwhile`);
+  const attachedFlood = receiversAttached();
+  const flood = (await readEvents(tls, latestEventPosition, n, 'live through retention',
+                                  async () => {
+                                    await withTimeout('4 receivers attached', 30000, (async () => {
+                                      while (receiversAttached() < attachedFlood + 4)
+                                        await new Promise((r) => setTimeout(r, 100));
+                                    })());
+                                    await sendFromDevices([cfg.devices[0]], n, 'flood');
+                                  })).filter((e) => e.body.tag === 'flood');
+  assert.deepStrictEqual(flood.map((e) => e.body.i), [...Array(n).keys()], 'every message, in order');
+  for (let k = 1; k < n; k++)
+    assert.strictEqual(flood[k].sequenceNumber, flood[k - 1].sequenceNumber + 1);
+  const floodPart = flood[0].partitionId;
+  const kept = {};
+  let keptTotal = 0;
+  for (const id of props.partitionIds) {
+    const pp = await emu.getPartitionProperties(id);
+    if (pp.isEmpty) continue;
+    kept[id] = pp;
+    keptTotal += pp.lastEnqueuedSequenceNumber - pp.beginningSequenceNumber + 1;
+  }
+  step(`kept: ${keptTotal} messages; partition ${floodPart} from ${kept[floodPart].beginningSequenceNumber} to ${kept[floodPart].lastEnqueuedSequenceNumber}`);
+  assert.ok(keptTotal >= keep && keptTotal <= keep + seg, `kept ${keptTotal}, not ${keep}..${keep + seg}`);
+  assert.ok(kept[floodPart].beginningSequenceNumber > 0, 'the oldest messages were dropped');
+  assert.strictEqual(kept[floodPart].lastEnqueuedSequenceNumber, flood[n - 1].sequenceNumber);
+  const fromStart = await readEvents(emu, earliestEventPosition, keptTotal, 'earliest after retention');
+  assert.strictEqual(fromStart.length, keptTotal);
+  for (const id of Object.keys(kept)) {
+    const seqs = fromStart.filter((e) => e.partitionId === id).map((e) => e.sequenceNumber);
+    const want = [];
+    for (let q = kept[id].beginningSequenceNumber; q <= kept[id].lastEnqueuedSequenceNumber; q++) want.push(q);
+    assert.deepStrictEqual(seqs, want, `partition ${id}: one run from its beginning`);
+  }
+
   await tls.close();
   await emu.close();
 }

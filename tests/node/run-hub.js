@@ -205,15 +205,17 @@ async function mainEventHubs() {
   opts.servicePort = '0';
   // --amqp-idle-timeout 4: the SDK's connections live under a short idle timeout throughout
   // (eh-scenarios.js also holds a receiver idle for 10 s).
-  step('start azkit-hub serve --amqp-port 0 --eventhubs-port 0 --consumer-group analytics --amqp-idle-timeout 4');
+  // --telemetry-retention 1400: the scenario's last part sends twice that through a live reader.
+  step('start azkit-hub serve --amqp-port 0 --eventhubs-port 0 --consumer-group analytics --amqp-idle-timeout 4 --telemetry-retention 1400');
   const ready = await startHub(['--amqp-port', '0', '--eventhubs-port', '0',
-                                '--consumer-group', 'analytics', '--amqp-idle-timeout', '4']);
+                                '--consumer-group', 'analytics', '--amqp-idle-timeout', '4',
+                                '--telemetry-retention', '1400']);
   step(`hub ready: ${JSON.stringify({ amqp_port: ready.amqp_port, eventhubs_port: ready.eventhubs_port, partitions: ready.partitions })}`);
   assert.ok(ready.eventhubs_port > 0 && ready.partitions === 4);
   assert.match(ready.eventhubs_connection_string, /^Endpoint=sb:\/\/localhost\/;SharedAccessKeyName=iothubowner;SharedAccessKey=[^;]+;EntityPath=localhost$/);
   for (const id of ids) admin('device', 'add', id, '--cert', p(`${id}.cert.pem`));
   await scenario('eventhubs', { hub: opts.hub, readyFile, hubLog, mqttPort: ready.mqtt_port, amqpPort: ready.amqp_port,
-                                hostname: ready.hostname, amqpIdleTimeout: 4,
+                                hostname: ready.hostname, amqpIdleTimeout: 4, retention: 1400,
                                 ehConnectionString: ready.eventhubs_connection_string,
                                 ehEmulatorConnectionString: ready.eventhubs_emulator_connection_string,
                                 devices: ids.map((id) => ({ id, cert: p(`${id}.cert.pem`), key: p(`${id}.key.pem`) })) },

@@ -79,7 +79,8 @@ int hub_iothub_open(struct hub_iothub *h, struct hub_daemon *d, const char *host
     }
     struct hub_store_config sc = {.data_dir = dir,
                                   .sync_process_only = d->cfg.durability_process,
-                                  .partitions = d->cfg.partitions};
+                                  .partitions = d->cfg.partitions,
+                                  .telemetry_max = d->cfg.telemetry_retention};
     int rc = hub_store_open(&sc, d->base, &h->store, diag);
     if (rc == 0)
         hub_store_set_c2d_expired_listener(h->store, on_c2d_expired, h);
