@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "azkit/azure_hub.h"
-#include "core/core_num.h"
 
 #define KEY_MAX 511
 #define VALUE_MAX 4095
@@ -150,8 +149,9 @@ static char *print_object(const struct list *l, bool want)
 /* Percent-decodes `raw` into `dst` (room for raw.len bytes) in one pass: 0 with *out the
  * decoded text, or -EBADMSG for a bad escape (a '%' not followed by two hex digits; dst then
  * holds part of the text). The runs between escapes are copied at once, so a key or value
- * without any costs one memchr and a copy. Not azk_pct_decode: that validates the whole text
- * before writing any of it, twice the work, and the caller drops the text on any error. */
+ * without any costs one memchr and a copy; azk_pct_decode sees only the escapes (over a whole
+ * text it checks everything before writing anything, twice the work, and the caller drops the
+ * text on any error anyway). */
 static int decode_into(struct azk_span raw, char *dst, struct azk_span *out)
 {
     size_t i = 0, o = 0;
@@ -162,12 +162,11 @@ static int decode_into(struct azk_span raw, char *dst, struct azk_span *out)
         o += end - i;
         if (!pct)
             break;
-        if (raw.len - end < 3)
+        size_t one = 0; /* the escape alone: "%XX" -> one byte */
+        if (raw.len - end < 3 ||
+            azk_pct_decode((struct azk_span){raw.ptr + end, 3}, dst + o, 1, &one) != 0)
             return -EBADMSG;
-        int hi = azki_hex_digit(raw.ptr[end + 1]), lo = azki_hex_digit(raw.ptr[end + 2]);
-        if (hi < 0 || lo < 0)
-            return -EBADMSG;
-        dst[o++] = (char)(hi * 16 + lo);
+        o += one;
         i = end + 3;
     }
     *out = (struct azk_span){dst, o};
