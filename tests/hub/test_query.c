@@ -250,6 +250,10 @@ static void test_errors(void **state)
     expect_error("SELECT * FROM devices WHERE tags.a IN 'x'", -EINVAL, "after IN/NIN");
     expect_error("SELECT * FROM devices WHERE tags.a IN [1, undefined]", -EINVAL, "undefined");
     expect_error("SELECT * FROM devices WHERE tags.", -EINVAL, "a property name after '.'");
+    /* ".5" is a number, so nothing is left of the path after "devices" (found by fuzzing). */
+    expect_error("SELECT devices.5 FROM devices", -EINVAL, "a property name after 'devices.'");
+    expect_error("SELECT * FROM devices WHERE devices.5 = 1", -EINVAL,
+                 "a property name after 'devices.'");
     expect_error("SELECT * FROM devices WHERE tags[-1] = 1", -EINVAL, "quoted property name");
     expect_error("SELECT * FROM devices WHERE tags[1.5] = 1", -EINVAL, "array index");
     expect_error("SELECT * FROM devices WHERE tags['a' = 1", -EINVAL, "expected ']'");

@@ -533,6 +533,9 @@ static void parse_path(struct parser *p, struct hub_qpath *path)
             break;
         }
     }
+    /* "devices.5": the tokenizer reads ".5" as a number, and the path is left empty. */
+    if (!failed(p) && path->n == 0)
+        fail_here(p, "a property name after 'devices.'");
 }
 
 /* ---- expressions ------------------------------------------------------------------------- */
