@@ -281,9 +281,6 @@ struct store_tel_rows {
 /* Steps `s` (selecting STORE_TEL_COLUMNS) to its end, appending each row to `acc`, and
  * resets it. 0, -ENOMEM or -EIO (the rows appended so far stay in `acc`). */
 int store_telemetry_rows(sqlite3_stmt *s, struct store_tel_rows *acc);
-/* Ends a read: on success (rc 0) hands the rows to *out / *n, else frees them. Returns rc. */
-int store_tel_rows_give(struct store_tel_rows *acc, int rc, struct hub_telemetry **out,
-                        size_t *n);
 
 /* store_tel_seg.c: the segment ring.
  * Records a segment holds before the writer moves on: telemetry_max / (segments - 1),
@@ -304,6 +301,13 @@ int store_tel_read_begin(struct hub_store *st, struct store_tel_span spans[STORE
 void store_tel_read_end(struct hub_store *st);
 /* The cached statement `q` on segment `seg` (rmu held; reset after use), or NULL. */
 sqlite3_stmt *store_tel_read_stmt(struct hub_store *st, enum store_tel_query q, int seg);
+/* The rows of a row read `q` (one of the *_AFTER_* queries) after `after`, from every segment
+ * in seq order, at most `max`, into a malloc'd array (hub_telemetry_free_array): ?3 is
+ * `device` when not NULL, else `part`. Takes st->rmu. 0 (*out NULL when none) or a negative
+ * errno (nothing handed out). */
+int store_tel_read_rows(struct hub_store *st, enum store_tel_query q, int64_t after,
+                        const char *device, int part, size_t max, struct hub_telemetry **out,
+                        size_t *n);
 /* Finalizes the statements above and the writer's INSERTs (before the connections close). */
 void store_tel_seg_close(struct hub_store *st);
 /* store_tel_part.c: gives rows stored before partitions existed their partition and sequence

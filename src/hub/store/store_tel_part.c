@@ -127,41 +127,18 @@ int hub_store_telemetry_read_part(struct hub_store *st, int part, enum hub_tel_k
 {
     *out = NULL;
     *n = 0;
-    if (max == 0)
-        return 0;
     static const enum store_tel_query query[] = {
         [HUB_TEL_AFTER_SEQ] = STORE_TEL_Q_PART_AFTER_SEQ,
         [HUB_TEL_AFTER_PSEQ] = STORE_TEL_Q_PART_AFTER_PSEQ,
         [HUB_TEL_AFTER_TIME] = STORE_TEL_Q_PART_AFTER_TIME,
     };
+    if (max == 0)
+        return 0;
     if ((unsigned)key > HUB_TEL_AFTER_TIME)
         return -EINVAL;
     if (!may_have_newer(st, part, key, after))
         return 0;
-    struct store_tel_rows acc = {0};
-    struct store_tel_span spans[STORE_TEL_SEGMENTS];
-    int nspans;
-    pthread_mutex_lock(&st->rmu);
-    int rc = store_tel_read_begin(st, spans, &nspans);
-    bool began = rc == 0;
-    for (int i = 0; rc == 0 && i < nspans && acc.n < max; i++) {
-        if (key == HUB_TEL_AFTER_SEQ && after >= 0 && spans[i].hi <= (uint64_t)after)
-            continue; /* nothing after `after` in this segment */
-        sqlite3_stmt *s = store_tel_read_stmt(st, query[key], spans[i].seg);
-        if (!s) {
-            rc = -EIO;
-            break;
-        }
-        sqlite3_bind_int64(s, 1, after);
-        sqlite3_bind_int64(s, 2, max - acc.n > (size_t)INT64_MAX ? INT64_MAX
-                                                                 : (sqlite3_int64)(max - acc.n));
-        sqlite3_bind_int(s, 3, part);
-        rc = store_telemetry_rows(s, &acc);
-    }
-    if (began)
-        store_tel_read_end(st);
-    pthread_mutex_unlock(&st->rmu);
-    return store_tel_rows_give(&acc, rc, out, n);
+    return store_tel_read_rows(st, query[key], after, NULL, part, max, out, n);
 }
 
 /* Steps `s` (a PART_FIRST / PART_LAST read of partition `part`): 1 and the record in `info`

@@ -11,6 +11,7 @@
  * writer empties and refills meanwhile is never seen half old, half new. The view `telemetry`
  * (the union of the segments) is for people and tests reading the file with sqlite3. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,52 @@ void store_tel_read_end(struct hub_store *st)
 {
     sqlite3_step(st->rd_commit); /* a read transaction: ending it cannot fail to keep anything */
     sqlite3_reset(st->rd_commit);
+}
+
+int store_tel_read_rows(struct hub_store *st, enum store_tel_query q, int64_t after,
+                        const char *device, int part, size_t max, struct hub_telemetry **out,
+                        size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    bool by_seq = q == STORE_TEL_Q_AFTER_SEQ || q == STORE_TEL_Q_DEVICE_AFTER_SEQ ||
+                  q == STORE_TEL_Q_PART_AFTER_SEQ;
+    struct store_tel_rows acc = {0};
+    struct store_tel_span spans[STORE_TEL_SEGMENTS];
+    int nspans;
+    pthread_mutex_lock(&st->rmu);
+    int rc = store_tel_read_begin(st, spans, &nspans);
+    bool began = rc == 0;
+    for (int i = 0; rc == 0 && i < nspans && acc.n < max; i++) {
+        if (by_seq && after >= 0 && spans[i].hi <= (uint64_t)after)
+            continue; /* nothing after `after` in this segment */
+        sqlite3_stmt *s = store_tel_read_stmt(st, q, spans[i].seg);
+        if (!s) {
+            rc = -EIO;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, after);
+        sqlite3_bind_int64(s, 2, max - acc.n > (size_t)INT64_MAX ? INT64_MAX
+                                                                 : (sqlite3_int64)(max - acc.n));
+        if (device)
+            sqlite3_bind_text(s, 3, device, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int(s, 3, part);
+        rc = store_telemetry_rows(s, &acc);
+        sqlite3_clear_bindings(s); /* `device` belongs to the caller */
+    }
+    if (began)
+        store_tel_read_end(st);
+    pthread_mutex_unlock(&st->rmu);
+    if (rc < 0) {
+        hub_telemetry_free_array(acc.arr, acc.n);
+        return rc;
+    }
+    *out = acc.arr;
+    *n = acc.n;
+    return 0;
 }
 
 void store_tel_seg_close(struct hub_store *st)

@@ -3,7 +3,6 @@
  * Retention: the writer keeps the last telemetry_max records and at most a segment more
  * (store_tel_seg.c). */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,51 +184,11 @@ int store_telemetry_rows(sqlite3_stmt *s, struct store_tel_rows *acc)
     return rc;
 }
 
-int store_tel_rows_give(struct store_tel_rows *acc, int rc, struct hub_telemetry **out,
-                        size_t *n)
-{
-    if (rc < 0) {
-        hub_telemetry_free_array(acc->arr, acc->n);
-        return rc;
-    }
-    *out = acc->arr;
-    *n = acc->n;
-    return 0;
-}
-
 int hub_store_telemetry_read(struct hub_store *st, uint64_t after_seq, const char *device_id,
                              size_t max, struct hub_telemetry **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    if (max == 0)
-        return 0;
-    struct store_tel_rows acc = {0};
-    struct store_tel_span spans[STORE_TEL_SEGMENTS];
-    int nspans;
-    pthread_mutex_lock(&st->rmu);
-    int rc = store_tel_read_begin(st, spans, &nspans);
-    bool began = rc == 0;
-    for (int i = 0; rc == 0 && i < nspans && acc.n < max; i++) {
-        if (spans[i].hi <= after_seq)
-            continue; /* nothing after after_seq in this segment */
-        sqlite3_stmt *s = store_tel_read_stmt(
-            st, device_id ? STORE_TEL_Q_DEVICE_AFTER_SEQ : STORE_TEL_Q_AFTER_SEQ, spans[i].seg);
-        if (!s) {
-            rc = -EIO;
-            break;
-        }
-        sqlite3_bind_int64(s, 1, after_seq > (uint64_t)INT64_MAX ? INT64_MAX
-                                                                 : (sqlite3_int64)after_seq);
-        sqlite3_bind_int64(s, 2, max - acc.n > (size_t)INT64_MAX ? INT64_MAX
-                                                                 : (sqlite3_int64)(max - acc.n));
-        if (device_id)
-            sqlite3_bind_text(s, 3, device_id, -1, SQLITE_STATIC);
-        rc = store_telemetry_rows(s, &acc);
-        sqlite3_clear_bindings(s);
-    }
-    if (began)
-        store_tel_read_end(st);
-    pthread_mutex_unlock(&st->rmu);
-    return store_tel_rows_give(&acc, rc, out, n);
+    return store_tel_read_rows(st, device_id ? STORE_TEL_Q_DEVICE_AFTER_SEQ
+                                             : STORE_TEL_Q_AFTER_SEQ,
+                               after_seq > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)after_seq,
+                               device_id, 0, max, out, n);
 }
