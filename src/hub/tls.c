@@ -1,5 +1,6 @@
 /* azkit-hub's TLS server context (see tls.h for what and why). */
 #include "hub/tls.h"
+#include "hub/tls_libctx.h"
 
 #include <errno.h>
 #include <string.h>
@@ -38,6 +39,8 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
+/* Read in OpenSSL's default context: the TLS context (tls_libctx.h) has no PEM or private-key
+ * decoders. The key moves into the TLS context's provider once, when it first signs. */
 static EVP_PKEY *read_key(const char *path)
 {
     BIO *b = BIO_new_file(path, "r");
@@ -70,7 +73,11 @@ int hub_tls_ctx_new(const struct hub_tls_opts *o, SSL_CTX **out, struct azk_diag
                      "bad TLS options (certificate, key, or maximum version)");
         return -EINVAL;
     }
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    OSSL_LIB_CTX *libctx = hub_tls_libctx();
+    if (libctx == NULL)
+        return fail(NULL, -EIO, d, "hub.tls-setup", NULL,
+                    "cannot load OpenSSL's default provider for the TLS library context", NULL);
+    SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_server_method());
     if (ctx == NULL)
         return fail(NULL, -ENOMEM, d, "hub.tls-setup", NULL, "cannot create the context", NULL);
     int maxv = o->max_version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION;
