@@ -219,16 +219,21 @@ static SSL_CTX *hub_ctx(int version)
 }
 
 /* One handshake between server context `sctx` and a client presenting `cert` with `key`
- * (libssl takes any key whose public part matches the certificate's) over a memory BIO pair.
- * Returns true when both sides finished, and then the server's peer certificate is `cert`;
- * false with the errors of the side that failed left on the error queue. */
-static bool handshake(SSL_CTX *sctx, int version, X509 *cert, EVP_PKEY *key)
+ * (libssl takes any key whose public part matches the certificate's) over a memory BIO pair,
+ * the client offering only the TLS 1.3 suite `suite13` when not NULL. Returns true when both
+ * sides finished, and then the server's peer certificate is `cert` and *cipher (when not NULL)
+ * the suite negotiated; false with the errors of the side that failed left on the error
+ * queue. */
+static bool handshake_with(SSL_CTX *sctx, int version, X509 *cert, EVP_PKEY *key,
+                           const char *suite13, const char **cipher)
 {
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
     assert_non_null(cctx);
     SSL_CTX_set_min_proto_version(cctx, version);
     SSL_CTX_set_max_proto_version(cctx, version);
     SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+    if (suite13 != NULL)
+        assert_int_equal(SSL_CTX_set_ciphersuites(cctx, suite13), 1);
     SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
     BIO *sb = NULL, *cb = NULL;
     assert_non_null(s);
@@ -263,12 +268,19 @@ static bool handshake(SSL_CTX *sctx, int version, X509 *cert, EVP_PKEY *key)
         assert_non_null(peer);
         assert_int_equal(X509_cmp(peer, cert), 0);
         assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(peer), X509_get0_pubkey(cert)), 1);
+        if (cipher != NULL)
+            *cipher = SSL_get_cipher_name(s); /* a static name in libssl's tables */
         ERR_clear_error();
     }
     SSL_free(s);
     SSL_free(c);
     SSL_CTX_free(cctx);
     return ok;
+}
+
+static bool handshake(SSL_CTX *sctx, int version, X509 *cert, EVP_PKEY *key)
+{
+    return handshake_with(sctx, version, cert, key, NULL, NULL);
 }
 
 /* A device with each key type connects to the hub's TLS server at TLS 1.2
@@ -291,6 +303,28 @@ static void test_client_key_types_handshake(void **state)
         }
         SSL_CTX_free(sctx);
     }
+}
+
+/* Each of the hub's TLS 1.3 suites (HUB_TLS13_SUITES) is negotiated when it is the only one a
+ * client offers: their ciphers are in the TLS context's shortened list. (The TLS 1.2 suites:
+ * test_tls.c's test_ciphers, through the same server context.) */
+static void test_tls13_suites(void **state)
+{
+    (void)state;
+    const char *suites[] = {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                            "TLS_AES_128_GCM_SHA256"};
+    SSL_CTX *sctx = hub_ctx(TLS1_3_VERSION);
+    EVP_PKEY *key = keygen(&kinds[0]);
+    X509 *cert = make_cert(key, "dev-1", NULL);
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+        const char *got = NULL;
+        if (!handshake_with(sctx, TLS1_3_VERSION, cert, key, suites[i], &got))
+            fail_msg("%s: the handshake failed", suites[i]);
+        assert_string_equal(got, suites[i]);
+    }
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    SSL_CTX_free(sctx);
 }
 
 /* An EC key with `pub_from`'s public point and `priv_from`'s private scalar: libssl takes it
@@ -357,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_lists_are_short),
         cmocka_unit_test(test_every_key_type_parses),
         cmocka_unit_test(test_client_key_types_handshake),
+        cmocka_unit_test(test_tls13_suites),
         cmocka_unit_test(test_wrong_key_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
