@@ -4,7 +4,7 @@
  * against a CA file, X25519, no resumption. Prints the server's CPU per handshake (thread
  * CPU time spent in the server's SSL calls only), median of R rounds, twice, in alternating
  * rounds: the server in OpenSSL's default library context, and in the hub's TLS library
- * context (src/hub/tls_libctx.c, compiled in).
+ * context (src/common/tls_libctx.c, compiled in).
  *
  *   tls_floor SERVER_CHAIN SERVER_KEY CLIENT_CHAIN CLIENT_KEY CA_FILE [1.2|1.3] [N] [R]
  *
@@ -19,7 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "hub/tls_libctx.h"
+#include "common/tls_libctx.h"
 
 static double now_cpu_us(void)
 {
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         die("usage: tls_floor SERVER_CHAIN SERVER_KEY CLIENT_CHAIN CLIENT_KEY CA [1.2|1.3] [N] [R]");
     int v = argc > 6 && strcmp(argv[6], "1.2") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
     int n = argc > 7 ? atoi(argv[7]) : 300, rounds = argc > 8 ? atoi(argv[8]) : 5;
-    OSSL_LIB_CTX *hub_lib = hub_tls_libctx();
+    OSSL_LIB_CTX *hub_lib = azki_tls_libctx();
     if (hub_lib == NULL)
         die("cannot make the hub's TLS library context");
     SSL_CTX *sc[2] = {ctx_new(NULL, 1, argv[1], argv[2], argv[5], v),

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/sas_opts.h"
 #include "common/ossl.h"
+#include "common/tls_libctx.h"
 #include "pki/pki_internal.h"
 
 static const char usage[] =
@@ -329,7 +330,12 @@ int cli_fleet(const struct cli_opts *cli, int argc, char **argv)
                             "issuing CA (`azkit pki intermediate --out PREFIX` makes one)",
                             issuer, issuer);
     static char names[1024];
-    SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
+    OSSL_LIB_CTX *libctx = azki_tls_libctx();
+    SSL_CTX *tls = libctx != NULL ? SSL_CTX_new_ex(libctx, NULL, TLS_client_method()) : NULL;
+    if (tls == NULL) {
+        azki_pki_issuer_free(&iss);
+        return cli_fail(-ENOMEM, NULL, "cannot set up OpenSSL's TLS client context");
+    }
     SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
     SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);

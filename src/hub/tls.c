@@ -1,6 +1,6 @@
 /* azkit-hub's TLS server context (see tls.h for what and why). */
 #include "hub/tls.h"
-#include "hub/tls_libctx.h"
+#include "common/tls_libctx.h"
 
 #include <errno.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-/* Read in OpenSSL's default context: the TLS context (tls_libctx.h) has no PEM or private-key
+/* Read in OpenSSL's default context: the TLS context (common/tls_libctx.h) lists no private-key
  * decoders. The key moves into the TLS context's provider once, when it first signs. */
 static EVP_PKEY *read_key(const char *path)
 {
@@ -73,7 +73,7 @@ int hub_tls_ctx_new(const struct hub_tls_opts *o, SSL_CTX **out, struct azk_diag
                      "bad TLS options (certificate, key, or maximum version)");
         return -EINVAL;
     }
-    OSSL_LIB_CTX *libctx = hub_tls_libctx();
+    OSSL_LIB_CTX *libctx = azki_tls_libctx();
     if (libctx == NULL)
         return fail(NULL, -EIO, d, "hub.tls-setup", NULL,
                     "cannot load OpenSSL's default provider for the TLS library context", NULL);

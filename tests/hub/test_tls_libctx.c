@@ -1,4 +1,4 @@
-/* The TLS servers' library context (src/hub/tls_libctx.c): its lists are shorter than the
+/* The TLS servers' library context (src/common/tls_libctx.c): its lists are shorter than the
  * default provider's, yet a certificate of every key type is parsed, compared and checked there
  * as in OpenSSL's default context, a client holding such a certificate completes a real
  * handshake with the hub's TLS server context (TLS 1.2 and 1.3, memory BIOs), and a client
@@ -19,7 +19,7 @@
 
 #include "hub/server_pki.h"
 #include "hub/tls.h"
-#include "hub/tls_libctx.h"
+#include "common/tls_libctx.h"
 
 static char g_dir[512];
 static struct hub_pki g_pki; /* the hub's own server PKI (EC) */
@@ -139,9 +139,9 @@ static void count_cipher(EVP_CIPHER *c, void *arg)
 static void test_lists_are_short(void **state)
 {
     (void)state;
-    OSSL_LIB_CTX *ctx = hub_tls_libctx();
+    OSSL_LIB_CTX *ctx = azki_tls_libctx();
     assert_non_null(ctx);
-    assert_ptr_equal(hub_tls_libctx(), ctx); /* one context for the process */
+    assert_ptr_equal(azki_tls_libctx(), ctx); /* one context for the process */
 
     int dec_hub = 0, dec_default = 0, ciph_hub = 0, ciph_default = 0;
     OSSL_DECODER_do_all_provided(ctx, count_decoder, &dec_hub);
@@ -176,7 +176,7 @@ static void test_lists_are_short(void **state)
 static void test_every_key_type_parses(void **state)
 {
     (void)state;
-    OSSL_LIB_CTX *ctx = hub_tls_libctx();
+    OSSL_LIB_CTX *ctx = azki_tls_libctx();
     for (size_t i = 0; i < KIND_COUNT; i++) {
         EVP_PKEY *key = keygen(&kinds[i]);
         X509 *made = make_cert(key, "dev-1", NULL);

@@ -1,6 +1,5 @@
-/* The TLS servers' library context: the default provider behind a thin one
- * (tls_libctx.h). */
-#include "hub/tls_libctx.h"
+/* The TLS library context: the default provider behind a thin one (tls_libctx.h). */
+#include "common/tls_libctx.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -8,10 +7,10 @@
 #include <openssl/core_dispatch.h>
 #include <openssl/provider.h>
 
-#define THIN_NAME "azkit-hub-tls"
+#define THIN_NAME "azkit-tls"
 
-/* The ciphers of HUB_TLS12_CIPHERS and HUB_TLS13_SUITES (tls.h), by their first
- * names; the CBC-HMAC ones are the stitched versions libssl prefers for the CBC
+/* The ciphers of Azure IoT Hub's suites (HUB_TLS12_CIPHERS and HUB_TLS13_SUITES in hub/tls.h),
+ * by their first names; the CBC-HMAC ones are the stitched versions libssl prefers for the CBC
  * suites. */
 static const char *const kept_ciphers[] = {
     "AES-128-GCM",
@@ -169,7 +168,7 @@ static void make_ctx(void)
     g_inner = NULL;
 }
 
-OSSL_LIB_CTX *hub_tls_libctx(void)
+OSSL_LIB_CTX *azki_tls_libctx(void)
 {
     if (pthread_once(&g_once, make_ctx) != 0)
         return NULL;
