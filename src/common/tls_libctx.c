@@ -63,12 +63,15 @@ static int shorten(int op, int (*keep)(const OSSL_ALGORITHM *), OSSL_ALGORITHM *
     for (const OSSL_ALGORITHM *a = all; a != NULL && a->algorithm_names != NULL; a++) {
         if (!keep(a))
             continue;
-        if (n + 1 >= cap)
-            return -1;
+        if (n + 1 >= cap) {
+            n = -1;
+            break;
+        }
         out[n++] = *a;
     }
     OSSL_PROVIDER_unquery_operation(g_inner, op, all);
-    memset(&out[n], 0, sizeof(out[n]));
+    if (n >= 0)
+        memset(&out[n], 0, sizeof(out[n]));
     return n;
 }
 
