@@ -8,12 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -60,8 +59,8 @@ static EVP_PKEY *keygen(const struct key_kind *k)
     return key;
 }
 
-/* A certificate for `key`, signed by `signer` (itself when NULL). */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, EVP_PKEY *signer)
+/* A self-signed certificate for `key`. */
+static X509 *make_cert(EVP_PKEY *key, const char *cn)
 {
     X509 *x = X509_new();
     X509_NAME *name = X509_NAME_new();
@@ -77,11 +76,10 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, EVP_PKEY *signer)
     assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
     assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
     assert_int_equal(X509_set_pubkey(x, key), 1);
-    EVP_PKEY *s = signer != NULL ? signer : key;
     /* Ed25519 and Ed448 sign the message itself: no digest. */
     const EVP_MD *md =
-        EVP_PKEY_is_a(s, "ED25519") || EVP_PKEY_is_a(s, "ED448") ? NULL : EVP_sha256();
-    assert_true(X509_sign(x, s, md) > 0);
+        EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448") ? NULL : EVP_sha256();
+    assert_true(X509_sign(x, key, md) > 0);
     X509_NAME_free(name);
     return x;
 }
@@ -179,7 +177,7 @@ static void test_every_key_type_parses(void **state)
     OSSL_LIB_CTX *ctx = azki_tls_libctx();
     for (size_t i = 0; i < KIND_COUNT; i++) {
         EVP_PKEY *key = keygen(&kinds[i]);
-        X509 *made = make_cert(key, "dev-1", NULL);
+        X509 *made = make_cert(key, "dev-1");
         X509 *in_default = reparse(made, NULL, 0);
         X509 *in_hub = reparse(made, ctx, 0);
         X509 *forged = reparse(made, ctx, 1);
@@ -294,7 +292,7 @@ static void test_client_key_types_handshake(void **state)
         SSL_CTX *sctx = hub_ctx(versions[v]);
         for (size_t i = 0; i < KIND_COUNT; i++) {
             EVP_PKEY *key = keygen(&kinds[i]);
-            X509 *cert = make_cert(key, "dev-1", NULL);
+            X509 *cert = make_cert(key, "dev-1");
             if (!handshake(sctx, versions[v], cert, key))
                 fail_msg("%s at TLS 1.%d: the handshake failed", kinds[i].name,
                          versions[v] == TLS1_2_VERSION ? 2 : 3);
@@ -315,7 +313,7 @@ static void test_tls13_suites(void **state)
                             "TLS_AES_128_GCM_SHA256"};
     SSL_CTX *sctx = hub_ctx(TLS1_3_VERSION);
     EVP_PKEY *key = keygen(&kinds[0]);
-    X509 *cert = make_cert(key, "dev-1", NULL);
+    X509 *cert = make_cert(key, "dev-1");
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         const char *got = NULL;
         if (!handshake_with(sctx, TLS1_3_VERSION, cert, key, suites[i], &got))
@@ -369,7 +367,7 @@ static void test_wrong_key_refused(void **state)
         SSL_CTX *sctx = hub_ctx(versions[v]);
         EVP_PKEY *key = keygen(&kinds[0]), *stranger = keygen(&kinds[0]);
         EVP_PKEY *other = mismatched_key(key, stranger);
-        X509 *cert = make_cert(key, "dev-1", NULL);
+        X509 *cert = make_cert(key, "dev-1");
         assert_false(handshake(sctx, versions[v], cert, other));
         unsigned long e = ERR_peek_error();
         print_message("TLS 1.%d, wrong key: %s\n", versions[v] == TLS1_2_VERSION ? 2 : 3,
