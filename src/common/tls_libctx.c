@@ -26,7 +26,7 @@ static const char *const kept_ciphers[] = {
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static OSSL_LIB_CTX *g_inner_ctx, *g_ctx;
-static OSSL_PROVIDER *g_inner, *g_thin;
+static OSSL_PROVIDER *g_inner;
 /* The shortened lists: copies of the default provider's entries (its names,
  * properties and functions), each ending with a zeroed entry. */
 static OSSL_ALGORITHM g_decoders[48], g_ciphers[16];
@@ -42,15 +42,6 @@ static int has_prop(const char *def, const char *prop)
         if (p == NULL)
             return 0;
     }
-}
-
-static int kept_cipher(const char *names)
-{
-    size_t n = strcspn(names, ":");
-    for (size_t i = 0; i < sizeof(kept_ciphers) / sizeof(kept_ciphers[0]); i++)
-        if (strlen(kept_ciphers[i]) == n && strncmp(names, kept_ciphers[i], n) == 0)
-            return 1;
-    return 0;
 }
 
 /* Copies the entries of operation `op` that `keep` accepts into `out` (room for
@@ -81,9 +72,14 @@ static int keep_decoder(const OSSL_ALGORITHM *a)
            has_prop(a->property_definition, "structure=SubjectPublicKeyInfo");
 }
 
+/* Whether the cipher's first name is one of kept_ciphers. */
 static int keep_cipher(const OSSL_ALGORITHM *a)
 {
-    return kept_cipher(a->algorithm_names);
+    size_t n = strcspn(a->algorithm_names, ":");
+    for (size_t i = 0; i < sizeof(kept_ciphers) / sizeof(kept_ciphers[0]); i++)
+        if (strlen(kept_ciphers[i]) == n && strncmp(a->algorithm_names, kept_ciphers[i], n) == 0)
+            return 1;
+    return 0;
 }
 
 /* The thin provider's dispatch: every call goes to the default provider loaded
@@ -152,6 +148,7 @@ static int thin_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 static void make_ctx(void)
 {
+    OSSL_PROVIDER *thin = NULL; /* unloaded with g_ctx, never before */
     g_inner_ctx = OSSL_LIB_CTX_new();
     g_inner = g_inner_ctx != NULL ? OSSL_PROVIDER_load(g_inner_ctx, "default") : NULL;
     g_ctx = g_inner != NULL ? OSSL_LIB_CTX_new() : NULL;
@@ -161,8 +158,8 @@ static void make_ctx(void)
         shorten(OSSL_OP_CIPHER, keep_cipher, g_ciphers,
                 (int)(sizeof(g_ciphers) / sizeof(g_ciphers[0]))) > 0 &&
         OSSL_PROVIDER_add_builtin(g_ctx, THIN_NAME, thin_init) == 1)
-        g_thin = OSSL_PROVIDER_load(g_ctx, THIN_NAME);
-    if (g_thin != NULL)
+        thin = OSSL_PROVIDER_load(g_ctx, THIN_NAME);
+    if (thin != NULL)
         return;
     OSSL_LIB_CTX_free(g_ctx); /* also unloads what was loaded into it */
     OSSL_PROVIDER_unload(g_inner);
